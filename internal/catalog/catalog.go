@@ -1,0 +1,37 @@
+// Package catalog is the explicit list of gates this build implements. There
+// is no init() registration: adding a gate means adding a line here.
+package catalog
+
+import (
+	"sort"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+)
+
+// Gates returns every gate, sorted by type.
+func Gates() []checks.Gate {
+	gates := []checks.Gate{
+		// one line per gate package, e.g. securitykey.Gate(),
+	}
+	sort.Slice(gates, func(i, j int) bool { return gates[i].Type < gates[j].Type })
+	return gates
+}
+
+// Types lists the gate types.
+func Types(gates []checks.Gate) []string {
+	out := make([]string, len(gates))
+	for i, g := range gates {
+		out[i] = g.Type
+	}
+	return out
+}
+
+// Find returns the gate of the given type.
+func Find(gates []checks.Gate, typ string) (checks.Gate, bool) {
+	for _, g := range gates {
+		if g.Type == typ {
+			return g, true
+		}
+	}
+	return checks.Gate{}, false
+}

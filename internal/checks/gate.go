@@ -1,0 +1,59 @@
+package checks
+
+import (
+	"fmt"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/readiness-dev/readiness/internal/config"
+)
+
+// Env is what every gate constructor receives. There are no globals: the
+// clock and paths come from here.
+type Env struct {
+	// Dir is where relative paths in readiness.yaml resolve (the config's
+	// directory, normally the repository root).
+	Dir string
+	// ConfigFile names the config for error messages.
+	ConfigFile string
+	// Now is the clock checks judge validity by.
+	Now func() time.Time
+	// ToolVersion is readiness's own version.
+	ToolVersion string
+}
+
+// Gate describes one kind of check this build implements.
+type Gate struct {
+	Type    string
+	Summary string
+	Rules   []Rule
+	// New builds the check from its config; a bad `with:` block is a
+	// *config.Error naming the file and line.
+	New func(env Env, spec config.CheckSpec) (Check, error)
+}
+
+// ParseRules reads a gate's embedded rules.yaml.
+func ParseRules(data []byte) ([]Rule, error) {
+	var rules []Rule
+	dec := yaml.NewDecoder(bytesReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&rules); err != nil {
+		return nil, fmt.Errorf("parse rules: %w", err)
+	}
+	for _, r := range rules {
+		if r.ID == "" || r.Title == "" || r.Remediation == "" || !r.Severity.Valid() {
+			return nil, fmt.Errorf("rule %q: id, title, a valid severity and remediation are required", r.ID)
+		}
+	}
+	return rules, nil
+}
+
+// MustRules is ParseRules for embedded data that tests prove well formed.
+func MustRules(data []byte) []Rule {
+	r, err := ParseRules(data)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}

@@ -1,0 +1,186 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Job is one configured check ready to run.
+type Job struct {
+	Name     string
+	Type     string
+	Required bool
+	Timeout  time.Duration
+	BlockOn  []Severity
+	Check    Check
+}
+
+// EventKind says what happened to a check.
+type EventKind int
+
+const (
+	// EventStarted is sent when a check begins.
+	EventStarted EventKind = iota
+	// EventFinished is sent with the check's final Result.
+	EventFinished
+)
+
+// Event reports progress; renderers turn it into live lines.
+type Event struct {
+	Kind   EventKind
+	Name   string
+	Time   time.Time
+	Result *Result
+}
+
+// Runner executes checks concurrently, each under its own timeout.
+type Runner struct {
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Events, when set, receives progress. Calls are serialized.
+	Events func(Event)
+	// Grace is how long a check may take to return after its context ends
+	// before it is abandoned and reported as an error. A check that ignores
+	// cancellation must not hang the run.
+	Grace time.Duration
+}
+
+const defaultGrace = 2 * time.Second
+
+// Run runs every job and returns their results sorted by name. It returns
+// when every check has finished or been abandoned.
+func (r *Runner) Run(ctx context.Context, jobs []Job) []Result {
+	now := r.Now
+	if now == nil {
+		now = time.Now
+	}
+	grace := r.Grace
+	if grace == 0 {
+		grace = defaultGrace
+	}
+	var emitMu sync.Mutex
+	emit := func(e Event) {
+		if r.Events == nil {
+			return
+		}
+		emitMu.Lock()
+		defer emitMu.Unlock()
+		r.Events(e)
+	}
+
+	results := make([]Result, len(jobs))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := now()
+			emit(Event{Kind: EventStarted, Name: job.Name, Time: start})
+			res := runOne(ctx, job, grace)
+			res.Check, res.Type, res.Required, res.BlockOn = job.Name, job.Type, job.Required, job.BlockOn
+			res.StartedAt = start.UTC()
+			res.DurationMS = now().Sub(start).Milliseconds()
+			if res.Findings == nil {
+				res.Findings = []Finding{}
+			}
+			results[i] = res
+			emit(Event{Kind: EventFinished, Name: job.Name, Time: now(), Result: &results[i]})
+		}()
+	}
+	wg.Wait()
+	sort.SliceStable(results, func(a, b int) bool { return results[a].Check < results[b].Check })
+	return results
+}
+
+type outcome struct {
+	res Result
+	err error
+}
+
+func runOne(parent context.Context, job Job, grace time.Duration) Result {
+	ctx, cancel := context.WithTimeout(parent, job.Timeout)
+	defer cancel()
+	done := make(chan outcome, 1) // buffered: an abandoned check must not leak blocked
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- outcome{err: fmt.Errorf("check panicked: %v (at %s)", p, panicSite())}
+			}
+		}()
+		res, err := job.Check.Run(ctx)
+		done <- outcome{res: res, err: err}
+	}()
+
+	var o outcome
+	select {
+	case o = <-done:
+	case <-ctx.Done():
+		select {
+		case o = <-done:
+		case <-time.After(grace):
+			o = outcome{err: ctx.Err()}
+		}
+	}
+	return settle(ctx, parent, job, o)
+}
+
+// settle turns an outcome into a Result that fails closed.
+func settle(ctx, parent context.Context, job Job, o outcome) Result {
+	res := o.res
+	switch {
+	case parent.Err() != nil && (o.err != nil || ctx.Err() != nil):
+		res.Status = StatusError
+		res.Error = "interrupted before it finished"
+	case ctx.Err() != nil && (o.err != nil || errors.Is(ctx.Err(), context.DeadlineExceeded)):
+		res.Status = StatusError
+		res.Error = fmt.Sprintf("timed out after %s (raise its timeout in readiness.yaml if it needs longer)", job.Timeout)
+	case o.err != nil:
+		res.Status = StatusError
+		res.Error = o.err.Error()
+	default:
+		switch res.Status {
+		case StatusPass, StatusFail, StatusSkipped, StatusError:
+		case "":
+			// A check that forgot its status is judged by its findings.
+			res.Status = StatusPass
+			if len(res.Findings) > 0 {
+				res.Status = StatusFail
+			}
+		default:
+			res.Error = fmt.Sprintf("check reported unknown status %q", res.Status)
+			res.Status = StatusError
+		}
+		if res.Status == StatusPass && len(res.Findings) > 0 {
+			res.Status = StatusFail
+		}
+	}
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if !f.Severity.Valid() {
+			// Unknown severity must not slip under the blocking threshold.
+			f.Severity = SeverityCritical
+		}
+		if f.ID == "" {
+			f.ID = f.Rule
+		}
+	}
+	return res
+}
+
+// panicSite names the frame that panicked, without dumping a stack trace.
+func panicSite() string {
+	st := string(debug.Stack())
+	// The panicking frame follows "panic(" in the trace.
+	lines := splitLines(st)
+	for i, l := range lines {
+		if len(l) > 6 && l[:6] == "panic(" && i+3 < len(lines) {
+			return trimSpace(lines[i+3])
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,21 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/readiness-dev/readiness/internal/catalog"
+	"github.com/readiness-dev/readiness/internal/checks"
+)
+
+// App holds what every command needs. It is built once per invocation and
+// passed down; there is no package-level state.
+type App struct {
+	IO    *IOStreams
+	Now   func() time.Time
+	Gates []checks.Gate
+}
+
+// NewApp returns an App on the given streams with the real clock and gates.
+func NewApp(io *IOStreams) *App {
+	return &App{IO: io, Now: time.Now, Gates: catalog.Gates()}
+}

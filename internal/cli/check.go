@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// checkOptions are the flags of `readiness check`.
+type checkOptions struct {
+	ConfigPath string
+	Only       []string
+	Timeout    time.Duration
+	Policy     policyOptions
+	Render     renderOptions
+}
+
+// AddFlags registers the flags.
+func (o *checkOptions) AddFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&o.ConfigPath, "config", "c", "readiness.yaml", "configuration `FILE`")
+	cmd.Flags().StringArrayVar(&o.Only, "only", nil, "run only the check `NAME` (repeatable)")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 0, "deadline for the whole run (e.g. 15m); overrides the config's timeout")
+	o.Policy.AddFlags(cmd)
+	o.Render.AddFlags(cmd)
+}
+
+// newCheckCmd builds `readiness check`. runF replaces the behaviour in tests
+// of flag parsing.
+func newCheckCmd(app *App, runF func(context.Context, *checkOptions) error) *cobra.Command {
+	opts := &checkOptions{}
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Run the configured release gates and print GO or NO-GO",
+		Example: `  readiness check
+  readiness check --only security-key --format json --output evidence.json
+  readiness check --policy ./policy --format sarif --output readiness.sarif`,
+		Args: cobra.NoArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			if opts.Timeout < 0 {
+				return usageErr("--timeout must be positive")
+			}
+			return opts.Render.Validate()
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return app.checkRun(cmd.Context(), opts)
+		},
+	}
+	opts.AddFlags(cmd)
+	return cmd
+}
+
+func (a *App) checkRun(ctx context.Context, opts *checkOptions) error {
+	cfg, err := a.loadConfig(opts.ConfigPath)
+	if err != nil {
+		return err
+	}
+	jobs, err := a.jobsFromConfig(cfg, opts.Only)
+	if err != nil {
+		return err
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = cfg.Timeout.D()
+	}
+	return a.execute(ctx, gateRun{Config: cfg, Jobs: jobs, Only: opts.Only, PolicyDirs: opts.Policy.Dirs, Timeout: timeout, Render: opts.Render})
+}

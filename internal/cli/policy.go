@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/readiness-dev/readiness/internal/evidence"
+	"github.com/readiness-dev/readiness/internal/policy"
+)
+
+func newPolicyCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Re-judge saved evidence, or test Rego policies",
+	}
+	cmd.AddCommand(newPolicyEvalCmd(app), newPolicyTestCmd(app))
+	return cmd
+}
+
+type policyEvalOptions struct {
+	Input  string
+	Policy policyOptions
+	Render renderOptions
+}
+
+func newPolicyEvalCmd(app *App) *cobra.Command {
+	opts := &policyEvalOptions{}
+	cmd := &cobra.Command{
+		Use:   "eval --input evidence.json",
+		Short: "Judge a saved evidence document again, with no check re-run",
+		Example: `  readiness check --format json --output evidence.json
+  readiness policy eval --input evidence.json --policy ./policy`,
+		Args: cobra.NoArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			if opts.Input == "" {
+				return usageErr("--input is required")
+			}
+			return opts.Render.Validate()
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return app.policyEval(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Input, "input", "i", "", "evidence `FILE` written by `readiness check --format json` (- for stdin)")
+	opts.Policy.AddFlags(cmd)
+	opts.Render.AddFlags(cmd)
+	return cmd
+}
+
+func (a *App) policyEval(ctx context.Context, opts *policyEvalOptions) error {
+	in := a.IO.In
+	if opts.Input != "-" {
+		f, err := os.Open(opts.Input)
+		if err != nil {
+			return usageErr("--input: %v", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	doc, err := evidence.Decode(in)
+	if err != nil {
+		return usageErr("%s: %v", opts.Input, err)
+	}
+	engine, err := policy.Load(ctx, opts.Policy.Dirs)
+	if err != nil {
+		return asUsage(err)
+	}
+	engine.Judge(ctx, doc)
+	return a.publish(doc, opts.Render)
+}
+
+func newPolicyTestCmd(app *App) *cobra.Command {
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "test [DIR...]",
+		Short: "Run the *_test.rego unit tests of the default policy and of DIRs",
+		Long: `Runs Rego unit tests (rules named test_*) beside the policies, as 'opa test'
+does. With no DIR, tests the embedded default policy. User policies are tested
+together with the default policy, so tests can exercise the combined verdict.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := policy.Test(cmd.Context(), args)
+			if err != nil {
+				return asUsage(err)
+			}
+			for _, r := range res {
+				if verbose || !r.Pass {
+					status := "PASS"
+					if !r.Pass {
+						status = "FAIL"
+					}
+					fmt.Fprintf(app.IO.Out, "%s %s (%s)%s\n", status, r.Name, r.Location, r.Detail)
+				}
+			}
+			passed, failed := policy.Count(res)
+			fmt.Fprintf(app.IO.Out, "%d passed, %d failed\n", passed, failed)
+			if failed > 0 {
+				return errNOGO
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "list every test, not only failures")
+	return cmd
+}

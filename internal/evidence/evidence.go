@@ -1,0 +1,170 @@
+// Package evidence defines the evidence document: everything a run saw, the
+// waivers applied, and the verdict. It is what `check --format json` prints,
+// what `policy eval` re-judges, and what `image release` attests.
+package evidence
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/readiness-dev/readiness/internal/buildinfo"
+	"github.com/readiness-dev/readiness/internal/checks"
+)
+
+// Schema identifies this version of the document.
+const Schema = "readiness.dev/evidence/v1"
+
+// Decisions.
+const (
+	GO   = "GO"
+	NOGO = "NO-GO"
+)
+
+// Document is the evidence of one run.
+type Document struct {
+	Schema      string           `json:"schema"`
+	Tool        buildinfo.Info   `json:"tool"`
+	GeneratedAt time.Time        `json:"generated_at"`
+	Repository  *Repository      `json:"repository,omitempty"`
+	Config      ConfigRef        `json:"config"`
+	Settings    Settings         `json:"settings"`
+	Only        []string         `json:"only,omitempty"`
+	Interrupted bool             `json:"interrupted,omitempty"`
+	Checks      []checks.Result  `json:"checks"`
+	Subjects    []checks.Subject `json:"subjects,omitempty"`
+	Waivers     []WaiverStatus   `json:"waivers"`
+	Verdict     Verdict          `json:"verdict"`
+}
+
+// Repository is where the run happened, when it is a git checkout.
+type Repository struct {
+	Root   string `json:"root,omitempty"`
+	Remote string `json:"remote,omitempty"`
+	Commit string `json:"commit,omitempty"`
+	Branch string `json:"branch,omitempty"`
+	Dirty  bool   `json:"dirty,omitempty"`
+}
+
+// ConfigRef names the configuration a run used.
+type ConfigRef struct {
+	Path   string `json:"path,omitempty"`
+	Digest string `json:"digest,omitempty"`
+}
+
+// Settings are policy inputs taken from readiness.yaml.
+type Settings struct {
+	BlockOn []string `json:"block_on"`
+}
+
+// WaiverStatus is one configured waiver as judged at GeneratedAt.
+type WaiverStatus struct {
+	ID      string `json:"id"`
+	Check   string `json:"check,omitempty"`
+	Reason  string `json:"reason"`
+	Owner   string `json:"owner"`
+	Expires string `json:"expires"`
+	// State is active, expiring (within the warning window) or expired.
+	State    string   `json:"state"`
+	DaysLeft int      `json:"days_left"`
+	Matched  []string `json:"matched"`
+	Location string   `json:"location,omitempty"`
+}
+
+// Waiver states.
+const (
+	WaiverActive   = "active"
+	WaiverExpiring = "expiring"
+	WaiverExpired  = "expired"
+)
+
+// Verdict is what the policy decided.
+type Verdict struct {
+	Decision string    `json:"decision"`
+	Summary  string    `json:"summary"`
+	Deny     []Message `json:"deny"`
+	Warn     []Message `json:"warn"`
+	// PolicyError is set when the policy could not be evaluated; the
+	// decision is then NO-GO.
+	PolicyError string   `json:"policy_error,omitempty"`
+	Policies    []string `json:"policies,omitempty"`
+}
+
+// Message is one deny or warn result. Rules may return a bare string or an
+// object with "msg" and metadata, as conftest allows.
+type Message struct {
+	Msg      string         `json:"msg"`
+	Check    string         `json:"check,omitempty"`
+	Rule     string         `json:"rule,omitempty"`
+	Finding  string         `json:"finding,omitempty"`
+	Severity string         `json:"severity,omitempty"`
+	Meta     map[string]any `json:"meta,omitempty"`
+}
+
+// GO reports whether the verdict is GO.
+func (d *Document) GO() bool { return d.Verdict.Decision == GO }
+
+// Result returns the result of the named check.
+func (d *Document) Result(name string) (*checks.Result, bool) {
+	for i := range d.Checks {
+		if d.Checks[i].Check == name {
+			return &d.Checks[i], true
+		}
+	}
+	return nil, false
+}
+
+// Encode writes the document as indented JSON.
+func (d *Document) Encode(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(d)
+}
+
+// Decode reads a document and insists on this schema version.
+func Decode(r io.Reader) (*Document, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 256<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read evidence: %w", err)
+	}
+	var probe struct {
+		Schema *string `json:"schema"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("not an evidence document: %s", jsonErr(data, err))
+	}
+	if probe.Schema == nil {
+		return nil, fmt.Errorf("not an evidence document: no \"schema\" field (want %q)", Schema)
+	}
+	if *probe.Schema != Schema {
+		return nil, fmt.Errorf("evidence schema %q is not supported; this build reads %q", *probe.Schema, Schema)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var d Document
+	if err := dec.Decode(&d); err != nil {
+		return nil, fmt.Errorf("evidence document does not match %s: %s", Schema, jsonErr(data, err))
+	}
+	return &d, nil
+}
+
+// jsonErr adds a line number to JSON syntax errors.
+func jsonErr(data []byte, err error) string {
+	var se *json.SyntaxError
+	if ok := asSyntax(err, &se); ok {
+		line := 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n"))
+		return fmt.Sprintf("line %d: %v", line, err)
+	}
+	return err.Error()
+}
+
+func asSyntax(err error, target **json.SyntaxError) bool {
+	se, ok := err.(*json.SyntaxError)
+	if ok {
+		*target = se
+	}
+	return ok
+}

@@ -1,0 +1,324 @@
+// Package policy judges an evidence document with Rego: the embedded default
+// policy plus the user's, conftest-style `deny` and `warn` in package
+// readiness. The query is prepared once; anything that goes wrong while
+// judging is a NO-GO, never a GO.
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/evidence"
+	"github.com/readiness-dev/readiness/policies"
+)
+
+const query = "deny := data.readiness.deny; warn := data.readiness.warn"
+
+// Engine is a compiled, prepared policy.
+type Engine struct {
+	prepared rego.PreparedEvalQuery
+	sources  []string
+}
+
+// Rules documents the findings the policy itself reports.
+func Rules() []checks.Rule {
+	data, err := fs.ReadFile(policies.FS, "rules.yaml")
+	if err != nil {
+		panic(err) // embedded at build time; a test proves it is there
+	}
+	return checks.MustRules(data)
+}
+
+// Module is one Rego source file.
+type Module struct {
+	Name string
+	Src  string
+}
+
+// Load compiles the embedded policy and every *.rego file (tests excluded)
+// in dirs. Syntax and compile errors name file:line.
+func Load(ctx context.Context, dirs []string) (*Engine, error) {
+	mods, err := embedded(false)
+	if err != nil {
+		return nil, err
+	}
+	for _, dir := range dirs {
+		user, err := ReadDir(dir, false)
+		if err != nil {
+			return nil, err
+		}
+		mods = append(mods, user...)
+	}
+	return compile(ctx, mods)
+}
+
+func embedded(withTests bool) ([]Module, error) {
+	entries, err := fs.ReadDir(policies.FS, ".")
+	if err != nil {
+		return nil, fmt.Errorf("read embedded policy: %w", err)
+	}
+	var mods []Module
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".rego") || (!withTests && isTest(e.Name())) {
+			continue
+		}
+		src, err := fs.ReadFile(policies.FS, e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("read embedded policy %s: %w", e.Name(), err)
+		}
+		mods = append(mods, Module{Name: "embedded:policies/" + e.Name(), Src: string(src)})
+	}
+	return mods, nil
+}
+
+func isTest(name string) bool { return strings.HasSuffix(name, "_test.rego") }
+
+// ReadDir reads the .rego files below dir. A directory with none is an
+// error: a policy that silently loads nothing would judge nothing.
+func ReadDir(dir string, withTests bool) ([]Module, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("policy directory %s: %w", dir, unwrap(err))
+	}
+	if !st.IsDir() {
+		if strings.HasSuffix(dir, ".rego") {
+			src, err := os.ReadFile(dir)
+			if err != nil {
+				return nil, fmt.Errorf("read policy %s: %w", dir, unwrap(err))
+			}
+			return []Module{{Name: dir, Src: string(src)}}, nil
+		}
+		return nil, fmt.Errorf("policy %s is neither a directory nor a .rego file", dir)
+	}
+	var mods []Module
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".rego") || (!withTests && isTest(p)) {
+			return nil
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("read policy %s: %w", p, unwrap(err))
+		}
+		mods = append(mods, Module{Name: p, Src: string(src)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(mods) == 0 {
+		return nil, fmt.Errorf("no policies found in %s (expected *.rego files)", dir)
+	}
+	return mods, nil
+}
+
+func unwrap(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// parse parses modules as Rego v1, reporting the first error as file:line.
+func parse(mods []Module) (map[string]*ast.Module, error) {
+	parsed := make(map[string]*ast.Module, len(mods))
+	for _, m := range mods {
+		pm, err := ast.ParseModuleWithOpts(m.Name, m.Src, ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return nil, fmt.Errorf("policy %s", astError(err))
+		}
+		parsed[m.Name] = pm
+	}
+	return parsed, nil
+}
+
+func compile(ctx context.Context, mods []Module) (*Engine, error) {
+	parsed, err := parse(mods)
+	if err != nil {
+		return nil, err
+	}
+	compiler := ast.NewCompiler()
+	compiler.Compile(parsed)
+	if compiler.Failed() {
+		return nil, fmt.Errorf("policy %s", astError(compiler.Errors))
+	}
+	pq, err := rego.New(
+		rego.Query(query),
+		rego.Compiler(compiler),
+		rego.StrictBuiltinErrors(true),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prepare policy: %s", astError(err))
+	}
+	e := &Engine{prepared: pq}
+	for _, m := range mods {
+		e.sources = append(e.sources, m.Name)
+	}
+	sort.Strings(e.sources)
+	return e, nil
+}
+
+// astError renders OPA's errors as "file:line: message", first error only.
+func astError(err error) string {
+	var errs ast.Errors
+	if errors.As(err, &errs) && len(errs) > 0 {
+		e := errs[0]
+		more := ""
+		if len(errs) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(errs)-1)
+		}
+		if e.Location != nil {
+			return fmt.Sprintf("%s:%d: %s%s", e.Location.File, e.Location.Row, e.Message, more)
+		}
+		return e.Message + more
+	}
+	var ae *ast.Error
+	if errors.As(err, &ae) && ae.Location != nil {
+		return fmt.Sprintf("%s:%d: %s", ae.Location.File, ae.Location.Row, ae.Message)
+	}
+	return err.Error()
+}
+
+// Sources lists the policy files in effect.
+func (e *Engine) Sources() []string { return e.sources }
+
+// Judge evaluates doc and fills in doc.Verdict. It cannot fail open: an
+// evaluation error, an undefined result or a malformed rule output all
+// yield NO-GO with PolicyError set.
+func (e *Engine) Judge(ctx context.Context, doc *evidence.Document) {
+	v := evidence.Verdict{Policies: e.sources, Deny: []evidence.Message{}, Warn: []evidence.Message{}}
+	deny, warn, err := e.eval(ctx, doc)
+	if err != nil {
+		v.Decision = evidence.NOGO
+		v.PolicyError = err.Error()
+		v.Deny = append(v.Deny, evidence.Message{Msg: "the policy could not be evaluated: " + err.Error(), Rule: "POLICY-ERROR", Severity: "critical"})
+		v.Summary = "NO-GO: the policy could not be evaluated"
+		doc.Verdict = v
+		return
+	}
+	v.Deny, v.Warn = deny, warn
+	if len(deny) == 0 {
+		v.Decision = evidence.GO
+		v.Summary = "GO"
+	} else {
+		v.Decision = evidence.NOGO
+		v.Summary = summarize(deny)
+	}
+	doc.Verdict = v
+}
+
+func summarize(deny []evidence.Message) string {
+	checksSeen := map[string]bool{}
+	for _, m := range deny {
+		if m.Check != "" {
+			checksSeen[m.Check] = true
+		}
+	}
+	return fmt.Sprintf("NO-GO: %d blocking %s in %d %s", len(deny), plural(len(deny), "finding", "findings"), len(checksSeen), plural(len(checksSeen), "check", "checks"))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func (e *Engine) eval(ctx context.Context, doc *evidence.Document) (deny, warn []evidence.Message, err error) {
+	input, err := toInput(doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := e.prepared.Eval(ctx, rego.EvalInput(input))
+	if err != nil {
+		return nil, nil, fmt.Errorf("evaluate: %s", astError(err))
+	}
+	if len(rs) != 1 {
+		// Undefined means deny, as cosign's rego does.
+		return nil, nil, errors.New("data.readiness.deny or data.readiness.warn is undefined")
+	}
+	if deny, err = messages(rs[0].Bindings["deny"], "deny"); err != nil {
+		return nil, nil, err
+	}
+	if warn, err = messages(rs[0].Bindings["warn"], "warn"); err != nil {
+		return nil, nil, err
+	}
+	return deny, warn, nil
+}
+
+// toInput turns the document into the plain JSON value Rego sees.
+func toInput(doc *evidence.Document) (any, error) {
+	data, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encode evidence for policy: %w", err)
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, fmt.Errorf("encode evidence for policy: %w", err)
+	}
+	return v, nil
+}
+
+// messages accepts a set of strings or of objects with "msg", as conftest.
+func messages(v any, rule string) ([]evidence.Message, error) {
+	items, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s must be a set of messages, got %T", rule, v)
+	}
+	out := make([]evidence.Message, 0, len(items))
+	for _, it := range items {
+		switch m := it.(type) {
+		case string:
+			out = append(out, evidence.Message{Msg: m})
+		case map[string]any:
+			msg, ok := m["msg"].(string)
+			if !ok {
+				return nil, fmt.Errorf("%s rule returned an object without a string \"msg\": %v", rule, m)
+			}
+			em := evidence.Message{Msg: msg}
+			for k, val := range m {
+				s, _ := val.(string)
+				switch k {
+				case "msg":
+				case "check":
+					em.Check = s
+				case "rule":
+					em.Rule = s
+				case "finding":
+					em.Finding = s
+				case "severity":
+					em.Severity = s
+				default:
+					if em.Meta == nil {
+						em.Meta = map[string]any{}
+					}
+					em.Meta[k] = val
+				}
+			}
+			out = append(out, em)
+		default:
+			return nil, fmt.Errorf("%s rule returned %T; return a string or an object with \"msg\"", rule, it)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Check != out[j].Check {
+			return out[i].Check < out[j].Check
+		}
+		return out[i].Msg < out[j].Msg
+	})
+	return out, nil
+}

@@ -1,0 +1,123 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/evidence"
+)
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
+	Skipped   int         `xml:"skipped,attr"`
+	Time      string      `xml:"time,attr"`
+	Timestamp string      `xml:"timestamp,attr"`
+	Cases     []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitProblem `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr,omitempty"`
+	Type    string `xml:"type,attr,omitempty"`
+	Body    string `xml:",chardata"`
+}
+
+// writeJUnit renders one testcase per check; blocking findings are its
+// failure, an errored check its error.
+func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
+	suite := junitSuite{Name: "readiness", Timestamp: doc.GeneratedAt.Format("2006-01-02T15:04:05Z")}
+	var totalMS int64
+	byCheck := map[string][]blocker{}
+	var global []blocker
+	for _, b := range blockers(doc) {
+		if b.Check == "" {
+			global = append(global, b)
+			continue
+		}
+		byCheck[b.Check] = append(byCheck[b.Check], b)
+	}
+	for _, r := range doc.Checks {
+		c := junitCase{Name: r.Check, Classname: "readiness." + r.Type, Time: seconds(r.DurationMS)}
+		totalMS += r.DurationMS
+		switch {
+		case r.Status == checks.StatusError:
+			c.Error = &junitProblem{Message: r.Error, Type: "CHECK-ERROR", Body: r.Error}
+			suite.Errors++
+		case len(byCheck[r.Check]) > 0:
+			bs := byCheck[r.Check]
+			var body strings.Builder
+			for _, b := range bs {
+				fmt.Fprintf(&body, "[%s] %s\n", orDefault(b.Severity, "blocking"), b.Msg)
+				if rem := remediation(b, opts.Rules); rem != "" {
+					fmt.Fprintf(&body, "  fix: %s\n", oneLine(rem))
+				}
+			}
+			c.Failure = &junitProblem{Message: fmt.Sprintf("%d blocking %s", len(bs), plural(len(bs), "finding", "findings")), Type: "NO-GO", Body: body.String()}
+			suite.Failures++
+		case r.Status == checks.StatusSkipped:
+			c.Skipped = &junitProblem{Message: r.Summary}
+			suite.Skipped++
+		}
+		if r.Summary != "" {
+			c.SystemOut = r.Summary
+		}
+		suite.Cases = append(suite.Cases, c)
+	}
+	if len(global) > 0 {
+		var body strings.Builder
+		for _, b := range global {
+			fmt.Fprintf(&body, "[%s] %s\n", orDefault(b.Severity, "blocking"), b.Msg)
+		}
+		suite.Cases = append(suite.Cases, junitCase{Name: "policy", Classname: "readiness.policy", Time: "0.000",
+			Failure: &junitProblem{Message: fmt.Sprintf("%d blocking", len(global)), Type: "NO-GO", Body: body.String()}})
+		suite.Failures++
+	}
+	suite.Tests = len(suite.Cases)
+	suite.Time = seconds(totalMS)
+	suites := junitSuites{Name: "readiness", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors, Skipped: suite.Skipped, Time: suite.Time, Suites: []junitSuite{suite}}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(suites); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func seconds(ms int64) string { return fmt.Sprintf("%.3f", float64(ms)/1000) }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,96 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/evidence"
+)
+
+func writeMarkdown(w io.Writer, doc *evidence.Document, opts Options) error {
+	ew := &errWriter{w: w}
+	icon := "✅"
+	if !doc.GO() {
+		icon = "⛔"
+	}
+	fmt.Fprintf(ew, "## %s readiness: %s\n\n", icon, mdEscape(VerdictLine(doc)))
+	if doc.Repository != nil && doc.Repository.Commit != "" {
+		fmt.Fprintf(ew, "Commit `%s`", short(doc.Repository.Commit))
+		if doc.Repository.Branch != "" {
+			fmt.Fprintf(ew, " on `%s`", doc.Repository.Branch)
+		}
+		fmt.Fprintf(ew, " · readiness %s\n\n", doc.Tool.Version)
+	}
+	counts := blockingCount(doc)
+	fmt.Fprintln(ew, "| Check | Status | Blocking | Duration | Summary |")
+	fmt.Fprintln(ew, "| --- | --- | ---: | ---: | --- |")
+	for _, r := range doc.Checks {
+		summary := r.Summary
+		if r.Status == checks.StatusError {
+			summary = r.Error
+		}
+		fmt.Fprintf(ew, "| %s | %s %s | %d | %s | %s |\n", mdEscape(r.Check), statusIcon(r.Status), r.Status, counts[r.Check], duration(r.DurationMS), mdEscape(truncate(oneLine(summary), 120)))
+	}
+	if bl := blockers(doc); len(bl) > 0 {
+		fmt.Fprintf(ew, "\n### Blocking\n\n")
+		for _, b := range bl {
+			fmt.Fprintf(ew, "- **%s** %s", mdEscape(orDefault(b.Severity, "blocking")), mdEscape(b.Msg))
+			if rem := remediation(b, opts.Rules); rem != "" {
+				fmt.Fprintf(ew, "  \n  _Fix:_ %s", mdEscape(oneLine(rem)))
+			}
+			fmt.Fprintln(ew)
+		}
+	}
+	if len(doc.Verdict.Warn) > 0 {
+		fmt.Fprintf(ew, "\n### Warnings\n\n")
+		for _, m := range doc.Verdict.Warn {
+			fmt.Fprintf(ew, "- %s %s\n", mdEscape(orDefault(m.Severity, "warn")), mdEscape(m.Msg))
+		}
+	}
+	if len(doc.Waivers) > 0 {
+		fmt.Fprintf(ew, "\n### Waivers\n\n| Waiver | Owner | Expires | State | Matched |\n| --- | --- | --- | --- | ---: |\n")
+		for _, wv := range doc.Waivers {
+			fmt.Fprintf(ew, "| `%s` | %s | %s | %s | %d |\n", wv.ID, mdEscape(wv.Owner), wv.Expires, wv.State, len(wv.Matched))
+		}
+	}
+	var all []string
+	for _, r := range doc.Checks {
+		for _, f := range r.Findings {
+			line := fmt.Sprintf("| %s | `%s` | %s | %s |", mdEscape(r.Check), mdEscape(f.ID), f.Severity, mdEscape(truncate(oneLine(f.Message), 160)))
+			if f.WaivedBy != "" {
+				line += " waived by `" + f.WaivedBy + "`"
+			}
+			all = append(all, line)
+		}
+	}
+	if len(all) > 0 {
+		fmt.Fprintf(ew, "\n<details><summary>All %d findings</summary>\n\n| Check | Finding | Severity | Message |\n| --- | --- | --- | --- |\n%s\n\n</details>\n", len(all), strings.Join(all, "\n"))
+	}
+	return ew.err
+}
+
+func statusIcon(s checks.Status) string {
+	switch s {
+	case checks.StatusPass:
+		return "✅"
+	case checks.StatusFail:
+		return "❌"
+	case checks.StatusError:
+		return "💥"
+	default:
+		return "⏭️"
+	}
+}
+
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	return commit
+}
+
+var mdReplacer = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "\n", " ")
+
+func mdEscape(s string) string { return mdReplacer.Replace(s) }

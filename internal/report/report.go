@@ -1,0 +1,149 @@
+// Package report renders an evidence document: text for people at a
+// terminal, json (the document itself), markdown for pull requests and job
+// summaries, SARIF for code scanning, JUnit for CI test views. Every format
+// writes to an io.Writer; none decides anything.
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/evidence"
+)
+
+// Formats lists the output formats.
+var Formats = []string{"text", "json", "markdown", "sarif", "junit"}
+
+// Options adjust rendering.
+type Options struct {
+	// Color enables ANSI colour (text only).
+	Color bool
+	// Rules documents rule IDs, for remediation text and SARIF rules.
+	Rules map[string]checks.Rule
+}
+
+// Write renders doc in format.
+func Write(w io.Writer, format string, doc *evidence.Document, opts Options) error {
+	switch format {
+	case "text":
+		return writeText(w, doc, opts)
+	case "json":
+		return doc.Encode(w)
+	case "markdown":
+		return writeMarkdown(w, doc, opts)
+	case "sarif":
+		return writeSARIF(w, doc, opts)
+	case "junit":
+		return writeJUnit(w, doc, opts)
+	default:
+		return fmt.Errorf("unknown format %q; use one of %s", format, strings.Join(Formats, ", "))
+	}
+}
+
+// VerdictLine is the one-line verdict: "GO" or "NO-GO: N blocking findings in M checks".
+func VerdictLine(doc *evidence.Document) string {
+	if doc.Verdict.Summary != "" {
+		return doc.Verdict.Summary
+	}
+	return doc.Verdict.Decision
+}
+
+// Explain prints the long form of a rule.
+func Explain(w io.Writer, r checks.Rule) error {
+	_, err := fmt.Fprintf(w, "%s — %s\nseverity: %s\n\n%s\n\nWhat to do:\n%s\n", r.ID, r.Title, r.Severity,
+		strings.TrimSpace(r.Description), indent(strings.TrimSpace(r.Remediation), "  "))
+	return err
+}
+
+func indent(s, pre string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = pre + l
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// blocker is a deny message with the finding it is about, when it has one.
+type blocker struct {
+	evidence.Message
+	Finding *checks.Finding
+}
+
+// blockers pairs deny messages with their findings, in document order.
+func blockers(doc *evidence.Document) []blocker {
+	var out []blocker
+	for _, m := range doc.Verdict.Deny {
+		b := blocker{Message: m}
+		if m.Check != "" && m.Finding != "" {
+			if r, ok := doc.Result(m.Check); ok {
+				for i := range r.Findings {
+					if r.Findings[i].ID == m.Finding {
+						b.Finding = &r.Findings[i]
+						break
+					}
+				}
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// remediation for a blocker: the finding's own, else the rule's.
+func remediation(b blocker, rules map[string]checks.Rule) string {
+	if b.Finding != nil && b.Finding.Remediation != "" {
+		return b.Finding.Remediation
+	}
+	if r, ok := rules[b.Rule]; ok {
+		return strings.TrimSpace(r.Remediation)
+	}
+	return ""
+}
+
+// blockingCount counts deny messages per check.
+func blockingCount(doc *evidence.Document) map[string]int {
+	m := map[string]int{}
+	for _, d := range doc.Verdict.Deny {
+		m[d.Check]++
+	}
+	return m
+}
+
+func duration(ms int64) string {
+	switch {
+	case ms < 1000:
+		return fmt.Sprintf("%dms", ms)
+	case ms < 60_000:
+		return fmt.Sprintf("%.1fs", float64(ms)/1000)
+	default:
+		return fmt.Sprintf("%dm%02ds", ms/60_000, (ms/1000)%60)
+	}
+}
+
+// waivedFindings lists findings covered by waivers, by check.
+func waivedFindings(doc *evidence.Document) []struct {
+	Check   string
+	Finding checks.Finding
+} {
+	var out []struct {
+		Check   string
+		Finding checks.Finding
+	}
+	for _, r := range doc.Checks {
+		for _, f := range r.Findings {
+			if f.WaivedBy != "" {
+				out = append(out, struct {
+					Check   string
+					Finding checks.Finding
+				}{r.Check, f})
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Check < out[j].Check })
+	return out
+}

@@ -1,0 +1,160 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/owenrumney/go-sarif/v2/sarif"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/evidence"
+)
+
+const infoURI = "https://github.com/readiness-dev/readiness"
+
+// securitySeverity maps our severities onto the CVSS-like scores GitHub code
+// scanning reads from the "security-severity" property.
+var securitySeverity = map[checks.Severity]string{
+	checks.SeverityCritical: "9.5", checks.SeverityHigh: "8.0", checks.SeverityMedium: "5.5",
+	checks.SeverityLow: "2.0", checks.SeverityInfo: "0.0",
+}
+
+func sarifLevel(s checks.Severity) string {
+	switch s {
+	case checks.SeverityCritical, checks.SeverityHigh:
+		return "error"
+	case checks.SeverityMedium:
+		return "warning"
+	default:
+		return "note"
+	}
+}
+
+// sarifRuleID is the rule a result belongs to: one rule per CVE for
+// vulnerability findings, so code scanning groups alerts by CVE; otherwise
+// the finding's rule.
+func sarifRuleID(f *checks.Finding) string {
+	if cve, ok := f.Properties["cve"].(string); ok && cve != "" {
+		return cve
+	}
+	return f.Rule
+}
+
+// writeSARIF renders SARIF 2.1.0, one result per finding. Waived findings
+// carry an accepted external suppression with the waiver as justification.
+func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
+	rep, err := sarif.New(sarif.Version210, true)
+	if err != nil {
+		return fmt.Errorf("new sarif report: %w", err)
+	}
+	driver := sarif.NewVersionedDriver("readiness", doc.Tool.Version).WithInformationURI(infoURI)
+	run := sarif.NewRun(*sarif.NewTool(driver))
+	blocking := map[string]bool{}
+	for _, m := range doc.Verdict.Deny {
+		blocking[m.Check+"\x00"+m.Finding] = true
+	}
+	rules := map[string]bool{}
+	fallback := "readiness.yaml"
+	if doc.Config.Path != "" {
+		fallback = relPath(doc, doc.Config.Path)
+	}
+	for _, r := range doc.Checks {
+		for i := range r.Findings {
+			f := &r.Findings[i]
+			id := sarifRuleID(f)
+			if !rules[id] {
+				rules[id] = true
+				addRule(run, id, f, opts.Rules)
+			}
+			msg := f.Message
+			if f.Remediation != "" {
+				msg += "\nFix: " + f.Remediation
+			}
+			res := run.CreateResultForRule(id).
+				WithLevel(sarifLevel(f.Severity)).
+				WithMessage(sarif.NewTextMessage(msg))
+			path, line := fallback, 1
+			if f.Location != nil && f.Location.Path != "" {
+				path = relPath(doc, f.Location.Path)
+				line = max(1, f.Location.Line)
+			}
+			region := sarif.NewRegion().WithStartLine(line)
+			if f.Location != nil && f.Location.Column > 0 {
+				region.WithStartColumn(f.Location.Column)
+			}
+			res.AddLocation(sarif.NewLocationWithPhysicalLocation(
+				sarif.NewPhysicalLocation().WithArtifactLocation(sarif.NewSimpleArtifactLocation(filepath.ToSlash(path))).WithRegion(region)))
+			res.SetPartialFingerPrint("readinessFindingId/v1", r.Check+":"+f.ID)
+			props := sarif.NewPropertyBag()
+			props.Add("check", r.Check)
+			props.Add("rule", f.Rule)
+			props.Add("severity", string(f.Severity))
+			props.Add("blocking", blocking[r.Check+"\x00"+f.ID])
+			res.AttachPropertyBag(props)
+			if f.WaivedBy != "" {
+				res.WithSuppression([]*sarif.Suppression{sarif.NewSuppression("external").WithStatus("accepted").WithJustifcation("waiver " + f.WaivedBy)})
+			}
+		}
+	}
+	inv := run.AddInvocation(doc.Verdict.PolicyError == "")
+	invProps := sarif.NewPropertyBag()
+	invProps.Add("verdict", doc.Verdict.Decision)
+	invProps.Add("summary", VerdictLine(doc))
+	inv.AttachPropertyBag(invProps)
+	sort.SliceStable(run.Tool.Driver.Rules, func(i, j int) bool { return run.Tool.Driver.Rules[i].ID < run.Tool.Driver.Rules[j].ID })
+	rep.AddRun(run)
+	return rep.PrettyWrite(w)
+}
+
+func addRule(run *sarif.Run, id string, f *checks.Finding, docs map[string]checks.Rule) {
+	rule := run.AddRule(id)
+	props := sarif.NewPropertyBag()
+	props.Add("security-severity", securitySeverity[f.Severity])
+	props.Add("tags", []string{"security", "release-readiness"})
+	if d, ok := docs[id]; ok {
+		rule.WithName(ruleName(id)).
+			WithShortDescription(sarif.NewMultiformatMessageString(d.Title)).
+			WithFullDescription(sarif.NewMultiformatMessageString(strings.TrimSpace(d.Description))).
+			WithHelp(sarif.NewMultiformatMessageString(strings.TrimSpace(d.Remediation)).WithMarkdown(strings.TrimSpace(d.Description) + "\n\n**Remediation:** " + strings.TrimSpace(d.Remediation)))
+	} else {
+		title, _ := f.Properties["title"].(string)
+		if title == "" {
+			title = f.Message
+		}
+		help := f.Remediation
+		if help == "" {
+			help = f.Message
+		}
+		rule.WithName(ruleName(id)).
+			WithShortDescription(sarif.NewMultiformatMessageString(truncate(oneLine(title), 200))).
+			WithFullDescription(sarif.NewMultiformatMessageString(f.Message)).
+			WithHelp(sarif.NewMultiformatMessageString(help))
+		if u, ok := f.Properties["primary_url"].(string); ok && u != "" {
+			rule.WithHelpURI(u)
+		}
+	}
+	rule.WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(f.Severity)))
+	rule.AttachPropertyBag(props)
+}
+
+// ruleName turns KEY-EXPIRED into KeyExpired, the PascalCase SARIF suggests.
+func ruleName(id string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(id, func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + strings.ToLower(part[1:]))
+	}
+	return b.String()
+}
+
+// relPath makes paths repository-relative, as code scanning expects.
+func relPath(doc *evidence.Document, p string) string {
+	if doc.Repository != nil && doc.Repository.Root != "" && filepath.IsAbs(p) {
+		if rel, err := filepath.Rel(doc.Repository.Root, p); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return p
+}

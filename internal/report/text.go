@@ -1,0 +1,139 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/evidence"
+)
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiDim    = "\x1b[2m"
+)
+
+type painter bool
+
+func (p painter) paint(code, s string) string {
+	if !p {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func (p painter) status(s checks.Status) string {
+	switch s {
+	case checks.StatusPass:
+		return p.paint(ansiGreen, string(s))
+	case checks.StatusFail, checks.StatusError:
+		return p.paint(ansiRed, string(s))
+	default:
+		return p.paint(ansiYellow, string(s))
+	}
+}
+
+func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
+	p := painter(opts.Color)
+	ew := &errWriter{w: w}
+	counts := blockingCount(doc)
+
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tSTATUS\tBLOCKING\tDURATION\tSUMMARY")
+	for _, r := range doc.Checks {
+		summary := r.Summary
+		if r.Status == checks.StatusError {
+			summary = r.Error
+		}
+		// Pad before colouring so that escape codes do not skew columns.
+		status := p.status(r.Status) + strings.Repeat(" ", max(0, 7-len(r.Status)))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Check, status, counts[r.Check], duration(r.DurationMS), truncate(oneLine(summary), 80))
+	}
+	tw.Flush()
+
+	bl := blockers(doc)
+	if len(bl) > 0 {
+		fmt.Fprintf(ew, "\n%s\n", p.paint(ansiBold, "Blocking:"))
+		for i, b := range bl {
+			sev := b.Severity
+			if sev == "" {
+				sev = "blocking"
+			}
+			fmt.Fprintf(ew, "\n%d. %s %s\n", i+1, p.paint(ansiRed, "["+sev+"]"), b.Msg)
+			if b.Check != "" {
+				fmt.Fprintf(ew, "   check: %s", b.Check)
+				if b.Finding != nil && b.Finding.ID != b.Finding.Rule {
+					fmt.Fprintf(ew, "   finding: %s", b.Finding.ID)
+				}
+				fmt.Fprintln(ew)
+			}
+			if rem := remediation(b, opts.Rules); rem != "" {
+				fmt.Fprintf(ew, "   fix: %s\n", indentRest(strings.TrimSpace(rem), "        "))
+			}
+		}
+	}
+	if len(doc.Verdict.Warn) > 0 {
+		fmt.Fprintf(ew, "\n%s\n", p.paint(ansiBold, "Warnings:"))
+		for _, m := range doc.Verdict.Warn {
+			fmt.Fprintf(ew, "  - %s %s\n", p.paint(ansiYellow, "["+orDefault(m.Severity, "warn")+"]"), m.Msg)
+		}
+	}
+	if wf := waivedFindings(doc); len(wf) > 0 {
+		fmt.Fprintf(ew, "\n%s\n", p.paint(ansiBold, "Waived:"))
+		for _, x := range wf {
+			fmt.Fprintf(ew, "  - %s: %s (waiver %s)\n", x.Check, x.Finding.ID, x.Finding.WaivedBy)
+		}
+	}
+	fmt.Fprintln(ew)
+	line := VerdictLine(doc)
+	if doc.GO() {
+		fmt.Fprintln(ew, p.paint(ansiBold+ansiGreen, line))
+	} else {
+		fmt.Fprintln(ew, p.paint(ansiBold+ansiRed, line))
+	}
+	return ew.err
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func indentRest(s, pre string) string {
+	return strings.ReplaceAll(s, "\n", "\n"+pre)
+}
+
+// errWriter remembers the first write error so renderers can write freely.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}

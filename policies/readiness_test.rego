@@ -1,0 +1,93 @@
+package readiness_test
+
+import rego.v1
+
+import data.readiness
+
+check(name, status, findings) := {"name": name, "type": name, "required": true, "status": status, "findings": findings}
+
+finding(rule, sev) := {"rule": rule, "id": rule, "severity": sev, "message": "m"}
+
+base := {"settings": {"block_on": ["critical", "high"]}, "waivers": []}
+
+test_all_pass_is_go if {
+	inp := object.union(base, {"checks": [check("a", "pass", []), check("b", "pass", [])]})
+	count(readiness.deny) == 0 with input as inp
+}
+
+test_high_finding_blocks if {
+	inp := object.union(base, {"checks": [check("a", "fail", [finding("X-HIGH", "high")])]})
+	some m in readiness.deny with input as inp
+	m.rule == "X-HIGH"
+	m.check == "a"
+}
+
+test_medium_finding_warns_not_blocks if {
+	inp := object.union(base, {"checks": [check("a", "fail", [finding("X-MED", "medium")])]})
+	count(readiness.deny) == 0 with input as inp
+	count(readiness.warn) == 1 with input as inp
+}
+
+test_waived_finding_does_not_block if {
+	f := object.union(finding("X-CRIT", "critical"), {"waived_by": "X-CRIT"})
+	inp := object.union(base, {"checks": [check("a", "fail", [f])]})
+	count(readiness.deny) == 0 with input as inp
+}
+
+test_error_blocks if {
+	c := object.union(check("a", "error", []), {"error": "boom"})
+	inp := object.union(base, {"checks": [c]})
+	some m in readiness.deny with input as inp
+	m.rule == "CHECK-ERROR"
+}
+
+test_required_skipped_blocks if {
+	inp := object.union(base, {"checks": [check("a", "skipped", [])]})
+	some m in readiness.deny with input as inp
+	m.rule == "CHECK-NOT-RUN"
+}
+
+test_optional_skipped_passes if {
+	c := object.union(check("a", "skipped", []), {"required": false})
+	inp := object.union(base, {"checks": [c]})
+	count(readiness.deny) == 0 with input as inp
+}
+
+test_no_checks_blocks if {
+	inp := object.union(base, {"checks": []})
+	some m in readiness.deny with input as inp
+	m.rule == "CHECK-NOT-RUN"
+}
+
+test_interrupted_blocks if {
+	inp := object.union(base, {"checks": [check("a", "pass", [])], "interrupted": true})
+	some m in readiness.deny with input as inp
+	m.rule == "RUN-INTERRUPTED"
+}
+
+test_expired_waiver_blocks if {
+	w := {"id": "X", "owner": "o", "expires": "2020-01-01", "state": "expired", "matched": [], "days_left": -5}
+	inp := object.union(base, {"checks": [check("a", "pass", [])], "waivers": [w]})
+	some m in readiness.deny with input as inp
+	m.rule == "WAIVER-EXPIRED"
+}
+
+test_expiring_and_unused_waiver_warns if {
+	w := {"id": "X", "owner": "o", "expires": "2020-01-01", "state": "expiring", "matched": [], "days_left": 3}
+	inp := object.union(base, {"checks": [check("a", "pass", [])], "waivers": [w]})
+	count(readiness.deny) == 0 with input as inp
+	rules := {m.rule | some m in readiness.warn} with input as inp
+	rules == {"WAIVER-EXPIRING", "WAIVER-UNUSED"}
+}
+
+test_check_block_on_overrides_settings if {
+	c := object.union(check("a", "fail", [finding("X-MED", "medium")]), {"block_on": ["medium"]})
+	inp := object.union(base, {"checks": [c]})
+	count(readiness.deny) == 1 with input as inp
+}
+
+test_settings_block_on_critical_only if {
+	inp := {"settings": {"block_on": ["critical"]}, "waivers": [], "checks": [check("a", "fail", [finding("X-HIGH", "high")])]}
+	count(readiness.deny) == 0 with input as inp
+	count(readiness.warn) == 1 with input as inp
+}
