@@ -514,8 +514,13 @@ func (l *Ledger) watchUntil(ctx context.Context, key string, ready func(State), 
 // replayed; if another owner is generating, Do waits and shares its
 // output or its failure; if that owner dies (its lease runs out), Do takes
 // over and generates. generate's error is recorded as the attempt's
-// failure, delivered to the waiters, and returned.
-func (l *Ledger) Do(ctx context.Context, key string, generate func(context.Context) ([]byte, error)) (Result, error) {
+// failure, delivered to the waiters, and returned. Of the options,
+// OnWaiting applies (called when Do starts waiting for another owner).
+func (l *Ledger) Do(ctx context.Context, key string, generate func(context.Context) ([]byte, error), opts ...WaitOption) (Result, error) {
+	var o waitOpts
+	for _, f := range opts {
+		f(&o)
+	}
 	owner := l.NewOwnerID()
 	for {
 		c, err := l.Claim(ctx, key, owner, l.opts.Lease)
@@ -532,7 +537,7 @@ func (l *Ledger) Do(ctx context.Context, key string, generate func(context.Conte
 		if c.State.Attempt != nil {
 			waitingFor = c.State.Attempt.Token
 		}
-		st, err := l.watchUntil(ctx, key, nil, true, func(st State) bool {
+		st, err := l.watchUntil(ctx, key, o.ready, true, func(st State) bool {
 			switch st.Phase() {
 			case PhaseCompleted, PhaseExpired, PhaseAbsent, PhaseFailed:
 				return true
@@ -550,6 +555,7 @@ func (l *Ledger) Do(ctx context.Context, key string, generate func(context.Conte
 				return Result{}, failedErr(st)
 			}
 		}
+		o.ready = nil
 		// The owner's lease ran out or its row was cleared: take over.
 	}
 }

@@ -1,0 +1,466 @@
+// Package ledgersuite is the concurrency regression suite of the inflight
+// deduplication ledger (internal/ledger), and the `ledger` gate that runs
+// it. Every invariant of the ledger is a named scenario with a rule ID;
+// each scenario runs in-process (several ledger handles in this process)
+// and across real OS processes (this binary re-executed as hidden worker
+// processes, crashed with SIGKILL).
+package ledgersuite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/readiness-dev/readiness/internal/ledger"
+)
+
+// Mode is where a scenario's actors live.
+type Mode string
+
+const (
+	// InProcess: every actor is a separate ledger handle in this process.
+	InProcess Mode = "inproc"
+	// Processes: every actor is a worker process.
+	Processes Mode = "procs"
+)
+
+// Config is one run of the suite.
+type Config struct {
+	// DSN of the ledger under test; required.
+	DSN string
+	// Repeat runs every scenario this many times (default 1).
+	Repeat int
+	// Run selects scenarios whose name matches (nil: all).
+	Run *regexp.Regexp
+	// Modes to run (default both).
+	Modes []Mode
+	// Processes is how many worker processes the many-process scenarios
+	// use (default 4).
+	Processes int
+	// Worker starts worker processes; required for Processes mode.
+	Worker Exec
+	// ScenarioTimeout bounds one scenario run (default 60s).
+	ScenarioTimeout time.Duration
+	// Lease is the actors' lease (default 1s): takeover scenarios wait
+	// about this long.
+	Lease time.Duration
+	// Progress, when set, is called after each scenario run.
+	Progress func(Outcome)
+}
+
+// Outcome is one run of one scenario in one mode.
+type Outcome struct {
+	Scenario string        `json:"scenario"`
+	Rule     string        `json:"rule"`
+	Mode     Mode          `json:"mode"`
+	Run      int           `json:"run"`
+	Passed   bool          `json:"passed"`
+	Skipped  string        `json:"skipped,omitempty"`
+	Error    string        `json:"error,omitempty"`
+	Duration time.Duration `json:"duration"`
+	// Metrics are the timings the run observed (delivery latency,
+	// overshoot, takeover), by name.
+	Metrics map[string][]time.Duration `json:"-"`
+}
+
+// ScenarioReport sums up the runs of one scenario in one mode.
+type ScenarioReport struct {
+	Scenario string   `json:"scenario"`
+	Rule     string   `json:"rule"`
+	Mode     Mode     `json:"mode"`
+	Runs     int      `json:"runs"`
+	Passed   int      `json:"passed"`
+	Failed   int      `json:"failed"`
+	Skipped  int      `json:"skipped"`
+	Reason   string   `json:"skip_reason,omitempty"`
+	Failures []string `json:"failures,omitempty"`
+	// Duration percentiles of the runs.
+	P50 time.Duration `json:"p50"`
+	Max time.Duration `json:"max"`
+	// Metrics: percentiles of what the runs observed.
+	Metrics map[string]Percentiles `json:"metrics,omitempty"`
+}
+
+// Percentiles of a set of durations.
+type Percentiles struct {
+	N   int           `json:"n"`
+	P50 time.Duration `json:"p50"`
+	P99 time.Duration `json:"p99"`
+	Max time.Duration `json:"max"`
+}
+
+// Report is a whole suite run.
+type Report struct {
+	DSN       string           `json:"dsn"`
+	Driver    ledger.Driver    `json:"driver"`
+	Repeat    int              `json:"repeat"`
+	Processes int              `json:"processes"`
+	Scenarios []ScenarioReport `json:"scenarios"`
+	// Metrics pools every scenario's observations, by mode and name
+	// ("procs/delivery").
+	Metrics  map[string]Percentiles `json:"metrics"`
+	Duration time.Duration          `json:"duration"`
+}
+
+// Failed counts failing scenario reports.
+func (r *Report) Failed() int {
+	n := 0
+	for _, s := range r.Scenarios {
+		if s.Failed > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// Scenarios lists every scenario in order.
+func Scenarios() []Scenario { return scenarios() }
+
+// Run runs the suite.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	d, err := ledger.ParseDSN(cfg.DSN)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Repeat <= 0 {
+		cfg.Repeat = 1
+	}
+	if cfg.Processes <= 0 {
+		cfg.Processes = 4
+	}
+	if len(cfg.Modes) == 0 {
+		cfg.Modes = []Mode{InProcess, Processes}
+	}
+	if cfg.ScenarioTimeout <= 0 {
+		cfg.ScenarioTimeout = 60 * time.Second
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = time.Second
+	}
+	if slices.Contains(cfg.Modes, Processes) && cfg.Worker.Path == "" {
+		return nil, errors.New("processes mode needs a worker executable")
+	}
+	// Open once here: the schema exists before any actor races to create it.
+	l, err := ledger.OpenDSN(ctx, d, ledger.Options{Name: "suite"})
+	if err != nil {
+		return nil, err
+	}
+	_ = l.Close()
+
+	start := time.Now()
+	s := &suite{cfg: cfg, dsn: d, runID: "run-" + time.Now().UTC().Format("150405.000000")}
+	defer s.closePools()
+	var selected []Scenario
+	for _, sc := range scenarios() {
+		if cfg.Run == nil || cfg.Run.MatchString(sc.Name) {
+			selected = append(selected, sc)
+		}
+	}
+	if len(selected) == 0 {
+		return nil, fmt.Errorf("no scenario matches %q", cfg.Run)
+	}
+	reports := map[string]*ScenarioReport{}
+	metrics := map[string][]time.Duration{}
+	var order []string
+	runDurations := map[string][]time.Duration{}
+	scenarioMetrics := map[string]map[string][]time.Duration{}
+	for rep := 1; rep <= cfg.Repeat; rep++ {
+		for _, sc := range selected {
+			for _, mode := range cfg.Modes {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				id := sc.Name + "/" + string(mode)
+				r := reports[id]
+				if r == nil {
+					r = &ScenarioReport{Scenario: sc.Name, Rule: sc.Rule, Mode: mode}
+					reports[id] = r
+					order = append(order, id)
+					scenarioMetrics[id] = map[string][]time.Duration{}
+				}
+				o := s.runOne(ctx, sc, mode, rep)
+				r.Runs++
+				switch {
+				case o.Skipped != "":
+					r.Skipped++
+					r.Reason = o.Skipped
+				case o.Passed:
+					r.Passed++
+				default:
+					r.Failed++
+					if len(r.Failures) < 3 {
+						r.Failures = append(r.Failures, fmt.Sprintf("run %d: %s", rep, o.Error))
+					}
+				}
+				if o.Skipped == "" {
+					runDurations[id] = append(runDurations[id], o.Duration)
+				}
+				for k, v := range o.Metrics {
+					scenarioMetrics[id][k] = append(scenarioMetrics[id][k], v...)
+					metrics[string(mode)+"/"+k] = append(metrics[string(mode)+"/"+k], v...)
+				}
+				if cfg.Progress != nil {
+					cfg.Progress(o)
+				}
+			}
+		}
+	}
+	rep := &Report{DSN: d.String(), Driver: d.Driver, Repeat: cfg.Repeat, Processes: cfg.Processes, Metrics: map[string]Percentiles{}}
+	for _, id := range order {
+		r := reports[id]
+		p := percentiles(runDurations[id])
+		r.P50, r.Max = p.P50, p.Max
+		for k, v := range scenarioMetrics[id] {
+			if r.Metrics == nil {
+				r.Metrics = map[string]Percentiles{}
+			}
+			r.Metrics[k] = percentiles(v)
+		}
+		rep.Scenarios = append(rep.Scenarios, *r)
+	}
+	for k, v := range metrics {
+		rep.Metrics[k] = percentiles(v)
+	}
+	rep.Duration = time.Since(start)
+	return rep, nil
+}
+
+func percentiles(v []time.Duration) Percentiles {
+	if len(v) == 0 {
+		return Percentiles{}
+	}
+	s := slices.Clone(v)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	at := func(q float64) time.Duration {
+		i := int(q*float64(len(s))+0.5) - 1
+		i = max(0, min(i, len(s)-1))
+		return s[i]
+	}
+	return Percentiles{N: len(s), P50: at(0.50), P99: at(0.99), Max: s[len(s)-1]}
+}
+
+type suite struct {
+	cfg   Config
+	dsn   ledger.DSN
+	runID string
+	mu    sync.Mutex
+	// idle actors kept for the next scenario, by mode.
+	pool map[Mode][]Actor
+	// actors counts actors started, to name them uniquely.
+	actors int
+}
+
+func (s *suite) closePools() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, actors := range s.pool {
+		for _, a := range actors {
+			wg.Add(1)
+			go func() { defer wg.Done(); _ = a.Close() }()
+		}
+	}
+	wg.Wait()
+	s.pool = nil
+}
+
+func (s *suite) runOne(ctx context.Context, sc Scenario, mode Mode, rep int) (o Outcome) {
+	o = Outcome{Scenario: sc.Name, Rule: sc.Rule, Mode: mode, Run: rep}
+	start := time.Now()
+	if sc.Skip != nil {
+		if why := sc.Skip(s.dsn, mode); why != "" {
+			o.Skipped = why
+			return o
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ScenarioTimeout)
+	defer cancel()
+	e := &Env{
+		ctx: ctx, Mode: mode, DSN: s.cfg.DSN, Driver: s.dsn.Driver, Lease: s.cfg.Lease, Processes: s.cfg.Processes,
+		prefix:  fmt.Sprintf("%s/%s/%s/%d", s.runID, sc.Name, mode, rep),
+		suite:   s,
+		metrics: map[string][]time.Duration{},
+	}
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+			}
+		}()
+		return sc.Run(ctx, e)
+	}()
+	e.release(err == nil)
+	o.Duration = time.Since(start)
+	o.Metrics = e.metrics
+	if err != nil {
+		o.Error = err.Error()
+		return o
+	}
+	o.Passed = true
+	return o
+}
+
+// Env is what a scenario works with.
+type Env struct {
+	ctx       context.Context
+	Mode      Mode
+	DSN       string
+	Driver    ledger.Driver
+	Lease     time.Duration
+	Processes int
+	prefix    string
+	suite     *suite
+	mu        sync.Mutex
+	actors    []Actor
+	metrics   map[string][]time.Duration
+}
+
+// Key returns a key unique to this scenario run.
+func (e *Env) Key(name string) string { return e.prefix + "/" + name }
+
+// Actor returns a router for this run: idle ones from earlier runs are
+// reused; crashed ones never are.
+func (e *Env) Actor() (Actor, error) {
+	s := e.suite
+	s.mu.Lock()
+	if pool := s.pool[e.Mode]; len(pool) > 0 {
+		a := pool[len(pool)-1]
+		s.pool[e.Mode] = pool[:len(pool)-1]
+		s.mu.Unlock()
+		e.track(a)
+		return a, nil
+	}
+	s.mu.Unlock()
+	return e.Fresh()
+}
+
+// Fresh starts a new router (a new process in procs mode).
+func (e *Env) Fresh() (Actor, error) {
+	e.suite.mu.Lock()
+	e.suite.actors++
+	name := fmt.Sprintf("a%d", e.suite.actors)
+	e.suite.mu.Unlock()
+	var a Actor
+	var err error
+	switch e.Mode {
+	case Processes:
+		a, err = startProc(e.ctx, e.suite.cfg.Worker, name, e.DSN, e.Lease)
+	default:
+		a, err = newInproc(e.ctx, name, e.DSN, e.Lease)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start actor: %w", err)
+	}
+	e.track(a)
+	return a, nil
+}
+
+// Actors returns n routers.
+func (e *Env) Actors(n int) ([]Actor, error) {
+	out := make([]Actor, n)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = e.Actor()
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+func (e *Env) track(a Actor) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.actors = append(e.actors, a)
+}
+
+// release returns live actors to the pool; after a failed run they are
+// closed instead, so that nothing a failure left behind leaks into the
+// next run.
+func (e *Env) release(ok bool) {
+	s := e.suite
+	var wg sync.WaitGroup
+	for _, a := range e.actors {
+		if ok && a.Alive() {
+			s.mu.Lock()
+			if s.pool == nil {
+				s.pool = map[Mode][]Actor{}
+			}
+			if len(s.pool[e.Mode]) < 12 {
+				s.pool[e.Mode] = append(s.pool[e.Mode], a)
+				s.mu.Unlock()
+				continue
+			}
+			s.mu.Unlock()
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = a.Close() }()
+	}
+	wg.Wait()
+}
+
+// Observe records a timing under name.
+func (e *Env) Observe(name string, d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if d < 0 {
+		d = 0
+	}
+	e.metrics[name] = append(e.metrics[name], d)
+}
+
+// KillConnections terminates every PostgreSQL backend of actor a's
+// ledger (pg_terminate_backend), as a failover or a DBA would.
+func (e *Env) KillConnections(ctx context.Context, a Actor) (int, error) {
+	d, err := ledger.ParseDSN(e.DSN)
+	if err != nil {
+		return 0, err
+	}
+	conn, err := pgx.Connect(ctx, d.Conn)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	app := "readiness-ledger:" + a.LedgerID()
+	if len(app) > 63 {
+		app = app[:63]
+	}
+	var n int
+	err = conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&n)
+	return n, err
+}
+
+// TempSQLiteDSN returns a DSN for a fresh SQLite file in a new temporary
+// directory, and a func that removes it.
+func TempSQLiteDSN() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "readiness-ledger-")
+	if err != nil {
+		return "", nil, err
+	}
+	return "sqlite://" + filepath.ToSlash(filepath.Join(dir, "ledger.db")), func() { _ = os.RemoveAll(dir) }, nil
+}
+
+// ScenarioNames lists the scenarios' names.
+func ScenarioNames() []string {
+	var out []string
+	for _, s := range scenarios() {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+func joinLines(s []string) string { return strings.Join(s, "; ") }
