@@ -97,10 +97,23 @@ warn contains msg if {
 	}
 }
 
+# A waiver can only be called unused when what it covers was looked at:
+# a waiver scoped to a check that ran, or an unscoped one in a full run.
+in_scope(w) if {
+	some c in input.checks
+	c.name == object.get(w, "check", "")
+}
+
+in_scope(w) if {
+	object.get(w, "check", "") == ""
+	count(object.get(input, "only", [])) == 0
+}
+
 warn contains msg if {
 	some w in input.waivers
 	w.state != "expired"
 	count(w.matched) == 0
+	in_scope(w)
 	msg := {
 		"msg": sprintf("waiver %s matched no finding in this run; delete it or fix its id", [w.id]),
 		"rule": "WAIVER-UNUSED", "finding": w.id, "severity": "low",

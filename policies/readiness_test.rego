@@ -91,3 +91,15 @@ test_settings_block_on_critical_only if {
 	count(readiness.deny) == 0 with input as inp
 	count(readiness.warn) == 1 with input as inp
 }
+
+test_unused_waiver_not_reported_for_checks_not_run if {
+	w := {"id": "X", "check": "other", "owner": "o", "expires": "2099-01-01", "state": "active", "matched": [], "days_left": 30}
+	inp := object.union(base, {"checks": [check("a", "pass", [])], "waivers": [w]})
+	count(readiness.warn) == 0 with input as inp
+}
+
+test_unscoped_unused_waiver_not_reported_under_only if {
+	w := {"id": "X", "owner": "o", "expires": "2099-01-01", "state": "active", "matched": [], "days_left": 30}
+	inp := object.union(base, {"checks": [check("a", "pass", [])], "waivers": [w], "only": ["a"]})
+	count(readiness.warn) == 0 with input as inp
+}

@@ -100,6 +100,9 @@ func (r *Runner) Run(ctx context.Context, jobs []Job) []Result {
 type outcome struct {
 	res Result
 	err error
+	// abandoned is set when the check did not return within the grace
+	// period after its context ended.
+	abandoned bool
 }
 
 func runOne(parent context.Context, job Job, grace time.Duration) Result {
@@ -123,7 +126,7 @@ func runOne(parent context.Context, job Job, grace time.Duration) Result {
 		select {
 		case o = <-done:
 		case <-time.After(grace):
-			o = outcome{err: ctx.Err()}
+			o = outcome{err: ctx.Err(), abandoned: true}
 		}
 	}
 	return settle(ctx, parent, job, o)
@@ -132,11 +135,14 @@ func runOne(parent context.Context, job Job, grace time.Duration) Result {
 // settle turns an outcome into a Result that fails closed.
 func settle(ctx, parent context.Context, job Job, o outcome) Result {
 	res := o.res
+	// A check that returned an error after its context ended was cut short;
+	// one that returned cleanly finished, whatever happened afterwards.
+	cutShort := o.abandoned || (o.err != nil && ctx.Err() != nil)
 	switch {
-	case parent.Err() != nil && (o.err != nil || ctx.Err() != nil):
+	case cutShort && parent.Err() != nil:
 		res.Status = StatusError
 		res.Error = "interrupted before it finished"
-	case ctx.Err() != nil && (o.err != nil || errors.Is(ctx.Err(), context.DeadlineExceeded)):
+	case cutShort && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		res.Status = StatusError
 		res.Error = fmt.Sprintf("timed out after %s (raise its timeout in readiness.yaml if it needs longer)", job.Timeout)
 	case o.err != nil:

@@ -58,14 +58,18 @@ var errNOGO = &ExitError{Code: ExitNOGO}
 // SIGTERM cancel the context; checks stop, what finished is printed, and the
 // verdict is NO-GO.
 func Main(args []string, io *IOStreams) int {
+	return MainApp(NewApp(io), args)
+}
+
+// MainApp is Main for a given App (tests supply their own gates).
+func MainApp(app *App, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return Run(ctx, args, io)
+	return Run(ctx, app, args)
 }
 
 // Run is Main without the signal handling, for in-process tests.
-func Run(ctx context.Context, args []string, io *IOStreams) int {
-	app := NewApp(io)
+func Run(ctx context.Context, app *App, args []string) int {
 	root := NewRootCmd(app)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

@@ -5,6 +5,7 @@ package evidence
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -168,3 +169,8 @@ func asSyntax(err error, target **json.SyntaxError) bool {
 	}
 	return ok
 }
+
+// JSONSchema is the JSON Schema (2020-12) of this document version.
+//
+//go:embed evidence.schema.json
+var JSONSchema []byte

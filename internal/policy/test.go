@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	"github.com/open-policy-agent/opa/v1/tester"
 )
@@ -50,6 +51,7 @@ func Test(ctx context.Context, dirs []string) ([]TestResult, error) {
 		}
 		out = append(out, tr)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Location < out[j].Location || (out[i].Location == out[j].Location && out[i].Name < out[j].Name) })
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no policy tests found (rules named test_* in *_test.rego files)")
 	}

@@ -58,11 +58,11 @@ func writeMarkdown(w io.Writer, doc *evidence.Document, opts Options) error {
 	var all []string
 	for _, r := range doc.Checks {
 		for _, f := range r.Findings {
-			line := fmt.Sprintf("| %s | `%s` | %s | %s |", mdEscape(r.Check), mdEscape(f.ID), f.Severity, mdEscape(truncate(oneLine(f.Message), 160)))
+			msg := mdEscape(truncate(oneLine(f.Message), 160))
 			if f.WaivedBy != "" {
-				line += " waived by `" + f.WaivedBy + "`"
+				msg += " (waived by `" + f.WaivedBy + "`)"
 			}
-			all = append(all, line)
+			all = append(all, fmt.Sprintf("| %s | `%s` | %s | %s |", mdEscape(r.Check), mdEscape(f.ID), f.Severity, msg))
 		}
 	}
 	if len(all) > 0 {

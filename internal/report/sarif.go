@@ -1,13 +1,11 @@
 package report
 
 import (
-	"fmt"
 	"io"
 	"path/filepath"
-	"sort"
 	"strings"
 
-	"github.com/owenrumney/go-sarif/v2/sarif"
+	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
@@ -46,12 +44,9 @@ func sarifRuleID(f *checks.Finding) string {
 // writeSARIF renders SARIF 2.1.0, one result per finding. Waived findings
 // carry an accepted external suppression with the waiver as justification.
 func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
-	rep, err := sarif.New(sarif.Version210, true)
-	if err != nil {
-		return fmt.Errorf("new sarif report: %w", err)
-	}
-	driver := sarif.NewVersionedDriver("readiness", doc.Tool.Version).WithInformationURI(infoURI)
-	run := sarif.NewRun(*sarif.NewTool(driver))
+	rep := sarif.NewReport()
+	run := sarif.NewRunWithInformationURI("readiness", infoURI)
+	run.Tool.Driver.WithVersion(doc.Tool.Version)
 	blocking := map[string]bool{}
 	for _, m := range doc.Verdict.Deny {
 		blocking[m.Check+"\x00"+m.Finding] = true
@@ -87,38 +82,32 @@ func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 			}
 			res.AddLocation(sarif.NewLocationWithPhysicalLocation(
 				sarif.NewPhysicalLocation().WithArtifactLocation(sarif.NewSimpleArtifactLocation(filepath.ToSlash(path))).WithRegion(region)))
-			res.SetPartialFingerPrint("readinessFindingId/v1", r.Check+":"+f.ID)
-			props := sarif.NewPropertyBag()
-			props.Add("check", r.Check)
-			props.Add("rule", f.Rule)
-			props.Add("severity", string(f.Severity))
-			props.Add("blocking", blocking[r.Check+"\x00"+f.ID])
-			res.AttachPropertyBag(props)
+			res.WithPartialFingerprints(map[string]string{"readinessFindingId/v1": r.Check + ":" + f.ID})
+			res.WithProperties(sarif.NewPropertyBag().
+				Add("check", r.Check).
+				Add("rule", f.Rule).
+				Add("severity", string(f.Severity)).
+				Add("blocking", blocking[r.Check+"\x00"+f.ID]))
 			if f.WaivedBy != "" {
-				res.WithSuppression([]*sarif.Suppression{sarif.NewSuppression("external").WithStatus("accepted").WithJustifcation("waiver " + f.WaivedBy)})
+				res.WithSuppressions([]*sarif.Suppression{sarif.NewSuppression().WithKind("external").WithStatus("accepted").WithJustification("waiver " + f.WaivedBy)})
 			}
 		}
 	}
-	inv := run.AddInvocation(doc.Verdict.PolicyError == "")
-	invProps := sarif.NewPropertyBag()
-	invProps.Add("verdict", doc.Verdict.Decision)
-	invProps.Add("summary", VerdictLine(doc))
-	inv.AttachPropertyBag(invProps)
-	sort.SliceStable(run.Tool.Driver.Rules, func(i, j int) bool { return run.Tool.Driver.Rules[i].ID < run.Tool.Driver.Rules[j].ID })
+	run.AddInvocation(sarif.NewInvocation().
+		WithExecutionSuccessful(doc.Verdict.PolicyError == "").
+		WithProperties(sarif.NewPropertyBag().Add("verdict", doc.Verdict.Decision).Add("summary", VerdictLine(doc))))
 	rep.AddRun(run)
 	return rep.PrettyWrite(w)
 }
 
 func addRule(run *sarif.Run, id string, f *checks.Finding, docs map[string]checks.Rule) {
 	rule := run.AddRule(id)
-	props := sarif.NewPropertyBag()
-	props.Add("security-severity", securitySeverity[f.Severity])
-	props.Add("tags", []string{"security", "release-readiness"})
+	props := sarif.NewPropertyBag().Add("security-severity", securitySeverity[f.Severity]).WithTags([]string{"security", "release-readiness"})
 	if d, ok := docs[id]; ok {
 		rule.WithName(ruleName(id)).
-			WithShortDescription(sarif.NewMultiformatMessageString(d.Title)).
-			WithFullDescription(sarif.NewMultiformatMessageString(strings.TrimSpace(d.Description))).
-			WithHelp(sarif.NewMultiformatMessageString(strings.TrimSpace(d.Remediation)).WithMarkdown(strings.TrimSpace(d.Description) + "\n\n**Remediation:** " + strings.TrimSpace(d.Remediation)))
+			WithShortDescription(text(d.Title)).
+			WithFullDescription(text(strings.TrimSpace(d.Description))).
+			WithHelp(text(strings.TrimSpace(d.Remediation)).WithMarkdown(strings.TrimSpace(d.Description) + "\n\n**Remediation:** " + strings.TrimSpace(d.Remediation)))
 	} else {
 		title, _ := f.Properties["title"].(string)
 		if title == "" {
@@ -129,15 +118,19 @@ func addRule(run *sarif.Run, id string, f *checks.Finding, docs map[string]check
 			help = f.Message
 		}
 		rule.WithName(ruleName(id)).
-			WithShortDescription(sarif.NewMultiformatMessageString(truncate(oneLine(title), 200))).
-			WithFullDescription(sarif.NewMultiformatMessageString(f.Message)).
-			WithHelp(sarif.NewMultiformatMessageString(help))
+			WithShortDescription(text(truncate(oneLine(title), 200))).
+			WithFullDescription(text(f.Message)).
+			WithHelp(text(help))
 		if u, ok := f.Properties["primary_url"].(string); ok && u != "" {
 			rule.WithHelpURI(u)
 		}
 	}
 	rule.WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(f.Severity)))
-	rule.AttachPropertyBag(props)
+	rule.WithProperties(props)
+}
+
+func text(s string) *sarif.MultiformatMessageString {
+	return sarif.NewMultiformatMessageString().WithText(s)
 }
 
 // ruleName turns KEY-EXPIRED into KeyExpired, the PascalCase SARIF suggests.

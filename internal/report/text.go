@@ -44,7 +44,8 @@ func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
 	ew := &errWriter{w: w}
 	counts := blockingCount(doc)
 
-	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	var table strings.Builder
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tSTATUS\tBLOCKING\tDURATION\tSUMMARY")
 	for _, r := range doc.Checks {
 		summary := r.Summary
@@ -56,6 +57,10 @@ func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Check, status, counts[r.Check], duration(r.DurationMS), truncate(oneLine(summary), 80))
 	}
 	tw.Flush()
+	for _, l := range strings.SplitAfter(table.String(), "\n") {
+		// Cells padded for a missing summary leave trailing blanks.
+		fmt.Fprint(ew, strings.TrimRight(l, " \n"), strings.Repeat("\n", strings.Count(l, "\n")))
+	}
 
 	bl := blockers(doc)
 	if len(bl) > 0 {

@@ -1,0 +1,244 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
+
+	"github.com/readiness-dev/readiness/internal/buildinfo"
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/evidence"
+	"github.com/readiness-dev/readiness/internal/policy"
+	"github.com/readiness-dev/readiness/internal/report"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var t0 = time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)
+
+// sampleDoc is a NO-GO run judged by the real default policy.
+func sampleDoc(t testing.TB) *evidence.Document {
+	t.Helper()
+	doc := &evidence.Document{
+		Schema:      evidence.Schema,
+		Tool:        buildinfo.Info{Name: "readiness", Version: "v1.2.3", Commit: "0123456789abcdef0123456789abcdef01234567", GoVersion: "go1.26.8"},
+		GeneratedAt: t0,
+		Repository:  &evidence.Repository{Root: "/src/app", Commit: "89abcdef0123456789abcdef0123456789abcdef", Branch: "main"},
+		Config:      evidence.ConfigRef{Path: "/src/app/readiness.yaml", Digest: "sha256:" + strings.Repeat("ab", 32)},
+		Settings:    evidence.Settings{BlockOn: []string{"critical", "high"}},
+		Checks: []checks.Result{
+			{Check: "image-scan", Type: "image-scan", Required: true, Status: checks.StatusFail, Summary: "1 image, 2 vulnerabilities", StartedAt: t0, DurationMS: 4210,
+				Subjects: []checks.Subject{{Name: "registry.example/app", Digest: "sha256:" + strings.Repeat("cd", 32)}},
+				Findings: []checks.Finding{
+					{Rule: "SCAN-CRITICAL-VULN", ID: "SCAN-CRITICAL-VULN/CVE-2024-0001/openssl", Severity: checks.SeverityCritical,
+						Message: "openssl 3.0.1 has CVE-2024-0001 (fixed in 3.0.2)", Remediation: "Upgrade openssl to 3.0.2 or later and rebuild the image.",
+						Properties: map[string]any{"cve": "CVE-2024-0001", "title": "openssl: buffer overflow in X.509", "primary_url": "https://avd.aquasec.com/nvd/cve-2024-0001", "package": "openssl"}},
+					{Rule: "SCAN-HIGH-VULN", ID: "SCAN-HIGH-VULN/CVE-2024-0002/zlib", Severity: checks.SeverityHigh,
+						Message: "zlib 1.2.11 has CVE-2024-0002", WaivedBy: "SCAN-HIGH-VULN/CVE-2024-0002/zlib",
+						Properties: map[string]any{"cve": "CVE-2024-0002", "title": "zlib: | pipe <and> angle", "package": "zlib"}},
+				}},
+			{Check: "security-key", Type: "security-key", Required: true, Status: checks.StatusPass, Summary: "key 0xABCDEF… valid until 2028-11-01", StartedAt: t0, DurationMS: 12, Findings: []checks.Finding{}},
+			{Check: "tests", Type: "tests", Required: true, Status: checks.StatusError, Error: "go: command not found", StartedAt: t0, DurationMS: 3, Findings: []checks.Finding{}},
+			{Check: "workflow", Type: "workflow", Required: false, Status: checks.StatusFail, Summary: "2 workflows", StartedAt: t0, DurationMS: 35,
+				Findings: []checks.Finding{{Rule: "WF-SCAN-RESULTS-NOT-UPLOADED", ID: "WF-SCAN-RESULTS-NOT-UPLOADED/release.yml/scan", Severity: checks.SeverityLow,
+					Message: "scan results are not uploaded", Location: &checks.Location{Path: "/src/app/.github/workflows/release.yml", Line: 42, Column: 9}}}},
+		},
+		Waivers: []evidence.WaiverStatus{
+			{ID: "SCAN-HIGH-VULN/CVE-2024-0002/zlib", Reason: "not reachable", Owner: "platform", Expires: "2026-12-01", State: "expiring", DaysLeft: 7, Matched: []string{"image-scan:SCAN-HIGH-VULN/CVE-2024-0002/zlib"}},
+		},
+	}
+	doc.Subjects = doc.Checks[0].Subjects
+	engine, err := policy.Load(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine.Judge(context.Background(), doc)
+	doc.Verdict.Policies = []string{"embedded:policies/readiness.rego"}
+	return doc
+}
+
+func rules() map[string]checks.Rule {
+	m := map[string]checks.Rule{}
+	for _, r := range policy.Rules() {
+		m[r.ID] = r
+	}
+	m["WF-SCAN-RESULTS-NOT-UPLOADED"] = checks.Rule{ID: "WF-SCAN-RESULTS-NOT-UPLOADED", Title: "Scan results are not uploaded", Severity: "low", Description: "d", Remediation: "Upload the SARIF with if: always()."}
+	return m
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if d := cmp.Diff(string(want), string(got)); d != "" {
+		t.Errorf("%s differs (-want +got):\n%s", name, d)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range []struct {
+		format, file string
+		color        bool
+	}{
+		{"text", "nogo.txt", false},
+		{"text", "nogo.color.txt", true},
+		{"json", "nogo.json", false},
+		{"markdown", "nogo.md", false},
+		{"sarif", "nogo.sarif", false},
+		{"junit", "nogo.junit.xml", false},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := report.Write(&buf, tc.format, sampleDoc(t), report.Options{Color: tc.color, Rules: rules()}); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tc.file, buf.Bytes())
+		})
+	}
+}
+
+func TestTextVerdictLine(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.Write(&buf, "text", sampleDoc(t), report.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if last := lines[len(lines)-1]; last != "NO-GO: 2 blocking findings in 2 checks" {
+		t.Errorf("last line %q", last)
+	}
+	if strings.Contains(buf.String(), "\x1b[") {
+		t.Error("colour codes without Color")
+	}
+}
+
+func TestSARIFValidAgainstSchema(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.Write(&buf, "sarif", sampleDoc(t), report.Options{Rules: rules()}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sarif.FromBytes(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Validate(); err != nil {
+		t.Fatalf("SARIF does not validate against the 2.1.0 schema: %v", err)
+	}
+	run := rep.Runs[0]
+	if got := len(run.Results); got != 3 {
+		t.Errorf("results: %d, want one per finding (3)", got)
+	}
+	ids := map[string]bool{}
+	for _, r := range run.Tool.Driver.Rules {
+		ids[*r.ID] = true
+		if r.Properties == nil || r.Properties.Properties["security-severity"] == nil {
+			t.Errorf("rule %s has no security-severity", *r.ID)
+		}
+		if r.Help == nil || r.Help.Text == nil || *r.Help.Text == "" {
+			t.Errorf("rule %s has no help text", *r.ID)
+		}
+	}
+	for _, want := range []string{"CVE-2024-0001", "CVE-2024-0002", "WF-SCAN-RESULTS-NOT-UPLOADED"} {
+		if !ids[want] {
+			t.Errorf("no SARIF rule %s (rules: %v)", want, ids)
+		}
+	}
+	for _, r := range run.Results {
+		loc := r.Locations[0].PhysicalLocation
+		if uri := *loc.ArtifactLocation.URI; strings.HasPrefix(uri, "/") {
+			t.Errorf("absolute URI %s; code scanning wants repository-relative paths", uri)
+		}
+	}
+}
+
+// A document with no findings must still validate (empty arrays, no nulls).
+func TestSARIFEmptyValid(t *testing.T) {
+	doc := sampleDoc(t)
+	for i := range doc.Checks {
+		doc.Checks[i].Findings = []checks.Finding{}
+	}
+	var buf bytes.Buffer
+	if err := report.Write(&buf, "sarif", doc, report.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sarif.FromBytes(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Validate(); err != nil {
+		t.Fatalf("empty SARIF invalid: %v", err)
+	}
+}
+
+func TestJUnitWellFormed(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.Write(&buf, "junit", sampleDoc(t), report.Options{Rules: rules()}); err != nil {
+		t.Fatal(err)
+	}
+	var suites struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Errors   int `xml:"errors,attr"`
+		Suites   []struct {
+			Cases []struct {
+				Name    string    `xml:"name,attr"`
+				Failure *struct{} `xml:"failure"`
+				Error   *struct{} `xml:"error"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &suites); err != nil {
+		t.Fatal(err)
+	}
+	if suites.Tests != 4 || suites.Failures != 1 || suites.Errors != 1 {
+		t.Errorf("tests=%d failures=%d errors=%d, want 4/1/1", suites.Tests, suites.Failures, suites.Errors)
+	}
+}
+
+func TestUnknownFormat(t *testing.T) {
+	if err := report.Write(&bytes.Buffer{}, "html", sampleDoc(t), report.Options{}); err == nil {
+		t.Fatal("unknown format accepted")
+	}
+}
+
+func TestProgressPlain(t *testing.T) {
+	var buf bytes.Buffer
+	p := report.NewProgress(&buf, report.ProgressOptions{})
+	p.Event(checks.Event{Kind: checks.EventStarted, Name: "scan", Time: t0})
+	p.Event(checks.Event{Kind: checks.EventFinished, Name: "scan", Time: t0, Result: &checks.Result{Status: checks.StatusError, Error: "trivy\nnot found", DurationMS: 1500}})
+	p.Stop()
+	want := "readiness: scan started\nreadiness: scan error (1.5s): trivy not found\n"
+	if buf.String() != want {
+		t.Errorf("got %q, want %q", buf.String(), want)
+	}
+}
+
+func TestProgressLive(t *testing.T) {
+	var buf bytes.Buffer
+	p := report.NewProgress(&buf, report.ProgressOptions{Live: true, Interval: time.Millisecond, Now: func() time.Time { return t0.Add(time.Second) }})
+	p.Event(checks.Event{Kind: checks.EventStarted, Name: "scan", Time: t0})
+	time.Sleep(20 * time.Millisecond)
+	p.Event(checks.Event{Kind: checks.EventFinished, Name: "scan", Result: &checks.Result{Status: checks.StatusPass, DurationMS: 1000}})
+	p.Stop()
+	out := buf.String()
+	if !strings.Contains(out, "scan  1s") || !strings.HasSuffix(out, "\x1b[2K✓ scan  pass 1.0s\n") {
+		t.Errorf("live output: %q", out)
+	}
+}
