@@ -89,22 +89,22 @@ type Finding struct {
 
 // Result is everything one check reports.
 type Result struct {
-	Check    string    `json:"name"`
-	Type     string    `json:"type"`
-	Required bool      `json:"required"`
+	Check    string `json:"name"`
+	Type     string `json:"type"`
+	Required bool   `json:"required"`
 	// BlockOn overrides the policy's blocking severities for this check.
-	BlockOn []Severity `json:"block_on,omitempty"`
-	Status   Status    `json:"status"`
-	Summary  string    `json:"summary,omitempty"`
-	Error    string    `json:"error,omitempty"`
-	Findings []Finding `json:"findings"`
+	BlockOn  []Severity `json:"block_on,omitempty"`
+	Status   Status     `json:"status"`
+	Summary  string     `json:"summary,omitempty"`
+	Error    string     `json:"error,omitempty"`
+	Findings []Finding  `json:"findings"`
 	// Facts are raw observations a custom policy can judge.
 	Facts map[string]any `json:"facts,omitempty"`
 	// Subjects are the artifacts this check examined, by digest (the image
 	// digests image-scan scanned), so a signature can be tied to them.
 	Subjects   []Subject `json:"subjects,omitempty"`
-	StartedAt  time.Time      `json:"started_at"`
-	DurationMS int64          `json:"duration_ms"`
+	StartedAt  time.Time `json:"started_at"`
+	DurationMS int64     `json:"duration_ms"`
 }
 
 // Check is one release gate. Run gathers evidence and returns it; an error
@@ -127,7 +127,6 @@ type Rule struct {
 	Description string   `yaml:"description" json:"description"`
 	Remediation string   `yaml:"remediation" json:"remediation"`
 }
-
 
 // Subject is an artifact identified by digest, as in-toto names them.
 type Subject struct {

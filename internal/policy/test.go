@@ -51,7 +51,9 @@ func Test(ctx context.Context, dirs []string) ([]TestResult, error) {
 		}
 		out = append(out, tr)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Location < out[j].Location || (out[i].Location == out[j].Location && out[i].Name < out[j].Name) })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Location < out[j].Location || (out[i].Location == out[j].Location && out[i].Name < out[j].Name)
+	})
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no policy tests found (rules named test_* in *_test.rego files)")
 	}
