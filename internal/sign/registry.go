@@ -1,0 +1,204 @@
+package sign
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+)
+
+// RegistryOptions say how to reach the registry. The defaults are the safe
+// ones: TLS with verification, credentials from the Docker config and the
+// usual credential helpers.
+type RegistryOptions struct {
+	// AllowHTTP lets a registry that is not on loopback be reached over
+	// plain HTTP (loopback registries always may be).
+	AllowHTTP bool
+	// AllowInsecure also accepts a registry's TLS certificate without
+	// verifying it. It implies AllowHTTP.
+	AllowInsecure bool
+	// Keychain resolves credentials; authn.DefaultKeychain when nil.
+	Keychain authn.Keychain
+	// Transport replaces the HTTP transport (tests, proxies).
+	Transport http.RoundTripper
+	// Retry bounds retries of each registry request.
+	Retry Retry
+}
+
+func (o RegistryOptions) nameOptions() []name.Option {
+	if o.AllowHTTP || o.AllowInsecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
+func (o RegistryOptions) remoteOptions(ctx context.Context) []remote.Option {
+	kc := o.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	opts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(kc),
+		remote.WithRetryBackoff(o.Retry.backoff()),
+		remote.WithRetryStatusCodes(retryStatus...),
+		remote.WithUserAgent("readiness"),
+	}
+	switch {
+	case o.Transport != nil:
+		opts = append(opts, remote.WithTransport(o.Transport))
+	case o.AllowInsecure:
+		t := remote.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // only with --allow-insecure-registry
+		opts = append(opts, remote.WithTransport(t))
+	}
+	return opts
+}
+
+func (o RegistryOptions) ociOptions(ctx context.Context) []ociremote.Option {
+	return []ociremote.Option{
+		ociremote.WithRemoteOptions(o.remoteOptions(ctx)...),
+		ociremote.WithNameOptions(o.nameOptions()...),
+	}
+}
+
+// Target is an image resolved to the digest that is scanned, signed and
+// verified. A tag is never signed; only Digest is.
+type Target struct {
+	// Input is the reference as the user wrote it.
+	Input string `json:"input"`
+	// Repository is registry/repo, the in-toto subject name.
+	Repository string `json:"repository"`
+	// Digest is "sha256:…" of the manifest or index.
+	Digest string `json:"digest"`
+	// MediaType of what Digest names.
+	MediaType string `json:"media_type"`
+	// Index is true for a multi-platform image index; Platforms then lists
+	// its images.
+	Index     bool       `json:"index,omitempty"`
+	Platforms []Platform `json:"platforms,omitempty"`
+
+	ref name.Digest
+}
+
+// Platform is one image of a multi-platform index.
+type Platform struct {
+	Platform string `json:"platform"`
+	Digest   string `json:"digest"`
+}
+
+// Ref is the digest reference, repo@sha256:….
+func (t *Target) Ref() name.Digest { return t.ref }
+
+// String is the digest reference as text.
+func (t *Target) String() string { return t.ref.String() }
+
+// Hex is the digest without its algorithm.
+func (t *Target) Hex() string { return strings.TrimPrefix(t.Digest, "sha256:") }
+
+// RefError is a reference that cannot be parsed: a usage error.
+type RefError struct {
+	Ref string
+	Err error
+}
+
+func (e *RefError) Error() string { return fmt.Sprintf("image reference %q: %v", e.Ref, e.Err) }
+func (e *RefError) Unwrap() error { return e.Err }
+
+// ParseRef parses an image reference without contacting the registry.
+func ParseRef(image string, o RegistryOptions) (name.Reference, error) {
+	if strings.TrimSpace(image) == "" {
+		return nil, &RefError{Ref: image, Err: errors.New("empty")}
+	}
+	ref, err := name.ParseReference(image, o.nameOptions()...)
+	if err != nil {
+		return nil, &RefError{Ref: image, Err: err}
+	}
+	return ref, nil
+}
+
+// Resolve asks the registry which digest image names now. Everything after
+// this works on that digest, so a tag moved mid-release cannot change what
+// is signed.
+func Resolve(ctx context.Context, image string, o RegistryOptions) (*Target, error) {
+	ref, err := ParseRef(image, o)
+	if err != nil {
+		return nil, err
+	}
+	var desc *remote.Descriptor
+	err = o.Retry.do(ctx, "resolve "+image, func(ctx context.Context) error {
+		var err error
+		desc, err = remote.Get(ref, o.remoteOptions(ctx)...)
+		return err
+	})
+	if err != nil {
+		var te *transport.Error
+		if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+			return nil, fmt.Errorf("resolve %s: no such image in the registry", image)
+		}
+		return nil, err
+	}
+	t := &Target{
+		Input:      image,
+		Repository: ref.Context().Name(),
+		Digest:     desc.Digest.String(),
+		MediaType:  string(desc.MediaType),
+		ref:        ref.Context().Digest(desc.Digest.String()),
+	}
+	if desc.MediaType.IsIndex() {
+		t.Index = true
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, fmt.Errorf("read index %s: %w", t.ref, err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("read index %s: %w", t.ref, err)
+		}
+		for _, m := range im.Manifests {
+			if !m.MediaType.IsImage() || isAttestationManifest(m) {
+				continue
+			}
+			t.Platforms = append(t.Platforms, Platform{Platform: platformString(m.Platform), Digest: m.Digest.String()})
+		}
+	} else if !desc.MediaType.IsImage() {
+		return nil, fmt.Errorf("resolve %s: %s is neither an image nor an image index", image, desc.MediaType)
+	}
+	return t, nil
+}
+
+// isAttestationManifest recognises BuildKit's provenance entries in an
+// index ("unknown/unknown" with a reference annotation): not a platform.
+func isAttestationManifest(m v1.Descriptor) bool {
+	return m.Annotations["vnd.docker.reference.type"] == "attestation-manifest"
+}
+
+func platformString(p *v1.Platform) string {
+	if p == nil {
+		return ""
+	}
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// ListTags lists a repository's tags: how a test (or a person) sees what
+// signing wrote, sha256-<hex>.sig and sha256-<hex>.att.
+func ListTags(ctx context.Context, repo string, o RegistryOptions) ([]string, error) {
+	r, err := name.NewRepository(repo, o.nameOptions()...)
+	if err != nil {
+		return nil, &RefError{Ref: repo, Err: err}
+	}
+	return remote.List(r, o.remoteOptions(ctx)...)
+}

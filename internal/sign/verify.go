@@ -1,0 +1,341 @@
+package sign
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sigstore/cosign/v2/cmd/cosign/cli/fulcio"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+	sigs "github.com/sigstore/cosign/v2/pkg/signature"
+	rekorclient "github.com/sigstore/rekor/pkg/client"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/readiness-dev/readiness/internal/evidence"
+)
+
+// VerifyOptions say whom to trust and what to demand.
+type VerifyOptions struct {
+	// Key is the public key reference (cosign.pub, env://, a KMS URI).
+	// Without it, keyless signatures are verified against Fulcio and the
+	// certificate identity below.
+	Key string
+	// CertIdentity / CertIdentityRegexp and CertOIDCIssuer /
+	// CertOIDCIssuerRegexp match a keyless signer's certificate.
+	CertIdentity         string
+	CertIdentityRegexp   string
+	CertOIDCIssuer       string
+	CertOIDCIssuerRegexp string
+	// IgnoreTlog skips the Rekor inclusion check, for signatures made with
+	// --tlog-upload=false.
+	IgnoreTlog bool
+	// RekorURL is used for online log lookups; DefaultRekorURL when empty.
+	RekorURL string
+	// RequireVuln also demands the cosign vulnerability attestation.
+	RequireVuln bool
+	// MaxAge, when positive, rejects evidence generated longer ago.
+	MaxAge time.Duration
+	// Now is the clock MaxAge is judged by.
+	Now      func() time.Time
+	Registry RegistryOptions
+
+	// verifier replaces Key with an already loaded key (self-checks).
+	verifier signature.Verifier
+}
+
+// Validate rejects option combinations that cannot verify anything.
+func (o VerifyOptions) Validate() error {
+	keyless := o.CertIdentity != "" || o.CertIdentityRegexp != "" || o.CertOIDCIssuer != "" || o.CertOIDCIssuerRegexp != ""
+	switch {
+	case o.Key != "" && keyless:
+		return errors.New("use --key or the --certificate-identity/--certificate-oidc-issuer flags, not both")
+	case o.Key == "" && o.verifier == nil && !keyless:
+		return errors.New("say whom to trust: --key cosign.pub, or --certificate-identity and --certificate-oidc-issuer for keyless signatures")
+	case o.Key == "" && o.verifier == nil && ((o.CertIdentity == "" && o.CertIdentityRegexp == "") || (o.CertOIDCIssuer == "" && o.CertOIDCIssuerRegexp == "")):
+		return errors.New("keyless verification needs both a certificate identity and an OIDC issuer (exact or regexp)")
+	case o.MaxAge < 0:
+		return errors.New("--max-age must not be negative")
+	}
+	return nil
+}
+
+// checkOpts builds cosign's verification options. Errors here are about
+// the verifier's own inputs (key, trust roots), not about the image.
+func (o VerifyOptions) checkOpts(ctx context.Context) (*cosign.CheckOpts, error) {
+	co := &cosign.CheckOpts{
+		RegistryClientOpts: o.Registry.ociOptions(ctx),
+		IgnoreTlog:         o.IgnoreTlog,
+	}
+	switch {
+	case o.verifier != nil:
+		co.SigVerifier = o.verifier
+	case o.Key != "":
+		v, err := sigs.PublicKeyFromKeyRef(ctx, o.Key)
+		if err != nil {
+			return nil, &KeyError{Ref: o.Key, Err: explainKeyErr(err)}
+		}
+		co.SigVerifier = v
+	default:
+		co.Identities = []cosign.Identity{{
+			Subject: o.CertIdentity, SubjectRegExp: o.CertIdentityRegexp,
+			Issuer: o.CertOIDCIssuer, IssuerRegExp: o.CertOIDCIssuerRegexp,
+		}}
+	}
+	keyless := co.SigVerifier == nil
+	if keyless || !o.IgnoreTlog {
+		// The public Sigstore trust root (TUF): Fulcio CAs, CT log and
+		// Rekor keys. SIGSTORE_* and TUF_ROOT override it as in cosign.
+		tm, err := cosign.TrustedRoot()
+		if err == nil {
+			co.TrustedMaterial = tm
+		} else if err := legacyTrust(ctx, co, keyless); err != nil {
+			return nil, fmt.Errorf("load the Sigstore trust root: %w", err)
+		}
+		if !o.IgnoreTlog {
+			url := o.RekorURL
+			if url == "" {
+				url = DefaultRekorURL
+			}
+			rc, err := rekorclient.GetRekorClient(url, rekorclient.WithUserAgent("readiness"))
+			if err != nil {
+				return nil, fmt.Errorf("rekor client for %s: %w", url, err)
+			}
+			co.RekorClient = rc
+		}
+	}
+	return co, nil
+}
+
+// legacyTrust loads the individual TUF targets when trusted_root.json is
+// unavailable, as cosign does.
+func legacyTrust(ctx context.Context, co *cosign.CheckOpts, keyless bool) error {
+	var err error
+	if co.RekorPubKeys, err = cosign.GetRekorPubs(ctx); err != nil {
+		return err
+	}
+	if !keyless {
+		return nil
+	}
+	if co.RootCerts, err = fulcio.GetRoots(); err != nil {
+		return err
+	}
+	if co.IntermediateCerts, err = fulcio.GetIntermediates(); err != nil {
+		return err
+	}
+	co.CTLogPubKeys, err = cosign.GetCTLogPubs(ctx)
+	return err
+}
+
+// Verification is what Verify established. The image passes only when
+// Failures is empty.
+type Verification struct {
+	Image  string `json:"image"`
+	Digest string `json:"digest"`
+	// Signatures counts the signatures that verified.
+	Signatures int `json:"signatures"`
+	// Evidence is the newest verified evidence attestation.
+	Evidence *VerifiedEvidence `json:"evidence,omitempty"`
+	// Vuln is the newest verified vulnerability attestation.
+	Vuln     *VerifiedVuln `json:"vuln,omitempty"`
+	Failures []string      `json:"failures"`
+}
+
+// VerifiedEvidence summarises the evidence attestation that was checked.
+type VerifiedEvidence struct {
+	Verdict     string    `json:"verdict"`
+	GeneratedAt time.Time `json:"generated_at"`
+	Age         string    `json:"age"`
+	Signer      Identity  `json:"signer"`
+	Tool        string    `json:"tool"`
+	// Count is how many verified evidence attestations there were.
+	Count int `json:"count"`
+}
+
+// VerifiedVuln summarises the vulnerability attestation that was checked.
+type VerifiedVuln struct {
+	Scanner        string    `json:"scanner"`
+	DBVersion      string    `json:"db_version,omitempty"`
+	ScanFinishedOn time.Time `json:"scan_finished_on"`
+	Count          int       `json:"count"`
+}
+
+// OK reports whether everything verified.
+func (v *Verification) OK() bool { return len(v.Failures) == 0 }
+
+func (v *Verification) fail(format string, args ...any) {
+	v.Failures = append(v.Failures, fmt.Sprintf(format, args...))
+}
+
+// Verify checks, for t's digest: a valid signature; a valid evidence
+// attestation whose verdict is GO, whose subjects include the digest, and
+// that is younger than MaxAge; and with RequireVuln a valid vulnerability
+// attestation. Everything that fails is listed; the error is only for
+// inputs that prevent verifying at all (an unreadable key, no trust root).
+func Verify(ctx context.Context, t *Target, o VerifyOptions) (*Verification, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	co, err := o.checkOpts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := &Verification{Image: t.String(), Digest: t.Digest, Failures: []string{}}
+
+	sigCO := *co
+	sigCO.ClaimVerifier = cosign.SimpleClaimVerifier
+	if verified, _, err := cosign.VerifyImageSignatures(ctx, t.Ref(), &sigCO); err != nil {
+		v.fail("signature: %s", oneLine(err))
+	} else {
+		v.Signatures = len(verified)
+	}
+
+	attCO := *co
+	attCO.ClaimVerifier = cosign.IntotoSubjectClaimVerifier
+	atts, _, err := cosign.VerifyImageAttestations(ctx, t.Ref(), &attCO)
+	if err != nil {
+		var nomatch *cosign.ErrNoMatchingAttestations
+		if !errors.As(err, &nomatch) {
+			v.fail("attestations: %s", oneLine(err))
+		}
+	}
+	byType := map[string][]*rawStatement{}
+	for _, a := range atts {
+		st, err := decodeStatement(a)
+		if err != nil {
+			continue
+		}
+		byType[st.PredicateType] = append(byType[st.PredicateType], st)
+	}
+
+	wantFP := ""
+	if co.SigVerifier != nil {
+		if pub, err := co.SigVerifier.PublicKey(); err == nil {
+			wantFP, _, _ = fingerprint(pub)
+		}
+	}
+	v.checkEvidence(t, byType[EvidencePredicateType], o, wantFP)
+	if o.RequireVuln {
+		v.checkVuln(t, byType[VulnPredicateType], atts)
+	}
+	return v, nil
+}
+
+func (v *Verification) checkEvidence(t *Target, stmts []*rawStatement, o VerifyOptions, wantFP string) {
+	if len(stmts) == 0 {
+		v.fail("no verified evidence attestation (%s) for %s", EvidencePredicateType, t.Digest)
+		return
+	}
+	var newest *EvidencePredicate
+	var newestDoc *evidence.Document
+	var problems []string
+	for _, st := range stmts {
+		p, doc, err := DecodeEvidencePredicate(st.Predicate)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		if newest == nil || p.GeneratedAt.After(newest.GeneratedAt) {
+			newest, newestDoc = p, doc
+		}
+	}
+	if newest == nil {
+		v.fail("evidence attestation unreadable: %s", strings.Join(problems, "; "))
+		return
+	}
+	now := o.Now()
+	age := now.Sub(newest.GeneratedAt)
+	v.Evidence = &VerifiedEvidence{
+		Verdict: newest.Verdict, GeneratedAt: newest.GeneratedAt, Age: roundAge(age),
+		Signer: newest.Signer, Tool: newest.Tool.Name + " " + newest.Tool.Version, Count: len(stmts),
+	}
+	if newest.Verdict != evidence.GO || !newestDoc.GO() {
+		v.fail("attested verdict is %s, not GO", newestDoc.Verdict.Decision)
+	}
+	if newestDoc.Interrupted {
+		v.fail("attested evidence comes from an interrupted run")
+	}
+	if newest.Image.Digest != t.Digest {
+		v.fail("evidence attestation is about %s, not %s", newest.Image.Digest, t.Digest)
+	}
+	if !SubjectsCover(newestDoc.Subjects, t) {
+		v.fail("the evidence's subjects do not include %s: the scan that passed was of another image", t.Digest)
+	}
+	if o.MaxAge > 0 && age > o.MaxAge {
+		v.fail("evidence is %s old (generated %s), older than --max-age %s", roundAge(age), newest.GeneratedAt.Format(time.RFC3339), o.MaxAge)
+	}
+	if age < -5*time.Minute {
+		v.fail("evidence claims to be generated in the future (%s)", newest.GeneratedAt.Format(time.RFC3339))
+	}
+	if wantFP != "" && newest.Signer.Fingerprint != wantFP {
+		v.fail("evidence names signer %s but verified with key %s", newest.Signer.Fingerprint, wantFP)
+	}
+}
+
+func (v *Verification) checkVuln(t *Target, stmts []*rawStatement, _ []oci.Signature) {
+	if len(stmts) == 0 {
+		v.fail("no verified vulnerability attestation (%s) for %s", VulnPredicateType, t.Digest)
+		return
+	}
+	var newest *VulnPredicate
+	for _, st := range stmts {
+		var p VulnPredicate
+		if err := json.Unmarshal(st.Predicate, &p); err != nil {
+			continue
+		}
+		if newest == nil || p.Metadata.ScanFinishedOn.After(newest.Metadata.ScanFinishedOn) {
+			newest = &p
+		}
+	}
+	if newest == nil {
+		v.fail("vulnerability attestation unreadable")
+		return
+	}
+	v.Vuln = &VerifiedVuln{Scanner: newest.Scanner.URI, DBVersion: newest.Scanner.DB.Version, ScanFinishedOn: newest.Metadata.ScanFinishedOn, Count: len(stmts)}
+	if newest.Scanner.URI == "" || newest.Metadata.ScanFinishedOn.IsZero() || len(newest.Scanner.Result) == 0 {
+		v.fail("vulnerability attestation lacks its scanner, scan time or result")
+	}
+}
+
+// SubjectsCover reports whether evidence subjects name t: its digest, or
+// for an index every platform image in it.
+func SubjectsCover(subjects []checksSubject, t *Target) bool {
+	digests := make([]string, 0, len(subjects))
+	for _, s := range subjects {
+		digests = append(digests, s.Digest)
+	}
+	if slices.Contains(digests, t.Digest) {
+		return true
+	}
+	if !t.Index || len(t.Platforms) == 0 {
+		return false
+	}
+	for _, p := range t.Platforms {
+		if !slices.Contains(digests, p.Digest) {
+			return false
+		}
+	}
+	return true
+}
+
+func roundAge(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	case d >= time.Hour:
+		return d.Round(time.Minute).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// oneLine keeps cosign's multi-line errors to one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
