@@ -6,12 +6,14 @@ import (
 	"sort"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/ledgersuite"
 )
 
 // Gates returns every gate, sorted by type.
 func Gates() []checks.Gate {
 	gates := []checks.Gate{
 		// one line per gate package, e.g. securitykey.Gate(),
+		ledgersuite.Gate(),
 	}
 	sort.Slice(gates, func(i, j int) bool { return gates[i].Type < gates[j].Type })
 	return gates

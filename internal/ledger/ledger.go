@@ -89,6 +89,7 @@ type Ledger struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	closed   atomic.Bool
+	done     chan struct{} // closed by Close: waiters return ErrClosed
 	closeErr error
 	once     sync.Once
 }
@@ -105,7 +106,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Ledger, error) {
 // OpenDSN is Open for a parsed DSN.
 func OpenDSN(ctx context.Context, d DSN, opts Options) (*Ledger, error) {
 	opts = fill(opts, d)
-	l := &Ledger{dsn: d, hub: newHub(), opts: opts}
+	l := &Ledger{dsn: d, hub: newHub(), opts: opts, done: make(chan struct{})}
 	l.id = opts.Name + "/" + randomHex(4)
 	var err error
 	switch d.Driver {
@@ -191,6 +192,7 @@ func (l *Ledger) NewOwnerID() string {
 func (l *Ledger) Close() error {
 	l.once.Do(func() {
 		l.closed.Store(true)
+		close(l.done)
 		l.cancel()
 		l.wg.Wait()
 		l.closeErr = l.b.close()
@@ -495,6 +497,8 @@ func (l *Ledger) watchUntil(ctx context.Context, key string, ready func(State), 
 		select {
 		case <-ctx.Done():
 			return timeout(ctx.Err())
+		case <-l.done:
+			return last, ErrClosed
 		case <-changed:
 		case <-wake:
 			st, err := l.inspectRetry(ctx, key)

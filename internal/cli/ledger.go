@@ -1,0 +1,627 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/readiness-dev/readiness/internal/checks/ledgersuite"
+	"github.com/readiness-dev/readiness/internal/ledger"
+)
+
+// ledgerDSNEnv names the environment variable that supplies --db.
+const ledgerDSNEnv = "READINESS_LEDGER_DSN"
+
+// ledgerOptions are the flags every `readiness ledger` command shares.
+type ledgerOptions struct {
+	DB   string
+	JSON bool
+}
+
+// AddFlags registers --db and --json on cmd and its subcommands.
+func (o *ledgerOptions) AddFlags(cmd *cobra.Command) {
+	cmd.PersistentFlags().StringVar(&o.DB, "db", "", "ledger `DSN`: sqlite:///path/ledger.db or postgres://user@host/db (default $"+ledgerDSNEnv+")")
+	cmd.PersistentFlags().BoolVar(&o.JSON, "json", false, "print machine-readable JSON")
+}
+
+// dsn resolves --db, then the environment; required says whether a
+// missing DSN is a usage error (operations) or means a fresh temporary
+// SQLite file (test, bench).
+func (o *ledgerOptions) dsn(app *App, required bool) (string, func(), error) {
+	dsn := o.DB
+	if dsn == "" {
+		dsn = app.IO.Getenv(ledgerDSNEnv)
+	}
+	if dsn != "" {
+		if _, err := ledger.ParseDSN(dsn); err != nil {
+			return "", nil, usageErr("--db: %v", err)
+		}
+		return dsn, func() {}, nil
+	}
+	if required {
+		return "", nil, usageErr("no ledger: pass --db DSN or set %s (e.g. sqlite:///var/lib/router/ledger.db)", ledgerDSNEnv)
+	}
+	tmp, cleanup, err := ledgersuite.TempSQLiteDSN()
+	return tmp, cleanup, err
+}
+
+func (o *ledgerOptions) open(ctx context.Context, app *App) (*ledger.Ledger, error) {
+	dsn, _, err := o.dsn(app, true)
+	if err != nil {
+		return nil, err
+	}
+	l, err := ledger.Open(ctx, dsn, ledger.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
+	return l, nil
+}
+
+func newLedgerCmd(app *App) *cobra.Command {
+	opts := &ledgerOptions{}
+	cmd := &cobra.Command{
+		Use:   "ledger",
+		Short: "Operate and test the inflight deduplication ledger",
+		Long: `The inflight deduplication ledger lets many routers share one generation per
+key: one claims and generates, the others wait and receive the same output,
+and later callers get it replayed while it is retained.
+
+These commands operate a ledger from the shell (to debug, script, or
+reproduce a scenario by hand) and run its concurrency regression suite and
+benchmarks. Every command takes --db (or $` + ledgerDSNEnv + `) and --json.`,
+		Example: `  export READINESS_LEDGER_DSN=sqlite:///tmp/ledger.db
+  readiness ledger claim prompt-42 --owner router-a --lease 30s
+  readiness ledger wait prompt-42 --timeout 10s &
+  readiness ledger complete prompt-42 --owner router-a --output "the answer"
+  readiness ledger test --repeat 50`,
+		Args: cobra.NoArgs,
+	}
+	opts.AddFlags(cmd)
+	cmd.AddCommand(
+		newLedgerTestCmd(app, opts),
+		newLedgerBenchCmd(app, opts),
+		newLedgerClaimCmd(app, opts),
+		newLedgerCompleteCmd(app, opts),
+		newLedgerFailCmd(app, opts),
+		newLedgerWaitCmd(app, opts),
+		newLedgerInspectCmd(app, opts),
+		newLedgerWorkerCmd(app),
+	)
+	return cmd
+}
+
+func (a *App) printJSON(v any) error {
+	enc := json.NewEncoder(a.IO.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writeOutput prints an output exactly; a terminal gets a final newline.
+func (a *App) writeOutput(b []byte) error {
+	if _, err := a.IO.Out.Write(b); err != nil {
+		return err
+	}
+	if a.IO.OutTTY && (len(b) == 0 || b[len(b)-1] != '\n') {
+		_, err := io.WriteString(a.IO.Out, "\n")
+		return err
+	}
+	return nil
+}
+
+// --- claim ---
+
+type ledgerClaimOptions struct {
+	Owner string
+	Lease time.Duration
+}
+
+func newLedgerClaimCmd(app *App, lo *ledgerOptions) *cobra.Command {
+	o := &ledgerClaimOptions{}
+	cmd := &cobra.Command{
+		Use:   "claim KEY --owner ID",
+		Short: "Become the generator of KEY, or report its retained output",
+		Long: `claim makes --owner the generator of KEY for --lease. Exit 0: you own it.
+Exit 1: you do not, because KEY already has a retained output (printed on
+stdout, as wait would) or another owner's lease is live (named on stderr).`,
+		Args: cobra.ExactArgs(1),
+		PreRunE: func(*cobra.Command, []string) error {
+			if o.Owner == "" {
+				return usageErr("--owner is required")
+			}
+			if o.Lease < 0 {
+				return usageErr("--lease must be positive")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := lo.open(cmd.Context(), app)
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			c, err := l.Claim(cmd.Context(), args[0], o.Owner, o.Lease)
+			if err != nil {
+				return err
+			}
+			if lo.JSON {
+				if err := app.printJSON(c); err != nil {
+					return err
+				}
+			}
+			switch {
+			case c.Owned:
+				if !lo.JSON {
+					fmt.Fprintf(app.IO.Out, "owner: %s owns %q (attempt %d, lease until %s)\n", o.Owner, args[0], c.State.Attempt.Token, c.State.Attempt.LeaseUntil.Format(time.RFC3339Nano))
+				}
+				return nil
+			case c.State.Phase() == ledger.PhaseCompleted:
+				fmt.Fprintf(app.IO.ErrOut, "readiness: %q already has an output (%s); not claimed\n", args[0], c.State.Describe())
+				if !lo.JSON {
+					if err := app.writeOutput(c.State.Output.Data); err != nil {
+						return err
+					}
+				}
+				return &ExitError{Code: 1}
+			default:
+				return &ExitError{Code: 1, Err: fmt.Errorf("%q is %s; not claimed", args[0], c.State.Describe())}
+			}
+		},
+	}
+	cmd.Flags().StringVar(&o.Owner, "owner", "", "owner `ID` (unique per router and request)")
+	cmd.Flags().DurationVar(&o.Lease, "lease", ledger.DefaultLease, "how long the claim lasts without renewal")
+	return cmd
+}
+
+// --- complete ---
+
+type ledgerCompleteOptions struct {
+	Owner      string
+	Output     string
+	OutputFile string
+	set        bool
+}
+
+func newLedgerCompleteCmd(app *App, lo *ledgerOptions) *cobra.Command {
+	o := &ledgerCompleteOptions{}
+	cmd := &cobra.Command{
+		Use:   "complete KEY --owner ID (--output TEXT | --output-file FILE)",
+		Short: "Store KEY's output and wake its waiters",
+		Long: `complete stores the output of KEY. The first output wins: if KEY already has
+one, nothing is written and that one is reported. --output-file - reads stdin.`,
+		Args: cobra.ExactArgs(1),
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Owner == "" {
+				return usageErr("--owner is required")
+			}
+			o.set = cmd.Flags().Changed("output")
+			if o.set == (o.OutputFile != "") {
+				return usageErr("give exactly one of --output and --output-file")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := []byte(o.Output)
+			if o.OutputFile != "" {
+				var err error
+				if o.OutputFile == "-" {
+					out, err = io.ReadAll(app.IO.In)
+				} else {
+					out, err = os.ReadFile(o.OutputFile)
+				}
+				if err != nil {
+					return usageErr("--output-file: %v", err)
+				}
+			}
+			l, err := lo.open(cmd.Context(), app)
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			st, stored, err := l.Complete(cmd.Context(), args[0], o.Owner, out)
+			if err != nil {
+				return err
+			}
+			if lo.JSON {
+				return app.printJSON(map[string]any{"stored": stored, "state": st})
+			}
+			if stored {
+				fmt.Fprintf(app.IO.Out, "stored: %q completed by %s (%d bytes, retained until %s)\n", args[0], o.Owner, len(out), st.Output.ExpiresAt.Format(time.RFC3339))
+			} else {
+				fmt.Fprintf(app.IO.Out, "kept: %q already had an output (%s); yours was not stored\n", args[0], st.Describe())
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.Owner, "owner", "", "owner `ID`")
+	cmd.Flags().StringVar(&o.Output, "output", "", "the output `TEXT` (may be empty)")
+	cmd.Flags().StringVar(&o.OutputFile, "output-file", "", "read the output from `FILE` (- for stdin)")
+	return cmd
+}
+
+// --- fail ---
+
+func newLedgerFailCmd(app *App, lo *ledgerOptions) *cobra.Command {
+	var owner, msg string
+	cmd := &cobra.Command{
+		Use:   "fail KEY --owner ID --error TEXT",
+		Short: "Record that the owner's generation of KEY failed, and tell its waiters",
+		Long: `fail records the failure of --owner's running attempt; waiters receive it as
+an error. Exit 1 when nothing was recorded: KEY already has an output (the
+waiters get that), or --owner does not hold the running attempt.`,
+		Args: cobra.ExactArgs(1),
+		PreRunE: func(*cobra.Command, []string) error {
+			if owner == "" || msg == "" {
+				return usageErr("--owner and --error are required")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := lo.open(cmd.Context(), app)
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			st, err := l.Fail(cmd.Context(), args[0], owner, msg)
+			if lo.JSON {
+				doc := map[string]any{"recorded": err == nil, "state": st}
+				if err != nil {
+					doc["error"] = err.Error()
+				}
+				if perr := app.printJSON(doc); perr != nil {
+					return perr
+				}
+			}
+			switch {
+			case err == nil:
+				if !lo.JSON {
+					fmt.Fprintf(app.IO.Out, "failed: %q attempt %d by %s: %s\n", args[0], st.Attempt.Token, owner, msg)
+				}
+				return nil
+			case errors.Is(err, ledger.ErrCompleted):
+				return &ExitError{Code: 1, Err: fmt.Errorf("%q already has an output (%s); the failure was not recorded and waiters get the output", args[0], st.Describe())}
+			case errors.Is(err, ledger.ErrNotOwner):
+				return &ExitError{Code: 1, Err: fmt.Errorf("%s does not hold the running attempt of %q (%s); nothing recorded", owner, args[0], st.Describe())}
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&owner, "owner", "", "owner `ID`")
+	cmd.Flags().StringVar(&msg, "error", "", "the failure `TEXT` the waiters receive")
+	return cmd
+}
+
+// --- wait ---
+
+func newLedgerWaitCmd(app *App, lo *ledgerOptions) *cobra.Command {
+	var timeout time.Duration
+	var after int64
+	cmd := &cobra.Command{
+		Use:   "wait KEY [--timeout D]",
+		Short: "Wait for KEY's output and print it",
+		Long: `wait prints KEY's output on stdout and exits 0 as soon as it is stored (at
+once if it already is). It exits 1 with a message naming the key, the last
+state and the time waited when the owner fails or --timeout passes. A key
+with no claim yet is waited for.`,
+		Args: cobra.ExactArgs(1),
+		PreRunE: func(*cobra.Command, []string) error {
+			if timeout <= 0 {
+				return usageErr("--timeout must be positive")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := lo.open(cmd.Context(), app)
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			res, err := l.Wait(ctx, args[0], ledger.After(after))
+			if err != nil {
+				var fe *ledger.FailedError
+				var te *ledger.TimeoutError
+				if lo.JSON && (errors.As(err, &fe) || errors.As(err, &te)) {
+					doc := map[string]any{"error": err.Error()}
+					if fe != nil {
+						doc["failed"] = map[string]any{"owner": fe.Owner, "token": fe.Token, "message": fe.Message}
+					} else {
+						doc["timeout"] = map[string]any{"elapsed_ms": te.Elapsed.Milliseconds(), "last_state": te.Last}
+					}
+					_ = app.printJSON(doc)
+				}
+				if fe != nil || te != nil {
+					return &ExitError{Code: 1, Err: err}
+				}
+				return err
+			}
+			if lo.JSON {
+				return app.printJSON(res)
+			}
+			return app.writeOutput(res.Output)
+		},
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "give up after `D`")
+	cmd.Flags().Int64Var(&after, "after", 0, "ignore failed attempts up to this `TOKEN` (wait for a retry)")
+	return cmd
+}
+
+// --- inspect ---
+
+func newLedgerInspectCmd(app *App, lo *ledgerOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "inspect KEY",
+		Short: "Show what the ledger holds for KEY",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := lo.open(cmd.Context(), app)
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			st, err := l.Inspect(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if lo.JSON {
+				return app.printJSON(st)
+			}
+			w := tabwriter.NewWriter(app.IO.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(w, "key:\t%s\n", st.Key)
+			fmt.Fprintf(w, "state:\t%s\n", st.Phase())
+			if o := st.Output; o != nil {
+				fmt.Fprintf(w, "output:\t%d bytes by %s at %s, retained until %s\n", len(o.Data), o.Owner, o.CompletedAt.Format(time.RFC3339Nano), o.ExpiresAt.Format(time.RFC3339))
+			}
+			if a := st.Attempt; a != nil {
+				fmt.Fprintf(w, "attempt:\t%d by %s, %s, lease until %s\n", a.Token, a.Owner, a.Status, a.LeaseUntil.Format(time.RFC3339Nano))
+				if a.Error != "" {
+					fmt.Fprintf(w, "error:\t%s\n", a.Error)
+				}
+			}
+			fmt.Fprintf(w, "summary:\t%s\n", st.Describe())
+			return w.Flush()
+		},
+	}
+}
+
+// --- test ---
+
+type ledgerTestOptions struct {
+	Repeat    int
+	Run       string
+	Processes int
+	Modes     []string
+	Timeout   time.Duration
+}
+
+func newLedgerTestCmd(app *App, lo *ledgerOptions) *cobra.Command {
+	o := &ledgerTestOptions{}
+	cmd := &cobra.Command{
+		Use:   "test",
+		Short: "Run the ledger's concurrency regression suite",
+		Long: `test runs every invariant scenario of the ledger in-process and across real
+worker processes (this binary re-executed; crashes are SIGKILLs) and prints a
+pass/fail table. Without --db it uses a fresh SQLite file in a temporary
+directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
+		Example: `  readiness ledger test
+  readiness ledger test --repeat 50 --run 'lost-output|late-write'
+  readiness ledger test --db "postgres://postgres@127.0.0.1/test?sslmode=disable" --processes 6`,
+		Args: cobra.NoArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			if o.Repeat <= 0 || o.Processes <= 0 {
+				return usageErr("--repeat and --processes must be positive")
+			}
+			if _, err := regexp.Compile(o.Run); err != nil {
+				return usageErr("--run: %v", err)
+			}
+			for _, m := range o.Modes {
+				if m != string(ledgersuite.InProcess) && m != string(ledgersuite.Processes) {
+					return usageErr("--modes: %q is not inproc or procs", m)
+				}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dsn, cleanup, err := lo.dsn(app, false)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			worker, err := ledgersuite.SelfWorker()
+			if err != nil {
+				return err
+			}
+			cfg := ledgersuite.Config{DSN: dsn, Repeat: o.Repeat, Processes: o.Processes, Worker: worker, ScenarioTimeout: o.Timeout}
+			if o.Run != "" {
+				cfg.Run = regexp.MustCompile(o.Run)
+			}
+			for _, m := range o.Modes {
+				cfg.Modes = append(cfg.Modes, ledgersuite.Mode(m))
+			}
+			done, failed := 0, 0
+			cfg.Progress = func(oc ledgersuite.Outcome) {
+				done++
+				if !oc.Passed && oc.Skipped == "" {
+					failed++
+					fmt.Fprintf(app.IO.ErrOut, "FAIL %s [%s] run %d: %s\n", oc.Scenario, oc.Mode, oc.Run, oneLine(oc.Error))
+				}
+				if app.IO.Live() {
+					fmt.Fprintf(app.IO.ErrOut, "\r\033[K%d runs, %d failed (round %d of %d)", done, failed, oc.Run, o.Repeat)
+				}
+			}
+			rep, err := ledgersuite.Run(cmd.Context(), cfg)
+			if app.IO.Live() {
+				fmt.Fprint(app.IO.ErrOut, "\r\033[K")
+			}
+			if err != nil {
+				return err
+			}
+			if lo.JSON {
+				if err := app.printJSON(rep); err != nil {
+					return err
+				}
+			} else if err := writeSuiteTable(app.IO.Out, rep); err != nil {
+				return err
+			}
+			if rep.Failed() > 0 {
+				return &ExitError{Code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&o.Repeat, "repeat", 1, "run every scenario `N` times; one failure fails it")
+	cmd.Flags().StringVar(&o.Run, "run", "", "run only scenarios whose name matches `REGEX`")
+	cmd.Flags().IntVar(&o.Processes, "processes", 4, "worker processes for the many-process scenarios")
+	cmd.Flags().StringSliceVar(&o.Modes, "modes", nil, "modes to run: inproc, procs (default both)")
+	cmd.Flags().DurationVar(&o.Timeout, "scenario-timeout", time.Minute, "deadline of one scenario run")
+	return cmd
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "-"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
+	}
+	return d.Round(100 * time.Millisecond).String()
+}
+
+func writeSuiteTable(w io.Writer, rep *ledgersuite.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tMODE\tRUNS\tPASS\tFAIL\tSKIP\tP50\tMAX\tRULE")
+	for _, s := range rep.Scenarios {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", s.Scenario, s.Mode, s.Runs, s.Passed, s.Failed, s.Skipped, fmtDur(s.P50), fmtDur(s.Max), s.Rule)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	var keys []string
+	for k := range rep.Metrics {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if len(keys) > 0 {
+		fmt.Fprintln(w, "observed (all runs):")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  METRIC\tN\tP50\tP99\tMAX")
+		for _, k := range keys {
+			p := rep.Metrics[k]
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\n", k, p.N, fmtDur(p.P50), fmtDur(p.P99), fmtDur(p.Max))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	for _, s := range rep.Scenarios {
+		for _, f := range s.Failures {
+			fmt.Fprintf(w, "FAIL %s %s [%s] %s\n", s.Rule, s.Scenario, s.Mode, oneLine(f))
+		}
+	}
+	runs, failed, skipped := 0, 0, 0
+	for _, s := range rep.Scenarios {
+		runs += s.Runs
+		failed += s.Failed
+		skipped += s.Skipped
+	}
+	verdict := "PASS"
+	if rep.Failed() > 0 {
+		verdict = "FAIL"
+	}
+	_, err := fmt.Fprintf(w, "%s: %d runs on %s (%s), %d failed, %d skipped, repeat %d, %d processes, in %s\n",
+		verdict, runs, rep.Driver, rep.DSN, failed, skipped, rep.Repeat, rep.Processes, rep.Duration.Round(100*time.Millisecond))
+	return err
+}
+
+// --- bench ---
+
+func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
+	var idle, throughput time.Duration
+	var samples int
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure delivery latency, throughput and idle cost of the ledger",
+		Long: `bench measures, on the --db store (default: a fresh SQLite file):
+  - delivery latency (from Complete returning to each waiter returning),
+    p50/p99/max for 1, 10, 100 and 1000 waiters, in-process and spread over
+    4 worker processes;
+  - throughput in keys per second, each key a claim, a complete and 4 waiters;
+  - the CPU 1000 idle waiters use over 10 s (getrusage), in-process and
+    across the worker processes.
+--json prints one document, so that runs can be compared side by side.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dsn, cleanup, err := lo.dsn(app, false)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			worker, err := ledgersuite.SelfWorker()
+			if err != nil {
+				return err
+			}
+			cfg := ledgersuite.BenchConfig{DSN: dsn, Worker: worker, Idle: idle, Throughput: throughput, Samples: samples,
+				Progress: func(s string) { fmt.Fprintln(app.IO.ErrOut, s) }}
+			rep, err := ledgersuite.Bench(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			if lo.JSON {
+				return app.printJSON(rep)
+			}
+			return writeBench(app.IO.Out, rep)
+		},
+	}
+	cmd.Flags().DurationVar(&idle, "idle", 10*time.Second, "how long idle waiters are measured")
+	cmd.Flags().DurationVar(&throughput, "throughput", 3*time.Second, "how long the throughput test runs")
+	cmd.Flags().IntVar(&samples, "samples", 1000, "latency samples per figure (at least 3 rounds)")
+	return cmd
+}
+
+func writeBench(w io.Writer, rep *ledgersuite.BenchReport) error {
+	fmt.Fprintf(w, "ledger bench on %s (%s), %d worker processes, in %s\n\n", rep.Driver, rep.DSN, rep.Processes, rep.Duration.Round(100*time.Millisecond))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DELIVERY\tWAITERS\tSAMPLES\tP50\tP99\tMAX\tCOMMIT P50")
+	for _, d := range rep.Delivery {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", d.Mode, d.Waiters, d.Samples, fmtDur(d.P50), fmtDur(d.P99), fmtDur(d.Max), fmtDur(d.Commit))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	t := rep.Throughput
+	fmt.Fprintf(w, "\nthroughput: %.0f keys/s (%d keys in %s; %d concurrent loops; claim + complete + %d waiters per key)\n\n",
+		t.KeysPerSec, t.Keys, t.Duration.Round(time.Millisecond), t.Concurrency, t.WaitersPer)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "IDLE\tWAITERS\tWALL\tCPU\tSHARE OF ONE CORE")
+	for _, i := range rep.Idle {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.2f%%\n", i.Mode, i.Waiters, i.Wall.Round(time.Millisecond), i.CPU.Round(time.Millisecond), i.CorePercent)
+	}
+	return tw.Flush()
+}
+
+// --- worker (hidden) ---
+
+func newLedgerWorkerCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:                "worker",
+		Short:              "Serve ledger operations on stdin/stdout (used by `ledger test` and `ledger bench`)",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return ledgersuite.WorkerMain(cmd.Context(), args, app.IO.In, app.IO.Out)
+		},
+	}
+}
