@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/imagescan"
 	"github.com/readiness-dev/readiness/internal/checks/ledgersuite"
 )
 
@@ -14,6 +15,7 @@ func Gates() []checks.Gate {
 	gates := []checks.Gate{
 		// one line per gate package, e.g. securitykey.Gate(),
 		ledgersuite.Gate(),
+		imagescan.Gate(),
 	}
 	sort.Slice(gates, func(i, j int) bool { return gates[i].Type < gates[j].Type })
 	return gates

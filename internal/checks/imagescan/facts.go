@@ -1,0 +1,169 @@
+package imagescan
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+)
+
+// Facts keys the gate sets on its Result.
+const (
+	// FactScans holds []ScanFact, one per scanned image (per platform).
+	FactScans = "scans"
+	// FactDB holds a DBFact: trivy's vulnerability DB and its age.
+	FactDB = "db"
+	// FactTrivy holds a TrivyFact: the binary, its version, the minimum.
+	FactTrivy = "trivy"
+	// FactCounts holds Counts over every scan (unsuppressed findings).
+	FactCounts = "counts"
+)
+
+// ScanFact records one trivy scan of one image, by digest. Facts["scans"]
+// is a list of these; Scans reads it back from a Result, whether the Result
+// came straight from Run or was decoded from an evidence document.
+type ScanFact struct {
+	// Reference is the image as configured: a registry reference (tag or
+	// digest), a tarball path, or an OCI layout path.
+	Reference string `json:"reference"`
+	// Source is "registry", "tarball" or "oci-layout".
+	Source string `json:"source"`
+	// Name is the Subject name: the repository (registry/name, no tag), or
+	// the tarball or layout path.
+	Name string `json:"name"`
+	// Digest is the manifest digest of the scanned image ("sha256:…"); for
+	// a docker tarball, which holds no manifest digest, it is the image ID
+	// (DigestKind says which).
+	Digest string `json:"digest"`
+	// DigestKind is "manifest" or "image-id".
+	DigestKind string `json:"digest_kind"`
+	// ImageID is the digest of the image config, as trivy reports it; the
+	// gate checks that trivy scanned the image it resolved.
+	ImageID string `json:"image_id"`
+	// Platform is os/arch[/variant].
+	Platform string `json:"platform,omitempty"`
+	// OS is the distribution trivy detected ("alpine 3.19.1").
+	OS string `json:"os,omitempty"`
+	// OSEndOfLife is trivy's verdict that the distribution no longer gets
+	// security updates (so "no vulnerabilities" means less).
+	OSEndOfLife bool `json:"os_end_of_life,omitempty"`
+	// Command is the trivy command line (no secrets are ever passed as
+	// arguments; registry credentials come from the docker config).
+	Command    []string  `json:"command"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	DurationMS int64     `json:"duration_ms"`
+	// ReportPath is where trivy's raw JSON report was saved (input for a
+	// cosign vulnerability attestation).
+	ReportPath string `json:"report_path"`
+	// Counts are this image's unsuppressed vulnerabilities by trivy severity.
+	Counts Counts `json:"counts"`
+	// Suppressed lists the findings the ignorefile suppressed in this image.
+	Suppressed []Suppressed `json:"suppressed,omitempty"`
+}
+
+// Subject is the artifact a scan covered.
+func (s ScanFact) Subject() checks.Subject {
+	return checks.Subject{Name: s.Name, Digest: s.Digest, Platform: s.Platform}
+}
+
+// Counts are vulnerabilities by trivy severity.
+type Counts struct {
+	Critical int `json:"critical"`
+	High     int `json:"high"`
+	Medium   int `json:"medium"`
+	Low      int `json:"low"`
+	Unknown  int `json:"unknown"`
+}
+
+// Add counts one vulnerability of trivy severity sev.
+func (c *Counts) Add(sev string) {
+	switch sev {
+	case "CRITICAL":
+		c.Critical++
+	case "HIGH":
+		c.High++
+	case "MEDIUM":
+		c.Medium++
+	case "LOW":
+		c.Low++
+	default:
+		c.Unknown++
+	}
+}
+
+// Plus returns the sum of two counts.
+func (c Counts) Plus(o Counts) Counts {
+	return Counts{c.Critical + o.Critical, c.High + o.High, c.Medium + o.Medium, c.Low + o.Low, c.Unknown + o.Unknown}
+}
+
+// Suppressed is a finding that trivy's ignorefile (.trivyignore or
+// .trivyignore.yaml) suppressed.
+type Suppressed struct {
+	// Finding is the finding ID it would have had.
+	Finding string `json:"finding"`
+	// Source is the ignorefile that suppressed it.
+	Source string `json:"source"`
+	// Statement is the reason the ignorefile gives, when it gives one.
+	Statement string `json:"statement,omitempty"`
+}
+
+// DBFact describes trivy's vulnerability DB as `trivy version --format
+// json` reports it, and judges its age.
+type DBFact struct {
+	SchemaVersion int       `json:"schema_version"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	NextUpdate    time.Time `json:"next_update"`
+	DownloadedAt  time.Time `json:"downloaded_at"`
+	// AgeHours is how long before the scan the DB was last updated.
+	AgeHours    float64 `json:"age_hours"`
+	MaxAgeHours float64 `json:"max_age_hours"`
+	Stale       bool    `json:"stale"`
+	// SkipUpdate records offline mode: trivy was told not to update any DB.
+	SkipUpdate bool     `json:"skip_update"`
+	CacheDir   string   `json:"cache_dir,omitempty"`
+	Repository []string `json:"repository,omitempty"`
+}
+
+// TrivyFact names the trivy that ran.
+type TrivyFact struct {
+	Path       string `json:"path"`
+	Version    string `json:"version"`
+	MinVersion string `json:"min_version"`
+}
+
+// Scans reads Facts["scans"] back from a Result.
+func Scans(r checks.Result) ([]ScanFact, error) {
+	return factAs[[]ScanFact](r, FactScans)
+}
+
+// DB reads Facts["db"] back from a Result.
+func DB(r checks.Result) (DBFact, error) {
+	return factAs[DBFact](r, FactDB)
+}
+
+func factAs[T any](r checks.Result, key string) (T, error) {
+	var out T
+	v, ok := r.Facts[key]
+	if !ok {
+		return out, fmt.Errorf("check %s has no %q fact", r.Check, key)
+	}
+	if t, ok := v.(T); ok {
+		return t, nil
+	}
+	// Decoded from JSON: a []any of map[string]any. Re-encode into T.
+	data, err := json.Marshal(v)
+	if err != nil {
+		return out, fmt.Errorf("fact %q of check %s: %w", key, r.Check, err)
+	}
+	if err := json.Unmarshal(data, &out); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return out, fmt.Errorf("fact %q of check %s does not have the image-scan shape: %v", key, r.Check, err)
+		}
+		return out, fmt.Errorf("fact %q of check %s: %w", key, r.Check, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,690 @@
+// Package imagescan is the image-scan gate: it resolves each image to the
+// digest of every platform it holds, runs the real trivy on each digest,
+// and reports every vulnerability as a finding (SCAN-<SEVERITY>-VULN), with
+// trivy's version, its DB's age, the command lines and the raw reports as
+// facts. The policy, not this gate, decides what blocks.
+package imagescan
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/procexec"
+)
+
+// Type is the gate type in readiness.yaml.
+const Type = "image-scan"
+
+//go:embed rules.yaml
+var rulesYAML []byte
+
+// Gate describes the image-scan gate.
+func Gate() checks.Gate {
+	return checks.Gate{
+		Type:    Type,
+		Summary: "trivy scans every platform digest of the release images; critical and high vulnerabilities block",
+		Rules:   checks.MustRules(rulesYAML),
+		New:     fromSpec,
+	}
+}
+
+// Defaults.
+const (
+	DefaultDBMaxAge        = 120 * time.Hour
+	DefaultUnknownSeverity = checks.SeverityMedium
+)
+
+// Scanners trivy may run.
+var knownScanners = []string{"vuln", "secret", "misconfig"}
+
+// Options are the image-scan check's `with:` block.
+type Options struct {
+	// Images are registry references (tag or digest). Each is resolved to
+	// a digest first; an index is scanned for every platform it holds.
+	Images []string `yaml:"images"`
+	// Inputs are docker-format image tarballs (docker save, crane pull).
+	Inputs []string `yaml:"inputs"`
+	// OCILayouts are OCI image layout directories; every image in each is
+	// scanned.
+	OCILayouts []string `yaml:"oci_layouts"`
+	// Platforms, when set, limit multi-platform images to these
+	// (os/arch[/variant]); a configured platform an index lacks is an error.
+	Platforms []string `yaml:"platforms"`
+	// Trivy is the trivy binary; "trivy" on PATH by default.
+	Trivy string `yaml:"trivy"`
+	// Scanners are trivy's scanners: vuln (the default), secret, misconfig.
+	Scanners []string `yaml:"scanners"`
+	// IgnoreUnfixed leaves out vulnerabilities without a fixed version.
+	IgnoreUnfixed bool `yaml:"ignore_unfixed"`
+	// IgnoreFile is a .trivyignore or .trivyignore.yaml trivy honours; the
+	// evidence lists every finding it suppressed.
+	IgnoreFile string `yaml:"ignorefile"`
+	// SkipDBUpdate is offline mode: trivy downloads no DB (vulnerability,
+	// Java, checks bundle) and makes no API calls; the DB in CacheDir must
+	// exist, and its age is still judged.
+	SkipDBUpdate bool `yaml:"skip_db_update"`
+	// CacheDir is trivy's cache directory (its DB lives there).
+	CacheDir string `yaml:"cache_dir"`
+	// DBRepositories are OCI repositories trivy downloads its DB from
+	// (mirrors), in order.
+	DBRepositories []string `yaml:"db_repository"`
+	// DBMaxAge is the oldest DB that may judge a release; 120h by default.
+	DBMaxAge config.Duration `yaml:"db_max_age"`
+	// UnknownSeverity is the severity given to vulnerabilities trivy rates
+	// UNKNOWN; medium by default.
+	UnknownSeverity string `yaml:"unknown_severity"`
+	// ReportDir is where trivy's raw JSON reports are saved; a new
+	// directory under the system temp dir by default (kept after the run).
+	ReportDir string `yaml:"report_dir"`
+	// Insecure allows plain-HTTP or unverified-TLS registries.
+	Insecure bool `yaml:"insecure"`
+}
+
+// Validate checks the options and fills defaults.
+func (o *Options) Validate() error {
+	if len(o.Images)+len(o.Inputs)+len(o.OCILayouts) == 0 {
+		return errors.New("no image to scan; list registry references under images:, tarballs under inputs: or directories under oci_layouts:")
+	}
+	for _, p := range o.Platforms {
+		if _, err := parsePlatform(p); err != nil {
+			return err
+		}
+	}
+	if len(o.Scanners) == 0 {
+		o.Scanners = []string{"vuln"}
+	}
+	for _, s := range o.Scanners {
+		if !slices.Contains(knownScanners, s) {
+			return fmt.Errorf("scanner %q is not one of %s", s, strings.Join(knownScanners, ", "))
+		}
+	}
+	if o.DBMaxAge == 0 {
+		o.DBMaxAge = config.Duration(DefaultDBMaxAge)
+	}
+	if o.DBMaxAge < 0 {
+		return errors.New("db_max_age must be positive")
+	}
+	if o.UnknownSeverity == "" {
+		o.UnknownSeverity = string(DefaultUnknownSeverity)
+	}
+	if !checks.Severity(o.UnknownSeverity).Valid() {
+		return fmt.Errorf("unknown_severity %q is not a severity; use critical, high, medium, low or info", o.UnknownSeverity)
+	}
+	return nil
+}
+
+func parsePlatform(s string) (v1.Platform, error) {
+	p, err := v1.ParsePlatform(s)
+	if err != nil || p.OS == "" || p.Architecture == "" || strings.Count(s, "/") > 2 {
+		return v1.Platform{}, fmt.Errorf("platform %q: write os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm64/v8", s)
+	}
+	return *p, nil
+}
+
+// resolvePaths makes relative paths absolute against dir (the config's
+// directory). The trivy binary is resolved only when it names a path.
+func (o *Options) resolvePaths(dir string) {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	for i := range o.Inputs {
+		o.Inputs[i] = abs(o.Inputs[i])
+	}
+	for i := range o.OCILayouts {
+		o.OCILayouts[i] = abs(o.OCILayouts[i])
+	}
+	o.IgnoreFile, o.CacheDir, o.ReportDir = abs(o.IgnoreFile), abs(o.CacheDir), abs(o.ReportDir)
+	if strings.ContainsRune(o.Trivy, filepath.Separator) {
+		o.Trivy = abs(o.Trivy)
+	}
+}
+
+// OptionsFromSpec decodes a spec's `with:` block strictly (unknown keys
+// and wrong types are errors naming file and line) and resolves its
+// relative paths against env.Dir. Defaults are applied by Validate.
+func OptionsFromSpec(env checks.Env, spec config.CheckSpec) (Options, error) {
+	var o Options
+	if err := config.DecodeStrict(env.ConfigFile, &spec.With, &o); err != nil {
+		return Options{}, err
+	}
+	o.resolvePaths(env.Dir)
+	return o, nil
+}
+
+// ValidReferences checks the syntax of registry references.
+func (o *Options) ValidReferences() error {
+	for _, ref := range o.Images {
+		if err := validReference(ref, o.Insecure); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fromSpec(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
+	o, err := OptionsFromSpec(env, spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Validate(); err != nil {
+		return nil, config.Errorf(env.ConfigFile, withNode(spec), "check %q: %v", spec.Name, err)
+	}
+	if err := o.ValidReferences(); err != nil {
+		return nil, config.Errorf(env.ConfigFile, withNode(spec), "check %q: %v", spec.Name, err)
+	}
+	return New(o, Deps{Now: env.Now}), nil
+}
+
+// withNode is where an error in the `with:` block points.
+func withNode(spec config.CheckSpec) *yaml.Node {
+	if spec.With.Kind == 0 {
+		return &yaml.Node{Line: spec.Line}
+	}
+	return &spec.With
+}
+
+// WithImages builds the image-scan check from spec (which may be empty:
+// Name and Type "image-scan" and no `with:`), with its images replaced by
+// refs, normally digest-pinned: the release flow scans exactly the digests
+// it is about to sign. Tarballs and layouts in spec are dropped. Read what
+// was scanned back with Scans(result).
+func WithImages(env checks.Env, spec config.CheckSpec, refs []string) (checks.Check, error) {
+	o, err := OptionsFromSpec(env, spec)
+	if err != nil {
+		return nil, err
+	}
+	o.Images, o.Inputs, o.OCILayouts = slices.Clone(refs), nil, nil
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if err := o.ValidReferences(); err != nil {
+		return nil, err
+	}
+	return New(o, Deps{Now: env.Now}), nil
+}
+
+// Deps are what the check needs from outside.
+type Deps struct {
+	// Exec runs a process; procexec.Run when nil.
+	Exec func(context.Context, procexec.Cmd) (procexec.Result, error)
+	// Now is the clock DB age is judged by; time.Now when nil.
+	Now func() time.Time
+	// Remote adds registry options (transport, auth) to digest resolution.
+	Remote []remote.Option
+}
+
+// Check is a configured image-scan check.
+type Check struct {
+	opts Options
+	deps Deps
+}
+
+// New builds the check. Options must be valid (Validate) with paths
+// already resolved.
+func New(o Options, d Deps) *Check {
+	if d.Exec == nil {
+		d.Exec = procexec.Run
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Check{opts: o, deps: d}
+}
+
+// Options returns the check's options.
+func (c *Check) Options() Options { return c.opts }
+
+// Run resolves, scans and reports. Any fault (trivy missing or too old, a
+// crash, output that is not a report, an unresolvable image) is an error:
+// the check then reports status error and the verdict is NO-GO.
+func (c *Check) Run(ctx context.Context) (checks.Result, error) {
+	res := checks.Result{Facts: map[string]any{}}
+	o := c.opts
+	bin, err := c.findTrivy()
+	if err != nil {
+		return res, err
+	}
+	res.Facts[FactTrivy] = TrivyFact{Path: bin, MinVersion: MinTrivyVersion}
+
+	work, err := os.MkdirTemp("", "readiness-image-scan-work-")
+	if err != nil {
+		return res, fmt.Errorf("create a work directory: %w", err)
+	}
+	defer os.RemoveAll(work)
+	reportDir := o.ReportDir
+	if reportDir == "" {
+		if reportDir, err = os.MkdirTemp("", "readiness-image-scan-"); err != nil {
+			return res, fmt.Errorf("create a report directory: %w", err)
+		}
+	} else if err := os.MkdirAll(reportDir, 0o755); err != nil {
+		return res, fmt.Errorf("create report_dir %s: %w", reportDir, unwrapPath(err))
+	}
+	if o.IgnoreFile != "" {
+		if _, err := os.Stat(o.IgnoreFile); err != nil {
+			return res, fmt.Errorf("ignorefile %s cannot be read: %v", o.IgnoreFile, unwrapPath(err))
+		}
+	}
+
+	// The version probe runs while images resolve and the first scan
+	// runs: it costs a whole trivy start-up, which would otherwise add to
+	// every run. Its verdict still comes first: a trivy that is too old or
+	// unversioned fails the check whatever the scans say.
+	probeCtx, cancelProbe := context.WithCancel(ctx)
+	defer cancelProbe()
+	probe := make(chan probeResult, 1)
+	go func() { probe <- c.version(probeCtx, bin, work) }()
+
+	targets, err := c.resolve(ctx, work)
+	if err != nil {
+		if p := <-probe; p.err != nil {
+			return res, p.err
+		}
+		return res, err
+	}
+	scanCtx, cancelScans := context.WithCancel(ctx)
+	defer cancelScans()
+	done := make(chan scanned, 1)
+	go func() { done <- c.scanAll(scanCtx, bin, work, reportDir, targets) }()
+	probed := <-probe
+	if probed.err != nil {
+		cancelScans()
+		<-done
+		return res, probed.err
+	}
+	res.Facts[FactTrivy] = TrivyFact{Path: bin, Version: probed.info.Version, MinVersion: MinTrivyVersion}
+	out := <-done
+	scans, findings := out.scans, out.findings
+	res.Facts[FactScans] = nonNil(scans)
+	if out.err != nil {
+		return res, out.err
+	}
+	var (
+		total   Counts
+		took    time.Duration
+		allSupp []Suppressed
+	)
+	for _, sf := range scans {
+		total = total.Plus(sf.Counts)
+		took += time.Duration(sf.DurationMS) * time.Millisecond
+		allSupp = append(allSupp, sf.Suppressed...)
+		res.Subjects = append(res.Subjects, sf.Subject())
+	}
+	res.Facts[FactCounts] = total
+	res.Facts["trivy_duration_ms"] = took.Milliseconds()
+	res.Facts["scanners"] = o.Scanners
+	res.Facts["ignore_unfixed"] = o.IgnoreUnfixed
+	res.Facts["offline"] = o.SkipDBUpdate
+	res.Facts["report_dir"] = reportDir
+	if len(o.Platforms) > 0 {
+		res.Facts["platforms"] = o.Platforms
+	}
+	if env := trivyEnv(); len(env) > 0 {
+		// Names only: TRIVY_* variables can change what trivy reports.
+		res.Facts["trivy_env"] = env
+	}
+	if o.IgnoreFile != "" {
+		res.Facts["ignorefile"] = map[string]any{"path": o.IgnoreFile, "suppressed": nonNil(allSupp)}
+	}
+
+	// The DB the scans used. In offline mode it cannot have changed since
+	// the probe; otherwise trivy may just have downloaded a new one.
+	info := probed.info
+	if !o.SkipDBUpdate {
+		p := c.version(ctx, bin, work)
+		if p.err != nil {
+			return res, p.err
+		}
+		info = p.info
+	}
+	db, stale, err := c.judgeDB(info)
+	if err != nil {
+		return res, err
+	}
+	res.Facts[FactDB] = db
+	if stale != nil {
+		findings = append([]checks.Finding{*stale}, findings...)
+	}
+
+	res.Findings = findings
+	res.Status = checks.StatusPass
+	if len(findings) > 0 {
+		res.Status = checks.StatusFail
+	}
+	res.Summary = summary(scans, total, db, stale != nil)
+	return res, nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// findTrivy locates the binary: the configured path or name, else "trivy"
+// on PATH.
+func (c *Check) findTrivy() (string, error) {
+	name := c.opts.Trivy
+	if name == "" {
+		name = "trivy"
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if name == "trivy" {
+			return "", errors.New("trivy is not installed (not found on PATH); install it (scripts/install-trivy.sh, or GOEXPERIMENT=jsonv2 go install github.com/aquasecurity/trivy/cmd/trivy@v0.74.0, or a release from https://trivy.dev) or point trivy: / --trivy at it")
+		}
+		return "", fmt.Errorf("trivy binary %s was not found or is not executable; install trivy (scripts/install-trivy.sh) or fix trivy: / --trivy", name)
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	return p, nil
+}
+
+type probeResult struct {
+	info *versionInfo
+	err  error
+}
+
+// version runs `trivy version --format json` and checks the version.
+func (c *Check) version(ctx context.Context, bin, work string) probeResult {
+	args := []string{"version", "--format", "json"}
+	if c.opts.CacheDir != "" {
+		args = append(args, "--cache-dir", c.opts.CacheDir)
+	}
+	out, err := c.deps.Exec(ctx, procexec.Cmd{Path: bin, Args: args, Dir: work})
+	if err != nil {
+		return probeResult{err: runFailure(ctx, "trivy version", err)}
+	}
+	if out.ExitCode != 0 {
+		return probeResult{err: fmt.Errorf("`trivy version` exited with code %d: %s", out.ExitCode, shorten(firstNonEmpty(fatalLine(out.Stderr), lastLine(out.Stderr), "no message"), 300))}
+	}
+	info, err := parseVersionInfo(out.Stdout)
+	if err != nil {
+		return probeResult{err: err}
+	}
+	v, err := parseSemver(info.Version)
+	if err != nil {
+		return probeResult{err: fmt.Errorf("trivy %s reports version %q, which cannot be checked against the minimum %s; install a release build (scripts/install-trivy.sh stamps the version into a go install build)", bin, info.Version, MinTrivyVersion)}
+	}
+	minV, _ := parseSemver(MinTrivyVersion)
+	if v.less(minV) {
+		return probeResult{err: fmt.Errorf("trivy %s is %s, older than the minimum %s this gate needs; upgrade it (scripts/install-trivy.sh)", bin, v, MinTrivyVersion)}
+	}
+	return probeResult{info: info}
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// runFailure explains why a trivy process did not finish.
+func runFailure(ctx context.Context, what string, err error) error {
+	switch {
+	case errors.Is(err, procexec.ErrNotFound):
+		return fmt.Errorf("%s: trivy could not be started: %v", what, err)
+	case ctx.Err() != nil:
+		// The runner turns this into "timed out after …".
+		return fmt.Errorf("%s was killed (with its children) when the check's time ran out: %w", what, ctx.Err())
+	case strings.Contains(err.Error(), " died: "):
+		_, sig, _ := strings.Cut(err.Error(), " died: ")
+		return fmt.Errorf("trivy crashed (%s) during %s", sig, what)
+	default:
+		return fmt.Errorf("%s: %v", what, err)
+	}
+}
+
+// resolve turns every configured image into digest-pinned targets.
+func (c *Check) resolve(ctx context.Context, work string) ([]target, error) {
+	r := &resolver{remote: c.deps.Remote, insecure: c.opts.Insecure, work: work}
+	for _, p := range c.opts.Platforms {
+		pl, _ := parsePlatform(p)
+		r.platforms = append(r.platforms, pl)
+	}
+	var out []target
+	seen := map[string]bool{}
+	add := func(ts []target) {
+		for _, t := range ts {
+			// The same image reached twice (a tag and its digest, an index
+			// and a single image in one layout) is scanned once.
+			if k := t.Name + "@" + t.Digest; !seen[k] {
+				seen[k] = true
+				out = append(out, t)
+			}
+		}
+	}
+	for _, ref := range c.opts.Images {
+		ts, err := r.registry(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		add(ts)
+	}
+	for _, p := range c.opts.Inputs {
+		ts, err := r.tarball(p)
+		if err != nil {
+			return nil, err
+		}
+		add(ts)
+	}
+	for _, p := range c.opts.OCILayouts {
+		ts, err := r.layout(p)
+		if err != nil {
+			return nil, err
+		}
+		add(ts)
+	}
+	return out, nil
+}
+
+// args is the trivy command line for one target. Every flag that changes
+// what trivy reports is passed explicitly, so that TRIVY_* variables and a
+// trivy.yaml cannot quietly narrow the scan.
+func (c *Check) args(ctx context.Context, t target) []string {
+	o := c.opts
+	args := []string{"image",
+		"--format", "json",
+		"--exit-code", "0",
+		"--scanners", strings.Join(o.Scanners, ","),
+		"--severity", "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL",
+		"--pkg-types", "os,library",
+		"--ignore-unfixed=" + fmt.Sprint(o.IgnoreUnfixed),
+		"--cache-backend", "memory",
+		"--no-progress",
+		"--skip-version-check",
+	}
+	if o.IgnoreFile != "" {
+		args = append(args, "--ignorefile", o.IgnoreFile, "--show-suppressed")
+	} else {
+		// Not trivy's default ./.trivyignore, nor $TRIVY_IGNOREFILE: only
+		// what readiness.yaml names may suppress findings.
+		args = append(args, "--ignorefile", os.DevNull)
+	}
+	if o.CacheDir != "" {
+		args = append(args, "--cache-dir", o.CacheDir)
+	}
+	for _, r := range o.DBRepositories {
+		args = append(args, "--db-repository", r)
+	}
+	if o.SkipDBUpdate {
+		args = append(args, "--skip-db-update", "--skip-java-db-update", "--skip-check-update", "--offline-scan", "--disable-telemetry")
+	}
+	if o.Insecure {
+		args = append(args, "--insecure")
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		// trivy's own default timeout (5m) must not cut a scan the check's
+		// timeout allows.
+		if left := time.Until(dl).Round(time.Second); left > time.Second {
+			args = append(args, "--timeout", left.String())
+		}
+	}
+	return append(args, t.Args...)
+}
+
+type scanned struct {
+	scans    []ScanFact
+	findings []checks.Finding
+	err      error
+}
+
+// scanAll scans the targets one after another: trivy processes sharing a
+// cache dir would contend for it, and one scan at a time keeps the load of
+// a release gate predictable.
+func (c *Check) scanAll(ctx context.Context, bin, work, reportDir string, targets []target) scanned {
+	var out scanned
+	for i, t := range targets {
+		sf, fs, err := c.scan(ctx, bin, work, reportDir, i, t)
+		if err != nil {
+			out.err = err
+			return out
+		}
+		out.scans = append(out.scans, sf)
+		out.findings = append(out.findings, fs...)
+	}
+	return out
+}
+
+// scan runs trivy on one target and turns its report into findings.
+func (c *Check) scan(ctx context.Context, bin, work, reportDir string, i int, t target) (ScanFact, []checks.Finding, error) {
+	args := c.args(ctx, t)
+	sf := ScanFact{
+		Reference: t.Reference, Source: t.Source, Name: t.Name, Digest: t.Digest, DigestKind: t.DigestKind,
+		ImageID: t.ImageID, Platform: t.Platform, Command: append([]string{bin}, args...),
+		StartedAt: c.deps.Now().UTC(),
+	}
+	out, err := c.deps.Exec(ctx, procexec.Cmd{Path: bin, Args: args, Dir: work})
+	sf.FinishedAt = c.deps.Now().UTC()
+	sf.DurationMS = out.Duration.Milliseconds()
+	what := t.display()
+	if err != nil {
+		return sf, nil, runFailure(ctx, "the trivy scan of "+what, err)
+	}
+	if out.ExitCode != 0 {
+		return sf, nil, trivyFailure(what, out.ExitCode, out.Stderr, c.opts.CacheDir)
+	}
+	rep, err := parseReport(out.Stdout)
+	if err != nil {
+		return sf, nil, fmt.Errorf("scanning %s: %v", what, err)
+	}
+	if rep.Metadata.ImageID != "" && t.ImageID != "" && rep.Metadata.ImageID != t.ImageID {
+		return sf, nil, fmt.Errorf("trivy scanned image %s, but %s resolved to image %s; refusing to record a scan of the wrong image", rep.Metadata.ImageID, what, t.ImageID)
+	}
+	sf.ReportPath = filepath.Join(reportDir, fmt.Sprintf("trivy-%02d-%s.json", i+1, strings.ReplaceAll(shortDigest(t.Digest), ":", "-")))
+	if err := os.WriteFile(sf.ReportPath, out.Stdout, 0o644); err != nil {
+		return sf, nil, fmt.Errorf("save trivy's report for %s: %w", what, err)
+	}
+	if osInfo := rep.Metadata.OS; osInfo != nil {
+		sf.OS = strings.TrimSpace(osInfo.Family + " " + osInfo.Name)
+		sf.OSEndOfLife = osInfo.EOSL
+	}
+	fs, counts, supp := findingsOf(rep, t, checks.Severity(c.opts.UnknownSeverity))
+	sf.Counts, sf.Suppressed = counts, supp
+	return sf, fs, nil
+}
+
+// judgeDB reports the DB and a SCAN-DB-STALE finding when it is too old.
+func (c *Check) judgeDB(info *versionInfo) (DBFact, *checks.Finding, error) {
+	o := c.opts
+	if info == nil || info.VulnerabilityDB == nil {
+		return DBFact{}, nil, fmt.Errorf("`trivy version` reports no vulnerability DB in %s after the scan, so its age cannot be judged", orDefault(o.CacheDir))
+	}
+	m := info.VulnerabilityDB
+	now := c.deps.Now()
+	age := now.Sub(m.UpdatedAt)
+	db := DBFact{
+		SchemaVersion: m.Version, UpdatedAt: m.UpdatedAt.UTC(), NextUpdate: m.NextUpdate.UTC(), DownloadedAt: m.DownloadedAt.UTC(),
+		AgeHours: roundTenth(age.Hours()), MaxAgeHours: roundTenth(o.DBMaxAge.D().Hours()),
+		SkipUpdate: o.SkipDBUpdate, CacheDir: o.CacheDir, Repository: o.DBRepositories,
+	}
+	if age <= o.DBMaxAge.D() {
+		return db, nil, nil
+	}
+	db.Stale = true
+	how := "let trivy update it (remove skip_db_update)"
+	if o.SkipDBUpdate {
+		dir := o.CacheDir
+		if dir == "" {
+			dir = "~/.cache/trivy"
+		}
+		how = fmt.Sprintf("refresh the offline cache (trivy image --download-db-only --cache-dir %s)", dir)
+	}
+	return db, &checks.Finding{
+		Rule: RuleDBStale, ID: RuleDBStale, Severity: checks.SeverityHigh,
+		Message: fmt.Sprintf("trivy's vulnerability DB was last updated %s ago (%s), more than the %s db_max_age allows; CVEs published since are invisible to this scan",
+			humanAge(age), m.UpdatedAt.UTC().Format(time.RFC3339), humanAge(o.DBMaxAge.D())),
+		Remediation: "Scan with a fresh DB: " + how + ", then run the check again.",
+		Properties: map[string]any{
+			"updated_at": m.UpdatedAt.UTC().Format(time.RFC3339), "age_hours": db.AgeHours, "max_age_hours": db.MaxAgeHours,
+		},
+	}, nil
+}
+
+func roundTenth(f float64) float64 {
+	return float64(int64(f*10+0.5)) / 10
+}
+
+// humanAge renders 150h as "6d6h".
+func humanAge(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	h := int64(d.Hours())
+	switch {
+	case h >= 24 && h%24 != 0:
+		return fmt.Sprintf("%dd%dh", h/24, h%24)
+	case h >= 24:
+		return fmt.Sprintf("%dd", h/24)
+	case h >= 1:
+		return fmt.Sprintf("%dh", h)
+	default:
+		return d.Round(time.Minute).String()
+	}
+}
+
+func summary(scans []ScanFact, c Counts, db DBFact, stale bool) string {
+	images := map[string]bool{}
+	for _, s := range scans {
+		images[s.Reference] = true
+	}
+	s := fmt.Sprintf("scanned %d image(s), %d digest(s): %d critical, %d high, %d medium, %d low, %d unknown; DB %s old",
+		len(images), len(scans), c.Critical, c.High, c.Medium, c.Low, c.Unknown, humanAge(time.Duration(db.AgeHours*float64(time.Hour))))
+	if stale {
+		s += " (stale)"
+	}
+	return s
+}
+
+// trivyEnv lists the names of TRIVY_* variables set in the environment.
+func trivyEnv() []string {
+	var names []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "TRIVY_") {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	return names
+}

@@ -1,0 +1,232 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/imagescan"
+	"github.com/readiness-dev/readiness/internal/config"
+)
+
+// newImageCmd builds `readiness image`, the container image commands.
+func newImageCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "image",
+		Short: "Scan container images (and release, sign and verify them)",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(
+		newImageScanCmd(app, nil),
+		// image subcommands: one line each
+	)
+	return cmd
+}
+
+// imageScanOptions are the flags of `readiness image scan`.
+type imageScanOptions struct {
+	Images        []string
+	ConfigPath    string
+	Inputs        []string
+	OCILayouts    []string
+	Trivy         string
+	Severity      []string
+	IgnoreUnfixed bool
+	Scanners      []string
+	SkipDBUpdate  bool
+	CacheDir      string
+	Platforms     []string
+	ReportDir     string
+	Timeout       time.Duration
+	Policy        policyOptions
+	Render        renderOptions
+
+	// changed reports whether a flag was given (flags override the config).
+	changed func(string) bool
+}
+
+// AddFlags registers the flags.
+func (o *imageScanOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&o.ConfigPath, "config", "c", "", "configuration `FILE` for waivers, policy and image-scan defaults (default: readiness.yaml when it exists)")
+	f.StringArrayVar(&o.Inputs, "input", nil, "scan a docker image tarball `FILE.tar` (repeatable)")
+	f.StringArrayVar(&o.OCILayouts, "oci-layout", nil, "scan every image in the OCI layout `DIR` (repeatable)")
+	f.StringVar(&o.Trivy, "trivy", "", "trivy binary `PATH` (default: trivy on PATH)")
+	f.StringSliceVar(&o.Severity, "severity", nil, "severities that block, e.g. CRITICAL,HIGH (default: the policy's, critical and high)")
+	f.BoolVar(&o.IgnoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities that have no fixed version")
+	f.StringSliceVar(&o.Scanners, "scanners", nil, "trivy scanners: vuln (default), secret, misconfig")
+	f.BoolVar(&o.SkipDBUpdate, "skip-db-update", false, "offline: trivy downloads no DB and calls no API; the DB in the cache dir must exist")
+	f.StringVar(&o.CacheDir, "cache-dir", "", "trivy cache `DIR` (its vulnerability DB lives there)")
+	f.StringSliceVar(&o.Platforms, "platform", nil, "scan only these platforms of a multi-platform image, e.g. linux/amd64 (repeatable)")
+	f.StringVar(&o.ReportDir, "report-dir", "", "save trivy's raw JSON reports in `DIR` (default: a new temp dir)")
+	f.DurationVar(&o.Timeout, "timeout", 0, "deadline for the scan (default: the check's timeout, 10m)")
+	o.Policy.AddFlags(cmd)
+	o.Render.AddFlags(cmd)
+}
+
+// newImageScanCmd builds `readiness image scan`. runF replaces the behaviour
+// in tests of flag parsing.
+func newImageScanCmd(app *App, runF func(context.Context, *imageScanOptions) error) *cobra.Command {
+	opts := &imageScanOptions{}
+	cmd := &cobra.Command{
+		Use:   "scan [IMAGE...]",
+		Short: "Scan images with trivy, by digest, and print GO or NO-GO",
+		Long: `Scan container images with trivy and judge the findings with the policy.
+
+A registry reference is resolved to its digest first, and a multi-platform
+index is scanned for every platform it holds (or those given with
+--platform). Waivers, block_on and the image-scan check's with: settings come
+from readiness.yaml (--config); flags override them.
+
+Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
+		Example: `  readiness image scan ghcr.io/acme/api:1.4.2
+  readiness image scan --input api.tar --format sarif --output trivy.sarif
+  readiness image scan --oci-layout ./oci --platform linux/arm64
+  readiness image scan --skip-db-update --cache-dir .cache/trivy ghcr.io/acme/api@sha256:…`,
+		Args: cobra.ArbitraryArgs,
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			opts.Images = args
+			opts.changed = cmd.Flags().Changed
+			if len(args)+len(opts.Inputs)+len(opts.OCILayouts) == 0 {
+				return usageErr("name an image to scan: IMAGE, --input FILE.tar or --oci-layout DIR (see 'readiness image scan --help')")
+			}
+			if opts.Timeout < 0 {
+				return usageErr("--timeout must be positive")
+			}
+			if _, err := blockOn(opts.Severity); err != nil {
+				return err
+			}
+			return opts.Render.Validate()
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return app.imageScanRun(cmd.Context(), opts)
+		},
+	}
+	opts.AddFlags(cmd)
+	return cmd
+}
+
+// blockOn maps --severity (trivy's or readiness's names, any case) onto
+// the severities that block.
+func blockOn(in []string) ([]checks.Severity, error) {
+	var out []checks.Severity
+	for _, s := range in {
+		s = strings.ToLower(strings.TrimSpace(s))
+		switch {
+		case s == "unknown":
+			return nil, usageErr("--severity UNKNOWN: vulnerabilities trivy rates UNKNOWN are reported as medium (unknown_severity in readiness.yaml); add MEDIUM to block on them")
+		case !checks.Severity(s).Valid():
+			return nil, usageErr("--severity %q is not a severity; use CRITICAL, HIGH, MEDIUM, LOW or INFO", s)
+		}
+		out = append(out, checks.Severity(s))
+	}
+	return out, nil
+}
+
+// imageScanRun builds one image-scan job from readiness.yaml and the flags
+// and runs it through the shared pipeline (waivers, policy, renderers).
+func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
+	cfg, err := a.imageScanConfig(opts.ConfigPath)
+	if err != nil {
+		return err
+	}
+	spec := config.CheckSpec{Name: imagescan.Type, Type: imagescan.Type}
+	if cfg != nil {
+		for _, c := range cfg.Checks {
+			if c.Type == imagescan.Type {
+				spec = c
+				break
+			}
+		}
+	}
+	o, err := imagescan.OptionsFromSpec(a.env(cfg), spec)
+	if err != nil {
+		return asUsage(err)
+	}
+	opts.apply(&o)
+	if err := o.Validate(); err != nil {
+		return usageErr("%v", err)
+	}
+	if err := o.ValidReferences(); err != nil {
+		return usageErr("%v", err)
+	}
+	block, _ := blockOn(opts.Severity)
+	if len(block) == 0 {
+		block = severities(spec.BlockOn)
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = spec.Timeout.D()
+	}
+	if timeout == 0 {
+		timeout = config.DefaultCheckTimeout
+	}
+	job := checks.Job{
+		Name: spec.Name, Type: imagescan.Type, Required: true, Timeout: timeout, BlockOn: block,
+		Check: imagescan.New(o, imagescan.Deps{Now: a.Now}),
+	}
+	return a.execute(ctx, gateRun{Config: cfg, Jobs: []checks.Job{job}, PolicyDirs: opts.Policy.Dirs, Render: opts.Render})
+}
+
+// imageScanConfig loads --config, or readiness.yaml when it exists.
+func (a *App) imageScanConfig(path string) (*config.Config, error) {
+	if path != "" {
+		return a.loadConfig(path)
+	}
+	if _, err := os.Stat("readiness.yaml"); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return a.loadConfig("readiness.yaml")
+}
+
+// apply lays the flags over the options from readiness.yaml: images named
+// on the command line replace the configured ones; other flags override
+// only when given.
+func (opts *imageScanOptions) apply(o *imagescan.Options) {
+	abs := func(ps []string) []string {
+		out := make([]string, len(ps))
+		for i, p := range ps {
+			out[i], _ = filepath.Abs(p)
+		}
+		return out
+	}
+	o.Images, o.Inputs, o.OCILayouts = opts.Images, abs(opts.Inputs), abs(opts.OCILayouts)
+	changed := opts.changed
+	if changed == nil {
+		changed = func(string) bool { return false }
+	}
+	if changed("trivy") {
+		o.Trivy = opts.Trivy
+		if strings.ContainsRune(o.Trivy, filepath.Separator) {
+			o.Trivy, _ = filepath.Abs(o.Trivy)
+		}
+	}
+	if changed("ignore-unfixed") {
+		o.IgnoreUnfixed = opts.IgnoreUnfixed
+	}
+	if changed("scanners") {
+		o.Scanners = opts.Scanners
+	}
+	if changed("skip-db-update") {
+		o.SkipDBUpdate = opts.SkipDBUpdate
+	}
+	if changed("cache-dir") {
+		o.CacheDir, _ = filepath.Abs(opts.CacheDir)
+	}
+	if changed("platform") {
+		o.Platforms = opts.Platforms
+	}
+	if changed("report-dir") {
+		o.ReportDir, _ = filepath.Abs(opts.ReportDir)
+	}
+}

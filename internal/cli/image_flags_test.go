@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/readiness-dev/readiness/internal/checks/imagescan"
+	"github.com/readiness-dev/readiness/internal/config"
+)
+
+func TestNewImageScanCmdFlags(t *testing.T) {
+	streams, _, _ := Test()
+	app := &App{IO: streams, Now: time.Now}
+	var got *imageScanOptions
+	cmd := newImageScanCmd(app, func(_ context.Context, o *imageScanOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"ghcr.io/acme/api:1", "r/b@sha256:0123456789012345678901234567890123456789012345678901234567890123",
+		"--input", "a.tar", "--oci-layout", "oci", "--trivy", "/opt/trivy", "--severity", "CRITICAL,high",
+		"--ignore-unfixed", "--scanners", "vuln,secret", "--skip-db-update", "--cache-dir", "/c",
+		"--platform", "linux/amd64", "--platform", "linux/arm64", "--report-dir", "/r", "--timeout", "3m",
+		"--format", "sarif", "--policy", "p", "--config", "x.yaml"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	got.changed = nil
+	want := &imageScanOptions{
+		Images:     []string{"ghcr.io/acme/api:1", "r/b@sha256:0123456789012345678901234567890123456789012345678901234567890123"},
+		ConfigPath: "x.yaml", Inputs: []string{"a.tar"}, OCILayouts: []string{"oci"}, Trivy: "/opt/trivy",
+		Severity: []string{"CRITICAL", "high"}, IgnoreUnfixed: true, Scanners: []string{"vuln", "secret"},
+		SkipDBUpdate: true, CacheDir: "/c", Platforms: []string{"linux/amd64", "linux/arm64"}, ReportDir: "/r",
+		Timeout: 3 * time.Minute, Policy: policyOptions{Dirs: []string{"p"}}, Render: renderOptions{Format: "sarif"},
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(imageScanOptions{})); diff != "" {
+		t.Errorf("options (-want +got):\n%s", diff)
+	}
+}
+
+// Flags override readiness.yaml only when given; images named on the
+// command line replace the configured ones.
+func TestImageScanApply(t *testing.T) {
+	base := imagescan.Options{
+		Images: []string{"configured:1"}, Inputs: []string{"/repo/x.tar"}, Trivy: "/repo/bin/trivy",
+		Scanners: []string{"vuln", "secret"}, IgnoreUnfixed: true, SkipDBUpdate: true, CacheDir: "/repo/cache",
+		Platforms: []string{"linux/arm64"}, DBMaxAge: config.Duration(time.Hour), ReportDir: "/repo/out",
+	}
+	cwd, _ := filepath.Abs(".")
+	tests := []struct {
+		name    string
+		opts    imageScanOptions
+		changed []string
+		want    imagescan.Options
+	}{
+		{"only images given", imageScanOptions{Images: []string{"cli:2"}}, nil, imagescan.Options{
+			Images: []string{"cli:2"}, Inputs: []string{}, OCILayouts: []string{}, Trivy: "/repo/bin/trivy",
+			Scanners: []string{"vuln", "secret"}, IgnoreUnfixed: true, SkipDBUpdate: true, CacheDir: "/repo/cache",
+			Platforms: []string{"linux/arm64"}, DBMaxAge: config.Duration(time.Hour), ReportDir: "/repo/out",
+		}},
+		{"every flag given", imageScanOptions{
+			Inputs: []string{"a.tar"}, Trivy: "trivy", Scanners: []string{"vuln"}, IgnoreUnfixed: false,
+			SkipDBUpdate: false, CacheDir: "c", Platforms: []string{"linux/amd64"}, ReportDir: "r",
+		}, []string{"trivy", "scanners", "ignore-unfixed", "skip-db-update", "cache-dir", "platform", "report-dir"}, imagescan.Options{
+			Inputs: []string{filepath.Join(cwd, "a.tar")}, OCILayouts: []string{}, Trivy: "trivy",
+			Scanners: []string{"vuln"}, CacheDir: filepath.Join(cwd, "c"), Platforms: []string{"linux/amd64"},
+			DBMaxAge: config.Duration(time.Hour), ReportDir: filepath.Join(cwd, "r"),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := base
+			opts := tt.opts
+			set := map[string]bool{}
+			for _, c := range tt.changed {
+				set[c] = true
+			}
+			opts.changed = func(n string) bool { return set[n] }
+			opts.apply(&o)
+			if diff := cmp.Diff(tt.want, o); diff != "" {
+				t.Errorf("options (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
