@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,7 +30,9 @@ const (
 // Parameters this package reads (and removes before handing the rest to the
 // driver): retention (how long a completed output is kept), lease (the
 // default claim lease), and for SQLite poll (how often other processes'
-// commits are looked for), busy_timeout, synchronous; for PostgreSQL schema
+// commits are looked for without a file watch), watch (false: poll
+// instead of watching the database files), busy_timeout, synchronous; for
+// PostgreSQL schema
 // (where the tables live; default readiness_ledger).
 type DSN struct {
 	Driver Driver
@@ -49,6 +52,9 @@ type DSN struct {
 	BusyTimeout time.Duration
 	// Synchronous is SQLite's synchronous pragma (normal or full).
 	Synchronous string
+	// NoWatch turns off the SQLite file watch (watch=false): other
+	// processes' commits are then found by polling every Poll.
+	NoWatch bool
 }
 
 var schemaRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,39}$`)
@@ -107,6 +113,13 @@ func parseSQLite(rest string, bad func(string, ...any) (DSN, error)) (DSN, error
 			d.Poll, err = positive(k, v)
 		case "busy_timeout":
 			d.BusyTimeout, err = positive(k, v)
+		case "watch":
+			var on bool
+			on, err = strconv.ParseBool(v)
+			if err != nil {
+				err = fmt.Errorf("watch must be true or false, not %q", v)
+			}
+			d.NoWatch = !on
 		case "synchronous":
 			v = strings.ToLower(v)
 			if v != "normal" && v != "full" {
@@ -114,7 +127,7 @@ func parseSQLite(rest string, bad func(string, ...any) (DSN, error)) (DSN, error
 			}
 			d.Synchronous = v
 		default:
-			err = fmt.Errorf("unknown parameter %q (known: retention, lease, poll, busy_timeout, synchronous)", k)
+			err = fmt.Errorf("unknown parameter %q (known: retention, lease, poll, watch, busy_timeout, synchronous)", k)
 		}
 		if err != nil {
 			return bad("%v", err)

@@ -454,14 +454,18 @@ func (l *Ledger) watchUntil(ctx context.Context, key string, ready func(State), 
 	timeout := func(cause error) (State, error) {
 		return last, &TimeoutError{Key: key, Last: last, Elapsed: time.Since(start), Cause: cause}
 	}
-	st, err := l.inspectRetry(ctx, key)
-	if err != nil {
-		if ctx.Err() != nil {
-			return timeout(ctx.Err())
+	// A watch that already knows the key's state is kept current by the
+	// writers here and the change feed; only the first waiter reads it.
+	if _, known, _ := l.hub.snapshot(w); !known {
+		st, err := l.inspectRetry(ctx, key)
+		if err != nil {
+			if ctx.Err() != nil {
+				return timeout(ctx.Err())
+			}
+			return last, fmt.Errorf("wait %q: %w", key, err)
 		}
-		return last, fmt.Errorf("wait %q: %w", key, err)
+		l.hub.publish(st)
 	}
-	l.hub.publish(st)
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
