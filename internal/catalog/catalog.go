@@ -8,6 +8,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/imagescan"
 	"github.com/readiness-dev/readiness/internal/checks/ledgersuite"
+	"github.com/readiness-dev/readiness/internal/checks/testsuite"
 )
 
 // Gates returns every gate, sorted by type.
@@ -16,6 +17,7 @@ func Gates() []checks.Gate {
 		// one line per gate package, e.g. securitykey.Gate(),
 		ledgersuite.Gate(),
 		imagescan.Gate(),
+		testsuite.Gate(),
 	}
 	sort.Slice(gates, func(i, j int) bool { return gates[i].Type < gates[j].Type })
 	return gates

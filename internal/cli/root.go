@@ -29,6 +29,7 @@ Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
 		newPolicyCmd(app),
 		newExplainCmd(app),
 		newVersionCmd(app),
+		newTestsCmd(app),
 		newImageCmd(app),
 		newLedgerCmd(app),
 		// gate commands: one line each

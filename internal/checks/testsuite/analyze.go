@@ -1,0 +1,596 @@
+package testsuite
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+)
+
+// maxTestFindings caps TESTS-FAILED and TESTS-FLAKY findings per suite; the
+// rest are summed up in one more finding. Required tests are never capped.
+const maxTestFindings = 50
+
+// testHistory is one test's outcomes across the runs of a suite.
+type testHistory struct {
+	id       string
+	tc       TestCase // the first report entry seen, for aliases and location
+	outcomes []Outcome
+	cases    []*TestCase // per run; nil where absent or not observed
+	pattern  *Pattern    // the required pattern it answers to
+}
+
+func (h *testHistory) tally() (pass, fail, skip, absent, retried int) {
+	for i, o := range h.outcomes {
+		switch {
+		case o == Passed:
+			pass++
+		case o.failing():
+			fail++
+		case o.skipping():
+			skip++
+		case o == Absent:
+			absent++
+		}
+		if c := h.cases[i]; c != nil && c.Retries > 0 {
+			retried++
+		}
+	}
+	return
+}
+
+// mergeRank decides which entry wins when a run reports one name twice.
+func mergeRank(o Outcome) int {
+	switch {
+	case o.failing():
+		return 3
+	case o == Passed:
+		return 2
+	case o == XFailed:
+		return 1
+	}
+	return 0
+}
+
+// histories builds the outcome matrix: one row per test, one column per
+// run. A run that says nothing about tests (no report) leaves "" in its
+// column; a test missing from a run that did report is Absent there.
+func histories(sr *suiteRun) ([]*testHistory, map[string]*testHistory) {
+	byID := map[string]*testHistory{}
+	var order []*testHistory
+	for i := range sr.runs {
+		r := &sr.runs[i]
+		if !r.observed() {
+			continue
+		}
+		for j := range r.Report.Tests {
+			tc := &r.Report.Tests[j]
+			h, ok := byID[tc.ID]
+			if !ok {
+				h = &testHistory{id: tc.ID, tc: *tc, outcomes: make([]Outcome, len(sr.runs)), cases: make([]*TestCase, len(sr.runs))}
+				byID[tc.ID] = h
+				order = append(order, h)
+			}
+			if prev := h.cases[i]; prev == nil || mergeRank(tc.Outcome) > mergeRank(prev.Outcome) {
+				h.cases[i], h.outcomes[i] = tc, tc.Outcome
+			}
+		}
+	}
+	for _, h := range order {
+		for i := range sr.runs {
+			// Absence counts only in a complete run: a killed run or a
+			// truncated report never reached some tests.
+			if sr.runs[i].usable() && h.outcomes[i] == "" {
+				h.outcomes[i] = Absent
+			}
+		}
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].id < order[j].id })
+	return order, byID
+}
+
+func runList(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	if len(s) == 1 {
+		return "run " + s[0]
+	}
+	return "runs " + strings.Join(s, ", ")
+}
+
+// analyze turns a suite's runs into findings.
+func analyze(sr *suiteRun, configFile string) []checks.Finding {
+	var out []checks.Finding
+	total := len(sr.runs)
+	cmd := strings.Join(sr.Command, " ")
+	add := func(rule, idSuffix, msg string, props map[string]any) *checks.Finding {
+		id := rule + "/" + sr.Name
+		if idSuffix != "" {
+			id += "/" + idSuffix
+		}
+		if props == nil {
+			props = map[string]any{}
+		}
+		props["suite"] = sr.Name
+		out = append(out, checks.Finding{Rule: rule, ID: id, Severity: severityOf(rule), Message: msg, Properties: props})
+		return &out[len(out)-1]
+	}
+	of := fmt.Sprintf(" of %d", total)
+
+	// Suite-level findings, one per rule, listing the runs concerned.
+	type hit struct {
+		runs  []int
+		first *runRecord
+		extra string
+	}
+	hits := map[string]*hit{}
+	mark := func(rule string, r *runRecord, extra string) {
+		h, ok := hits[rule]
+		if !ok {
+			h = &hit{first: r, extra: extra}
+			hits[rule] = h
+		}
+		h.runs = append(h.runs, r.N)
+	}
+	for i := range sr.runs {
+		r := &sr.runs[i]
+		if r.TimedOut {
+			mark("TESTS-TIMEOUT", r, "")
+			continue
+		}
+		exitFail := r.ExitCode != 0
+		c := r.Report.Count()
+		switch {
+		case exitFail && !r.usable():
+			mark("TESTS-COMMAND-FAILED", r, "")
+		case r.Missing:
+			mark("TESTS-REPORT-MISSING", r, "")
+		case r.ReportErr != nil:
+			mark("TESTS-REPORT-INVALID", r, "")
+		case c.Passed+c.Failed+c.Errors == 0:
+			mark("TESTS-NONE-RAN", r, "")
+		case !exitFail && c.Failed+c.Errors > 0:
+			mark("TESTS-EXIT-MISMATCH", r, "exit0")
+		case exitFail && c.Failed+c.Errors == 0:
+			mark("TESTS-EXIT-MISMATCH", r, "nonzero")
+		}
+		if r.N > 1 && len(r.Report.Cached) > 0 {
+			mark("TESTS-CACHED", r, "")
+		}
+	}
+	suiteProps := func(r *runRecord, h *hit) map[string]any {
+		p := map[string]any{"runs": h.runs, "log": r.Log, "exit_code": r.ExitCode}
+		if r.Tail != "" {
+			p["output_tail"] = r.Tail
+		}
+		return p
+	}
+	for _, rule := range []string{"TESTS-TIMEOUT", "TESTS-COMMAND-FAILED", "TESTS-REPORT-MISSING", "TESTS-REPORT-INVALID", "TESTS-NONE-RAN", "TESTS-EXIT-MISMATCH", "TESTS-CACHED"} {
+		h, ok := hits[rule]
+		if !ok {
+			continue
+		}
+		r := h.first
+		where := runList(h.runs) + of
+		var msg string
+		props := suiteProps(r, h)
+		switch rule {
+		case "TESTS-TIMEOUT":
+			var unfinished []string
+			for _, t := range r.Report.Tests {
+				if t.Outcome == Unfinished {
+					unfinished = append(unfinished, t.ID)
+				}
+			}
+			msg = fmt.Sprintf("suite %s: `%s` was killed after its %s timeout in %s", sr.Name, cmd, sr.Timeout.D(), where)
+			if sr.Timeout == 0 {
+				msg = fmt.Sprintf("suite %s: `%s` was killed when the check ran out of time in %s", sr.Name, cmd, where)
+			}
+			if len(unfinished) > 0 {
+				msg += "; still running: " + strings.Join(firstN(unfinished, 5), ", ")
+				props["unfinished"] = unfinished
+			}
+			if sr.notRun > 0 {
+				msg += fmt.Sprintf("; %d further run(s) were not started", sr.notRun)
+			}
+		case "TESTS-COMMAND-FAILED":
+			how := fmt.Sprintf("exited %d", r.ExitCode)
+			if r.Died != "" {
+				how = "died (" + r.Died + ")"
+			}
+			msg = fmt.Sprintf("suite %s: `%s` %s in %s", sr.Name, cmd, how, where)
+			switch {
+			case r.Missing:
+				msg += " and wrote no report"
+			case r.ReportErr != nil:
+				msg += "; its report could not be read: " + firstLine(r.ReportErr.Error())
+			}
+			msg += "; output: " + lastLine(r.Tail)
+		case "TESTS-REPORT-MISSING":
+			msg = fmt.Sprintf("suite %s: `%s` exited 0 but wrote no report at %s in %s", sr.Name, cmd, sr.Report.Path, where)
+			if len(r.Stale) > 0 {
+				msg += fmt.Sprintf(" (%d file(s) there are left over from an earlier run and were ignored)", len(r.Stale))
+				props["stale_reports"] = r.Stale
+			}
+		case "TESTS-REPORT-INVALID":
+			msg = fmt.Sprintf("suite %s: the %s report of %s could not be read: %s", sr.Name, sr.Report.Format, where, firstLine(r.ReportErr.Error()))
+			props["error"] = r.ReportErr.Error()
+		case "TESTS-NONE-RAN":
+			c := r.Report.Count()
+			msg = fmt.Sprintf("suite %s: no test ran in %s (the report lists %d test(s), %d skipped); nothing was tested", sr.Name, where, c.Total, c.Skipped)
+		case "TESTS-EXIT-MISMATCH":
+			c := r.Report.Count()
+			if h.extra == "exit0" {
+				msg = fmt.Sprintf("suite %s: `%s` exited 0 in %s but its report lists %d failing test(s): the runner is ignoring failures", sr.Name, cmd, where, c.Failed+c.Errors)
+			} else {
+				msg = fmt.Sprintf("suite %s: `%s` exited %d in %s but its report lists no failing test: something outside the tests failed; output: %s", sr.Name, cmd, r.ExitCode, where, lastLine(r.Tail))
+			}
+			props["direction"] = map[string]string{"exit0": "exit 0, report has failures", "nonzero": "exit non-zero, report has no failures"}[h.extra]
+		case "TESTS-CACHED":
+			msg = fmt.Sprintf("suite %s: go test replayed cached results in %s (%s) instead of running the tests again; the repeat proves nothing: add -count=1", sr.Name, where, strings.Join(firstN(r.Report.Cached, 3), ", "))
+			props["packages"] = r.Report.Cached
+		}
+		add(rule, "", msg, props)
+	}
+
+	// Per-test findings.
+	hs, _ := histories(sr)
+	anyObserved := false
+	for i := range sr.runs {
+		if sr.runs[i].observed() {
+			anyObserved = true
+		}
+	}
+	for pi := range sr.Required {
+		p := &sr.Required[pi]
+		matched := 0
+		for _, h := range hs {
+			if p.Match(&h.tc) || matchAny(p, h.cases) {
+				matched++
+				if h.pattern == nil {
+					h.pattern = p
+				}
+			}
+		}
+		if matched > 0 {
+			continue
+		}
+		msg := fmt.Sprintf("suite %s: required test %s is not in the report of any run", sr.Name, p.Value)
+		if !anyObserved {
+			msg = fmt.Sprintf("suite %s: required test %s was not shown to run: no run produced a readable report", sr.Name, p.Value)
+		}
+		props := map[string]any{"pattern": p.Value}
+		if sim := similar(p.Value, hs); len(sim) > 0 {
+			props["available"] = sim
+			msg += "; similar names: " + strings.Join(sim, ", ")
+		}
+		f := add("TESTS-REQUIRED-MISSING", p.Value, msg, props)
+		if configFile != "" && p.Line > 0 {
+			f.Location = &checks.Location{Path: configFile, Line: p.Line}
+		}
+	}
+
+	type verdict struct {
+		h    *testHistory
+		rule string
+		msg  string
+	}
+	var verdicts []verdict
+	failingClass := map[string]bool{}
+	for _, h := range hs {
+		pass, fail, skip, absent, retried := h.tally()
+		runsWith := func(pred func(Outcome) bool) []int {
+			var ns []int
+			for i, o := range h.outcomes {
+				if pred(o) {
+					ns = append(ns, sr.runs[i].N)
+				}
+			}
+			return ns
+		}
+		passNote := fmt.Sprintf("passed %d%s", pass, of)
+		if retried > 0 {
+			passNote += fmt.Sprintf(", and needed a retry to pass in %d run(s)", retried)
+		}
+		var v verdict
+		switch {
+		case h.pattern != nil && fail > 0:
+			v = verdict{h, "TESTS-REQUIRED-FAILED", fmt.Sprintf("required test %s failed in %s%s (%s)", h.id, runList(runsWith(Outcome.failing)), of, passNote)}
+			if pass > 0 {
+				v.msg += ": flaky"
+			}
+		case h.pattern != nil && skip > 0:
+			what := "skipped"
+			if len(runsWith(func(o Outcome) bool { return o == XFailed })) > 0 {
+				what = "marked as an expected failure (xfail/TODO)"
+			}
+			v = verdict{h, "TESTS-REQUIRED-SKIPPED", fmt.Sprintf("required test %s was %s in %s%s", h.id, what, runList(runsWith(Outcome.skipping)), of)}
+		case h.pattern != nil && absent > 0:
+			v = verdict{h, "TESTS-REQUIRED-MISSING", fmt.Sprintf("required test %s is missing from %s%s (present in the others)", h.id, runList(runsWith(func(o Outcome) bool { return o == Absent })), of)}
+		case h.pattern != nil && retried > 0:
+			v = verdict{h, "TESTS-REQUIRED-FAILED", fmt.Sprintf("required test %s passed only after the runner retried it (%s): flaky", h.id, passNote)}
+		case h.pattern != nil:
+			continue
+		case fail > 0 && (pass > 0 || retried > 0):
+			v = verdict{h, "TESTS-FLAKY", fmt.Sprintf("test %s is flaky: %s, failed in %s", h.id, passNote, runList(runsWith(Outcome.failing)))}
+		case fail > 0:
+			v = verdict{h, "TESTS-FAILED", fmt.Sprintf("test %s failed in %s%s", h.id, runList(runsWith(Outcome.failing)), of)}
+		case retried > 0:
+			v = verdict{h, "TESTS-FLAKY", fmt.Sprintf("test %s is flaky: %s", h.id, passNote)}
+		default:
+			continue
+		}
+		if v.rule != "TESTS-REQUIRED-SKIPPED" && v.rule != "TESTS-REQUIRED-MISSING" {
+			failingClass[h.id] = true
+		}
+		verdicts = append(verdicts, v)
+	}
+	// A parent test fails because its subtest did: report the subtest only.
+	hasFailingChild := map[string]bool{}
+	for _, h := range hs {
+		if failingClass[h.id] && h.tc.Parent != "" {
+			hasFailingChild[h.tc.Parent] = true
+		}
+	}
+	capped := 0
+	var cappedIDs []string
+	for _, v := range verdicts {
+		h := v.h
+		if h.pattern == nil && hasFailingChild[h.id] {
+			continue
+		}
+		if h.pattern == nil {
+			if capped >= maxTestFindings {
+				cappedIDs = append(cappedIDs, h.id)
+				continue
+			}
+			capped++
+		}
+		props := map[string]any{"test": h.id, "outcomes": h.outcomes}
+		pass, _, _, _, _ := h.tally()
+		props["passed"], props["runs"] = pass, total
+		if h.pattern != nil {
+			props["required"] = h.pattern.Value
+		}
+		msg := "suite " + sr.Name + ": " + v.msg
+		// Detail from the first run where it went wrong.
+		for i, c := range h.cases {
+			if c == nil || (c.Outcome == Passed && c.Retries == 0) {
+				continue
+			}
+			if c.Message != "" {
+				props["message"] = c.Message
+				msg += ": " + c.Message
+			}
+			if c.Output != "" {
+				props["output_tail"] = c.Output
+			}
+			props["log"] = sr.runs[i].Log
+			break
+		}
+		f := add(v.rule, h.id, msg, props)
+		if h.tc.File != "" {
+			f.Location = &checks.Location{Path: sr.relPath(h.tc.File), Line: h.tc.Line}
+		}
+	}
+	if len(cappedIDs) > 0 {
+		add("TESTS-FAILED", "(more)", fmt.Sprintf("suite %s: %d more failing or flaky tests are not listed one by one: %s …", sr.Name, len(cappedIDs), strings.Join(firstN(cappedIDs, 5), ", ")),
+			map[string]any{"tests": firstN(cappedIDs, 1000), "count": len(cappedIDs)})
+	}
+	return out
+}
+
+// relPath makes a path from a report (relative to the suite's directory)
+// relative to the config's directory, where findings' paths are read.
+func (sr *suiteRun) relPath(p string) string {
+	if filepath.IsAbs(p) || sr.baseDir == "" {
+		return p
+	}
+	abs := filepath.Join(sr.Dir, p)
+	if rel, err := filepath.Rel(sr.baseDir, abs); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	return abs
+}
+
+func matchAny(p *Pattern, cases []*TestCase) bool {
+	for _, c := range cases {
+		if c != nil && p.Match(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// similar suggests test names for a required pattern that matched nothing:
+// names that contain the pattern's last segment, or share its start.
+func similar(pattern string, hs []*testHistory) []string {
+	p := strings.TrimPrefix(pattern, "re:")
+	last := p
+	for _, sep := range []string{"::", "/", ".", "#", " > "} {
+		if i := strings.LastIndex(last, sep); i >= 0 {
+			last = last[i+len(sep):]
+		}
+	}
+	last = strings.ToLower(strings.Trim(last, "*"))
+	var out []string
+	if len(last) >= 4 {
+		for _, h := range hs {
+			if strings.Contains(strings.ToLower(h.id), last) || strings.Contains(last, strings.ToLower(lastSegment(h.id))) && len(lastSegment(h.id)) >= 8 {
+				out = append(out, h.id)
+				if len(out) == 5 {
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+func lastSegment(id string) string {
+	for _, sep := range []string{"::", "/", "#", " > "} {
+		if i := strings.LastIndex(id, sep); i >= 0 {
+			id = id[i+len(sep):]
+		}
+	}
+	return id
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return truncateBytes(l, 300)
+		}
+	}
+	return "(none)"
+}
+
+var severities = func() map[string]checks.Severity {
+	m := map[string]checks.Severity{}
+	for _, r := range checks.MustRules(rulesYAML) {
+		m[r.ID] = r.Severity
+	}
+	return m
+}()
+
+func severityOf(rule string) checks.Severity {
+	if s, ok := severities[rule]; ok {
+		return s
+	}
+	return checks.SeverityCritical
+}
+
+// Facts.
+
+type suiteFacts struct {
+	Name         string               `json:"name"`
+	Format       string               `json:"format"`
+	Command      []string             `json:"command"`
+	Dir          string               `json:"dir"`
+	Repeat       int                  `json:"repeat"`
+	Timeout      string               `json:"timeout,omitempty"`
+	Error        string               `json:"error,omitempty"`
+	RunsNotRun   int                  `json:"runs_not_started,omitempty"`
+	Runs         []runFacts           `json:"runs"`
+	Tests        map[string][]Outcome `json:"tests"`
+	TestsOmitted int                  `json:"tests_omitted,omitempty"`
+	Required     []requiredFacts      `json:"required,omitempty"`
+}
+
+type runFacts struct {
+	Run         int      `json:"run"`
+	ExitCode    int      `json:"exit_code"`
+	DurationMS  int64    `json:"duration_ms"`
+	TimedOut    bool     `json:"timed_out,omitempty"`
+	Died        string   `json:"died,omitempty"`
+	Log         string   `json:"log"`
+	Reports     []string `json:"reports,omitempty"`
+	Missing     bool     `json:"report_missing,omitempty"`
+	Stale       []string `json:"stale_reports,omitempty"`
+	ReportError string   `json:"report_error,omitempty"`
+	Notes       []string `json:"notes,omitempty"`
+	Cached      []string `json:"cached_packages,omitempty"`
+	Counts
+}
+
+type requiredFacts struct {
+	Pattern string   `json:"pattern"`
+	Matched []string `json:"matched"`
+}
+
+// maxFactTests bounds the per-test outcome table of one suite.
+const maxFactTests = 2000
+
+func factsOf(logDir string, runs []*suiteRun) map[string]any {
+	var suites []suiteFacts
+	for _, sr := range runs {
+		sf := suiteFacts{Name: sr.Name, Format: sr.Report.Format, Command: sr.Command, Dir: sr.Dir, Repeat: sr.Repeat, RunsNotRun: sr.notRun, Runs: []runFacts{}, Tests: map[string][]Outcome{}}
+		if sr.Timeout > 0 {
+			sf.Timeout = sr.Timeout.D().String()
+		}
+		if sr.startErr != nil {
+			sf.Error = sr.startErr.Error()
+		}
+		for _, r := range sr.runs {
+			rf := runFacts{Run: r.N, ExitCode: r.ExitCode, DurationMS: r.Duration.Milliseconds(), TimedOut: r.TimedOut, Died: r.Died, Log: r.Log,
+				Reports: r.Reports, Missing: r.Missing, Stale: r.Stale, Notes: r.Report.Notes, Cached: r.Report.Cached, Counts: r.Report.Count()}
+			if r.ReportErr != nil {
+				rf.ReportError = r.ReportErr.Error()
+			}
+			sf.Runs = append(sf.Runs, rf)
+		}
+		hs, _ := histories(sr)
+		for pi := range sr.Required {
+			p := &sr.Required[pi]
+			rf := requiredFacts{Pattern: p.Value, Matched: []string{}}
+			for _, h := range hs {
+				if p.Match(&h.tc) || matchAny(p, h.cases) {
+					rf.Matched = append(rf.Matched, h.id)
+				}
+			}
+			sf.Required = append(sf.Required, rf)
+		}
+		// Interesting rows first: required, then anything not all-passed.
+		interesting := func(h *testHistory) bool {
+			if h.pattern != nil {
+				return true
+			}
+			for _, o := range h.outcomes {
+				if o != Passed {
+					return true
+				}
+			}
+			return false
+		}
+		for _, pass := range []bool{true, false} {
+			for _, h := range hs {
+				if interesting(h) != pass {
+					continue
+				}
+				if len(sf.Tests) >= maxFactTests {
+					sf.TestsOmitted++
+					continue
+				}
+				sf.Tests[h.id] = h.outcomes
+			}
+		}
+		suites = append(suites, sf)
+	}
+	raw, err := json.Marshal(map[string]any{"log_dir": logDir, "suites": suites})
+	if err != nil {
+		return map[string]any{"error": err.Error()}
+	}
+	var facts map[string]any
+	_ = json.Unmarshal(raw, &facts)
+	return facts
+}
+
+func summarize(runs []*suiteRun) string {
+	var c Counts
+	nruns := 0
+	for _, sr := range runs {
+		for _, r := range sr.runs {
+			n := r.Report.Count()
+			c.Passed += n.Passed
+			c.Failed += n.Failed
+			c.Skipped += n.Skipped
+			c.Errors += n.Errors
+			nruns++
+		}
+	}
+	return fmt.Sprintf("%d suite(s), %d run(s): %d passed, %d failed, %d errors, %d skipped", len(runs), nruns, c.Passed, c.Failed, c.Errors, c.Skipped)
+}
