@@ -411,6 +411,22 @@ func After(token int64) WaitOption { return func(o *waitOpts) { o.after = token 
 // must know a waiter is in place).
 func OnWaiting(f func(State)) WaitOption { return func(o *waitOpts) { o.ready = f } }
 
+// WaitSettings are the effect of a list of WaitOptions, for wrappers of
+// a Ledger that implement Wait themselves.
+type WaitSettings struct {
+	After     int64
+	OnWaiting func(State)
+}
+
+// ApplyWaitOptions resolves opts.
+func ApplyWaitOptions(opts ...WaitOption) WaitSettings {
+	var o waitOpts
+	for _, f := range opts {
+		f(&o)
+	}
+	return WaitSettings{After: o.after, OnWaiting: o.ready}
+}
+
 // Wait blocks until key has an output (returned with Source Shared), the
 // latest attempt fails (a *FailedError carrying the owner's message), or
 // ctx ends (a *TimeoutError naming the key, the last state and the time
@@ -454,18 +470,18 @@ func (l *Ledger) watchUntil(ctx context.Context, key string, ready func(State), 
 	timeout := func(cause error) (State, error) {
 		return last, &TimeoutError{Key: key, Last: last, Elapsed: time.Since(start), Cause: cause}
 	}
-	// A watch that already knows the key's state is kept current by the
-	// writers here and the change feed; only the first waiter reads it.
-	if _, known, _ := l.hub.snapshot(w); !known {
-		st, err := l.inspectRetry(ctx, key)
-		if err != nil {
-			if ctx.Err() != nil {
-				return timeout(ctx.Err())
-			}
-			return last, fmt.Errorf("wait %q: %w", key, err)
+	// Always read the store first, even when other waiters here already
+	// watch the key: their view may predate a change made elsewhere that
+	// this caller has seen happen (a retry's claim), and the change feed
+	// may not have delivered it yet.
+	st, err := l.inspectRetry(ctx, key)
+	if err != nil {
+		if ctx.Err() != nil {
+			return timeout(ctx.Err())
 		}
-		l.hub.publish(st)
+		return last, fmt.Errorf("wait %q: %w", key, err)
 	}
+	l.hub.publish(st)
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {

@@ -119,8 +119,11 @@ type inproc struct {
 	mu   sync.Mutex
 }
 
-func newInproc(ctx context.Context, name, dsn string, lease time.Duration) (*inproc, error) {
-	l, err := ledger.Open(ctx, dsn, ledger.Options{Lease: lease, Name: "inproc-" + name})
+func newInproc(ctx context.Context, open OpenFunc, name, dsn string, lease time.Duration) (*inproc, error) {
+	if open == nil {
+		open = openLedger
+	}
+	l, err := open(ctx, dsn, ledger.Options{Lease: lease, Name: "inproc-" + name})
 	if err != nil {
 		return nil, err
 	}

@@ -42,9 +42,11 @@ type Scenario struct {
 const (
 	callTimeout = 30 * time.Second
 	readyWithin = 20 * time.Second
-	// waitTimeout is what waiters that must be answered wait at most; an
-	// answer that arrives as a timeout is a failure of the invariant.
-	waitTimeout = 15 * time.Second
+	// DefaultWaitTimeout is what waiters that must be answered wait at
+	// most; an answer that arrives as a timeout fails the invariant.
+	DefaultWaitTimeout = 15 * time.Second
+	// answerWithin bounds how long the suite waits for any answer.
+	answerWithin = 45 * time.Second
 	// promptly: a failure must arrive this soon after Fail commits.
 	promptly = 2 * time.Second
 	// overshootMax is how far past its deadline a wait may return.
@@ -149,7 +151,7 @@ func startWait(a Actor, key string, timeout time.Duration, after int64) (*Call, 
 
 // expectOutput checks that a wait/do answered with want.
 func expectOutput(who string, c *Call, want []byte) (Response, error) {
-	r, err := c.Done(waitTimeout + 10*time.Second)
+	r, err := c.Done(answerWithin)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", who, err)
 	}
@@ -184,7 +186,7 @@ func reviewRestart(ctx context.Context, e *Env) error {
 	if err := mustOwn(A, k, "A", 30*time.Second); err != nil {
 		return err
 	}
-	w1, err := startWait(W, k, waitTimeout, 0)
+	w1, err := startWait(W, k, e.WaitTimeout, 0)
 	if err != nil {
 		return err
 	}
@@ -195,7 +197,7 @@ func reviewRestart(ctx context.Context, e *Env) error {
 	if r := call(R, Request{Op: "recreate", Key: k, Owner: "R", Lease: 30 * time.Second}); r.Err != "" {
 		return fmt.Errorf("restarted router recreates the row: %s", r.Err)
 	}
-	w2, err := startWait(W, k, waitTimeout, 0)
+	w2, err := startWait(W, k, e.WaitTimeout, 0)
 	if err != nil {
 		return err
 	}
@@ -203,7 +205,7 @@ func reviewRestart(ctx context.Context, e *Env) error {
 	if f.Err != "" && f.Kind != kindCompleted {
 		return fmt.Errorf("new owner R fails: unexpected error: %s", f.Err)
 	}
-	w3, err := startWait(R, k, waitTimeout, 0)
+	w3, err := startWait(R, k, e.WaitTimeout, 0)
 	if err != nil {
 		return err
 	}
@@ -236,7 +238,7 @@ func killedAfterComplete(ctx context.Context, e *Env) error {
 	if err := mustOwn(A, k, "A", 30*time.Second); err != nil {
 		return err
 	}
-	w, err := startWait(W, k, waitTimeout, 0)
+	w, err := startWait(W, k, e.WaitTimeout, 0)
 	if err != nil {
 		return err
 	}
@@ -261,11 +263,11 @@ func killedAfterComplete(ctx context.Context, e *Env) error {
 	if cl.Err != "" || cl.Claim == nil || cl.Claim.Owned || cl.Claim.State.Output == nil || !bytes.Equal(cl.Claim.State.Output.Data, out) {
 		return fmt.Errorf("a restarted router's claim must replay the output, got %s", describe(cl))
 	}
-	d := call(fresh[1], Request{Op: "do", Key: k, Timeout: waitTimeout, Gen: &GenSpec{Output: []byte("regenerated")}})
+	d := call(fresh[1], Request{Op: "do", Key: k, Timeout: e.WaitTimeout, Gen: &GenSpec{Output: []byte("regenerated")}})
 	if d.Err != "" || d.Result == nil || d.Result.Source != ledger.Replayed || !bytes.Equal(d.Result.Output, out) {
 		return fmt.Errorf("a restarted router's Do must replay the output, got %s", describe(d))
 	}
-	w2, err := startWait(fresh[1], k, waitTimeout, 0)
+	w2, err := startWait(fresh[1], k, e.WaitTimeout, 0)
 	if err != nil {
 		return err
 	}
@@ -300,14 +302,14 @@ func rowCleared(ctx context.Context, e *Env) error {
 	if f := call(B, Request{Op: "fail", Key: k, Owner: "B", Msg: "retry failed"}); f.Err != "" && f.Kind != kindCompleted {
 		return fmt.Errorf("fail after recreate: %s", f.Err)
 	}
-	w, err := startWait(C, k, waitTimeout, 0)
+	w, err := startWait(C, k, e.WaitTimeout, 0)
 	if err != nil {
 		return err
 	}
 	if _, err := expectOutput("waiter after clear, recreate and fail", w, out); err != nil {
 		return err
 	}
-	d := call(C, Request{Op: "do", Key: k, Timeout: waitTimeout, Gen: &GenSpec{Output: []byte("regenerated")}})
+	d := call(C, Request{Op: "do", Key: k, Timeout: e.WaitTimeout, Gen: &GenSpec{Output: []byte("regenerated")}})
 	if d.Err != "" || d.Result == nil || !bytes.Equal(d.Result.Output, out) {
 		return fmt.Errorf("Do after clear, recreate and fail must replay the output, got %s", describe(d))
 	}
@@ -335,7 +337,7 @@ func firstOutputWins(ctx context.Context, e *Env) error {
 	}
 	var waits []*Call
 	for _, W := range as[2:] {
-		w, err := startWait(W, k, waitTimeout, 0)
+		w, err := startWait(W, k, e.WaitTimeout, 0)
 		if err != nil {
 			return err
 		}
@@ -492,14 +494,14 @@ func doRace(ctx context.Context, e *Env) error {
 	var calls []*Call
 	for _, a := range as {
 		for g := range perActor {
-			calls = append(calls, a.Start(Request{Op: "do", Key: k, Timeout: waitTimeout,
+			calls = append(calls, a.Start(Request{Op: "do", Key: k, Timeout: e.WaitTimeout,
 				Gen: &GenSpec{Output: []byte(fmt.Sprintf("%s-%d", a.Name(), g)), Sleep: 100 * time.Millisecond}}))
 		}
 	}
 	generated := 0
 	var first []byte
 	for i, c := range calls {
-		r, err := c.Done(waitTimeout + 10*time.Second)
+		r, err := c.Done(answerWithin)
 		if err != nil {
 			return err
 		}
@@ -541,7 +543,7 @@ func ownerKilled(ctx context.Context, e *Env) error {
 	}
 	var waiters []*Call
 	for i, W := range as {
-		c := W.Start(Request{Op: "do", Key: k, Timeout: waitTimeout, Gen: &GenSpec{Output: []byte(fmt.Sprintf("taken over by %d", i))}})
+		c := W.Start(Request{Op: "do", Key: k, Timeout: e.WaitTimeout, Gen: &GenSpec{Output: []byte(fmt.Sprintf("taken over by %d", i))}})
 		if err := c.AwaitReady(readyWithin); err != nil {
 			return err
 		}
@@ -553,7 +555,7 @@ func ownerKilled(ctx context.Context, e *Env) error {
 	var first []byte
 	var earliest int64
 	for i, c := range waiters {
-		r, err := c.Done(waitTimeout + 10*time.Second)
+		r, err := c.Done(answerWithin)
 		if err != nil {
 			return err
 		}
@@ -596,11 +598,11 @@ func failureDelivered(ctx context.Context, e *Env) error {
 	if err := mustOwn(A, k, "A", 60*time.Second); err != nil {
 		return err
 	}
-	w, err := startWait(W, k, waitTimeout, 0)
+	w, err := startWait(W, k, e.WaitTimeout, 0)
 	if err != nil {
 		return err
 	}
-	d := W.Start(Request{Op: "do", Key: k, Timeout: waitTimeout, Gen: &GenSpec{Output: []byte("must not run")}})
+	d := W.Start(Request{Op: "do", Key: k, Timeout: e.WaitTimeout, Gen: &GenSpec{Output: []byte("must not run")}})
 	if err := d.AwaitReady(readyWithin); err != nil {
 		return err
 	}
@@ -609,7 +611,7 @@ func failureDelivered(ctx context.Context, e *Env) error {
 		return err
 	}
 	for what, c := range map[string]*Call{"waiter": w, "Do waiter": d} {
-		r, err := c.Done(waitTimeout + 10*time.Second)
+		r, err := c.Done(answerWithin)
 		if err != nil {
 			return err
 		}
@@ -635,14 +637,14 @@ func failureRecovery(ctx context.Context, e *Env) error {
 	if err := mustOwn(A, k, "A", 60*time.Second); err != nil {
 		return err
 	}
-	w, err := startWait(W, k, waitTimeout, 0)
+	w, err := startWait(W, k, e.WaitTimeout, 0)
 	if err != nil {
 		return err
 	}
 	if err := mustOK("owner fails", call(A, Request{Op: "fail", Key: k, Owner: "A", Msg: "transient"})); err != nil {
 		return err
 	}
-	r, err := w.Done(waitTimeout + 10*time.Second)
+	r, err := w.Done(answerWithin)
 	if err != nil {
 		return err
 	}
@@ -650,14 +652,14 @@ func failureRecovery(ctx context.Context, e *Env) error {
 		return fmt.Errorf("waiter: want the failure, got %s", describe(r))
 	}
 	// The waiter is still within its deadline and waits for the retry.
-	again, err := startWait(W, k, waitTimeout, r.Token)
+	again, err := startWait(W, k, e.WaitTimeout, r.Token)
 	if err != nil {
 		return err
 	}
 	if err := mustOwn(B, k, "B", 60*time.Second); err != nil {
 		return fmt.Errorf("retry claim after a failure: %w", err)
 	}
-	during, err := startWait(W, k, waitTimeout, 0)
+	during, err := startWait(W, k, e.WaitTimeout, 0)
 	if err != nil {
 		return err
 	}
@@ -674,7 +676,7 @@ func failureRecovery(ctx context.Context, e *Env) error {
 	if _, err := expectOutput("waiter that arrived during the retry", during, out); err != nil {
 		return err
 	}
-	d := call(A, Request{Op: "do", Key: k, Timeout: waitTimeout, Gen: &GenSpec{Output: []byte("x")}})
+	d := call(A, Request{Op: "do", Key: k, Timeout: e.WaitTimeout, Gen: &GenSpec{Output: []byte("x")}})
 	if d.Err != "" || d.Result == nil || !bytes.Equal(d.Result.Output, out) {
 		return fmt.Errorf("Do after the recovery must replay it, got %s", describe(d))
 	}
@@ -693,7 +695,7 @@ func emptyOutput(ctx context.Context, e *Env) error {
 	if err := mustOwn(A, k, "A", 60*time.Second); err != nil {
 		return err
 	}
-	w, err := startWait(W, k, waitTimeout, 0)
+	w, err := startWait(W, k, e.WaitTimeout, 0)
 	if err != nil {
 		return err
 	}
@@ -713,11 +715,11 @@ func emptyOutput(ctx context.Context, e *Env) error {
 	if cl.Err != "" || cl.Claim == nil || cl.Claim.Owned || cl.Claim.State.Output == nil {
 		return fmt.Errorf("claim after an empty output must replay it, got %s", describe(cl))
 	}
-	d := call(B, Request{Op: "do", Key: k, Timeout: waitTimeout, Gen: &GenSpec{Output: []byte("not empty")}})
+	d := call(B, Request{Op: "do", Key: k, Timeout: e.WaitTimeout, Gen: &GenSpec{Output: []byte("not empty")}})
 	if d.Err != "" || d.Result == nil || d.Result.Source != ledger.Replayed || len(d.Result.Output) != 0 {
 		return fmt.Errorf("Do after an empty output must replay it, got %s", describe(d))
 	}
-	late, err := startWait(W, k, waitTimeout, 0)
+	late, err := startWait(W, k, e.WaitTimeout, 0)
 	if err != nil {
 		return err
 	}
@@ -738,13 +740,14 @@ func lateWrite(ctx context.Context, e *Env) error {
 	if err := mustOwn(A, k, "A", time.Minute); err != nil {
 		return err
 	}
-	w, err := startWait(W, k, waitTimeout, 0)
+	w, err := startWait(W, k, e.WaitTimeout, 0)
 	if err != nil {
 		return err
 	}
 	if err := mustOK("clear the row", call(B, Request{Op: "forget", Key: k})); err != nil {
 		return err
 	}
+	time.Sleep(100 * time.Millisecond) // the owner finishes a while later
 	out := []byte("late " + nonce())
 	c := complete(A, k, "A", out)
 	if err := mustOK("late complete", c); err != nil {
@@ -766,7 +769,7 @@ func lateWrite(ctx context.Context, e *Env) error {
 	if err := mustOwn(B, k2, "B", time.Minute); err != nil {
 		return err
 	}
-	w2, err := startWait(W, k2, waitTimeout, 0)
+	w2, err := startWait(W, k2, e.WaitTimeout, 0)
 	if err != nil {
 		return err
 	}
@@ -838,11 +841,11 @@ func connectionKilled(ctx context.Context, e *Env) error {
 	if err := mustOwn(A, k2, "A", time.Minute); err != nil {
 		return err
 	}
-	w, err := startWait(W, k, waitTimeout, 0)
+	w, err := startWait(W, k, e.WaitTimeout, 0)
 	if err != nil {
 		return err
 	}
-	d := W.Start(Request{Op: "do", Key: k2, Timeout: waitTimeout, Gen: &GenSpec{Output: []byte("x")}})
+	d := W.Start(Request{Op: "do", Key: k2, Timeout: e.WaitTimeout, Gen: &GenSpec{Output: []byte("x")}})
 	if err := d.AwaitReady(readyWithin); err != nil {
 		return err
 	}

@@ -57,6 +57,12 @@ type Config struct {
 	Lease time.Duration
 	// Progress, when set, is called after each scenario run.
 	Progress func(Outcome)
+	// WaitTimeout is the deadline of waits that must be answered (default
+	// 15s): a wait that times out instead fails its scenario.
+	WaitTimeout time.Duration
+	// Open opens in-process actors' ledgers (default ledger.Open); tests
+	// of the suite inject faulty ledgers here.
+	Open OpenFunc
 }
 
 // Outcome is one run of one scenario in one mode.
@@ -147,6 +153,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = time.Second
+	}
+	if cfg.WaitTimeout <= 0 {
+		cfg.WaitTimeout = DefaultWaitTimeout
 	}
 	if slices.Contains(cfg.Modes, Processes) && cfg.Worker.Path == "" {
 		return nil, errors.New("processes mode needs a worker executable")
@@ -287,7 +296,7 @@ func (s *suite) runOne(ctx context.Context, sc Scenario, mode Mode, rep int) (o 
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ScenarioTimeout)
 	defer cancel()
 	e := &Env{
-		ctx: ctx, Mode: mode, DSN: s.cfg.DSN, Driver: s.dsn.Driver, Lease: s.cfg.Lease, Processes: s.cfg.Processes,
+		ctx: ctx, Mode: mode, DSN: s.cfg.DSN, Driver: s.dsn.Driver, Lease: s.cfg.Lease, Processes: s.cfg.Processes, WaitTimeout: s.cfg.WaitTimeout,
 		prefix:  fmt.Sprintf("%s/%s/%s/%d", s.runID, sc.Name, mode, rep),
 		suite:   s,
 		metrics: map[string][]time.Duration{},
@@ -319,11 +328,13 @@ type Env struct {
 	Driver    ledger.Driver
 	Lease     time.Duration
 	Processes int
-	prefix    string
-	suite     *suite
-	mu        sync.Mutex
-	actors    []Actor
-	metrics   map[string][]time.Duration
+	// WaitTimeout is the deadline of waits that must be answered.
+	WaitTimeout time.Duration
+	prefix      string
+	suite       *suite
+	mu          sync.Mutex
+	actors      []Actor
+	metrics     map[string][]time.Duration
 }
 
 // Key returns a key unique to this scenario run.
@@ -357,7 +368,7 @@ func (e *Env) Fresh() (Actor, error) {
 	case Processes:
 		a, err = startProc(e.ctx, e.suite.cfg.Worker, name, e.DSN, e.Lease)
 	default:
-		a, err = newInproc(e.ctx, name, e.DSN, e.Lease)
+		a, err = newInproc(e.ctx, e.suite.cfg.Open, name, e.DSN, e.Lease)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("start actor: %w", err)

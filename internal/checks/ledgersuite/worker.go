@@ -104,15 +104,39 @@ func errKind(err error) string {
 	return kindOther
 }
 
+// Ledger is what an actor drives: a *ledger.Ledger, or (in tests of the
+// suite itself) a deliberately faulty wrapper of one.
+type Ledger interface {
+	ID() string
+	NewOwnerID() string
+	Claim(ctx context.Context, key, owner string, lease time.Duration) (ledger.Claim, error)
+	Renew(ctx context.Context, key, owner string, lease time.Duration) error
+	Complete(ctx context.Context, key, owner string, output []byte) (ledger.State, bool, error)
+	Fail(ctx context.Context, key, owner, msg string) (ledger.State, error)
+	Forget(ctx context.Context, key string) error
+	UnsafeRecreate(ctx context.Context, key, owner string, lease time.Duration) error
+	Inspect(ctx context.Context, key string) (ledger.State, error)
+	Wait(ctx context.Context, key string, opts ...ledger.WaitOption) (ledger.Result, error)
+	Do(ctx context.Context, key string, generate func(context.Context) ([]byte, error), opts ...ledger.WaitOption) (ledger.Result, error)
+	Close() error
+}
+
+// OpenFunc opens the ledger of an in-process actor.
+type OpenFunc func(ctx context.Context, dsn string, o ledger.Options) (Ledger, error)
+
+func openLedger(ctx context.Context, dsn string, o ledger.Options) (Ledger, error) {
+	return ledger.Open(ctx, dsn, o)
+}
+
 // handler performs requests against one ledger handle. The in-process
 // actor calls it directly; a worker process serves it over stdin/stdout.
 type handler struct {
-	l       *ledger.Ledger
+	l       Ledger
 	crashed chan struct{}
 	once    sync.Once
 }
 
-func newHandler(l *ledger.Ledger) *handler {
+func newHandler(l Ledger) *handler {
 	return &handler{l: l, crashed: make(chan struct{})}
 }
 
@@ -274,7 +298,7 @@ func (h *handler) waitMany(ctx context.Context, req Request, emit func(Response)
 // short waits on a few keys for d, and returns how many operations ran
 // and the errors that reached the caller (none may: the store's busy
 // handling must absorb contention).
-func stress(ctx context.Context, l *ledger.Ledger, keys []string, n int, d time.Duration) (int64, []string) {
+func stress(ctx context.Context, l Ledger, keys []string, n int, d time.Duration) (int64, []string) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var mu sync.Mutex
