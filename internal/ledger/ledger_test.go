@@ -76,7 +76,7 @@ func TestMerge(t *testing.T) {
 		{"newer token wins", State{Attempt: failed(2)}, State{Attempt: run(3, time.Second)}, State{Attempt: run(3, time.Second)}},
 		{"stale read loses to newer token", State{Attempt: run(3, time.Second)}, State{Attempt: failed(2)}, State{Attempt: run(3, time.Second)}},
 		{"failure beats run of the same token", State{Attempt: failed(3)}, State{Attempt: run(3, time.Second)}, State{Attempt: failed(3)}},
-		{"later lease wins", State{Attempt: run(3, 2 * time.Second)}, State{Attempt: run(3, time.Second)}, State{Attempt: run(3, 2 * time.Second)}},
+		{"later lease wins", State{Attempt: run(3, 2*time.Second)}, State{Attempt: run(3, time.Second)}, State{Attempt: run(3, 2*time.Second)}},
 		{"a cleared row is believed", State{Attempt: run(3, time.Second)}, State{}, State{}},
 	}
 	for _, tt := range tests {
