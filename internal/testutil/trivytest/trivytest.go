@@ -207,11 +207,18 @@ var (
 // concurrent test processes share it safely.
 func Load(tb testing.TB) *Fixtures {
 	tb.Helper()
-	fxOnce.Do(func() { fx, fxErr = build() })
-	if fxErr != nil {
-		tb.Fatalf("build trivy test fixtures: %v", fxErr)
+	f, err := Build()
+	if err != nil {
+		tb.Fatalf("build trivy test fixtures: %v", err)
 	}
-	return fx
+	return f
+}
+
+// Build is Load for programs (the benchmark script): it builds the
+// fixtures once per process and returns them.
+func Build() (*Fixtures, error) {
+	fxOnce.Do(func() { fx, fxErr = build() })
+	return fx, fxErr
 }
 
 func build() (*Fixtures, error) {
@@ -318,36 +325,51 @@ type Metadata struct {
 // time.Now() for a fresh DB, an older time for a stale one).
 func CacheDir(tb testing.TB, updatedAt time.Time) string {
 	tb.Helper()
-	f := Load(tb)
 	dir := tb.TempDir()
+	if err := FillCacheDir(dir, updatedAt); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
+// FillCacheDir puts the test DB into the trivy cache directory dir, with
+// metadata saying it was updated at updatedAt.
+func FillCacheDir(dir string, updatedAt time.Time) error {
+	f, err := Build()
+	if err != nil {
+		return err
+	}
 	dbDir := filepath.Join(dir, "db")
 	if err := os.MkdirAll(dbDir, 0o755); err != nil {
-		tb.Fatal(err)
+		return err
 	}
 	data, err := os.ReadFile(f.DB)
 	if err != nil {
-		tb.Fatal(err)
+		return err
 	}
 	if err := os.WriteFile(filepath.Join(dbDir, "trivy.db"), data, 0o644); err != nil {
-		tb.Fatal(err)
+		return err
 	}
-	WriteMetadata(tb, dir, Metadata{
+	return writeMetadata(dir, Metadata{
 		Version: SchemaVersion, UpdatedAt: updatedAt.UTC(),
 		NextUpdate: updatedAt.Add(24 * time.Hour).UTC(), DownloadedAt: updatedAt.UTC(),
 	})
-	return dir
 }
 
 // WriteMetadata (re)writes the DB metadata of a cache directory.
 func WriteMetadata(tb testing.TB, cacheDir string, m Metadata) {
 	tb.Helper()
+	if err := writeMetadata(cacheDir, m); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func writeMetadata(cacheDir string, m Metadata) error {
 	data, err := json.Marshal(m)
 	if err != nil {
-		tb.Fatal(err)
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(cacheDir, "db", "metadata.json"), data, 0o644); err != nil {
-		tb.Fatal(err)
-	}
+	return os.WriteFile(filepath.Join(cacheDir, "db", "metadata.json"), data, 0o644)
 }
 
 // Registry is an in-process OCI registry on loopback.
