@@ -8,6 +8,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/imagescan"
 	"github.com/readiness-dev/readiness/internal/checks/ledgersuite"
+	"github.com/readiness-dev/readiness/internal/checks/securitykey"
 	"github.com/readiness-dev/readiness/internal/checks/testsuite"
 )
 
@@ -15,6 +16,7 @@ import (
 func Gates() []checks.Gate {
 	gates := []checks.Gate{
 		// one line per gate package, e.g. securitykey.Gate(),
+		securitykey.Gate(),
 		ledgersuite.Gate(),
 		imagescan.Gate(),
 		testsuite.Gate(),

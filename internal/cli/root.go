@@ -32,6 +32,7 @@ Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
 		newTestsCmd(app),
 		newImageCmd(app),
 		newLedgerCmd(app),
+		newKeyCmd(app),
 		// gate commands: one line each
 	)
 	return root

@@ -1,0 +1,115 @@
+package securitykey
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// Fuzz targets for every parser of outside input. Run one for a while with
+//
+//	go test ./internal/checks/securitykey -run '^$' -fuzz '^FuzzParseKeyFile$' -fuzztime 60s
+//
+// Seeds are the gpg-made fixtures.
+
+func seedFiles(f *testing.F, pattern string) {
+	f.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "cases", "*", pattern))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no seeds for %s: %v", pattern, err)
+	}
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+}
+
+func FuzzParseKeyFile(f *testing.F) {
+	seedFiles(f, filepath.Join("docs", "keys", "security.asc"))
+	f.Add([]byte("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n=AAAA\n-----END PGP PUBLIC KEY BLOCK-----\n"))
+	f.Add([]byte{0x99, 0x00, 0x33, 0x04})
+	ev := newEvaluator(judgedAt, Options{}.WithDefaults(), "k.asc")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		kf := parseKeyFile(data)
+		if len(kf.Problems)+len(kf.Certs)+len(kf.Secrets) == 0 {
+			t.Fatalf("parseKeyFile said nothing about %q", data)
+		}
+		for _, p := range kf.Problems {
+			if p.Rule == "" || p.Kind == "" || p.Msg == "" || strings.Contains(p.Msg, "\n") {
+				t.Fatalf("problem without rule, kind or one-line message: %+v", p)
+			}
+		}
+		for _, c := range kf.Certs {
+			rep := ev.evaluate(c)
+			if rep.Facts.Fingerprint == "" || rep.Facts.Status == "" {
+				t.Fatalf("certificate without fingerprint or status: %+v", rep.Facts)
+			}
+			for _, fd := range rep.Findings {
+				if fd.Rule == "" || fd.Message == "" || !fd.Severity.Valid() {
+					t.Fatalf("bad finding %+v", fd)
+				}
+			}
+		}
+	})
+}
+
+var (
+	upperHexRE = regexp.MustCompile(`^[0-9A-F]+$`)
+	lineCount  = func(data []byte) int { return strings.Count(string(data), "\n") + 1 }
+)
+
+func checkClaims(t *testing.T, c Claims, data []byte) {
+	t.Helper()
+	n := lineCount(data)
+	all := [][]Claim{c.Emails, c.KeyRefs, c.Fingerprints, c.KeyIDs, c.ShortKeyIDs, c.OtherContacts}
+	for _, list := range all {
+		for _, cl := range list {
+			if cl.Line < 1 || cl.Line > n {
+				t.Fatalf("claim %+v on a line outside 1..%d", cl, n)
+			}
+		}
+	}
+	for _, cl := range c.Fingerprints {
+		if (len(cl.Value) != 40 && len(cl.Value) != 64) || !upperHexRE.MatchString(cl.Value) {
+			t.Fatalf("fingerprint %q", cl.Value)
+		}
+	}
+	for _, cl := range c.KeyIDs {
+		if len(cl.Value) != 16 || !upperHexRE.MatchString(cl.Value) {
+			t.Fatalf("key ID %q", cl.Value)
+		}
+	}
+	for _, cl := range c.ShortKeyIDs {
+		if len(cl.Value) != 8 || !upperHexRE.MatchString(cl.Value) {
+			t.Fatalf("short key ID %q", cl.Value)
+		}
+	}
+}
+
+func FuzzParseSecurityMD(f *testing.F) {
+	seedFiles(f, "SECURITY.md")
+	f.Add([]byte("<!-- x\n-->mail a@b.co 0xABCD1234 key 1234567890ABCDEF https://keys.openpgp.org/x"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := ParseSecurityMD("SECURITY.md", data)
+		checkClaims(t, c, data)
+		for _, e := range c.Emails {
+			if !strings.Contains(e.Value, "@") || e.Value != strings.ToLower(e.Value) {
+				t.Fatalf("email %q", e.Value)
+			}
+		}
+	})
+}
+
+func FuzzParseSecurityTxt(f *testing.F) {
+	seedFiles(f, filepath.Join(".well-known", "security.txt"))
+	seedFiles(f, "security.txt")
+	f.Add([]byte("-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n- Contact: mailto:a%40b.co\nEncryption: openpgp4fpr:ABCD\n-----BEGIN PGP SIGNATURE-----\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkClaims(t, ParseSecurityTxt("security.txt", data), data)
+	})
+}

@@ -1,0 +1,275 @@
+package securitykey
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestCRC24(t *testing.T) {
+	// The checksum gpg wrote for the fixture "good" is the one we compute.
+	data, err := os.ReadFile(filepath.Join("testdata", "cases", "good", "docs", "keys", "security.asc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := parseArmor(data)
+	if len(blocks) != 1 || blocks[0].Problem != armorOK {
+		t.Fatalf("blocks = %+v", blocks)
+	}
+	if got := crc24(nil); got != 0xB704CE {
+		t.Errorf("crc24(nil) = %06X, want B704CE", got)
+	}
+}
+
+func TestParseArmorProblems(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join("testdata", "cases", "good", "docs", "keys", "security.asc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(good), "\n")
+	body := strings.Join(lines[2:len(lines)-3], "\n") // between the blank line and the checksum
+	tests := []struct {
+		name string
+		in   string
+		want []armorProblem
+	}{
+		{"sound", string(good), []armorProblem{armorOK}},
+		{"text around the block is ignored", "Our key:\n\n" + string(good) + "\nThanks.\n", []armorProblem{armorOK}},
+		{"no END line", strings.Join(lines[:len(lines)-2], "\n"), []armorProblem{armorTruncated}},
+		{"END before data", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n-----END PGP PUBLIC KEY BLOCK-----\n", []armorProblem{armorTruncated}},
+		{"END of another type", strings.Replace(string(good), "-----END PGP PUBLIC KEY BLOCK-----", "-----END PGP MESSAGE-----", 1), []armorProblem{armorEnd}},
+		{"header without blank line", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n" + body + "\n-----END PGP PUBLIC KEY BLOCK-----\n", []armorProblem{armorHeader}},
+		{"non-base64 line", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n" + body + "\nnot base64!\n-----END PGP PUBLIC KEY BLOCK-----\n", []armorProblem{armorBase64}},
+		{"bad padding", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nAB=C\n-----END PGP PUBLIC KEY BLOCK-----\n", []armorProblem{armorBase64}},
+		{"checksum not base64", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n" + body + "\n=!!!!\n-----END PGP PUBLIC KEY BLOCK-----\n", []armorProblem{armorCRC}},
+		{"line after checksum", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n" + body + "\n=AAAA\nAAAA\n-----END PGP PUBLIC KEY BLOCK-----\n", []armorProblem{armorEnd}},
+		{"wrong checksum", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n" + body + "\n=AAAA\n-----END PGP PUBLIC KEY BLOCK-----\n", []armorProblem{armorCRC}},
+		{"second BEGIN before END", strings.Join(lines[:5], "\n") + "\n" + string(good), []armorProblem{armorTruncated, armorOK}},
+		{"two blocks", string(good) + string(good), []armorProblem{armorOK, armorOK}},
+		{"no armor", "hello\n", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []armorProblem
+			for _, b := range parseArmor([]byte(tc.in)) {
+				got = append(got, b.Problem)
+				if b.Problem != armorOK && b.Detail == "" {
+					t.Errorf("problem %q without detail", b.Problem)
+				}
+				if b.Problem == armorOK && b.Body == nil {
+					t.Errorf("sound block without body")
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestScanPackets(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      []byte
+		tags    []int
+		wantErr string
+	}{
+		{"new format one-octet length", []byte{0xC0 | 13, 2, 'h', 'i'}, []int{13}, ""},
+		{"new format two-octet length", append([]byte{0xC0 | 13, 192, 8}, bytes.Repeat([]byte{'a'}, 200)...), []int{13}, ""},
+		{"new format partial body", append(append([]byte{0xC0 | 11, 0xE1}, 'a', 'b'), 1, 'c'), []int{11}, ""},
+		{"legacy one-octet length", []byte{0x80 | 13<<2, 1, 'x', 0x80 | 13<<2 | 1, 0, 1, 'y'}, []int{13, 13}, ""},
+		{"legacy indeterminate", []byte{0x80 | 11<<2 | 3, 'a', 'b'}, []int{11}, ""},
+		{"truncated body", []byte{0xC0 | 6, 10, 1, 2}, nil, "truncated"},
+		{"truncated length", []byte{0xC0 | 6, 0xFF, 0, 0}, nil, "truncated"},
+		{"legacy four-octet length too long", []byte{0x80 | 6<<2 | 2, 0xFF, 0xFF, 0xFF, 0xFF}, nil, "truncated"},
+		{"implausible length", []byte{0xC0 | 6, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF}, nil, "implausible"},
+		{"not a header", []byte{0x41}, nil, "not an OpenPGP packet header"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pkts, err := scanPackets(tc.in)
+			var tags []int
+			for _, p := range pkts {
+				tags = append(tags, p.Tag)
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.tags, tags); diff != "" {
+				t.Errorf("tags (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseSecurityMD(t *testing.T) {
+	const fpr = "1BA07AD45DC8B1A1BA8F016D57AC9F8DCF65C4B0"
+	tests := []struct {
+		name string
+		md   string
+		want Claims
+	}{
+		{
+			name: "gpg-style grouped fingerprint and a link",
+			md:   "# Security\n\nMail [security@Example.org](mailto:security@Example.org).\nKey: [key](docs/keys/security.asc)\n\n    1BA0 7AD4 5DC8 B1A1 BA8F  016D 57AC 9F8D CF65 C4B0\n",
+			want: Claims{
+				Emails:       []Claim{{"security@example.org", "S", 3}},
+				KeyRefs:      []Claim{{"docs/keys/security.asc", "S", 4}},
+				Fingerprints: []Claim{{fpr, "S", 6}},
+			},
+		},
+		{
+			name: "0x-prefixed fingerprint, long and short IDs",
+			md:   "fingerprint 0x" + fpr + "\nkey id 0x57AC9F8DCF65C4B0, short 0xCF65C4B0\n",
+			want: Claims{
+				Fingerprints: []Claim{{fpr, "S", 1}},
+				KeyIDs:       []Claim{{"57AC9F8DCF65C4B0", "S", 2}},
+				ShortKeyIDs:  []Claim{{"CF65C4B0", "S", 2}},
+			},
+		},
+		{
+			name: "fingerprint followed by a hex-looking word",
+			md:   "PGP: 1BA0 7AD4 5DC8 B1A1 BA8F 016D 57AC 9F8D CF65 C4B0 face\n",
+			want: Claims{Fingerprints: []Claim{{fpr, "S", 1}}},
+		},
+		{
+			name: "commit hashes and hex words are not keys",
+			md:   "Fixed in https://github.com/acme/app/commit/0123456789abcdef0123456789abcdef01234567.\nThe deadbeef value; build 12345678.\n",
+			want: Claims{},
+		},
+		{
+			name: "keyserver URL and bare path",
+			md:   "Get it from https://keys.openpgp.org/vks/v1/by-fingerprint/" + fpr + " or keys/security.gpg.\n",
+			want: Claims{
+				KeyRefs:      []Claim{{"https://keys.openpgp.org/vks/v1/by-fingerprint/" + fpr, "S", 1}, {"keys/security.gpg", "S", 1}},
+				Fingerprints: []Claim{{fpr, "S", 1}},
+			},
+		},
+		{
+			name: "HTML comments are ignored, lines still count",
+			md:   "<!-- template:\nmail example@example.com\n-->\nMail psirt@acme.io\n",
+			want: Claims{Emails: []Claim{{"psirt@acme.io", "S", 4}}},
+		},
+		{
+			name: "image names are not addresses",
+			md:   "![logo](img/logo@2x.png)\n",
+			want: Claims{},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ParseSecurityMD("S", []byte(tc.md))
+			got.PromisesEncryption = nil
+			want := normalizeClaims(tc.want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("claims (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if c := ParseSecurityMD("S", []byte("Line one\nPlease encrypt with GPG.\n")); c.PromisesEncryption == nil || c.PromisesEncryption.Line != 2 {
+		t.Errorf("promise = %+v, want line 2", c.PromisesEncryption)
+	}
+	if c := ParseSecurityMD("S", []byte("We read every report.\n")); c.PromisesEncryption != nil {
+		t.Errorf("promise = %+v, want none", c.PromisesEncryption)
+	}
+}
+
+func normalizeClaims(c Claims) Claims {
+	for _, l := range []*[]Claim{&c.Emails, &c.KeyRefs, &c.Fingerprints, &c.KeyIDs, &c.ShortKeyIDs} {
+		if *l == nil {
+			*l = []Claim{}
+		}
+	}
+	return c
+}
+
+func TestParseSecurityTxt(t *testing.T) {
+	const fpr = "1BA07AD45DC8B1A1BA8F016D57AC9F8DCF65C4B0"
+	txt := "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\n" +
+		"# comment\nContact: mailto:Security@Example.org?subject=vuln\ncontact: https://example.org/report\n" +
+		"Encryption: openpgp4fpr:" + strings.ToLower(fpr) + "\nEncryption: https://example.org/pgp.asc\n" +
+		"- Expires: 2026-01-01T00:00:00.000Z\n-----BEGIN PGP SIGNATURE-----\n\nContact: mailto:ignored@example.org\n-----END PGP SIGNATURE-----\n"
+	got := ParseSecurityTxt("T", []byte(txt))
+	want := Claims{
+		Emails:             []Claim{{"security@example.org", "T", 5}},
+		OtherContacts:      []Claim{{"https://example.org/report", "T", 6}},
+		Fingerprints:       []Claim{{fpr, "T", 7}},
+		KeyRefs:            []Claim{{"https://example.org/pgp.asc", "T", 8}},
+		KeyIDs:             []Claim{},
+		ShortKeyIDs:        []Claim{},
+		PromisesEncryption: &Claim{"openpgp4fpr:" + strings.ToLower(fpr), "T", 7},
+		Expires:            &Claim{"2026-01-01T00:00:00.000Z", "T", 9},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("claims (-want +got):\n%s", diff)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"defaults", Options{}, ""},
+		{"warn shorter than fail", Options{ExpiryFail: cfgDays(30), ExpiryWarn: cfgDays(7)}, "expiry_warn (7 days) must not be shorter than expiry_fail (30 days)"},
+		{"rsa bits too low", Options{MinRSABits: 1024}, "min_rsa_bits must be between 2048 and 16384 (got 1024)"},
+		{"short fingerprint", Options{Fingerprint: "CF65C4B0"}, `fingerprint "CF65C4B0" is not a full 40- or 64-hex-digit OpenPGP fingerprint`},
+		{"bad contact", Options{Contacts: []string{"Security <security@example.org>"}}, `contacts: "Security <security@example.org>" is not an e-mail address`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.o.WithDefaults().Validate()
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("Validate() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRulesDocumented(t *testing.T) {
+	rules := map[string]bool{}
+	for _, r := range Gate().Rules {
+		rules[r.ID] = true
+	}
+	used := map[string]bool{}
+	re := regexp.MustCompile(`"(KEY-[A-Z0-9-]*[A-Z0-9])["/]`)
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+			used[m[1]] = true
+		}
+	}
+	for id := range used {
+		if !rules[id] {
+			t.Errorf("%s is emitted but not in rules.yaml", id)
+		}
+	}
+	for id := range rules {
+		if !used[id] {
+			t.Errorf("%s is in rules.yaml but never emitted", id)
+		}
+	}
+}

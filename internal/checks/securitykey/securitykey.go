@@ -1,0 +1,797 @@
+// Package securitykey implements the security-key gate: the OpenPGP key a
+// project publishes for encrypted vulnerability reports exists, is a sound
+// public certificate, can receive encrypted mail as of the check's clock,
+// and is the key SECURITY.md (and security.txt) name, under the address
+// they name.
+//
+// The gate gathers and reports; it never decides the verdict, and it never
+// prints or records key material, not even of a private key published by
+// mistake: findings and facts carry fingerprints only.
+package securitykey
+
+import (
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/config"
+)
+
+// Type is the gate's type in readiness.yaml.
+const Type = "security-key"
+
+//go:embed rules.yaml
+var rulesYAML []byte
+
+// Gate describes the security-key gate for the catalog.
+func Gate() checks.Gate {
+	return checks.Gate{
+		Type:    Type,
+		Summary: "the published OpenPGP security contact key exists, is sound, can receive encrypted reports, and matches SECURITY.md",
+		Rules:   checks.MustRules(rulesYAML),
+		New:     fromSpec,
+	}
+}
+
+// Defaults.
+const (
+	DefaultKey        = "docs/keys/security.asc"
+	DefaultExpiryFail = 30 * 24 * time.Hour
+	DefaultExpiryWarn = 90 * 24 * time.Hour
+	DefaultMinRSABits = 3072
+	maxInputBytes     = 4 << 20 // a key file or SECURITY.md larger than this is not read
+)
+
+// securityMDCandidates are where GitHub looks for a security policy, in its order.
+var securityMDCandidates = []string{"SECURITY.md", ".github/SECURITY.md", "docs/SECURITY.md"}
+
+// securityTxtCandidates are RFC 9116's locations, relative to the repository.
+var securityTxtCandidates = []string{".well-known/security.txt", "security.txt"}
+
+// Options is the gate's `with:` block.
+type Options struct {
+	// Key is the published key file (default docs/keys/security.asc).
+	Key string `yaml:"key"`
+	// SecurityMD is the disclosure policy; when empty, the first of
+	// SECURITY.md, .github/SECURITY.md and docs/SECURITY.md that exists.
+	SecurityMD string `yaml:"security_md"`
+	// SecurityTxt is an RFC 9116 security.txt; when empty,
+	// .well-known/security.txt or security.txt if present; "none" skips it.
+	SecurityTxt string `yaml:"security_txt"`
+	// Contacts replace the e-mail addresses found in SECURITY.md and
+	// security.txt as the addresses the key's user IDs must carry.
+	Contacts []string `yaml:"contacts"`
+	// Fingerprint is a fingerprint the key must have, in addition to any
+	// SECURITY.md states.
+	Fingerprint string `yaml:"fingerprint"`
+	// ExpiryFail: a key expiring sooner than this is a high finding (30d).
+	ExpiryFail config.Duration `yaml:"expiry_fail"`
+	// ExpiryWarn: a key expiring sooner than this is a medium finding (90d).
+	ExpiryWarn config.Duration `yaml:"expiry_warn"`
+	// MinRSABits is the smallest acceptable RSA key (3072; under 2048 is
+	// always critical).
+	MinRSABits int `yaml:"min_rsa_bits"`
+	// SingleCertificate: the file must hold exactly one certificate (true).
+	SingleCertificate *bool `yaml:"single_certificate"`
+}
+
+// WithDefaults fills unset options with the defaults.
+func (o Options) WithDefaults() Options {
+	if o.Key == "" {
+		o.Key = DefaultKey
+	}
+	if o.ExpiryFail == 0 {
+		o.ExpiryFail = config.Duration(DefaultExpiryFail)
+	}
+	if o.ExpiryWarn == 0 {
+		o.ExpiryWarn = config.Duration(DefaultExpiryWarn)
+	}
+	if o.MinRSABits == 0 {
+		o.MinRSABits = DefaultMinRSABits
+	}
+	if o.SingleCertificate == nil {
+		t := true
+		o.SingleCertificate = &t
+	}
+	return o
+}
+
+// Validate rejects inconsistent options with one sentence.
+func (o Options) Validate() error {
+	if o.ExpiryWarn.D() < o.ExpiryFail.D() {
+		return fmt.Errorf("expiry_warn (%s) must not be shorter than expiry_fail (%s)", humanDays(o.ExpiryWarn.D()), humanDays(o.ExpiryFail.D()))
+	}
+	if o.MinRSABits < criticalRSABits || o.MinRSABits > 16384 {
+		return fmt.Errorf("min_rsa_bits must be between %d and 16384 (got %d)", criticalRSABits, o.MinRSABits)
+	}
+	if o.Fingerprint != "" {
+		if n := normalizeHex(o.Fingerprint); len(n) != 40 && len(n) != 64 {
+			return fmt.Errorf("fingerprint %q is not a full 40- or 64-hex-digit OpenPGP fingerprint", o.Fingerprint)
+		}
+	}
+	for _, c := range o.Contacts {
+		if uidEmail(c) == "" || strings.ContainsAny(c, "<>") {
+			return fmt.Errorf("contacts: %q is not an e-mail address", c)
+		}
+	}
+	return nil
+}
+
+// OptionsFromSpec decodes and validates a check's `with:` block, with
+// defaults applied; paths stay relative to env.Dir.
+func OptionsFromSpec(env checks.Env, spec config.CheckSpec) (Options, error) {
+	var o Options
+	if err := config.DecodeStrict(env.ConfigFile, &spec.With, &o); err != nil {
+		return Options{}, err
+	}
+	o = o.WithDefaults()
+	if err := o.Validate(); err != nil {
+		return Options{}, &config.Error{File: env.ConfigFile, Line: withLine(spec), Msg: fmt.Sprintf("check %q: %v", spec.Name, err)}
+	}
+	return o, nil
+}
+
+func withLine(spec config.CheckSpec) int {
+	if spec.With.Line > 0 {
+		return spec.With.Line
+	}
+	return spec.Line
+}
+
+func fromSpec(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
+	o, err := OptionsFromSpec(env, spec)
+	if err != nil {
+		return nil, err
+	}
+	return New(o, env), nil
+}
+
+// Check is the security-key check.
+type Check struct {
+	opts  Options
+	dir   string
+	now   func() time.Time
+	rules map[string]checks.Rule
+}
+
+// New builds the check. Relative paths in o resolve against env.Dir; the
+// clock is env.Now (time.Now when nil).
+func New(o Options, env checks.Env) *Check {
+	o = o.WithDefaults()
+	now := env.Now
+	if now == nil {
+		now = time.Now
+	}
+	dir := env.Dir
+	if dir == "" {
+		dir = "."
+	}
+	rules := map[string]checks.Rule{}
+	for _, r := range checks.MustRules(rulesYAML) {
+		rules[r.ID] = r
+	}
+	return &Check{opts: o, dir: dir, now: now, rules: rules}
+}
+
+// Facts is what the check records in Result.Facts.
+type Facts struct {
+	EvaluatedAt  string      `json:"evaluated_at"`
+	KeyFile      string      `json:"key_file"`
+	KeyFileFound bool        `json:"key_file_found"`
+	KeyDigest    string      `json:"key_file_digest,omitempty"`
+	Armored      bool        `json:"armored"`
+	Blocks       []blockInfo `json:"armor_blocks"`
+	// PrivateKeyPublished is true when the file holds secret key material.
+	PrivateKeyPublished bool        `json:"private_key_published"`
+	Certificates        []CertFacts `json:"certificates"`
+	SecurityMD          string      `json:"security_md,omitempty"`
+	SecurityTxt         string      `json:"security_txt,omitempty"`
+	// Contacts are the addresses the key was matched against.
+	Contacts []string `json:"contacts"`
+	Claims   Claims   `json:"claims"`
+	Options  struct {
+		ExpiryFail        string `json:"expiry_fail"`
+		ExpiryWarn        string `json:"expiry_warn"`
+		MinRSABits        int    `json:"min_rsa_bits"`
+		SingleCertificate bool   `json:"single_certificate"`
+	} `json:"options"`
+}
+
+// Run gathers the evidence.
+func (c *Check) Run(ctx context.Context) (checks.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return checks.Result{}, err
+	}
+	now := c.now().UTC()
+	res := checks.Result{Type: Type}
+	r := &run{c: c, now: now, findings: []checks.Finding{}}
+	r.gather()
+	res.Findings = r.findings
+	res.Facts = r.factsMap()
+	if r.keyDigest != "" {
+		res.Subjects = []checks.Subject{{Name: r.keyRel, Digest: r.keyDigest}}
+	}
+	res.Status = checks.StatusPass
+	if len(res.Findings) > 0 {
+		res.Status = checks.StatusFail
+	}
+	res.Summary = r.summary()
+	return res, nil
+}
+
+// run is one execution of the check.
+type run struct {
+	c   *Check
+	now time.Time
+
+	keyAbs, keyRel string
+	keyDigest      string
+	kf             *keyFile
+	reports        []certReport
+	claims         Claims
+	mdRel, txtRel  string
+	mdFound        bool
+	contacts       []Claim
+	findings       []checks.Finding
+	facts          Facts
+}
+
+func (r *run) resolve(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(r.c.dir, filepath.FromSlash(p))
+}
+
+// rel shows a path relative to the repository when it lies inside it.
+func (r *run) rel(abs string) string {
+	if rel, err := filepath.Rel(r.c.dir, abs); err == nil && !strings.HasPrefix(rel, "..") && !filepath.IsAbs(rel) {
+		return filepath.ToSlash(rel)
+	}
+	return abs
+}
+
+func (r *run) add(f checks.Finding) {
+	if f.Remediation == "" {
+		f.Remediation = strings.TrimSpace(r.c.rules[f.Rule].Remediation)
+	}
+	// Finding IDs are unique within the check.
+	base, id := f.ID, f.ID
+	for n := 2; slices.ContainsFunc(r.findings, func(x checks.Finding) bool { return x.ID == id }); n++ {
+		id = fmt.Sprintf("%s/%d", base, n)
+	}
+	f.ID = id
+	r.findings = append(r.findings, f)
+}
+
+func (r *run) gather() {
+	o := r.c.opts
+	r.keyAbs = r.resolve(o.Key)
+	r.keyRel = r.rel(r.keyAbs)
+	r.readDocs()
+	r.readKey()
+	r.crossCheck()
+}
+
+// readDocs reads SECURITY.md and security.txt.
+func (r *run) readDocs() {
+	o := r.c.opts
+	r.claims = Claims{Emails: []Claim{}, KeyRefs: []Claim{}, Fingerprints: []Claim{}, KeyIDs: []Claim{}, ShortKeyIDs: []Claim{}}
+	mdCandidates := []string{o.SecurityMD}
+	if o.SecurityMD == "" {
+		mdCandidates = securityMDCandidates
+	}
+	for _, cand := range mdCandidates {
+		abs := r.resolve(cand)
+		data, err := readLimited(abs)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		r.mdRel = r.rel(abs)
+		if err != nil {
+			r.add(checks.Finding{Rule: "KEY-SECURITY-MD-MISSING", ID: "KEY-SECURITY-MD-MISSING/" + r.mdRel, Severity: checks.SeverityHigh,
+				Message: fmt.Sprintf("%s cannot be read (%s), so nothing can be checked against what it promises", r.mdRel, ioReason(err)), Location: &checks.Location{Path: r.mdRel}})
+			break
+		}
+		r.mdFound = true
+		r.claims.merge(ParseSecurityMD(r.mdRel, data))
+		break
+	}
+	if r.mdRel == "" {
+		r.mdRel = r.rel(r.resolve(mdCandidates[0]))
+		r.add(checks.Finding{Rule: "KEY-SECURITY-MD-MISSING", ID: "KEY-SECURITY-MD-MISSING/" + r.mdRel, Severity: checks.SeverityHigh,
+			Message:  fmt.Sprintf("%s does not exist: the project publishes no disclosure policy that names the key and the address to send reports to", strings.Join(mdCandidates, ", ")),
+			Location: &checks.Location{Path: r.mdRel}})
+	}
+
+	if o.SecurityTxt == "none" {
+		return
+	}
+	txtCandidates := []string{o.SecurityTxt}
+	if o.SecurityTxt == "" {
+		txtCandidates = securityTxtCandidates
+	}
+	for _, cand := range txtCandidates {
+		abs := r.resolve(cand)
+		data, err := readLimited(abs)
+		if errors.Is(err, fs.ErrNotExist) {
+			if o.SecurityTxt != "" {
+				rel := r.rel(abs)
+				r.add(checks.Finding{Rule: "KEY-SECURITY-TXT-MISSING", ID: "KEY-SECURITY-TXT-MISSING/" + rel, Severity: checks.SeverityHigh,
+					Message: fmt.Sprintf("%s, configured as the security.txt to check, does not exist", rel), Location: &checks.Location{Path: rel}})
+			}
+			continue
+		}
+		r.txtRel = r.rel(abs)
+		if err != nil {
+			r.add(checks.Finding{Rule: "KEY-SECURITY-TXT-MISSING", ID: "KEY-SECURITY-TXT-MISSING/" + r.txtRel, Severity: checks.SeverityHigh,
+				Message: fmt.Sprintf("%s cannot be read (%s)", r.txtRel, ioReason(err)), Location: &checks.Location{Path: r.txtRel}})
+			break
+		}
+		r.claims.merge(ParseSecurityTxt(r.txtRel, data))
+		r.claims.Expires = ParseSecurityTxt(r.txtRel, data).Expires
+		break
+	}
+}
+
+// readKey reads and evaluates the key file.
+func (r *run) readKey() {
+	loc := &checks.Location{Path: r.keyRel}
+	id := func(rule string) string { return rule + "/" + r.keyRel }
+	data, err := readLimited(r.keyAbs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		msg := fmt.Sprintf("the security contact key %s does not exist", r.keyRel)
+		if p := r.claims.PromisesEncryption; p != nil {
+			msg += fmt.Sprintf(", yet %s:%d promises encrypted reports", p.Path, p.Line)
+		}
+		r.add(checks.Finding{Rule: "KEY-MISSING", ID: id("KEY-MISSING"), Severity: checks.SeverityCritical, Message: msg, Location: loc})
+		return
+	case err != nil:
+		r.add(checks.Finding{Rule: "KEY-UNREADABLE", ID: id("KEY-UNREADABLE"), Severity: checks.SeverityCritical,
+			Message: fmt.Sprintf("the security contact key %s cannot be read: %s", r.keyRel, ioReason(err)), Location: loc})
+		return
+	}
+	sum := sha256.Sum256(data)
+	r.keyDigest = "sha256:" + hex.EncodeToString(sum[:])
+	r.kf = parseKeyFile(data)
+	kf := r.kf
+
+	for _, s := range kf.Secrets {
+		what := "secret key material"
+		if s.Labelled {
+			what = "a PGP PRIVATE KEY BLOCK"
+		}
+		l := &checks.Location{Path: r.keyRel, Line: s.Line}
+		msg := fmt.Sprintf("%s publishes %s", r.keyRel, what)
+		if len(s.Fingerprints) > 0 {
+			msg += " for " + strings.Join(s.Fingerprints, ", ")
+		}
+		switch {
+		case !s.Parsed:
+			msg += ": treat the key as compromised"
+		case s.Protected:
+			msg += " (passphrase-protected, which only slows an attacker): the key is compromised"
+		default:
+			msg += " UNPROTECTED: anyone who can read the repository can decrypt every report sent to this key and sign as the project; the key is compromised"
+		}
+		r.add(checks.Finding{Rule: "KEY-PRIVATE-PUBLISHED", ID: "KEY-PRIVATE-PUBLISHED/" + r.keyRel, Severity: checks.SeverityCritical, Message: msg, Location: l,
+			Properties: map[string]any{"fingerprints": s.Fingerprints, "passphrase_protected": s.Protected}})
+	}
+	for _, p := range kf.Problems {
+		sev := checks.SeverityCritical
+		if p.Rule == "KEY-NOT-ARMORED" {
+			sev = checks.SeverityHigh
+		}
+		msg := fmt.Sprintf("%s: %s", r.keyRel, p.Msg)
+		l := &checks.Location{Path: r.keyRel, Line: p.Line}
+		fid := id(p.Rule)
+		if p.Rule == "KEY-MALFORMED" {
+			fid += "/" + p.Kind
+		}
+		r.add(checks.Finding{Rule: p.Rule, ID: fid, Severity: sev, Message: msg, Location: l})
+	}
+	// Self-signatures go-crypto cannot parse, one finding per certificate.
+	var weakOrder []string
+	weak := map[string][]rawWeakSig{}
+	for _, w := range kf.WeakSigs {
+		if _, ok := weak[w.Fingerprint]; !ok {
+			weakOrder = append(weakOrder, w.Fingerprint)
+		}
+		weak[w.Fingerprint] = append(weak[w.Fingerprint], w)
+	}
+	for _, fpr := range weakOrder {
+		var parts []string
+		for _, w := range weak[fpr] {
+			parts = append(parts, fmt.Sprintf("%s (%s)", w.Component, hashName(w.Hash)))
+		}
+		r.add(checks.Finding{Rule: "KEY-WEAK-HASH", ID: "KEY-WEAK-HASH/" + fpr + "/unparseable", Severity: checks.SeverityHigh,
+			Message: fmt.Sprintf("certificate %s is bound by self-signatures over hashes that OpenPGP implementations no longer accept, and go-crypto cannot even parse: %s",
+				fpr, strings.Join(parts, ", ")),
+			Location: &checks.Location{Path: r.keyRel, Line: weak[fpr][0].Line}, Properties: map[string]any{"fingerprint": fpr, "signatures": parts}})
+	}
+	if len(kf.Certs) > 1 && *r.c.opts.SingleCertificate {
+		var fprs []string
+		for _, c := range kf.Certs {
+			fprs = append(fprs, fingerprintHex(c.Entity.PrimaryKey.Fingerprint))
+		}
+		r.add(checks.Finding{Rule: "KEY-MULTIPLE-CERTS", ID: id("KEY-MULTIPLE-CERTS"), Severity: checks.SeverityHigh,
+			Message:  fmt.Sprintf("%s holds %d certificates (%s) where one is expected: a reporter cannot tell which key to encrypt to", r.keyRel, len(kf.Certs), strings.Join(fprs, ", ")),
+			Location: loc, Properties: map[string]any{"fingerprints": fprs}})
+	}
+	ev := newEvaluator(r.now, r.c.opts, r.keyRel)
+	for _, c := range kf.Certs {
+		rep := ev.evaluate(c)
+		r.reports = append(r.reports, rep)
+		for _, f := range rep.Findings {
+			r.add(f)
+		}
+	}
+}
+
+// crossCheck compares what the documents claim with the key.
+func (r *run) crossCheck() {
+	o := r.c.opts
+	mdLoc := &checks.Location{Path: r.mdRel}
+	docsRead := r.mdFound || r.txtRel != ""
+
+	// Contacts.
+	if len(o.Contacts) > 0 {
+		for _, e := range o.Contacts {
+			r.contacts = append(r.contacts, Claim{Value: strings.ToLower(strings.TrimSpace(e)), Path: "with.contacts"})
+		}
+	} else {
+		seen := map[string]bool{}
+		for _, e := range r.claims.Emails {
+			if !seen[e.Value] {
+				seen[e.Value] = true
+				r.contacts = append(r.contacts, e)
+			}
+		}
+	}
+	if len(r.contacts) == 0 && docsRead {
+		where := r.mdRel
+		if !r.mdFound {
+			where = r.txtRel
+		}
+		r.add(checks.Finding{Rule: "KEY-NO-CONTACT", ID: "KEY-NO-CONTACT/" + where, Severity: checks.SeverityHigh,
+			Message:  fmt.Sprintf("%s names no e-mail address to send encrypted reports to", where),
+			Location: &checks.Location{Path: where}})
+	}
+	if len(r.reports) > 0 {
+		for _, ct := range r.contacts {
+			valid, present := false, false
+			for _, rep := range r.reports {
+				v, ok := rep.Emails[ct.Value]
+				present = present || ok
+				valid = valid || v
+			}
+			if valid {
+				continue
+			}
+			msg := fmt.Sprintf("%s names %s as the contact, but no valid user ID of the key carries that address", claimWhere(ct), ct.Value)
+			if present {
+				msg = fmt.Sprintf("%s names %s as the contact; the key has a user ID with that address but it is revoked or its self-signature is not valid", claimWhere(ct), ct.Value)
+			}
+			if ids := r.validEmails(); len(ids) > 0 {
+				msg += " (the key's addresses: " + strings.Join(ids, ", ") + ")"
+			}
+			r.add(checks.Finding{Rule: "KEY-UID-MISMATCH", ID: "KEY-UID-MISMATCH/" + ct.Value, Severity: checks.SeverityHigh, Message: msg,
+				Location: claimLoc(ct), Properties: map[string]any{"email": ct.Value}})
+		}
+	}
+
+	// Fingerprints and key IDs.
+	stated := slices.Clone(r.claims.Fingerprints)
+	if o.Fingerprint != "" {
+		stated = append(stated, Claim{Value: normalizeHex(o.Fingerprint), Path: "with.fingerprint"})
+	}
+	if len(r.reports) > 0 {
+		var all []string
+		for _, rep := range r.reports {
+			all = append(all, rep.Fingerprints...)
+		}
+		check := func(list []Claim, match func(fpr, v string) bool, kind string) {
+			for _, cl := range list {
+				if slices.ContainsFunc(all, func(f string) bool { return match(f, cl.Value) }) {
+					continue
+				}
+				r.add(checks.Finding{Rule: "KEY-FINGERPRINT-MISMATCH", ID: "KEY-FINGERPRINT-MISMATCH/" + cl.Value, Severity: checks.SeverityCritical,
+					Message: fmt.Sprintf("%s states the %s %s, but %s is %s: reporters who check the %s will refuse the published key, or trust the wrong one",
+						claimWhere(cl), kind, cl.Value, r.keyRel, r.certList(), kind),
+					Location: claimLoc(cl), Properties: map[string]any{"stated": cl.Value, "actual": r.primaryFprs()}})
+			}
+		}
+		check(stated, func(f, v string) bool { return f == v }, "fingerprint")
+		check(r.claims.KeyIDs, func(f, v string) bool { return keyIDOfHex(f) == v }, "key ID")
+		check(r.claims.ShortKeyIDs, func(f, v string) bool { k := keyIDOfHex(f); return len(k) == 16 && k[8:] == v }, "short key ID")
+	}
+	if len(r.claims.Fingerprints) == 0 {
+		if len(r.claims.KeyIDs) == 0 {
+			for _, cl := range r.claims.ShortKeyIDs {
+				r.add(checks.Finding{Rule: "KEY-SHORT-ID", ID: "KEY-SHORT-ID/" + cl.Value, Severity: checks.SeverityHigh,
+					Message:  fmt.Sprintf("%s identifies the key only by the 32-bit short key ID %s: short IDs collide and can be forged in seconds", claimWhere(cl), cl.Value),
+					Location: claimLoc(cl), Properties: map[string]any{"key_id": cl.Value}})
+			}
+		}
+		for _, cl := range r.claims.KeyIDs {
+			r.add(checks.Finding{Rule: "KEY-LONG-ID", ID: "KEY-LONG-ID/" + cl.Value, Severity: checks.SeverityMedium,
+				Message:  fmt.Sprintf("%s identifies the key only by the 64-bit key ID %s, not by its full fingerprint", claimWhere(cl), cl.Value),
+				Location: claimLoc(cl), Properties: map[string]any{"key_id": cl.Value}})
+		}
+	}
+
+	// Does SECURITY.md point at the key at all, and at this one?
+	if r.mdFound || r.txtRel != "" {
+		named := len(r.claims.KeyRefs)+len(r.claims.Fingerprints)+len(r.claims.KeyIDs)+len(r.claims.ShortKeyIDs) > 0
+		if !named {
+			sev := checks.SeverityMedium
+			msg := fmt.Sprintf("%s names no key file, key URL or fingerprint, so reporters cannot find or verify the key", r.mdRel)
+			if p := r.claims.PromisesEncryption; p != nil {
+				sev = checks.SeverityHigh
+				msg = fmt.Sprintf("%s:%d promises encrypted reports but names no key file, key URL or fingerprint, so reporters cannot find or verify the key", p.Path, p.Line)
+			}
+			r.add(checks.Finding{Rule: "KEY-NOT-NAMED", ID: "KEY-NOT-NAMED/" + r.mdRel, Severity: sev, Message: msg, Location: mdLoc})
+		}
+		var local []Claim
+		matched := false
+		for _, ref := range r.claims.KeyRefs {
+			p, ok := r.localRef(ref)
+			if !ok {
+				continue
+			}
+			local = append(local, ref)
+			if p {
+				matched = true
+			}
+		}
+		if len(local) > 0 && !matched {
+			for _, ref := range local {
+				r.add(checks.Finding{Rule: "KEY-PATH-MISMATCH", ID: "KEY-PATH-MISMATCH/" + ref.Value, Severity: checks.SeverityHigh,
+					Message:  fmt.Sprintf("%s points reporters to %s, but the key this check verifies is %s: one of them is wrong", claimWhere(ref), ref.Value, r.keyRel),
+					Location: claimLoc(ref), Properties: map[string]any{"named": ref.Value, "checked": r.keyRel}})
+			}
+		}
+	}
+}
+
+// localRef reports whether ref names a file in this repository (a relative
+// path or a GitHub/GitLab/Codeberg file URL) and, if so, whether it is the
+// checked key file.
+func (r *run) localRef(ref Claim) (matches, local bool) {
+	v := ref.Value
+	if strings.Contains(v, "://") {
+		u := strings.ToLower(v)
+		forge := false
+		for _, h := range []string{"://github.com/", "://raw.githubusercontent.com/", "://gitlab.com/", "://codeberg.org/"} {
+			if strings.Contains(u, h) {
+				forge = true
+			}
+		}
+		if !forge {
+			return false, false
+		}
+		if i := strings.IndexAny(v, "?#"); i >= 0 {
+			v = v[:i]
+		}
+		return strings.HasSuffix(v, "/"+r.keyRel), true
+	}
+	if strings.HasPrefix(v, "dns:") {
+		return false, false
+	}
+	if i := strings.IndexAny(v, "?#"); i >= 0 {
+		v = v[:i]
+	}
+	if strings.HasPrefix(v, "/") {
+		return filepath.Join(r.c.dir, filepath.FromSlash(v)) == r.keyAbs, true
+	}
+	// Relative to the document (how Markdown links resolve) or to the
+	// repository root (how people write paths in prose).
+	docDir := filepath.Dir(r.resolve(ref.Path))
+	if filepath.Join(docDir, filepath.FromSlash(v)) == r.keyAbs || r.resolve(v) == r.keyAbs {
+		return true, true
+	}
+	return false, true
+}
+
+func (r *run) validEmails() []string {
+	var out []string
+	for _, rep := range r.reports {
+		for e, ok := range rep.Emails {
+			if ok && !slices.Contains(out, e) {
+				out = append(out, e)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (r *run) primaryFprs() []string {
+	var out []string
+	for _, rep := range r.reports {
+		out = append(out, rep.Facts.Fingerprint)
+	}
+	return out
+}
+
+func (r *run) certList() string {
+	f := r.primaryFprs()
+	if len(f) == 1 {
+		return f[0]
+	}
+	return strings.Join(f, ", ")
+}
+
+func claimWhere(c Claim) string {
+	if c.Line > 0 {
+		return fmt.Sprintf("%s:%d", c.Path, c.Line)
+	}
+	return c.Path
+}
+
+func claimLoc(c Claim) *checks.Location {
+	if strings.HasPrefix(c.Path, "with.") {
+		return nil
+	}
+	return &checks.Location{Path: c.Path, Line: c.Line}
+}
+
+// keyIDOfHex is the key ID of a hex fingerprint: the last 16 digits of a v4
+// fingerprint, the first 16 of a v6 one.
+func keyIDOfHex(f string) string {
+	switch len(f) {
+	case 40:
+		return f[24:]
+	case 64:
+		return f[:16]
+	}
+	return ""
+}
+
+func normalizeHex(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
+	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
+}
+
+func (r *run) factsMap() map[string]any {
+	f := &r.facts
+	o := r.c.opts
+	f.EvaluatedAt = formatTime(r.now)
+	f.KeyFile = r.keyRel
+	f.KeyDigest = r.keyDigest
+	f.KeyFileFound = r.keyDigest != ""
+	f.Blocks = []blockInfo{}
+	f.Certificates = []CertFacts{}
+	if r.kf != nil {
+		f.Armored = r.kf.Armored
+		if r.kf.Blocks != nil {
+			f.Blocks = r.kf.Blocks
+		}
+		f.PrivateKeyPublished = len(r.kf.Secrets) > 0
+	}
+	for _, rep := range r.reports {
+		f.Certificates = append(f.Certificates, rep.Facts)
+	}
+	if r.mdFound {
+		f.SecurityMD = r.mdRel
+	}
+	f.SecurityTxt = r.txtRel
+	f.Contacts = []string{}
+	for _, c := range r.contacts {
+		f.Contacts = append(f.Contacts, c.Value)
+	}
+	f.Claims = r.claims
+	f.Options.ExpiryFail = humanDays(o.ExpiryFail.D())
+	f.Options.ExpiryWarn = humanDays(o.ExpiryWarn.D())
+	f.Options.MinRSABits = o.MinRSABits
+	f.Options.SingleCertificate = *o.SingleCertificate
+	return map[string]any{
+		"evaluated_at":          f.EvaluatedAt,
+		"key_file":              f.KeyFile,
+		"key_file_found":        f.KeyFileFound,
+		"key_file_digest":       f.KeyDigest,
+		"armored":               f.Armored,
+		"armor_blocks":          f.Blocks,
+		"private_key_published": f.PrivateKeyPublished,
+		"certificates":          f.Certificates,
+		"security_md":           f.SecurityMD,
+		"security_txt":          f.SecurityTxt,
+		"contacts":              f.Contacts,
+		"claims":                f.Claims,
+		"options":               f.Options,
+	}
+}
+
+func (r *run) summary() string {
+	if len(r.reports) == 1 && len(r.findings) == 0 {
+		cf := r.reports[0].Facts
+		until := "no expiry"
+		if !r.reports[0].PromiseEnd.IsZero() {
+			until = "valid until " + day(r.reports[0].PromiseEnd)
+		}
+		return fmt.Sprintf("%s %s (%s), encrypts to %s, %s; matches %s", r.keyRel, cf.Fingerprint, algoSummary(cf), cf.EncryptionKey, until, r.docsNamed())
+	}
+	if len(r.findings) == 0 {
+		return fmt.Sprintf("%s: %d certificates, no findings", r.keyRel, len(r.reports))
+	}
+	worst := r.findings[0]
+	for _, f := range r.findings[1:] {
+		if f.Severity.Rank() < worst.Severity.Rank() {
+			worst = f
+		}
+	}
+	if len(r.findings) == 1 {
+		return worst.Message
+	}
+	return fmt.Sprintf("%d findings; worst: %s", len(r.findings), worst.Message)
+}
+
+func (r *run) docsNamed() string {
+	var d []string
+	if r.mdFound {
+		d = append(d, r.mdRel)
+	}
+	if r.txtRel != "" {
+		d = append(d, r.txtRel)
+	}
+	return strings.Join(d, " and ")
+}
+
+func algoSummary(cf CertFacts) string {
+	parts := []string{algoShort(cf.KeyFacts)}
+	for _, s := range cf.Subkeys {
+		if s.Usable {
+			parts = append(parts, algoShort(s.KeyFacts))
+		}
+	}
+	return strings.Join(parts, " + ")
+}
+
+func algoShort(k KeyFacts) string {
+	switch k.Algorithm {
+	case "rsa", "rsa-sign-only", "rsa-encrypt-only":
+		return fmt.Sprintf("rsa%d", k.Bits)
+	case "dsa", "elgamal":
+		return fmt.Sprintf("%s%d", k.Algorithm, k.Bits)
+	case "eddsa", "ecdh", "ecdsa":
+		return k.Curve
+	}
+	return k.Algorithm
+}
+
+// readLimited reads a file of at most maxInputBytes.
+func readLimited(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, errIsDir
+	}
+	if st.Size() > maxInputBytes {
+		return nil, fmt.Errorf("it is %d bytes, larger than the %d a key or policy file can plausibly need", st.Size(), maxInputBytes)
+	}
+	return os.ReadFile(path)
+}
+
+var errIsDir = errors.New("it is a directory")
+
+func ioReason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return err.Error()
+}
