@@ -200,6 +200,8 @@ func (c *Check) runOnce(ctx context.Context, sr *suiteRun, n int, logDir string)
 		Path: sr.Command[0], Args: sr.Command[1:], Dir: sr.Dir, Env: env,
 		Stdout: out, Stderr: out,
 	})
+	// Read the deadline before cancel(), which would make Err non-nil.
+	runTimedOut := runCtx.Err() != nil
 	cancel()
 	rec.Duration = time.Since(start)
 	rec.ExitCode = pres.ExitCode
@@ -212,7 +214,7 @@ func (c *Check) runOnce(ctx context.Context, sr *suiteRun, n int, logDir string)
 	case ctx.Err() != nil:
 		// Interrupted or out of the check's time: keep what there is.
 		rec.TimedOut = true
-	case runCtx.Err() != nil:
+	case runTimedOut:
 		rec.TimedOut = true
 	case err != nil && strings.Contains(err.Error(), " died: "):
 		rec.Died = err.Error()

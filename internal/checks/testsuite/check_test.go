@@ -599,3 +599,34 @@ func TestLogWriterIsBestEffort(t *testing.T) {
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestSuiteTimeoutNotReached: a suite with a timeout that finishes in time
+// is not reported as timed out (regression: the deadline was read after the
+// run's context had been cancelled).
+func TestSuiteTimeoutNotReached(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	c := newCheck(t, tmp, `
+log_dir: `+tmp+`
+suites:
+  - name: quick
+    command: [`+exe+`]
+    env: {TESTSUITE_HELPER: write, HELPER_SAY: "1..1\nok 1 - fine", HELPER_EXIT: "0"}
+    timeout: 10m
+    repeat: 2
+    report: {format: tap}
+`, Overrides{})
+	res, err := c.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != checks.StatusPass || len(res.Findings) != 0 {
+		t.Errorf("status %s, findings %v; want a pass", res.Status, findingIDs(res))
+	}
+	if runs := res.Facts["suites"].([]any)[0].(map[string]any)["runs"].([]any); len(runs) != 2 {
+		t.Errorf("%d runs, want 2", len(runs))
+	}
+}

@@ -252,18 +252,27 @@ func goID(pkg, test string) string {
 	return cleanName(pkg + "/" + test)
 }
 
-// goFailureLine picks the first line of a test's own output that is not
-// the runner's === RUN / --- FAIL bookkeeping: usually the t.Error message.
+// goFailureLine picks the line of a test's own output that most likely
+// says why it failed or skipped: the first that mentions a failure, an
+// error or an expectation, else the last one before the verdict (t.Log
+// lines come earlier). The runner's === RUN / --- FAIL bookkeeping is
+// never chosen.
 func goFailureLine(output []string) string {
+	var last string
 	for _, l := range output {
 		s := strings.TrimSpace(l)
 		if s == "" || strings.HasPrefix(s, "=== ") || strings.HasPrefix(s, "--- ") {
 			continue
 		}
-		return firstLine(s)
+		if failureWordRE.MatchString(s) {
+			return firstLine(s)
+		}
+		last = s
 	}
-	return ""
+	return firstLine(last)
 }
+
+var failureWordRE = regexp.MustCompile(`(?i)\b(fail(ed|ure|s)?|error|panic|want|expected|mismatch|timed out|timeout)\b|FAIL:`)
 
 func goPanicLine(output []string) string {
 	for _, l := range output {
