@@ -10,6 +10,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/checks/ledgersuite"
 	"github.com/readiness-dev/readiness/internal/checks/securitykey"
 	"github.com/readiness-dev/readiness/internal/checks/testsuite"
+	"github.com/readiness-dev/readiness/internal/checks/workflow"
 )
 
 // Gates returns every gate, sorted by type.
@@ -20,6 +21,7 @@ func Gates() []checks.Gate {
 		ledgersuite.Gate(),
 		imagescan.Gate(),
 		testsuite.Gate(),
+		workflow.Gate(),
 	}
 	sort.Slice(gates, func(i, j int) bool { return gates[i].Type < gates[j].Type })
 	return gates

@@ -33,6 +33,7 @@ Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
 		newImageCmd(app),
 		newLedgerCmd(app),
 		newKeyCmd(app),
+		newWorkflowCmd(app),
 		// gate commands: one line each
 	)
 	return root

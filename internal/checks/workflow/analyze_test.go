@@ -1,0 +1,271 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/cases/*/findings.golden")
+
+// wantRules is, per fixture repository, the rule of every finding it must
+// raise (sorted) and the decision of every signing step. The golden files
+// hold the full text; this table states the intent, so that a golden file
+// blessed with -update cannot silently accept a wrong verdict.
+var wantRules = map[string]struct {
+	rules     []string
+	decisions []string
+}{
+	"pass-same-job":  {nil, []string{"gated", "gated"}},
+	"pass-needs":     {nil, []string{"gated", "gated"}},
+	"pass-reusable":  {nil, []string{"gated"}},
+	"pass-composite": {nil, []string{"gated"}},
+	"workflow-run":   {[]string{"WF-SCAN-NOT-NEEDED"}, []string{"not-gated", "gated"}},
+	"self-gated":     {nil, []string{"gated", "self-gated"}},
+	"no-scan": {[]string{"WF-SIGN-BEFORE-SCAN", "WF-SIGN-BEFORE-SCAN", "WF-SIGN-BEFORE-SCAN"},
+		[]string{"not-gated", "not-gated", "not-gated"}},
+	"docker-publish-starter": {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
+	"goreleaser-no-scan":     {[]string{"WF-SIGN-BEFORE-SCAN", "WF-SIGN-BEFORE-SCAN"}, []string{"not-gated", "not-gated"}},
+	"scan-after-sign":        {[]string{"WF-SCAN-AFTER-SIGN"}, []string{"not-gated"}},
+	"scan-not-needed":        {[]string{"WF-SCAN-NOT-NEEDED"}, []string{"not-gated"}},
+	"scan-other-workflow":    {[]string{"WF-SCAN-NOT-NEEDED"}, []string{"not-gated"}},
+	"not-blocking":           {repeat("WF-SCAN-NOT-BLOCKING", 11), repeat("not-gated", 11)},
+	"script-no-errexit":      {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},
+	"severity-gap":           {[]string{"WF-SCAN-SEVERITY-GAP", "WF-SCAN-SEVERITY-GAP"}, []string{"not-gated", "not-gated"}},
+	"ref-mismatch":           {repeat("WF-SCAN-REF-MISMATCH", 4), repeat("not-gated", 4)},
+	"push-before-scan":       {[]string{"WF-PUSH-BEFORE-SCAN"}, []string{"gated"}},
+	"results-not-uploaded": {[]string{"WF-SCAN-RESULTS-NOT-UPLOADED", "WF-SCAN-RESULTS-NOT-UPLOADED"},
+		[]string{"gated", "gated"}},
+	"unresolved": {[]string{"WF-UNRESOLVED-ACTION", "WF-UNRESOLVED-REUSABLE", "WF-UNRESOLVED-REUSABLE"},
+		[]string{"unverified"}},
+	"signing-not-visible": {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
+	"invalid":             {repeat("WF-INVALID-WORKFLOW", 4), nil},
+	"actionlint":          {[]string{"WF-ACTIONLINT", "WF-ACTIONLINT"}, nil},
+}
+
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
+func TestCases(t *testing.T) {
+	dirs, err := os.ReadDir("testdata/cases")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		name := d.Name()
+		seen[name] = true
+		t.Run(name, func(t *testing.T) {
+			want, ok := wantRules[name]
+			if !ok {
+				t.Fatalf("testdata/cases/%s has no entry in wantRules", name)
+			}
+			rep, err := Analyze(context.Background(), filepath.Join("testdata/cases", name), DefaultDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rules, decisions []string
+			for _, f := range rep.Findings {
+				rules = append(rules, f.Rule)
+			}
+			for _, s := range rep.Signings {
+				decisions = append(decisions, s.Decision)
+			}
+			sort.Strings(rules)
+			if diff := cmp.Diff(want.rules, rules); diff != "" {
+				t.Errorf("rules (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(want.decisions, decisions); diff != "" {
+				t.Errorf("signing decisions (-want +got):\n%s", diff)
+			}
+			golden(t, filepath.Join("testdata/cases", name, "findings.golden"), render(rep))
+			// The result is what the runner and the evidence document carry.
+			res := Result(rep)
+			if _, err := json.Marshal(res); err != nil {
+				t.Fatalf("result does not marshal: %v", err)
+			}
+			if wantStatus := checks.StatusPass; len(rep.Findings) > 0 && res.Status == wantStatus {
+				t.Errorf("status %s with %d findings", res.Status, len(rep.Findings))
+			}
+		})
+	}
+	for name := range wantRules {
+		if !seen[name] {
+			t.Errorf("wantRules names %s, which is not in testdata/cases", name)
+		}
+	}
+}
+
+// render prints findings and signing decisions for a golden file.
+func render(rep Report) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %d workflows\n", len(rep.Workflows))
+	for _, w := range rep.Workflows {
+		fmt.Fprintf(&b, "%s signing=%d scans=%d", w.Path, w.Signing, w.Scanning)
+		if len(w.CalledBy) > 0 {
+			fmt.Fprintf(&b, " called-by=%s", strings.Join(w.CalledBy, ","))
+		}
+		if w.Error != "" {
+			fmt.Fprintf(&b, " error=%q", w.Error)
+		}
+		b.WriteString("\n")
+		for _, k := range sortedKeys(w.Jobs) {
+			fmt.Fprintf(&b, "  job %s needs [%s]\n", k, strings.Join(w.Jobs[k], " "))
+		}
+	}
+	fmt.Fprintf(&b, "\n# %d signing steps\n", len(rep.Signings))
+	for _, s := range rep.Signings {
+		fmt.Fprintf(&b, "%s %s/%s %s -> %s", s.Location(), s.Job, s.Step, s.Tool, s.Decision)
+		if len(s.Rules) > 0 {
+			fmt.Fprintf(&b, " %v", s.Rules)
+		}
+		b.WriteString("\n")
+		if s.Target != "" {
+			fmt.Fprintf(&b, "  target: %s\n", s.Target)
+		}
+		if s.Gate != nil {
+			fmt.Fprintf(&b, "  gate: %s %s blocking=%v severities=%v\n", s.Gate.Location(), s.Gate.Tool, s.Gate.Blocking, s.Gate.Severities)
+			for _, r := range s.Gate.Reasons {
+				fmt.Fprintf(&b, "    - %s\n", r)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "\n# %d scan steps\n", len(rep.Scans))
+	for _, s := range rep.Scans {
+		fmt.Fprintf(&b, "%s %s/%s %s blocking=%v target=%s\n", s.Location(), s.Job, s.Step, s.Tool, s.Blocking, s.Target)
+	}
+	fmt.Fprintf(&b, "\n# %d findings\n", len(rep.Findings))
+	for _, f := range rep.Findings {
+		fmt.Fprintf(&b, "%s %s %s\n  id: %s\n  %s\n", f.Severity, f.Rule, f.Location, f.ID, f.Message)
+	}
+	return b.String()
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", path, diff)
+	}
+}
+
+// TestRulesDocumented checks that rules.yaml is well formed and that every
+// rule in it is raised by some fixture.
+func TestRulesDocumented(t *testing.T) {
+	raised := map[string]bool{}
+	for _, w := range wantRules {
+		for _, r := range w.rules {
+			raised[r] = true
+		}
+	}
+	var ids []string
+	for _, r := range Rules() {
+		ids = append(ids, r.ID)
+		if !raised[r.ID] {
+			t.Errorf("rule %s is documented but no fixture raises it", r.ID)
+		}
+	}
+	for r := range raised {
+		if !slices.Contains(ids, r) {
+			t.Errorf("rule %s is raised but not in rules.yaml", r)
+		}
+	}
+	if g := Gate(); g.Type != "workflow" || len(g.Rules) != len(ids) {
+		t.Errorf("Gate() = %s with %d rules", g.Type, len(g.Rules))
+	}
+}
+
+// memRepo analyses an in-memory repository.
+func memRepo(t *testing.T, files map[string]string, cfg Config) Report {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	for p, s := range files {
+		fsys[p] = &fstest.MapFile{Data: []byte(s)}
+	}
+	cfg.fsys = fsys
+	if cfg.Root == "" {
+		cfg.Root = t.TempDir()
+	}
+	rep, err := AnalyzeWith(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestTooLarge(t *testing.T) {
+	big := "name: big\non: push\njobs:\n  a:\n    runs-on: x\n    steps:\n" + strings.Repeat("      - run: echo padding padding padding\n", 200)
+	rep := memRepo(t, map[string]string{".github/workflows/big.yml": big}, Config{MaxFileBytes: 1000})
+	if len(rep.Findings) != 1 || rep.Findings[0].Rule != "WF-INVALID-WORKFLOW" ||
+		!strings.Contains(rep.Findings[0].Message, "over the 1000-byte limit") {
+		t.Fatalf("findings = %+v", rep.Findings)
+	}
+}
+
+func TestMissingDir(t *testing.T) {
+	_, err := Analyze(context.Background(), t.TempDir(), DefaultDir)
+	if err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("err = %v", err)
+	}
+	_, err = Analyze(context.Background(), t.TempDir(), "../elsewhere")
+	if err == nil || !strings.Contains(err.Error(), "not inside the repository") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Analyze(ctx, "testdata/cases/no-scan", DefaultDir)
+	if err == nil {
+		t.Fatal("a cancelled analysis returned no error")
+	}
+}
+
+func TestIgnoreAndFiles(t *testing.T) {
+	root := "testdata/cases/invalid"
+	rep, err := AnalyzeWith(context.Background(), Config{Root: root, Ignore: []string{"dependabot.yml", "*.yaml", "broken.yml", "empty.yml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 0 || len(rep.Workflows) != 1 {
+		t.Fatalf("with ignore: %d findings, %d workflows", len(rep.Findings), len(rep.Workflows))
+	}
+	rep, err = AnalyzeWith(context.Background(), Config{Root: "testdata/cases/no-scan",
+		Files: []string{".github/workflows/release-containers.yml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Signings) != 3 {
+		t.Fatalf("files: %d signing steps", len(rep.Signings))
+	}
+}

@@ -1,0 +1,754 @@
+package workflow
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+)
+
+// shPos is one command in one tokenized script; scans remember the chain
+// of scripts that led to them (a step's run: that calls ./scripts/x.sh).
+type shPos struct {
+	sh *shScript
+	ci int
+}
+
+// runStep tokenizes a run: script and classifies its commands.
+func (a *analysis) runStep(w *jobWalk, s *stepInst, sc scope) {
+	shell := s.Def.Shell
+	if shell == "" {
+		shell = w.job.Def.Shell
+	}
+	if shell == "" {
+		shell = w.job.File.Shell
+	}
+	errexit, pipefail, posix := shellOptions(shell)
+	if !posix && shell != "pwsh" && shell != "powershell" {
+		return // python, cmd: not shell
+	}
+	sh := parseShell(s.Def.Run, errexit, pipefail)
+	sc.local = map[string]string{}
+	for ci := range sh.Cmds {
+		a.command(w, s, sc, &sh, ci, runLine(s.Def, sh.Cmds[ci].Line), "", nil, 0)
+	}
+}
+
+// runLine maps a script line to a file line.
+func runLine(d *stepDef, scriptLine int) int {
+	switch {
+	case d.RunLiteral:
+		return d.RunLine + 1 + scriptLine
+	case strings.Contains(d.Run, "\n"):
+		return d.RunLine + 1 + scriptLine // folded: approximate
+	}
+	return d.RunLine
+}
+
+func words(ws []shWord) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.Text
+	}
+	return out
+}
+
+const maxScriptDepth = 4
+
+// command classifies one shell command.
+func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shScript, ci, line int, script string, chain []shPos, depth int) {
+	c := &sh.Cmds[ci]
+	res := func(x string) string { return strings.TrimSpace(a.resolveShell(x, sc)) }
+	cmdEnv := map[string]string{}
+	for _, as := range c.Assigns {
+		name, v := as.Name, res(as.Value)
+		if n, ok := strings.CutSuffix(name, "+"); ok {
+			name, v = n, sc.local[n]+v
+		}
+		if len(c.Words) == 0 {
+			sc.local[name] = v
+		} else {
+			cmdEnv[name] = v
+		}
+	}
+	ws := words(c.Words)
+	if c.LoopVar != "" {
+		var vals []string
+		for _, x := range ws {
+			vals = append(vals, res(x))
+		}
+		sc.local[c.LoopVar] = strings.Join(vals, " ")
+		return
+	}
+	if len(ws) == 0 {
+		return
+	}
+	switch ws[0] {
+	case "export", "declare", "local", "readonly", "typeset":
+		for _, x := range ws[1:] {
+			if n, v, ok := splitAssign(x); ok {
+				sc.local[strings.TrimSuffix(n, "+")] = res(v)
+			}
+		}
+		return
+	case "echo", "printf":
+		for _, r := range c.Redirs {
+			if strings.Contains(r.Target, "GITHUB_ENV") && len(ws) > 1 {
+				if n, v, ok := splitAssign(ws[len(ws)-1]); ok {
+					w.dyn[n] = res(v)
+				}
+			}
+		}
+		return
+	}
+	name, args, xr := effective(ws, cmdEnv)
+	if xr.used {
+		// xargs: the input is what the pipeline's previous command prints.
+		input := ""
+		if c.Pipe > 0 && ci > 0 {
+			prev := words(sh.Cmds[ci-1].Words)
+			if len(prev) > 1 && (prev[0] == "echo" || prev[0] == "printf") {
+				input = strings.Join(prev[1:], " ")
+			}
+		}
+		if xr.repl != "" {
+			for i := range args {
+				args[i] = strings.ReplaceAll(args[i], xr.repl, input)
+			}
+		} else if input != "" {
+			args = append(args, input)
+		}
+	}
+	here := append(slices.Clone(chain), shPos{sh, ci})
+	mk := func(kind evKind, tool string) *event {
+		e := w.newEvent(kind, tool, s, line)
+		e.Sub = ci + 1 + len(chain)*1000
+		e.Script = script
+		e.sh, e.ci, e.chain = sh, ci, chain
+		return e
+	}
+	envOf := func(k string) (string, bool) {
+		if v, ok := cmdEnv[k]; ok {
+			return v, true
+		}
+		if v, ok := sc.local[k]; ok {
+			return v, true
+		}
+		if v, ok := sc.envLookup(k, false); ok {
+			return a.resolveExprs(v, sc, 0), true
+		}
+		return "", false
+	}
+	switch name {
+	case "bash", "sh", "zsh", "dash", "source", ".":
+		if len(args) >= 2 && args[0] == "-c" {
+			sub := parseShell(args[1], c.Errexit, c.Pipefail)
+			for k := range sub.Cmds {
+				a.command(w, s, sc, &sub, k, line, script, here, depth)
+			}
+			return
+		}
+		for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+			args = args[1:]
+		}
+		if len(args) > 0 {
+			a.followScript(w, s, sc, res(args[0]), resAll(args[1:], res), line, here, depth)
+		}
+		return
+	case "cosign":
+		pos, _ := parseArgs(args, cosignValueFlags)
+		if len(pos) < 2 {
+			return
+		}
+		switch pos[0] {
+		case "sign", "attest", "sign-blob", "attest-blob":
+			e := mk(evSign, "cosign "+pos[0])
+			e.Written = pos[1]
+			e.Target = res(pos[1])
+			e.TKind = "image"
+			if strings.HasSuffix(pos[0], "-blob") {
+				e.TKind, e.Blob = "blob", true
+			}
+			e.sh, e.ci = sh, ci
+			w.emit(e)
+		}
+		return
+	case "notation":
+		pos, _ := parseArgs(args, map[string]bool{"--key": true, "-k": true, "--signature-format": true, "--plugin-config": true, "--id": true, "--plugin": true, "-u": true, "--username": true, "-p": true, "--password": true})
+		if len(pos) >= 2 && pos[0] == "sign" {
+			e := mk(evSign, "notation sign")
+			e.Written, e.Target, e.TKind = pos[1], res(pos[1]), "image"
+			w.emit(e)
+		}
+		return
+	case "trivy":
+		a.trivyCmd(w, s, sc, args, mk, envOf, res)
+		return
+	case "grype":
+		a.grypeCmd(w, s, sc, args, mk, envOf, res)
+		return
+	case "readiness":
+		pos, flags := parseArgs(args, readinessValueFlags)
+		switch {
+		case len(pos) >= 2 && pos[0] == "image" && pos[1] == "scan":
+			e := mk(evScan, "readiness image scan")
+			e.ToolBlocking = true
+			switch {
+			case flags["--input"] != "":
+				e.Written, e.Target, e.TKind = flags["--input"], res(flags["--input"]), "tar"
+			case flags["--oci-layout"] != "":
+				e.Written, e.Target, e.TKind = flags["--oci-layout"], res(flags["--oci-layout"]), "tar"
+			case len(pos) >= 3:
+				e.Written, e.Target, e.TKind = pos[2], res(pos[2]), "image"
+			default:
+				e.TKind = "unknown"
+			}
+			e.Output = readinessOutput(flags)
+			w.emit(e)
+		case len(pos) >= 2 && pos[0] == "image" && (pos[1] == "release" || pos[1] == "sign"):
+			e := mk(evSign, "readiness image "+pos[1])
+			e.SelfGated = true
+			if len(pos) >= 3 {
+				e.Written, e.Target = pos[2], res(pos[2])
+			}
+			e.TKind = "image"
+			w.emit(e)
+		case len(pos) >= 1 && pos[0] == "check":
+			e := mk(evScan, "readiness check")
+			e.ToolBlocking = true
+			e.TKind = "gates"
+			e.Output = readinessOutput(flags)
+			w.emit(e)
+		}
+		return
+	case "docker", "podman", "nerdctl", "buildah":
+		a.dockerCmd(w, s, sc, name, args, mk, res)
+		return
+	case "crane", "gcrane":
+		pos, _ := parseArgs(args, map[string]bool{"--platform": true, "-t": true, "--tag": true})
+		var dst string
+		switch {
+		case len(pos) >= 3 && pos[0] == "push":
+			dst = pos[2]
+		case len(pos) >= 3 && (pos[0] == "copy" || pos[0] == "cp"):
+			dst = pos[2]
+		case len(pos) >= 3 && pos[0] == "tag":
+			dst = parseRef(pos[1]).Repo + ":" + pos[2]
+		default:
+			return
+		}
+		e := mk(evPush, name+" "+pos[0])
+		e.Written, e.Target, e.TKind = dst, res(dst), "image"
+		e.Tags = []string{e.Target}
+		e.Release = !stagingTag(parseRef(e.Target).Tag)
+		w.emit(e)
+		return
+	case "skopeo":
+		pos, _ := parseArgs(args, map[string]bool{"--src-creds": true, "--dest-creds": true, "--authfile": true, "--format": true, "-f": true})
+		if len(pos) >= 3 && pos[0] == "copy" && strings.HasPrefix(pos[2], "docker://") {
+			e := mk(evPush, "skopeo copy")
+			e.Written, e.Target, e.TKind = pos[2], res(strings.TrimPrefix(pos[2], "docker://")), "image"
+			e.Tags = []string{e.Target}
+			e.Release = !stagingTag(parseRef(e.Target).Tag)
+			w.emit(e)
+		}
+		return
+	case "ko":
+		pos, flags := parseArgs(args, map[string]bool{"--tags": true, "-t": true, "--platform": true, "--image-refs": true, "--sbom": true})
+		if len(pos) >= 1 && (pos[0] == "build" || pos[0] == "publish") && flags["--push"] != "false" {
+			e := mk(evPush, "ko "+pos[0])
+			tags := flags["--tags"] + flags["-t"]
+			e.TKind = "unknown"
+			e.Release = tags == "" || !stagingTag(tags)
+			w.emit(e)
+		}
+		return
+	case "goreleaser":
+		e := len(w.job.events)
+		a.goreleaser(w, s, line, args, script)
+		for _, ev := range w.job.events[e:] {
+			ev.Sub = ci + 1 + len(chain)*1000
+			ev.sh, ev.ci, ev.chain = sh, ci, chain
+		}
+		return
+	}
+	// A script in the repository: ./scripts/release.sh, scripts/sign.sh.
+	if isScriptPath(name) {
+		a.followScript(w, s, sc, res(ws[firstWordIndex(ws, name)]), resAll(args, res), line, here, depth)
+	}
+}
+
+// firstWordIndex finds the word that effective() took as the command.
+func firstWordIndex(ws []string, name string) int {
+	for i, w := range ws {
+		if path.Base(w) == name {
+			return i
+		}
+	}
+	return 0
+}
+
+func isScriptPath(name string) bool {
+	return strings.HasSuffix(name, ".sh") || strings.HasSuffix(name, ".bash")
+}
+
+func resAll(xs []string, res func(string) string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = res(x)
+	}
+	return out
+}
+
+// followScript tokenizes a script in the repository that a step runs;
+// argv become its positional parameters.
+func (a *analysis) followScript(w *jobWalk, s *stepInst, sc scope, p string, argv []string, line int, chain []shPos, depth int) {
+	if depth >= maxScriptDepth || strings.Contains(p, "$") || path.IsAbs(p) {
+		return
+	}
+	rel := path.Clean(path.Join(workDir(s), p))
+	if strings.HasPrefix(rel, "..") {
+		return
+	}
+	l, ok := a.scripts[rel]
+	if !ok {
+		l = &scriptLoad{}
+		src, err := a.readFile(rel)
+		if err != nil {
+			l.err = err
+		} else {
+			// A script is its own process: errexit only if it says so.
+			l.sc = parseShell(string(src), false, false)
+		}
+		a.scripts[rel] = l
+	}
+	if l.err != nil {
+		return
+	}
+	inner := sc
+	inner.local = map[string]string{}
+	for i, v := range argv {
+		inner.local[fmt.Sprint(i+1)] = v
+	}
+	for ci := range l.sc.Cmds {
+		a.command(w, s, inner, &l.sc, ci, line, fmt.Sprintf("%s:%d", rel, l.sc.Cmds[ci].Line+1), chain, depth+1)
+	}
+}
+
+// xargsInfo records an xargs prefix.
+type xargsInfo struct {
+	used bool
+	repl string
+}
+
+// effective strips command prefixes (sudo, env, time, timeout, xargs,
+// docker run IMAGE for scanner images) and returns the program's base
+// name and its arguments.
+func effective(ws []string, env map[string]string) (string, []string, xargsInfo) {
+	var xr xargsInfo
+	for len(ws) > 0 {
+		base := path.Base(ws[0])
+		switch base {
+		case "sudo":
+			ws = ws[1:]
+			for len(ws) > 0 && strings.HasPrefix(ws[0], "-") {
+				if ws[0] == "-u" || ws[0] == "-g" {
+					ws = ws[1:]
+				}
+				ws = ws[1:]
+			}
+		case "env":
+			ws = ws[1:]
+			for len(ws) > 0 {
+				if n, v, ok := splitAssign(ws[0]); ok {
+					env[n] = v
+				} else if !strings.HasPrefix(ws[0], "-") {
+					break
+				}
+				ws = ws[1:]
+			}
+		case "time", "nice", "nohup", "exec", "command", "stdbuf":
+			ws = ws[1:]
+			for len(ws) > 0 && strings.HasPrefix(ws[0], "-") {
+				ws = ws[1:]
+			}
+		case "timeout":
+			ws = ws[1:]
+			for len(ws) > 0 && strings.HasPrefix(ws[0], "-") {
+				ws = ws[1:]
+			}
+			if len(ws) > 0 {
+				ws = ws[1:] // the duration
+			}
+		case "xargs":
+			xr.used = true
+			ws = ws[1:]
+			for len(ws) > 0 && strings.HasPrefix(ws[0], "-") {
+				f := ws[0]
+				ws = ws[1:]
+				switch {
+				case f == "-I" || f == "-i" || f == "--replace":
+					if len(ws) > 0 {
+						xr.repl = ws[0]
+						ws = ws[1:]
+					} else if f == "-i" {
+						xr.repl = "{}"
+					}
+				case strings.HasPrefix(f, "-I"):
+					xr.repl = f[2:]
+				case f == "-n" || f == "-L" || f == "-P" || f == "-d" || f == "-s" || f == "-E" || f == "-a":
+					if len(ws) > 0 {
+						ws = ws[1:]
+					}
+				}
+			}
+		case "docker", "podman", "nerdctl":
+			if len(ws) > 2 && ws[1] == "run" {
+				pos := dockerRunImage(ws[2:])
+				if pos >= 0 {
+					if tool := toolImage(ws[2+pos]); tool != "" {
+						rest := ws[2+pos+1:]
+						// The image's entrypoint is the tool; some invoke it by name.
+						if len(rest) > 0 && path.Base(rest[0]) == tool {
+							rest = rest[1:]
+						}
+						return tool, slices.Clone(rest), xr
+					}
+				}
+			}
+			return base, slices.Clone(ws[1:]), xr
+		case "go":
+			// go run ./cmd/readiness …
+			if len(ws) > 2 && ws[1] == "run" && strings.HasSuffix(strings.TrimSuffix(ws[2], "/"), "readiness") {
+				return "readiness", slices.Clone(ws[3:]), xr
+			}
+			return base, slices.Clone(ws[1:]), xr
+		default:
+			if strings.HasPrefix(base, "readiness") && !strings.Contains(base, ".") {
+				base = "readiness" // readiness_linux_amd64, …
+			}
+			return base, slices.Clone(ws[1:]), xr
+		}
+	}
+	return "", nil, xr
+}
+
+var dockerRunValueFlags = map[string]bool{
+	"-v": true, "--volume": true, "-e": true, "--env": true, "--env-file": true, "-w": true, "--workdir": true,
+	"--name": true, "--network": true, "--net": true, "-u": true, "--user": true, "--entrypoint": true,
+	"--platform": true, "--mount": true, "-p": true, "--publish": true, "--add-host": true, "--cpus": true,
+	"-m": true, "--memory": true, "--pull": true, "-l": true, "--label": true, "--cidfile": true, "--device": true,
+	"--dns": true, "-h": true, "--hostname": true, "--ipc": true, "--log-driver": true, "--pid": true,
+	"--restart": true, "--runtime": true, "--security-opt": true, "--shm-size": true, "--tmpfs": true,
+	"--ulimit": true, "--userns": true, "--volumes-from": true, "--gpus": true, "--cap-add": true,
+	"--cap-drop": true, "--group-add": true,
+}
+
+// dockerRunImage returns the index of the image among docker run's
+// arguments, or -1.
+func dockerRunImage(args []string) int {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") {
+			return i
+		}
+		if !strings.Contains(a, "=") && dockerRunValueFlags[a] {
+			i++
+		}
+	}
+	return -1
+}
+
+// parseArgs splits arguments into positionals and flags; flags listed in
+// valueFlags take the next argument as their value unless written --f=v.
+func parseArgs(args []string, valueFlags map[string]bool) ([]string, map[string]string) {
+	var pos []string
+	flags := map[string]string{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			return pos, flags
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			name, val, eq := strings.Cut(a, "=")
+			switch {
+			case eq:
+				flags[name] = val
+			case valueFlags[name] && i+1 < len(args):
+				if prev, ok := flags[name]; ok && prev != "" {
+					flags[name] = prev + "\n" + args[i+1]
+				} else {
+					flags[name] = args[i+1]
+				}
+				i++
+			default:
+				flags[name] = "true"
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return pos, flags
+}
+
+func set(names ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+var (
+	cosignValueFlags = set("--key", "-a", "--annotations", "--predicate", "--type", "--output-signature",
+		"--output-certificate", "--output-attestation", "--output-file", "--output", "--bundle", "--certificate",
+		"--certificate-chain", "--identity-token", "--fulcio-url", "--rekor-url", "--oidc-issuer", "--oidc-client-id",
+		"--oidc-client-secret-file", "--oidc-redirect-url", "--oidc-provider", "--registry-username",
+		"--registry-password", "--registry-token", "--attachment", "--attachment-tag-prefix", "--sk-slot", "--slot",
+		"--timeout", "--payload", "--signing-config", "--trusted-root", "--timestamp-server-url",
+		"--signing-algorithm", "--sign-container-identity", "--k8s-keychain-secret", "--rfc3161-timestamp",
+		"--tsa-server-url", "--certificate-identity", "--certificate-oidc-issuer")
+	trivyValueFlags = set("-f", "--format", "-o", "--output", "-s", "--severity", "--exit-code", "--timeout",
+		"--cache-dir", "--input", "--scanners", "--pkg-types", "--vuln-type", "-t", "--template", "--ignorefile",
+		"--ignore-policy", "--platform", "--image-src", "-c", "--config", "--server", "--token", "--username",
+		"--password", "--registry-token", "--db-repository", "--java-db-repository", "--skip-dirs", "--skip-files",
+		"--file-patterns", "--sbom-sources", "--vex", "--secret-config", "--compliance", "--tf-vars", "--docker-host",
+		"--podman-host", "--cache-backend", "--distro", "--exit-on-eol", "--detection-priority", "--checks-bundle-repository",
+		"--license-confidence-level", "--parallel", "--output-plugin-arg", "--custom-headers", "--token-header",
+		"--trace-http", "--max-image-size", "--report", "--show-suppressed-by", "--policy", "--namespaces")
+	grypeValueFlags = set("-o", "--output", "-f", "--fail-on", "--file", "-c", "--config", "--platform",
+		"--exclude", "--scope", "-s", "--name", "--distro", "--ignore-states", "--vex", "--sort-by", "--from")
+	readinessValueFlags = set("-f", "--format", "-o", "--output", "-c", "--config", "-p", "--policy", "--only",
+		"--timeout", "--input", "--oci-layout", "--trivy", "--platform", "--key", "--evidence", "--max-age",
+		"--cache-dir", "--severity")
+	dockerBuildValueFlags = set("-t", "--tag", "-f", "--file", "--platform", "--build-arg", "--target", "-o",
+		"--output", "--cache-from", "--cache-to", "--label", "--secret", "--ssh", "--progress", "--builder",
+		"--iidfile", "--metadata-file", "--network", "--annotation", "--build-context", "--shm-size", "--ulimit",
+		"--add-host", "--cgroup-parent", "--allow", "--attest")
+)
+
+func readinessOutput(flags map[string]string) string {
+	if flags["--output"] != "" {
+		return flags["--output"]
+	}
+	return flags["-o"]
+}
+
+func flagOf(flags map[string]string, names ...string) (string, bool) {
+	for _, n := range names {
+		if v, ok := flags[n]; ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// trivyCmd classifies `trivy SUBCOMMAND … TARGET`.
+func (a *analysis) trivyCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk func(evKind, string) *event,
+	envOf func(string) (string, bool), res func(string) string) {
+	pos, flags := parseArgs(args, trivyValueFlags)
+	if len(pos) == 0 {
+		return
+	}
+	kind := ""
+	switch pos[0] {
+	case "image", "i":
+		kind = "image"
+	case "fs", "filesystem", "rootfs", "repo", "repository", "vm":
+		kind = "fs"
+	case "sbom":
+		kind = "sbom"
+	default:
+		return // config, k8s, plugin, version, db …
+	}
+	if sc, ok := flagOf(flags, "--scanners"); ok && !strings.Contains(sc, "vuln") {
+		return
+	}
+	e := mk(evScan, "trivy "+pos[0])
+	switch {
+	case flags["--input"] != "":
+		e.Written, e.Target, e.TKind = flags["--input"], res(flags["--input"]), "tar"
+	case len(pos) >= 2:
+		e.Written, e.Target, e.TKind = pos[len(pos)-1], res(pos[len(pos)-1]), kind
+	default:
+		e.TKind = "unknown"
+	}
+	cfgPath, _ := flagOf(flags, "-c", "--config")
+	if cfgPath == "" {
+		cfgPath, _ = envOf("TRIVY_CONFIG")
+	}
+	def := path.Join(workDir(s), "trivy.yaml")
+	cfg := a.toolConfig(res(cfgPath), def)
+	exit, hasExit := flags["--exit-code"]
+	src := "--exit-code"
+	if hasExit {
+		exit = res(exit)
+	} else if v, ok := envOf("TRIVY_EXIT_CODE"); ok {
+		exit, hasExit, src = v, true, "TRIVY_EXIT_CODE"
+	} else if v, ok := cfg["exit-code"]; ok {
+		exit, hasExit, src = fmt.Sprint(v), true, "exit-code in "+a.configName(cfgPath, def)
+	}
+	e.ToolBlocking, e.ToolReasons = exitCodeBlocking(exit, hasExit, src, "the trivy command")
+	sev, hasSev := flagOf(flags, "-s", "--severity")
+	sevSrc := "--severity"
+	if hasSev {
+		sev = res(sev)
+	} else if v, ok := envOf("TRIVY_SEVERITY"); ok {
+		sev, hasSev, sevSrc = v, true, "TRIVY_SEVERITY"
+	} else if v, ok := cfg["severity"]; ok {
+		sev, hasSev, sevSrc = yamlWords(v), true, "severity in "+a.configName(cfgPath, def)
+	}
+	e.Severities, e.SevGap = trivySeverities(sev, hasSev, sevSrc)
+	out, _ := flagOf(flags, "-o", "--output")
+	format, _ := flagOf(flags, "-f", "--format")
+	if out != "" {
+		e.Output = res(out)
+	} else if format == "sarif" {
+		e.Output = "(sarif on stdout)"
+	}
+	w.emit(e)
+}
+
+// grypeCmd classifies `grype TARGET`.
+func (a *analysis) grypeCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk func(evKind, string) *event,
+	envOf func(string) (string, bool), res func(string) string) {
+	pos, flags := parseArgs(args, grypeValueFlags)
+	if len(pos) == 0 {
+		return
+	}
+	switch pos[0] {
+	case "db", "version", "explain", "completion", "config", "help":
+		return
+	}
+	e := mk(evScan, "grype")
+	t := pos[0]
+	e.Written = t
+	switch {
+	case strings.HasPrefix(t, "dir:") || strings.HasPrefix(t, "file:") || t == "." || strings.HasPrefix(t, "./"):
+		e.TKind, e.Target = "fs", res(strings.TrimPrefix(strings.TrimPrefix(t, "dir:"), "file:"))
+	case strings.HasPrefix(t, "sbom:"):
+		e.TKind, e.Target = "sbom", res(strings.TrimPrefix(t, "sbom:"))
+	case strings.HasPrefix(t, "docker-archive:") || strings.HasPrefix(t, "oci-archive:") || strings.HasPrefix(t, "oci-dir:"):
+		_, rest, _ := strings.Cut(t, ":")
+		e.TKind, e.Target = "tar", res(rest)
+	default:
+		for _, scheme := range []string{"registry:", "docker:", "podman:"} {
+			t = strings.TrimPrefix(t, scheme)
+		}
+		e.TKind, e.Target = "image", res(t)
+	}
+	cfgPath, _ := flagOf(flags, "-c", "--config")
+	cfg := a.toolConfig(res(cfgPath), path.Join(workDir(s), ".grype.yaml"))
+	failOn, ok := flagOf(flags, "-f", "--fail-on")
+	src := "--fail-on"
+	if !ok {
+		if v, found := envOf("GRYPE_FAIL_ON_SEVERITY"); found {
+			failOn, ok, src = v, true, "GRYPE_FAIL_ON_SEVERITY"
+		} else if v, found := cfg["fail-on-severity"]; found {
+			failOn, ok, src = fmt.Sprint(v), true, "fail-on-severity in .grype.yaml"
+		}
+	} else {
+		failOn = res(failOn)
+	}
+	if !ok || failOn == "" {
+		e.ToolReasons = []string{"grype has no --fail-on, so it exits 0 whatever it finds"}
+	} else {
+		e.ToolBlocking = true
+		e.Severities, e.SevGap = grypeThreshold(failOn, src)
+	}
+	if f, ok := flags["--file"]; ok {
+		e.Output = res(f)
+	} else if o, _ := flagOf(flags, "-o", "--output"); strings.HasPrefix(o, "sarif") {
+		if _, file, ok := strings.Cut(o, "="); ok {
+			e.Output = res(file)
+		} else {
+			e.Output = "(sarif on stdout)"
+		}
+	}
+	w.emit(e)
+}
+
+// dockerCmd classifies docker/podman/buildah pushes and builds.
+func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, args []string, mk func(evKind, string) *event, res func(string) string) {
+	if len(args) == 0 {
+		return
+	}
+	sub := args
+	if sub[0] == "buildx" || sub[0] == "image" {
+		sub = sub[1:]
+	}
+	if len(sub) == 0 {
+		return
+	}
+	switch {
+	case sub[0] == "push":
+		pos, _ := parseArgs(sub[1:], set("--platform", "--format", "-f", "--creds", "--authfile", "--digestfile"))
+		if len(pos) == 0 {
+			return
+		}
+		dst := pos[len(pos)-1]
+		e := mk(evPush, name+" push")
+		e.Written, e.Target, e.TKind = dst, res(dst), "image"
+		e.Tags = []string{e.Target}
+		e.Release = !stagingTag(parseRef(e.Target).Tag)
+		w.emit(e)
+	case sub[0] == "build" || sub[0] == "bud":
+		pos, flags := parseArgs(sub[1:], dockerBuildValueFlags)
+		tags, _ := flagOf(flags, "-t", "--tag")
+		out, _ := flagOf(flags, "-o", "--output")
+		kind := evBuild
+		lo := strings.ToLower(out)
+		if flags["--push"] == "true" || strings.Contains(lo, "type=registry") || strings.Contains(lo, "push=true") {
+			kind = evPush
+		}
+		e := mk(kind, name+" "+strings.Join(args[:len(args)-len(sub)+1], " "))
+		for _, t := range strings.Split(tags, "\n") {
+			if t != "" {
+				e.Tags = append(e.Tags, res(t))
+			}
+		}
+		e.Written = tags
+		e.Release = kind == evPush && a.releaseTags(w, e.Tags, out)
+		e.Platforms = res(flags["--platform"])
+		ctx := ""
+		if len(pos) > 0 {
+			ctx = pos[len(pos)-1]
+		}
+		file, _ := flagOf(flags, "-f", "--file")
+		e.Inputs = "context=" + res(ctx) + ";file=" + res(file) + ";target=" + res(flags["--target"]) + ";build-args=" + res(flags["--build-arg"])
+		if strings.Contains(lo, "type=docker") || strings.Contains(lo, "type=oci") || strings.Contains(lo, "type=tar") {
+			e.Target, e.TKind = res(outputDest(out)), "tar"
+		}
+		w.emit(e)
+	case sub[0] == "imagetools" && len(sub) > 1 && sub[1] == "create":
+		_, flags := parseArgs(sub[2:], set("-t", "--tag", "-f", "--file", "--annotation", "--builder", "--progress"))
+		tags, _ := flagOf(flags, "-t", "--tag")
+		e := mk(evPush, name+" buildx imagetools create")
+		for _, t := range strings.Split(tags, "\n") {
+			if t != "" {
+				e.Tags = append(e.Tags, res(t))
+			}
+		}
+		e.Written = tags
+		e.TKind = "image"
+		e.Release = a.releaseTags(w, e.Tags, "")
+		w.emit(e)
+	case sub[0] == "save":
+		pos, flags := parseArgs(sub[1:], set("-o", "--output", "--platform"))
+		out, _ := flagOf(flags, "-o", "--output")
+		if out == "" || len(pos) == 0 {
+			return
+		}
+		e := mk(evBuild, name+" save")
+		e.Target, e.TKind = res(out), "tar"
+		for _, p := range pos {
+			e.Tags = append(e.Tags, res(p))
+		}
+		w.emit(e)
+	case sub[0] == "trust" && len(sub) > 2 && sub[1] == "sign":
+		e := mk(evSign, name+" trust sign")
+		e.Written, e.Target, e.TKind = sub[len(sub)-1], res(sub[len(sub)-1]), "image"
+		w.emit(e)
+	}
+}

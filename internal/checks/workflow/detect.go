@@ -1,0 +1,787 @@
+package workflow
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+)
+
+type evKind int
+
+const (
+	evSign   evKind = iota // signs or attests
+	evScan                 // vulnerability scan
+	evPush                 // pushes an image to a registry
+	evBuild                // builds an image locally (load, tarball)
+	evUpload               // uploads SARIF or an artifact
+	evHint                 // installs cosign
+	evOpaque               // a remote reusable workflow or missing local action: may scan, cannot be seen
+)
+
+// event is one thing a step does that the judgement cares about.
+type event struct {
+	Kind evKind
+	Tool string
+	g    *graph
+	Job  *jobInst
+	Step *stepInst
+	// Seq orders events within a job: the step's sequence, then the
+	// command's index in the script.
+	Seq, Sub int
+	Path     string
+	Line     int
+	Script   string
+	// Written is the target as written; Target resolved. TKind is image,
+	// fs, tar, blob, sbom, gates (readiness check) or unknown.
+	Written, Target, TKind string
+
+	// Scans: ToolBlocking and ToolReasons judge the tool's own settings;
+	// Severities are those that fail it (nil: all); SevGap explains a gap.
+	ToolBlocking bool
+	ToolReasons  []string
+	Severities   []string
+	SevGap       string
+	Output       string
+
+	// SelfGated is set for readiness image release / sign, which refuse to
+	// sign without a passing scan of the digest.
+	SelfGated bool
+	Blob      bool
+
+	// Pushes and builds.
+	Tags      []string
+	Release   bool
+	Platforms string
+	Inputs    string // build inputs (context, file, target, build-args) for comparing builds
+	// DigestOf is the qualified steps output expression that names this
+	// build's digest.
+	DigestOf string
+
+	// Shell context of a run: command, and the commands of the scripts
+	// that called it (a step's run: calling ./scripts/scan.sh).
+	sh    *shScript
+	ci    int
+	chain []shPos
+}
+
+func (e *event) before(o *event) bool {
+	if e.Seq != o.Seq {
+		return e.Seq < o.Seq
+	}
+	return e.Sub < o.Sub
+}
+
+// ref returns the StepRef of an event.
+func (e *event) ref(g *graph) StepRef {
+	return StepRef{Workflow: g.file.Path, Job: e.Job.Key, Step: e.Step.Key, Path: e.Path, Line: e.Line,
+		Script: e.Script, Tool: e.Tool, Target: e.Target}
+}
+
+// jobWalk carries the state of walking one job's steps in order.
+type jobWalk struct {
+	g   *graph
+	job *jobInst
+	seq int
+	dyn envMap
+	// metas are docker/metadata-action steps by qualified id.
+	metas map[string]*stepInst
+}
+
+// detect walks every job of a graph and records its events.
+func (a *analysis) detect(g *graph) {
+	for _, j := range g.jobs {
+		if !j.leaf() {
+			continue
+		}
+		if j.Remote != "" {
+			a.remoteJob(g, j)
+			continue
+		}
+		w := &jobWalk{g: g, job: j, dyn: envMap{}, metas: map[string]*stepInst{}}
+		for i, d := range j.Def.Steps {
+			s := &stepInst{Def: d, Job: j, Key: stepKey(d, i), Envs: []envMap{d.Env}}
+			if d.If != "" {
+				s.Ifs = []string{d.If}
+			}
+			if d.ContinueOnError != "" {
+				s.COEs = []string{d.ContinueOnError}
+			}
+			a.walkStep(w, s, 0)
+		}
+		g.events = append(g.events, j.events...)
+	}
+	for _, e := range g.events {
+		e.g = g
+	}
+}
+
+func (a *analysis) walkStep(w *jobWalk, s *stepInst, depth int) {
+	w.seq++
+	s.Seq = w.seq
+	w.job.Steps = append(w.job.Steps, s)
+	if s.Def.ID != "" {
+		w.job.stepsByID[s.Prefix+s.Def.ID] = s
+	}
+	sc := scope{g: w.g, job: w.job, step: s, dyn: w.dyn}
+	switch {
+	case s.Def.Uses != "":
+		if strings.HasPrefix(s.Def.Uses, "./") && !strings.HasSuffix(s.Def.Uses, ".yml") && !strings.HasSuffix(s.Def.Uses, ".yaml") {
+			a.composite(w, s, sc, depth)
+			return
+		}
+		a.actionStep(w, s, sc)
+	case s.Def.Run != "":
+		a.runStep(w, s, sc)
+	}
+}
+
+// composite inlines a local composite action's steps.
+func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
+	dir := path.Clean(strings.TrimPrefix(s.Def.Uses, "./"))
+	var c *composite
+	var err error
+	if depth >= maxCompDepth || slices.Contains(s.Via, dir) {
+		err = fmt.Errorf("it is nested deeper than %d or includes itself", maxCompDepth)
+	} else {
+		c, err = a.loadAction(dir)
+	}
+	if err != nil {
+		a.add(a.finding("WF-UNRESOLVED-ACTION", w.g.file.Path, w.job.Key, s.Key,
+			&checks.Location{Path: s.Def.Path, Line: s.Def.Line},
+			fmt.Sprintf("Step %s uses the local action %s, but %v; what it does is not visible.", displayStep(s.Def), s.Def.Uses, err),
+			map[string]any{"uses": s.Def.Uses}))
+		w.emit(w.newEvent(evOpaque, s.Def.Uses, s, s.Def.Line))
+		return
+	}
+	if c.Kind != "composite" {
+		return // a JavaScript or Docker action: its code is not analysed
+	}
+	inputs := map[string]string{}
+	for k, v := range c.Inputs {
+		inputs[k] = v
+	}
+	for k, v := range s.Def.With {
+		inputs[k] = a.resolveExprs(v.V, sc, 0)
+	}
+	prefix := s.Prefix + s.Key + "/"
+	s.comp = c
+	s.compScope = &stepInst{Job: w.job, Inputs: inputs, Prefix: prefix, Envs: s.Envs}
+	for i, d := range c.Steps {
+		in := &stepInst{Def: d, Job: w.job, Key: prefix + stepKey(d, i), Inputs: inputs, Prefix: prefix,
+			Via: append(slices.Clone(s.Via), dir), Envs: append([]envMap{d.Env}, s.Envs...),
+			Ifs: slices.Clone(s.Ifs), COEs: slices.Clone(s.COEs)}
+		if d.If != "" {
+			in.Ifs = append(in.Ifs, d.If)
+		}
+		if d.ContinueOnError != "" {
+			in.COEs = append(in.COEs, d.ContinueOnError)
+		}
+		a.walkStep(w, in, depth+1)
+	}
+}
+
+func (a *analysis) loadAction(dir string) (*composite, error) {
+	if l, ok := a.actions[dir]; ok {
+		return l.c, l.err
+	}
+	var l actionLoad
+	for _, name := range []string{"action.yml", "action.yaml"} {
+		p := path.Join(dir, name)
+		if dir == "." {
+			p = name
+		}
+		src, err := a.readFile(p)
+		if err != nil {
+			var tl *tooLargeError
+			if errors.As(err, &tl) {
+				l.err = fmt.Errorf("%s %v", p, err)
+				break
+			}
+			continue
+		}
+		l.c, l.err = parseAction(p, src)
+		break
+	}
+	if l.c == nil && l.err == nil {
+		l.err = fmt.Errorf("%s has no action.yml", dir)
+	}
+	a.actions[dir] = &l
+	return l.c, l.err
+}
+
+// actionName is uses: without its @ref, lower-cased.
+func actionName(uses string) string {
+	n, _, _ := strings.Cut(uses, "@")
+	return strings.ToLower(strings.TrimSpace(n))
+}
+
+func (w *jobWalk) newEvent(kind evKind, tool string, s *stepInst, line int) *event {
+	return &event{Kind: kind, Tool: tool, Job: w.job, Step: s, Seq: s.Seq, Path: s.Def.Path, Line: line}
+}
+
+func (w *jobWalk) emit(e *event) { w.job.events = append(w.job.events, e) }
+
+// with returns a step input resolved in its scope.
+func (a *analysis) with(s *stepInst, sc scope, key string) (string, bool) {
+	v, ok := s.Def.With[key]
+	if !ok {
+		return "", false
+	}
+	return strings.TrimSpace(a.resolveExprs(v.V, sc, 0)), true
+}
+
+// actionStep classifies a uses: step.
+func (a *analysis) actionStep(w *jobWalk, s *stepInst, sc scope) {
+	name := actionName(s.Def.Uses)
+	line := s.Def.Line
+	switch {
+	case name == "aquasecurity/trivy-action":
+		a.trivyAction(w, s, sc)
+	case name == "anchore/scan-action":
+		a.scanAction(w, s, sc)
+	case name == "readiness-dev/readiness":
+		e := w.newEvent(evScan, "readiness-dev/readiness", s, line)
+		e.ToolBlocking = true
+		e.TKind = "gates"
+		if v, ok := a.with(s, sc, "images"); ok && v != "" {
+			e.Written, e.Target, e.TKind = s.Def.With["images"].V, v, "image"
+		}
+		w.emit(e)
+	case name == "actions/attest-build-provenance" || name == "actions/attest" || name == "actions/attest-sbom":
+		e := w.newEvent(evSign, name, s, line)
+		subj, _ := a.with(s, sc, "subject-name")
+		dig, _ := a.with(s, sc, "subject-digest")
+		if subj != "" {
+			e.Written = s.Def.With["subject-name"].V
+			e.Target, e.TKind = subj, "image"
+			if dig != "" {
+				e.Target += "@" + dig
+				e.Written += "@" + s.Def.With["subject-digest"].V
+			}
+		} else {
+			p, _ := a.with(s, sc, "subject-path")
+			if p == "" {
+				p, _ = a.with(s, sc, "subject-checksums")
+			}
+			e.Target, e.Written, e.TKind, e.Blob = p, p, "blob", true
+		}
+		w.emit(e)
+	case name == "sigstore/gh-action-sigstore-python":
+		e := w.newEvent(evSign, name, s, line)
+		e.Target, _ = a.with(s, sc, "inputs")
+		e.Written, e.TKind, e.Blob = e.Target, "blob", true
+		w.emit(e)
+	case strings.HasPrefix(name, "sigstore/cosign-installer"):
+		w.emit(w.newEvent(evHint, name, s, line))
+	case name == "goreleaser/goreleaser-action":
+		args, _ := a.with(s, sc, "args")
+		a.goreleaser(w, s, line, strings.Fields(args), "")
+	case name == "docker/build-push-action":
+		a.buildPush(w, s, sc)
+	case name == "docker/metadata-action":
+		w.metas["jobs."+w.job.Key+".steps."+s.Prefix+s.Def.ID] = s
+	case name == "github/codeql-action/upload-sarif":
+		e := w.newEvent(evUpload, name, s, line)
+		e.Target, _ = a.with(s, sc, "sarif_file")
+		w.emit(e)
+	case name == "actions/upload-artifact":
+		e := w.newEvent(evUpload, name, s, line)
+		e.Target, _ = a.with(s, sc, "path")
+		w.emit(e)
+	case strings.HasPrefix(name, "docker://"):
+		img := strings.TrimPrefix(name, "docker://")
+		if tool := toolImage(img); tool != "" {
+			args, _ := a.with(s, sc, "args")
+			sh := parseShell(tool+" "+args, true, false)
+			sc.local = map[string]string{}
+			for ci := range sh.Cmds {
+				a.command(w, s, sc, &sh, ci, line, "", nil, 0)
+			}
+		}
+	}
+}
+
+// remoteJob handles a job that calls a reusable workflow in another
+// repository: the SLSA container generator attests; anything else is
+// reported as not visible.
+func (a *analysis) remoteJob(g *graph, j *jobInst) {
+	name := actionName(j.Remote)
+	short := path.Base(name)
+	if _, ref, ok := strings.Cut(j.Remote, "@"); ok {
+		short += "@" + ref
+	}
+	s := &stepInst{Def: &stepDef{Path: j.File.Path, Line: j.Def.UsesLine, Uses: j.Remote, Name: "uses " + short}, Job: j, Key: "call", Seq: 1}
+	if strings.HasPrefix(name, "slsa-framework/slsa-github-generator/.github/workflows/") {
+		e := &event{Kind: evSign, Tool: path.Base(name), Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine}
+		sc := scope{g: g, job: j}
+		if img, ok := j.Def.With["image"]; ok {
+			e.Written = img
+			e.Target = a.resolveExprs(img, sc, 0)
+			e.TKind = "image"
+			if d, ok := j.Def.With["digest"]; ok {
+				e.Written += "@" + d
+				e.Target += "@" + a.resolveExprs(d, sc, 0)
+			}
+		} else {
+			e.TKind, e.Blob = "blob", true
+		}
+		j.events = append(j.events, e)
+		g.events = append(g.events, e)
+		return
+	}
+	op := &event{Kind: evOpaque, Tool: j.Remote, Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine}
+	j.events = append(j.events, op)
+	g.events = append(g.events, op)
+	if !a.reported("WF-UNRESOLVED-REUSABLE/" + j.File.Path + "/" + j.Def.ID) {
+		a.add(checks.Finding{Rule: "WF-UNRESOLVED-REUSABLE", ID: "WF-UNRESOLVED-REUSABLE/" + j.File.Path + "/" + j.Def.ID,
+			Severity: checks.SeverityLow,
+			Message: fmt.Sprintf("Job %s calls %s, a reusable workflow in another repository; whether it signs or scans is not visible here and was not assumed.",
+				j.display(), j.Remote),
+			Location:   &checks.Location{Path: j.File.Path, Line: j.Def.UsesLine},
+			Properties: map[string]any{"uses": j.Remote, "workflow": g.file.Path, "job": j.Key}})
+	}
+}
+
+func (a *analysis) reported(id string) bool { return a.seen[id] }
+
+// trivyAction reads aquasecurity/trivy-action's inputs. Inputs win over
+// TRIVY_* env, which wins over trivy.yaml, as the action documents.
+func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
+	scanType, _ := a.with(s, sc, "scan-type")
+	if scanType == "" {
+		scanType = "image"
+	}
+	if scanners, ok := a.with(s, sc, "scanners"); ok && scanners != "" && !strings.Contains(scanners, "vuln") {
+		return // secret / misconfig only: not a vulnerability scan
+	}
+	if scanType == "config" {
+		return
+	}
+	e := w.newEvent(evScan, "aquasecurity/trivy-action", s, s.Def.Line)
+	switch scanType {
+	case "image":
+		if in, _ := a.with(s, sc, "input"); in != "" {
+			e.Written, e.Target, e.TKind = s.Def.With["input"].V, in, "tar"
+		} else {
+			e.Written, e.TKind = s.Def.With["image-ref"].V, "image"
+			e.Target, _ = a.with(s, sc, "image-ref")
+		}
+	case "sbom":
+		e.Target, _ = a.with(s, sc, "scan-ref")
+		e.Written, e.TKind = e.Target, "sbom"
+	default:
+		e.Target, _ = a.with(s, sc, "scan-ref")
+		if e.Target == "" {
+			e.Target = "."
+		}
+		e.Written, e.TKind = e.Target, "fs"
+	}
+	cfgPath, _ := a.with(s, sc, "trivy-config")
+	if cfgPath == "" {
+		cfgPath, _ = sc.envLookup("TRIVY_CONFIG", false)
+	}
+	cfg := a.toolConfig(cfgPath, "trivy.yaml")
+	exit, hasExit := a.with(s, sc, "exit-code")
+	src := "exit-code"
+	if !hasExit || exit == "" {
+		if v, ok := sc.envLookup("TRIVY_EXIT_CODE", false); ok {
+			exit, hasExit, src = a.resolveExprs(v, sc, 0), true, "TRIVY_EXIT_CODE"
+		} else if v, ok := cfg["exit-code"]; ok {
+			exit, hasExit, src = fmt.Sprint(v), true, "exit-code in "+a.configName(cfgPath, "trivy.yaml")
+		}
+	}
+	e.ToolBlocking, e.ToolReasons = exitCodeBlocking(exit, hasExit, src, "trivy-action")
+	sev, hasSev := a.with(s, sc, "severity")
+	sevSrc := "severity"
+	if !hasSev || sev == "" {
+		if v, ok := sc.envLookup("TRIVY_SEVERITY", false); ok {
+			sev, hasSev, sevSrc = a.resolveExprs(v, sc, 0), true, "TRIVY_SEVERITY"
+		} else if v, ok := cfg["severity"]; ok {
+			sev, hasSev, sevSrc = yamlWords(v), true, "severity in "+a.configName(cfgPath, "trivy.yaml")
+		}
+	}
+	e.Severities, e.SevGap = trivySeverities(sev, hasSev, sevSrc)
+	format, _ := a.with(s, sc, "format")
+	if out, _ := a.with(s, sc, "output"); out != "" {
+		e.Output = out
+	} else if format == "sarif" {
+		e.Output = "(sarif on stdout)"
+	}
+	w.emit(e)
+}
+
+// scanAction reads anchore/scan-action's inputs (v3+: fail-build defaults
+// to true and severity-cutoff to medium; v1's image-reference input
+// defaulted fail-build to false).
+func (a *analysis) scanAction(w *jobWalk, s *stepInst, sc scope) {
+	e := w.newEvent(evScan, "anchore/scan-action", s, s.Def.Line)
+	failDefault := "true"
+	switch {
+	case s.Def.With["image"].V != "":
+		e.Written, e.TKind = s.Def.With["image"].V, "image"
+		e.Target, _ = a.with(s, sc, "image")
+	case s.Def.With["image-reference"].V != "":
+		e.Written, e.TKind = s.Def.With["image-reference"].V, "image"
+		e.Target, _ = a.with(s, sc, "image-reference")
+		failDefault = "false"
+	case s.Def.With["path"].V != "":
+		e.Target, _ = a.with(s, sc, "path")
+		e.Written, e.TKind = e.Target, "fs"
+	case s.Def.With["sbom"].V != "":
+		e.Target, _ = a.with(s, sc, "sbom")
+		e.Written, e.TKind = e.Target, "sbom"
+	default:
+		e.TKind = "unknown"
+	}
+	fail, ok := a.with(s, sc, "fail-build")
+	if !ok || fail == "" {
+		fail = failDefault
+	}
+	switch {
+	case strings.EqualFold(fail, "true"):
+		e.ToolBlocking = true
+	case strings.EqualFold(fail, "false"):
+		e.ToolReasons = []string{"anchore/scan-action has fail-build: false"}
+		if !ok {
+			e.ToolReasons = []string{"anchore/scan-action v1 (image-reference) does not fail the build unless fail-build is set"}
+		}
+	default:
+		e.ToolReasons = []string{fmt.Sprintf("fail-build is %q, which cannot be evaluated before the run", fail)}
+	}
+	cut, ok := a.with(s, sc, "severity-cutoff")
+	if !ok || cut == "" {
+		cut = "medium"
+	}
+	e.Severities, e.SevGap = grypeThreshold(cut, "severity-cutoff")
+	e.Output, _ = a.with(s, sc, "output-file")
+	if e.Output == "" && (s.Def.With["output-format"].V == "" || strings.EqualFold(s.Def.With["output-format"].V, "sarif")) {
+		e.Output = "(steps." + s.Def.ID + ".outputs.sarif)"
+	}
+	w.emit(e)
+}
+
+// buildPush reads docker/build-push-action.
+func (a *analysis) buildPush(w *jobWalk, s *stepInst, sc scope) {
+	push, _ := a.with(s, sc, "push")
+	outputs, _ := a.with(s, sc, "outputs")
+	kind := evBuild
+	lo := strings.ToLower(outputs)
+	if strings.EqualFold(push, "true") || strings.Contains(push, "${{") || strings.Contains(lo, "type=registry") || strings.Contains(lo, "push=true") {
+		kind = evPush
+	}
+	e := w.newEvent(kind, "docker/build-push-action", s, s.Def.Line)
+	tags, _ := a.with(s, sc, "tags")
+	e.Tags = splitList(tags)
+	e.Release = a.releaseTags(w, e.Tags, outputs)
+	e.Platforms, _ = a.with(s, sc, "platforms")
+	var inputs []string
+	for _, k := range []string{"context", "file", "target", "build-args"} {
+		v, _ := a.with(s, sc, k)
+		inputs = append(inputs, k+"="+v)
+	}
+	e.Inputs = strings.Join(inputs, ";")
+	if s.Def.ID != "" {
+		e.DigestOf = "jobs." + w.job.Key + ".steps." + s.Prefix + s.Def.ID + ".outputs."
+	}
+	if strings.Contains(lo, "type=docker") || strings.Contains(lo, "type=oci") || strings.Contains(lo, "type=tar") {
+		e.Target = outputDest(outputs)
+		e.TKind = "tar"
+	}
+	e.Written = tags
+	w.emit(e)
+}
+
+// outputDest extracts dest= from a buildx --output value.
+func outputDest(o string) string {
+	for _, part := range strings.Split(o, ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "dest="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// releaseTags decides whether pushed tags are release tags (what users
+// pull) rather than staging tags (sha-…, pr-…, a run id) or a push by
+// digest.
+func (a *analysis) releaseTags(w *jobWalk, tags []string, outputs string) bool {
+	if strings.Contains(strings.ToLower(outputs), "push-by-digest=true") {
+		return false
+	}
+	for _, t := range tags {
+		if strings.Contains(t, ".outputs.tags") {
+			if m := w.metaFor(t); m != nil {
+				if metaRelease(m) {
+					return true
+				}
+				continue
+			}
+			return true // tags from metadata we cannot see: assume release tags
+		}
+		if !stagingTag(parseRef(t).Tag) {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *jobWalk) metaFor(t string) *stepInst {
+	for k, m := range w.metas {
+		if strings.Contains(t, k+".outputs.") {
+			return m
+		}
+	}
+	return nil
+}
+
+// metaRelease reads docker/metadata-action's tags: input: sha and pr tags
+// are staging, everything else (semver, ref, raw, edge, schedule, and the
+// default set) is a release tag.
+func metaRelease(m *stepInst) bool {
+	spec, ok := m.Def.With["tags"]
+	if !ok || strings.TrimSpace(spec.V) == "" {
+		return true // default: branch, tag and pr names
+	}
+	for _, l := range strings.Split(spec.V, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		typ := ""
+		for _, kv := range strings.Split(l, ",") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(kv), "type="); ok {
+				typ = v
+			}
+		}
+		switch {
+		case typ == "sha":
+		case typ == "ref" && strings.Contains(l, "event=pr"):
+		case typ == "raw":
+			val := ""
+			for _, kv := range strings.Split(l, ",") {
+				if v, ok := strings.CutPrefix(strings.TrimSpace(kv), "value="); ok {
+					val = v
+				}
+			}
+			if !stagingTag(val) {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// stagingTag recognises tags that mark an unreleased build.
+func stagingTag(tag string) bool {
+	if tag == "" {
+		return false
+	}
+	t := strings.ToLower(tag)
+	for _, s := range []string{"sha", "run_id", "run_number", "pr-", "pr_", "staging", "scan", "candidate", "unscanned", "untrusted", "pending", "tmp", "temp", "test", "build-", "ci-"} {
+		if strings.Contains(t, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// goreleaser records a goreleaser run: it signs when its configuration
+// has signs: or docker_signs:, and the signature is made inside the same
+// step that builds and publishes, so only a scan before goreleaser can
+// gate it.
+func (a *analysis) goreleaser(w *jobWalk, s *stepInst, line int, args []string, script string) {
+	cfgPath := ""
+	for i := 0; i < len(args); i++ {
+		switch {
+		case args[i] == "--config" || args[i] == "-f":
+			if i+1 < len(args) {
+				cfgPath = args[i+1]
+			}
+		case strings.HasPrefix(args[i], "--config="):
+			cfgPath = strings.TrimPrefix(args[i], "--config=")
+		}
+	}
+	if len(args) > 0 && args[0] != "release" && !strings.HasPrefix(args[0], "-") {
+		return // goreleaser check, build, …: nothing is signed
+	}
+	candidates := []string{cfgPath}
+	if cfgPath == "" {
+		candidates = []string{".goreleaser.yaml", ".goreleaser.yml", "goreleaser.yaml", "goreleaser.yml"}
+	}
+	for _, c := range candidates {
+		src, err := a.readFile(path.Join(workDir(s), c))
+		if err != nil {
+			continue
+		}
+		var doc map[string]any
+		if yaml.Unmarshal(src, &doc) != nil {
+			break
+		}
+		for _, key := range []string{"signs", "docker_signs", "binary_signs"} {
+			if v, ok := doc[key].([]any); ok && len(v) > 0 {
+				e := w.newEvent(evSign, "goreleaser "+key, s, line)
+				e.Script = script
+				e.TKind, e.Blob = "blob", key != "docker_signs"
+				what := "the artifacts"
+				if key == "docker_signs" {
+					e.TKind, what = "unknown", "the images"
+				}
+				e.Target = what + " of " + key + ": in " + path.Join(workDir(s), c)
+				e.Written = e.Target
+				w.emit(e)
+			}
+		}
+		return
+	}
+	a.add(a.finding("WF-UNRESOLVED-ACTION", w.g.file.Path, w.job.Key, s.Key, &checks.Location{Path: s.Def.Path, Line: line},
+		fmt.Sprintf("Step %s runs goreleaser, but its configuration (%s) is not in the repository; whether it signs is not visible.",
+			displayStep(s.Def), strings.Join(candidates, ", ")), nil))
+}
+
+// workDir is the step's working directory relative to the repository.
+func workDir(s *stepInst) string {
+	d := s.Def.WorkDir
+	if d == "" && s.Job != nil {
+		d = s.Job.Def.WorkDir
+	}
+	if d == "" || strings.Contains(d, "$") {
+		return "."
+	}
+	return path.Clean(d)
+}
+
+// toolConfig reads a scanner's YAML config file (trivy.yaml, .grype.yaml)
+// relative to the repository root; missing or unreadable gives nil.
+func (a *analysis) toolConfig(p, def string) map[string]any {
+	if p == "" {
+		p = def
+	}
+	if strings.Contains(p, "$") {
+		return nil
+	}
+	p = path.Clean(p)
+	if c, ok := a.configs[p]; ok {
+		return c
+	}
+	var m map[string]any
+	if src, err := a.readFile(p); err == nil {
+		if yaml.Unmarshal(src, &m) != nil {
+			m = nil
+		}
+	}
+	a.configs[p] = m
+	return m
+}
+
+func (a *analysis) configName(p, def string) string {
+	if p == "" {
+		return def
+	}
+	return p
+}
+
+func yamlWords(v any) string {
+	switch t := v.(type) {
+	case []any:
+		var out []string
+		for _, x := range t {
+			out = append(out, fmt.Sprint(x))
+		}
+		return strings.Join(out, ",")
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// exitCodeBlocking judges a trivy exit code.
+func exitCodeBlocking(v string, set bool, src, tool string) (bool, []string) {
+	v = strings.Trim(strings.TrimSpace(v), `'"`)
+	switch {
+	case !set || v == "":
+		return false, []string{tool + " has no exit-code, and trivy exits 0 when it finds vulnerabilities"}
+	case strings.Contains(v, "$"):
+		return false, []string{fmt.Sprintf("%s is %q, which cannot be evaluated before the run", src, v)}
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		return false, []string{fmt.Sprintf("%s is %q, not a number", src, v)}
+	case n == 0:
+		return false, []string{src + " is 0, so trivy succeeds whatever it finds"}
+	}
+	return true, nil
+}
+
+// trivySeverities judges the severities a trivy scan fails on.
+func trivySeverities(v string, set bool, src string) ([]string, string) {
+	if !set || strings.TrimSpace(v) == "" {
+		return nil, ""
+	}
+	if strings.Contains(v, "$") {
+		return nil, fmt.Sprintf("%s is %q, which cannot be evaluated before the run", src, v)
+	}
+	sev := severityList(v)
+	var missing []string
+	for _, want := range []string{"CRITICAL", "HIGH"} {
+		if !slices.Contains(sev, want) {
+			missing = append(missing, want)
+		}
+	}
+	if len(missing) > 0 {
+		return sev, fmt.Sprintf("%s is %s, which leaves out %s", src, strings.Join(sev, ","), strings.Join(missing, " and "))
+	}
+	return sev, ""
+}
+
+var grypeLevels = []string{"negligible", "low", "medium", "high", "critical"}
+
+// grypeThreshold judges grype's --fail-on / scan-action's severity-cutoff.
+func grypeThreshold(v, src string) ([]string, string) {
+	v = strings.ToLower(strings.Trim(strings.TrimSpace(v), `'"`))
+	if strings.Contains(v, "$") {
+		return nil, fmt.Sprintf("%s is %q, which cannot be evaluated before the run", src, v)
+	}
+	i := slices.Index(grypeLevels, v)
+	if i < 0 {
+		return nil, fmt.Sprintf("%s is %q, not a grype severity", src, v)
+	}
+	var sev []string
+	for _, l := range grypeLevels[i:] {
+		sev = append(sev, strings.ToUpper(l))
+	}
+	if v == "critical" {
+		return sev, src + " is critical, which leaves out HIGH"
+	}
+	return sev, ""
+}
+
+// toolImage recognises scanner and signer container images run with
+// docker run or docker:// actions.
+func toolImage(img string) string {
+	base := img
+	if i := strings.LastIndexByte(base, '/'); i >= 0 {
+		base = base[i+1:]
+	}
+	base, _, _ = strings.Cut(base, ":")
+	base, _, _ = strings.Cut(base, "@")
+	switch {
+	case base == "trivy":
+		return "trivy"
+	case base == "grype":
+		return "grype"
+	case base == "cosign":
+		return "cosign"
+	case base == "readiness":
+		return "readiness"
+	}
+	return ""
+}

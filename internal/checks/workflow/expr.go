@@ -1,0 +1,256 @@
+package workflow
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Expressions (${{ … }}) and image references as written in workflows.
+
+// exprSpan is the byte range of one ${{ … }} in a string.
+type exprSpan struct{ start, end int } // s[start:end] == "${{ … }}"
+
+func exprSpans(s string) []exprSpan {
+	var out []exprSpan
+	for i := 0; i < len(s); {
+		j := strings.Index(s[i:], "${{")
+		if j < 0 {
+			break
+		}
+		j += i
+		k := strings.Index(s[j+3:], "}}")
+		if k < 0 {
+			break
+		}
+		end := j + 3 + k + 2
+		out = append(out, exprSpan{j, end})
+		i = end
+	}
+	return out
+}
+
+// normExpr normalises the inside of an expression: surrounding space
+// trimmed, runs of space collapsed, and everything outside string literals
+// lower-cased (context and property names are case-insensitive).
+func normExpr(e string) string {
+	var b strings.Builder
+	inStr := false
+	space := false
+	for _, r := range strings.TrimSpace(e) {
+		switch {
+		case r == '\'':
+			inStr = !inStr
+			b.WriteRune(r)
+			space = false
+		case inStr:
+			b.WriteRune(r)
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r':
+			if !space {
+				b.WriteByte(' ')
+				space = true
+			}
+		default:
+			if r >= 'A' && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			b.WriteRune(r)
+			space = false
+		}
+	}
+	return b.String()
+}
+
+// condText returns an if: condition without its optional ${{ }} wrapper,
+// normalised.
+func condText(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "${{") && strings.HasSuffix(s, "}}") && len(exprSpans(s)) == 1 {
+		s = s[3 : len(s)-2]
+	}
+	return normExpr(s)
+}
+
+// splitAnd splits a normalised condition on top-level &&.
+func splitAnd(c string) []string {
+	var parts []string
+	depth, start := 0, 0
+	inStr := false
+	for i := 0; i < len(c); i++ {
+		switch c[i] {
+		case '\'':
+			inStr = !inStr
+		case '(':
+			if !inStr {
+				depth++
+			}
+		case ')':
+			if !inStr {
+				depth--
+			}
+		case '&':
+			if !inStr && depth == 0 && i+1 < len(c) && c[i+1] == '&' {
+				parts = append(parts, strings.TrimSpace(c[start:i]))
+				start = i + 2
+				i++
+			}
+		}
+	}
+	parts = append(parts, strings.TrimSpace(c[start:]))
+	out := parts[:0]
+	for _, p := range parts {
+		p = strings.TrimSpace(p)
+		// Strip redundant outer parentheses.
+		for strings.HasPrefix(p, "(") && strings.HasSuffix(p, ")") && matchClose(p, 0, '(', ')') == len(p) {
+			p = strings.TrimSpace(p[1 : len(p)-1])
+		}
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+var (
+	statusFnRE = regexp.MustCompile(`\b(always|failure|cancelled)\(\)`)
+	// Conditions that re-require success of what came before.
+	successRE  = regexp.MustCompile(`(needs\.[a-z0-9_-]+\.result|steps\.[a-z0-9_-]+\.(?:outcome|conclusion))\s*==\s*'success'`)
+	allNeedsRE = regexp.MustCompile(`!\s*contains\(\s*needs\.\*\.result\s*,\s*'(failure|cancelled)'\s*\)|\bsuccess\(\)`)
+)
+
+// runsAfterFailure reports whether a condition lets its step or job run
+// after an earlier failure: it calls always(), failure() or cancelled()
+// (GitHub then drops the implicit success()), and does not re-require the
+// success of what failed — success(), !contains(needs.*.result,
+// 'failure'), or needs.X.result / steps.X.outcome == 'success' for one of
+// gates ("needs.scan.result", "steps.trivy.outcome").
+func runsAfterFailure(cond string, gates ...string) bool {
+	c := condText(cond)
+	if !statusFnRE.MatchString(c) {
+		return false
+	}
+	if allNeedsRE.MatchString(c) {
+		return false
+	}
+	for _, m := range successRE.FindAllStringSubmatch(c, -1) {
+		ctx := strings.TrimSuffix(strings.TrimSuffix(m[1], ".conclusion"), ".outcome")
+		for _, g := range gates {
+			g = strings.TrimSuffix(strings.TrimSuffix(g, ".conclusion"), ".outcome")
+			if strings.EqualFold(ctx, g) || strings.EqualFold(strings.TrimSuffix(ctx, ".result"), strings.TrimSuffix(g, ".result")) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isUnconditional reports whether a condition part never skips: success(),
+// always(), !cancelled(), true.
+func isUnconditional(part string) bool {
+	switch part {
+	case "", "success()", "always()", "!cancelled()", "! cancelled()", "true":
+		return true
+	}
+	return false
+}
+
+// imageRef is an image reference split as written: repository, tag,
+// digest. Any part may contain expressions.
+type imageRef struct {
+	Repo, Tag, Digest string
+}
+
+// parseRef splits ref at the digest '@' and the tag ':' that lie outside
+// expressions.
+func parseRef(ref string) imageRef {
+	ref = strings.TrimSpace(ref)
+	ref = strings.TrimPrefix(ref, "docker://")
+	ref = strings.TrimPrefix(ref, "registry:")
+	ref = strings.TrimPrefix(ref, "docker:")
+	masked := maskExprs(ref)
+	var r imageRef
+	if at := strings.LastIndexByte(masked, '@'); at >= 0 {
+		r.Digest = ref[at+1:]
+		ref, masked = ref[:at], masked[:at]
+	}
+	slash := strings.LastIndexByte(masked, '/')
+	if c := strings.LastIndexByte(masked, ':'); c > slash {
+		r.Tag = ref[c+1:]
+		ref = ref[:c]
+	}
+	r.Repo = normRepo(ref)
+	return r
+}
+
+// normRepo drops the implicit docker.io registry and library/ namespace.
+func normRepo(r string) string {
+	r = strings.TrimPrefix(r, "docker.io/")
+	r = strings.TrimPrefix(r, "index.docker.io/")
+	r = strings.TrimPrefix(r, "library/")
+	return r
+}
+
+// maskExprs replaces the inside of every ${{ … }} with 'x' so that ':' and
+// '@' inside expressions are not taken for separators.
+func maskExprs(s string) string {
+	spans := exprSpans(s)
+	if len(spans) == 0 {
+		return s
+	}
+	b := []byte(s)
+	for _, sp := range spans {
+		for i := sp.start + 3; i < sp.end-2; i++ {
+			b[i] = 'x'
+		}
+	}
+	return string(b)
+}
+
+// opaque reports whether a resolved string still holds something that
+// could not be followed: a shell expansion, a command substitution, or an
+// env. expression without a visible value.
+func opaque(s string) bool {
+	masked := maskExprs(s)
+	if strings.ContainsAny(masked, "$`") {
+		return true
+	}
+	for _, sp := range exprSpans(s) {
+		e := normExpr(s[sp.start+3 : sp.end-2])
+		if strings.HasPrefix(e, "env.") || strings.HasPrefix(e, "inputs.") || strings.HasPrefix(e, "fromjson(") ||
+			strings.HasPrefix(e, "format(") || strings.HasPrefix(e, "vars.") || strings.HasPrefix(e, "secrets.") {
+			return true
+		}
+	}
+	return false
+}
+
+// wholeExpr reports whether s is exactly one expression (a list such as
+// steps.meta.outputs.tags cannot be split into repository and tag).
+func wholeExpr(s string) bool {
+	sp := exprSpans(s)
+	return len(sp) == 1 && sp[0].start == 0 && sp[0].end == len(s)
+}
+
+// splitList splits a tags:/subject input on newlines and commas.
+func splitList(s string) []string {
+	var out []string
+	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == ',' }) {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// severityList parses a severities value (CRITICAL,HIGH or a YAML list
+// rendered as words).
+func severityList(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool {
+		return r == ',' || r == ' ' || r == '\n' || r == '[' || r == ']' || r == '"' || r == '\''
+	}) {
+		if f = strings.ToUpper(strings.TrimSpace(f)); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

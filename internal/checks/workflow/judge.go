@@ -1,0 +1,875 @@
+package workflow
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+)
+
+// judge decides, for every signing step of a graph, whether a blocking
+// scan of the same image runs before it, and raises the findings.
+func (a *analysis) judge(g *graph) {
+	var scans, signs []*event
+	for _, e := range g.events {
+		switch e.Kind {
+		case evScan:
+			scans = append(scans, e)
+			a.report.Scans = append(a.report.Scans, a.scanStep(g, e, nil))
+		case evSign:
+			signs = append(signs, e)
+		}
+	}
+	perStep := map[*stepInst]int{}
+	for _, s := range signs {
+		perStep[s.Step]++
+		key := s.Step.Key
+		if n := perStep[s.Step]; n > 1 {
+			key = fmt.Sprintf("%s#%d", key, n)
+		}
+		a.judgeSign(g, s, key, scans)
+	}
+	a.hints(g)
+}
+
+// scanStep describes a scan, judged against a signing step when sign is set.
+func (a *analysis) scanStep(g *graph, e *event, sign *event) ScanStep {
+	ss := ScanStep{StepRef: e.ref(g), Severities: e.Severities}
+	ss.Reasons = a.blockingReasons(g, e, sign)
+	ss.Blocking = len(ss.Reasons) == 0
+	if ss.Reasons == nil {
+		ss.Reasons = nil
+	}
+	return ss
+}
+
+// assessment is how well one scan guards one signing step.
+type assessment struct {
+	scan     *event
+	reasons  []string
+	sevGap   string
+	cmp      refCmp
+	blocking bool
+}
+
+// score ranks the scans before a signing step: blocking first, then a
+// scan configured to fail (exit code set), covering HIGH and CRITICAL, of
+// the same image, with the fewest problems.
+func (x assessment) score() int {
+	s := 0
+	if x.blocking {
+		s += 1000
+	}
+	if x.scan.ToolBlocking {
+		s += 100
+	}
+	if x.sevGap == "" {
+		s += 20
+	}
+	if !x.cmp.Mismatch {
+		s += 10
+	}
+	return s - min(len(x.reasons), 9)
+}
+
+func (a *analysis) judgeSign(g *graph, s *event, key string, scans []*event) {
+	sig := Signing{StepRef: s.ref(g)}
+	sig.Step = key
+	var pre, after, unordered []*event
+	for _, sc := range scans {
+		switch {
+		case sc.Job == s.Job && sc.before(s):
+			pre = append(pre, sc)
+		case sc.Job == s.Job:
+			after = append(after, sc)
+		case g.before(sc.Job, s.Job):
+			pre = append(pre, sc)
+		case g.before(s.Job, sc.Job):
+			after = append(after, sc)
+		default:
+			unordered = append(unordered, sc)
+		}
+	}
+	upstreamNote := ""
+	if len(pre) == 0 {
+		var up []*event
+		up, upstreamNote = a.upstreamScans(g, s)
+		pre = append(pre, up...)
+	}
+	loc := &checks.Location{Path: s.Path, Line: s.Line}
+	what := a.signWhat(s)
+	props := a.signProps(g, s)
+	raise := func(rule, msg string, extra map[string]any) {
+		p := map[string]any{}
+		for k, v := range props {
+			p[k] = v
+		}
+		for k, v := range extra {
+			p[k] = v
+		}
+		a.add(a.finding(rule, g.file.Path, s.Job.Key, key, loc, msg, p))
+		sig.Rules = append(sig.Rules, rule)
+	}
+	defer func() { a.report.Signings = append(a.report.Signings, sig) }()
+
+	if len(pre) == 0 {
+		if s.SelfGated {
+			sig.Decision = "self-gated"
+			return
+		}
+		// Something before the signing step may scan but cannot be seen:
+		// say so instead of claiming there is no scan.
+		for _, e := range g.events {
+			if e.Kind != evOpaque || !(e.Job == s.Job && e.before(s) || g.before(e.Job, s.Job)) {
+				continue
+			}
+			sig.Decision = "unverified"
+			rule := "WF-UNRESOLVED-REUSABLE"
+			what2 := fmt.Sprintf("job %s calls %s, a reusable workflow in another repository", e.Job.display(), e.Tool)
+			if e.Job == s.Job || !strings.Contains(e.Tool, ".github/workflows/") {
+				rule = "WF-UNRESOLVED-ACTION"
+				what2 = fmt.Sprintf("step %s uses %s, which is not in the repository", displayStep(e.Step.Def), e.Tool)
+			}
+			raise(rule, fmt.Sprintf("%s; no visible scan runs before it, and %s (%s): whether that scans the image, and blocks, cannot be established.",
+				what, what2, e.ref(g).Location()), map[string]any{"not_visible": e.ref(g).Location()})
+			return
+		}
+		sig.Decision = "not-gated"
+		switch {
+		case len(after) > 0:
+			x := after[0]
+			raise("WF-SCAN-AFTER-SIGN", fmt.Sprintf("%s, but the only scan (%s at %s) runs after the signature is made.",
+				what, x.Tool, where(g, x)), map[string]any{"scan": x.ref(g).Location()})
+		case len(unordered) > 0:
+			x := unordered[0]
+			raise("WF-SCAN-NOT-NEEDED", fmt.Sprintf("%s; the scan (%s at %s) runs in job %s, which job %s does not need, so a failing scan cannot stop the signature.",
+				what, x.Tool, where(g, x), x.Job.display(), s.Job.display()), map[string]any{"scan": x.ref(g).Location()})
+		default:
+			var other *event
+			for _, e := range a.all {
+				if e.Kind == evScan && e.Job.File != s.Job.File && !slices.Contains(g.events, e) {
+					other = e
+					break
+				}
+			}
+			if other != nil {
+				raise("WF-SCAN-NOT-NEEDED", fmt.Sprintf("%s; a scan exists only in another workflow (%s at %s), which cannot stop this one from signing%s.",
+					what, other.Tool, other.Path+fmt.Sprintf(":%d", other.Line), upstreamNote), map[string]any{"scan": fmt.Sprintf("%s:%d", other.Path, other.Line)})
+			} else {
+				raise("WF-SIGN-BEFORE-SCAN", fmt.Sprintf("%s, and no vulnerability scan runs before it: not earlier in job %s, not in a job it needs.",
+					what, s.Job.display()), nil)
+			}
+		}
+		return
+	}
+
+	var best assessment
+	for i, p := range pre {
+		x := assessment{scan: p, reasons: a.blockingReasons(g, p, s), sevGap: p.SevGap, cmp: a.compareRefs(g, p, s)}
+		x.blocking = len(x.reasons) == 0
+		sig.Preceding = append(sig.Preceding, a.scanStep(g, p, s))
+		if i == 0 || x.score() > best.score() || x.score() == best.score() && best.scan.before(p) && p.Job == s.Job {
+			best = x
+		}
+	}
+	gate := a.scanStep(g, best.scan, s)
+	sig.Gate = &gate
+	if s.SelfGated && !(best.blocking && best.sevGap == "" && !best.cmp.Mismatch) {
+		sig.Decision = "self-gated"
+		return
+	}
+	scanLoc := where(g, best.scan)
+	scanProps := map[string]any{"scan": scanLoc, "scan_tool": best.scan.Tool}
+	sig.Decision = "gated"
+	if !best.blocking {
+		sig.Decision = "not-gated"
+		others := ""
+		if len(pre) > 1 {
+			others = fmt.Sprintf(" (nor can the %d other %s before it)", len(pre)-1, plural(len(pre)-1, "scan", "scans"))
+		}
+		raise("WF-SCAN-NOT-BLOCKING", fmt.Sprintf("%s; the scan before it (%s at %s) cannot stop it%s: %s.",
+			what, best.scan.Tool, scanLoc, others, strings.Join(best.reasons, "; ")),
+			merge(scanProps, map[string]any{"reasons": best.reasons}))
+	}
+	if best.sevGap != "" {
+		sig.Decision = "not-gated"
+		raise("WF-SCAN-SEVERITY-GAP", fmt.Sprintf("%s; the scan before it (%s at %s) does not fail on every HIGH and CRITICAL vulnerability: %s.",
+			what, best.scan.Tool, scanLoc, best.sevGap), merge(scanProps, map[string]any{"severities": best.scan.Severities}))
+	}
+	if best.cmp.Mismatch {
+		sig.Decision = "not-gated"
+		raise("WF-SCAN-REF-MISMATCH", fmt.Sprintf("%s; the scan before it (%s at %s) looks at something else: %s (compared: %s).",
+			what, best.scan.Tool, scanLoc, best.cmp.Why, best.cmp.Compared),
+			merge(scanProps, map[string]any{"compared": best.cmp.Compared, "scanned": best.scan.Target, "signed": s.Target}))
+	}
+	if p := a.pushBefore(g, best.scan, s); p != nil {
+		raise("WF-PUSH-BEFORE-SCAN", fmt.Sprintf("%s; the image is pushed with release tags (%s at %s) before the scan gate at %s has passed, so a vulnerable image is public before the gate fails.",
+			what, p.Tool, p.ref(g).Location(), scanLoc), merge(scanProps, map[string]any{"push": p.ref(g).Location(), "tags": p.Tags}))
+	}
+	a.uploads(g, best.scan)
+}
+
+// where renders an event's location, with the script line when the
+// command is in a script the step runs.
+func where(g *graph, e *event) string {
+	l := e.ref(g).Location()
+	if e.Script != "" {
+		l += " (" + e.Script + ")"
+	}
+	return l
+}
+
+func merge(a, b map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// signWhat starts every signing message: which step signs what, where.
+func (a *analysis) signWhat(s *event) string {
+	target := s.Written
+	if target == "" {
+		target = "(target not visible)"
+	}
+	where := ""
+	if s.Script != "" {
+		where = " (in " + s.Script + ")"
+	}
+	verb := "signs"
+	if strings.Contains(s.Tool, "attest") || strings.Contains(s.Tool, "provenance") || strings.Contains(s.Tool, "slsa") {
+		verb = "attests"
+	}
+	return fmt.Sprintf("Step %s in job %s %s %s with %s%s", displayStep(s.Step.Def), s.Job.display(), verb, target, s.Tool, where)
+}
+
+func (a *analysis) signProps(g *graph, s *event) map[string]any {
+	p := map[string]any{"workflow": g.file.Path, "job": s.Job.Key, "step": s.Step.Key, "tool": s.Tool}
+	if s.Written != "" {
+		p["target"] = s.Written
+	}
+	if s.Target != "" && s.Target != s.Written {
+		p["resolved"] = s.Target
+	}
+	if s.Script != "" {
+		p["script"] = s.Script
+	}
+	if len(s.Step.Via) > 0 {
+		p["via"] = s.Step.Via
+	}
+	return p
+}
+
+// finding builds a finding with the rule's severity and remediation.
+func (a *analysis) finding(rule, workflow, job, step string, loc *checks.Location, msg string, props map[string]any) checks.Finding {
+	r := ruleByID(rule)
+	id := rule + "/" + workflow + "/" + job + "/" + step
+	return checks.Finding{Rule: rule, ID: id, Severity: r.Severity, Message: msg, Remediation: strings.TrimSpace(r.Remediation),
+		Location: loc, Properties: props}
+}
+
+var conclusionRE = regexp.MustCompile(`github\.event\.workflow_run\.conclusion\s*==\s*'success'`)
+
+// upstreamScans returns the scans of the workflows that a workflow_run
+// trigger waits for, when that is the workflow's only trigger and the
+// signing job (or a job it needs) requires the run to have succeeded. The
+// note explains, otherwise, why those scans do not gate.
+func (a *analysis) upstreamScans(g *graph, s *event) ([]*event, string) {
+	f := g.file
+	if len(f.RunAfter) == 0 {
+		return nil, ""
+	}
+	if len(f.Triggers) != 1 || f.Triggers[0] != "workflow_run" {
+		return nil, fmt.Sprintf(" (it also runs on %s, not only after %s)", strings.Join(f.Triggers, ", "), strings.Join(f.RunAfter, ", "))
+	}
+	checked := false
+	jobs := []*jobInst{s.Job}
+	for k := range g.closure[s.Job.Key] {
+		jobs = append(jobs, g.byKey[k])
+	}
+	for _, j := range jobs {
+		for _, c := range j.ifs() {
+			if conclusionRE.MatchString(condText(c)) {
+				checked = true
+			}
+		}
+	}
+	if !checked {
+		return nil, fmt.Sprintf(" (it runs after %s, but no job checks github.event.workflow_run.conclusion == 'success')", strings.Join(f.RunAfter, ", "))
+	}
+	var out []*event
+	for _, og := range a.graphs {
+		name := og.file.Name
+		if name == "" {
+			name = og.file.Path
+		}
+		if og == g || !slices.Contains(f.RunAfter, name) {
+			continue
+		}
+		for _, e := range og.events {
+			if e.Kind == evScan {
+				out = append(out, e)
+			}
+		}
+	}
+	return out, ""
+}
+
+// blockingReasons says why a scan's failure would not stop the signing
+// step (nil when it would). With sign nil, it judges the scan alone.
+func (a *analysis) blockingReasons(g *graph, p, s *event) []string {
+	reasons := slices.Clone(p.ToolReasons)
+	if p.sh != nil && !(s != nil && sameChain(p, s)) {
+		for _, lvl := range append(slices.Clone(p.chain), shPos{p.sh, p.ci}) {
+			if ok, why := shellStops(lvl.sh, lvl.ci); !ok {
+				reasons = append(reasons, why)
+			}
+		}
+	}
+	for _, coe := range p.Step.COEs {
+		switch c := strings.TrimSpace(coe); {
+		case c == "true":
+			reasons = append(reasons, "the scan step has continue-on-error: true")
+		case c != "false" && c != "":
+			reasons = append(reasons, fmt.Sprintf("the scan step has continue-on-error: %s, which may be true", c))
+		}
+	}
+	if s == nil || p.Step == s.Step {
+		return reasons
+	}
+	if p.g != nil && s.g != nil && p.g != s.g {
+		// A scan in the workflow that a workflow_run trigger waits for: its
+		// failure must fail that run, which the signing workflow checks.
+		if c := strings.TrimSpace(p.Job.Def.ContinueOnError); c != "" && c != "false" {
+			reasons = append(reasons, fmt.Sprintf("the scan job %s has continue-on-error: %s, so the run can succeed with a failed scan", p.Job.display(), c))
+		}
+		if part := skippable(p.Step.Ifs, nil); part != "" {
+			reasons = append(reasons, fmt.Sprintf("the scan step runs only if %s", part))
+		}
+		return reasons
+	}
+	if part := skippable(p.Step.Ifs, append(slices.Clone(s.Step.Ifs), s.Job.ifs()...)); part != "" {
+		reasons = append(reasons, fmt.Sprintf("the scan step runs only if %s, which the signing step does not require", part))
+	}
+	if p.Job == s.Job {
+		var gates []string
+		if p.Step.Def.ID != "" {
+			gates = append(gates, "steps."+strings.ToLower(p.Step.Def.ID)+".outcome")
+		}
+		for _, c := range s.Step.Ifs {
+			if runsAfterFailure(c, gates...) {
+				reasons = append(reasons, fmt.Sprintf("the signing step has if: %s, so it runs after a failed scan", strings.TrimSpace(c)))
+			}
+		}
+		return reasons
+	}
+	if c := strings.TrimSpace(p.Job.Def.ContinueOnError); c == "true" {
+		reasons = append(reasons, fmt.Sprintf("the scan job %s has continue-on-error: true", p.Job.display()))
+	} else if c != "" && c != "false" {
+		reasons = append(reasons, fmt.Sprintf("the scan job %s has continue-on-error: %s, which may be true", p.Job.display(), c))
+	}
+	if over := g.overrides(p.Job, s.Job); len(over) > 0 {
+		var parts []string
+		for _, j := range over {
+			parts = append(parts, fmt.Sprintf("job %s has if: %s", j.display(), strings.Join(j.ifs(), " && ")))
+		}
+		reasons = append(reasons, strings.Join(parts, ", ")+", so it runs even when the scan job fails")
+	}
+	return reasons
+}
+
+// overrides returns the jobs whose if: lets them run after a failure and
+// through which a failed scan job no longer skips the signing job; nil
+// when the failure does reach it.
+func (g *graph) overrides(scan, sign *jobInst) []*jobInst {
+	memo := map[string]bool{}
+	var over []*jobInst
+	var skipped func(k *jobInst) bool
+	skipped = func(k *jobInst) bool {
+		if k == scan {
+			return true
+		}
+		if v, ok := memo[k.Key]; ok {
+			return v
+		}
+		memo[k.Key] = false
+		res := false
+		var via []string
+		for _, n := range k.Needs {
+			nj := g.byKey[n]
+			if nj == nil || (nj != scan && !g.closure[n][scan.Key]) {
+				continue
+			}
+			if skipped(nj) {
+				res = true
+				via = append(via, "needs."+needID(k, n)+".result")
+			}
+		}
+		if res {
+			for _, c := range k.ifs() {
+				if runsAfterFailure(c, via...) {
+					res = false
+					if !slices.Contains(over, k) {
+						over = append(over, k)
+					}
+				}
+			}
+		}
+		memo[k.Key] = res
+		return res
+	}
+	if skipped(sign) {
+		return nil
+	}
+	if len(over) == 0 {
+		over = append(over, sign)
+	}
+	return over
+}
+
+// needID is how job k's needs: names the leaf job key n: its sibling's
+// id (a reusable-workflow call stands for all its jobs).
+func needID(k *jobInst, n string) string {
+	rest := strings.TrimPrefix(n, k.Prefix)
+	id, _, _ := strings.Cut(rest, "/")
+	return strings.ToLower(id)
+}
+
+// skippable returns a condition part of the scan step that the signing
+// step does not share, so that the scan can be skipped while signing runs.
+func skippable(scanIfs, signIfs []string) string {
+	var have []string
+	for _, c := range signIfs {
+		have = append(have, splitAnd(condText(c))...)
+	}
+	for _, c := range scanIfs {
+		for _, part := range splitAnd(condText(c)) {
+			if !isUnconditional(part) && !slices.Contains(have, part) {
+				return part
+			}
+		}
+	}
+	return ""
+}
+
+// sameChain reports whether the signing command runs only if the scan
+// succeeded because they are joined by && in one script.
+func sameChain(p, s *event) bool {
+	if p.sh == nil || p.sh != s.sh || p.ci >= s.ci {
+		return false
+	}
+	for k := p.ci; k < s.ci; k++ {
+		c := p.sh.Cmds[k]
+		if c.Op != "&&" || c.List != p.sh.Cmds[s.ci].List {
+			return false
+		}
+	}
+	return true
+}
+
+// shellStops reports whether a failing command stops its script with a
+// failure, and if not, why.
+func shellStops(sh *shScript, ci int) (bool, string) {
+	c := sh.Cmds[ci]
+	name := strings.Join(firstWords(c.Words, 2), " ")
+	end := min(max(ci+(c.PipeLen-1-c.Pipe), ci), len(sh.Cmds)-1)
+	last := sh.Cmds[end]
+	switch {
+	case c.Cond:
+		if sh.BlockExits[c.Block] {
+			return true, ""
+		}
+		return false, fmt.Sprintf("`%s` is the condition of an if/while that does not exit on failure", name)
+	case last.Op == "&":
+		return false, fmt.Sprintf("`%s` runs in the background (&)", name)
+	case c.Negated:
+		return false, fmt.Sprintf("`%s` is negated with !", name)
+	case c.PipeLen > 1 && c.Pipe < c.PipeLen-1 && !c.Pipefail:
+		return false, fmt.Sprintf("`%s` is piped into `%s` without pipefail, so the pipeline's status is the last command's",
+			name, strings.Join(firstWords(last.Words, 2), " "))
+	}
+	final := sh.Cmds[len(sh.Cmds)-1].List == c.List
+	switch last.Op {
+	case "||":
+		if end+1 < len(sh.Cmds) {
+			rhs := sh.Cmds[end+1]
+			if rhsExits(sh, end+1) {
+				return true, ""
+			}
+			return false, fmt.Sprintf("`%s || %s` carries on when the scan fails", name, strings.Join(firstWords(rhs.Words, 3), " "))
+		}
+	case "&&":
+		if !final {
+			return false, fmt.Sprintf("`%s` is followed by && and more commands: a failure inside an && list does not stop the script (errexit ignores it)", name)
+		}
+	}
+	if !c.Errexit && !final {
+		if statusChecked(sh, end) {
+			return true, ""
+		}
+		return false, fmt.Sprintf("errexit is off (set +e, or a script without set -e), so the script carries on after `%s` fails", name)
+	}
+	return true, ""
+}
+
+// statusChecked reports whether the command after i tests $? and exits
+// on failure: `exit $?`, `if [ $? -ne 0 ]; then exit 1; fi`, or
+// `rc=$?` followed by `exit $rc` or an if on $rc that exits.
+func statusChecked(sh *shScript, i int) bool {
+	if i+1 >= len(sh.Cmds) {
+		return false
+	}
+	next := sh.Cmds[i+1]
+	text := strings.Join(words(next.Words), " ")
+	refs := []string{"$?"}
+	if len(next.Words) == 0 {
+		for _, as := range next.Assigns {
+			if strings.Contains(as.Value, "$?") {
+				refs = []string{"$" + as.Name, "${" + as.Name + "}"}
+			}
+		}
+		if refs[0] == "$?" {
+			return false
+		}
+	} else if !strings.Contains(text, "$?") {
+		return false
+	}
+	mentions := func(c shCmd) bool {
+		t := strings.Join(words(c.Words), " ")
+		for _, r := range refs {
+			if strings.Contains(t, r) {
+				return true
+			}
+		}
+		return false
+	}
+	for k := i + 1; k < len(sh.Cmds); k++ {
+		c := sh.Cmds[k]
+		if !mentions(c) {
+			continue
+		}
+		if len(c.Words) > 0 && (c.Words[0].Text == "exit" || c.Words[0].Text == "return") && exitsWithFailure(c.Words) {
+			return true
+		}
+		if c.Cond && sh.BlockExits[c.Block] {
+			return true
+		}
+		if c.Op == "||" || c.Op == "&&" {
+			if k+1 < len(sh.Cmds) && len(sh.Cmds[k+1].Words) > 0 && exitsWithFailure(sh.Cmds[k+1].Words) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// rhsExits reports whether the right-hand side of || exits with failure:
+// `|| exit 1`, `|| false`, or a { … } group that exits.
+func rhsExits(sh *shScript, i int) bool {
+	rhs := sh.Cmds[i]
+	if len(rhs.Words) > 0 && exitsWithFailure(rhs.Words) {
+		return true
+	}
+	if rhs.Group >= 0 && (i == 0 || sh.Cmds[i-1].Group != rhs.Group) {
+		for k := i; k < len(sh.Cmds) && sh.Cmds[k].Group == rhs.Group; k++ {
+			if len(sh.Cmds[k].Words) > 0 && exitsWithFailure(sh.Cmds[k].Words) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func firstWords(ws []shWord, n int) []string {
+	var out []string
+	for i := 0; i < len(ws) && i < n; i++ {
+		out = append(out, ws[i].Text)
+	}
+	return out
+}
+
+// refCmp is the comparison of a scanned and a signed reference.
+type refCmp struct {
+	Mismatch bool
+	Why      string
+	Compared string
+}
+
+var matrixRefRE = regexp.MustCompile(`matrix\.([a-z0-9_-]+)`)
+
+// compareRefs compares the scanned and the signed reference as written,
+// resolved as far as the repository shows. Only a visible difference is a
+// mismatch; what cannot be compared is not.
+func (a *analysis) compareRefs(g *graph, scan, sign *event) refCmp {
+	if sign.Blob || sign.TKind == "blob" || scan.TKind == "gates" || scan.TKind == "sbom" || scan.TKind == "unknown" {
+		return refCmp{}
+	}
+	compared := fmt.Sprintf("scanned %s, signed %s", show(scan), show(sign))
+	if scan.TKind == "fs" {
+		if sign.TKind == "image" || sign.TKind == "" {
+			return refCmp{Mismatch: true, Compared: compared,
+				Why: "it scans the filesystem " + quote(scan.Target) + ", not the image, so the base image's packages are never scanned"}
+		}
+		return refCmp{}
+	}
+	st, gt := scan.Target, sign.Target
+	if st == "" || gt == "" {
+		return refCmp{}
+	}
+	var so *event
+	if scan.TKind == "tar" {
+		so = a.tarOrigin(g, scan)
+		if so == nil {
+			return refCmp{}
+		}
+	}
+	if st == gt {
+		if scan.Job != sign.Job {
+			for _, m := range matrixRefRE.FindAllStringSubmatch(st, -1) {
+				sv, gv := scan.Job.Def.Matrix[m[1]], sign.Job.Def.Matrix[m[1]]
+				for _, v := range gv {
+					if !slices.Contains(sv, v) {
+						return refCmp{Mismatch: true, Compared: compared,
+							Why: fmt.Sprintf("matrix.%s takes %v in the scan job but %v in the signing job, so %s is signed and never scanned", m[1], sv, gv, v)}
+					}
+				}
+			}
+		}
+		return refCmp{}
+	}
+	sr, gr := parseRef(st), parseRef(gt)
+	if so == nil {
+		if known(sr.Repo) && known(gr.Repo) && sr.Repo != gr.Repo {
+			return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the repositories differ (%s and %s)", sr.Repo, gr.Repo)}
+		}
+		if sr.Digest != "" && gr.Digest != "" {
+			if sr.Digest != gr.Digest && !opaque(sr.Digest) && !opaque(gr.Digest) {
+				return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the digests differ (%s and %s)", sr.Digest, gr.Digest)}
+			}
+			return refCmp{}
+		}
+		so = a.origin(g, scan, st, sr)
+	}
+	gorig := a.origin(g, sign, gt, gr)
+	if so != nil && gorig != nil && so != gorig {
+		switch {
+		case so.Platforms != gorig.Platforms:
+			return refCmp{Mismatch: true, Compared: compared,
+				Why: fmt.Sprintf("the scanned image comes from the build at %s for platforms %s, the signed one from the build at %s for %s",
+					so.ref(g).Location(), platforms(so.Platforms), gorig.ref(g).Location(), platforms(gorig.Platforms))}
+		case so.Inputs != gorig.Inputs:
+			return refCmp{Mismatch: true, Compared: compared,
+				Why: fmt.Sprintf("the scanned image comes from the build at %s, the signed one from a different build at %s (%s vs %s)",
+					so.ref(g).Location(), gorig.ref(g).Location(), so.Inputs, gorig.Inputs)}
+		}
+		return refCmp{} // rebuilt from the same inputs (cache): not visibly different
+	}
+	if so == nil && gorig == nil && sr.Digest == "" && gr.Digest == "" && sr.Tag != "" && gr.Tag != "" &&
+		sr.Tag != gr.Tag && !opaque(sr.Tag) && !opaque(gr.Tag) {
+		return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the tags differ (%s and %s)", sr.Tag, gr.Tag)}
+	}
+	return refCmp{}
+}
+
+func known(repo string) bool { return repo != "" && !wholeExpr(repo) && !opaque(repo) }
+
+func show(e *event) string {
+	if e.Written != "" && e.Written != e.Target {
+		return fmt.Sprintf("%s (%s)", quote(e.Written), e.Target)
+	}
+	return quote(e.Target)
+}
+
+func quote(s string) string { return "`" + s + "`" }
+
+func platforms(p string) string {
+	if p == "" {
+		return "(the runner's own)"
+	}
+	return p
+}
+
+// origin finds the build or push that produced a reference: the build
+// whose digest output it names, or the latest earlier build tagging it.
+func (a *analysis) origin(g *graph, at *event, ref string, r imageRef) *event {
+	if at.g != nil {
+		g = at.g
+	}
+	var found *event
+	for _, e := range g.events {
+		if e.Kind != evBuild && e.Kind != evPush || e == at {
+			continue
+		}
+		if !(e.Job == at.Job && e.before(at) || g.before(e.Job, at.Job)) {
+			continue
+		}
+		if e.DigestOf != "" && strings.Contains(r.Digest, e.DigestOf) {
+			return e
+		}
+		if r.Digest != "" {
+			continue
+		}
+		for _, t := range e.Tags {
+			if t == ref || (strings.Contains(t, ".outputs.tags") && sameMeta(t, ref)) {
+				found = e
+			}
+		}
+	}
+	return found
+}
+
+// sameMeta reports whether a tag expression and a reference name outputs
+// of the same docker/metadata-action step.
+func sameMeta(tags, ref string) bool {
+	i := strings.Index(tags, ".outputs.tags")
+	j := strings.LastIndex(tags[:i], "${{ ")
+	if j < 0 {
+		return false
+	}
+	return strings.Contains(ref, tags[j+4:i]+".outputs.")
+}
+
+// tarOrigin finds the build or docker save that wrote a scanned tarball.
+func (a *analysis) tarOrigin(g *graph, scan *event) *event {
+	if scan.g != nil {
+		g = scan.g
+	}
+	var found *event
+	for _, e := range g.events {
+		if (e.Kind == evBuild || e.Kind == evPush) && e.TKind == "tar" && e.Target != "" &&
+			path.Clean(e.Target) == path.Clean(scan.Target) &&
+			(e.Job == scan.Job && e.before(scan) || g.before(e.Job, scan.Job)) {
+			found = e
+		}
+	}
+	if found != nil && found.Tool == "docker save" && len(found.Tags) > 0 {
+		if o := a.origin(g, found, found.Tags[0], parseRef(found.Tags[0])); o != nil {
+			return o
+		}
+	}
+	return found
+}
+
+// pushBefore finds a push with release tags of the signed repository that
+// happens before the scan gate.
+func (a *analysis) pushBefore(g *graph, gate, sign *event) *event {
+	if sign.Blob {
+		return nil
+	}
+	if gate.g != nil {
+		g = gate.g // the scan may be in the workflow a workflow_run waits for
+	}
+	signRepo := parseRef(sign.Target).Repo
+	for _, e := range g.events {
+		if e.Kind != evPush || !e.Release {
+			continue
+		}
+		if !(e.Job == gate.Job && e.before(gate) || g.before(e.Job, gate.Job)) {
+			continue
+		}
+		if known(signRepo) && len(e.Tags) > 0 {
+			match, unknown := false, false
+			for _, t := range e.Tags {
+				r := parseRef(t).Repo
+				if !known(r) {
+					unknown = true
+				} else if r == signRepo {
+					match = true
+				}
+			}
+			if !match && !unknown {
+				continue
+			}
+		}
+		return e
+	}
+	return nil
+}
+
+// uploads reports a scan gate whose results do not reach code scanning
+// or an artifact when the scan fails.
+func (a *analysis) uploads(g *graph, gate *event) {
+	if gate.Kind != evScan {
+		return
+	}
+	if gate.g != nil {
+		g = gate.g
+	}
+	var after []*event
+	for _, e := range gate.Job.events {
+		if e.Kind != evUpload {
+			continue
+		}
+		if e.Tool == "actions/upload-artifact" && (gate.Output == "" || !strings.Contains(e.Target, path.Base(gate.Output))) {
+			continue
+		}
+		if gate.before(e) {
+			after = append(after, e)
+			continue
+		}
+		// Uploaded before the gate: a first, non-blocking pass of the same
+		// target whose results were uploaded already (scan twice pattern).
+		for _, sc := range gate.Job.events {
+			if sc.Kind == evScan && sc != gate && sc.before(e) && sc.Target == gate.Target {
+				return
+			}
+		}
+	}
+	id := "WF-SCAN-RESULTS-NOT-UPLOADED/" + g.file.Path + "/" + gate.Job.Key + "/" + gate.Step.Key
+	loc := &checks.Location{Path: gate.Path, Line: gate.Line}
+	props := map[string]any{"workflow": g.file.Path, "job": gate.Job.Key, "step": gate.Step.Key, "tool": gate.Tool}
+	for _, u := range after {
+		ok := false
+		for _, c := range u.Step.Ifs {
+			if statusFnRE.MatchString(condText(c)) {
+				ok = true
+			}
+		}
+		if ok {
+			return
+		}
+	}
+	r := ruleByID("WF-SCAN-RESULTS-NOT-UPLOADED")
+	f := checks.Finding{Rule: r.ID, ID: id, Severity: r.Severity, Remediation: strings.TrimSpace(r.Remediation), Location: loc, Properties: props}
+	switch {
+	case len(after) > 0:
+		u := after[0]
+		f.Message = fmt.Sprintf("The scan gate %s in job %s (%s) is uploaded by %s at %s only when the scan passes (no if: always()), so a failing scan's results are lost.",
+			displayStep(gate.Step.Def), gate.Job.display(), gate.Tool, u.Tool, u.ref(g).Location())
+		props["upload"] = u.ref(g).Location()
+	default:
+		f.Message = fmt.Sprintf("The results of the scan gate %s in job %s (%s) are not uploaded to code scanning or as an artifact; when it fails, they are only in the job log.",
+			displayStep(gate.Step.Def), gate.Job.display(), gate.Tool)
+	}
+	a.add(f)
+}
+
+// hints reports cosign installed in a job where no signing is visible.
+func (a *analysis) hints(g *graph) {
+	for _, j := range g.jobs {
+		var hint *event
+		signs := false
+		for _, e := range j.events {
+			switch {
+			case e.Kind == evHint && hint == nil:
+				hint = e
+			case e.Kind == evSign:
+				signs = true
+			}
+		}
+		if hint == nil || signs {
+			continue
+		}
+		a.add(a.finding("WF-SIGNING-NOT-VISIBLE", g.file.Path, j.Key, hint.Step.Key,
+			&checks.Location{Path: hint.Path, Line: hint.Line},
+			fmt.Sprintf("Job %s installs cosign (%s) but none of its visible steps signs; signing done in a Makefile, an external script or an image cannot be checked for a scan before it.",
+				j.display(), hint.Tool), map[string]any{"workflow": g.file.Path, "job": j.Key}))
+	}
+}
