@@ -173,7 +173,7 @@ func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 	}
 	job := checks.Job{
 		Name: spec.Name, Type: imagescan.Type, Required: true, Timeout: timeout, BlockOn: block,
-		Check: imagescan.New(o, imagescan.Deps{Now: a.Now}),
+		Check: imagescan.New(o, imagescan.Deps{Now: a.Now, ProbeCache: imagescan.DefaultProbeCache()}),
 	}
 	return a.execute(ctx, gateRun{Config: cfg, Jobs: []checks.Job{job}, PolicyDirs: opts.Policy.Dirs, Render: opts.Render})
 }

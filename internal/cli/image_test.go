@@ -22,6 +22,8 @@ func imgRun(t *testing.T, dir string, args ...string) (int, string, string) {
 	streams, out, errOut := cli.Test()
 	app := cli.NewApp(streams)
 	t.Chdir(dir)
+	// The `trivy version` cache goes to $XDG_CACHE_HOME, not the user's.
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	code := cli.Run(context.Background(), app, args)
 	return code, out.String(), errOut.String()
 }

@@ -132,6 +132,10 @@ type TrivyFact struct {
 	Path       string `json:"path"`
 	Version    string `json:"version"`
 	MinVersion string `json:"min_version"`
+	// VersionCached says the `trivy version` output (version and DB
+	// metadata) was reused from an earlier run with the very same binary
+	// and DB metadata file, instead of run again.
+	VersionCached bool `json:"version_cached,omitempty"`
 }
 
 // Scans reads Facts["scans"] back from a Result.

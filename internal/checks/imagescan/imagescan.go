@@ -189,7 +189,7 @@ func fromSpec(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
 	if err := o.ValidReferences(); err != nil {
 		return nil, config.Errorf(env.ConfigFile, withNode(spec), "check %q: %v", spec.Name, err)
 	}
-	return New(o, Deps{Now: env.Now}), nil
+	return New(o, Deps{Now: env.Now, ProbeCache: DefaultProbeCache()}), nil
 }
 
 // withNode is where an error in the `with:` block points.
@@ -217,7 +217,7 @@ func WithImages(env checks.Env, spec config.CheckSpec, refs []string) (checks.Ch
 	if err := o.ValidReferences(); err != nil {
 		return nil, err
 	}
-	return New(o, Deps{Now: env.Now}), nil
+	return New(o, Deps{Now: env.Now, ProbeCache: DefaultProbeCache()}), nil
 }
 
 // Deps are what the check needs from outside.
@@ -228,6 +228,21 @@ type Deps struct {
 	Now func() time.Time
 	// Remote adds registry options (transport, auth) to digest resolution.
 	Remote []remote.Option
+	// ProbeCache is a directory where the output of `trivy version` is
+	// kept between runs, keyed by the identity of the trivy binary and of
+	// the DB metadata file (see probe.go); "" turns it off.
+	ProbeCache string
+}
+
+// DefaultProbeCache is where readiness keeps `trivy version` results:
+// $XDG_CACHE_HOME/readiness/trivy-version, or "" when there is no user
+// cache directory.
+func DefaultProbeCache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "readiness", "trivy-version")
 }
 
 // Check is a configured image-scan check.
@@ -268,14 +283,6 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 		return res, fmt.Errorf("create a work directory: %w", err)
 	}
 	defer os.RemoveAll(work)
-	reportDir := o.ReportDir
-	if reportDir == "" {
-		if reportDir, err = os.MkdirTemp("", "readiness-image-scan-"); err != nil {
-			return res, fmt.Errorf("create a report directory: %w", err)
-		}
-	} else if err := os.MkdirAll(reportDir, 0o755); err != nil {
-		return res, fmt.Errorf("create report_dir %s: %w", reportDir, unwrapPath(err))
-	}
 	if o.IgnoreFile != "" {
 		if _, err := os.Stat(o.IgnoreFile); err != nil {
 			return res, fmt.Errorf("ignorefile %s cannot be read: %v", o.IgnoreFile, unwrapPath(err))
@@ -298,6 +305,15 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 		}
 		return res, err
 	}
+	reportDir := o.ReportDir
+	if reportDir == "" {
+		// Kept after the run: the release flow attests these reports.
+		if reportDir, err = os.MkdirTemp("", "readiness-image-scan-"); err != nil {
+			return res, fmt.Errorf("create a report directory: %w", err)
+		}
+	} else if err := os.MkdirAll(reportDir, 0o755); err != nil {
+		return res, fmt.Errorf("create report_dir %s: %v", reportDir, unwrapPath(err))
+	}
 	scanCtx, cancelScans := context.WithCancel(ctx)
 	defer cancelScans()
 	done := make(chan scanned, 1)
@@ -308,7 +324,7 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 		<-done
 		return res, probed.err
 	}
-	res.Facts[FactTrivy] = TrivyFact{Path: bin, Version: probed.info.Version, MinVersion: MinTrivyVersion}
+	res.Facts[FactTrivy] = TrivyFact{Path: bin, Version: probed.info.Version, MinVersion: MinTrivyVersion, VersionCached: probed.cached}
 	out := <-done
 	scans, findings := out.scans, out.findings
 	res.Facts[FactScans] = nonNil(scans)
@@ -396,39 +412,6 @@ func (c *Check) findTrivy() (string, error) {
 		p = abs
 	}
 	return p, nil
-}
-
-type probeResult struct {
-	info *versionInfo
-	err  error
-}
-
-// version runs `trivy version --format json` and checks the version.
-func (c *Check) version(ctx context.Context, bin, work string) probeResult {
-	args := []string{"version", "--format", "json"}
-	if c.opts.CacheDir != "" {
-		args = append(args, "--cache-dir", c.opts.CacheDir)
-	}
-	out, err := c.deps.Exec(ctx, procexec.Cmd{Path: bin, Args: args, Dir: work})
-	if err != nil {
-		return probeResult{err: runFailure(ctx, "trivy version", err)}
-	}
-	if out.ExitCode != 0 {
-		return probeResult{err: fmt.Errorf("`trivy version` exited with code %d: %s", out.ExitCode, shorten(firstNonEmpty(fatalLine(out.Stderr), lastLine(out.Stderr), "no message"), 300))}
-	}
-	info, err := parseVersionInfo(out.Stdout)
-	if err != nil {
-		return probeResult{err: err}
-	}
-	v, err := parseSemver(info.Version)
-	if err != nil {
-		return probeResult{err: fmt.Errorf("trivy %s reports version %q, which cannot be checked against the minimum %s; install a release build (scripts/install-trivy.sh stamps the version into a go install build)", bin, info.Version, MinTrivyVersion)}
-	}
-	minV, _ := parseSemver(MinTrivyVersion)
-	if v.less(minV) {
-		return probeResult{err: fmt.Errorf("trivy %s is %s, older than the minimum %s this gate needs; upgrade it (scripts/install-trivy.sh)", bin, v, MinTrivyVersion)}
-	}
-	return probeResult{info: info}
 }
 
 func firstNonEmpty(s ...string) string {

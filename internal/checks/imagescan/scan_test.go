@@ -463,8 +463,8 @@ func TestFaultsWithFakeTrivy(t *testing.T) {
 		{"fake-trivy-empty", "0.74.0", "  :", "trivy printed no report"},
 		{"fake-trivy-crash", "0.74.0", "  kill -SEGV $$", "trivy crashed (signal: segmentation fault) during the trivy scan of"},
 		{"fake-trivy-exit-3", "0.74.0", "  echo 'panic: something inside trivy' >&2\n  exit 3", "trivy exited with unexpected code 3 while scanning " + fx.CleanTar + "@" + shortDigest(cleanID.String()) + " (linux/amd64): panic: something inside trivy"},
-		{"fake-trivy-too-old", "0.50.1", report(cleanID.String()), "is v0.50.1, older than the minimum v0.64.0 this gate needs"},
-		{"fake-trivy-dev", "dev", report(cleanID.String()), `reports version "dev", which cannot be checked against the minimum v0.64.0`},
+		{"fake-trivy-too-old", "0.50.1", report(cleanID.String()), "is 0.50.1, older than the minimum 0.64.0 this gate needs"},
+		{"fake-trivy-dev", "dev", report(cleanID.String()), `reports version "dev", which cannot be checked against the minimum 0.64.0`},
 		{"fake-trivy-wrong-image", "0.74.0", report("sha256:0000000000000000000000000000000000000000000000000000000000000000"), "refusing to record a scan of the wrong image"},
 	}
 	for _, tt := range tests {
@@ -548,4 +548,69 @@ func alive(pid int) bool {
 	s := string(data)
 	i := strings.LastIndex(s, ")")
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// `trivy version` runs once per binary and DB: a second run with the same
+// files reuses its output, a changed DB metadata file or binary runs it
+// again. Counted with a fake trivy.
+func TestVersionProbeCache(t *testing.T) {
+	fx := trivytest.Load(t)
+	cleanID, _ := trivytest.Clean("amd64").ConfigName()
+	dir := t.TempDir()
+	count := filepath.Join(dir, "version-calls")
+	bin := filepath.Join(dir, "fake-trivy-counting")
+	script := "#!/bin/sh\ncase \"$1\" in\nversion)\n  echo x >> " + count + "\n  echo '" + fmt.Sprintf(fakeVersionJSON, "0.74.0") + "'\n  ;;\nimage)\n" +
+		`  echo '{"SchemaVersion":2,"Metadata":{"ImageID":"` + cleanID.String() + `"},"Results":[]}'` + "\n  ;;\nesac\n"
+	writeBin := func(extra string) {
+		if err := os.WriteFile(bin, []byte(script+extra), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeBin("")
+	cache := filepath.Join(dir, "trivy-cache")
+	meta := filepath.Join(cache, "db", "metadata.json")
+	if err := os.MkdirAll(filepath.Dir(meta), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeMeta := func(s string) {
+		if err := os.WriteFile(meta, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeMeta("{}")
+	probeCache := filepath.Join(dir, "probe-cache")
+	run := func(cacheDir string) (calls int, cached bool) {
+		t.Helper()
+		o := Options{Inputs: []string{fx.CleanTar}, Trivy: bin, SkipDBUpdate: true, CacheDir: cacheDir, ReportDir: t.TempDir()}
+		if err := o.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		res := runJob(t, New(o, Deps{Now: func() time.Time { return fakeNow }, ProbeCache: probeCache}), 30*time.Second)
+		if res.Status != checks.StatusPass {
+			t.Fatalf("status %s: %s", res.Status, res.Error)
+		}
+		data, _ := os.ReadFile(count)
+		return strings.Count(string(data), "x"), res.Facts[FactTrivy].(TrivyFact).VersionCached
+	}
+	steps := []struct {
+		name       string
+		change     func()
+		cacheDir   string
+		wantCalls  int
+		wantCached bool
+	}{
+		{"first run probes", func() {}, cache, 1, false},
+		{"same files: cached", func() {}, cache, 1, true},
+		{"DB metadata rewritten", func() { writeMeta(`{"Version":2}`) }, cache, 2, false},
+		{"cached again", func() {}, cache, 2, true},
+		{"binary replaced", func() { writeBin("# upgraded\n") }, cache, 3, false},
+		{"no explicit cache_dir: always probes", func() {}, "", 4, false},
+	}
+	for _, s := range steps {
+		s.change()
+		calls, cached := run(s.cacheDir)
+		if calls != s.wantCalls || cached != s.wantCached {
+			t.Errorf("%s: %d probes (cached %v), want %d (cached %v)", s.name, calls, cached, s.wantCalls, s.wantCached)
+		}
+	}
 }

@@ -11,12 +11,13 @@ import (
 	"unicode/utf8"
 )
 
-// MinTrivyVersion is the oldest trivy this gate runs: v0.64.0 is the first
+// MinTrivyVersion is the oldest trivy this gate runs, written as trivy
+// reports versions (no "v"): 0.64.0 is the first
 // release with every flag the gate passes (--skip-version-check and
 // --disable-telemetry landed in v0.63/v0.64; --show-suppressed,
 // --cache-backend memory, --skip-java-db-update and --offline-scan are
 // older). The tests run v0.74.0.
-const MinTrivyVersion = "v0.64.0"
+const MinTrivyVersion = "0.64.0"
 
 // trivyReport is the part of `trivy image --format json` the gate reads.
 // Unknown fields are ignored, so newer trivy versions keep working.

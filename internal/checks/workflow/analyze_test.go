@@ -44,7 +44,7 @@ var wantRules = map[string]struct {
 	"not-blocking":           {repeat("WF-SCAN-NOT-BLOCKING", 11), repeat("not-gated", 11)},
 	"script-no-errexit":      {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},
 	"severity-gap":           {[]string{"WF-SCAN-SEVERITY-GAP", "WF-SCAN-SEVERITY-GAP"}, []string{"not-gated", "not-gated"}},
-	"ref-mismatch":           {repeat("WF-SCAN-REF-MISMATCH", 4), repeat("not-gated", 4)},
+	"ref-mismatch":           {repeat("WF-SCAN-REF-MISMATCH", 6), repeat("not-gated", 6)},
 	"push-before-scan":       {[]string{"WF-PUSH-BEFORE-SCAN"}, []string{"gated"}},
 	"results-not-uploaded": {[]string{"WF-SCAN-RESULTS-NOT-UPLOADED", "WF-SCAN-RESULTS-NOT-UPLOADED"},
 		[]string{"gated", "gated"}},

@@ -191,8 +191,19 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shScript, ci, 
 		pos, flags := parseArgs(args, readinessValueFlags)
 		switch {
 		case len(pos) >= 2 && pos[0] == "image" && pos[1] == "scan":
+			if sc, ok := flags["--scanners"]; ok && !strings.Contains(sc, "vuln") {
+				return
+			}
 			e := mk(evScan, "readiness image scan")
 			e.ToolBlocking = true
+			if sev, ok := flags["--severity"]; ok {
+				e.Severities, e.SevGap = trivySeverities(res(sev), true, "--severity")
+			}
+			if p, ok := flags["--platform"]; ok {
+				e.ScanPlatforms = a.platformValues(w.job, res(p))
+			} else {
+				e.AllPlatforms = true
+			}
 			switch {
 			case flags["--input"] != "":
 				e.Written, e.Target, e.TKind = flags["--input"], res(flags["--input"]), "tar"
@@ -215,7 +226,7 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shScript, ci, 
 			w.emit(e)
 		case len(pos) >= 1 && pos[0] == "check":
 			e := mk(evScan, "readiness check")
-			e.ToolBlocking = true
+			e.ToolBlocking, e.AllPlatforms = true, true
 			e.TKind = "gates"
 			e.Output = readinessOutput(flags)
 			w.emit(e)
@@ -521,7 +532,7 @@ var (
 		"--exclude", "--scope", "-s", "--name", "--distro", "--ignore-states", "--vex", "--sort-by", "--from")
 	readinessValueFlags = set("-f", "--format", "-o", "--output", "-c", "--config", "-p", "--policy", "--only",
 		"--timeout", "--input", "--oci-layout", "--trivy", "--platform", "--key", "--evidence", "--max-age",
-		"--cache-dir", "--severity")
+		"--cache-dir", "--severity", "--scanners", "--report-dir", "--check")
 	dockerBuildValueFlags = set("-t", "--tag", "-f", "--file", "--platform", "--build-arg", "--target", "-o",
 		"--output", "--cache-from", "--cache-to", "--label", "--secret", "--ssh", "--progress", "--builder",
 		"--iidfile", "--metadata-file", "--network", "--annotation", "--build-context", "--shm-size", "--ulimit",
@@ -600,6 +611,11 @@ func (a *analysis) trivyCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk
 		sev, hasSev, sevSrc = yamlWords(v), true, "severity in "+a.configName(cfgPath, def)
 	}
 	e.Severities, e.SevGap = trivySeverities(sev, hasSev, sevSrc)
+	if p, ok := flags["--platform"]; ok {
+		e.ScanPlatforms = a.platformValues(w.job, res(p))
+	} else if p, ok := envOf("TRIVY_PLATFORM"); ok {
+		e.ScanPlatforms = a.platformValues(w.job, p)
+	}
 	out, _ := flagOf(flags, "-o", "--output")
 	format, _ := flagOf(flags, "-f", "--format")
 	if out != "" {
@@ -656,6 +672,9 @@ func (a *analysis) grypeCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk
 	} else {
 		e.ToolBlocking = true
 		e.Severities, e.SevGap = grypeThreshold(failOn, src)
+	}
+	if p, ok := flags["--platform"]; ok {
+		e.ScanPlatforms = a.platformValues(w.job, res(p))
 	}
 	if f, ok := flags["--file"]; ok {
 		e.Output = res(f)

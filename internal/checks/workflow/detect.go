@@ -49,6 +49,11 @@ type event struct {
 	Severities   []string
 	SevGap       string
 	Output       string
+	// ScanPlatforms are the platforms a scan of a multi-platform image
+	// covers; AllPlatforms is set when it covers every one (readiness).
+	// Neither: one platform, the runner's (what trivy and grype do).
+	ScanPlatforms []string
+	AllPlatforms  bool
 
 	// SelfGated is set for readiness image release / sign, which refuse to
 	// sign without a passing scan of the digest.
@@ -248,7 +253,7 @@ func (a *analysis) actionStep(w *jobWalk, s *stepInst, sc scope) {
 		a.scanAction(w, s, sc)
 	case name == "readiness-dev/readiness":
 		e := w.newEvent(evScan, "readiness-dev/readiness", s, line)
-		e.ToolBlocking = true
+		e.ToolBlocking, e.AllPlatforms = true, true
 		e.TKind = "gates"
 		if v, ok := a.with(s, sc, "images"); ok && v != "" {
 			e.Written, e.Target, e.TKind = s.Def.With["images"].V, v, "image"
@@ -408,6 +413,9 @@ func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
 		}
 	}
 	e.Severities, e.SevGap = trivySeverities(sev, hasSev, sevSrc)
+	if v, ok := sc.envLookup("TRIVY_PLATFORM", false); ok {
+		e.ScanPlatforms = a.platformValues(w.job, a.resolveExprs(v, sc, 0))
+	}
 	format, _ := a.with(s, sc, "format")
 	if out, _ := a.with(s, sc, "output"); out != "" {
 		e.Output = out
@@ -762,6 +770,20 @@ func grypeThreshold(v, src string) ([]string, string) {
 		return sev, src + " is critical, which leaves out HIGH"
 	}
 	return sev, ""
+}
+
+// platformValues expands a --platform value: a list, or a matrix
+// expression standing for the job's matrix values.
+func (a *analysis) platformValues(j *jobInst, v string) []string {
+	var out []string
+	for _, p := range splitList(v) {
+		if m := matrixRefRE.FindStringSubmatch(p); m != nil && wholeExpr(p) {
+			out = append(out, j.Def.Matrix[m[1]]...)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // toolImage recognises scanner and signer container images run with

@@ -608,6 +608,42 @@ var matrixRefRE = regexp.MustCompile(`matrix\.([a-z0-9_-]+)`)
 // resolved as far as the repository shows. Only a visible difference is a
 // mismatch; what cannot be compared is not.
 func (a *analysis) compareRefs(g *graph, scan, sign *event) refCmp {
+	c := a.compareRefsAsWritten(g, scan, sign)
+	if c.Mismatch || sign.Blob || scan.AllPlatforms || (scan.TKind != "image" && scan.TKind != "tar") {
+		return c
+	}
+	// The same image, but does the scan cover every platform signed?
+	gt := sign.Target
+	orig := a.origin(g, sign, gt, parseRef(gt))
+	if orig == nil {
+		return c
+	}
+	built := splitList(orig.Platforms)
+	if len(built) < 2 {
+		return c
+	}
+	var missing []string
+	for _, p := range built {
+		if !slices.Contains(scan.ScanPlatforms, p) {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) == 0 {
+		return c
+	}
+	if len(scan.ScanPlatforms) == 0 {
+		return refCmp{Mismatch: true,
+			Compared: fmt.Sprintf("platforms built at %s: %s; platforms scanned: one, the runner's", orig.ref(g).Location(), orig.Platforms),
+			Why: fmt.Sprintf("the signed image is a multi-platform index (%s) and the scan covers one platform only: trivy and grype scan one platform of an index unless given --platform, so the others are signed without being scanned",
+				orig.Platforms)}
+	}
+	return refCmp{Mismatch: true,
+		Compared: fmt.Sprintf("platforms built at %s: %s; platforms scanned: %s", orig.ref(g).Location(), orig.Platforms, strings.Join(scan.ScanPlatforms, ",")),
+		Why:      fmt.Sprintf("the signed image is a multi-platform index, and %s %s signed without being scanned", strings.Join(missing, ", "), plural(len(missing), "is", "are"))}
+}
+
+// compareRefsAsWritten compares the references themselves.
+func (a *analysis) compareRefsAsWritten(g *graph, scan, sign *event) refCmp {
 	if sign.Blob || sign.TKind == "blob" || scan.TKind == "gates" || scan.TKind == "sbom" || scan.TKind == "unknown" {
 		return refCmp{}
 	}
@@ -637,7 +673,8 @@ func (a *analysis) compareRefs(g *graph, scan, sign *event) refCmp {
 				for _, v := range gv {
 					if !slices.Contains(sv, v) {
 						return refCmp{Mismatch: true, Compared: compared,
-							Why: fmt.Sprintf("matrix.%s takes %v in the scan job but %v in the signing job, so %s is signed and never scanned", m[1], sv, gv, v)}
+							Why: fmt.Sprintf("matrix.%s takes [%s] in the scan job but [%s] in the signing job, so %s is signed and never scanned",
+								m[1], strings.Join(sv, ", "), strings.Join(gv, ", "), v)}
 					}
 				}
 			}

@@ -246,7 +246,11 @@ func convJob(path string, lines []string, j *actionlint.Job) *jobDef {
 				continue
 			}
 			for _, v := range r.Values {
-				if v != nil {
+				switch x := v.(type) {
+				case nil:
+				case *actionlint.RawYAMLString:
+					d.Matrix[strings.ToLower(k)] = append(d.Matrix[strings.ToLower(k)], x.Value)
+				default:
 					d.Matrix[strings.ToLower(k)] = append(d.Matrix[strings.ToLower(k)], v.String())
 				}
 			}
