@@ -24,6 +24,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -323,6 +324,11 @@ func (l *Ledger) Complete(ctx context.Context, key, owner string, output []byte)
 	})
 	if err != nil {
 		return State{}, false, fmt.Errorf("complete %q: %w", key, err)
+	}
+	if !stored && st.Output != nil && st.Output.Owner == owner && bytes.Equal(st.Output.Data, output) {
+		// A retry after a commit whose reply was lost (a dropped
+		// connection) finds its own output: it was stored.
+		stored = true
 	}
 	l.hub.publish(st)
 	return st, stored, nil

@@ -99,7 +99,7 @@ func TestEvaluateGolden(t *testing.T) {
 		Scenarios: []ScenarioReport{
 			{Scenario: "lost-output/review-restart", Rule: RuleLostOutput, Mode: Processes, Runs: 50, Passed: 49, Failed: 1,
 				Failures: []string{`run 17: waiter (waiting before complete): want output "gen-1", got error (timeout): wait for key "k" timed out after 15s`},
-				P50: 12 * ms, Max: 15 * time.Second, Metrics: map[string]Percentiles{"delivery": {N: 49, P50: ms / 2, P99: 2 * ms, Max: 3 * ms}}},
+				P50:      12 * ms, Max: 15 * time.Second, Metrics: map[string]Percentiles{"delivery": {N: 49, P50: ms / 2, P99: 2 * ms, Max: 3 * ms}}},
 			{Scenario: "empty-output", Rule: RuleEmptyOutput, Mode: InProcess, Runs: 50, Passed: 50, P50: 2 * ms, Max: 4 * ms},
 			{Scenario: "store-fault/connection-killed", Rule: RuleStoreFault, Mode: InProcess, Runs: 50, Skipped: 50, Reason: "needs PostgreSQL (pg_terminate_backend)"},
 		},

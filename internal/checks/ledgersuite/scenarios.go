@@ -429,12 +429,16 @@ func claimRace(ctx context.Context, e *Env) error {
 		return err
 	}
 	const perActor = 8
-	lease := 500 * time.Millisecond
+	lease := 30 * time.Second
 	k := e.Key("prompt")
-	race := func(round string) (Actor, string, error) {
+	type win struct {
+		a     Actor
+		owner string
+		claim *ledger.Claim
+	}
+	race := func(round string) (win, error) {
 		var mu sync.Mutex
-		var winners []string
-		var winner Actor
+		var wins []win
 		var errs []string
 		var wg sync.WaitGroup
 		for _, a := range as {
@@ -450,33 +454,43 @@ func claimRace(ctx context.Context, e *Env) error {
 					case r.Err != "":
 						errs = append(errs, r.Err)
 					case r.Claim.Owned:
-						winners = append(winners, owner)
-						winner = a
+						wins = append(wins, win{a, owner, r.Claim})
 					}
 				}()
 			}
 		}
 		wg.Wait()
 		if len(errs) > 0 {
-			return nil, "", fmt.Errorf("%s: claim errors: %s", round, joinLines(errs))
+			return win{}, fmt.Errorf("%s: claim errors: %s", round, joinLines(errs))
 		}
-		if len(winners) != 1 {
-			return nil, "", fmt.Errorf("%s: %d concurrent claimers became owner (%s), want exactly 1", round, len(winners), strings.Join(winners, ", "))
+		if len(wins) != 1 {
+			var names []string
+			for _, w := range wins {
+				at := w.claim.State.Attempt
+				names = append(names, fmt.Sprintf("%s (token %d, claimed at %s, lease until %s)", w.owner, at.Token,
+					w.claim.State.ReadAt.Format("15:04:05.000000"), at.LeaseUntil.Format("15:04:05.000000")))
+			}
+			return win{}, fmt.Errorf("%s: %d concurrent claimers became owner while a %s lease was live: %s; want exactly 1", round, len(wins), lease, strings.Join(names, ", "))
 		}
-		return winner, winners[0], nil
+		return wins[0], nil
 	}
-	a, owner, err := race("fresh")
+	w, err := race("fresh")
 	if err != nil {
 		return err
 	}
-	if err := mustOK("owner fails", call(a, Request{Op: "fail", Key: k, Owner: owner, Msg: "boom"})); err != nil {
+	if err := mustOK("owner fails", call(w.a, Request{Op: "fail", Key: k, Owner: w.owner, Msg: "boom"})); err != nil {
 		return err
 	}
-	if _, _, err := race("after-failure"); err != nil {
+	if w, err = race("after-failure"); err != nil {
 		return err
 	}
-	time.Sleep(lease + 100*time.Millisecond)
-	_, _, err = race("after-lease-expiry")
+	// The owner stalls: its lease is cut short and runs out.
+	short := 300 * time.Millisecond
+	if err := mustOK("shorten the lease", call(w.a, Request{Op: "renew", Key: k, Owner: w.owner, Lease: short})); err != nil {
+		return err
+	}
+	time.Sleep(short + 100*time.Millisecond)
+	_, err = race("after-lease-expiry")
 	return err
 }
 
@@ -551,9 +565,11 @@ func ownerKilled(ctx context.Context, e *Env) error {
 	}
 	crashed := time.Now()
 	A.Crash()
+	crashTook := time.Since(crashed)
 	generated := 0
 	var first []byte
 	var earliest int64
+	var seen []string
 	for i, c := range waiters {
 		r, err := c.Done(answerWithin)
 		if err != nil {
@@ -565,6 +581,7 @@ func ownerKilled(ctx context.Context, e *Env) error {
 		if r.Result.Source == ledger.Generated {
 			generated++
 		}
+		seen = append(seen, fmt.Sprintf("waiter %d %s at +%s", i, r.Result.Source, time.Duration(r.DoneNS-crashed.UnixNano()).Round(time.Millisecond)))
 		if first == nil {
 			first = r.Result.Output
 		} else if !bytes.Equal(first, r.Result.Output) {
@@ -580,7 +597,8 @@ func ownerKilled(ctx context.Context, e *Env) error {
 	took := time.Duration(earliest - crashed.UnixNano())
 	e.Observe("takeover", took)
 	if took > e.Lease+takeoverMargin {
-		return fmt.Errorf("takeover took %s after the owner died, more than the lease %s plus %s", took.Round(time.Millisecond), e.Lease, takeoverMargin)
+		return fmt.Errorf("takeover took %s after the owner died, more than the lease %s plus %s (%s; crash itself took %s)",
+			took.Round(time.Millisecond), e.Lease, takeoverMargin, strings.Join(seen, ", "), crashTook.Round(time.Millisecond))
 	}
 	return nil
 }

@@ -144,8 +144,10 @@ func newHandler(l Ledger) *handler {
 // completing anything: what a killed process leaves behind.
 func (h *handler) crash() {
 	h.once.Do(func() {
-		close(h.crashed)
+		// Close first: a crashed router writes nothing more (not even the
+		// failure of the generation it was running).
 		_ = h.l.Close()
+		close(h.crashed)
 	})
 }
 
