@@ -26,7 +26,9 @@ func (a *analysis) lint(paths []string) error {
 		a.report.ActionlintFindings++
 		proj = nil
 	}
-	l, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{WorkingDir: a.root, Color: actionlint.ColorOptionKindNever})
+	// Color auto with a non-file writer: ColorOptionKindNever would set
+	// fatih/color's package-global NoColor, racing with other checks.
+	l, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{WorkingDir: a.root, Color: actionlint.ColorOptionKindAuto})
 	if err != nil {
 		return fmt.Errorf("start actionlint: %w", err)
 	}
