@@ -25,6 +25,9 @@ func newImageCmd(app *App) *cobra.Command {
 	}
 	cmd.AddCommand(
 		newImageScanCmd(app, nil),
+		newImageReleaseCmd(app, nil),
+		newImageSignCmd(app, nil),
+		newImageVerifyCmd(app, nil),
 		// image subcommands: one line each
 	)
 	return cmd

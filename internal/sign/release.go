@@ -33,6 +33,10 @@ type Release struct {
 
 // Phases are the wall times of a release, for people and benchmarks.
 type Phases struct {
+	// Key is loading the signing key (cosign.key's scrypt decryption, a
+	// KMS lookup) or preparing keyless signing; set by the caller that
+	// built the Signer.
+	Key     time.Duration `json:"key"`
 	Resolve time.Duration `json:"resolve"`
 	Gates   time.Duration `json:"gates"`
 	Sign    time.Duration `json:"sign"`
@@ -41,7 +45,9 @@ type Phases struct {
 }
 
 // Total is the sum of the phases.
-func (p Phases) Total() time.Duration { return p.Resolve + p.Gates + p.Sign + p.Attest + p.Verify }
+func (p Phases) Total() time.Duration {
+	return p.Key + p.Resolve + p.Gates + p.Sign + p.Attest + p.Verify
+}
 
 // ReleaseResult is everything a release did, step by step.
 type ReleaseResult struct {
@@ -78,7 +84,9 @@ var ErrNoGo = errors.New("the verdict is NO-GO: nothing was signed, nothing was 
 // the digest, a scan report is missing): nothing was written.
 type RefusedError struct{ Reason string }
 
-func (e *RefusedError) Error() string { return "refusing to sign: " + e.Reason + "; nothing was written" }
+func (e *RefusedError) Error() string {
+	return "refusing to sign: " + e.Reason + "; nothing was written"
+}
 
 // IncompleteError means the registry holds part of the set: Result says
 // exactly which part. Running the release again completes it; the

@@ -374,6 +374,11 @@ func decodeStatement(s oci.Signature) (*rawStatement, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeEnvelope(p)
+}
+
+// decodeEnvelope reads the in-toto statement out of a DSSE envelope.
+func decodeEnvelope(p []byte) (*rawStatement, error) {
 	var env struct {
 		PayloadType string `json:"payloadType"`
 		Payload     string `json:"payload"`

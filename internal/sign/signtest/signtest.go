@@ -39,9 +39,11 @@ func (k Keys) PassFunc() cosign.PassFunc {
 
 // KeyPair generates an ECDSA P-256 cosign key pair with cosign's library
 // (cosign.GenerateKeyPair) into a temp dir.
+// Pairs are generated once per password per test process (the scrypt
+// key derivation is slow under -race) and written to each caller's dir.
 func KeyPair(tb testing.TB, password string) Keys {
 	tb.Helper()
-	kb, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return []byte(password), nil })
+	kb, err := generated(password)
 	if err != nil {
 		tb.Fatalf("generate key pair: %v", err)
 	}
@@ -54,6 +56,25 @@ func KeyPair(tb testing.TB, password string) Keys {
 		tb.Fatal(err)
 	}
 	return k
+}
+
+var (
+	keysMu sync.Mutex
+	keys   = map[string]*cosign.KeysBytes{}
+)
+
+func generated(password string) (*cosign.KeysBytes, error) {
+	keysMu.Lock()
+	defer keysMu.Unlock()
+	if kb, ok := keys[password]; ok {
+		return kb, nil
+	}
+	kb, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return []byte(password), nil })
+	if err != nil {
+		return nil, err
+	}
+	keys[password] = kb
+	return kb, nil
 }
 
 // Registry is go-containerregistry's in-process registry on 127.0.0.1.
@@ -209,6 +230,27 @@ func (r *Registry) Layers(tb testing.TB, repo, tag string) []map[string]string {
 // repo:sha256-<hex>.att, in layer order, read from the DSSE payloads.
 func (r *Registry) PredicateTypes(tb testing.TB, repo, digest string) []string {
 	tb.Helper()
+	var out []string
+	for _, st := range r.Statements(tb, repo, digest) {
+		out = append(out, st.PredicateType)
+	}
+	return out
+}
+
+// Statement is an attestation's in-toto statement, predicate left raw.
+type Statement struct {
+	PredicateType string `json:"predicateType"`
+	Subject       []struct {
+		Name   string            `json:"name"`
+		Digest map[string]string `json:"digest"`
+	} `json:"subject"`
+	Predicate json.RawMessage `json:"predicate"`
+}
+
+// Statements reads the attestations at repo:sha256-<hex>.att (without
+// verifying them), in layer order.
+func (r *Registry) Statements(tb testing.TB, repo, digest string) []Statement {
+	tb.Helper()
 	ref, err := name.NewTag(r.Host + "/" + repo + ":" + strings.Replace(digest, ":", "-", 1) + ".att")
 	if err != nil {
 		tb.Fatal(err)
@@ -221,7 +263,7 @@ func (r *Registry) PredicateTypes(tb testing.TB, repo, digest string) []string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var out []string
+	var out []Statement
 	for _, l := range layers {
 		rc, err := l.Uncompressed()
 		if err != nil {
@@ -240,13 +282,11 @@ func (r *Registry) PredicateTypes(tb testing.TB, repo, digest string) []string {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		var st struct {
-			PredicateType string `json:"predicateType"`
-		}
+		var st Statement
 		if err := json.Unmarshal(body, &st); err != nil {
 			tb.Fatal(err)
 		}
-		out = append(out, st.PredicateType)
+		out = append(out, st)
 	}
 	return out
 }

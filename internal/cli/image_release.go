@@ -1,0 +1,699 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/imagescan"
+	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/evidence"
+	"github.com/readiness-dev/readiness/internal/policy"
+	"github.com/readiness-dev/readiness/internal/sign"
+)
+
+// registryFlags are the registry flag group of the image release commands.
+type registryFlags struct {
+	AllowHTTP      bool
+	AllowInsecure  bool
+	NetworkTimeout time.Duration
+}
+
+// AddFlags registers the registry flags.
+func (o *registryFlags) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&o.AllowHTTP, "allow-http-registry", false, "allow plain HTTP to a registry that is not on loopback")
+	f.BoolVar(&o.AllowInsecure, "allow-insecure-registry", false, "accept a registry's TLS certificate without verifying it (implies --allow-http-registry)")
+	f.DurationVar(&o.NetworkTimeout, "network-timeout", 5*time.Minute, "deadline for resolving the digest, and separately for signing, attesting and verifying (registry, Fulcio, Rekor; each request is retried with bounded backoff)")
+}
+
+func (o *registryFlags) options() sign.RegistryOptions {
+	return sign.RegistryOptions{AllowHTTP: o.AllowHTTP, AllowInsecure: o.AllowInsecure}
+}
+
+func (o *registryFlags) validate() error {
+	if o.NetworkTimeout <= 0 {
+		return usageErr("--network-timeout must be positive")
+	}
+	return nil
+}
+
+// signingFlags choose the key, or keyless signing, and the transparency
+// log. There is deliberately no password flag: the password comes from
+// COSIGN_PASSWORD or a prompt.
+type signingFlags struct {
+	Key          string
+	IDToken      string
+	FulcioURL    string
+	OIDCIssuer   string
+	OIDCClientID string
+	OIDCProvider string
+	RekorURL     string
+	TlogUpload   bool
+}
+
+// AddFlags registers the signing flags.
+func (o *signingFlags) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.Key, "key", "", "private key: cosign.key, env://VAR, k8s://ns/secret, or a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://); without it, keyless signing (Fulcio + Rekor)")
+	f.StringVar(&o.IDToken, "identity-token", "", "keyless: an OIDC `TOKEN` or a file holding one (default: the CI's ambient token, e.g. GitHub Actions with id-token: write)")
+	f.StringVar(&o.FulcioURL, "fulcio-url", sign.DefaultFulcioURL, "keyless: Fulcio certificate authority")
+	f.StringVar(&o.OIDCIssuer, "oidc-issuer", sign.DefaultOIDCIssuer, "keyless: OIDC issuer")
+	f.StringVar(&o.OIDCClientID, "oidc-client-id", "sigstore", "keyless: OIDC client ID")
+	f.StringVar(&o.OIDCProvider, "oidc-provider", "", "keyless: use only this ambient token provider (github-actions, buildkite-agent, envvar, filesystem, google-workload-identity, spiffe)")
+	f.StringVar(&o.RekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log")
+	f.BoolVar(&o.TlogUpload, "tlog-upload", true, "record signatures and attestations in Rekor; --tlog-upload=false only for private, offline setups (verify then needs --insecure-ignore-tlog)")
+}
+
+func (o *signingFlags) validate() error {
+	if o.Key == "" && !o.TlogUpload {
+		return usageErr("keyless signing needs the transparency log: --tlog-upload=false works only with --key")
+	}
+	if o.Key != "" && o.IDToken != "" {
+		return usageErr("--identity-token is for keyless signing; drop it or drop --key")
+	}
+	return nil
+}
+
+// signer loads the key (asking for its password) before any gate runs, so
+// that a wrong password costs nothing.
+func (a *App) signer(ctx context.Context, s signingFlags, r registryFlags) (*sign.Signer, error) {
+	ko := sign.KeyOptions{KeyRef: s.Key, PassFunc: a.passFunc(s.Key)}
+	if s.Key == "" {
+		ko.Keyless = sign.KeylessOptions{FulcioURL: s.FulcioURL, IDToken: s.IDToken, OIDCIssuer: s.OIDCIssuer, OIDCClientID: s.OIDCClientID, OIDCProvider: s.OIDCProvider}
+	}
+	sg, err := sign.New(ctx, sign.Options{Key: ko, Registry: r.options(), TlogUpload: s.TlogUpload, RekorURL: s.RekorURL})
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	return sg, nil
+}
+
+// passFunc reads the key password from COSIGN_PASSWORD, else prompts on
+// the terminal (without echo), else uses an empty password. It is never
+// printed or logged.
+func (a *App) passFunc(keyRef string) func(bool) ([]byte, error) {
+	return func(bool) ([]byte, error) {
+		if pw := a.IO.Getenv("COSIGN_PASSWORD"); pw != "" {
+			return []byte(pw), nil
+		}
+		f, ok := a.IO.In.(*os.File)
+		if !ok || !term.IsTerminal(int(f.Fd())) {
+			return []byte{}, nil
+		}
+		fmt.Fprintf(a.IO.ErrOut, "Enter password for private key %s: ", keyRef)
+		pw, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(a.IO.ErrOut)
+		return pw, err
+	}
+}
+
+// invocation describes the CI run for the vulnerability attestation.
+func (a *App) invocation() sign.Invocation {
+	server, repo, run := a.IO.Getenv("GITHUB_SERVER_URL"), a.IO.Getenv("GITHUB_REPOSITORY"), a.IO.Getenv("GITHUB_RUN_ID")
+	if server == "" || repo == "" || run == "" {
+		return sign.Invocation{}
+	}
+	inv := sign.Invocation{URI: server + "/" + repo + "/actions/runs/" + run, EventID: run}
+	if at := a.IO.Getenv("GITHUB_RUN_ATTEMPT"); at != "" {
+		inv.URI += "/attempts/" + at
+		inv.EventID += "-" + at
+	}
+	return inv
+}
+
+// imageReleaseOptions are the flags of `image release` and `image sign`.
+type imageReleaseOptions struct {
+	Image      string
+	ConfigPath string
+	ScanCheck  string
+	Timeout    time.Duration
+	Evidence   string // image sign only
+	MaxAge     durationFlag
+	ResultFile string
+	Signing    signingFlags
+	Registry   registryFlags
+	Policy     policyOptions
+	Render     renderOptions
+}
+
+// AddFlags registers the flags shared by release and sign.
+func (o *imageReleaseOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&o.ConfigPath, "config", "c", "", "configuration `FILE` (default: readiness.yaml when it exists; without one, only the image-scan check runs, with its defaults)")
+	f.StringVar(&o.ScanCheck, "scan-check", "", "the image-scan check `NAME` to pin to the digest, when readiness.yaml has several")
+	f.DurationVar(&o.Timeout, "timeout", 0, "deadline for the gates (default: the config's timeout)")
+	f.StringVar(&o.ResultFile, "result", "", "write what the release did (digest, signer, tags, phase timings) as JSON to `FILE`")
+	o.Signing.AddFlags(cmd)
+	o.Registry.AddFlags(cmd)
+	o.Policy.AddFlags(cmd)
+	o.Render.AddFlags(cmd)
+}
+
+func (o *imageReleaseOptions) validate() error {
+	if o.Timeout < 0 {
+		return usageErr("--timeout must be positive")
+	}
+	if err := o.Signing.validate(); err != nil {
+		return err
+	}
+	if err := o.Registry.validate(); err != nil {
+		return err
+	}
+	return o.Render.Validate()
+}
+
+// newImageReleaseCmd builds `readiness image release`.
+func newImageReleaseCmd(app *App, runF func(context.Context, *imageReleaseOptions) error) *cobra.Command {
+	opts := &imageReleaseOptions{}
+	cmd := &cobra.Command{
+		Use:   "release IMAGE",
+		Short: "Resolve IMAGE's digest, run the gates on it, and only on GO sign it and attach the evidence",
+		Long: `Release an image in an order that cannot be skipped:
+
+  1. resolve IMAGE to its digest (a tag alone is never signed);
+  2. run the configured gates, with the image-scan check pinned to that digest;
+  3. on NO-GO: print the verdict, exit 1, and write nothing to the registry;
+  4. on GO: sign the digest, attach trivy's report as a cosign vulnerability
+     attestation and the evidence document as a readiness evidence
+     attestation, then verify all three.
+
+A multi-platform index is signed as a whole, and only when every platform
+image in it was scanned. Signing uses --key (cosign.key, env://, KMS) with
+its password from COSIGN_PASSWORD or a prompt, or keyless Fulcio + Rekor
+with the CI's OIDC token. If a push fails halfway, the command says what
+was written and exits 1; run it again to complete the set (the signature
+is reused, never duplicated).
+
+Exit codes: 0 released, 1 NO-GO or not released, 2 usage or configuration error.`,
+		Example: `  COSIGN_PASSWORD=… readiness image release --key cosign.key ghcr.io/acme/api:1.4.2
+  readiness image release ghcr.io/acme/api:1.4.2          # keyless, in GitHub Actions
+  readiness image release --key cosign.key --tlog-upload=false --format json --output evidence.json registry.local/api:rc1`,
+		Args: exactArgs(1, "name one image to release: readiness image release IMAGE"),
+		PreRunE: func(_ *cobra.Command, args []string) error {
+			opts.Image = args[0]
+			return opts.validate()
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return app.imageReleaseRun(cmd.Context(), opts)
+		},
+	}
+	opts.AddFlags(cmd)
+	return cmd
+}
+
+// newImageSignCmd builds `readiness image sign`.
+func newImageSignCmd(app *App, runF func(context.Context, *imageReleaseOptions) error) *cobra.Command {
+	opts := &imageReleaseOptions{MaxAge: durationFlag(24 * time.Hour)}
+	cmd := &cobra.Command{
+		Use:   "sign IMAGE",
+		Short: "Sign IMAGE's digest, only with a GO evidence document for that exact digest",
+		Long: `Sign an image and attach its attestations, like 'image release', but
+from evidence already gathered: --evidence FILE names a GO evidence document
+(readiness check/image scan --format json) whose image-scan covered IMAGE's
+exact digest and that is younger than --max-age. The document is judged again
+with the policy before anything is signed. Without --evidence the gates run
+on the spot, exactly as 'image release' runs them.
+
+There is no way to sign without a passing scan of the digest.
+
+Exit codes: 0 signed, 1 refused or failed, 2 usage or configuration error.`,
+		Example: `  readiness image scan --format json --output evidence.json ghcr.io/acme/api@sha256:…
+  readiness image sign --key cosign.key --evidence evidence.json ghcr.io/acme/api@sha256:…`,
+		Args: exactArgs(1, "name one image to sign: readiness image sign IMAGE"),
+		PreRunE: func(_ *cobra.Command, args []string) error {
+			opts.Image = args[0]
+			if opts.MaxAge <= 0 {
+				return usageErr("--max-age must be positive")
+			}
+			return opts.validate()
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return app.imageReleaseRun(cmd.Context(), opts)
+		},
+	}
+	opts.AddFlags(cmd)
+	cmd.Flags().StringVar(&opts.Evidence, "evidence", "", "a GO evidence document `FILE` for IMAGE's digest")
+	cmd.Flags().Var(&opts.MaxAge, "max-age", "refuse --evidence older than `D` (e.g. 2h, 1d)")
+	return cmd
+}
+
+// exactArgs is cobra.ExactArgs with a message that says what to do.
+func exactArgs(n int, msg string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErr("%s", msg)
+		}
+		return nil
+	}
+}
+
+// imageReleaseRun is `image release`, and `image sign` (with --evidence
+// the gates are replaced by the document, re-judged).
+func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) error {
+	if _, err := sign.ParseRef(opts.Image, opts.Registry.options()); err != nil {
+		return asUsage(err)
+	}
+	var cfg *config.Config
+	var gates sign.GatesFunc
+	if opts.Evidence != "" {
+		if _, err := os.Stat(opts.Evidence); err != nil {
+			return usageErr("--evidence: %v", unwrapPathErr(err))
+		}
+		gates = a.evidenceGates(opts)
+	} else {
+		var err error
+		if cfg, err = a.imageScanConfig(opts.ConfigPath); err != nil {
+			return err
+		}
+		if gates, err = a.releaseGates(cfg, opts); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	signer, err := a.signer(ctx, opts.Signing, opts.Registry)
+	if err != nil {
+		return err
+	}
+	keyTime := time.Since(start)
+	rel := &sign.Release{Signer: signer, Gates: gates, Invocation: a.invocation(), Timeout: opts.Registry.NetworkTimeout, Now: a.Now}
+	res, err := rel.Run(ctx, opts.Image)
+	if res != nil {
+		res.Phases.Key = keyTime
+	}
+	return a.reportRelease(res, err, opts)
+}
+
+// releaseGates builds the configured checks with the image-scan check
+// pinned to the digest being released.
+func (a *App) releaseGates(cfg *config.Config, opts *imageReleaseOptions) (sign.GatesFunc, error) {
+	pin, err := pickScanCheck(cfg, opts.ScanCheck)
+	if err != nil {
+		return nil, err
+	}
+	var rest []checks.Job
+	timeout := opts.Timeout
+	if cfg != nil {
+		for _, spec := range cfg.Checks {
+			if spec.Name == pin.Name {
+				continue
+			}
+			job, err := a.job(cfg, spec)
+			if err != nil {
+				return nil, err
+			}
+			rest = append(rest, job)
+		}
+		if timeout == 0 {
+			timeout = cfg.Timeout.D()
+		}
+	}
+	// Decode the pinned check's with: block now, so that a typo is a usage
+	// error before a password is asked or anything runs.
+	if _, err := imagescan.OptionsFromSpec(a.env(cfg), pin); err != nil {
+		return nil, asUsage(err)
+	}
+	return func(ctx context.Context, t *sign.Target) (*evidence.Document, error) {
+		chk, err := imagescan.WithImages(a.env(cfg), pin, []string{t.String()})
+		if err != nil {
+			return nil, asUsage(err)
+		}
+		jobTimeout := pin.Timeout.D()
+		if jobTimeout == 0 {
+			jobTimeout = config.DefaultCheckTimeout
+		}
+		jobs := append([]checks.Job{{
+			Name: pin.Name, Type: imagescan.Type, Required: true, Timeout: jobTimeout,
+			BlockOn: severities(pin.BlockOn), Check: chk,
+		}}, rest...)
+		return a.judgeRun(ctx, gateRun{Config: cfg, Jobs: jobs, PolicyDirs: opts.Policy.Dirs, Timeout: timeout, Render: opts.Render})
+	}, nil
+}
+
+// pickScanCheck chooses the image-scan spec to pin: the one named by
+// --scan-check, the only one configured, or a default one.
+func pickScanCheck(cfg *config.Config, name string) (config.CheckSpec, error) {
+	var scans []config.CheckSpec
+	if cfg != nil {
+		for _, c := range cfg.Checks {
+			if c.Type == imagescan.Type {
+				scans = append(scans, c)
+			}
+		}
+	}
+	if name != "" {
+		for _, c := range scans {
+			if c.Name == name {
+				return c, nil
+			}
+		}
+		return config.CheckSpec{}, usageErr("--scan-check %s: no image-scan check of that name in the configuration", name)
+	}
+	switch len(scans) {
+	case 0:
+		return config.CheckSpec{Name: imagescan.Type, Type: imagescan.Type}, nil
+	case 1:
+		return scans[0], nil
+	}
+	var names []string
+	for _, c := range scans {
+		names = append(names, c.Name)
+	}
+	return config.CheckSpec{}, usageErr("%s has %d image-scan checks (%s); name the one to pin to the released digest with --scan-check", cfg.Path, len(scans), strings.Join(names, ", "))
+}
+
+// evidenceGates stands in for the gates with a saved evidence document,
+// judged again with the policy, and accepted only for this exact digest.
+func (a *App) evidenceGates(opts *imageReleaseOptions) sign.GatesFunc {
+	return func(ctx context.Context, t *sign.Target) (*evidence.Document, error) {
+		f, err := os.Open(opts.Evidence)
+		if err != nil {
+			return nil, usageErr("--evidence: %v", unwrapPathErr(err))
+		}
+		doc, err := evidence.Decode(f)
+		f.Close()
+		if err != nil {
+			return nil, usageErr("--evidence %s: %v", opts.Evidence, err)
+		}
+		engine, err := policy.Load(ctx, opts.Policy.Dirs)
+		if err != nil {
+			return nil, asUsage(err)
+		}
+		engine.Judge(ctx, doc)
+		if !doc.GO() {
+			return doc, nil
+		}
+		if age := a.Now().Sub(doc.GeneratedAt); age > opts.MaxAge.D() {
+			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s is %s old, older than --max-age %s; gather it again", opts.Evidence, age.Round(time.Minute), opts.MaxAge.D())}
+		}
+		if !sign.SubjectsCover(doc.Subjects, t) {
+			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s does not cover %s (it scanned %s)", opts.Evidence, t.Digest, subjectList(doc.Subjects))}
+		}
+		return doc, nil
+	}
+}
+
+func subjectList(ss []checks.Subject) string {
+	if len(ss) == 0 {
+		return "no image"
+	}
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.Digest)
+	}
+	return strings.Join(out, ", ")
+}
+
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
+	}
+	return err
+}
+
+// reportRelease prints what happened and maps it to an exit code.
+func (a *App) reportRelease(res *sign.ReleaseResult, runErr error, opts *imageReleaseOptions) error {
+	var refErr *sign.RefError
+	var exitErr *ExitError
+	switch {
+	case errors.As(runErr, &refErr):
+		return asUsage(runErr)
+	case errors.As(runErr, &exitErr):
+		return runErr
+	}
+	if res != nil && res.Evidence != nil {
+		if err := a.render(res.Evidence, opts.Render); err != nil {
+			return err
+		}
+	}
+	if res != nil && opts.ResultFile != "" {
+		if err := writeJSON(opts.ResultFile, res); err != nil {
+			fmt.Fprintf(a.IO.ErrOut, "readiness: warning: --result: %v\n", err)
+		}
+	}
+	// The release report goes where the verdict went, unless that is a
+	// machine format on stdout.
+	w := a.IO.Out
+	if opts.Render.Format != "text" && opts.Render.Output == "" {
+		w = a.IO.ErrOut
+	}
+	switch {
+	case errors.Is(runErr, sign.ErrNoGo):
+		fmt.Fprintf(w, "\nreadiness: %s is NO-GO: nothing was signed, nothing was pushed\n", res.Target)
+		return errNOGO
+	case runErr != nil:
+		printReleaseSteps(w, res)
+		return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("not released: %w", runErr)}
+	}
+	fmt.Fprintf(w, "\nreadiness: released %s\n", res.Target)
+	printReleaseSteps(w, res)
+	return nil
+}
+
+// printReleaseSteps lists what was done, one line each.
+func printReleaseSteps(w io.Writer, res *sign.ReleaseResult) {
+	if res == nil || res.Target == nil {
+		return
+	}
+	line := func(k, v string) { fmt.Fprintf(w, "  %-13s %s\n", k, v) }
+	if res.Target.Index {
+		var ps []string
+		for _, p := range res.Target.Platforms {
+			ps = append(ps, p.Platform)
+		}
+		line("index", fmt.Sprintf("signed as a whole; every platform scanned: %s", strings.Join(ps, ", ")))
+	}
+	line("signer", res.Signer.String())
+	if s := res.Signature; s != nil {
+		state := "not written"
+		switch {
+		case s.Written:
+			state = "written"
+		case s.Existing:
+			state = "already there, reused"
+		}
+		line("signature", s.Tag+" ("+state+")")
+	}
+	if at := res.Attestations; at != nil {
+		state := "not written"
+		if at.Written {
+			state = "written"
+		}
+		line("attestations", fmt.Sprintf("%s (%s): %s", at.Tag, state, strings.Join(uniq(at.PredicateTypes), ", ")))
+	}
+	if v := res.Verification; v != nil {
+		if v.OK() {
+			vuln := 0
+			if v.Vuln != nil {
+				vuln = v.Vuln.Count
+			}
+			line("verified", fmt.Sprintf("%d signature(s), evidence %s, %d vulnerability attestation(s)", v.Signatures, v.Evidence.Verdict, vuln))
+		} else {
+			line("verify", "FAILED: "+strings.Join(v.Failures, "; "))
+		}
+	}
+	p := res.Phases
+	line("phases", fmt.Sprintf("key %s · resolve %s · gates %s · sign %s · attest %s · verify %s",
+		ms(p.Key), ms(p.Resolve), ms(p.Gates), ms(p.Sign), ms(p.Attest), ms(p.Verify)))
+}
+
+func uniq(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// durationFlag is a duration flag that also accepts whole days ("30d").
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string {
+	if *d == 0 {
+		return "0"
+	}
+	return time.Duration(*d).String()
+}
+
+func (d *durationFlag) Set(s string) error {
+	v, err := config.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = durationFlag(v)
+	return nil
+}
+
+func (d *durationFlag) Type() string { return "duration" }
+
+// D returns the value as a time.Duration.
+func (d durationFlag) D() time.Duration { return time.Duration(d) }
+
+// imageVerifyOptions are the flags of `image verify`.
+type imageVerifyOptions struct {
+	Image                string
+	Key                  string
+	CertIdentity         string
+	CertIdentityRegexp   string
+	CertOIDCIssuer       string
+	CertOIDCIssuerRegexp string
+	IgnoreTlog           bool
+	RekorURL             string
+	RequireVuln          bool
+	MaxAge               durationFlag
+	Format               string
+	Registry             registryFlags
+}
+
+// AddFlags registers the flags.
+func (o *imageVerifyOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.Key, "key", "", "public key to trust: cosign.pub, env://VAR, or a KMS URI")
+	f.StringVar(&o.CertIdentity, "certificate-identity", "", "keyless: the signer's certificate identity (an email, or a workflow URI)")
+	f.StringVar(&o.CertIdentityRegexp, "certificate-identity-regexp", "", "keyless: a regexp the certificate identity must match")
+	f.StringVar(&o.CertOIDCIssuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer (https://token.actions.githubusercontent.com for GitHub Actions)")
+	f.StringVar(&o.CertOIDCIssuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: a regexp the OIDC issuer must match")
+	f.BoolVar(&o.IgnoreTlog, "insecure-ignore-tlog", false, "do not require a Rekor entry (for images signed with --tlog-upload=false)")
+	f.StringVar(&o.RekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log")
+	f.BoolVar(&o.RequireVuln, "require-vuln-attestation", false, "also require the cosign vulnerability attestation")
+	f.Var(&o.MaxAge, "max-age", "reject evidence older than `D` (e.g. 12h, 7d); no limit by default")
+	f.StringVarP(&o.Format, "format", "f", "text", "output format: text or json")
+	o.Registry.AddFlags(cmd)
+}
+
+func (o *imageVerifyOptions) verifyOptions() sign.VerifyOptions {
+	return sign.VerifyOptions{
+		Key: o.Key, CertIdentity: o.CertIdentity, CertIdentityRegexp: o.CertIdentityRegexp,
+		CertOIDCIssuer: o.CertOIDCIssuer, CertOIDCIssuerRegexp: o.CertOIDCIssuerRegexp,
+		IgnoreTlog: o.IgnoreTlog, RekorURL: o.RekorURL, RequireVuln: o.RequireVuln, MaxAge: o.MaxAge.D(),
+		Registry: o.Registry.options(),
+	}
+}
+
+// newImageVerifyCmd builds `readiness image verify`.
+func newImageVerifyCmd(app *App, runF func(context.Context, *imageVerifyOptions) error) *cobra.Command {
+	opts := &imageVerifyOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify IMAGE",
+		Short: "Verify IMAGE's signature and that its attested verdict is a fresh GO for its exact digest",
+		Long: `Verify, for IMAGE's digest: a valid signature by the trusted key (or keyless
+identity); a valid evidence attestation whose verdict is GO, whose scanned
+subjects include the digest, and (with --max-age) that is recent enough; and
+with --require-vuln-attestation the cosign vulnerability attestation.
+
+This is what a deploy step or an admission controller runs before letting
+an image in.
+
+Exit codes: 0 verified, 1 not verified, 2 usage error.`,
+		Example: `  readiness image verify --key cosign.pub --max-age 7d ghcr.io/acme/api:1.4.2
+  readiness image verify --certificate-identity-regexp '^https://github.com/acme/api/' \
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com ghcr.io/acme/api@sha256:…`,
+		Args: exactArgs(1, "name one image to verify: readiness image verify IMAGE"),
+		PreRunE: func(_ *cobra.Command, args []string) error {
+			opts.Image = args[0]
+			if opts.Format != "text" && opts.Format != "json" {
+				return usageErr("unknown --format %q; use text or json", opts.Format)
+			}
+			if err := opts.Registry.validate(); err != nil {
+				return err
+			}
+			if err := opts.verifyOptions().Validate(); err != nil {
+				return usageErr("%v", err)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return app.imageVerifyRun(cmd.Context(), opts)
+		},
+	}
+	opts.AddFlags(cmd)
+	return cmd
+}
+
+func (a *App) imageVerifyRun(ctx context.Context, opts *imageVerifyOptions) error {
+	vo := opts.verifyOptions()
+	vo.Now = a.Now
+	rctx, cancel := context.WithTimeout(ctx, opts.Registry.NetworkTimeout)
+	defer cancel()
+	t, err := sign.Resolve(rctx, opts.Image, vo.Registry)
+	if err != nil {
+		var re *sign.RefError
+		if errors.As(err, &re) {
+			return asUsage(err)
+		}
+		return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("not verified: %w", err)}
+	}
+	v, err := sign.Verify(rctx, t, vo)
+	if err != nil {
+		var ke *sign.KeyError
+		if errors.As(err, &ke) {
+			return asUsage(err)
+		}
+		return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("not verified: %w", err)}
+	}
+	if opts.Format == "json" {
+		enc := json.NewEncoder(a.IO.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+	} else {
+		printVerification(a.IO.Out, v, a.Now())
+	}
+	if !v.OK() {
+		return errNOGO
+	}
+	return nil
+}
+
+func printVerification(w io.Writer, v *sign.Verification, now time.Time) {
+	if v.OK() {
+		fmt.Fprintf(w, "readiness: verified %s\n", v.Image)
+	} else {
+		fmt.Fprintf(w, "readiness: NOT verified %s\n", v.Image)
+	}
+	line := func(k, val string) { fmt.Fprintf(w, "  %-10s %s\n", k, val) }
+	line("signature", fmt.Sprintf("%d valid", v.Signatures))
+	if e := v.Evidence; e != nil {
+		line("evidence", fmt.Sprintf("%s, generated %s (%s ago) by %s, signed by %s", e.Verdict, e.GeneratedAt.Format(time.RFC3339), e.Age, e.Tool, e.Signer.String()))
+	}
+	if vu := v.Vuln; vu != nil {
+		line("vuln", fmt.Sprintf("%d attestation(s), %s, DB schema %s, scan finished %s", vu.Count, vu.Scanner, vu.DBVersion, vu.ScanFinishedOn.Format(time.RFC3339)))
+	}
+	for _, f := range v.Failures {
+		line("✗", f)
+	}
+}

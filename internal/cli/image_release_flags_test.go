@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/readiness-dev/readiness/internal/sign"
+)
+
+func TestNewImageReleaseCmdFlags(t *testing.T) {
+	streams, _, _ := Test()
+	app := &App{IO: streams, Now: time.Now}
+	var got *imageReleaseOptions
+	cmd := newImageReleaseCmd(app, func(_ context.Context, o *imageReleaseOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"ghcr.io/acme/api:1", "--key", "awskms:///alias/release", "--tlog-upload=false",
+		"--allow-http-registry", "--network-timeout", "90s", "--config", "r.yaml", "--scan-check", "api-scan",
+		"--timeout", "20m", "--result", "out.json", "--format", "json", "--policy", "p"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	want := &imageReleaseOptions{
+		Image: "ghcr.io/acme/api:1", ConfigPath: "r.yaml", ScanCheck: "api-scan", Timeout: 20 * time.Minute, ResultFile: "out.json",
+		Signing: signingFlags{Key: "awskms:///alias/release", FulcioURL: sign.DefaultFulcioURL, OIDCIssuer: sign.DefaultOIDCIssuer,
+			OIDCClientID: "sigstore", RekorURL: sign.DefaultRekorURL, TlogUpload: false},
+		Registry: registryFlags{AllowHTTP: true, NetworkTimeout: 90 * time.Second},
+		Policy:   policyOptions{Dirs: []string{"p"}}, Render: renderOptions{Format: "json"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("options (-want +got):\n%s", diff)
+	}
+}
+
+func TestNewImageVerifyCmdFlags(t *testing.T) {
+	streams, _, _ := Test()
+	app := &App{IO: streams, Now: time.Now}
+	var got *imageVerifyOptions
+	cmd := newImageVerifyCmd(app, func(_ context.Context, o *imageVerifyOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"ghcr.io/acme/api@sha256:0123456789012345678901234567890123456789012345678901234567890123",
+		"--certificate-identity-regexp", "^https://github.com/acme/", "--certificate-oidc-issuer", "https://token.actions.githubusercontent.com",
+		"--max-age", "7d", "--require-vuln-attestation", "--format", "json"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	want := &imageVerifyOptions{
+		Image:              "ghcr.io/acme/api@sha256:0123456789012345678901234567890123456789012345678901234567890123",
+		CertIdentityRegexp: "^https://github.com/acme/", CertOIDCIssuer: "https://token.actions.githubusercontent.com",
+		RekorURL: sign.DefaultRekorURL, RequireVuln: true, MaxAge: durationFlag(7 * 24 * time.Hour), Format: "json",
+		Registry: registryFlags{NetworkTimeout: 5 * time.Minute},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("options (-want +got):\n%s", diff)
+	}
+}
+
+func TestPassFuncPrefersCOSIGN_PASSWORD(t *testing.T) {
+	streams, _, errOut := Test()
+	streams.Getenv = func(k string) string {
+		if k == "COSIGN_PASSWORD" {
+			return "s3cret"
+		}
+		return ""
+	}
+	app := &App{IO: streams, Now: time.Now}
+	pw, err := app.passFunc("cosign.key")(false)
+	if err != nil || string(pw) != "s3cret" || errOut.Len() != 0 {
+		t.Errorf("password %q, err %v, prompt %q", pw, err, errOut.String())
+	}
+	streams.Getenv = func(string) string { return "" }
+	pw, err = app.passFunc("cosign.key")(false)
+	if err != nil || len(pw) != 0 || errOut.Len() != 0 {
+		t.Errorf("without a terminal or COSIGN_PASSWORD: password %q, err %v, prompt %q", pw, err, errOut.String())
+	}
+}
+
+func TestInvocationFromGitHubActions(t *testing.T) {
+	streams, _, _ := Test()
+	env := map[string]string{"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/api", "GITHUB_RUN_ID": "42", "GITHUB_RUN_ATTEMPT": "2"}
+	streams.Getenv = func(k string) string { return env[k] }
+	app := &App{IO: streams, Now: time.Now}
+	want := sign.Invocation{URI: "https://github.com/acme/api/actions/runs/42/attempts/2", EventID: "42-2"}
+	if diff := cmp.Diff(want, app.invocation()); diff != "" {
+		t.Errorf("invocation (-want +got):\n%s", diff)
+	}
+}
