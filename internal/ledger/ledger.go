@@ -552,11 +552,19 @@ func (l *Ledger) Do(ctx context.Context, key string, generate func(context.Conte
 		f(&o)
 	}
 	owner := l.NewOwnerID()
+	start := time.Now()
+	last := State{Key: key}
 	for {
 		c, err := l.Claim(ctx, key, owner, l.opts.Lease)
 		if err != nil {
+			if ctx.Err() != nil {
+				// The deadline passed while claiming: still a bounded
+				// wait that says what it last saw.
+				return Result{}, &TimeoutError{Key: key, Last: last, Elapsed: time.Since(start), Cause: ctx.Err()}
+			}
 			return Result{}, err
 		}
+		last = c.State
 		if c.State.Phase() == PhaseCompleted {
 			return resultOf(c.State.Output, Replayed), nil
 		}

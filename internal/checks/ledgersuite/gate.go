@@ -51,7 +51,7 @@ type Options struct {
 	Modes []string `yaml:"modes"`
 	// ScenarioTimeout bounds one scenario run (default 60s).
 	ScenarioTimeout config.Duration `yaml:"scenario_timeout"`
-	// Lease is the actors' claim lease (default 1s).
+	// Lease is the actors' claim lease (default 2s).
 	Lease config.Duration `yaml:"lease"`
 }
 

@@ -52,7 +52,9 @@ const (
 	// overshootMax is how far past its deadline a wait may return.
 	overshootMax = time.Second
 	// takeoverMargin is added to the lease for a takeover.
-	takeoverMargin = 2 * time.Second
+	takeoverMargin = 3 * time.Second
+	// DefaultLease is the actors' lease.
+	DefaultLease = 2 * time.Second
 )
 
 func scenarios() []Scenario {

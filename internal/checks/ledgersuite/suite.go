@@ -52,8 +52,9 @@ type Config struct {
 	Worker Exec
 	// ScenarioTimeout bounds one scenario run (default 60s).
 	ScenarioTimeout time.Duration
-	// Lease is the actors' lease (default 1s): takeover scenarios wait
-	// about this long.
+	// Lease is the actors' lease (default 2s): takeover scenarios wait
+	// about this long. An owner renews every third of it, so a process
+	// starved for two thirds of it loses its claim, by design.
 	Lease time.Duration
 	// Progress, when set, is called after each scenario run.
 	Progress func(Outcome)
@@ -152,7 +153,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.ScenarioTimeout = 60 * time.Second
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = time.Second
+		cfg.Lease = DefaultLease
 	}
 	if cfg.WaitTimeout <= 0 {
 		cfg.WaitTimeout = DefaultWaitTimeout
