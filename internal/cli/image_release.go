@@ -54,6 +54,7 @@ func (o *registryFlags) validate() error {
 // COSIGN_PASSWORD or a prompt.
 type signingFlags struct {
 	Key          string
+	Keyless      bool
 	IDToken      string
 	FulcioURL    string
 	OIDCIssuer   string
@@ -66,7 +67,8 @@ type signingFlags struct {
 // AddFlags registers the signing flags.
 func (o *signingFlags) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.Key, "key", "", "private key: cosign.key, env://VAR, k8s://ns/secret, or a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://); without it, keyless signing (Fulcio + Rekor)")
+	f.StringVar(&o.Key, "key", "", "sign with this private key: cosign.key, env://VAR, k8s://ns/secret, or a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://)")
+	f.BoolVar(&o.Keyless, "keyless", false, "sign keylessly: an ephemeral key certified by Fulcio for the CI's OIDC identity, logged in Rekor (the identity becomes public)")
 	f.StringVar(&o.IDToken, "identity-token", "", "keyless: an OIDC `TOKEN` or a file holding one (default: the CI's ambient token, e.g. GitHub Actions with id-token: write)")
 	f.StringVar(&o.FulcioURL, "fulcio-url", sign.DefaultFulcioURL, "keyless: Fulcio certificate authority")
 	f.StringVar(&o.OIDCIssuer, "oidc-issuer", sign.DefaultOIDCIssuer, "keyless: OIDC issuer")
@@ -77,6 +79,12 @@ func (o *signingFlags) AddFlags(cmd *cobra.Command) {
 }
 
 func (o *signingFlags) validate() error {
+	switch {
+	case o.Key == "" && !o.Keyless:
+		return usageErr("choose how to sign: --key cosign.key (or env://VAR, a KMS URI), or --keyless (Fulcio + Rekor, for CI)")
+	case o.Key != "" && o.Keyless:
+		return usageErr("--key and --keyless exclude each other")
+	}
 	if o.Key == "" && !o.TlogUpload {
 		return usageErr("keyless signing needs the transparency log: --tlog-upload=false works only with --key")
 	}
@@ -191,14 +199,14 @@ func newImageReleaseCmd(app *App, runF func(context.Context, *imageReleaseOption
 
 A multi-platform index is signed as a whole, and only when every platform
 image in it was scanned. Signing uses --key (cosign.key, env://, KMS) with
-its password from COSIGN_PASSWORD or a prompt, or keyless Fulcio + Rekor
+its password from COSIGN_PASSWORD or a prompt, or --keyless: Fulcio + Rekor
 with the CI's OIDC token. If a push fails halfway, the command says what
 was written and exits 1; run it again to complete the set (the signature
 is reused, never duplicated).
 
 Exit codes: 0 released, 1 NO-GO or not released, 2 usage or configuration error.`,
 		Example: `  COSIGN_PASSWORD=… readiness image release --key cosign.key ghcr.io/acme/api:1.4.2
-  readiness image release ghcr.io/acme/api:1.4.2          # keyless, in GitHub Actions
+  readiness image release --keyless ghcr.io/acme/api:1.4.2   # in GitHub Actions, with id-token: write
   readiness image release --key cosign.key --tlog-upload=false --format json --output evidence.json registry.local/api:rc1`,
 		Args: exactArgs(1, "name one image to release: readiness image release IMAGE"),
 		PreRunE: func(_ *cobra.Command, args []string) error {

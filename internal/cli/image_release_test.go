@@ -324,12 +324,20 @@ func TestImageReleaseUsageErrors(t *testing.T) {
 		{"unreadable key", nil, []string{"image", "release", "--key", filepath.Join(e.dir, "nope.key"), image}, "no such file"},
 		{"malformed reference", nil, []string{"image", "release", "--key", e.keys.Private, "UPPER/Case::bad"}, "image reference"},
 		{"two images", nil, []string{"image", "release", "--key", e.keys.Private, image, image}, "name one image"},
-		{"keyless without the log", nil, []string{"image", "release", "--tlog-upload=false", image}, "--tlog-upload=false works only with --key"},
+		{"keyless without the log", nil, []string{"image", "release", "--keyless", "--tlog-upload=false", image}, "--tlog-upload=false works only with --key"},
+		{"no signing mode", nil, []string{"image", "release", image}, "choose how to sign"},
+		{"both signing modes", nil, []string{"image", "release", "--key", e.keys.Private, "--keyless", image}, "exclude each other"},
+		{"keyless without an OIDC token", nil, []string{"image", "release", "--keyless", image}, "needs an OIDC token"},
 		{"verify without a key or identity", nil, []string{"image", "verify", image}, "say whom to trust"},
 		{"verify with a bad --max-age", nil, []string{"image", "verify", "--key", e.keys.Public, "--max-age", "soon", image}, "not a duration"},
 		{"verify with an unreadable public key", nil, []string{"image", "verify", "--key", filepath.Join(e.dir, "nope.pub"), image}, "nope.pub"},
 		{"sign with a missing evidence file", nil, []string{"image", "sign", "--key", e.keys.Private, "--tlog-upload=false", "--evidence", "missing.json", image}, "--evidence"},
 		{"password is never a flag", nil, []string{"image", "release", "--key", e.keys.Private, "--password", "x", image}, "unknown flag"},
+	}
+	// Ambient OIDC providers read the process environment: hide any.
+	for _, v := range []string{"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "SIGSTORE_ID_TOKEN", "BUILDKITE_AGENT_ACCESS_TOKEN", "GOOGLE_SERVICE_ACCOUNT_NAME"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sigstore/cosign/v2/cmd/cosign/cli/fulcio"
@@ -73,8 +74,8 @@ type KeylessOptions struct {
 // signing the certificate's subject and OIDC issuer.
 type Identity struct {
 	Mode string `json:"mode"`
-	// KeyRef is the key reference as given (a path, env://NAME or a KMS
-	// URI); it never holds key material.
+	// KeyRef names the key: a URI as given (env://NAME, a KMS URI), a
+	// file by its base name (cosign.key). It never holds key material.
 	KeyRef string `json:"key_ref,omitempty"`
 	// Fingerprint is "sha256:" and the hex SHA-256 of the public key's DER
 	// (SubjectPublicKeyInfo) encoding.
@@ -142,7 +143,17 @@ func loadKey(ctx context.Context, ko KeyOptions) (*keyMaterial, error) {
 	if err != nil {
 		return nil, &KeyError{Ref: ko.KeyRef, Err: err}
 	}
-	return &keyMaterial{sv: sv, identity: Identity{Mode: ModeKey, KeyRef: ko.KeyRef, Fingerprint: fp, Algorithm: alg}}, nil
+	return &keyMaterial{sv: sv, identity: Identity{Mode: ModeKey, KeyRef: publicKeyRef(ko.KeyRef), Fingerprint: fp, Algorithm: alg}}, nil
+}
+
+// publicKeyRef is the key reference as it may appear in an attestation:
+// URIs (env://NAME, awskms://…, k8s://…) as given, a file by its base name
+// only (the signer's directory layout is nobody's business).
+func publicKeyRef(ref string) string {
+	if strings.Contains(ref, "://") {
+		return ref
+	}
+	return filepath.Base(ref)
 }
 
 // explainKeyErr turns cosign's decryption failure into words.

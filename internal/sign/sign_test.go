@@ -146,7 +146,7 @@ func TestReleaseSignsAttestsAndVerifies(t *testing.T) {
 	if !res.Verification.OK() || res.Verification.Signatures != 1 {
 		t.Errorf("self-verification = %+v", res.Verification)
 	}
-	if res.Signer.Mode != sign.ModeKey || !strings.HasPrefix(res.Signer.Fingerprint, "sha256:") {
+	if res.Signer.Mode != sign.ModeKey || !strings.HasPrefix(res.Signer.Fingerprint, "sha256:") || res.Signer.KeyRef != "cosign.key" {
 		t.Errorf("signer identity = %+v", res.Signer)
 	}
 	hex := strings.Replace(d.DigestStr(), ":", "-", 1)
