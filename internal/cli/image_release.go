@@ -338,8 +338,9 @@ func (a *App) releaseGates(cfg *config.Config, opts *imageReleaseOptions) (sign.
 	if _, err := imagescan.OptionsFromSpec(a.env(cfg), pin); err != nil {
 		return nil, asUsage(err)
 	}
+	insecure := opts.Registry.AllowHTTP || opts.Registry.AllowInsecure
 	return func(ctx context.Context, t *sign.Target) (*evidence.Document, error) {
-		chk, err := imagescan.WithImages(a.env(cfg), pin, []string{t.String()})
+		chk, err := pinnedScan(a.env(cfg), pin, t.String(), insecure)
 		if err != nil {
 			return nil, asUsage(err)
 		}
@@ -353,6 +354,27 @@ func (a *App) releaseGates(cfg *config.Config, opts *imageReleaseOptions) (sign.
 		}}, rest...)
 		return a.judgeRun(ctx, gateRun{Config: cfg, Jobs: jobs, PolicyDirs: opts.Policy.Dirs, Timeout: timeout, Render: opts.Render})
 	}, nil
+}
+
+// pinnedScan builds the image-scan check for exactly ref. When the
+// registry flags allow plain HTTP or unverified TLS, trivy is allowed the
+// same (the with: block's insecure), or it could not read what is signed.
+func pinnedScan(env checks.Env, spec config.CheckSpec, ref string, insecure bool) (checks.Check, error) {
+	if !insecure {
+		return imagescan.WithImages(env, spec, []string{ref})
+	}
+	o, err := imagescan.OptionsFromSpec(env, spec)
+	if err != nil {
+		return nil, err
+	}
+	o.Images, o.Inputs, o.OCILayouts, o.Insecure = []string{ref}, nil, nil, true
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if err := o.ValidReferences(); err != nil {
+		return nil, err
+	}
+	return imagescan.New(o, imagescan.Deps{Now: env.Now}), nil
 }
 
 // pickScanCheck chooses the image-scan spec to pin: the one named by

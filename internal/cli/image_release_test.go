@@ -10,6 +10,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/readiness-dev/readiness/internal/cli"
 	"github.com/readiness-dev/readiness/internal/evidence"
@@ -352,5 +356,40 @@ func TestImageReleaseUsageErrors(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"1"}, e.reg.Tags(t, "api")); diff != "" {
 		t.Errorf("usage errors wrote to the registry (-want +got):\n%s", diff)
+	}
+}
+
+// A multi-platform index is scanned for every platform and signed as a
+// whole; one vulnerable platform makes the whole index NO-GO.
+func TestImageReleaseMultiPlatformIndex(t *testing.T) {
+	e := newRelEnv(t)
+	clean := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
+		mutate.IndexAddendum{Add: trivytest.Clean("amd64"), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: trivytest.Clean("arm64"), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}}},
+	)
+	good := e.reg.PushIndex(t, "multi:1", clean)
+	bad := e.reg.PushIndex(t, "multi:2", trivytest.MultiPlatform())
+
+	code, stdout, stderr := e.release(t, e.reg.Host+"/multi:1")
+	if code != 0 {
+		t.Fatalf("release of the clean index: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "signed as a whole; every platform scanned: linux/amd64, linux/arm64/v8") {
+		t.Errorf("stdout does not say the index was signed as a whole:\n%s", stdout)
+	}
+	want := []string{sign.VulnPredicateType, sign.VulnPredicateType, sign.EvidencePredicateType}
+	if diff := cmp.Diff(want, e.reg.PredicateTypes(t, "multi", good.DigestStr())); diff != "" {
+		t.Errorf("attestations on the index (-want +got):\n%s", diff)
+	}
+	if code, stdout, _ := e.verify(t, nil, e.reg.Host+"/multi:1", "--require-vuln-attestation"); code != 0 {
+		t.Errorf("verify of the index: exit %d\n%s", code, stdout)
+	}
+
+	code, stdout, stderr = e.release(t, e.reg.Host+"/multi:2")
+	if code != 1 || !strings.Contains(stdout, trivytest.CVECritical) || !strings.Contains(stdout, "linux/arm64") {
+		t.Errorf("release of an index with a vulnerable arm64 image: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if got := signtest.CosignTags(e.reg.Tags(t, "multi"), bad.DigestStr()); len(got) != 0 {
+		t.Errorf("cosign tags for the NO-GO index: %v", got)
 	}
 }
