@@ -2,9 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -184,12 +181,9 @@ func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 // imageScanConfig loads --config, or readiness.yaml when it exists.
 func (a *App) imageScanConfig(path string) (*config.Config, error) {
 	if path != "" {
-		return a.loadConfig(path)
+		return a.optionalConfig(path, true)
 	}
-	if _, err := os.Stat("readiness.yaml"); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	return a.loadConfig("readiness.yaml")
+	return a.optionalConfig("readiness.yaml", false)
 }
 
 // apply lays the flags over the options from readiness.yaml: images named

@@ -380,33 +380,14 @@ func pinnedScan(env checks.Env, spec config.CheckSpec, ref string, insecure bool
 // pickScanCheck chooses the image-scan spec to pin: the one named by
 // --scan-check, the only one configured, or a default one.
 func pickScanCheck(cfg *config.Config, name string) (config.CheckSpec, error) {
-	var scans []config.CheckSpec
-	if cfg != nil {
-		for _, c := range cfg.Checks {
-			if c.Type == imagescan.Type {
-				scans = append(scans, c)
-			}
+	spec, err := gateSpec(cfg, imagescan.Type, "--scan-check", name)
+	if err != nil || spec != nil {
+		if spec == nil {
+			return config.CheckSpec{}, err
 		}
+		return *spec, nil
 	}
-	if name != "" {
-		for _, c := range scans {
-			if c.Name == name {
-				return c, nil
-			}
-		}
-		return config.CheckSpec{}, usageErr("--scan-check %s: no image-scan check of that name in the configuration", name)
-	}
-	switch len(scans) {
-	case 0:
-		return config.CheckSpec{Name: imagescan.Type, Type: imagescan.Type}, nil
-	case 1:
-		return scans[0], nil
-	}
-	var names []string
-	for _, c := range scans {
-		names = append(names, c.Name)
-	}
-	return config.CheckSpec{}, usageErr("%s has %d image-scan checks (%s); name the one to pin to the released digest with --scan-check", cfg.Path, len(scans), strings.Join(names, ", "))
+	return config.CheckSpec{Name: imagescan.Type, Type: imagescan.Type}, nil
 }
 
 // evidenceGates stands in for the gates with a saved evidence document,

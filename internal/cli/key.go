@@ -2,10 +2,7 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -109,13 +106,9 @@ command line are relative to the current directory.`,
 }
 
 func (a *App) keyVerifyRun(ctx context.Context, opts *keyVerifyOptions, args []string) error {
-	var cfg *config.Config
-	if _, err := os.Stat(opts.ConfigPath); err == nil || opts.configSet || !errors.Is(err, fs.ErrNotExist) {
-		c, err := a.loadConfig(opts.ConfigPath)
-		if err != nil {
-			return err
-		}
-		cfg = c
+	cfg, err := a.optionalConfig(opts.ConfigPath, opts.configSet)
+	if err != nil {
+		return err
 	}
 	spec, err := securityKeySpec(cfg, opts.Check)
 	if err != nil {
@@ -167,33 +160,7 @@ func (a *App) keyVerifyRun(ctx context.Context, opts *keyVerifyOptions, args []s
 // securityKeySpec finds the security-key check to take defaults from: the
 // one named, else the only one; nil when the configuration has none.
 func securityKeySpec(cfg *config.Config, name string) (*config.CheckSpec, error) {
-	if cfg == nil {
-		if name != "" {
-			return nil, usageErr("--check %s: no configuration file to find it in", name)
-		}
-		return nil, nil
-	}
-	var found []config.CheckSpec
-	for _, c := range cfg.Checks {
-		if c.Type == securitykey.Type {
-			found = append(found, c)
-		}
-	}
-	if name != "" {
-		for i := range found {
-			if found[i].Name == name {
-				return &found[i], nil
-			}
-		}
-		return nil, usageErr("--check %s: %s has no security-key check of that name%s", name, cfg.Path, listNames(found))
-	}
-	switch len(found) {
-	case 0:
-		return nil, nil
-	case 1:
-		return &found[0], nil
-	}
-	return nil, usageErr("%s configures %d security-key checks; choose one with --check%s", cfg.Path, len(found), listNames(found))
+	return gateSpec(cfg, securitykey.Type, "--check", name)
 }
 
 func listNames(specs []config.CheckSpec) string {

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -87,13 +86,9 @@ repository. Waivers and policy come from readiness.yaml when it exists.`,
 }
 
 func (a *App) workflowLintRun(ctx context.Context, opts *workflowLintOptions, args []string) error {
-	var cfg *config.Config
-	if _, err := os.Stat(opts.ConfigPath); err == nil || opts.configSet || !errors.Is(err, fs.ErrNotExist) {
-		c, err := a.loadConfig(opts.ConfigPath)
-		if err != nil {
-			return err
-		}
-		cfg = c
+	cfg, err := a.optionalConfig(opts.ConfigPath, opts.configSet)
+	if err != nil {
+		return err
 	}
 	spec, err := workflowSpec(cfg, opts.Check)
 	if err != nil {
@@ -172,30 +167,5 @@ func workflowRepoRoot(dir string) string {
 // workflowSpec finds the workflow check to take options from: the one
 // named, else the only one; nil when the configuration has none.
 func workflowSpec(cfg *config.Config, name string) (*config.CheckSpec, error) {
-	if cfg == nil {
-		if name != "" {
-			return nil, usageErr("--check %s: no configuration file to find it in", name)
-		}
-		return nil, nil
-	}
-	var found []config.CheckSpec
-	for _, c := range cfg.Checks {
-		if c.Type == workflow.Type {
-			found = append(found, c)
-		}
-	}
-	if name != "" {
-		i := slices.IndexFunc(found, func(c config.CheckSpec) bool { return c.Name == name })
-		if i < 0 {
-			return nil, usageErr("--check %s: %s has no workflow check of that name%s", name, cfg.Path, listNames(found))
-		}
-		return &found[i], nil
-	}
-	switch len(found) {
-	case 0:
-		return nil, nil
-	case 1:
-		return &found[0], nil
-	}
-	return nil, usageErr("%s configures %d workflow checks; choose one with --check%s", cfg.Path, len(found), listNames(found))
+	return gateSpec(cfg, workflow.Type, "--check", name)
 }
