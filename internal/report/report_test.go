@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/readiness-dev/readiness/internal/testutil/golden"
+
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
 	"github.com/readiness-dev/readiness/internal/buildinfo"
@@ -20,8 +19,6 @@ import (
 	"github.com/readiness-dev/readiness/internal/policy"
 	"github.com/readiness-dev/readiness/internal/report"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var t0 = time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)
 
@@ -75,22 +72,9 @@ func rules() map[string]checks.Rule {
 	return m
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func goldenFile(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if d := cmp.Diff(string(want), string(got)); d != "" {
-		t.Errorf("%s differs (-want +got):\n%s", name, d)
-	}
+	golden.Assert(t, filepath.Join("testdata", name), got)
 }
 
 func TestGolden(t *testing.T) {
@@ -110,7 +94,7 @@ func TestGolden(t *testing.T) {
 			if err := report.Write(&buf, tc.format, sampleDoc(t), report.Options{Color: tc.color, Rules: rules()}); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tc.file, buf.Bytes())
+			goldenFile(t, tc.file, buf.Bytes())
 		})
 	}
 }

@@ -83,7 +83,7 @@ func TestScanTarballCriticalAndHigh(t *testing.T) {
 	if res.Status != checks.StatusFail {
 		t.Fatalf("status = %s (%s), want fail", res.Status, res.Error)
 	}
-	golden(t, "scan-alpine.golden.json", normalize(res.Findings, fx.Root, "$FIXTURES"))
+	goldenJSON(t, "scan-alpine.golden.json", normalize(res.Findings, fx.Root, "$FIXTURES"))
 
 	scans := mustScans(t, res)
 	if len(scans) != 1 {

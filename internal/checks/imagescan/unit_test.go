@@ -3,12 +3,13 @@ package imagescan
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/readiness-dev/readiness/internal/testutil/golden"
 
 	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
@@ -19,31 +20,11 @@ import (
 	"github.com/readiness-dev/readiness/internal/report"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
 // golden compares got (as indented JSON) with testdata/name, or rewrites
 // the file under -update.
-func golden(t *testing.T, name string, got any) {
+func goldenJSON(t *testing.T, name string, got any) {
 	t.Helper()
-	data, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data = append(data, '\n')
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(data)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s\n(run go test -update if the change is intended)", path, diff)
-	}
+	golden.JSON(t, filepath.Join("testdata", name), got)
 }
 
 func readReport(t *testing.T, name string) *trivyReport {
@@ -80,7 +61,7 @@ func TestFindingsFromReports(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.report, func(t *testing.T) {
 			fs, counts, supp := findingsOf(readReport(t, tt.report), fixtureTarget, tt.unknownAs)
-			golden(t, tt.golden, map[string]any{"findings": fs, "counts": counts, "suppressed": supp})
+			goldenJSON(t, tt.golden, map[string]any{"findings": fs, "counts": counts, "suppressed": supp})
 			ids := map[string]bool{}
 			for _, f := range fs {
 				if ids[f.ID] {

@@ -3,21 +3,18 @@ package ledgersuite
 import (
 	"context"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/readiness-dev/readiness/internal/testutil/golden"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/config"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestRulesCoverScenarios(t *testing.T) {
 	rules := map[string]bool{}
@@ -113,19 +110,7 @@ func TestEvaluateGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "evaluate.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if diff := cmp.Diff(strings.TrimSpace(string(want)), strings.TrimSpace(string(got))); diff != "" {
-		t.Errorf("Evaluate (-want +got):\n%s", diff)
-	}
+	golden.Assert(t, filepath.Join("testdata", "evaluate.golden.json"), append(got, '\n'))
 }
 
 // TestGateRun runs the gate for real on a few scenarios in both modes.

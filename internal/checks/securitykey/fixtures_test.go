@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,12 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/readiness-dev/readiness/internal/testutil/golden"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // judgedAt is the clock the gpg fixtures are judged by: they were made on
 // 2025-01-01 (the expired ones on 2023-01-01) by testdata/make-fixtures.sh.
@@ -132,7 +131,7 @@ func TestFixtures(t *testing.T) {
 				}
 			}
 			assertNoKeyMaterial(t, caseDir(tc.name), res)
-			golden(t, tc.name, res)
+			goldenResult(t, tc.name, res)
 		})
 	}
 }
@@ -147,7 +146,7 @@ func describe(res checks.Result) string {
 
 // golden compares the result, without remediations (rules.yaml holds them),
 // with testdata/golden/NAME.json.
-func golden(t *testing.T, name string, res checks.Result) {
+func goldenResult(t *testing.T, name string, res checks.Result) {
 	t.Helper()
 	for i := range res.Findings {
 		res.Findings[i].Remediation = ""
@@ -162,24 +161,7 @@ func golden(t *testing.T, name string, res checks.Result) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "golden", name+".json")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	golden.Assert(t, filepath.Join("testdata", "golden", name+".json"), append(got, '\n'))
 }
 
 var armorLineRE = regexp.MustCompile(`^[A-Za-z0-9+/=]{24,}$`)

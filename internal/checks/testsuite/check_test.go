@@ -204,7 +204,7 @@ suites:
 			t.Errorf("log %s does not hold the run's output (%v)", log, err)
 		}
 	}
-	golden(t, "check/go-flaky.json", scrub(t, res, tmp, "$TMP", gomod, "$GOMOD"))
+	goldenBytes(t, "check/go-flaky.json", scrub(t, res, tmp, "$TMP", gomod, "$GOMOD"))
 }
 
 // TestGoSuiteBuildFailureAndRequiredFailure: a package that does not build
@@ -229,7 +229,7 @@ suites:
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "check/go-build-failure.json", scrub(t, res, tmp, "$TMP", gomod, "$GOMOD"))
+	goldenBytes(t, "check/go-build-failure.json", scrub(t, res, tmp, "$TMP", gomod, "$GOMOD"))
 }
 
 // processGone waits until pid has exited (a zombie counts as gone: it runs
@@ -464,7 +464,7 @@ suites:
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "check/"+tc.name+".json", scrub(t, res, dir, "$DIR", exe, "$HELPER", reports, "$REPORTS", filepath.Dir(big), "$BIG", filepath.Dir(truncated), "$TRUNC", filepath.Dir(none), "$NONE"))
+			goldenBytes(t, "check/"+tc.name+".json", scrub(t, res, dir, "$DIR", exe, "$HELPER", reports, "$REPORTS", filepath.Dir(big), "$BIG", filepath.Dir(truncated), "$TRUNC", filepath.Dir(none), "$NONE"))
 		})
 	}
 }

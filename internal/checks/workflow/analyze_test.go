@@ -3,7 +3,6 @@ package workflow
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,12 +12,12 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/readiness-dev/readiness/internal/testutil/golden"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/cases/*/findings.golden")
 
 // wantRules is, per fixture repository, the rule of every finding it must
 // raise (sorted) and the decision of every signing step. The golden files
@@ -98,7 +97,7 @@ func TestCases(t *testing.T) {
 			if diff := cmp.Diff(want.decisions, decisions); diff != "" {
 				t.Errorf("signing decisions (-want +got):\n%s", diff)
 			}
-			golden(t, filepath.Join("testdata/cases", name, "findings.golden"), render(rep))
+			goldenText(t, filepath.Join("testdata/cases", name, "findings.golden"), render(rep))
 			// The result is what the runner and the evidence document carry.
 			res := Result(rep)
 			if _, err := json.Marshal(res); err != nil {
@@ -161,21 +160,9 @@ func render(rep Report) string {
 	return b.String()
 }
 
-func golden(t *testing.T, path, got string) {
+func goldenText(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	golden.Assert(t, path, []byte(got))
 }
 
 // TestRulesDocumented checks that rules.yaml is well formed and that every
