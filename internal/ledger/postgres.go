@@ -59,8 +59,11 @@ func openPostgres(ctx context.Context, d DSN, appName string, logf func(string, 
 		app = app[:63]
 	}
 	pcfg.ConnConfig.RuntimeParams["application_name"] = app
-	pcfg.MaxConns = 8
-	pcfg.MinConns = 1
+	// A router's ledger needs few connections: operations are short and
+	// serialized per key. pool_max_conns in the DSN overrides.
+	if !strings.Contains(d.Conn, "pool_max_conns") {
+		pcfg.MaxConns = 4
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: %w", d, err)
@@ -125,6 +128,7 @@ func (b *pgBackend) transient(err error) bool {
 		switch {
 		case strings.HasPrefix(pe.Code, "08"), // connection exception
 			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", // admin shutdown, crash, cannot connect now
+			pe.Code == "53300",                     // too many connections
 			pe.Code == "40001", pe.Code == "40P01": // serialization failure, deadlock
 			return true
 		}
