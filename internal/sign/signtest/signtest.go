@@ -18,9 +18,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/readiness-dev/readiness/internal/testutil/trivytest"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 )
@@ -81,7 +82,8 @@ func generated(password string) (*cosign.KeysBytes, error) {
 // Fault, when set, is a fake standing in front of it: a request it
 // answers (returns true for) never reaches the real registry.
 type Registry struct {
-	Host string
+	// The plain registry's Host, Push and PushIndex.
+	trivytest.Registry
 
 	mu    sync.Mutex
 	fault func(w http.ResponseWriter, r *http.Request) bool
@@ -140,40 +142,6 @@ func FailOnce(status int, match func(*http.Request) bool) func(http.ResponseWrit
 		}
 		return hit
 	}
-}
-
-// Push writes img as repoTag ("app:1") and returns the digest reference.
-func (r *Registry) Push(tb testing.TB, repoTag string, img v1.Image) name.Digest {
-	tb.Helper()
-	tag, err := name.NewTag(r.Host + "/" + repoTag)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := remote.Write(tag, img); err != nil {
-		tb.Fatalf("push %s: %v", tag, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return tag.Context().Digest(d.String())
-}
-
-// PushIndex writes idx as repoTag and returns the digest reference.
-func (r *Registry) PushIndex(tb testing.TB, repoTag string, idx v1.ImageIndex) name.Digest {
-	tb.Helper()
-	tag, err := name.NewTag(r.Host + "/" + repoTag)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := remote.WriteIndex(tag, idx); err != nil {
-		tb.Fatalf("push %s: %v", tag, err)
-	}
-	d, err := idx.Digest()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return tag.Context().Digest(d.String())
 }
 
 // Tags lists repo's tags, sorted.
