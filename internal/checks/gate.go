@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -36,7 +37,7 @@ type Gate struct {
 // ParseRules reads a gate's embedded rules.yaml.
 func ParseRules(data []byte) ([]Rule, error) {
 	var rules []Rule
-	dec := yaml.NewDecoder(bytesReader(data))
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&rules); err != nil {
 		return nil, fmt.Errorf("parse rules: %w", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -164,6 +165,9 @@ func settle(ctx, parent context.Context, job Job, o outcome) Result {
 		if res.Status == StatusPass && len(res.Findings) > 0 {
 			res.Status = StatusFail
 		}
+		if res.Status == StatusError && res.Error == "" {
+			res.Error = "the check reported an error without saying why"
+		}
 	}
 	for i := range res.Findings {
 		f := &res.Findings[i]
@@ -182,10 +186,10 @@ func settle(ctx, parent context.Context, job Job, o outcome) Result {
 func panicSite() string {
 	st := string(debug.Stack())
 	// The panicking frame follows "panic(" in the trace.
-	lines := splitLines(st)
+	lines := strings.Split(st, "\n")
 	for i, l := range lines {
 		if len(l) > 6 && l[:6] == "panic(" && i+3 < len(lines) {
-			return trimSpace(lines[i+3])
+			return strings.TrimSpace(lines[i+3])
 		}
 	}
 	return "unknown"

@@ -174,7 +174,7 @@ func Parse(file string, data []byte, opts LoadOptions) (*Config, error) {
 func syntaxError(file string, err error) error {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "yaml: ")
-	if m := regexp.MustCompile(`^line (\d+): (.*)$`).FindStringSubmatch(msg); m != nil {
+	if m := lineRE.FindStringSubmatch(msg); m != nil {
 		var line int
 		fmt.Sscan(m[1], &line)
 		return &Error{File: file, Line: line, Msg: "YAML syntax error: " + m[2]}

@@ -59,7 +59,10 @@ func DecodeStrict(file string, node *yaml.Node, v any) error {
 	return nil
 }
 
-var lineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+var (
+	lineRE      = regexp.MustCompile(`^line (\d+): (.*)$`)
+	unmarshalRE = regexp.MustCompile("^cannot unmarshal !!(\\w+) `?(.*?)`? into (.*)$")
+)
 
 // typeError turns yaml.v3's "line N: cannot unmarshal !!str `x` into int"
 // into file:line: form, and a custom unmarshaler's *Error passes through.
@@ -85,8 +88,7 @@ func typeError(file string, node *yaml.Node, err error) error {
 
 func humanizeYAML(msg string) string {
 	// "cannot unmarshal !!str `abc` into int" → "expected a whole number, got "abc""
-	r := regexp.MustCompile("^cannot unmarshal !!(\\w+) `?(.*?)`? into (.*)$")
-	m := r.FindStringSubmatch(msg)
+	m := unmarshalRE.FindStringSubmatch(msg)
 	if m == nil {
 		return msg
 	}

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -155,19 +156,11 @@ func Decode(r io.Reader) (*Document, error) {
 // jsonErr adds a line number to JSON syntax errors.
 func jsonErr(data []byte, err error) string {
 	var se *json.SyntaxError
-	if ok := asSyntax(err, &se); ok {
+	if errors.As(err, &se) {
 		line := 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n"))
 		return fmt.Sprintf("line %d: %v", line, err)
 	}
 	return err.Error()
-}
-
-func asSyntax(err error, target **json.SyntaxError) bool {
-	se, ok := err.(*json.SyntaxError)
-	if ok {
-		*target = se
-	}
-	return ok
 }
 
 // JSONSchema is the JSON Schema (2020-12) of this document version.
