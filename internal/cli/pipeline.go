@@ -176,12 +176,20 @@ func (a *App) judgeRun(ctx context.Context, r gateRun) (*evidence.Document, erro
 		runCtx, cancel = context.WithTimeout(ctx, r.Timeout)
 		defer cancel()
 	}
+	// Learning the git checkout takes a few processes: do it while the
+	// checks run, not before or after them.
+	repoDir := "."
+	if r.Config != nil {
+		repoDir = r.Config.Dir
+	}
+	repo := make(chan *evidence.Repository, 1)
+	go func() { repo <- evidence.DetectRepository(context.WithoutCancel(ctx), repoDir) }()
 	progress := report.NewProgress(a.IO.ErrOut, report.ProgressOptions{Live: a.IO.Live(), Color: a.IO.ColorErr(), Now: a.Now})
 	runner := &checks.Runner{Now: a.Now, Events: progress.Event}
 	results := runner.Run(runCtx, r.Jobs)
 	progress.Stop()
 
-	doc := a.newDocument(ctx, r.Config, results)
+	doc := a.newDocument(r.Config, results, <-repo)
 	doc.Only = r.Only
 	doc.Interrupted = ctx.Err() != nil
 	if r.Config != nil {
@@ -195,7 +203,7 @@ func (a *App) judgeRun(ctx context.Context, r gateRun) (*evidence.Document, erro
 	return doc, nil
 }
 
-func (a *App) newDocument(ctx context.Context, cfg *config.Config, results []checks.Result) *evidence.Document {
+func (a *App) newDocument(cfg *config.Config, results []checks.Result, repo *evidence.Repository) *evidence.Document {
 	doc := &evidence.Document{
 		Schema:      evidence.Schema,
 		Tool:        buildinfo.Get(),
@@ -204,16 +212,14 @@ func (a *App) newDocument(ctx context.Context, cfg *config.Config, results []che
 		Waivers:     []evidence.WaiverStatus{},
 		Settings:    evidence.Settings{BlockOn: []string{"critical", "high"}},
 	}
-	dir := "."
 	if cfg != nil {
-		dir = cfg.Dir
 		doc.Config = evidence.ConfigRef{Path: cfg.Path, Digest: cfg.Digest}
 		doc.Settings.BlockOn = cfg.Policy.BlockOn
 	}
 	for _, r := range results {
 		doc.Subjects = append(doc.Subjects, r.Subjects...)
 	}
-	doc.Repository = evidence.DetectRepository(ctx, dir)
+	doc.Repository = repo
 	return doc
 }
 

@@ -21,11 +21,16 @@ func DetectRepository(ctx context.Context, dir string) *Repository {
 		}
 		return strings.TrimSpace(string(out))
 	}
-	root := git("rev-parse", "--show-toplevel")
-	if root == "" {
+	// One process for root, commit and branch; a repository without
+	// commits has no HEAD, so fall back to the root alone.
+	var r *Repository
+	if f := strings.Split(git("rev-parse", "--show-toplevel", "HEAD", "--abbrev-ref", "HEAD"), "\n"); len(f) == 3 {
+		r = &Repository{Root: f[0], Commit: f[1], Branch: f[2]}
+	} else if root := git("rev-parse", "--show-toplevel"); root != "" {
+		r = &Repository{Root: root}
+	} else {
 		return nil
 	}
-	r := &Repository{Root: root, Commit: git("rev-parse", "HEAD"), Branch: git("rev-parse", "--abbrev-ref", "HEAD")}
 	if remote := git("config", "--get", "remote.origin.url"); remote != "" {
 		r.Remote = redactURL(remote)
 	}
