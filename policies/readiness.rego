@@ -57,8 +57,10 @@ deny contains msg if {
 	}
 }
 
+# Nothing was proved when no check ran, or when every check that ran
+# skipped (optional checks skipping must not add up to a GO).
 deny contains msg if {
-	count(input.checks) == 0
+	count({c | some c in input.checks; c.status in {"pass", "fail", "error"}}) == 0
 	msg := {"msg": "no checks ran; nothing was proved", "rule": "CHECK-NOT-RUN", "severity": "critical"}
 }
 

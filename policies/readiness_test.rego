@@ -49,8 +49,15 @@ test_required_skipped_blocks if {
 
 test_optional_skipped_passes if {
 	c := object.union(check("a", "skipped", []), {"required": false})
-	inp := object.union(base, {"checks": [c]})
+	inp := object.union(base, {"checks": [c, check("b", "pass", [])]})
 	count(readiness.deny) == 0 with input as inp
+}
+
+test_only_optional_skipped_blocks if {
+	c := object.union(check("a", "skipped", []), {"required": false})
+	inp := object.union(base, {"checks": [c]})
+	some m in readiness.deny with input as inp
+	m.rule == "CHECK-NOT-RUN"
 }
 
 test_no_checks_blocks if {

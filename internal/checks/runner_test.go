@@ -47,6 +47,9 @@ func TestRunnerStatuses(t *testing.T) {
 		{Name: "h-weird-status", Timeout: time.Second, Check: fn(func(context.Context) (checks.Result, error) {
 			return checks.Result{Status: "green"}, nil
 		})},
+		{Name: "i-error-without-reason", Timeout: time.Second, Check: fn(func(context.Context) (checks.Result, error) {
+			return checks.Result{Status: checks.StatusError}, nil
+		})},
 	}
 	r := &checks.Runner{Grace: 100 * time.Millisecond}
 	start := time.Now()
@@ -58,14 +61,15 @@ func TestRunnerStatuses(t *testing.T) {
 		status checks.Status
 		errSub string
 	}{
-		"a-hang":               {checks.StatusError, "timed out after 50ms"},
-		"b-panic":              {checks.StatusError, "check panicked: assignment to entry in nil map"},
-		"c-error":              {checks.StatusError, "trivy not found"},
-		"d-fail":               {checks.StatusFail, ""},
-		"e-pass":               {checks.StatusPass, ""},
-		"f-stubborn":           {checks.StatusError, "timed out after 50ms"},
-		"g-pass-with-findings": {checks.StatusFail, ""},
-		"h-weird-status":       {checks.StatusError, `unknown status "green"`},
+		"a-hang":                 {checks.StatusError, "timed out after 50ms"},
+		"b-panic":                {checks.StatusError, "check panicked: assignment to entry in nil map"},
+		"c-error":                {checks.StatusError, "trivy not found"},
+		"d-fail":                 {checks.StatusFail, ""},
+		"e-pass":                 {checks.StatusPass, ""},
+		"f-stubborn":             {checks.StatusError, "timed out after 50ms"},
+		"g-pass-with-findings":   {checks.StatusFail, ""},
+		"h-weird-status":         {checks.StatusError, `unknown status "green"`},
+		"i-error-without-reason": {checks.StatusError, "without saying why"},
 	}
 	if len(results) != len(want) {
 		t.Fatalf("got %d results, want %d", len(results), len(want))
