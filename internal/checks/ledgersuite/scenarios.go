@@ -455,6 +455,8 @@ func claimRace(ctx context.Context, e *Env) error {
 					switch {
 					case r.Err != "":
 						errs = append(errs, r.Err)
+					case r.Claim == nil:
+						errs = append(errs, "claim answered with no result")
 					case r.Claim.Owned:
 						wins = append(wins, win{a, owner, r.Claim})
 					}

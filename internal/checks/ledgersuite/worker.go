@@ -296,6 +296,11 @@ func (h *handler) waitMany(ctx context.Context, req Request, emit func(Response)
 	return times, msgs
 }
 
+// stressOpBudget bounds one stress operation: longer than the SQLite busy
+// timeout, so a "database is locked" that the busy handling failed to absorb
+// reaches the report instead of a context error.
+const stressOpBudget = 15 * time.Second
+
 // stress runs n goroutines of random claim / complete / fail / inspect /
 // short waits on a few keys for d, and returns how many operations ran
 // and the errors that reached the caller (none may: the store's busy
@@ -316,23 +321,26 @@ func stress(ctx context.Context, l Ledger, keys []string, n int, d time.Duration
 			var count int64
 			for ctx.Err() == nil {
 				key := keys[rng.IntN(len(keys))]
+				// Each operation has its own budget, past the end of the
+				// window: one still waiting on the write lock when the
+				// window closes must finish and report, not be cancelled
+				// and forgotten.
+				opCtx, opCancel := context.WithTimeout(context.WithoutCancel(ctx), stressOpBudget)
 				var err error
 				switch rng.IntN(5) {
 				case 0, 1:
-					_, err = l.Claim(ctx, key, owner, 50*time.Millisecond)
+					_, err = l.Claim(opCtx, key, owner, 50*time.Millisecond)
 				case 2:
-					_, _, err = l.Complete(ctx, key, owner, []byte(owner))
+					_, _, err = l.Complete(opCtx, key, owner, []byte(owner))
 				case 3:
-					_, err = l.Fail(ctx, key, owner, "stress")
+					_, err = l.Fail(opCtx, key, owner, "stress")
 					if errors.Is(err, ledger.ErrNotOwner) || errors.Is(err, ledger.ErrCompleted) {
 						err = nil
 					}
 				case 4:
-					_, err = l.Inspect(ctx, key)
+					_, err = l.Inspect(opCtx, key)
 				}
-				if err != nil && ctx.Err() != nil {
-					break // our own deadline, not a store fault
-				}
+				opCancel()
 				count++
 				if err != nil {
 					mu.Lock()
