@@ -129,8 +129,11 @@ func (b *findingBuilder) vuln(v trivyVuln) bool {
 		b.exact[key] = true
 	}
 	id, ok := b.unique(base, v.PkgPath, v.InstalledVersion)
-	if !ok {
-		return false
+	for n := 2; !ok; n++ {
+		// A distinct package instance whose path and version alone are
+		// both taken (a/v1, a/v2, b/v2, a/v3, b/v3): number it rather
+		// than drop a vulnerability.
+		id, ok = b.unique(fmt.Sprintf("%s/%s@%s#%d", base, v.PkgPath, v.InstalledVersion, n))
 	}
 	sev := normSeverity(v.Severity)
 	where := b.t.where()

@@ -579,6 +579,11 @@ func (c *Check) scan(ctx context.Context, bin, work, reportDir string, i int, t 
 	if err := os.WriteFile(sf.ReportPath, out.Stdout, 0o644); err != nil {
 		return sf, nil, fmt.Errorf("save trivy's report for %s: %w", what, err)
 	}
+	if rep.Metadata.OS == nil && len(rep.Results) == 0 {
+		// No operating system and no package found: trivy looked at
+		// nothing, which must not read as "no vulnerabilities".
+		return sf, nil, fmt.Errorf("trivy found no operating system and no packages in %s, so nothing was scanned; check that the image is what you meant to release", what)
+	}
 	if osInfo := rep.Metadata.OS; osInfo != nil {
 		sf.OS = strings.TrimSpace(osInfo.Family + " " + osInfo.Name)
 		sf.OSEndOfLife = osInfo.EOSL

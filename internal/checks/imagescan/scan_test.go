@@ -451,9 +451,11 @@ func fakeTrivy(t *testing.T, name, version, scan string) string {
 func TestFaultsWithFakeTrivy(t *testing.T) {
 	fx := trivytest.Load(t) // tarballs only: no real trivy needed
 	report := func(imageID string) string {
-		return `  echo '{"SchemaVersion":2,"Metadata":{"ImageID":"` + imageID + `"},"Results":[]}'`
+		return `  echo '{"SchemaVersion":2,"Metadata":{"ImageID":"` + imageID + `","OS":{"Family":"alpine","Name":"3.19.1"}},"Results":[]}'`
 	}
 	cleanID, _ := trivytest.Clean("amd64").ConfigName()
+	// No OS and no packages: trivy looked at nothing.
+	scannedNothing := `  echo '{"SchemaVersion":2,"Metadata":{"ImageID":"` + cleanID.String() + `"},"Results":[]}'`
 	tests := []struct {
 		name, version, scan, want string
 	}{
@@ -465,6 +467,7 @@ func TestFaultsWithFakeTrivy(t *testing.T) {
 		{"fake-trivy-exit-3", "0.74.0", "  echo 'panic: something inside trivy' >&2\n  exit 3", "trivy exited with unexpected code 3 while scanning " + fx.CleanTar + "@" + shortDigest(cleanID.String()) + " (linux/amd64): panic: something inside trivy"},
 		{"fake-trivy-too-old", "0.50.1", report(cleanID.String()), "is 0.50.1, older than the minimum 0.64.0 this gate needs"},
 		{"fake-trivy-dev", "dev", report(cleanID.String()), `reports version "dev", which cannot be checked against the minimum 0.64.0`},
+		{"fake-trivy-scanned-nothing", "0.74.0", scannedNothing, "trivy found no operating system and no packages in"},
 		{"fake-trivy-wrong-image", "0.74.0", report("sha256:0000000000000000000000000000000000000000000000000000000000000000"), "refusing to record a scan of the wrong image"},
 	}
 	for _, tt := range tests {
@@ -560,7 +563,7 @@ func TestVersionProbeCache(t *testing.T) {
 	count := filepath.Join(dir, "version-calls")
 	bin := filepath.Join(dir, "fake-trivy-counting")
 	script := "#!/bin/sh\ncase \"$1\" in\nversion)\n  echo x >> " + count + "\n  echo '" + fmt.Sprintf(fakeVersionJSON, "0.74.0") + "'\n  ;;\nimage)\n" +
-		`  echo '{"SchemaVersion":2,"Metadata":{"ImageID":"` + cleanID.String() + `"},"Results":[]}'` + "\n  ;;\nesac\n"
+		`  echo '{"SchemaVersion":2,"Metadata":{"ImageID":"` + cleanID.String() + `","OS":{"Family":"alpine","Name":"3.19.1"}},"Results":[]}'` + "\n  ;;\nesac\n"
 	writeBin := func(extra string) {
 		if err := os.WriteFile(bin, []byte(script+extra), 0o755); err != nil {
 			t.Fatal(err)

@@ -484,3 +484,24 @@ func FuzzParseVersionInfo(f *testing.F) {
 		}
 	})
 }
+
+// Five distinct instances of one CVE where path and version alone collide
+// must still be five findings: none may be dropped.
+func TestFindingsNeverDropDistinctInstances(t *testing.T) {
+	var vs []trivyVuln
+	for _, pv := range [][2]string{{"a", "v1"}, {"a", "v2"}, {"b", "v2"}, {"a", "v3"}, {"b", "v3"}} {
+		vs = append(vs, trivyVuln{VulnerabilityID: "CVE-2024-0001", PkgName: "lib", PkgPath: pv[0], InstalledVersion: pv[1], Severity: "HIGH"})
+	}
+	rep := &trivyReport{Results: []trivyResult{{Target: "x", Vulnerabilities: vs}}}
+	fs, counts, _ := findingsOf(rep, target{Digest: "sha256:" + strings.Repeat("a", 64)}, checks.SeverityMedium)
+	ids := map[string]bool{}
+	for _, f := range fs {
+		ids[f.ID] = true
+	}
+	if len(fs) != 5 || len(ids) != 5 {
+		t.Errorf("got %d findings with %d distinct IDs, want 5 and 5: %v", len(fs), len(ids), ids)
+	}
+	if counts.High != 5 {
+		t.Errorf("counted %d high, want 5", counts.High)
+	}
+}
