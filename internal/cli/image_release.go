@@ -411,9 +411,16 @@ func (a *App) evidenceGates(opts *imageReleaseOptions) sign.GatesFunc {
 		if !doc.GO() {
 			return doc, nil
 		}
-		if age := a.Now().Sub(doc.GeneratedAt); age > opts.MaxAge.D() {
+		age := a.Now().Sub(doc.GeneratedAt)
+		if age > opts.MaxAge.D() {
 			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s is %s old, older than --max-age %s; gather it again", opts.Evidence, age.Round(time.Minute), opts.MaxAge.D())}
 		}
+		if age < -5*time.Minute {
+			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s was generated %s in the future; a clock is wrong or the file was edited", opts.Evidence, (-age).Round(time.Minute))}
+		}
+		// Which images were scanned is what the checks say, not what
+		// the file's summary list claims.
+		doc.Subjects = doc.CheckSubjects()
 		if !sign.SubjectsCover(doc.Subjects, t) {
 			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s does not cover %s (it scanned %s)", opts.Evidence, t.Digest, subjectList(doc.Subjects))}
 		}

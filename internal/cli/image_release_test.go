@@ -300,6 +300,30 @@ func TestImageSignNeedsGOEvidenceForTheDigest(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "older than --max-age") {
 		t.Errorf("sign with day-old evidence: exit %d\nstderr: %s", code, stderr)
 	}
+	code, _, stderr = e.run(t, func() time.Time { return time.Now().Add(-time.Hour) }, nil, signArgs(goEvidence, clean.String())...)
+	if code != 1 || !strings.Contains(stderr, "in the future") {
+		t.Errorf("sign with evidence from the future: exit %d\nstderr: %s", code, stderr)
+	}
+	// A summary list edited to claim another digest does not count: the
+	// checks' own subjects decide what was scanned.
+	forged := filepath.Join(t.TempDir(), "forged.json")
+	data, err := os.ReadFile(goEvidence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["subjects"] = []map[string]string{{"name": other.Context().Name(), "digest": other.DigestStr()}}
+	data, _ = json.Marshal(doc)
+	if err := os.WriteFile(forged, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = e.run(t, nil, nil, signArgs(forged, other.String())...)
+	if code != 1 || !strings.Contains(stderr, "does not cover "+other.DigestStr()) {
+		t.Errorf("sign with a forged subject list: exit %d\nstderr: %s", code, stderr)
+	}
 	if diff := cmp.Diff([]string{"1", "2", "3"}, e.reg.Tags(t, "api")); diff != "" {
 		t.Fatalf("refused signing wrote to the registry (-want +got):\n%s", diff)
 	}

@@ -216,9 +216,7 @@ func (a *App) newDocument(cfg *config.Config, results []checks.Result, repo *evi
 		doc.Config = evidence.ConfigRef{Path: cfg.Path, Digest: cfg.Digest}
 		doc.Settings.BlockOn = cfg.Policy.BlockOn
 	}
-	for _, r := range results {
-		doc.Subjects = append(doc.Subjects, r.Subjects...)
-	}
+	doc.Subjects = doc.CheckSubjects()
 	doc.Repository = repo
 	return doc
 }

@@ -108,6 +108,16 @@ type Message struct {
 // GO reports whether the verdict is GO.
 func (d *Document) GO() bool { return d.Verdict.Decision == GO }
 
+// CheckSubjects gathers the subjects the checks examined. The document's
+// Subjects must equal this; a document read from a file is not trusted to.
+func (d *Document) CheckSubjects() []checks.Subject {
+	var out []checks.Subject
+	for _, r := range d.Checks {
+		out = append(out, r.Subjects...)
+	}
+	return out
+}
+
 // Result returns the result of the named check.
 func (d *Document) Result(name string) (*checks.Result, bool) {
 	for i := range d.Checks {
