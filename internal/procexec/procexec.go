@@ -46,6 +46,10 @@ type Result struct {
 // ErrNotFound means the executable could not be found or started.
 var ErrNotFound = errors.New("executable not found")
 
+// ErrDied means the process was killed by a signal nobody here sent: it
+// crashed.
+var ErrDied = errors.New("died")
+
 // Run starts c and waits. A non-zero exit is not an error: callers decide
 // what an exit code means (trivy's --exit-code, a failing test suite). An
 // error means the process could not run, or ctx ended and it was killed.
@@ -93,7 +97,7 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	if ee != nil && res.ExitCode == -1 {
 		// Killed by a signal that we did not send: the tool crashed.
-		return res, fmt.Errorf("%s died: %s", c.Path, ee.ProcessState.String())
+		return res, fmt.Errorf("%s %w: %s", c.Path, ErrDied, ee.ProcessState.String())
 	}
 	return res, nil
 }

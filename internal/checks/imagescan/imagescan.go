@@ -431,7 +431,7 @@ func runFailure(ctx context.Context, what string, err error) error {
 	case ctx.Err() != nil:
 		// The runner turns this into "timed out after …".
 		return fmt.Errorf("%s was killed (with its children) when the check's time ran out: %w", what, ctx.Err())
-	case strings.Contains(err.Error(), " died: "):
+	case errors.Is(err, procexec.ErrDied):
 		_, sig, _ := strings.Cut(err.Error(), " died: ")
 		return fmt.Errorf("trivy crashed (%s) during %s", sig, what)
 	default:

@@ -216,7 +216,7 @@ func (c *Check) runOnce(ctx context.Context, sr *suiteRun, n int, logDir string)
 		rec.TimedOut = true
 	case runTimedOut:
 		rec.TimedOut = true
-	case err != nil && strings.Contains(err.Error(), " died: "):
+	case errors.Is(err, procexec.ErrDied):
 		rec.Died = err.Error()
 	case err != nil:
 		return rec, err
