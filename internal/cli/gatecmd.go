@@ -2,8 +2,10 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/readiness-dev/readiness/internal/config"
 )
@@ -43,7 +45,7 @@ func gateSpec(cfg *config.Config, typ, flag, name string) (*config.CheckSpec, er
 				return &found[i], nil
 			}
 		}
-		return nil, usageErr("%s %s: %s has no %s check of that name%s", flag, name, cfg.Path, typ, listNames(found))
+		return nil, usageErr("%s %s: %s has no %s check of that name%s", flag, name, cfg.Path, typ, listNames(typ, found))
 	}
 	switch len(found) {
 	case 0:
@@ -51,5 +53,16 @@ func gateSpec(cfg *config.Config, typ, flag, name string) (*config.CheckSpec, er
 	case 1:
 		return &found[0], nil
 	}
-	return nil, usageErr("%s configures %d %s checks; choose one with %s%s", cfg.Path, len(found), typ, flag, listNames(found))
+	return nil, usageErr("%s configures %d %s checks; choose one with %s%s", cfg.Path, len(found), typ, flag, listNames(typ, found))
+}
+
+func listNames(typ string, specs []config.CheckSpec) string {
+	if len(specs) == 0 {
+		return ""
+	}
+	var n []string
+	for _, s := range specs {
+		n = append(n, s.Name)
+	}
+	return fmt.Sprintf(" (%s checks: %s)", typ, strings.Join(n, ", "))
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -161,15 +160,4 @@ func (a *App) keyVerifyRun(ctx context.Context, opts *keyVerifyOptions, args []s
 // one named, else the only one; nil when the configuration has none.
 func securityKeySpec(cfg *config.Config, name string) (*config.CheckSpec, error) {
 	return gateSpec(cfg, securitykey.Type, "--check", name)
-}
-
-func listNames(specs []config.CheckSpec) string {
-	if len(specs) == 0 {
-		return ""
-	}
-	var n []string
-	for _, s := range specs {
-		n = append(n, s.Name)
-	}
-	return fmt.Sprintf(" (security-key checks: %s)", strings.Join(n, ", "))
 }

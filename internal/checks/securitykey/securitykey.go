@@ -338,8 +338,9 @@ func (r *run) readDocs() {
 				Message: fmt.Sprintf("%s cannot be read (%s)", r.txtRel, ioReason(err)), Location: &checks.Location{Path: r.txtRel}})
 			break
 		}
-		r.claims.merge(ParseSecurityTxt(r.txtRel, data))
-		r.claims.Expires = ParseSecurityTxt(r.txtRel, data).Expires
+		st := ParseSecurityTxt(r.txtRel, data)
+		r.claims.merge(st)
+		r.claims.Expires = st.Expires
 		break
 	}
 }
