@@ -134,12 +134,9 @@ func Resolve(ctx context.Context, image string, o RegistryOptions) (*Target, err
 	if err != nil {
 		return nil, err
 	}
-	var desc *remote.Descriptor
-	err = o.Retry.do(ctx, "resolve "+image, func(ctx context.Context) error {
-		var err error
-		desc, err = remote.Get(ref, o.remoteOptions(ctx)...)
-		return err
-	})
+	// remoteOptions already carries the bounded backoff; wrapping this in
+	// Retry.do as well would multiply the attempts.
+	desc, err := remote.Get(ref, o.remoteOptions(ctx)...)
 	if err != nil {
 		var te *transport.Error
 		if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
