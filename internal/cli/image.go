@@ -34,6 +34,7 @@ func newImageCmd(app *App) *cobra.Command {
 type imageScanOptions struct {
 	Images        []string
 	ConfigPath    string
+	Check         string
 	Inputs        []string
 	OCILayouts    []string
 	Trivy         string
@@ -56,6 +57,7 @@ type imageScanOptions struct {
 func (o *imageScanOptions) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&o.ConfigPath, "config", "c", "", "configuration `FILE` for waivers, policy and image-scan defaults (default: readiness.yaml when it exists)")
+	f.StringVar(&o.Check, "check", "", "take defaults from the image-scan check `NAME` (needed when the config has several)")
 	f.StringArrayVar(&o.Inputs, "input", nil, "scan a docker image tarball `FILE.tar` (repeatable)")
 	f.StringArrayVar(&o.OCILayouts, "oci-layout", nil, "scan every image in the OCI layout `DIR` (repeatable)")
 	f.StringVar(&o.Trivy, "trivy", "", "trivy binary `PATH` (default: trivy on PATH)")
@@ -141,13 +143,12 @@ func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 		return err
 	}
 	spec := config.CheckSpec{Name: imagescan.Type, Type: imagescan.Type}
-	if cfg != nil {
-		for _, c := range cfg.Checks {
-			if c.Type == imagescan.Type {
-				spec = c
-				break
-			}
-		}
+	found, err := gateSpec(cfg, imagescan.Type, "--check", opts.Check)
+	if err != nil {
+		return err
+	}
+	if found != nil {
+		spec = *found
 	}
 	o, err := imagescan.OptionsFromSpec(a.env(cfg), spec)
 	if err != nil {
