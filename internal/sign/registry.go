@@ -162,6 +162,11 @@ func Resolve(ctx context.Context, image string, o RegistryOptions) (*Target, err
 			return nil, fmt.Errorf("read index %s: %w", t.ref, err)
 		}
 		for _, m := range im.Manifests {
+			if m.MediaType.IsIndex() {
+				// Its images would ride on the outer signature unlisted
+				// here; refuse rather than sign what was not enumerated.
+				return nil, fmt.Errorf("resolve %s: the index holds a nested index (%s); sign an index whose entries are images", image, m.Digest)
+			}
 			if !m.MediaType.IsImage() || isAttestationManifest(m) {
 				continue
 			}
