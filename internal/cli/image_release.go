@@ -360,21 +360,7 @@ func (a *App) releaseGates(cfg *config.Config, opts *imageReleaseOptions) (sign.
 // registry flags allow plain HTTP or unverified TLS, trivy is allowed the
 // same (the with: block's insecure), or it could not read what is signed.
 func pinnedScan(env checks.Env, spec config.CheckSpec, ref string, insecure bool) (checks.Check, error) {
-	if !insecure {
-		return imagescan.WithImages(env, spec, []string{ref})
-	}
-	o, err := imagescan.OptionsFromSpec(env, spec)
-	if err != nil {
-		return nil, err
-	}
-	o.Images, o.Inputs, o.OCILayouts, o.Insecure = []string{ref}, nil, nil, true
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
-	if err := o.ValidReferences(); err != nil {
-		return nil, err
-	}
-	return imagescan.New(o, imagescan.Deps{Now: env.Now}), nil
+	return imagescan.WithImages(env, spec, []string{ref}, insecure)
 }
 
 // pickScanCheck chooses the image-scan spec to pin: the one named by

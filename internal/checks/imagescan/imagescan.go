@@ -205,12 +205,16 @@ func withNode(spec config.CheckSpec) *yaml.Node {
 // refs, normally digest-pinned: the release flow scans exactly the digests
 // it is about to sign. Tarballs and layouts in spec are dropped. Read what
 // was scanned back with Scans(result).
-func WithImages(env checks.Env, spec config.CheckSpec, refs []string) (checks.Check, error) {
+//
+// insecure lets trivy read a registry over plain HTTP or unverified TLS, as
+// the signer was allowed to: otherwise it could not read what is signed.
+func WithImages(env checks.Env, spec config.CheckSpec, refs []string, insecure bool) (checks.Check, error) {
 	o, err := OptionsFromSpec(env, spec)
 	if err != nil {
 		return nil, err
 	}
 	o.Images, o.Inputs, o.OCILayouts = slices.Clone(refs), nil, nil
+	o.Insecure = o.Insecure || insecure
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
