@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -420,13 +419,8 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 			if o.Repeat <= 0 || o.Processes <= 0 {
 				return usageErr("--repeat and --processes must be positive")
 			}
-			if _, err := regexp.Compile(o.Run); err != nil {
-				return usageErr("--run: %v", err)
-			}
-			for _, m := range o.Modes {
-				if m != string(ledgersuite.InProcess) && m != string(ledgersuite.Processes) {
-					return usageErr("--modes: %q is not inproc or procs", m)
-				}
+			if _, _, err := ledgersuite.ParseSelection(o.Run, o.Modes); err != nil {
+				return usageErr("--%v", err)
 			}
 			return nil
 		},
@@ -441,11 +435,8 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 				return err
 			}
 			cfg := ledgersuite.Config{DSN: dsn, Repeat: o.Repeat, Processes: o.Processes, Worker: worker, ScenarioTimeout: o.Timeout}
-			if o.Run != "" {
-				cfg.Run = regexp.MustCompile(o.Run)
-			}
-			for _, m := range o.Modes {
-				cfg.Modes = append(cfg.Modes, ledgersuite.Mode(m))
+			if cfg.Run, cfg.Modes, err = ledgersuite.ParseSelection(o.Run, o.Modes); err != nil {
+				return usageErr("--%v", err)
 			}
 			done, failed := 0, 0
 			cfg.Progress = func(oc ledgersuite.Outcome) {

@@ -102,17 +102,30 @@ func fromSpec(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
 	if o.Repeat < 0 || o.Processes < 0 {
 		return nil, bad("repeat and processes must be positive")
 	}
-	if o.Run != "" {
-		if _, err := regexp.Compile(o.Run); err != nil {
-			return nil, bad("run: %v", err)
-		}
-	}
-	for _, m := range o.Modes {
-		if m != string(InProcess) && m != string(Processes) {
-			return nil, bad("modes: %q is not inproc or procs", m)
-		}
+	if _, _, err := ParseSelection(o.Run, o.Modes); err != nil {
+		return nil, bad("%v", err)
 	}
 	return New(o, Deps{}), nil
+}
+
+// ParseSelection turns a scenario filter and mode names, as written in
+// readiness.yaml or on the command line, into a Config's Run and Modes.
+func ParseSelection(run string, modes []string) (*regexp.Regexp, []Mode, error) {
+	var re *regexp.Regexp
+	if run != "" {
+		var err error
+		if re, err = regexp.Compile(run); err != nil {
+			return nil, nil, fmt.Errorf("run: %v", err)
+		}
+	}
+	var out []Mode
+	for _, m := range modes {
+		if m != string(InProcess) && m != string(Processes) {
+			return nil, nil, fmt.Errorf("modes: %q is not inproc or procs", m)
+		}
+		out = append(out, Mode(m))
+	}
+	return re, out, nil
 }
 
 // New builds the check.
@@ -151,11 +164,9 @@ func (c *check) Run(ctx context.Context) (checks.Result, error) {
 		DSN: dsn, Repeat: c.o.Repeat, Processes: c.o.Processes,
 		ScenarioTimeout: c.o.ScenarioTimeout.D(), Lease: c.o.Lease.D(), Worker: c.deps.Worker,
 	}
-	if c.o.Run != "" {
-		cfg.Run = regexp.MustCompile(c.o.Run)
-	}
-	for _, m := range c.o.Modes {
-		cfg.Modes = append(cfg.Modes, Mode(m))
+	var err error
+	if cfg.Run, cfg.Modes, err = ParseSelection(c.o.Run, c.o.Modes); err != nil {
+		return checks.Result{}, err
 	}
 	if cfg.Worker.Path == "" && (len(cfg.Modes) == 0 || containsMode(cfg.Modes, Processes)) {
 		w, err := SelfWorker()
