@@ -53,6 +53,10 @@ type Runner struct {
 
 const defaultGrace = 2 * time.Second
 
+// ErrRunTimedOut is the cause of a run context whose own deadline (not a
+// check's) passed.
+var ErrRunTimedOut = errors.New("the run timed out")
+
 // Run runs every job and returns their results sorted by name. It returns
 // when every check has finished or been abandoned.
 func (r *Runner) Run(ctx context.Context, jobs []Job) []Result {
@@ -140,6 +144,9 @@ func settle(ctx, parent context.Context, job Job, o outcome) Result {
 	// one that returned cleanly finished, whatever happened afterwards.
 	cutShort := o.abandoned || (o.err != nil && ctx.Err() != nil)
 	switch {
+	case cutShort && errors.Is(context.Cause(parent), ErrRunTimedOut):
+		res.Status = StatusError
+		res.Error = fmt.Sprintf("stopped before it finished: %v; raise --timeout or the top-level timeout: in readiness.yaml", context.Cause(parent))
 	case cutShort && parent.Err() != nil:
 		res.Status = StatusError
 		res.Error = "interrupted before it finished"

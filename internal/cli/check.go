@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/readiness-dev/readiness/internal/pipeline"
 )
 
 // checkOptions are the flags of `readiness check`.
@@ -20,7 +22,7 @@ type checkOptions struct {
 func (o *checkOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&o.ConfigPath, "config", "c", "readiness.yaml", "configuration `FILE`")
 	cmd.Flags().StringArrayVar(&o.Only, "only", nil, "run only the check `NAME` (repeatable)")
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", 0, "deadline for the whole run (e.g. 15m); overrides the config's timeout")
+	cmd.Flags().Var((*durationFlag)(&o.Timeout), "timeout", "deadline for the whole run (e.g. 15m, 1d); overrides the config's timeout")
 	o.Policy.AddFlags(cmd)
 	o.Render.AddFlags(cmd)
 }
@@ -58,13 +60,5 @@ func (a *App) checkRun(ctx context.Context, opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	jobs, err := a.jobsFromConfig(cfg, opts.Only)
-	if err != nil {
-		return err
-	}
-	timeout := opts.Timeout
-	if timeout == 0 {
-		timeout = cfg.Timeout.D()
-	}
-	return a.execute(ctx, gateRun{Config: cfg, Jobs: jobs, Only: opts.Only, PolicyDirs: opts.Policy.Dirs, Timeout: timeout, Render: opts.Render})
+	return a.execute(ctx, pipeline.Selection{Config: cfg, Only: opts.Only, Policy: opts.Policy.options(), Timeout: opts.Timeout}, opts.Render)
 }

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/pipeline"
 )
 
 // Exit codes, decided here and nowhere else.
@@ -41,14 +44,11 @@ func usageErr(format string, args ...any) error {
 
 // asUsage wraps err as a usage error (exit 2) unless it already has a code.
 func asUsage(err error) error {
-	if err == nil {
-		return nil
-	}
 	var ee *ExitError
-	if errors.As(err, &ee) {
+	if err == nil || errors.As(err, &ee) {
 		return err
 	}
-	return &ExitError{Code: ExitUsage, Err: err}
+	return pipeline.AsUsage(err)
 }
 
 // errNOGO is returned after a NO-GO verdict has been rendered.
@@ -61,11 +61,30 @@ func Main(args []string, io *IOStreams) int {
 	return MainApp(NewApp(io), args)
 }
 
-// MainApp is Main for a given App (tests supply their own gates).
+// MainApp is Main for a given App (tests supply their own gates). The first
+// SIGINT or SIGTERM cancels the run: checks stop, what finished is judged and
+// printed, the verdict is NO-GO. A second one exits at once, NO-GO.
 func MainApp(app *App, args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return Run(ctx, app, args)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- Run(ctx, app, args) }()
+	select {
+	case code := <-done:
+		return code
+	case <-sigs:
+		cancel()
+	}
+	select {
+	case code := <-done:
+		return code
+	case <-sigs:
+		fmt.Fprintln(app.IO.ErrOut, "readiness: interrupted again: stopping now, nothing more is judged; NO-GO")
+		return ExitNOGO
+	}
 }
 
 // Run is Main without the signal handling, for in-process tests.
@@ -76,35 +95,50 @@ func Run(ctx context.Context, app *App, args []string) int {
 	return app.exitCode(err)
 }
 
+// ranError marks an error that a command's RunE returned. Any other error
+// cobra returns comes from parsing the command line: a usage error.
+type ranError struct{ err error }
+
+func (e *ranError) Error() string { return e.err.Error() }
+func (e *ranError) Unwrap() error { return e.err }
+
+// markRunErrors wraps every command's RunE so that exitCode can tell a
+// command's failure from cobra's own argument errors, by type.
+func markRunErrors(cmd *cobra.Command) {
+	if run := cmd.RunE; run != nil {
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			if err := run(c, args); err != nil {
+				return &ranError{err: err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		markRunErrors(sub)
+	}
+}
+
+// exitCode decides the exit code from the error's type, never its text.
 func (a *App) exitCode(err error) int {
 	if err == nil {
 		return ExitGO
 	}
 	code := ExitNOGO
 	var ee *ExitError
+	var ue *pipeline.UsageError
 	var ce *config.Error
+	var re *ranError
 	switch {
 	case errors.As(err, &ee):
 		code = ee.Code
 		if ee.Err == nil {
 			return code
 		}
-	case errors.As(err, &ce), errors.Is(err, config.ErrNotFound), isCobraUsage(err):
+	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, config.ErrNotFound), !errors.As(err, &re):
 		code = ExitUsage
 	}
 	fmt.Fprintf(a.IO.ErrOut, "readiness: %s\n", oneLine(err.Error()))
 	return code
-}
-
-// isCobraUsage recognises cobra's own flag and argument errors.
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown flag", "unknown shorthand", "unknown command", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires at most", "required flag", "if any flags in the group"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // oneLine keeps an error to one line: no stack traces, no YAML dumps.

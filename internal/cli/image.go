@@ -11,6 +11,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/imagescan"
 	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/pipeline"
 )
 
 // newImageCmd builds `readiness image`, the container image commands.
@@ -68,7 +69,7 @@ func (o *imageScanOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.CacheDir, "cache-dir", "", "trivy cache `DIR` (its vulnerability DB lives there)")
 	f.StringSliceVar(&o.Platforms, "platform", nil, "scan only these platforms of a multi-platform image, e.g. linux/amd64 (repeatable)")
 	f.StringVar(&o.ReportDir, "report-dir", "", "save trivy's raw JSON reports in `DIR` (default: a new temp dir)")
-	f.DurationVar(&o.Timeout, "timeout", 0, "deadline for the scan (default: the check's timeout, 10m)")
+	f.Var((*durationFlag)(&o.Timeout), "timeout", "deadline for the scan (default: the check's timeout, 10m)")
 	o.Policy.AddFlags(cmd)
 	o.Render.AddFlags(cmd)
 }
@@ -135,48 +136,45 @@ func blockOn(in []string) ([]checks.Severity, error) {
 	return out, nil
 }
 
-// imageScanRun builds one image-scan job from readiness.yaml and the flags
-// and runs it through the shared pipeline (waivers, policy, renderers).
+// imageScanRun runs the image-scan check of readiness.yaml (or a default
+// one) with the flags laid over its settings, through the shared pipeline.
 func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 	cfg, err := a.imageScanConfig(opts.ConfigPath)
 	if err != nil {
 		return err
 	}
-	spec := config.CheckSpec{Name: imagescan.Type, Type: imagescan.Type}
-	found, err := gateSpec(cfg, imagescan.Type, "--check", opts.Check)
+	spec, err := pipeline.SpecOrDefault(cfg, imagescan.Type, "--check", opts.Check)
 	if err != nil {
 		return err
 	}
-	if found != nil {
-		spec = *found
+	if opts.Timeout > 0 {
+		spec.Timeout = config.Duration(opts.Timeout)
 	}
-	o, err := imagescan.OptionsFromSpec(a.env(cfg), spec)
-	if err != nil {
-		return asUsage(err)
+	if block, _ := blockOn(opts.Severity); len(block) > 0 {
+		spec.BlockOn = nil
+		for _, b := range block {
+			spec.BlockOn = append(spec.BlockOn, string(b))
+		}
 	}
-	opts.apply(&o)
-	if err := o.Validate(); err != nil {
-		return usageErr("%v", err)
+	build := func(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
+		o, err := imagescan.OptionsFromSpec(env, spec)
+		if err != nil {
+			return nil, err
+		}
+		opts.apply(&o)
+		if err := o.Validate(); err != nil {
+			return nil, usageErr("%v", err)
+		}
+		if err := o.ValidReferences(); err != nil {
+			return nil, usageErr("%v", err)
+		}
+		return imagescan.New(o, imagescan.Deps{Now: a.Now, ProbeCache: imagescan.DefaultProbeCache()}), nil
 	}
-	if err := o.ValidReferences(); err != nil {
-		return usageErr("%v", err)
+	sel := pipeline.Selection{
+		Config: cfg, Only: []string{spec.Name}, Specs: []config.CheckSpec{spec},
+		Build: map[string]pipeline.BuildFunc{spec.Name: build}, Policy: opts.Policy.options(),
 	}
-	block, _ := blockOn(opts.Severity)
-	if len(block) == 0 {
-		block = severities(spec.BlockOn)
-	}
-	timeout := opts.Timeout
-	if timeout == 0 {
-		timeout = spec.Timeout.D()
-	}
-	if timeout == 0 {
-		timeout = config.DefaultCheckTimeout
-	}
-	job := checks.Job{
-		Name: spec.Name, Type: imagescan.Type, Required: true, Timeout: timeout, BlockOn: block,
-		Check: imagescan.New(o, imagescan.Deps{Now: a.Now, ProbeCache: imagescan.DefaultProbeCache()}),
-	}
-	return a.execute(ctx, gateRun{Config: cfg, Jobs: []checks.Job{job}, PolicyDirs: opts.Policy.Dirs, Render: opts.Render})
+	return a.execute(ctx, sel, opts.Render)
 }
 
 // imageScanConfig loads --config, or readiness.yaml when it exists.

@@ -19,7 +19,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/checks/imagescan"
 	"github.com/readiness-dev/readiness/internal/config"
 	"github.com/readiness-dev/readiness/internal/evidence"
-	"github.com/readiness-dev/readiness/internal/policy"
+	"github.com/readiness-dev/readiness/internal/pipeline"
 	"github.com/readiness-dev/readiness/internal/sign"
 )
 
@@ -161,7 +161,7 @@ func (o *imageReleaseOptions) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&o.ConfigPath, "config", "c", "", "configuration `FILE` (default: readiness.yaml when it exists; without one, only the image-scan check runs, with its defaults)")
 	f.StringVar(&o.ScanCheck, "scan-check", "", "the image-scan check `NAME` to pin to the digest, when readiness.yaml has several")
-	f.DurationVar(&o.Timeout, "timeout", 0, "deadline for the gates (default: the config's timeout)")
+	f.Var((*durationFlag)(&o.Timeout), "timeout", "deadline for the gates (default: the config's timeout)")
 	f.StringVar(&o.ResultFile, "result", "", "write what the release did (digest, signer, tags, phase timings) as JSON to `FILE`")
 	o.Signing.AddFlags(cmd)
 	o.Registry.AddFlags(cmd)
@@ -285,6 +285,9 @@ func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 		if _, err := os.Stat(opts.Evidence); err != nil {
 			return usageErr("--evidence: %v", unwrapPathErr(err))
 		}
+		if err := opts.Render.refuseInputs(append([]string{opts.Evidence}, opts.Policy.Dirs...)); err != nil {
+			return err
+		}
 		gates = a.evidenceGates(opts)
 	} else {
 		var err error
@@ -309,71 +312,34 @@ func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 	return a.reportRelease(res, err, opts)
 }
 
-// releaseGates builds the configured checks with the image-scan check
-// pinned to the digest being released.
+// releaseGates runs the configured checks with the image-scan check pinned
+// to the digest being released.
 func (a *App) releaseGates(cfg *config.Config, opts *imageReleaseOptions) (sign.GatesFunc, error) {
-	pin, err := pickScanCheck(cfg, opts.ScanCheck)
+	pin, err := pipeline.SpecOrDefault(cfg, imagescan.Type, "--scan-check", opts.ScanCheck)
 	if err != nil {
 		return nil, err
 	}
-	var rest []checks.Job
-	timeout := opts.Timeout
-	if cfg != nil {
-		for _, spec := range cfg.Checks {
-			if spec.Name == pin.Name {
-				continue
-			}
-			job, err := a.job(cfg, spec)
-			if err != nil {
-				return nil, err
-			}
-			rest = append(rest, job)
-		}
-		if timeout == 0 {
-			timeout = cfg.Timeout.D()
-		}
-	}
-	// Decode the pinned check's with: block now, so that a typo is a usage
-	// error before a password is asked or anything runs.
-	if _, err := imagescan.OptionsFromSpec(a.env(cfg), pin); err != nil {
-		return nil, asUsage(err)
-	}
 	insecure := opts.Registry.AllowHTTP || opts.Registry.AllowInsecure
-	return func(ctx context.Context, t *sign.Target) (*evidence.Document, error) {
-		chk, err := pinnedScan(a.env(cfg), pin, t.String(), insecure)
-		if err != nil {
-			return nil, asUsage(err)
+	sel := func(ref string) pipeline.Selection {
+		return pipeline.Selection{
+			Config: cfg, Specs: []config.CheckSpec{pin}, Policy: opts.Policy.options(), Timeout: opts.Timeout,
+			Build: map[string]pipeline.BuildFunc{pin.Name: func(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
+				return imagescan.WithImages(env, spec, []string{ref}, insecure)
+			}},
 		}
-		jobTimeout := pin.Timeout.D()
-		if jobTimeout == 0 {
-			jobTimeout = config.DefaultCheckTimeout
-		}
-		jobs := append([]checks.Job{{
-			Name: pin.Name, Type: imagescan.Type, Required: true, Timeout: jobTimeout,
-			BlockOn: severities(pin.BlockOn), Check: chk,
-		}}, rest...)
-		return a.judgeRun(ctx, gateRun{Config: cfg, Jobs: jobs, PolicyDirs: opts.Policy.Dirs, Timeout: timeout, Render: opts.Render})
-	}, nil
-}
-
-// pinnedScan builds the image-scan check for exactly ref. When the
-// registry flags allow plain HTTP or unverified TLS, trivy is allowed the
-// same (the with: block's insecure), or it could not read what is signed.
-func pinnedScan(env checks.Env, spec config.CheckSpec, ref string, insecure bool) (checks.Check, error) {
-	return imagescan.WithImages(env, spec, []string{ref}, insecure)
-}
-
-// pickScanCheck chooses the image-scan spec to pin: the one named by
-// --scan-check, the only one configured, or a default one.
-func pickScanCheck(cfg *config.Config, name string) (config.CheckSpec, error) {
-	spec, err := gateSpec(cfg, imagescan.Type, "--scan-check", name)
-	if err != nil || spec != nil {
-		if spec == nil {
-			return config.CheckSpec{}, err
-		}
-		return *spec, nil
 	}
-	return config.CheckSpec{Name: imagescan.Type, Type: imagescan.Type}, nil
+	// Build every check now, against a placeholder digest, so that a typo
+	// is a usage error before a password is asked or anything runs.
+	placeholder := sel("example.invalid/placeholder@sha256:" + strings.Repeat("0", 64))
+	if _, err := a.pipeline().Jobs(placeholder); err != nil {
+		return nil, err
+	}
+	if err := opts.Render.refuseInputs(placeholder.Inputs()); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, t *sign.Target) (*evidence.Document, error) {
+		return a.judge(ctx, sel(t.String()))
+	}, nil
 }
 
 // evidenceGates stands in for the gates with a saved evidence document,
@@ -389,11 +355,9 @@ func (a *App) evidenceGates(opts *imageReleaseOptions) sign.GatesFunc {
 		if err != nil {
 			return nil, usageErr("--evidence %s: %v", opts.Evidence, err)
 		}
-		engine, err := policy.Load(ctx, opts.Policy.Dirs)
-		if err != nil {
-			return nil, asUsage(err)
+		if err := a.pipeline().Rejudge(ctx, doc, pipeline.Selection{Policy: opts.Policy.options()}); err != nil {
+			return nil, err
 		}
-		engine.Judge(ctx, doc)
 		if !doc.GO() {
 			return doc, nil
 		}
@@ -456,7 +420,7 @@ func (a *App) reportRelease(res *sign.ReleaseResult, runErr error, opts *imageRe
 	// The release report goes where the verdict went, unless that is a
 	// machine format on stdout.
 	w := a.IO.Out
-	if opts.Render.Format != "text" && opts.Render.Output == "" {
+	if f := opts.Render.stdoutFormat(); f != "" && f != "text" {
 		w = a.IO.ErrOut
 	}
 	switch {

@@ -10,6 +10,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/securitykey"
 	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/pipeline"
 )
 
 // keyVerifyOptions are the flags of `readiness key verify`.
@@ -109,20 +110,31 @@ func (a *App) keyVerifyRun(ctx context.Context, opts *keyVerifyOptions, args []s
 	if err != nil {
 		return err
 	}
-	spec, err := securityKeySpec(cfg, opts.Check)
+	spec, err := pipeline.SpecOrDefault(cfg, securitykey.Type, "--check", opts.Check)
 	if err != nil {
 		return err
 	}
-	env := a.env(cfg)
-	o := securitykey.Options{}
-	job := checks.Job{Name: securitykey.Type, Type: securitykey.Type, Required: true, Timeout: config.DefaultCheckTimeout}
-	if spec != nil {
-		if o, err = securitykey.OptionsFromSpec(env, *spec); err != nil {
-			return asUsage(err)
+	build := func(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
+		o, err := securitykey.OptionsFromSpec(env, spec)
+		if err != nil {
+			return nil, err
 		}
-		job.Name, job.Required, job.Timeout, job.BlockOn = spec.Name, spec.IsRequired(), spec.Timeout.D(), severities(spec.BlockOn)
+		if err := opts.apply(&o, args); err != nil {
+			return nil, err
+		}
+		return securitykey.New(o, env), nil
 	}
-	// Paths on the command line are the user's, relative to where they stand.
+	sel := pipeline.Selection{
+		Config: cfg, Only: []string{spec.Name}, Specs: []config.CheckSpec{spec},
+		Build: map[string]pipeline.BuildFunc{spec.Name: build}, Policy: opts.Policy.options(),
+	}
+	return a.execute(ctx, sel, opts.Render)
+}
+
+// apply lays the flags over the options from readiness.yaml. Paths on the
+// command line are the user's, relative to where they stand.
+func (opts *keyVerifyOptions) apply(o *securitykey.Options, args []string) error {
+	var err error
 	if len(args) == 1 {
 		if o.Key, err = filepath.Abs(args[0]); err != nil {
 			return usageErr("KEY_FILE %s: %v", args[0], err)
@@ -148,16 +160,9 @@ func (a *App) keyVerifyRun(ctx context.Context, opts *keyVerifyOptions, args []s
 	if opts.ExpiryWarn.set {
 		o.ExpiryWarn = opts.ExpiryWarn.d
 	}
-	o = o.WithDefaults()
+	*o = o.WithDefaults()
 	if err := o.Validate(); err != nil {
 		return usageErr("%s", strings.NewReplacer("expiry_fail", "--expiry-fail", "expiry_warn", "--expiry-warn").Replace(err.Error()))
 	}
-	job.Check = securitykey.New(o, env)
-	return a.execute(ctx, gateRun{Config: cfg, Jobs: []checks.Job{job}, Only: []string{job.Name}, PolicyDirs: opts.Policy.Dirs, Render: opts.Render})
-}
-
-// securityKeySpec finds the security-key check to take defaults from: the
-// one named, else the only one; nil when the configuration has none.
-func securityKeySpec(cfg *config.Config, name string) (*config.CheckSpec, error) {
-	return gateSpec(cfg, securitykey.Type, "--check", name)
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/readiness-dev/readiness/internal/evidence"
+	"github.com/readiness-dev/readiness/internal/pipeline"
 	"github.com/readiness-dev/readiness/internal/policy"
 )
 
@@ -21,9 +22,10 @@ func newPolicyCmd(app *App) *cobra.Command {
 }
 
 type policyEvalOptions struct {
-	Input  string
-	Policy policyOptions
-	Render renderOptions
+	Input      string
+	ConfigPath string
+	Policy     policyOptions
+	Render     renderOptions
 }
 
 func newPolicyEvalCmd(app *App) *cobra.Command {
@@ -31,8 +33,14 @@ func newPolicyEvalCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "eval --input evidence.json",
 		Short: "Judge a saved evidence document again, with no check re-run",
-		Example: `  readiness check --format json --output evidence.json
-  readiness policy eval --input evidence.json --policy ./policy`,
+		Long: `Judges a saved evidence document again, with no check re-run, with at least
+the policy set the document records: the embedded default policy of the same
+readiness, every user policy module (found again at its recorded path, or in
+--policy DIR or --config's policy.dirs, matched by sha256) and namespace.
+When any of them is missing, it refuses (exit 2) and names what is missing:
+judging with fewer rules could turn a NO-GO into GO.`,
+		Example: `  readiness check -o json=evidence.json
+  readiness policy eval --input evidence.json --policy ./policy -o sarif=readiness.sarif`,
 		Args: cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			if opts.Input == "" {
@@ -45,6 +53,7 @@ func newPolicyEvalCmd(app *App) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Input, "input", "i", "", "evidence `FILE` written by `readiness check --format json` (- for stdin)")
+	cmd.Flags().StringVarP(&opts.ConfigPath, "config", "c", "", "configuration `FILE` whose policy.dirs and policy.namespaces join the policy set")
 	opts.Policy.AddFlags(cmd)
 	opts.Render.AddFlags(cmd)
 	return cmd
@@ -60,15 +69,24 @@ func (a *App) policyEval(ctx context.Context, opts *policyEvalOptions) error {
 		defer f.Close()
 		in = f
 	}
+	sel := pipeline.Selection{Policy: opts.Policy.options(), Reads: []string{opts.Input}}
+	if opts.ConfigPath != "" {
+		cfg, err := a.loadConfig(opts.ConfigPath)
+		if err != nil {
+			return err
+		}
+		sel.Config = cfg
+	}
+	if err := opts.Render.refuseInputs(sel.Inputs()); err != nil {
+		return err
+	}
 	doc, err := evidence.Decode(in)
 	if err != nil {
 		return usageErr("%s: %v", opts.Input, err)
 	}
-	engine, err := policy.Load(ctx, opts.Policy.Dirs)
-	if err != nil {
-		return asUsage(err)
+	if err := a.pipeline().Rejudge(ctx, doc, sel); err != nil {
+		return fmt.Errorf("%s: %w", opts.Input, err)
 	}
-	engine.Judge(ctx, doc)
 	return a.publish(doc, opts.Render)
 }
 

@@ -3,7 +3,12 @@
 package cli
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/spf13/cobra"
+
+	"github.com/readiness-dev/readiness/internal/buildinfo"
 )
 
 // NewRootCmd builds the command tree.
@@ -36,5 +41,36 @@ Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
 		newWorkflowCmd(app),
 		// gate commands: one line each
 	)
+	info := buildinfo.Get()
+	root.Version = info.Version
+	root.SetVersionTemplate(versionText(info))
+	requireSubcommands(root)
+	markRunErrors(root)
 	return root
+}
+
+// requireSubcommands makes every command group refuse an unknown
+// subcommand (exit 2, with cobra's suggestion) instead of printing its help
+// and exiting 0: `readiness image sacn` in a CI step must not pass.
+func requireSubcommands(cmd *cobra.Command) {
+	if !cmd.HasSubCommands() {
+		return
+	}
+	for _, sub := range cmd.Commands() {
+		requireSubcommands(sub)
+	}
+	if cmd.Run != nil || cmd.RunE != nil {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return c.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += fmt.Sprintf("; did you mean %s?", strings.Join(s, " or "))
+		}
+		return usageErr("%s (see '%s --help')", msg, c.CommandPath())
+	}
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/testsuite"
+	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/pipeline"
 )
 
 // testsRunOptions are the flags of `readiness tests run`.
@@ -76,8 +78,9 @@ func (a *App) testsRun(ctx context.Context, opts *testsRunOptions) error {
 	if err != nil {
 		return err
 	}
-	env := a.env(cfg)
-	var jobs []checks.Job
+	env := a.pipeline().Env(cfg)
+	ov := testsuite.Overrides{Suites: opts.Suites, Repeat: opts.Repeat, LogDir: opts.LogDir}
+	sel := pipeline.Selection{Config: cfg, Build: map[string]pipeline.BuildFunc{}, Policy: opts.Policy.options()}
 	var all []string
 	found := false
 	for _, spec := range cfg.Checks {
@@ -90,17 +93,13 @@ func (a *App) testsRun(ctx context.Context, opts *testsRunOptions) error {
 			return asUsage(err)
 		}
 		all = append(all, names...)
-		chk, err := testsuite.FromSpec(env, spec, testsuite.Overrides{Suites: opts.Suites, Repeat: opts.Repeat, LogDir: opts.LogDir})
-		if err != nil {
-			return asUsage(err)
-		}
-		if len(chk.SuiteNames()) == 0 {
+		if len(opts.Suites) > 0 && !slices.ContainsFunc(names, func(n string) bool { return slices.Contains(opts.Suites, n) }) {
 			continue // --suite picked none of this check's suites
 		}
-		jobs = append(jobs, checks.Job{
-			Name: spec.Name, Type: spec.Type, Required: spec.IsRequired(),
-			Timeout: spec.Timeout.D(), BlockOn: severities(spec.BlockOn), Check: chk,
-		})
+		sel.Only = append(sel.Only, spec.Name)
+		sel.Build[spec.Name] = func(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
+			return testsuite.FromSpec(env, spec, ov)
+		}
 	}
 	if !found {
 		return usageErr("%s has no check of type %q; add one (see docs/gates/tests.md)", cfg.Path, testsuite.Type)
@@ -110,5 +109,5 @@ func (a *App) testsRun(ctx context.Context, opts *testsRunOptions) error {
 			return usageErr("--suite %s: no such suite in %s (configured: %s)", s, cfg.Path, strings.Join(all, ", "))
 		}
 	}
-	return a.execute(ctx, gateRun{Config: cfg, Jobs: jobs, PolicyDirs: opts.Policy.Dirs, Timeout: cfg.Timeout.D(), Render: opts.Render})
+	return a.execute(ctx, sel, opts.Render)
 }

@@ -22,12 +22,17 @@ func newVersionCmd(app *App) *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(info)
 			}
-			fmt.Fprintf(app.IO.Out, "readiness %s\ncommit:  %s\nbuilt:   %s\ngo:      %s\n", info.Version, orUnknown(info.Commit), orUnknown(info.Date), info.GoVersion)
-			return nil
+			_, err := fmt.Fprint(app.IO.Out, versionText(info))
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
 	return cmd
+}
+
+// versionText is what `readiness version` and `readiness --version` print.
+func versionText(info buildinfo.Info) string {
+	return fmt.Sprintf("readiness %s\ncommit:  %s\nbuilt:   %s\ngo:      %s\n", info.Version, orUnknown(info.Commit), orUnknown(info.Date), info.GoVersion)
 }
 
 func orUnknown(s string) string {

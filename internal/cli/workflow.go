@@ -12,6 +12,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/workflow"
 	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/pipeline"
 )
 
 // workflowLintOptions are the flags of `readiness workflow lint`.
@@ -90,53 +91,60 @@ func (a *App) workflowLintRun(ctx context.Context, opts *workflowLintOptions, ar
 	if err != nil {
 		return err
 	}
-	spec, err := workflowSpec(cfg, opts.Check)
+	spec, err := pipeline.SpecOrDefault(cfg, workflow.Type, "--check", opts.Check)
 	if err != nil {
 		return err
 	}
-	job := checks.Job{Name: workflow.Type, Type: workflow.Type, Required: true, Timeout: config.DefaultCheckTimeout}
-	o := workflow.Options{Root: "."}
-	if cfg != nil {
-		o.Root = cfg.Dir
-	}
-	if spec != nil {
-		if o, err = workflow.OptionsFromSpec(a.env(cfg), *spec); err != nil {
-			return asUsage(err)
-		}
-		job.Name, job.Required, job.Timeout, job.BlockOn = spec.Name, spec.IsRequired(), spec.Timeout.D(), severities(spec.BlockOn)
-	}
-	if len(args) == 1 {
-		abs, err := filepath.Abs(args[0])
+	build := func(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
+		o, err := workflow.OptionsFromSpec(env, spec)
 		if err != nil {
-			return usageErr("%s: %v", args[0], err)
+			return nil, err
 		}
-		st, err := os.Stat(abs)
-		if err != nil {
-			return usageErr("%s: %v", args[0], unwrapFSError(err))
+		if len(args) == 1 {
+			if err := lintTarget(&o, args[0]); err != nil {
+				return nil, err
+			}
 		}
-		dir := abs
-		if !st.IsDir() {
-			dir = filepath.Dir(abs)
+		wc := workflow.ConfigFromOptions(o.Root, o)
+		if opts.actionlintOn {
+			wc.Actionlint = opts.Actionlint
 		}
-		o.Root = workflowRepoRoot(dir)
-		rel, err := filepath.Rel(o.Root, abs)
-		if err != nil {
-			return usageErr("%s: %v", args[0], err)
+		if opts.MaxFileBytes > 0 {
+			wc.MaxFileBytes = opts.MaxFileBytes
 		}
-		o.Dir, o.Files = filepath.ToSlash(rel), nil
-		if !st.IsDir() {
-			o.Dir, o.Files = filepath.ToSlash(filepath.Dir(rel)), []string{filepath.ToSlash(rel)}
-		}
+		return workflow.New(wc), nil
 	}
-	wc := workflow.ConfigFromOptions(o.Root, o)
-	if opts.actionlintOn {
-		wc.Actionlint = opts.Actionlint
+	sel := pipeline.Selection{
+		Config: cfg, Only: []string{spec.Name}, Specs: []config.CheckSpec{spec},
+		Build: map[string]pipeline.BuildFunc{spec.Name: build}, Policy: opts.Policy.options(),
 	}
-	if opts.MaxFileBytes > 0 {
-		wc.MaxFileBytes = opts.MaxFileBytes
+	return a.execute(ctx, sel, opts.Render)
+}
+
+// lintTarget points o at the DIR or FILE named on the command line.
+func lintTarget(o *workflow.Options, arg string) error {
+	abs, err := filepath.Abs(arg)
+	if err != nil {
+		return usageErr("%s: %v", arg, err)
 	}
-	job.Check = workflow.New(wc)
-	return a.execute(ctx, gateRun{Config: cfg, Jobs: []checks.Job{job}, Only: []string{job.Name}, PolicyDirs: opts.Policy.Dirs, Render: opts.Render})
+	st, err := os.Stat(abs)
+	if err != nil {
+		return usageErr("%s: %v", arg, unwrapFSError(err))
+	}
+	dir := abs
+	if !st.IsDir() {
+		dir = filepath.Dir(abs)
+	}
+	o.Root = workflowRepoRoot(dir)
+	rel, err := filepath.Rel(o.Root, abs)
+	if err != nil {
+		return usageErr("%s: %v", arg, err)
+	}
+	o.Dir, o.Files = filepath.ToSlash(rel), nil
+	if !st.IsDir() {
+		o.Dir, o.Files = filepath.ToSlash(filepath.Dir(rel)), []string{filepath.ToSlash(rel)}
+	}
+	return nil
 }
 
 func unwrapFSError(err error) error {
@@ -162,10 +170,4 @@ func workflowRepoRoot(dir string) string {
 			return dir
 		}
 	}
-}
-
-// workflowSpec finds the workflow check to take options from: the one
-// named, else the only one; nil when the configuration has none.
-func workflowSpec(cfg *config.Config, name string) (*config.CheckSpec, error) {
-	return gateSpec(cfg, workflow.Type, "--check", name)
 }

@@ -56,6 +56,10 @@ type Policy struct {
 	WaiverHorizon Duration `yaml:"waiver_horizon"`
 	// WaiverWarn is how close to expiry a waiver starts to warn.
 	WaiverWarn Duration `yaml:"waiver_warn"`
+	// Namespaces are Rego packages evaluated besides readiness (conftest's
+	// --namespace); AllNamespaces evaluates every package with deny or warn.
+	Namespaces    []string `yaml:"namespaces"`
+	AllNamespaces bool     `yaml:"all_namespaces"`
 }
 
 // CheckSpec configures one check instance.

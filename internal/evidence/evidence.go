@@ -27,13 +27,16 @@ const (
 
 // Document is the evidence of one run.
 type Document struct {
-	Schema      string           `json:"schema"`
-	Tool        buildinfo.Info   `json:"tool"`
-	GeneratedAt time.Time        `json:"generated_at"`
-	Repository  *Repository      `json:"repository,omitempty"`
-	Config      ConfigRef        `json:"config"`
-	Settings    Settings         `json:"settings"`
-	Only        []string         `json:"only,omitempty"`
+	Schema      string         `json:"schema"`
+	Tool        buildinfo.Info `json:"tool"`
+	GeneratedAt time.Time      `json:"generated_at"`
+	Repository  *Repository    `json:"repository,omitempty"`
+	Config      ConfigRef      `json:"config"`
+	Settings    Settings       `json:"settings"`
+	Only        []string       `json:"only,omitempty"`
+	// NotRun lists the configured checks this run left out (--only, a
+	// single-gate command): a GO then covers only what ran.
+	NotRun      []CheckRef       `json:"not_run,omitempty"`
 	Interrupted bool             `json:"interrupted,omitempty"`
 	Checks      []checks.Result  `json:"checks"`
 	Subjects    []checks.Subject `json:"subjects,omitempty"`
@@ -92,6 +95,34 @@ type Verdict struct {
 	// decision is then NO-GO.
 	PolicyError string   `json:"policy_error,omitempty"`
 	Policies    []string `json:"policies,omitempty"`
+	// PolicySet is the policy the verdict was judged with; re-judging
+	// must load at least this set.
+	PolicySet *PolicySet `json:"policy_set,omitempty"`
+}
+
+// CheckRef names a configured check.
+type CheckRef struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// PolicySet records the Rego a verdict was judged with.
+type PolicySet struct {
+	Embedded   EmbeddedPolicy `json:"embedded"`
+	Modules    []PolicyModule `json:"modules"`
+	Namespaces []string       `json:"namespaces,omitempty"`
+}
+
+// EmbeddedPolicy identifies the default policy compiled into readiness.
+type EmbeddedPolicy struct {
+	Version string `json:"version"`
+	SHA256  string `json:"sha256"`
+}
+
+// PolicyModule is one user policy file, as loaded.
+type PolicyModule struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
 }
 
 // Message is one deny or warn result. Rules may return a bare string or an
@@ -107,6 +138,28 @@ type Message struct {
 
 // GO reports whether the verdict is GO.
 func (d *Document) GO() bool { return d.Verdict.Decision == GO }
+
+// PartialNote is " (partial: N of M configured checks ran)" when configured
+// checks were left out of the run, else "".
+func (d *Document) PartialNote() string {
+	if len(d.NotRun) == 0 {
+		return ""
+	}
+	ran := len(d.Checks)
+	return fmt.Sprintf(" (partial: %d of %d configured checks ran)", ran, ran+len(d.NotRun))
+}
+
+// NotRunOfType lists the configured checks of type typ that did not run.
+// `image sign --evidence` refuses a document whose image-scan check is here.
+func (d *Document) NotRunOfType(typ string) []string {
+	var out []string
+	for _, c := range d.NotRun {
+		if c.Type == typ {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
 
 // CheckSubjects gathers the subjects the checks examined. The document's
 // Subjects must equal this; a document read from a file is not trusted to.

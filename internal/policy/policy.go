@@ -23,12 +23,14 @@ import (
 	"github.com/readiness-dev/readiness/policies"
 )
 
-const query = "deny := data.readiness.deny; warn := data.readiness.warn"
-
 // Engine is a compiled, prepared policy.
 type Engine struct {
 	prepared rego.PreparedEvalQuery
 	sources  []string
+	// namespaces are the packages besides readiness whose deny and warn
+	// count; set records what judged.
+	namespaces []string
+	set        evidence.PolicySet
 }
 
 // Rules documents the findings the policy itself reports.
@@ -44,23 +46,14 @@ func Rules() []checks.Rule {
 type Module struct {
 	Name string
 	Src  string
+	// embedded marks the default policy compiled into the binary.
+	embedded bool
 }
 
 // Load compiles the embedded policy and every *.rego file (tests excluded)
 // in dirs. Syntax and compile errors name file:line.
 func Load(ctx context.Context, dirs []string) (*Engine, error) {
-	mods, err := embedded(false)
-	if err != nil {
-		return nil, err
-	}
-	for _, dir := range dirs {
-		user, err := ReadDir(dir, false)
-		if err != nil {
-			return nil, err
-		}
-		mods = append(mods, user...)
-	}
-	return compile(ctx, mods)
+	return LoadSet(ctx, Options{Dirs: dirs})
 }
 
 func embedded(withTests bool) ([]Module, error) {
@@ -77,7 +70,7 @@ func embedded(withTests bool) ([]Module, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read embedded policy %s: %w", e.Name(), err)
 		}
-		mods = append(mods, Module{Name: "embedded:policies/" + e.Name(), Src: string(src)})
+		mods = append(mods, Module{Name: "embedded:policies/" + e.Name(), Src: string(src), embedded: true})
 	}
 	return mods, nil
 }
@@ -146,8 +139,12 @@ func parse(mods []Module) (map[string]*ast.Module, error) {
 	return parsed, nil
 }
 
-func compile(ctx context.Context, mods []Module) (*Engine, error) {
+func compile(ctx context.Context, mods []Module, opts Options) (*Engine, error) {
 	parsed, err := parse(mods)
+	if err != nil {
+		return nil, err
+	}
+	namespaces, err := evaluated(mods, parsed, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -157,14 +154,14 @@ func compile(ctx context.Context, mods []Module) (*Engine, error) {
 		return nil, fmt.Errorf("policy %s", astError(compiler.Errors))
 	}
 	pq, err := rego.New(
-		rego.Query(query),
+		rego.Query(query(namespaces)),
 		rego.Compiler(compiler),
 		rego.StrictBuiltinErrors(true),
 	).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("prepare policy: %s", astError(err))
 	}
-	e := &Engine{prepared: pq}
+	e := &Engine{prepared: pq, namespaces: namespaces, set: record(mods, namespaces)}
 	for _, m := range mods {
 		e.sources = append(e.sources, m.Name)
 	}
@@ -200,23 +197,24 @@ func (e *Engine) Sources() []string { return e.sources }
 // evaluation error, an undefined result or a malformed rule output all
 // yield NO-GO with PolicyError set.
 func (e *Engine) Judge(ctx context.Context, doc *evidence.Document) {
-	v := evidence.Verdict{Policies: e.sources, Deny: []evidence.Message{}, Warn: []evidence.Message{}}
+	set := e.set
+	v := evidence.Verdict{Policies: e.sources, PolicySet: &set, Deny: []evidence.Message{}, Warn: []evidence.Message{}}
 	deny, warn, err := e.eval(ctx, doc)
 	if err != nil {
 		v.Decision = evidence.NOGO
 		v.PolicyError = err.Error()
 		v.Deny = append(v.Deny, evidence.Message{Msg: "the policy could not be evaluated: " + err.Error(), Rule: "POLICY-ERROR", Severity: "critical"})
-		v.Summary = "NO-GO: the policy could not be evaluated"
+		v.Summary = "NO-GO: the policy could not be evaluated" + doc.PartialNote()
 		doc.Verdict = v
 		return
 	}
 	v.Deny, v.Warn = deny, warn
 	if len(deny) == 0 {
 		v.Decision = evidence.GO
-		v.Summary = "GO"
+		v.Summary = "GO" + doc.PartialNote()
 	} else {
 		v.Decision = evidence.NOGO
-		v.Summary = summarize(deny)
+		v.Summary = summarize(deny) + doc.PartialNote()
 	}
 	doc.Verdict = v
 }
@@ -251,12 +249,34 @@ func (e *Engine) eval(ctx context.Context, doc *evidence.Document) (deny, warn [
 		// Undefined means deny, as cosign's rego does.
 		return nil, nil, errors.New("data.readiness.deny or data.readiness.warn is undefined")
 	}
-	if deny, err = messages(rs[0].Bindings["deny"], "deny"); err != nil {
-		return nil, nil, err
+	deny, warn = []evidence.Message{}, []evidence.Message{}
+	for i, ns := range append([]string{"readiness"}, e.namespaces...) {
+		for _, rule := range []string{"deny", "warn"} {
+			b, ok := rs[0].Bindings[binding(rule, i)]
+			if !ok {
+				continue // this namespace has no such rule
+			}
+			ms, err := messages(b, rule)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s (package %s)", err, ns)
+			}
+			for j := range ms {
+				if ns != "readiness" {
+					if ms[j].Meta == nil {
+						ms[j].Meta = map[string]any{}
+					}
+					ms[j].Meta["namespace"] = ns
+				}
+			}
+			if rule == "deny" {
+				deny = append(deny, ms...)
+			} else {
+				warn = append(warn, ms...)
+			}
+		}
 	}
-	if warn, err = messages(rs[0].Bindings["warn"], "warn"); err != nil {
-		return nil, nil, err
-	}
+	sortMessages(deny)
+	sortMessages(warn)
 	return deny, warn, nil
 }
 
@@ -314,11 +334,14 @@ func messages(v any, rule string) ([]evidence.Message, error) {
 			return nil, fmt.Errorf("%s rule returned %T; return a string or an object with \"msg\"", rule, it)
 		}
 	}
+	return out, nil
+}
+
+func sortMessages(out []evidence.Message) {
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Check != out[j].Check {
 			return out[i].Check < out[j].Check
 		}
 		return out[i].Msg < out[j].Msg
 	})
-	return out, nil
 }

@@ -33,6 +33,9 @@ func writeMarkdown(w io.Writer, doc *evidence.Document, opts Options) error {
 		}
 		fmt.Fprintf(ew, "| %s | %s %s | %d | %s | %s |\n", mdEscape(r.Check), statusIcon(r.Status), r.Status, counts[r.Check], duration(r.DurationMS), mdEscape(truncate(oneLine(summary), 120)))
 	}
+	if len(doc.NotRun) > 0 {
+		fmt.Fprintf(ew, "\nNot run (partial run): %s\n", mdEscape(notRunList(doc)))
+	}
 	if bl := blockers(doc); len(bl) > 0 {
 		fmt.Fprintf(ew, "\n### Blocking\n\n")
 		for _, b := range bl {

@@ -14,8 +14,30 @@ import (
 	"github.com/readiness-dev/readiness/internal/evidence"
 )
 
-// Formats lists the output formats.
-var Formats = []string{"text", "json", "markdown", "sarif", "junit"}
+// Renderer writes doc in one format.
+type Renderer func(w io.Writer, doc *evidence.Document, opts Options) error
+
+// registry is the one list of output formats, in the order help shows
+// them. Adding a format is adding a line here.
+var registry = []struct {
+	name  string
+	write Renderer
+}{
+	{"text", writeText},
+	{"json", func(w io.Writer, doc *evidence.Document, _ Options) error { return doc.Encode(w) }},
+	{"markdown", writeMarkdown},
+	{"sarif", writeSARIF},
+	{"junit", writeJUnit},
+}
+
+// Formats lists the output formats, from the registry.
+var Formats = func() []string {
+	var out []string
+	for _, r := range registry {
+		out = append(out, r.name)
+	}
+	return out
+}()
 
 // Options adjust rendering.
 type Options struct {
@@ -27,20 +49,12 @@ type Options struct {
 
 // Write renders doc in format.
 func Write(w io.Writer, format string, doc *evidence.Document, opts Options) error {
-	switch format {
-	case "text":
-		return writeText(w, doc, opts)
-	case "json":
-		return doc.Encode(w)
-	case "markdown":
-		return writeMarkdown(w, doc, opts)
-	case "sarif":
-		return writeSARIF(w, doc, opts)
-	case "junit":
-		return writeJUnit(w, doc, opts)
-	default:
-		return fmt.Errorf("unknown format %q; use one of %s", format, strings.Join(Formats, ", "))
+	for _, r := range registry {
+		if r.name == format {
+			return r.write(w, doc, opts)
+		}
 	}
+	return fmt.Errorf("unknown format %q; use one of %s", format, strings.Join(Formats, ", "))
 }
 
 // VerdictLine is the one-line verdict: "GO" or "NO-GO: N blocking findings in M checks".
@@ -49,6 +63,15 @@ func VerdictLine(doc *evidence.Document) string {
 		return doc.Verdict.Summary
 	}
 	return doc.Verdict.Decision
+}
+
+// notRunList names the configured checks a partial run left out.
+func notRunList(doc *evidence.Document) string {
+	var n []string
+	for _, c := range doc.NotRun {
+		n = append(n, c.Name)
+	}
+	return strings.Join(n, ", ")
 }
 
 // Explain prints the long form of a rule.

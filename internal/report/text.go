@@ -95,6 +95,9 @@ func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
 			fmt.Fprintf(ew, "  - %s: %s (waiver %s)\n", x.Check, x.Finding.ID, x.Finding.WaivedBy)
 		}
 	}
+	if len(doc.NotRun) > 0 {
+		fmt.Fprintf(ew, "\n%s %s\n", p.paint(ansiBold, "Not run (partial run):"), notRunList(doc))
+	}
 	fmt.Fprintln(ew)
 	line := VerdictLine(doc)
 	if doc.GO() {

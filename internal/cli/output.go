@@ -1,0 +1,201 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/readiness-dev/readiness/internal/evidence"
+	"github.com/readiness-dev/readiness/internal/report"
+)
+
+// renderOptions is the flag group every verdict-printing command shares:
+// -o FORMAT[=FILE], repeatable, as grype's; --format names the format of a
+// bare -o FILE and of standard output when no -o is given.
+type renderOptions struct {
+	Format  string
+	Outputs []string
+	outs    []output
+}
+
+// output is one rendering of the judged document; Path "" is stdout.
+type output struct {
+	Format string
+	Path   string
+}
+
+// AddFlags registers --format and --output.
+func (o *renderOptions) AddFlags(cmd *cobra.Command) {
+	formats := strings.Join(report.Formats, ", ")
+	cmd.Flags().StringVarP(&o.Format, "format", "f", "text", "format of standard output and of a bare -o FILE: "+formats)
+	cmd.Flags().StringArrayVarP(&o.Outputs, "output", "o", nil, "write a report: `FORMAT[=FILE]` ("+formats+"; FILE - is stdout), repeatable; a bare FILE takes --format")
+}
+
+// Validate parses the outputs and rejects an unknown format, two reports on
+// stdout or in one file, and a file that cannot be written, before any
+// check runs: nothing is lost at the end of a long run.
+func (o *renderOptions) Validate() error {
+	if !slices.Contains(report.Formats, o.Format) {
+		return usageErr("unknown --format %q; use one of %s", o.Format, strings.Join(report.Formats, ", "))
+	}
+	o.outs = nil
+	for _, v := range o.Outputs {
+		out, err := parseOutput(v, o.Format)
+		if err != nil {
+			return err
+		}
+		for _, prev := range o.outs {
+			if prev.Path == out.Path {
+				where := "standard output"
+				if out.Path != "" {
+					where = out.Path
+				}
+				return usageErr("-o %s: %s already receives the %s report; give each report its own file", v, where, prev.Format)
+			}
+		}
+		o.outs = append(o.outs, out)
+	}
+	if len(o.outs) == 0 {
+		o.outs = []output{{Format: o.Format}}
+	}
+	for _, out := range o.outs {
+		if out.Path != "" {
+			if err := writable(out.Path); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// parseOutput reads FORMAT, FORMAT=FILE, or (as before -o took a format) a
+// bare FILE in the --format format. "-" is standard output.
+func parseOutput(v, format string) (output, error) {
+	name, path, hasPath := strings.Cut(v, "=")
+	switch {
+	case hasPath && !slices.Contains(report.Formats, name):
+		return output{}, usageErr("-o %s: unknown format %q; use one of %s", v, name, strings.Join(report.Formats, ", "))
+	case hasPath && path == "":
+		return output{}, usageErr("-o %s: name a file after =, or - for standard output", v)
+	case hasPath:
+		format = name
+	case slices.Contains(report.Formats, v):
+		return output{Format: v}, nil
+	default:
+		path = v
+	}
+	if path == "-" {
+		path = ""
+	}
+	return output{Format: format, Path: path}, nil
+}
+
+// writable proves that path can be written, without truncating it and
+// without leaving a new file behind.
+func writable(path string) error {
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return usageErr("--output %s: directory %s does not exist", path, dir)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return usageErr("--output %s is a directory; name a file", path)
+	}
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return usageErr("--output %s cannot be written: %v", path, unwrapFSError(err))
+	}
+	f.Close()
+	if errors.Is(statErr, fs.ErrNotExist) {
+		os.Remove(path)
+	}
+	return nil
+}
+
+// refuseInputs refuses to write a report over a file the run reads (the
+// configuration, a policy, the evidence being re-judged): the report would
+// destroy its own input.
+func (o *renderOptions) refuseInputs(inputs []string) error {
+	for _, out := range o.outs {
+		if out.Path == "" {
+			continue
+		}
+		abs, _ := filepath.Abs(out.Path)
+		ost, oerr := os.Stat(out.Path)
+		for _, in := range inputs {
+			inAbs, _ := filepath.Abs(in)
+			ist, ierr := os.Stat(in)
+			same := abs == inAbs || (oerr == nil && ierr == nil && os.SameFile(ost, ist))
+			inside := ierr == nil && ist.IsDir() && strings.HasPrefix(abs, inAbs+string(filepath.Separator))
+			if same || inside {
+				return usageErr("--output %s would overwrite %s, which this run reads; write the report elsewhere", out.Path, in)
+			}
+		}
+	}
+	return nil
+}
+
+// stdoutFormat is the format written to stdout, "" when none is.
+func (o *renderOptions) stdoutFormat() string {
+	for _, out := range o.outs {
+		if out.Path == "" {
+			return out.Format
+		}
+	}
+	return ""
+}
+
+// render writes every requested report of doc, and the markdown job
+// summary under GitHub Actions.
+func (a *App) render(doc *evidence.Document, ro renderOptions) error {
+	if ro.outs == nil {
+		if err := ro.Validate(); err != nil {
+			return err
+		}
+	}
+	rules := a.rules()
+	for _, out := range ro.outs {
+		opts := report.Options{Color: out.Path == "" && out.Format == "text" && a.IO.ColorOut(), Rules: rules}
+		if err := writeReport(a.IO.Out, out, doc, opts); err != nil {
+			return err
+		}
+	}
+	if ro.stdoutFormat() != "text" {
+		// Still tell the person at the terminal what was decided.
+		fmt.Fprintln(a.IO.ErrOut, report.VerdictLine(doc))
+	}
+	if p := a.IO.Getenv("GITHUB_STEP_SUMMARY"); p != "" {
+		opts := report.Options{Rules: rules}
+		if err := appendFile(p, func(w io.Writer) error { return report.Write(w, "markdown", doc, opts) }); err != nil {
+			fmt.Fprintf(a.IO.ErrOut, "readiness: warning: could not append to GITHUB_STEP_SUMMARY: %v\n", err)
+		}
+	}
+	return nil
+}
+
+func writeReport(stdout io.Writer, out output, doc *evidence.Document, opts report.Options) error {
+	w := stdout
+	var f *os.File
+	if out.Path != "" {
+		var err error
+		if f, err = os.Create(out.Path); err != nil {
+			return usageErr("--output: %v", err)
+		}
+		w = f
+	}
+	err := report.Write(w, out.Format, doc, opts)
+	if f != nil {
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("write %s report: %w", out.Format, err)
+	}
+	return nil
+}

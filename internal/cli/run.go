@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/evidence"
+	"github.com/readiness-dev/readiness/internal/pipeline"
+	"github.com/readiness-dev/readiness/internal/policy"
+	"github.com/readiness-dev/readiness/internal/report"
+)
+
+// policyOptions is the policy flag group.
+type policyOptions struct {
+	Dirs          []string
+	Namespaces    []string
+	AllNamespaces bool
+}
+
+// AddFlags registers --policy, --namespace and --all-namespaces.
+func (o *policyOptions) AddFlags(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVarP(&o.Dirs, "policy", "p", nil, "extra Rego policy `DIR` (repeatable), added to the embedded default policy")
+	cmd.Flags().StringArrayVar(&o.Namespaces, "namespace", nil, "also evaluate deny and warn in Rego package `NAME` (repeatable; package readiness always counts)")
+	cmd.Flags().BoolVar(&o.AllNamespaces, "all-namespaces", false, "evaluate deny and warn in every package of the policy set")
+}
+
+func (o *policyOptions) options() pipeline.PolicyOptions {
+	return pipeline.PolicyOptions{Dirs: o.Dirs, Namespaces: o.Namespaces, AllNamespaces: o.AllNamespaces}
+}
+
+// pipeline is the run pipeline with this App's gates and clock.
+func (a *App) pipeline() *pipeline.Pipeline {
+	return &pipeline.Pipeline{Gates: a.Gates, Now: a.Now}
+}
+
+// loadConfig reads readiness.yaml strictly.
+func (a *App) loadConfig(path string) (*config.Config, error) {
+	return a.pipeline().LoadConfig(path)
+}
+
+// optionalConfig loads path when it exists, or when the user named it
+// (then a missing file is an error); otherwise it returns nil.
+func (a *App) optionalConfig(path string, named bool) (*config.Config, error) {
+	if _, err := os.Stat(path); !named && errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return a.loadConfig(path)
+}
+
+// judge runs the selection through the pipeline with live progress on
+// stderr, and returns the judged document.
+func (a *App) judge(ctx context.Context, sel pipeline.Selection) (*evidence.Document, error) {
+	progress := report.NewProgress(a.IO.ErrOut, report.ProgressOptions{Live: a.IO.Live(), Color: a.IO.ColorErr(), Now: a.Now})
+	sel.Events = progress.Event
+	doc, err := a.pipeline().Run(ctx, sel)
+	progress.Stop()
+	return doc, err
+}
+
+// execute judges the selection, renders the document, and returns errNOGO
+// unless the verdict is GO.
+func (a *App) execute(ctx context.Context, sel pipeline.Selection, ro renderOptions) error {
+	if err := ro.refuseInputs(sel.Inputs()); err != nil {
+		return err
+	}
+	doc, err := a.judge(ctx, sel)
+	if err != nil {
+		return err
+	}
+	return a.publish(doc, ro)
+}
+
+// publish renders doc and maps the verdict to an exit code.
+func (a *App) publish(doc *evidence.Document, ro renderOptions) error {
+	if err := a.render(doc, ro); err != nil {
+		return err
+	}
+	if !doc.GO() {
+		return errNOGO
+	}
+	return nil
+}
+
+func appendFile(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	werr := write(f)
+	return errors.Join(werr, f.Close())
+}
+
+// rules gathers every documented rule: the gates' and the policy's own.
+func (a *App) rules() map[string]checks.Rule {
+	m := map[string]checks.Rule{}
+	for _, r := range policy.Rules() {
+		m[r.ID] = r
+	}
+	for _, g := range a.Gates {
+		for _, r := range g.Rules {
+			m[r.ID] = r
+		}
+	}
+	return m
+}
