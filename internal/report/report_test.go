@@ -60,6 +60,32 @@ func sampleDoc(t testing.TB) *evidence.Document {
 	}
 	engine.Judge(context.Background(), doc)
 	doc.Verdict.Policies = []string{"embedded:policies/readiness.rego"}
+	// A fixed set, so that editing the default policy does not churn goldens.
+	doc.Verdict.PolicySet = &evidence.PolicySet{Embedded: evidence.EmbeddedPolicy{Version: "v1.2.3", SHA256: "sha256:" + strings.Repeat("ef", 32)}, Modules: []evidence.PolicyModule{}}
+	return doc
+}
+
+// partialDoc is a GO run of one of four configured checks, judged with a
+// user policy module: the partial-run and policy-set goldens.
+func partialDoc(t testing.TB) *evidence.Document {
+	t.Helper()
+	doc := sampleDoc(t)
+	doc.Checks = doc.Checks[1:2]
+	doc.Subjects = nil
+	doc.Waivers = []evidence.WaiverStatus{}
+	doc.Only = []string{"security-key"}
+	doc.NotRun = []evidence.CheckRef{{Name: "image-scan", Type: "image-scan"}, {Name: "tests", Type: "tests"}, {Name: "workflow", Type: "workflow"}}
+	engine, err := policy.Load(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine.Judge(context.Background(), doc)
+	doc.Verdict.Policies = []string{"embedded:policies/readiness.rego", "policy/branch.rego"}
+	doc.Verdict.PolicySet = &evidence.PolicySet{
+		Embedded:   evidence.EmbeddedPolicy{Version: "v1.2.3", SHA256: "sha256:" + strings.Repeat("ef", 32)},
+		Modules:    []evidence.PolicyModule{{Path: "policy/branch.rego", SHA256: "sha256:" + strings.Repeat("01", 32)}},
+		Namespaces: []string{"main"},
+	}
 	return doc
 }
 
@@ -88,10 +114,19 @@ func TestGolden(t *testing.T) {
 		{"markdown", "nogo.md", false},
 		{"sarif", "nogo.sarif", false},
 		{"junit", "nogo.junit.xml", false},
+		{"text", "partial.txt", false},
+		{"json", "partial.json", false},
+		{"markdown", "partial.md", false},
+		{"sarif", "partial.sarif", false},
+		{"junit", "partial.junit.xml", false},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
+			doc := sampleDoc(t)
+			if strings.HasPrefix(tc.file, "partial") {
+				doc = partialDoc(t)
+			}
 			var buf bytes.Buffer
-			if err := report.Write(&buf, tc.format, sampleDoc(t), report.Options{Color: tc.color, Rules: rules()}); err != nil {
+			if err := report.Write(&buf, tc.format, doc, report.Options{Color: tc.color, Rules: rules()}); err != nil {
 				t.Fatal(err)
 			}
 			goldenFile(t, tc.file, buf.Bytes())
