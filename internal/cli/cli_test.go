@@ -94,7 +94,7 @@ func TestCheckExitCodes(t *testing.T) {
 		{name: "nogo", config: nogoConfig, code: 1, stdoutLast: "NO-GO: 2 blocking findings in 2 checks",
 			stdoutHas: []string{"[high] TEST-FINDING: a blocker (src/x.go:7)", "gamma could not complete: check panicked: test gate was told to panic", "fix: Change the test gate's configuration."},
 			stderrNot: []string{"goroutine"}},
-		{name: "only narrows", config: nogoConfig, args: []string{"--only", "alpha"}, code: 0, stdoutLast: "GO"},
+		{name: "only narrows", config: nogoConfig, args: []string{"--only", "alpha"}, code: 0, stdoutLast: "GO (partial: 1 of 3 configured checks ran)"},
 		{name: "waiver", config: nogoConfig + "waivers:\n  - {id: T-1, check: beta, reason: known, owner: me, expires: 2026-12-31}\n", args: []string{"--only", "beta"}, code: 0, stdoutHas: []string{"Waived:", "beta: T-1 (waiver T-1)"}},
 		{name: "expired waiver", config: nogoConfig + "waivers:\n  - {id: T-1, reason: known, owner: me, expires: 2026-11-01}\n", args: []string{"--only", "beta"}, code: 1,
 			stdoutHas: []string{"waiver T-1 (owner me) expired on 2026-11-01"}},

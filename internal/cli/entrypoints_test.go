@@ -34,7 +34,8 @@ waivers:
 	}{
 		{name: "key verify", single: []string{"key", "verify"}, viaCheck: []string{"check", "--only", "pgp"}, code: 0},
 		{name: "workflow lint", single: []string{"workflow", "lint"}, viaCheck: []string{"check", "--only", "ci"}, code: 0},
-		{name: "key verify, stricter flag", single: []string{"key", "verify", "--expiry-fail", "60d"}, viaCheck: nil, code: 1},
+		{name: "key verify --check", single: []string{"key", "verify", "--check", "pgp"}, viaCheck: []string{"check", "--only", "pgp"}, code: 0},
+		{name: "workflow lint --check", single: []string{"workflow", "lint", "--check", "ci"}, viaCheck: []string{"check", "--only", "ci"}, code: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,7 +22,6 @@ import (
 type renderOptions struct {
 	Format  string
 	Outputs []string
-	outs    []output
 }
 
 // output is one rendering of the judged document; Path "" is stdout.
@@ -42,30 +41,11 @@ func (o *renderOptions) AddFlags(cmd *cobra.Command) {
 // stdout or in one file, and a file that cannot be written, before any
 // check runs: nothing is lost at the end of a long run.
 func (o *renderOptions) Validate() error {
-	if !slices.Contains(report.Formats, o.Format) {
-		return usageErr("unknown --format %q; use one of %s", o.Format, strings.Join(report.Formats, ", "))
+	outs, err := o.outputs()
+	if err != nil {
+		return err
 	}
-	o.outs = nil
-	for _, v := range o.Outputs {
-		out, err := parseOutput(v, o.Format)
-		if err != nil {
-			return err
-		}
-		for _, prev := range o.outs {
-			if prev.Path == out.Path {
-				where := "standard output"
-				if out.Path != "" {
-					where = out.Path
-				}
-				return usageErr("-o %s: %s already receives the %s report; give each report its own file", v, where, prev.Format)
-			}
-		}
-		o.outs = append(o.outs, out)
-	}
-	if len(o.outs) == 0 {
-		o.outs = []output{{Format: o.Format}}
-	}
-	for _, out := range o.outs {
+	for _, out := range outs {
 		if out.Path != "" {
 			if err := writable(out.Path); err != nil {
 				return err
@@ -73,6 +53,34 @@ func (o *renderOptions) Validate() error {
 		}
 	}
 	return nil
+}
+
+// outputs parses the -o values; with none, --format goes to stdout.
+func (o *renderOptions) outputs() ([]output, error) {
+	if !slices.Contains(report.Formats, o.Format) {
+		return nil, usageErr("unknown --format %q; use one of %s", o.Format, strings.Join(report.Formats, ", "))
+	}
+	var outs []output
+	for _, v := range o.Outputs {
+		out, err := parseOutput(v, o.Format)
+		if err != nil {
+			return nil, err
+		}
+		for _, prev := range outs {
+			if prev.Path == out.Path {
+				where := "standard output"
+				if out.Path != "" {
+					where = out.Path
+				}
+				return nil, usageErr("-o %s: %s already receives the %s report; give each report its own file", v, where, prev.Format)
+			}
+		}
+		outs = append(outs, out)
+	}
+	if len(outs) == 0 {
+		outs = []output{{Format: o.Format}}
+	}
+	return outs, nil
 }
 
 // parseOutput reads FORMAT, FORMAT=FILE, or (as before -o took a format) a
@@ -123,7 +131,11 @@ func writable(path string) error {
 // configuration, a policy, the evidence being re-judged): the report would
 // destroy its own input.
 func (o *renderOptions) refuseInputs(inputs []string) error {
-	for _, out := range o.outs {
+	outs, err := o.outputs()
+	if err != nil {
+		return err
+	}
+	for _, out := range outs {
 		if out.Path == "" {
 			continue
 		}
@@ -144,7 +156,8 @@ func (o *renderOptions) refuseInputs(inputs []string) error {
 
 // stdoutFormat is the format written to stdout, "" when none is.
 func (o *renderOptions) stdoutFormat() string {
-	for _, out := range o.outs {
+	outs, _ := o.outputs()
+	for _, out := range outs {
 		if out.Path == "" {
 			return out.Format
 		}
@@ -155,13 +168,12 @@ func (o *renderOptions) stdoutFormat() string {
 // render writes every requested report of doc, and the markdown job
 // summary under GitHub Actions.
 func (a *App) render(doc *evidence.Document, ro renderOptions) error {
-	if ro.outs == nil {
-		if err := ro.Validate(); err != nil {
-			return err
-		}
+	outs, err := ro.outputs()
+	if err != nil {
+		return err
 	}
 	rules := a.rules()
-	for _, out := range ro.outs {
+	for _, out := range outs {
 		opts := report.Options{Color: out.Path == "" && out.Format == "text" && a.IO.ColorOut(), Rules: rules}
 		if err := writeReport(a.IO.Out, out, doc, opts); err != nil {
 			return err

@@ -56,7 +56,7 @@ func Test_NewCmdTestsRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got.Render.Output = "" // a temporary path
+			got.Render.Outputs = nil // a temporary path
 			if diff := cmp.Diff(tc.want, *got); diff != "" {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}
