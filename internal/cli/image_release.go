@@ -401,10 +401,11 @@ func unwrapPathErr(err error) error {
 func (a *App) reportRelease(res *sign.ReleaseResult, runErr error, opts *imageReleaseOptions) error {
 	var refErr *sign.RefError
 	var exitErr *ExitError
+	var usage *pipeline.UsageError
 	switch {
 	case errors.As(runErr, &refErr):
 		return asUsage(runErr)
-	case errors.As(runErr, &exitErr):
+	case errors.As(runErr, &exitErr), errors.As(runErr, &usage):
 		return runErr
 	}
 	if res != nil && res.Evidence != nil {
