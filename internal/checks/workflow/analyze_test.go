@@ -49,7 +49,7 @@ var wantRules = map[string]struct {
 		[]string{"gated", "gated"}},
 	"unresolved": {[]string{"WF-UNRESOLVED-ACTION", "WF-UNRESOLVED-REUSABLE", "WF-UNRESOLVED-REUSABLE"},
 		[]string{"unverified"}},
-	"signing-not-visible": {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
+	"signing-not-visible": {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
 	"invalid":             {repeat("WF-INVALID-WORKFLOW", 4), nil},
 	"actionlint":          {[]string{"WF-ACTIONLINT", "WF-ACTIONLINT"}, nil},
 }

@@ -5,29 +5,34 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
 // shPos is one command in one tokenized script; scans remember the chain
 // of scripts that led to them (a step's run: that calls ./scripts/x.sh).
 type shPos struct {
-	sh *shScript
+	sh *shell.Script
 	ci int
+	// why, when set, says why a failure at this level does not stop what
+	// called it (a Makefile line prefixed with -).
+	why string
 }
 
 // runStep tokenizes a run: script and classifies its commands.
 func (a *analysis) runStep(w *jobWalk, s *stepInst, sc scope) {
-	shell := s.Def.Shell
-	if shell == "" {
-		shell = w.job.Def.Shell
+	name := s.Def.Shell
+	if name == "" {
+		name = w.job.Def.Shell
 	}
-	if shell == "" {
-		shell = w.job.File.Shell
+	if name == "" {
+		name = w.job.File.Shell
 	}
-	errexit, pipefail, posix := shellOptions(shell)
-	if !posix && shell != "pwsh" && shell != "powershell" {
+	errexit, pipefail, posix := shell.Options(name)
+	if !posix && name != "pwsh" && name != "powershell" {
 		return // python, cmd: not shell
 	}
-	sh := parseShell(s.Def.Run, errexit, pipefail)
+	sh := shell.Parse(s.Def.Run, errexit, pipefail)
 	sc.local = map[string]string{}
 	for ci := range sh.Cmds {
 		a.command(w, s, sc, &sh, ci, runLine(s.Def, sh.Cmds[ci].Line), "", nil, 0)
@@ -45,18 +50,10 @@ func runLine(d *stepDef, scriptLine int) int {
 	return d.RunLine
 }
 
-func words(ws []shWord) []string {
-	out := make([]string, len(ws))
-	for i, w := range ws {
-		out[i] = w.Text
-	}
-	return out
-}
-
 const maxScriptDepth = 4
 
 // command classifies one shell command.
-func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shScript, ci, line int, script string, chain []shPos, depth int) {
+func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shell.Script, ci, line int, script string, chain []shPos, depth int) {
 	c := &sh.Cmds[ci]
 	res := func(x string) string { return strings.TrimSpace(a.resolveShell(x, sc)) }
 	cmdEnv := map[string]string{}
@@ -71,7 +68,7 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shScript, ci, 
 			cmdEnv[name] = v
 		}
 	}
-	ws := words(c.Words)
+	ws := slices.Clone(c.Words)
 	if c.LoopVar != "" {
 		var vals []string
 		for _, x := range ws {
@@ -86,7 +83,7 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shScript, ci, 
 	switch ws[0] {
 	case "export", "declare", "local", "readonly", "typeset":
 		for _, x := range ws[1:] {
-			if n, v, ok := splitAssign(x); ok {
+			if n, v, ok := shell.SplitAssign(x); ok {
 				sc.local[strings.TrimSuffix(n, "+")] = res(v)
 			}
 		}
@@ -94,19 +91,34 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shScript, ci, 
 	case "echo", "printf":
 		for _, r := range c.Redirs {
 			if strings.Contains(r.Target, "GITHUB_ENV") && len(ws) > 1 {
-				if n, v, ok := splitAssign(ws[len(ws)-1]); ok {
+				if n, v, ok := shell.SplitAssign(ws[len(ws)-1]); ok {
 					w.dyn[n] = res(v)
 				}
 			}
 		}
 		return
 	}
-	name, args, xr := effective(ws, cmdEnv)
+	// The program may be named through a variable: "$GRYPE_CMD",
+	// ${TRIVY:-trivy}. Resolve the words effective() looks at.
+	rws := make([]string, len(ws))
+	for i, x := range ws {
+		rws[i] = x
+		if strings.ContainsAny(x, "$`") {
+			rws[i] = res(x)
+		}
+	}
+	if f := strings.Fields(rws[0]); len(f) > 1 && !strings.Contains(rws[0], "${{") {
+		// A variable holding a command line: GRYPE="docker run anchore/grype".
+		rws = append(f, rws[1:]...)
+		ws = slices.Clone(rws)
+	}
+	name, rargs, xr := effective(rws, cmdEnv)
+	args := slices.Clone(ws[len(ws)-len(rargs):])
 	if xr.used {
 		// xargs: the input is what the pipeline's previous command prints.
 		input := ""
 		if c.Pipe > 0 && ci > 0 {
-			prev := words(sh.Cmds[ci-1].Words)
+			prev := sh.Cmds[ci-1].Words
 			if len(prev) > 1 && (prev[0] == "echo" || prev[0] == "printf") {
 				input = strings.Join(prev[1:], " ")
 			}
@@ -119,10 +131,9 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shScript, ci, 
 			args = append(args, input)
 		}
 	}
-	here := append(slices.Clone(chain), shPos{sh, ci})
+	here := append(slices.Clone(chain), shPos{sh: sh, ci: ci})
 	mk := func(kind evKind, tool string) *event {
 		e := w.newEvent(kind, tool, s, line)
-		e.Sub = ci + 1 + len(chain)*1000
 		e.Script = script
 		e.sh, e.ci, e.chain = sh, ci, chain
 		return e
@@ -139,21 +150,52 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shScript, ci, 
 		}
 		return "", false
 	}
+	sub := func(text, what string) {
+		a.subScript(w, s, sc, subCall{text: text, errexit: c.Errexit, pipefail: c.Pipefail, line: line,
+			script: script, chain: here, depth: depth, what: what, mk: mk})
+	}
+	if strings.ContainsAny(name, "$`") || strings.Contains(name, "${{") {
+		a.mayBeSigning(w, s, mk, "`"+ws[0]+"`", "a command whose name is not visible ("+ws[0]+")")
+		return
+	}
 	switch name {
-	case "bash", "sh", "zsh", "dash", "source", ".":
-		if len(args) >= 2 && args[0] == "-c" {
-			sub := parseShell(args[1], c.Errexit, c.Pipefail)
-			for k := range sub.Cmds {
-				a.command(w, s, sc, &sub, k, line, script, here, depth)
+	case "eval":
+		sub(strings.Join(args, " "), "eval")
+		return
+	case "bash", "sh", "zsh", "dash", "ksh":
+		// bash -c 'script', bash -ec '…', bash <<EOF … EOF, bash <<< '…',
+		// … | bash, or bash ./script.sh.
+		for i, x := range args {
+			if x == "--" || !strings.HasPrefix(x, "-") {
+				break
 			}
+			if !strings.HasPrefix(x, "--") && strings.Contains(x, "c") && !strings.HasPrefix(x, "-o") {
+				if i+1 < len(args) {
+					sub(args[i+1], name+" -c")
+				}
+				return
+			}
+		}
+		rest := args
+		for len(rest) > 0 && strings.HasPrefix(rest[0], "-") {
+			if rest[0] == "-o" || rest[0] == "+o" {
+				rest = rest[1:]
+			}
+			rest = rest[1:]
+		}
+		if len(rest) > 0 {
+			a.followScript(w, s, sc, res(rest[0]), resAll(rest[1:], res), line, here, depth, mk)
 			return
 		}
-		for len(args) > 0 && strings.HasPrefix(args[0], "-") {
-			args = args[1:]
-		}
+		a.stdinScript(w, s, sh, ci, sub, mk)
+		return
+	case "source", ".":
 		if len(args) > 0 {
-			a.followScript(w, s, sc, res(args[0]), resAll(args[1:], res), line, here, depth)
+			a.followScript(w, s, sc, res(args[0]), resAll(args[1:], res), line, here, depth, mk)
 		}
+		return
+	case "make", "gmake", "task", "go-task", "just", "npm", "yarn", "pnpm", "bun":
+		a.buildTool(w, s, sc, name, args, res, toolCall{line: line, script: script, chain: here, depth: depth, mk: mk, errexit: c.Errexit})
 		return
 	case "cosign":
 		pos, _ := parseArgs(args, cosignValueFlags)
@@ -278,14 +320,13 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shScript, ci, 
 		e := len(w.job.events)
 		a.goreleaser(w, s, line, args, script)
 		for _, ev := range w.job.events[e:] {
-			ev.Sub = ci + 1 + len(chain)*1000
 			ev.sh, ev.ci, ev.chain = sh, ci, chain
 		}
 		return
 	}
 	// A script in the repository: ./scripts/release.sh, scripts/sign.sh.
 	if isScriptPath(name) {
-		a.followScript(w, s, sc, res(ws[firstWordIndex(ws, name)]), resAll(args, res), line, here, depth)
+		a.followScript(w, s, sc, res(rws[firstWordIndex(rws, name)]), resAll(args, res), line, here, depth, mk)
 	}
 }
 
@@ -309,41 +350,6 @@ func resAll(xs []string, res func(string) string) []string {
 		out[i] = res(x)
 	}
 	return out
-}
-
-// followScript tokenizes a script in the repository that a step runs;
-// argv become its positional parameters.
-func (a *analysis) followScript(w *jobWalk, s *stepInst, sc scope, p string, argv []string, line int, chain []shPos, depth int) {
-	if depth >= maxScriptDepth || strings.Contains(p, "$") || path.IsAbs(p) {
-		return
-	}
-	rel := path.Clean(path.Join(workDir(s), p))
-	if strings.HasPrefix(rel, "..") {
-		return
-	}
-	l, ok := a.scripts[rel]
-	if !ok {
-		l = &scriptLoad{}
-		src, err := a.readFile(rel)
-		if err != nil {
-			l.err = err
-		} else {
-			// A script is its own process: errexit only if it says so.
-			l.sc = parseShell(string(src), false, false)
-		}
-		a.scripts[rel] = l
-	}
-	if l.err != nil {
-		return
-	}
-	inner := sc
-	inner.local = map[string]string{}
-	for i, v := range argv {
-		inner.local[fmt.Sprint(i+1)] = v
-	}
-	for ci := range l.sc.Cmds {
-		a.command(w, s, inner, &l.sc, ci, line, fmt.Sprintf("%s:%d", rel, l.sc.Cmds[ci].Line+1), chain, depth+1)
-	}
 }
 
 // xargsInfo records an xargs prefix.
@@ -371,7 +377,7 @@ func effective(ws []string, env map[string]string) (string, []string, xargsInfo)
 		case "env":
 			ws = ws[1:]
 			for len(ws) > 0 {
-				if n, v, ok := splitAssign(ws[0]); ok {
+				if n, v, ok := shell.SplitAssign(ws[0]); ok {
 					env[n] = v
 				} else if !strings.HasPrefix(ws[0], "-") {
 					break

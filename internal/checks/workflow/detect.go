@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
 type evKind int
@@ -59,6 +60,9 @@ type event struct {
 	// sign without a passing scan of the digest.
 	SelfGated bool
 	Blob      bool
+	// MaySign is set for a command whose effect is not visible, counted
+	// as signing because the job can sign (fail closed); it says why.
+	MaySign string
 
 	// Pushes and builds.
 	Tags      []string
@@ -71,7 +75,7 @@ type event struct {
 
 	// Shell context of a run: command, and the commands of the scripts
 	// that called it (a step's run: calling ./scripts/scan.sh).
-	sh    *shScript
+	sh    *shell.Script
 	ci    int
 	chain []shPos
 }
@@ -94,6 +98,9 @@ type jobWalk struct {
 	g   *graph
 	job *jobInst
 	seq int
+	// sub numbers the events of the job in the order they happen, across
+	// the scripts, recipes and eval strings a step leads to.
+	sub int
 	dyn envMap
 	// metas are docker/metadata-action steps by qualified id.
 	metas map[string]*stepInst
@@ -228,7 +235,8 @@ func actionName(uses string) string {
 }
 
 func (w *jobWalk) newEvent(kind evKind, tool string, s *stepInst, line int) *event {
-	return &event{Kind: kind, Tool: tool, Job: w.job, Step: s, Seq: s.Seq, Path: s.Def.Path, Line: line}
+	w.sub++
+	return &event{Kind: kind, Tool: tool, Job: w.job, Step: s, Seq: s.Seq, Sub: w.sub, Path: s.Def.Path, Line: line}
 }
 
 func (w *jobWalk) emit(e *event) { w.job.events = append(w.job.events, e) }
@@ -304,7 +312,7 @@ func (a *analysis) actionStep(w *jobWalk, s *stepInst, sc scope) {
 		img := strings.TrimPrefix(name, "docker://")
 		if tool := toolImage(img); tool != "" {
 			args, _ := a.with(s, sc, "args")
-			sh := parseShell(tool+" "+args, true, false)
+			sh := shell.Parse(tool+" "+args, true, false)
 			sc.local = map[string]string{}
 			for ci := range sh.Cmds {
 				a.command(w, s, sc, &sh, ci, line, "", nil, 0)

@@ -254,3 +254,27 @@ func severityList(s string) []string {
 	}
 	return out
 }
+
+// matchClose returns the index just past the bracket that closes the one
+// at s[open], skipping quoted text.
+func matchClose(s string, open int, o, c byte) int {
+	depth := 0
+	for i := open; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '\'':
+			if end := strings.IndexByte(s[i+1:], '\''); end >= 0 {
+				i += end + 1
+			}
+		case o:
+			depth++
+		case c:
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return len(s)
+}

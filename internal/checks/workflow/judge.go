@@ -243,6 +243,9 @@ func (a *analysis) signWhat(s *event) string {
 	if s.Script != "" {
 		where = " (in " + s.Script + ")"
 	}
+	if s.MaySign != "" {
+		return fmt.Sprintf("Step %s in job %s may sign: it runs %s%s", displayStep(s.Step.Def), s.Job.display(), s.MaySign, where)
+	}
 	verb := "signs"
 	if strings.Contains(s.Tool, "attest") || strings.Contains(s.Tool, "provenance") || strings.Contains(s.Tool, "slsa") {
 		verb = "attests"
@@ -327,8 +330,12 @@ func (a *analysis) upstreamScans(g *graph, s *event) ([]*event, string) {
 func (a *analysis) blockingReasons(g *graph, p, s *event) []string {
 	reasons := slices.Clone(p.ToolReasons)
 	if p.sh != nil && !(s != nil && sameChain(p, s)) {
-		for _, lvl := range append(slices.Clone(p.chain), shPos{p.sh, p.ci}) {
-			if ok, why := shellStops(lvl.sh, lvl.ci); !ok {
+		for _, lvl := range append(slices.Clone(p.chain), shPos{sh: p.sh, ci: p.ci}) {
+			if lvl.why != "" {
+				reasons = append(reasons, lvl.why)
+				continue
+			}
+			if ok, why := lvl.sh.Stops(lvl.ci); !ok {
 				reasons = append(reasons, why)
 			}
 		}
@@ -462,137 +469,7 @@ func skippable(scanIfs, signIfs []string) string {
 // sameChain reports whether the signing command runs only if the scan
 // succeeded because they are joined by && in one script.
 func sameChain(p, s *event) bool {
-	if p.sh == nil || p.sh != s.sh || p.ci >= s.ci {
-		return false
-	}
-	for k := p.ci; k < s.ci; k++ {
-		c := p.sh.Cmds[k]
-		if c.Op != "&&" || c.List != p.sh.Cmds[s.ci].List {
-			return false
-		}
-	}
-	return true
-}
-
-// shellStops reports whether a failing command stops its script with a
-// failure, and if not, why.
-func shellStops(sh *shScript, ci int) (bool, string) {
-	c := sh.Cmds[ci]
-	name := strings.Join(firstWords(c.Words, 2), " ")
-	end := min(max(ci+(c.PipeLen-1-c.Pipe), ci), len(sh.Cmds)-1)
-	last := sh.Cmds[end]
-	switch {
-	case c.Cond:
-		if sh.BlockExits[c.Block] {
-			return true, ""
-		}
-		return false, fmt.Sprintf("`%s` is the condition of an if/while that does not exit on failure", name)
-	case last.Op == "&":
-		return false, fmt.Sprintf("`%s` runs in the background (&)", name)
-	case c.Negated:
-		return false, fmt.Sprintf("`%s` is negated with !", name)
-	case c.PipeLen > 1 && c.Pipe < c.PipeLen-1 && !c.Pipefail:
-		return false, fmt.Sprintf("`%s` is piped into `%s` without pipefail, so the pipeline's status is the last command's",
-			name, strings.Join(firstWords(last.Words, 2), " "))
-	}
-	final := sh.Cmds[len(sh.Cmds)-1].List == c.List
-	switch last.Op {
-	case "||":
-		if end+1 < len(sh.Cmds) {
-			rhs := sh.Cmds[end+1]
-			if rhsExits(sh, end+1) {
-				return true, ""
-			}
-			return false, fmt.Sprintf("`%s || %s` carries on when the scan fails", name, strings.Join(firstWords(rhs.Words, 3), " "))
-		}
-	case "&&":
-		if !final {
-			return false, fmt.Sprintf("`%s` is followed by && and more commands: a failure inside an && list does not stop the script (errexit ignores it)", name)
-		}
-	}
-	if !c.Errexit && !final {
-		if statusChecked(sh, end) {
-			return true, ""
-		}
-		return false, fmt.Sprintf("errexit is off (set +e, or a script without set -e), so the script carries on after `%s` fails", name)
-	}
-	return true, ""
-}
-
-// statusChecked reports whether the command after i tests $? and exits
-// on failure: `exit $?`, `if [ $? -ne 0 ]; then exit 1; fi`, or
-// `rc=$?` followed by `exit $rc` or an if on $rc that exits.
-func statusChecked(sh *shScript, i int) bool {
-	if i+1 >= len(sh.Cmds) {
-		return false
-	}
-	next := sh.Cmds[i+1]
-	text := strings.Join(words(next.Words), " ")
-	refs := []string{"$?"}
-	if len(next.Words) == 0 {
-		for _, as := range next.Assigns {
-			if strings.Contains(as.Value, "$?") {
-				refs = []string{"$" + as.Name, "${" + as.Name + "}"}
-			}
-		}
-		if refs[0] == "$?" {
-			return false
-		}
-	} else if !strings.Contains(text, "$?") {
-		return false
-	}
-	mentions := func(c shCmd) bool {
-		t := strings.Join(words(c.Words), " ")
-		for _, r := range refs {
-			if strings.Contains(t, r) {
-				return true
-			}
-		}
-		return false
-	}
-	for k := i + 1; k < len(sh.Cmds); k++ {
-		c := sh.Cmds[k]
-		if !mentions(c) {
-			continue
-		}
-		if len(c.Words) > 0 && (c.Words[0].Text == "exit" || c.Words[0].Text == "return") && exitsWithFailure(c.Words) {
-			return true
-		}
-		if c.Cond && sh.BlockExits[c.Block] {
-			return true
-		}
-		if c.Op == "||" || c.Op == "&&" {
-			if k+1 < len(sh.Cmds) && len(sh.Cmds[k+1].Words) > 0 && exitsWithFailure(sh.Cmds[k+1].Words) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// rhsExits reports whether the right-hand side of || exits with failure:
-// `|| exit 1`, `|| false`, or a { … } group that exits.
-func rhsExits(sh *shScript, i int) bool {
-	rhs := sh.Cmds[i]
-	if len(rhs.Words) > 0 && exitsWithFailure(rhs.Words) {
-		return true
-	}
-	if rhs.Group >= 0 && (i == 0 || sh.Cmds[i-1].Group != rhs.Group) {
-		for k := i; k < len(sh.Cmds) && sh.Cmds[k].Group == rhs.Group; k++ {
-			if len(sh.Cmds[k].Words) > 0 && exitsWithFailure(sh.Cmds[k].Words) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func firstWords(ws []shWord, n int) []string {
-	var out []string
-	for i := 0; i < len(ws) && i < n; i++ {
-		out = append(out, ws[i].Text)
-	}
-	return out
+	return p.sh != nil && p.sh == s.sh && p.sh.AndChain(p.ci, s.ci)
 }
 
 // refCmp is the comparison of a scanned and a signed reference.

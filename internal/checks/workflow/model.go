@@ -24,6 +24,9 @@ type wfFile struct {
 	CallOnly bool
 	Env      envMap
 	Shell    string
+	// IDToken is set when the workflow grants id-token: write (keyless
+	// signing credentials) to its jobs.
+	IDToken bool
 	// Inputs are workflow_call / workflow_dispatch input defaults (lower-case ids).
 	Inputs map[string]string
 	// Outputs are workflow_call outputs (lower-case names → value expressions).
@@ -47,6 +50,9 @@ type jobDef struct {
 	ContinueOnError string
 	Env             envMap
 	Shell, WorkDir  string
+	// IDToken is true or false when the job sets id-token permission
+	// itself, nil when it inherits the workflow's.
+	IDToken *bool
 	// Matrix holds literal matrix values by lower-case key.
 	Matrix map[string][]string
 	// Outputs by lower-case name.
@@ -173,6 +179,9 @@ func parseWorkflow(path string, src []byte) *wfFile {
 	f.ParseErrors = errs
 	f.Name = str(w.Name)
 	f.Env = convEnv(w.Env)
+	if it := idToken(w.Permissions); it != nil {
+		f.IDToken = *it
+	}
 	if w.Defaults != nil && w.Defaults.Run != nil {
 		f.Shell = str(w.Defaults.Run.Shell)
 	}
@@ -226,6 +235,7 @@ func parseWorkflow(path string, src []byte) *wfFile {
 func convJob(path string, lines []string, j *actionlint.Job) *jobDef {
 	d := &jobDef{ID: j.ID.Value, Name: str(j.Name), Line: line(j.Pos), If: str(j.If),
 		ContinueOnError: boolStr(j.ContinueOnError), Env: convEnv(j.Env), Outputs: map[string]string{}}
+	d.IDToken = idToken(j.Permissions)
 	for _, n := range j.Needs {
 		if n != nil {
 			d.Needs = append(d.Needs, n.Value)
@@ -482,4 +492,22 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// idToken reads whether permissions grant id-token: write; nil when no
+// permissions are set.
+func idToken(p *actionlint.Permissions) *bool {
+	if p == nil {
+		return nil
+	}
+	v := false
+	if p.All != nil && p.All.Value == "write-all" {
+		v = true
+	}
+	for name, sc := range p.Scopes {
+		if strings.EqualFold(name, "id-token") && sc != nil && sc.Value != nil && sc.Value.Value == "write" {
+			v = true
+		}
+	}
+	return &v
 }

@@ -1,0 +1,122 @@
+package workflow
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestEffective(t *testing.T) {
+	tests := []struct {
+		in   string
+		name string
+		args string
+	}{
+		{"sudo -E cosign sign x", "cosign", "sign x"},
+		{"env COSIGN_YES=true /usr/local/bin/cosign sign x", "cosign", "sign x"},
+		{"timeout 10m trivy image x", "trivy", "image x"},
+		{"docker run --rm -v /var/run/docker.sock:/var/run/docker.sock aquasec/trivy:0.64.1 image --exit-code 1 x", "trivy", "image --exit-code 1 x"},
+		{"docker run --rm ghcr.io/sigstore/cosign/cosign:v2.5.0 sign x", "cosign", "sign x"},
+		{"docker run --rm alpine echo hi", "docker", "run --rm alpine echo hi"},
+		{"go run ./cmd/readiness image release x", "readiness", "image release x"},
+		{"./dist/readiness_linux_amd64/readiness check", "readiness", "check"},
+		{"xargs -I {} cosign sign {}@d", "cosign", "sign {}@d"},
+	}
+	for _, tt := range tests {
+		name, args, _ := effective(strings.Fields(tt.in), map[string]string{})
+		if name != tt.name || strings.Join(args, " ") != tt.args {
+			t.Errorf("effective(%q) = %q %q; want %q %q", tt.in, name, strings.Join(args, " "), tt.name, tt.args)
+		}
+	}
+}
+
+func TestParseRef(t *testing.T) {
+	tests := []struct {
+		in   string
+		want imageRef
+	}{
+		{"ghcr.io/acme/api:1.2", imageRef{Repo: "ghcr.io/acme/api", Tag: "1.2"}},
+		{"localhost:5000/api@sha256:abc", imageRef{Repo: "localhost:5000/api", Digest: "sha256:abc"}},
+		{"docker.io/library/alpine:3", imageRef{Repo: "alpine", Tag: "3"}},
+		{"${{ env.IMAGE }}:${{ github.sha }}", imageRef{Repo: "${{ env.IMAGE }}", Tag: "${{ github.sha }}"}},
+		{"${{ format('{0}:{1}', a, b) }}@${{ steps.b.outputs.digest }}", imageRef{Repo: "${{ format('{0}:{1}', a, b) }}", Digest: "${{ steps.b.outputs.digest }}"}},
+		{"registry:ghcr.io/a/b:t", imageRef{Repo: "ghcr.io/a/b", Tag: "t"}},
+	}
+	for _, tt := range tests {
+		if got := parseRef(tt.in); got != tt.want {
+			t.Errorf("parseRef(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestRunsAfterFailure(t *testing.T) {
+	tests := []struct {
+		cond  string
+		gates []string
+		want  bool
+	}{
+		{"", nil, false},
+		{"github.event_name == 'push'", nil, false},
+		{"always()", nil, true},
+		{"${{ !cancelled() }}", nil, true},
+		{"failure()", nil, true},
+		{"success()", nil, false},
+		{"always() && needs.scan.result == 'success'", []string{"needs.scan.result"}, false},
+		{"always() && needs.build.result == 'success'", []string{"needs.scan.result"}, true},
+		{"${{ always() && !contains(needs.*.result, 'failure') }}", nil, false},
+		{"always() && steps.trivy.outcome == 'success'", []string{"steps.trivy.outcome"}, false},
+	}
+	for _, tt := range tests {
+		if got := runsAfterFailure(tt.cond, tt.gates...); got != tt.want {
+			t.Errorf("runsAfterFailure(%q, %v) = %v, want %v", tt.cond, tt.gates, got, tt.want)
+		}
+	}
+}
+
+func TestSkippable(t *testing.T) {
+	tests := []struct {
+		scan, sign []string
+		want       string
+	}{
+		{nil, nil, ""},
+		{[]string{"always()"}, nil, ""},
+		{[]string{"github.event_name == 'push'"}, []string{"${{ github.event_name == 'push' && github.ref_type == 'tag' }}"}, ""},
+		{[]string{"${{ !inputs.skip }}"}, nil, "!inputs.skip"},
+		{[]string{"failure()"}, nil, "failure()"},
+		{[]string{"(github.event_name == 'push') && success()"}, []string{"github.event_name == 'push'"}, ""},
+	}
+	for _, tt := range tests {
+		if got := skippable(tt.scan, tt.sign); got != tt.want {
+			t.Errorf("skippable(%v, %v) = %q, want %q", tt.scan, tt.sign, got, tt.want)
+		}
+	}
+}
+
+func TestSeverities(t *testing.T) {
+	if _, gap := trivySeverities("CRITICAL,HIGH", true, "severity"); gap != "" {
+		t.Errorf("CRITICAL,HIGH: %s", gap)
+	}
+	if _, gap := trivySeverities("", false, "severity"); gap != "" {
+		t.Errorf("default: %s", gap)
+	}
+	if _, gap := trivySeverities("CRITICAL", true, "severity"); !strings.Contains(gap, "leaves out HIGH") {
+		t.Errorf("CRITICAL: %q", gap)
+	}
+	if _, gap := trivySeverities("${{ inputs.sev }}", true, "severity"); !strings.Contains(gap, "cannot be evaluated") {
+		t.Errorf("expression: %q", gap)
+	}
+	if _, gap := grypeThreshold("high", "--fail-on"); gap != "" {
+		t.Errorf("high: %s", gap)
+	}
+	if _, gap := grypeThreshold("critical", "--fail-on"); gap == "" {
+		t.Error("critical: no gap")
+	}
+	for _, tt := range []struct {
+		v    string
+		set  bool
+		want bool
+	}{{"1", true, true}, {"'1'", true, true}, {"0", true, false}, {"", false, false}, {"${{ inputs.x }}", true, false}, {"one", true, false}} {
+		if got, _ := exitCodeBlocking(tt.v, tt.set, "exit-code", "trivy-action"); got != tt.want {
+			t.Errorf("exitCodeBlocking(%q) = %v, want %v", tt.v, got, tt.want)
+		}
+	}
+}
