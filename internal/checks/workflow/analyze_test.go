@@ -52,6 +52,12 @@ var wantRules = map[string]struct {
 	"signing-not-visible": {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
 	"invalid":             {repeat("WF-INVALID-WORKFLOW", 4), nil},
 	"actionlint":          {[]string{"WF-ACTIONLINT", "WF-ACTIONLINT"}, nil},
+	// Issue 14.1: signing through make, task, npm and just is followed,
+	// and fails closed where it cannot be.
+	"buildtool-sign-no-scan":   {repeat("WF-SIGN-BEFORE-SCAN", 4), repeat("not-gated", 4)},
+	"buildtool-scan-then-sign": {nil, []string{"gated"}},
+	"buildtool-fail-closed":    {repeat("WF-SIGN-BEFORE-SCAN", 4), repeat("not-gated", 4)},
+	"buildtool-not-signing":    {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
 }
 
 func repeat(s string, n int) []string {

@@ -176,14 +176,20 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shell.Script, 
 				return
 			}
 		}
-		rest := args
+		rest, stdin := args, false
 		for len(rest) > 0 && strings.HasPrefix(rest[0], "-") {
-			if rest[0] == "-o" || rest[0] == "+o" {
+			switch {
+			case rest[0] == "--":
+				rest, stdin = rest[:0], true // the rest are the script's arguments
+				continue
+			case rest[0] == "-o" || rest[0] == "+o":
 				rest = rest[1:]
+			case rest[0] == "-s":
+				stdin = true
 			}
 			rest = rest[1:]
 		}
-		if len(rest) > 0 {
+		if len(rest) > 0 && !stdin {
 			a.followScript(w, s, sc, res(rest[0]), resAll(rest[1:], res), line, here, depth, mk)
 			return
 		}

@@ -120,3 +120,28 @@ func TestSeverities(t *testing.T) {
 		}
 	}
 }
+
+func TestStagingTag(t *testing.T) {
+	tests := []struct {
+		tag  string
+		want bool
+	}{
+		{"1.2.3", false},
+		{"latest", false},
+		{"sha-abc", true},
+		{"${{ github.sha }}", true},
+		{"pr-${{ github.event.number }}", true},
+		{"${{ github.run_id }}", true},
+		// The job's name says nothing about the tag's value.
+		{"${{ needs.build-image.outputs.version }}", false},
+		{"${{ needs.test.outputs.version }}", false},
+		{"${{ jobs.build-test.steps.meta.outputs.version }}", false},
+		{"${{ steps.test-meta.outputs.tag }}", false},
+		{"${{ needs.build.outputs.staging_tag }}", true},
+	}
+	for _, tt := range tests {
+		if got := stagingTag(tt.tag); got != tt.want {
+			t.Errorf("stagingTag(%q) = %v, want %v", tt.tag, got, tt.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -601,10 +602,17 @@ func stagingTag(tag string) bool {
 	if tag == "" {
 		return false
 	}
-	t := strings.ToLower(tag)
-	for _, s := range []string{"sha", "run_id", "run_number", "pr-", "pr_", "staging", "scan", "candidate", "unscanned", "untrusted", "pending", "tmp", "temp", "test", "build-", "ci-"} {
-		if strings.Contains(t, s) {
+	// Whole words of the value: "latest" is not "test", "shared" not "sha".
+	for _, w := range strings.FieldsFunc(strings.ToLower(tagValue(tag)), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+	}) {
+		switch w {
+		case "sha", "run", "pr", "staging", "scan", "candidate", "unscanned", "untrusted", "pending",
+			"tmp", "temp", "test", "testing", "build", "ci":
 			return true
+		}
+		if rest, ok := strings.CutPrefix(w, "sha"); ok && isHexDigits(rest) {
+			return true // sha256, sha1234abc
 		}
 	}
 	return false
@@ -814,4 +822,35 @@ func toolImage(img string) string {
 		return "readiness"
 	}
 	return ""
+}
+
+var qualifiedRE = regexp.MustCompile(`\b(?:needs|jobs|steps)\.[a-z0-9_-]+\.`)
+
+// tagValue is what a tag says about its value: an expression stands for
+// the property it reads (github.sha → sha, needs.build-test.outputs.version
+// → outputs.version), never for the names of the jobs and steps it passes
+// through, which say nothing about the tag.
+func tagValue(tag string) string {
+	spans := exprSpans(tag)
+	if len(spans) == 0 {
+		return tag
+	}
+	var b strings.Builder
+	prev := 0
+	for _, sp := range spans {
+		b.WriteString(tag[prev:sp.start])
+		b.WriteString(qualifiedRE.ReplaceAllString(normExpr(tag[sp.start+3:sp.end-2]), ""))
+		prev = sp.end
+	}
+	b.WriteString(tag[prev:])
+	return b.String()
+}
+
+func isHexDigits(s string) bool {
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -133,6 +133,9 @@ func (a *analysis) stdinScript(w *jobWalk, s *stepInst, sh *shell.Script, ci int
 			sub(strings.Join(prev.Words[1:], " "), "a script piped into "+c.Words[0])
 			return
 		}
+		if installerPipe(prev.Words) {
+			return
+		}
 		a.mayBeSigning(w, s, mk, strings.Join(firstN(prev.Words, 3), " ")+" | "+c.Words[0],
 			"a script piped into "+c.Words[0]+" from a command whose output is not visible")
 	}
@@ -447,3 +450,19 @@ func (a *analysis) justLines(dir string, args []string, res func(string) string)
 }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// installerPipe recognises `curl …/install.sh | sh`, the way trivy,
+// grype and cosign are commonly installed: read as installing a tool,
+// not as a release script. (A hole, named in docs/gates/workflow.md: an
+// "install" script could sign.)
+func installerPipe(prev []string) bool {
+	if len(prev) == 0 || (prev[0] != "curl" && prev[0] != "wget") {
+		return false
+	}
+	for _, x := range prev[1:] {
+		if strings.HasPrefix(x, "http") && strings.Contains(path.Base(x), "install") {
+			return true
+		}
+	}
+	return false
+}

@@ -229,7 +229,59 @@ func parseWorkflow(path string, src []byte) *wfFile {
 		f.Jobs = append(f.Jobs, convJob(path, lines, j))
 	}
 	sort.Slice(f.Jobs, func(a, b int) bool { return f.Jobs[a].Line < f.Jobs[b].Line })
+	if cyc, line := needsCycle(f.Jobs); cyc != nil {
+		// GitHub refuses to run the workflow: it is not a gate.
+		f.Invalid = fmt.Sprintf("has a cycle in its jobs' needs: (%s), so GitHub refuses to run it", strings.Join(cyc, " → "))
+		f.InvalidLine = line
+	}
 	return f
+}
+
+// needsCycle finds a cycle in the jobs' needs: and returns it (the first
+// job repeated at the end) with the line of its first job.
+func needsCycle(jobs []*jobDef) ([]string, int) {
+	byID := map[string]*jobDef{}
+	for _, j := range jobs {
+		byID[strings.ToLower(j.ID)] = j
+	}
+	const (
+		unseen = iota
+		active
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var visit func(id string) []string
+	visit = func(id string) []string {
+		switch state[id] {
+		case active:
+			i := slices.Index(stack, id)
+			return append(slices.Clone(stack[i:]), id)
+		case done:
+			return nil
+		}
+		state[id] = active
+		stack = append(stack, id)
+		if j := byID[id]; j != nil {
+			for _, n := range j.Needs {
+				if _, ok := byID[strings.ToLower(n)]; !ok {
+					continue
+				}
+				if c := visit(strings.ToLower(n)); c != nil {
+					return c
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[id] = done
+		return nil
+	}
+	for _, j := range jobs {
+		if c := visit(strings.ToLower(j.ID)); c != nil {
+			return c, byID[c[0]].Line
+		}
+	}
+	return nil, 0
 }
 
 func convJob(path string, lines []string, j *actionlint.Job) *jobDef {

@@ -286,6 +286,14 @@ func (m *Makefile) expand(s string, depth int) string {
 			b.WriteByte(c)
 			continue
 		}
+		if strings.HasPrefix(s[i:], "${{") {
+			// A GitHub expression the runner substituted: kept whole.
+			if end := strings.Index(s[i:], "}}"); end >= 0 {
+				b.WriteString(s[i : i+end+2])
+				i += end + 1
+				continue
+			}
+		}
 		n := s[i+1]
 		switch n {
 		case '$':
