@@ -43,7 +43,7 @@ var wantRules = map[string]struct {
 	"not-blocking":           {repeat("WF-SCAN-NOT-BLOCKING", 11), repeat("not-gated", 11)},
 	"script-no-errexit":      {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},
 	"severity-gap":           {[]string{"WF-SCAN-SEVERITY-GAP", "WF-SCAN-SEVERITY-GAP"}, []string{"not-gated", "not-gated"}},
-	"ref-mismatch":           {repeat("WF-SCAN-REF-MISMATCH", 6), repeat("not-gated", 6)},
+	"ref-mismatch":           {append([]string{"WF-MATRIX-NOT-SCANNED"}, repeat("WF-SCAN-REF-MISMATCH", 5)...), repeat("not-gated", 6)},
 	"push-before-scan":       {[]string{"WF-PUSH-BEFORE-SCAN"}, []string{"gated"}},
 	"results-not-uploaded": {[]string{"WF-SCAN-RESULTS-NOT-UPLOADED", "WF-SCAN-RESULTS-NOT-UPLOADED"},
 		[]string{"gated", "gated"}},
@@ -58,6 +58,10 @@ var wantRules = map[string]struct {
 	"buildtool-scan-then-sign": {nil, []string{"gated"}},
 	"buildtool-fail-closed":    {repeat("WF-SIGN-BEFORE-SCAN", 4), repeat("not-gated", 4)},
 	"buildtool-not-signing":    {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
+	// Issue 14.2: each signed matrix value needs a blocking scan.
+	"matrix-partial": {[]string{"WF-MATRIX-NOT-SCANNED", "WF-MATRIX-NOT-SCANNED", "WF-SCAN-REF-MISMATCH"}, repeat("not-gated", 2)},
+	"matrix-covered": {nil, repeat("gated", 2)},
+	"matrix-opaque":  {[]string{"WF-MATRIX-NOT-SCANNED"}, []string{"not-gated"}},
 }
 
 func repeat(s string, n int) []string {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"path"
 	"strings"
 
@@ -166,8 +168,8 @@ func (a *analysis) signCapable(w *jobWalk, s *stepInst) string {
 	envs := append([]envMap{}, s.Envs...)
 	envs = append(envs, w.dyn, w.job.Def.Env, w.job.File.Env)
 	for _, e := range envs {
-		for k, v := range e {
-			lk, lv := strings.ToLower(k), strings.ToLower(v)
+		for _, k := range slices.Sorted(maps.Keys(e)) {
+			lk, lv := strings.ToLower(k), strings.ToLower(e[k])
 			if strings.HasPrefix(lk, "cosign_") || strings.Contains(lv, "cosign") || strings.Contains(lk, "signing_key") ||
 				strings.Contains(lv, "signing_key") || strings.HasPrefix(lk, "sigstore_") {
 				return fmt.Sprintf("the step has signing credentials in its environment (%s)", k)

@@ -205,6 +205,10 @@ func (a *analysis) judgeSign(g *graph, s *event, key string, scans []*event) {
 			what, best.scan.Tool, scanLoc, best.cmp.Why, best.cmp.Compared),
 			merge(scanProps, map[string]any{"compared": best.cmp.Compared, "scanned": best.scan.Target, "signed": s.Target}))
 	}
+	if missing, note := a.matrixGap(g, s, pre); len(missing) > 0 {
+		sig.Decision = "not-gated"
+		raise("WF-MATRIX-NOT-SCANNED", a.matrixMessage(what, missing, note), map[string]any{"not_scanned": missing})
+	}
 	if p := a.pushBefore(g, best.scan, s); p != nil {
 		raise("WF-PUSH-BEFORE-SCAN", fmt.Sprintf("%s; the image is pushed with release tags (%s at %s) before the scan gate at %s has passed, so a vulnerable image is public before the gate fails.",
 			what, p.Tool, p.ref(g).Location(), scanLoc), merge(scanProps, map[string]any{"push": p.ref(g).Location(), "tags": p.Tags}))
@@ -544,19 +548,7 @@ func (a *analysis) compareRefsAsWritten(g *graph, scan, sign *event) refCmp {
 		}
 	}
 	if st == gt {
-		if scan.Job != sign.Job {
-			for _, m := range matrixRefRE.FindAllStringSubmatch(st, -1) {
-				sv, gv := scan.Job.Def.Matrix[m[1]], sign.Job.Def.Matrix[m[1]]
-				for _, v := range gv {
-					if !slices.Contains(sv, v) {
-						return refCmp{Mismatch: true, Compared: compared,
-							Why: fmt.Sprintf("matrix.%s takes [%s] in the scan job but [%s] in the signing job, so %s is signed and never scanned",
-								m[1], strings.Join(sv, ", "), strings.Join(gv, ", "), v)}
-					}
-				}
-			}
-		}
-		return refCmp{}
+		return refCmp{} // matrix coverage is judged by matrixGap
 	}
 	sr, gr := parseRef(st), parseRef(gt)
 	if so == nil {

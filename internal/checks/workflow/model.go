@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -53,8 +54,12 @@ type jobDef struct {
 	// IDToken is true or false when the job sets id-token permission
 	// itself, nil when it inherits the workflow's.
 	IDToken *bool
-	// Matrix holds literal matrix values by lower-case key.
-	Matrix map[string][]string
+	// Matrix holds literal matrix values by lower-case key; Combos the
+	// job instances the matrix runs (include/exclude applied), and
+	// MatrixOpaque is set when part of it is an expression.
+	Matrix       map[string][]string
+	Combos       []map[string]string
+	MatrixOpaque bool
 	// Outputs by lower-case name.
 	Outputs map[string]string
 	// Uses and With are set for a reusable-workflow call.
@@ -301,19 +306,13 @@ func convJob(path string, lines []string, j *actionlint.Job) *jobDef {
 			d.Outputs[strings.ToLower(k)] = str(o.Value)
 		}
 	}
-	if j.Strategy != nil && j.Strategy.Matrix != nil && j.Strategy.Matrix.Rows != nil {
+	if j.Strategy != nil && j.Strategy.Matrix != nil {
+		d.Combos, d.MatrixOpaque = expandMatrix(j.Strategy.Matrix)
 		d.Matrix = map[string][]string{}
-		for k, r := range j.Strategy.Matrix.Rows {
-			if r == nil || r.Expression != nil {
-				continue
-			}
-			for _, v := range r.Values {
-				switch x := v.(type) {
-				case nil:
-				case *actionlint.RawYAMLString:
-					d.Matrix[strings.ToLower(k)] = append(d.Matrix[strings.ToLower(k)], x.Value)
-				default:
-					d.Matrix[strings.ToLower(k)] = append(d.Matrix[strings.ToLower(k)], v.String())
+		for _, c := range d.Combos {
+			for k, v := range c {
+				if !slices.Contains(d.Matrix[k], v) {
+					d.Matrix[k] = append(d.Matrix[k], v)
 				}
 			}
 		}
@@ -562,4 +561,108 @@ func idToken(p *actionlint.Permissions) *bool {
 		}
 	}
 	return &v
+}
+
+// maxCombos is GitHub's limit on the jobs one matrix generates.
+const maxCombos = 256
+
+// expandMatrix lists a matrix's combinations as GitHub does: the product
+// of the rows, minus exclude, then include (extending the combinations it
+// does not contradict, or added as its own).
+func expandMatrix(m *actionlint.Matrix) ([]map[string]string, bool) {
+	opaque := m.Expression != nil
+	keys := make([]string, 0, len(m.Rows))
+	for k, r := range m.Rows {
+		if r == nil {
+			continue
+		}
+		if r.Expression != nil {
+			opaque = true
+			continue
+		}
+		keys = append(keys, strings.ToLower(k))
+	}
+	sort.Strings(keys)
+	combos := []map[string]string{{}}
+	for _, k := range keys {
+		var next []map[string]string
+		for _, c := range combos {
+			for _, v := range m.Rows[k].Values {
+				n := maps.Clone(c)
+				n[k] = rawValue(v)
+				next = append(next, n)
+				if len(next) > maxCombos {
+					return next[:maxCombos], true
+				}
+			}
+		}
+		combos = next
+	}
+	if len(keys) == 0 {
+		combos = nil
+	}
+	assigns := func(cs *actionlint.MatrixCombinations) []map[string]string {
+		if cs == nil {
+			return nil
+		}
+		if cs.ContainsExpression() {
+			opaque = true
+		}
+		var out []map[string]string
+		for _, c := range cs.Combinations {
+			if c == nil || c.Expression != nil {
+				continue
+			}
+			a := map[string]string{}
+			for k, as := range c.Assigns {
+				if as != nil && as.Value != nil {
+					a[strings.ToLower(k)] = rawValue(as.Value)
+				}
+			}
+			out = append(out, a)
+		}
+		return out
+	}
+	for _, ex := range assigns(m.Exclude) {
+		combos = slices.DeleteFunc(combos, func(c map[string]string) bool {
+			for k, v := range ex {
+				if c[k] != v {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	base := len(combos)
+	for _, in := range assigns(m.Include) {
+		matched := false
+		for _, c := range combos[:base] {
+			fits := true
+			for _, k := range keys {
+				if v, ok := in[k]; ok && c[k] != v {
+					fits = false
+				}
+			}
+			if fits {
+				matched = true
+				for k, v := range in {
+					c[k] = v
+				}
+			}
+		}
+		if !matched && len(combos) < maxCombos {
+			combos = append(combos, maps.Clone(in))
+		}
+	}
+	return combos, opaque
+}
+
+func rawValue(v actionlint.RawYAMLValue) string {
+	if s, ok := v.(*actionlint.RawYAMLString); ok {
+		return s.Value
+	}
+	if v == nil {
+		return ""
+	}
+	return v.String()
 }
