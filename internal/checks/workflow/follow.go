@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"slices"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/readiness-dev/readiness/internal/checks/workflow/buildtool"

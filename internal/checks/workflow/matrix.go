@@ -11,7 +11,6 @@ import (
 // fewer values (component: [web] before signing [web, jobs]) leaves the
 // others signed and never scanned.
 
-
 // instances returns the values a target takes over a job's matrix
 // combinations, each with its combination; nil when the target does not
 // depend on the matrix, ok false when the matrix is not visible.
