@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/toolflags"
 )
 
 // shPos is one command in one tokenized script; scans remember the chain
@@ -495,6 +496,9 @@ func parseArgs(args []string, valueFlags map[string]bool) ([]string, map[string]
 			return pos, flags
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			name, val, eq := strings.Cut(a, "=")
+			if !strings.HasPrefix(name, "--") && len(name) > 2 && valueFlags["-"+name] {
+				name = "-" + name // -key: Go's flag package style, as cosign v1 documented
+			}
 			switch {
 			case eq:
 				flags[name] = val
@@ -524,24 +528,11 @@ func set(names ...string) map[string]bool {
 }
 
 var (
-	cosignValueFlags = set("--key", "-a", "--annotations", "--predicate", "--type", "--output-signature",
-		"--output-certificate", "--output-attestation", "--output-file", "--output", "--bundle", "--certificate",
-		"--certificate-chain", "--identity-token", "--fulcio-url", "--rekor-url", "--oidc-issuer", "--oidc-client-id",
-		"--oidc-client-secret-file", "--oidc-redirect-url", "--oidc-provider", "--registry-username",
-		"--registry-password", "--registry-token", "--attachment", "--attachment-tag-prefix", "--sk-slot", "--slot",
-		"--timeout", "--payload", "--signing-config", "--trusted-root", "--timestamp-server-url",
-		"--signing-algorithm", "--sign-container-identity", "--k8s-keychain-secret", "--rfc3161-timestamp",
-		"--tsa-server-url", "--certificate-identity", "--certificate-oidc-issuer")
-	trivyValueFlags = set("-f", "--format", "-o", "--output", "-s", "--severity", "--exit-code", "--timeout",
-		"--cache-dir", "--input", "--scanners", "--pkg-types", "--vuln-type", "-t", "--template", "--ignorefile",
-		"--ignore-policy", "--platform", "--image-src", "-c", "--config", "--server", "--token", "--username",
-		"--password", "--registry-token", "--db-repository", "--java-db-repository", "--skip-dirs", "--skip-files",
-		"--file-patterns", "--sbom-sources", "--vex", "--secret-config", "--compliance", "--tf-vars", "--docker-host",
-		"--podman-host", "--cache-backend", "--distro", "--exit-on-eol", "--detection-priority", "--checks-bundle-repository",
-		"--license-confidence-level", "--parallel", "--output-plugin-arg", "--custom-headers", "--token-header",
-		"--trace-http", "--max-image-size", "--report", "--show-suppressed-by", "--policy", "--namespaces")
-	grypeValueFlags = set("-o", "--output", "-f", "--fail-on", "--file", "-c", "--config", "--platform",
-		"--exclude", "--scope", "-s", "--name", "--distro", "--ignore-states", "--vex", "--sort-by", "--from")
+	// cosign, trivy and grype flags come from the tools' own definitions
+	// (toolflags, generated); readiness's and docker's are ours or stable.
+	cosignValueFlags    = toolflags.Cosign()
+	trivyValueFlags     = toolflags.Trivy()
+	grypeValueFlags     = toolflags.Grype()
 	readinessValueFlags = set("-f", "--format", "-o", "--output", "-c", "--config", "-p", "--policy", "--only",
 		"--timeout", "--input", "--oci-layout", "--trivy", "--platform", "--key", "--evidence", "--max-age",
 		"--cache-dir", "--severity", "--scanners", "--report-dir", "--check")

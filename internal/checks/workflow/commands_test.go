@@ -145,3 +145,33 @@ func TestStagingTag(t *testing.T) {
 		}
 	}
 }
+
+// TestCosignFlagValues: a flag's value is never read as the image.
+func TestCosignFlagValues(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"sign --key /tmp/cosign.key ghcr.io/a/b@sha256:1", "ghcr.io/a/b@sha256:1"},
+		{"sign -key /tmp/cosign.key ghcr.io/a/b@sha256:1", "ghcr.io/a/b@sha256:1"},
+		{"sign --registry-referrers-mode legacy ghcr.io/a/b", "ghcr.io/a/b"},
+		{"sign --yes -a run=1 --tlog-upload=false ghcr.io/a/b", "ghcr.io/a/b"},
+		{"attest --predicate sbom.json --type spdxjson ghcr.io/a/b", "ghcr.io/a/b"},
+	} {
+		pos, _ := parseArgs(strings.Fields(tt.in), cosignValueFlags)
+		if len(pos) < 2 || pos[1] != tt.want {
+			t.Errorf("cosign %s: positionals %q, want the image %s", tt.in, pos, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		args  string
+		flags map[string]bool
+		want  string
+	}{
+		{"image --ignore-unfixed --severity HIGH,CRITICAL --exit-code 1 ghcr.io/a/b", trivyValueFlags, "ghcr.io/a/b"},
+		{"image --cache-dir /tmp/c -q ghcr.io/a/b", trivyValueFlags, "ghcr.io/a/b"},
+		{"--only-fixed --fail-on high ghcr.io/a/b", grypeValueFlags, "ghcr.io/a/b"},
+	} {
+		pos, _ := parseArgs(strings.Fields(tt.args), tt.flags)
+		if len(pos) == 0 || pos[len(pos)-1] != tt.want {
+			t.Errorf("%s: positionals %q, want the target %s last", tt.args, pos, tt.want)
+		}
+	}
+}
