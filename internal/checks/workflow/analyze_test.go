@@ -58,6 +58,14 @@ var wantRules = map[string]struct {
 	"buildtool-scan-then-sign": {nil, []string{"gated"}},
 	"buildtool-fail-closed":    {repeat("WF-SIGN-BEFORE-SCAN", 4), repeat("not-gated", 4)},
 	"buildtool-not-signing":    {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
+	// Issue 14.3: commands hidden in substitutions, eval, here-documents,
+	// xargs and functions; scanners named through variables.
+	"shell-hidden":         {repeat("WF-SIGN-BEFORE-SCAN", 6), repeat("not-gated", 6)},
+	"shell-scan-variables": {repeat("WF-SCAN-RESULTS-NOT-UPLOADED", 2), repeat("gated", 2)},
+	"shell-fail-closed":    {repeat("WF-SIGN-BEFORE-SCAN", 2), repeat("not-gated", 2)},
+	// Issue 14.5 and 14.6.
+	"needs-cycle":                {[]string{"WF-ACTIONLINT", "WF-INVALID-WORKFLOW"}, nil},
+	"push-before-scan-job-names": {[]string{"WF-PUSH-BEFORE-SCAN"}, []string{"gated"}},
 	// Issue 14.2: each signed matrix value needs a blocking scan.
 	"matrix-partial": {[]string{"WF-MATRIX-NOT-SCANNED", "WF-MATRIX-NOT-SCANNED", "WF-SCAN-REF-MISMATCH"}, repeat("not-gated", 2)},
 	"matrix-covered": {nil, repeat("gated", 2)},
