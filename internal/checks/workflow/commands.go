@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/toolflags"
 )
@@ -293,14 +294,14 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shell.Script, 
 		case len(pos) >= 3 && (pos[0] == "copy" || pos[0] == "cp"):
 			dst = pos[2]
 		case len(pos) >= 3 && pos[0] == "tag":
-			dst = parseRef(pos[1]).Repo + ":" + pos[2]
+			dst = imageref.Parse(pos[1]).Repo + ":" + pos[2]
 		default:
 			return
 		}
 		e := mk(evPush, name+" "+pos[0])
 		e.Written, e.Target, e.TKind = dst, res(dst), "image"
 		e.Tags = []string{e.Target}
-		e.Release = !stagingTag(parseRef(e.Target).Tag)
+		e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
 		w.emit(e)
 		return
 	case "skopeo":
@@ -309,7 +310,7 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shell.Script, 
 			e := mk(evPush, "skopeo copy")
 			e.Written, e.Target, e.TKind = pos[2], res(strings.TrimPrefix(pos[2], "docker://")), "image"
 			e.Tags = []string{e.Target}
-			e.Release = !stagingTag(parseRef(e.Target).Tag)
+			e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
 			w.emit(e)
 		}
 		return
@@ -713,7 +714,7 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 		e := mk(evPush, name+" push")
 		e.Written, e.Target, e.TKind = dst, res(dst), "image"
 		e.Tags = []string{e.Target}
-		e.Release = !stagingTag(parseRef(e.Target).Tag)
+		e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
 		w.emit(e)
 	case sub[0] == "build" || sub[0] == "bud":
 		pos, flags := parseArgs(sub[1:], dockerBuildValueFlags)

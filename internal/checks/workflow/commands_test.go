@@ -29,25 +29,6 @@ func TestEffective(t *testing.T) {
 	}
 }
 
-func TestParseRef(t *testing.T) {
-	tests := []struct {
-		in   string
-		want imageRef
-	}{
-		{"ghcr.io/acme/api:1.2", imageRef{Repo: "ghcr.io/acme/api", Tag: "1.2"}},
-		{"localhost:5000/api@sha256:abc", imageRef{Repo: "localhost:5000/api", Digest: "sha256:abc"}},
-		{"docker.io/library/alpine:3", imageRef{Repo: "alpine", Tag: "3"}},
-		{"${{ env.IMAGE }}:${{ github.sha }}", imageRef{Repo: "${{ env.IMAGE }}", Tag: "${{ github.sha }}"}},
-		{"${{ format('{0}:{1}', a, b) }}@${{ steps.b.outputs.digest }}", imageRef{Repo: "${{ format('{0}:{1}', a, b) }}", Digest: "${{ steps.b.outputs.digest }}"}},
-		{"registry:ghcr.io/a/b:t", imageRef{Repo: "ghcr.io/a/b", Tag: "t"}},
-	}
-	for _, tt := range tests {
-		if got := parseRef(tt.in); got != tt.want {
-			t.Errorf("parseRef(%q) = %+v, want %+v", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestRunsAfterFailure(t *testing.T) {
 	tests := []struct {
 		cond  string

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
@@ -542,7 +543,7 @@ func (a *analysis) releaseTags(w *jobWalk, tags []string, outputs string) bool {
 			}
 			return true // tags from metadata we cannot see: assume release tags
 		}
-		if !stagingTag(parseRef(t).Tag) {
+		if !stagingTag(imageref.Parse(t).Tag) {
 			return true
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
 )
 
 // judge decides, for every signing step of a graph, whether a blocking
@@ -495,7 +496,7 @@ func (a *analysis) compareRefs(g *graph, scan, sign *event) refCmp {
 	}
 	// The same image, but does the scan cover every platform signed?
 	gt := sign.Target
-	orig := a.origin(g, sign, gt, parseRef(gt))
+	orig := a.origin(g, sign, gt, imageref.Parse(gt))
 	if orig == nil {
 		return c
 	}
@@ -550,7 +551,7 @@ func (a *analysis) compareRefsAsWritten(g *graph, scan, sign *event) refCmp {
 	if st == gt {
 		return refCmp{} // matrix coverage is judged by matrixGap
 	}
-	sr, gr := parseRef(st), parseRef(gt)
+	sr, gr := imageref.Parse(st), imageref.Parse(gt)
 	if so == nil {
 		if known(sr.Repo) && known(gr.Repo) && sr.Repo != gr.Repo {
 			return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the repositories differ (%s and %s)", sr.Repo, gr.Repo)}
@@ -604,7 +605,7 @@ func platforms(p string) string {
 
 // origin finds the build or push that produced a reference: the build
 // whose digest output it names, or the latest earlier build tagging it.
-func (a *analysis) origin(g *graph, at *event, ref string, r imageRef) *event {
+func (a *analysis) origin(g *graph, at *event, ref string, r imageref.Ref) *event {
 	if at.g != nil {
 		g = at.g
 	}
@@ -656,7 +657,7 @@ func (a *analysis) tarOrigin(g *graph, scan *event) *event {
 		}
 	}
 	if found != nil && found.Tool == "docker save" && len(found.Tags) > 0 {
-		if o := a.origin(g, found, found.Tags[0], parseRef(found.Tags[0])); o != nil {
+		if o := a.origin(g, found, found.Tags[0], imageref.Parse(found.Tags[0])); o != nil {
 			return o
 		}
 	}
@@ -672,7 +673,7 @@ func (a *analysis) pushBefore(g *graph, gate, sign *event) *event {
 	if gate.g != nil {
 		g = gate.g // the scan may be in the workflow a workflow_run waits for
 	}
-	signRepo := parseRef(sign.Target).Repo
+	signRepo := imageref.Parse(sign.Target).Repo
 	for _, e := range g.events {
 		if e.Kind != evPush || !e.Release {
 			continue
@@ -683,7 +684,7 @@ func (a *analysis) pushBefore(g *graph, gate, sign *event) *event {
 		if known(signRepo) && len(e.Tags) > 0 {
 			match, unknown := false, false
 			for _, t := range e.Tags {
-				r := parseRef(t).Repo
+				r := imageref.Parse(t).Repo
 				if !known(r) {
 					unknown = true
 				} else if r == signRepo {

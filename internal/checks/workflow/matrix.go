@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"fmt"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
 	"slices"
 	"strings"
 )
@@ -57,7 +58,7 @@ func sameImage(scanned, signed string) bool {
 	if scanned == signed {
 		return true
 	}
-	sr, gr := parseRef(scanned), parseRef(signed)
+	sr, gr := imageref.Parse(scanned), imageref.Parse(signed)
 	return known(sr.Repo) && sr.Repo == gr.Repo
 }
 
