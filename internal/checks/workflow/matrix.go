@@ -2,9 +2,10 @@ package workflow
 
 import (
 	"fmt"
-	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
 	"slices"
 	"strings"
+
+	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
 )
 
 // Matrix coverage: a signing job over a matrix signs one image per
