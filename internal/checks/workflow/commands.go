@@ -392,7 +392,15 @@ func effective(ws []string, env map[string]string) (string, []string, xargsInfo)
 				}
 				ws = ws[1:]
 			}
-		case "time", "nice", "nohup", "exec", "command", "stdbuf":
+		case "command", "type", "which", "hash":
+			if base != "command" || len(ws) > 1 && (ws[1] == "-v" || ws[1] == "-V") {
+				return "", nil, xr // looks a program up, does not run it
+			}
+			ws = ws[1:]
+			for len(ws) > 0 && strings.HasPrefix(ws[0], "-") {
+				ws = ws[1:]
+			}
+		case "time", "nice", "nohup", "exec", "stdbuf":
 			ws = ws[1:]
 			for len(ws) > 0 && strings.HasPrefix(ws[0], "-") {
 				ws = ws[1:]

@@ -20,6 +20,9 @@ func TestEffective(t *testing.T) {
 		{"go run ./cmd/readiness image release x", "readiness", "image release x"},
 		{"./dist/readiness_linux_amd64/readiness check", "readiness", "check"},
 		{"xargs -I {} cosign sign {}@d", "cosign", "sign {}@d"},
+		{"command cosign sign x", "cosign", "sign x"},
+		{"command -v goreleaser", "", ""},
+		{"which cosign", "", ""},
 	}
 	for _, tt := range tests {
 		name, args, _ := effective(strings.Fields(tt.in), map[string]string{})

@@ -126,3 +126,15 @@ func FuzzMakefile(f *testing.F) {
 		}
 	})
 }
+
+// TestMakefileExpansionBounded: self-doubling variables stay bounded.
+func TestMakefileExpansionBounded(t *testing.T) {
+	m, err := ParseMakefile("Makefile", reader(map[string]string{"Makefile": "A = $(A)$(A)$(A)\nx:\n\techo $(A)\n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := m.Recipe("x", nil)
+	if len(got) != 1 || len(got[0].Text) > 2*maxBytes {
+		t.Fatalf("expansion not bounded: %d lines", len(got))
+	}
+}

@@ -40,6 +40,8 @@ const (
 	maxExpand   = 16
 	maxLines    = 5000
 	maxTargets  = 200
+	maxSteps    = 100000
+	maxBytes    = 1 << 20
 )
 
 // Makefile is a parsed Makefile: its variables and rules.
@@ -49,6 +51,9 @@ type Makefile struct {
 	pattern []*rule
 	first   string
 	files   int
+	// steps counts variable references expanded, so that A = $(A) $(A)
+	// cannot make the expansion exponential.
+	steps int
 }
 
 type rule struct {
@@ -254,6 +259,7 @@ func (m *Makefile) Recipe(target string, overrides map[string]string) ([]Line, b
 			out = append(out, l)
 		}
 	}
+	m.steps = 0
 	build(target, 0)
 	return out, found
 }
@@ -294,6 +300,9 @@ func (m *Makefile) expand(s string, depth int) string {
 				continue
 			}
 		}
+		if b.Len() > maxBytes {
+			break
+		}
 		n := s[i+1]
 		switch n {
 		case '$':
@@ -321,7 +330,8 @@ func (m *Makefile) expand(s string, depth int) string {
 
 // ref expands the inside of one $(…).
 func (m *Makefile) ref(inner string, depth int) string {
-	if depth >= maxExpand {
+	m.steps++
+	if depth >= maxExpand || m.steps > maxSteps {
 		return "${" + inner + "}"
 	}
 	fn, arg, hasArg := strings.Cut(inner, " ")
