@@ -776,7 +776,7 @@ func (a *analysis) hints(g *graph) {
 		}
 		a.add(a.finding("WF-SIGNING-NOT-VISIBLE", g.file.Path, j.Key, hint.Step.Key,
 			&checks.Location{Path: hint.Path, Line: hint.Line},
-			fmt.Sprintf("Job %s installs cosign (%s) but none of its visible steps signs; signing done in a Makefile, an external script or an image cannot be checked for a scan before it.",
+			fmt.Sprintf("Job %s installs cosign (%s) but none of its steps signs, as far as they were followed (scripts, build-tool targets, eval strings); signing inside a JavaScript or Docker action, a remote action or a non-shell program cannot be checked for a scan before it.",
 				j.display(), hint.Tool), map[string]any{"workflow": g.file.Path, "job": j.Key}))
 	}
 }
