@@ -58,48 +58,11 @@ const maxScriptDepth = 4
 func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shell.Script, ci, line int, script string, chain []shPos, depth int) {
 	c := &sh.Cmds[ci]
 	res := func(x string) string { return strings.TrimSpace(a.resolveShell(x, sc)) }
-	cmdEnv := map[string]string{}
-	for _, as := range c.Assigns {
-		name, v := as.Name, res(as.Value)
-		if n, ok := strings.CutSuffix(name, "+"); ok {
-			name, v = n, sc.local[n]+v
-		}
-		if len(c.Words) == 0 {
-			sc.local[name] = v
-		} else {
-			cmdEnv[name] = v
-		}
+	cmdEnv, handled := a.shellState(w, sc, c, res)
+	if handled {
+		return
 	}
 	ws := slices.Clone(c.Words)
-	if c.LoopVar != "" {
-		var vals []string
-		for _, x := range ws {
-			vals = append(vals, res(x))
-		}
-		sc.local[c.LoopVar] = strings.Join(vals, " ")
-		return
-	}
-	if len(ws) == 0 {
-		return
-	}
-	switch ws[0] {
-	case "export", "declare", "local", "readonly", "typeset":
-		for _, x := range ws[1:] {
-			if n, v, ok := shell.SplitAssign(x); ok {
-				sc.local[strings.TrimSuffix(n, "+")] = res(v)
-			}
-		}
-		return
-	case "echo", "printf":
-		for _, r := range c.Redirs {
-			if strings.Contains(r.Target, "GITHUB_ENV") && len(ws) > 1 {
-				if n, v, ok := shell.SplitAssign(ws[len(ws)-1]); ok {
-					w.dyn[n] = res(v)
-				}
-			}
-		}
-		return
-	}
 	// The program may be named through a variable: "$GRYPE_CMD",
 	// ${TRIVY:-trivy}. Resolve the words effective() looks at.
 	rws := make([]string, len(ws))
@@ -238,91 +201,13 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shell.Script, 
 		a.grypeCmd(w, s, sc, args, mk, envOf, res)
 		return
 	case "readiness":
-		pos, flags := parseArgs(args, readinessValueFlags)
-		switch {
-		case len(pos) >= 2 && pos[0] == "image" && pos[1] == "scan":
-			if sc, ok := flags["--scanners"]; ok && !strings.Contains(sc, "vuln") {
-				return
-			}
-			e := mk(evScan, "readiness image scan")
-			e.ToolBlocking = true
-			if sev, ok := flags["--severity"]; ok {
-				e.Severities, e.SevGap = trivySeverities(res(sev), true, "--severity")
-			}
-			if p, ok := flags["--platform"]; ok {
-				e.ScanPlatforms = a.platformValues(w.job, res(p))
-			} else {
-				e.AllPlatforms = true
-			}
-			switch {
-			case flags["--input"] != "":
-				e.Written, e.Target, e.TKind = flags["--input"], res(flags["--input"]), "tar"
-			case flags["--oci-layout"] != "":
-				e.Written, e.Target, e.TKind = flags["--oci-layout"], res(flags["--oci-layout"]), "tar"
-			case len(pos) >= 3:
-				e.Written, e.Target, e.TKind = pos[2], res(pos[2]), "image"
-			default:
-				e.TKind = "unknown"
-			}
-			e.Output = readinessOutput(flags)
-			w.emit(e)
-		case len(pos) >= 2 && pos[0] == "image" && (pos[1] == "release" || pos[1] == "sign"):
-			e := mk(evSign, "readiness image "+pos[1])
-			e.SelfGated = true
-			if len(pos) >= 3 {
-				e.Written, e.Target = pos[2], res(pos[2])
-			}
-			e.TKind = "image"
-			w.emit(e)
-		case len(pos) >= 1 && pos[0] == "check":
-			e := mk(evScan, "readiness check")
-			e.ToolBlocking, e.AllPlatforms = true, true
-			e.TKind = "gates"
-			e.Output = readinessOutput(flags)
-			w.emit(e)
-		}
+		a.readinessCmd(w, args, mk, res)
 		return
 	case "docker", "podman", "nerdctl", "buildah":
 		a.dockerCmd(w, s, sc, name, args, mk, res)
 		return
-	case "crane", "gcrane":
-		pos, _ := parseArgs(args, map[string]bool{"--platform": true, "-t": true, "--tag": true})
-		var dst string
-		switch {
-		case len(pos) >= 3 && pos[0] == "push":
-			dst = pos[2]
-		case len(pos) >= 3 && (pos[0] == "copy" || pos[0] == "cp"):
-			dst = pos[2]
-		case len(pos) >= 3 && pos[0] == "tag":
-			dst = imageref.Parse(pos[1]).Repo + ":" + pos[2]
-		default:
-			return
-		}
-		e := mk(evPush, name+" "+pos[0])
-		e.Written, e.Target, e.TKind = dst, res(dst), "image"
-		e.Tags = []string{e.Target}
-		e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
-		w.emit(e)
-		return
-	case "skopeo":
-		pos, _ := parseArgs(args, map[string]bool{"--src-creds": true, "--dest-creds": true, "--authfile": true, "--format": true, "-f": true})
-		if len(pos) >= 3 && pos[0] == "copy" && strings.HasPrefix(pos[2], "docker://") {
-			e := mk(evPush, "skopeo copy")
-			e.Written, e.Target, e.TKind = pos[2], res(strings.TrimPrefix(pos[2], "docker://")), "image"
-			e.Tags = []string{e.Target}
-			e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
-			w.emit(e)
-		}
-		return
-	case "ko":
-		pos, flags := parseArgs(args, map[string]bool{"--tags": true, "-t": true, "--platform": true, "--image-refs": true, "--sbom": true})
-		if len(pos) >= 1 && (pos[0] == "build" || pos[0] == "publish") && flags["--push"] != "false" {
-			e := mk(evPush, "ko "+pos[0])
-			tags := flags["--tags"] + flags["-t"]
-			e.TKind = "unknown"
-			e.Release = tags == "" || !stagingTag(tags)
-			w.emit(e)
-		}
+	case "crane", "gcrane", "skopeo", "ko":
+		a.pushCmd(w, name, args, mk, res)
 		return
 	case "goreleaser":
 		e := len(w.job.events)
@@ -782,4 +667,146 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 		e.Written, e.Target, e.TKind = sub[len(sub)-1], res(sub[len(sub)-1]), "image"
 		w.emit(e)
 	}
+}
+
+// readinessCmd classifies readiness image scan / release / sign and check.
+func (a *analysis) readinessCmd(w *jobWalk, args []string, mk func(evKind, string) *event, res func(string) string) {
+	pos, flags := parseArgs(args, readinessValueFlags)
+	switch {
+	case len(pos) >= 2 && pos[0] == "image" && pos[1] == "scan":
+		if sc, ok := flags["--scanners"]; ok && !strings.Contains(sc, "vuln") {
+			return
+		}
+		e := mk(evScan, "readiness image scan")
+		e.ToolBlocking = true
+		if sev, ok := flags["--severity"]; ok {
+			e.Severities, e.SevGap = trivySeverities(res(sev), true, "--severity")
+		}
+		if p, ok := flags["--platform"]; ok {
+			e.ScanPlatforms = a.platformValues(w.job, res(p))
+		} else {
+			e.AllPlatforms = true
+		}
+		switch {
+		case flags["--input"] != "":
+			e.Written, e.Target, e.TKind = flags["--input"], res(flags["--input"]), "tar"
+		case flags["--oci-layout"] != "":
+			e.Written, e.Target, e.TKind = flags["--oci-layout"], res(flags["--oci-layout"]), "tar"
+		case len(pos) >= 3:
+			e.Written, e.Target, e.TKind = pos[2], res(pos[2]), "image"
+		default:
+			e.TKind = "unknown"
+		}
+		e.Output = readinessOutput(flags)
+		w.emit(e)
+	case len(pos) >= 2 && pos[0] == "image" && (pos[1] == "release" || pos[1] == "sign"):
+		e := mk(evSign, "readiness image "+pos[1])
+		e.SelfGated = true
+		if len(pos) >= 3 {
+			e.Written, e.Target = pos[2], res(pos[2])
+		}
+		e.TKind = "image"
+		w.emit(e)
+	case len(pos) >= 1 && pos[0] == "check":
+		e := mk(evScan, "readiness check")
+		e.ToolBlocking, e.AllPlatforms = true, true
+		e.TKind = "gates"
+		e.Output = readinessOutput(flags)
+		w.emit(e)
+	}
+}
+
+// pushCmd classifies crane, skopeo and ko pushes.
+func (a *analysis) pushCmd(w *jobWalk, name string, args []string, mk func(evKind, string) *event, res func(string) string) {
+	switch name {
+	case "crane", "gcrane":
+		pos, _ := parseArgs(args, map[string]bool{"--platform": true, "-t": true, "--tag": true})
+		var dst string
+		switch {
+		case len(pos) >= 3 && pos[0] == "push":
+			dst = pos[2]
+		case len(pos) >= 3 && (pos[0] == "copy" || pos[0] == "cp"):
+			dst = pos[2]
+		case len(pos) >= 3 && pos[0] == "tag":
+			dst = imageref.Parse(pos[1]).Repo + ":" + pos[2]
+		default:
+			return
+		}
+		e := mk(evPush, name+" "+pos[0])
+		e.Written, e.Target, e.TKind = dst, res(dst), "image"
+		e.Tags = []string{e.Target}
+		e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
+		w.emit(e)
+		return
+	case "skopeo":
+		pos, _ := parseArgs(args, map[string]bool{"--src-creds": true, "--dest-creds": true, "--authfile": true, "--format": true, "-f": true})
+		if len(pos) >= 3 && pos[0] == "copy" && strings.HasPrefix(pos[2], "docker://") {
+			e := mk(evPush, "skopeo copy")
+			e.Written, e.Target, e.TKind = pos[2], res(strings.TrimPrefix(pos[2], "docker://")), "image"
+			e.Tags = []string{e.Target}
+			e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
+			w.emit(e)
+		}
+		return
+	case "ko":
+		pos, flags := parseArgs(args, map[string]bool{"--tags": true, "-t": true, "--platform": true, "--image-refs": true, "--sbom": true})
+		if len(pos) >= 1 && (pos[0] == "build" || pos[0] == "publish") && flags["--push"] != "false" {
+			e := mk(evPush, "ko "+pos[0])
+			tags := flags["--tags"] + flags["-t"]
+			e.TKind = "unknown"
+			e.Release = tags == "" || !stagingTag(tags)
+			w.emit(e)
+		}
+		return
+	}
+}
+
+// shellState applies what a command does to the shell's variables —
+// assignments, for-loop headers, export/declare, echo >> $GITHUB_ENV —
+// and returns the command's own environment prefix; handled is set when
+// the command does nothing else.
+func (a *analysis) shellState(w *jobWalk, sc scope, c *shell.Cmd, res func(string) string) (map[string]string, bool) {
+	cmdEnv := map[string]string{}
+	for _, as := range c.Assigns {
+		name, v := as.Name, res(as.Value)
+		if as.Append {
+			v = sc.local[name] + v
+		}
+		if len(c.Words) == 0 {
+			sc.local[name] = v
+		} else {
+			cmdEnv[name] = v
+		}
+	}
+	ws := slices.Clone(c.Words)
+	if c.LoopVar != "" {
+		var vals []string
+		for _, x := range ws {
+			vals = append(vals, res(x))
+		}
+		sc.local[c.LoopVar] = strings.Join(vals, " ")
+		return cmdEnv, true
+	}
+	if len(ws) == 0 {
+		return cmdEnv, true
+	}
+	switch ws[0] {
+	case "export", "declare", "local", "readonly", "typeset":
+		for _, x := range ws[1:] {
+			if n, v, ok := shell.SplitAssign(x); ok {
+				sc.local[strings.TrimSuffix(n, "+")] = res(v)
+			}
+		}
+		return cmdEnv, true
+	case "echo", "printf":
+		for _, r := range c.Redirs {
+			if strings.Contains(r.Target, "GITHUB_ENV") && len(ws) > 1 {
+				if n, v, ok := shell.SplitAssign(ws[len(ws)-1]); ok {
+					w.dyn[n] = res(v)
+				}
+			}
+		}
+		return cmdEnv, true
+	}
+	return cmdEnv, false
 }
