@@ -3,6 +3,8 @@ package workflow
 import (
 	"strings"
 	"testing"
+
+	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
 func TestEffective(t *testing.T) {
@@ -157,5 +159,17 @@ func TestCosignFlagValues(t *testing.T) {
 		if len(pos) == 0 || pos[len(pos)-1] != tt.want {
 			t.Errorf("%s: positionals %q, want the target %s last", tt.args, pos, tt.want)
 		}
+	}
+}
+
+func TestShellStateAppend(t *testing.T) {
+	a := &analysis{}
+	sc := scope{local: map[string]string{}}
+	sh := shell.Parse("IMG=ghcr.io/a/\nIMG+=b\nexport TAG=1", true, false)
+	for i := range sh.Cmds {
+		a.shellState(&jobWalk{dyn: envMap{}}, sc, &sh.Cmds[i], func(x string) string { return a.resolveShell(x, sc) })
+	}
+	if sc.local["IMG"] != "ghcr.io/a/b" || sc.local["TAG"] != "1" {
+		t.Errorf("variables: %v", sc.local)
 	}
 }
