@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
 // DefaultDir is where GitHub reads workflows from.
@@ -85,7 +86,7 @@ type actionLoad struct {
 }
 
 type scriptLoad struct {
-	sc  shScript
+	sc  shell.Script
 	err error
 }
 

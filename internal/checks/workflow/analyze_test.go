@@ -43,15 +43,33 @@ var wantRules = map[string]struct {
 	"not-blocking":           {repeat("WF-SCAN-NOT-BLOCKING", 11), repeat("not-gated", 11)},
 	"script-no-errexit":      {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},
 	"severity-gap":           {[]string{"WF-SCAN-SEVERITY-GAP", "WF-SCAN-SEVERITY-GAP"}, []string{"not-gated", "not-gated"}},
-	"ref-mismatch":           {repeat("WF-SCAN-REF-MISMATCH", 6), repeat("not-gated", 6)},
+	"ref-mismatch":           {append([]string{"WF-MATRIX-NOT-SCANNED"}, repeat("WF-SCAN-REF-MISMATCH", 5)...), repeat("not-gated", 6)},
 	"push-before-scan":       {[]string{"WF-PUSH-BEFORE-SCAN"}, []string{"gated"}},
 	"results-not-uploaded": {[]string{"WF-SCAN-RESULTS-NOT-UPLOADED", "WF-SCAN-RESULTS-NOT-UPLOADED"},
 		[]string{"gated", "gated"}},
 	"unresolved": {[]string{"WF-UNRESOLVED-ACTION", "WF-UNRESOLVED-REUSABLE", "WF-UNRESOLVED-REUSABLE"},
 		[]string{"unverified"}},
-	"signing-not-visible": {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
+	"signing-not-visible": {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
 	"invalid":             {repeat("WF-INVALID-WORKFLOW", 4), nil},
 	"actionlint":          {[]string{"WF-ACTIONLINT", "WF-ACTIONLINT"}, nil},
+	// Issue 14.1: signing through make, task, npm and just is followed,
+	// and fails closed where it cannot be.
+	"buildtool-sign-no-scan":   {repeat("WF-SIGN-BEFORE-SCAN", 4), repeat("not-gated", 4)},
+	"buildtool-scan-then-sign": {nil, []string{"gated"}},
+	"buildtool-fail-closed":    {repeat("WF-SIGN-BEFORE-SCAN", 4), repeat("not-gated", 4)},
+	"buildtool-not-signing":    {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
+	// Issue 14.3: commands hidden in substitutions, eval, here-documents,
+	// xargs and functions; scanners named through variables.
+	"shell-hidden":         {repeat("WF-SIGN-BEFORE-SCAN", 6), repeat("not-gated", 6)},
+	"shell-scan-variables": {repeat("WF-SCAN-RESULTS-NOT-UPLOADED", 2), repeat("gated", 2)},
+	"shell-fail-closed":    {repeat("WF-SIGN-BEFORE-SCAN", 2), repeat("not-gated", 2)},
+	// Issue 14.5 and 14.6.
+	"needs-cycle":                {[]string{"WF-ACTIONLINT", "WF-INVALID-WORKFLOW"}, nil},
+	"push-before-scan-job-names": {[]string{"WF-PUSH-BEFORE-SCAN"}, []string{"gated"}},
+	// Issue 14.2: each signed matrix value needs a blocking scan.
+	"matrix-partial": {[]string{"WF-MATRIX-NOT-SCANNED", "WF-MATRIX-NOT-SCANNED", "WF-SCAN-REF-MISMATCH"}, repeat("not-gated", 2)},
+	"matrix-covered": {nil, repeat("gated", 2)},
+	"matrix-opaque":  {[]string{"WF-MATRIX-NOT-SCANNED"}, []string{"not-gated"}},
 }
 
 func repeat(s string, n int) []string {

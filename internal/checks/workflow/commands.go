@@ -5,29 +5,36 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/toolflags"
 )
 
 // shPos is one command in one tokenized script; scans remember the chain
 // of scripts that led to them (a step's run: that calls ./scripts/x.sh).
 type shPos struct {
-	sh *shScript
+	sh *shell.Script
 	ci int
+	// why, when set, says why a failure at this level does not stop what
+	// called it (a Makefile line prefixed with -).
+	why string
 }
 
 // runStep tokenizes a run: script and classifies its commands.
 func (a *analysis) runStep(w *jobWalk, s *stepInst, sc scope) {
-	shell := s.Def.Shell
-	if shell == "" {
-		shell = w.job.Def.Shell
+	name := s.Def.Shell
+	if name == "" {
+		name = w.job.Def.Shell
 	}
-	if shell == "" {
-		shell = w.job.File.Shell
+	if name == "" {
+		name = w.job.File.Shell
 	}
-	errexit, pipefail, posix := shellOptions(shell)
-	if !posix && shell != "pwsh" && shell != "powershell" {
+	errexit, pipefail, posix := shell.Options(name)
+	if !posix && name != "pwsh" && name != "powershell" {
 		return // python, cmd: not shell
 	}
-	sh := parseShell(s.Def.Run, errexit, pipefail)
+	sh := shell.Parse(s.Def.Run, errexit, pipefail)
 	sc.local = map[string]string{}
 	for ci := range sh.Cmds {
 		a.command(w, s, sc, &sh, ci, runLine(s.Def, sh.Cmds[ci].Line), "", nil, 0)
@@ -45,68 +52,38 @@ func runLine(d *stepDef, scriptLine int) int {
 	return d.RunLine
 }
 
-func words(ws []shWord) []string {
-	out := make([]string, len(ws))
-	for i, w := range ws {
-		out[i] = w.Text
-	}
-	return out
-}
-
 const maxScriptDepth = 4
 
 // command classifies one shell command.
-func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shScript, ci, line int, script string, chain []shPos, depth int) {
+func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shell.Script, ci, line int, script string, chain []shPos, depth int) {
 	c := &sh.Cmds[ci]
 	res := func(x string) string { return strings.TrimSpace(a.resolveShell(x, sc)) }
-	cmdEnv := map[string]string{}
-	for _, as := range c.Assigns {
-		name, v := as.Name, res(as.Value)
-		if n, ok := strings.CutSuffix(name, "+"); ok {
-			name, v = n, sc.local[n]+v
-		}
-		if len(c.Words) == 0 {
-			sc.local[name] = v
-		} else {
-			cmdEnv[name] = v
-		}
-	}
-	ws := words(c.Words)
-	if c.LoopVar != "" {
-		var vals []string
-		for _, x := range ws {
-			vals = append(vals, res(x))
-		}
-		sc.local[c.LoopVar] = strings.Join(vals, " ")
+	cmdEnv, handled := a.shellState(w, sc, c, res)
+	if handled {
 		return
 	}
-	if len(ws) == 0 {
-		return
-	}
-	switch ws[0] {
-	case "export", "declare", "local", "readonly", "typeset":
-		for _, x := range ws[1:] {
-			if n, v, ok := splitAssign(x); ok {
-				sc.local[strings.TrimSuffix(n, "+")] = res(v)
-			}
+	ws := slices.Clone(c.Words)
+	// The program may be named through a variable: "$GRYPE_CMD",
+	// ${TRIVY:-trivy}. Resolve the words effective() looks at.
+	rws := make([]string, len(ws))
+	for i, x := range ws {
+		rws[i] = x
+		if strings.ContainsAny(x, "$`") {
+			rws[i] = res(x)
 		}
-		return
-	case "echo", "printf":
-		for _, r := range c.Redirs {
-			if strings.Contains(r.Target, "GITHUB_ENV") && len(ws) > 1 {
-				if n, v, ok := splitAssign(ws[len(ws)-1]); ok {
-					w.dyn[n] = res(v)
-				}
-			}
-		}
-		return
 	}
-	name, args, xr := effective(ws, cmdEnv)
+	if f := strings.Fields(rws[0]); len(f) > 1 && !strings.Contains(rws[0], "${{") {
+		// A variable holding a command line: GRYPE="docker run anchore/grype".
+		rws = append(f, rws[1:]...)
+		ws = slices.Clone(rws)
+	}
+	name, rargs, xr := effective(rws, cmdEnv)
+	args := slices.Clone(ws[len(ws)-len(rargs):])
 	if xr.used {
 		// xargs: the input is what the pipeline's previous command prints.
 		input := ""
 		if c.Pipe > 0 && ci > 0 {
-			prev := words(sh.Cmds[ci-1].Words)
+			prev := sh.Cmds[ci-1].Words
 			if len(prev) > 1 && (prev[0] == "echo" || prev[0] == "printf") {
 				input = strings.Join(prev[1:], " ")
 			}
@@ -119,10 +96,9 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shScript, ci, 
 			args = append(args, input)
 		}
 	}
-	here := append(slices.Clone(chain), shPos{sh, ci})
+	here := append(slices.Clone(chain), shPos{sh: sh, ci: ci})
 	mk := func(kind evKind, tool string) *event {
 		e := w.newEvent(kind, tool, s, line)
-		e.Sub = ci + 1 + len(chain)*1000
 		e.Script = script
 		e.sh, e.ci, e.chain = sh, ci, chain
 		return e
@@ -139,21 +115,58 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shScript, ci, 
 		}
 		return "", false
 	}
+	sub := func(text, what string) {
+		a.subScript(w, s, sc, subCall{text: text, errexit: c.Errexit, pipefail: c.Pipefail, line: line,
+			script: script, chain: here, depth: depth, what: what, mk: mk})
+	}
+	if strings.ContainsAny(name, "$`") || strings.Contains(name, "${{") {
+		a.mayBeSigning(w, s, mk, "`"+ws[0]+"`", "a command whose name is not visible ("+ws[0]+")")
+		return
+	}
 	switch name {
-	case "bash", "sh", "zsh", "dash", "source", ".":
-		if len(args) >= 2 && args[0] == "-c" {
-			sub := parseShell(args[1], c.Errexit, c.Pipefail)
-			for k := range sub.Cmds {
-				a.command(w, s, sc, &sub, k, line, script, here, depth)
+	case "eval":
+		sub(strings.Join(args, " "), "eval")
+		return
+	case "bash", "sh", "zsh", "dash", "ksh":
+		// bash -c 'script', bash -ec '…', bash <<EOF … EOF, bash <<< '…',
+		// … | bash, or bash ./script.sh.
+		for i, x := range args {
+			if x == "--" || !strings.HasPrefix(x, "-") {
+				break
 			}
+			if !strings.HasPrefix(x, "--") && strings.Contains(x, "c") && !strings.HasPrefix(x, "-o") {
+				if i+1 < len(args) {
+					sub(args[i+1], name+" -c")
+				}
+				return
+			}
+		}
+		rest, stdin := args, false
+		for len(rest) > 0 && strings.HasPrefix(rest[0], "-") {
+			switch {
+			case rest[0] == "--":
+				rest, stdin = rest[:0], true // the rest are the script's arguments
+				continue
+			case rest[0] == "-o" || rest[0] == "+o":
+				rest = rest[1:]
+			case rest[0] == "-s":
+				stdin = true
+			}
+			rest = rest[1:]
+		}
+		if len(rest) > 0 && !stdin {
+			a.followScript(w, s, sc, res(rest[0]), resAll(rest[1:], res), line, here, depth, mk)
 			return
 		}
-		for len(args) > 0 && strings.HasPrefix(args[0], "-") {
-			args = args[1:]
-		}
+		a.stdinScript(w, s, sh, ci, sub, mk)
+		return
+	case "source", ".":
 		if len(args) > 0 {
-			a.followScript(w, s, sc, res(args[0]), resAll(args[1:], res), line, here, depth)
+			a.followScript(w, s, sc, res(args[0]), resAll(args[1:], res), line, here, depth, mk)
 		}
+		return
+	case "make", "gmake", "task", "go-task", "just", "npm", "yarn", "pnpm", "bun":
+		a.buildTool(w, s, sc, name, args, res, toolCall{line: line, script: script, chain: here, depth: depth, mk: mk, errexit: c.Errexit})
 		return
 	case "cosign":
 		pos, _ := parseArgs(args, cosignValueFlags)
@@ -188,104 +201,25 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shScript, ci, 
 		a.grypeCmd(w, s, sc, args, mk, envOf, res)
 		return
 	case "readiness":
-		pos, flags := parseArgs(args, readinessValueFlags)
-		switch {
-		case len(pos) >= 2 && pos[0] == "image" && pos[1] == "scan":
-			if sc, ok := flags["--scanners"]; ok && !strings.Contains(sc, "vuln") {
-				return
-			}
-			e := mk(evScan, "readiness image scan")
-			e.ToolBlocking = true
-			if sev, ok := flags["--severity"]; ok {
-				e.Severities, e.SevGap = trivySeverities(res(sev), true, "--severity")
-			}
-			if p, ok := flags["--platform"]; ok {
-				e.ScanPlatforms = a.platformValues(w.job, res(p))
-			} else {
-				e.AllPlatforms = true
-			}
-			switch {
-			case flags["--input"] != "":
-				e.Written, e.Target, e.TKind = flags["--input"], res(flags["--input"]), "tar"
-			case flags["--oci-layout"] != "":
-				e.Written, e.Target, e.TKind = flags["--oci-layout"], res(flags["--oci-layout"]), "tar"
-			case len(pos) >= 3:
-				e.Written, e.Target, e.TKind = pos[2], res(pos[2]), "image"
-			default:
-				e.TKind = "unknown"
-			}
-			e.Output = readinessOutput(flags)
-			w.emit(e)
-		case len(pos) >= 2 && pos[0] == "image" && (pos[1] == "release" || pos[1] == "sign"):
-			e := mk(evSign, "readiness image "+pos[1])
-			e.SelfGated = true
-			if len(pos) >= 3 {
-				e.Written, e.Target = pos[2], res(pos[2])
-			}
-			e.TKind = "image"
-			w.emit(e)
-		case len(pos) >= 1 && pos[0] == "check":
-			e := mk(evScan, "readiness check")
-			e.ToolBlocking, e.AllPlatforms = true, true
-			e.TKind = "gates"
-			e.Output = readinessOutput(flags)
-			w.emit(e)
-		}
+		a.readinessCmd(w, args, mk, res)
 		return
 	case "docker", "podman", "nerdctl", "buildah":
 		a.dockerCmd(w, s, sc, name, args, mk, res)
 		return
-	case "crane", "gcrane":
-		pos, _ := parseArgs(args, map[string]bool{"--platform": true, "-t": true, "--tag": true})
-		var dst string
-		switch {
-		case len(pos) >= 3 && pos[0] == "push":
-			dst = pos[2]
-		case len(pos) >= 3 && (pos[0] == "copy" || pos[0] == "cp"):
-			dst = pos[2]
-		case len(pos) >= 3 && pos[0] == "tag":
-			dst = parseRef(pos[1]).Repo + ":" + pos[2]
-		default:
-			return
-		}
-		e := mk(evPush, name+" "+pos[0])
-		e.Written, e.Target, e.TKind = dst, res(dst), "image"
-		e.Tags = []string{e.Target}
-		e.Release = !stagingTag(parseRef(e.Target).Tag)
-		w.emit(e)
-		return
-	case "skopeo":
-		pos, _ := parseArgs(args, map[string]bool{"--src-creds": true, "--dest-creds": true, "--authfile": true, "--format": true, "-f": true})
-		if len(pos) >= 3 && pos[0] == "copy" && strings.HasPrefix(pos[2], "docker://") {
-			e := mk(evPush, "skopeo copy")
-			e.Written, e.Target, e.TKind = pos[2], res(strings.TrimPrefix(pos[2], "docker://")), "image"
-			e.Tags = []string{e.Target}
-			e.Release = !stagingTag(parseRef(e.Target).Tag)
-			w.emit(e)
-		}
-		return
-	case "ko":
-		pos, flags := parseArgs(args, map[string]bool{"--tags": true, "-t": true, "--platform": true, "--image-refs": true, "--sbom": true})
-		if len(pos) >= 1 && (pos[0] == "build" || pos[0] == "publish") && flags["--push"] != "false" {
-			e := mk(evPush, "ko "+pos[0])
-			tags := flags["--tags"] + flags["-t"]
-			e.TKind = "unknown"
-			e.Release = tags == "" || !stagingTag(tags)
-			w.emit(e)
-		}
+	case "crane", "gcrane", "skopeo", "ko":
+		a.pushCmd(w, name, args, mk, res)
 		return
 	case "goreleaser":
 		e := len(w.job.events)
 		a.goreleaser(w, s, line, args, script)
 		for _, ev := range w.job.events[e:] {
-			ev.Sub = ci + 1 + len(chain)*1000
 			ev.sh, ev.ci, ev.chain = sh, ci, chain
 		}
 		return
 	}
 	// A script in the repository: ./scripts/release.sh, scripts/sign.sh.
 	if isScriptPath(name) {
-		a.followScript(w, s, sc, res(ws[firstWordIndex(ws, name)]), resAll(args, res), line, here, depth)
+		a.followScript(w, s, sc, res(rws[firstWordIndex(rws, name)]), resAll(args, res), line, here, depth, mk)
 	}
 }
 
@@ -309,41 +243,6 @@ func resAll(xs []string, res func(string) string) []string {
 		out[i] = res(x)
 	}
 	return out
-}
-
-// followScript tokenizes a script in the repository that a step runs;
-// argv become its positional parameters.
-func (a *analysis) followScript(w *jobWalk, s *stepInst, sc scope, p string, argv []string, line int, chain []shPos, depth int) {
-	if depth >= maxScriptDepth || strings.Contains(p, "$") || path.IsAbs(p) {
-		return
-	}
-	rel := path.Clean(path.Join(workDir(s), p))
-	if strings.HasPrefix(rel, "..") {
-		return
-	}
-	l, ok := a.scripts[rel]
-	if !ok {
-		l = &scriptLoad{}
-		src, err := a.readFile(rel)
-		if err != nil {
-			l.err = err
-		} else {
-			// A script is its own process: errexit only if it says so.
-			l.sc = parseShell(string(src), false, false)
-		}
-		a.scripts[rel] = l
-	}
-	if l.err != nil {
-		return
-	}
-	inner := sc
-	inner.local = map[string]string{}
-	for i, v := range argv {
-		inner.local[fmt.Sprint(i+1)] = v
-	}
-	for ci := range l.sc.Cmds {
-		a.command(w, s, inner, &l.sc, ci, line, fmt.Sprintf("%s:%d", rel, l.sc.Cmds[ci].Line+1), chain, depth+1)
-	}
 }
 
 // xargsInfo records an xargs prefix.
@@ -371,14 +270,22 @@ func effective(ws []string, env map[string]string) (string, []string, xargsInfo)
 		case "env":
 			ws = ws[1:]
 			for len(ws) > 0 {
-				if n, v, ok := splitAssign(ws[0]); ok {
+				if n, v, ok := shell.SplitAssign(ws[0]); ok {
 					env[n] = v
 				} else if !strings.HasPrefix(ws[0], "-") {
 					break
 				}
 				ws = ws[1:]
 			}
-		case "time", "nice", "nohup", "exec", "command", "stdbuf":
+		case "command", "type", "which", "hash":
+			if base != "command" || len(ws) > 1 && (ws[1] == "-v" || ws[1] == "-V") {
+				return "", nil, xr // looks a program up, does not run it
+			}
+			ws = ws[1:]
+			for len(ws) > 0 && strings.HasPrefix(ws[0], "-") {
+				ws = ws[1:]
+			}
+		case "time", "nice", "nohup", "exec", "stdbuf":
 			ws = ws[1:]
 			for len(ws) > 0 && strings.HasPrefix(ws[0], "-") {
 				ws = ws[1:]
@@ -483,6 +390,9 @@ func parseArgs(args []string, valueFlags map[string]bool) ([]string, map[string]
 			return pos, flags
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			name, val, eq := strings.Cut(a, "=")
+			if !strings.HasPrefix(name, "--") && len(name) > 2 && valueFlags["-"+name] {
+				name = "-" + name // -key: Go's flag package style, as cosign v1 documented
+			}
 			switch {
 			case eq:
 				flags[name] = val
@@ -512,24 +422,11 @@ func set(names ...string) map[string]bool {
 }
 
 var (
-	cosignValueFlags = set("--key", "-a", "--annotations", "--predicate", "--type", "--output-signature",
-		"--output-certificate", "--output-attestation", "--output-file", "--output", "--bundle", "--certificate",
-		"--certificate-chain", "--identity-token", "--fulcio-url", "--rekor-url", "--oidc-issuer", "--oidc-client-id",
-		"--oidc-client-secret-file", "--oidc-redirect-url", "--oidc-provider", "--registry-username",
-		"--registry-password", "--registry-token", "--attachment", "--attachment-tag-prefix", "--sk-slot", "--slot",
-		"--timeout", "--payload", "--signing-config", "--trusted-root", "--timestamp-server-url",
-		"--signing-algorithm", "--sign-container-identity", "--k8s-keychain-secret", "--rfc3161-timestamp",
-		"--tsa-server-url", "--certificate-identity", "--certificate-oidc-issuer")
-	trivyValueFlags = set("-f", "--format", "-o", "--output", "-s", "--severity", "--exit-code", "--timeout",
-		"--cache-dir", "--input", "--scanners", "--pkg-types", "--vuln-type", "-t", "--template", "--ignorefile",
-		"--ignore-policy", "--platform", "--image-src", "-c", "--config", "--server", "--token", "--username",
-		"--password", "--registry-token", "--db-repository", "--java-db-repository", "--skip-dirs", "--skip-files",
-		"--file-patterns", "--sbom-sources", "--vex", "--secret-config", "--compliance", "--tf-vars", "--docker-host",
-		"--podman-host", "--cache-backend", "--distro", "--exit-on-eol", "--detection-priority", "--checks-bundle-repository",
-		"--license-confidence-level", "--parallel", "--output-plugin-arg", "--custom-headers", "--token-header",
-		"--trace-http", "--max-image-size", "--report", "--show-suppressed-by", "--policy", "--namespaces")
-	grypeValueFlags = set("-o", "--output", "-f", "--fail-on", "--file", "-c", "--config", "--platform",
-		"--exclude", "--scope", "-s", "--name", "--distro", "--ignore-states", "--vex", "--sort-by", "--from")
+	// cosign, trivy and grype flags come from the tools' own definitions
+	// (toolflags, generated); readiness's and docker's are ours or stable.
+	cosignValueFlags    = toolflags.Cosign()
+	trivyValueFlags     = toolflags.Trivy()
+	grypeValueFlags     = toolflags.Grype()
 	readinessValueFlags = set("-f", "--format", "-o", "--output", "-c", "--config", "-p", "--policy", "--only",
 		"--timeout", "--input", "--oci-layout", "--trivy", "--platform", "--key", "--evidence", "--max-age",
 		"--cache-dir", "--severity", "--scanners", "--report-dir", "--check")
@@ -710,7 +607,7 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 		e := mk(evPush, name+" push")
 		e.Written, e.Target, e.TKind = dst, res(dst), "image"
 		e.Tags = []string{e.Target}
-		e.Release = !stagingTag(parseRef(e.Target).Tag)
+		e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
 		w.emit(e)
 	case sub[0] == "build" || sub[0] == "bud":
 		pos, flags := parseArgs(sub[1:], dockerBuildValueFlags)
@@ -770,4 +667,146 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 		e.Written, e.Target, e.TKind = sub[len(sub)-1], res(sub[len(sub)-1]), "image"
 		w.emit(e)
 	}
+}
+
+// readinessCmd classifies readiness image scan / release / sign and check.
+func (a *analysis) readinessCmd(w *jobWalk, args []string, mk func(evKind, string) *event, res func(string) string) {
+	pos, flags := parseArgs(args, readinessValueFlags)
+	switch {
+	case len(pos) >= 2 && pos[0] == "image" && pos[1] == "scan":
+		if sc, ok := flags["--scanners"]; ok && !strings.Contains(sc, "vuln") {
+			return
+		}
+		e := mk(evScan, "readiness image scan")
+		e.ToolBlocking = true
+		if sev, ok := flags["--severity"]; ok {
+			e.Severities, e.SevGap = trivySeverities(res(sev), true, "--severity")
+		}
+		if p, ok := flags["--platform"]; ok {
+			e.ScanPlatforms = a.platformValues(w.job, res(p))
+		} else {
+			e.AllPlatforms = true
+		}
+		switch {
+		case flags["--input"] != "":
+			e.Written, e.Target, e.TKind = flags["--input"], res(flags["--input"]), "tar"
+		case flags["--oci-layout"] != "":
+			e.Written, e.Target, e.TKind = flags["--oci-layout"], res(flags["--oci-layout"]), "tar"
+		case len(pos) >= 3:
+			e.Written, e.Target, e.TKind = pos[2], res(pos[2]), "image"
+		default:
+			e.TKind = "unknown"
+		}
+		e.Output = readinessOutput(flags)
+		w.emit(e)
+	case len(pos) >= 2 && pos[0] == "image" && (pos[1] == "release" || pos[1] == "sign"):
+		e := mk(evSign, "readiness image "+pos[1])
+		e.SelfGated = true
+		if len(pos) >= 3 {
+			e.Written, e.Target = pos[2], res(pos[2])
+		}
+		e.TKind = "image"
+		w.emit(e)
+	case len(pos) >= 1 && pos[0] == "check":
+		e := mk(evScan, "readiness check")
+		e.ToolBlocking, e.AllPlatforms = true, true
+		e.TKind = "gates"
+		e.Output = readinessOutput(flags)
+		w.emit(e)
+	}
+}
+
+// pushCmd classifies crane, skopeo and ko pushes.
+func (a *analysis) pushCmd(w *jobWalk, name string, args []string, mk func(evKind, string) *event, res func(string) string) {
+	switch name {
+	case "crane", "gcrane":
+		pos, _ := parseArgs(args, map[string]bool{"--platform": true, "-t": true, "--tag": true})
+		var dst string
+		switch {
+		case len(pos) >= 3 && pos[0] == "push":
+			dst = pos[2]
+		case len(pos) >= 3 && (pos[0] == "copy" || pos[0] == "cp"):
+			dst = pos[2]
+		case len(pos) >= 3 && pos[0] == "tag":
+			dst = imageref.Parse(pos[1]).Repo + ":" + pos[2]
+		default:
+			return
+		}
+		e := mk(evPush, name+" "+pos[0])
+		e.Written, e.Target, e.TKind = dst, res(dst), "image"
+		e.Tags = []string{e.Target}
+		e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
+		w.emit(e)
+		return
+	case "skopeo":
+		pos, _ := parseArgs(args, map[string]bool{"--src-creds": true, "--dest-creds": true, "--authfile": true, "--format": true, "-f": true})
+		if len(pos) >= 3 && pos[0] == "copy" && strings.HasPrefix(pos[2], "docker://") {
+			e := mk(evPush, "skopeo copy")
+			e.Written, e.Target, e.TKind = pos[2], res(strings.TrimPrefix(pos[2], "docker://")), "image"
+			e.Tags = []string{e.Target}
+			e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
+			w.emit(e)
+		}
+		return
+	case "ko":
+		pos, flags := parseArgs(args, map[string]bool{"--tags": true, "-t": true, "--platform": true, "--image-refs": true, "--sbom": true})
+		if len(pos) >= 1 && (pos[0] == "build" || pos[0] == "publish") && flags["--push"] != "false" {
+			e := mk(evPush, "ko "+pos[0])
+			tags := flags["--tags"] + flags["-t"]
+			e.TKind = "unknown"
+			e.Release = tags == "" || !stagingTag(tags)
+			w.emit(e)
+		}
+		return
+	}
+}
+
+// shellState applies what a command does to the shell's variables —
+// assignments, for-loop headers, export/declare, echo >> $GITHUB_ENV —
+// and returns the command's own environment prefix; handled is set when
+// the command does nothing else.
+func (a *analysis) shellState(w *jobWalk, sc scope, c *shell.Cmd, res func(string) string) (map[string]string, bool) {
+	cmdEnv := map[string]string{}
+	for _, as := range c.Assigns {
+		name, v := as.Name, res(as.Value)
+		if as.Append {
+			v = sc.local[name] + v
+		}
+		if len(c.Words) == 0 {
+			sc.local[name] = v
+		} else {
+			cmdEnv[name] = v
+		}
+	}
+	ws := slices.Clone(c.Words)
+	if c.LoopVar != "" {
+		var vals []string
+		for _, x := range ws {
+			vals = append(vals, res(x))
+		}
+		sc.local[c.LoopVar] = strings.Join(vals, " ")
+		return cmdEnv, true
+	}
+	if len(ws) == 0 {
+		return cmdEnv, true
+	}
+	switch ws[0] {
+	case "export", "declare", "local", "readonly", "typeset":
+		for _, x := range ws[1:] {
+			if n, v, ok := shell.SplitAssign(x); ok {
+				sc.local[strings.TrimSuffix(n, "+")] = res(v)
+			}
+		}
+		return cmdEnv, true
+	case "echo", "printf":
+		for _, r := range c.Redirs {
+			if strings.Contains(r.Target, "GITHUB_ENV") && len(ws) > 1 {
+				if n, v, ok := shell.SplitAssign(ws[len(ws)-1]); ok {
+					w.dyn[n] = res(v)
+				}
+			}
+		}
+		return cmdEnv, true
+	}
+	return cmdEnv, false
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
 type evKind int
@@ -59,6 +62,9 @@ type event struct {
 	// sign without a passing scan of the digest.
 	SelfGated bool
 	Blob      bool
+	// MaySign is set for a command whose effect is not visible, counted
+	// as signing because the job can sign (fail closed); it says why.
+	MaySign string
 
 	// Pushes and builds.
 	Tags      []string
@@ -71,7 +77,7 @@ type event struct {
 
 	// Shell context of a run: command, and the commands of the scripts
 	// that called it (a step's run: calling ./scripts/scan.sh).
-	sh    *shScript
+	sh    *shell.Script
 	ci    int
 	chain []shPos
 }
@@ -94,6 +100,9 @@ type jobWalk struct {
 	g   *graph
 	job *jobInst
 	seq int
+	// sub numbers the events of the job in the order they happen, across
+	// the scripts, recipes and eval strings a step leads to.
+	sub int
 	dyn envMap
 	// metas are docker/metadata-action steps by qualified id.
 	metas map[string]*stepInst
@@ -228,7 +237,8 @@ func actionName(uses string) string {
 }
 
 func (w *jobWalk) newEvent(kind evKind, tool string, s *stepInst, line int) *event {
-	return &event{Kind: kind, Tool: tool, Job: w.job, Step: s, Seq: s.Seq, Path: s.Def.Path, Line: line}
+	w.sub++
+	return &event{Kind: kind, Tool: tool, Job: w.job, Step: s, Seq: s.Seq, Sub: w.sub, Path: s.Def.Path, Line: line}
 }
 
 func (w *jobWalk) emit(e *event) { w.job.events = append(w.job.events, e) }
@@ -304,7 +314,7 @@ func (a *analysis) actionStep(w *jobWalk, s *stepInst, sc scope) {
 		img := strings.TrimPrefix(name, "docker://")
 		if tool := toolImage(img); tool != "" {
 			args, _ := a.with(s, sc, "args")
-			sh := parseShell(tool+" "+args, true, false)
+			sh := shell.Parse(tool+" "+args, true, false)
 			sc.local = map[string]string{}
 			for ci := range sh.Cmds {
 				a.command(w, s, sc, &sh, ci, line, "", nil, 0)
@@ -533,7 +543,7 @@ func (a *analysis) releaseTags(w *jobWalk, tags []string, outputs string) bool {
 			}
 			return true // tags from metadata we cannot see: assume release tags
 		}
-		if !stagingTag(parseRef(t).Tag) {
+		if !stagingTag(imageref.Parse(t).Tag) {
 			return true
 		}
 	}
@@ -593,10 +603,17 @@ func stagingTag(tag string) bool {
 	if tag == "" {
 		return false
 	}
-	t := strings.ToLower(tag)
-	for _, s := range []string{"sha", "run_id", "run_number", "pr-", "pr_", "staging", "scan", "candidate", "unscanned", "untrusted", "pending", "tmp", "temp", "test", "build-", "ci-"} {
-		if strings.Contains(t, s) {
+	// Whole words of the value: "latest" is not "test", "shared" not "sha".
+	for _, w := range strings.FieldsFunc(strings.ToLower(tagValue(tag)), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+	}) {
+		switch w {
+		case "sha", "run", "pr", "staging", "scan", "candidate", "unscanned", "untrusted", "pending",
+			"tmp", "temp", "test", "testing", "build", "ci":
 			return true
+		}
+		if rest, ok := strings.CutPrefix(w, "sha"); ok && isHexDigits(rest) {
+			return true // sha256, sha1234abc
 		}
 	}
 	return false
@@ -806,4 +823,35 @@ func toolImage(img string) string {
 		return "readiness"
 	}
 	return ""
+}
+
+var qualifiedRE = regexp.MustCompile(`\b(?:needs|jobs|steps)\.[a-z0-9_-]+\.`)
+
+// tagValue is what a tag says about its value: an expression stands for
+// the property it reads (github.sha → sha, needs.build-test.outputs.version
+// → outputs.version), never for the names of the jobs and steps it passes
+// through, which say nothing about the tag.
+func tagValue(tag string) string {
+	spans := exprSpans(tag)
+	if len(spans) == 0 {
+		return tag
+	}
+	var b strings.Builder
+	prev := 0
+	for _, sp := range spans {
+		b.WriteString(tag[prev:sp.start])
+		b.WriteString(qualifiedRE.ReplaceAllString(normExpr(tag[sp.start+3:sp.end-2]), ""))
+		prev = sp.end
+	}
+	b.WriteString(tag[prev:])
+	return b.String()
+}
+
+func isHexDigits(s string) bool {
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -153,42 +153,6 @@ func isUnconditional(part string) bool {
 	return false
 }
 
-// imageRef is an image reference split as written: repository, tag,
-// digest. Any part may contain expressions.
-type imageRef struct {
-	Repo, Tag, Digest string
-}
-
-// parseRef splits ref at the digest '@' and the tag ':' that lie outside
-// expressions.
-func parseRef(ref string) imageRef {
-	ref = strings.TrimSpace(ref)
-	ref = strings.TrimPrefix(ref, "docker://")
-	ref = strings.TrimPrefix(ref, "registry:")
-	ref = strings.TrimPrefix(ref, "docker:")
-	masked := maskExprs(ref)
-	var r imageRef
-	if at := strings.LastIndexByte(masked, '@'); at >= 0 {
-		r.Digest = ref[at+1:]
-		ref, masked = ref[:at], masked[:at]
-	}
-	slash := strings.LastIndexByte(masked, '/')
-	if c := strings.LastIndexByte(masked, ':'); c > slash {
-		r.Tag = ref[c+1:]
-		ref = ref[:c]
-	}
-	r.Repo = normRepo(ref)
-	return r
-}
-
-// normRepo drops the implicit docker.io registry and library/ namespace.
-func normRepo(r string) string {
-	r = strings.TrimPrefix(r, "docker.io/")
-	r = strings.TrimPrefix(r, "index.docker.io/")
-	r = strings.TrimPrefix(r, "library/")
-	return r
-}
-
 // maskExprs replaces the inside of every ${{ … }} with 'x' so that ':' and
 // '@' inside expressions are not taken for separators.
 func maskExprs(s string) string {
@@ -253,4 +217,28 @@ func severityList(s string) []string {
 		}
 	}
 	return out
+}
+
+// matchClose returns the index just past the bracket that closes the one
+// at s[open], skipping quoted text.
+func matchClose(s string, open int, o, c byte) int {
+	depth := 0
+	for i := open; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '\'':
+			if end := strings.IndexByte(s[i+1:], '\''); end >= 0 {
+				i += end + 1
+			}
+		case o:
+			depth++
+		case c:
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return len(s)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -50,34 +49,6 @@ func FuzzAnalyze(f *testing.F) {
 		for _, s := range rep.Signings {
 			if s.Decision == "" || s.Line <= 0 {
 				t.Fatalf("malformed signing %+v", s)
-			}
-		}
-	})
-}
-
-// FuzzShell tokenizes arbitrary scripts and judges every command.
-func FuzzShell(f *testing.F) {
-	for _, s := range []string{
-		"trivy image --exit-code 1 x || { echo no; exit 1; }\ncosign sign x",
-		"set +e\ntrivy image x\nrc=$?\nif [ $rc -ne 0 ]; then exit $rc; fi",
-		"cat <<-EOF\n\tbody\n\tEOF\necho \"$(a \"$(b)\")\" ${x:-y} `c` $((1+2))",
-		"for t in ${{ steps.m.outputs.tags }}; do cosign sign \"$t@${D}\"; done",
-		"f() { g; }; function h { i; } ; ( j ) ; k |& l ;; m 2>&1 >>o",
-		"if a; then b; elif c; then d; else e; fi; while f; do g; done; case x in y) z;; esac",
-		"'unterminated \"also\\",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, src string) {
-		for _, e := range []bool{true, false} {
-			sh := parseShell(src, e, !e)
-			for i, c := range sh.Cmds {
-				shellStops(&sh, i)
-				statusChecked(&sh, i)
-				effective(words(c.Words), map[string]string{})
-				if c.Line < 0 || c.Line > strings.Count(src, "\n")+1 {
-					t.Fatalf("command %d line %d outside the script", i, c.Line)
-				}
 			}
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
 )
 
 // judge decides, for every signing step of a graph, whether a blocking
@@ -205,6 +206,10 @@ func (a *analysis) judgeSign(g *graph, s *event, key string, scans []*event) {
 			what, best.scan.Tool, scanLoc, best.cmp.Why, best.cmp.Compared),
 			merge(scanProps, map[string]any{"compared": best.cmp.Compared, "scanned": best.scan.Target, "signed": s.Target}))
 	}
+	if missing, note := a.matrixGap(g, s, pre); len(missing) > 0 {
+		sig.Decision = "not-gated"
+		raise("WF-MATRIX-NOT-SCANNED", a.matrixMessage(what, missing, note), map[string]any{"not_scanned": missing})
+	}
 	if p := a.pushBefore(g, best.scan, s); p != nil {
 		raise("WF-PUSH-BEFORE-SCAN", fmt.Sprintf("%s; the image is pushed with release tags (%s at %s) before the scan gate at %s has passed, so a vulnerable image is public before the gate fails.",
 			what, p.Tool, p.ref(g).Location(), scanLoc), merge(scanProps, map[string]any{"push": p.ref(g).Location(), "tags": p.Tags}))
@@ -242,6 +247,9 @@ func (a *analysis) signWhat(s *event) string {
 	where := ""
 	if s.Script != "" {
 		where = " (in " + s.Script + ")"
+	}
+	if s.MaySign != "" {
+		return fmt.Sprintf("Step %s in job %s may sign: it runs %s%s", displayStep(s.Step.Def), s.Job.display(), s.MaySign, where)
 	}
 	verb := "signs"
 	if strings.Contains(s.Tool, "attest") || strings.Contains(s.Tool, "provenance") || strings.Contains(s.Tool, "slsa") {
@@ -327,8 +335,12 @@ func (a *analysis) upstreamScans(g *graph, s *event) ([]*event, string) {
 func (a *analysis) blockingReasons(g *graph, p, s *event) []string {
 	reasons := slices.Clone(p.ToolReasons)
 	if p.sh != nil && !(s != nil && sameChain(p, s)) {
-		for _, lvl := range append(slices.Clone(p.chain), shPos{p.sh, p.ci}) {
-			if ok, why := shellStops(lvl.sh, lvl.ci); !ok {
+		for _, lvl := range append(slices.Clone(p.chain), shPos{sh: p.sh, ci: p.ci}) {
+			if lvl.why != "" {
+				reasons = append(reasons, lvl.why)
+				continue
+			}
+			if ok, why := lvl.sh.Stops(lvl.ci); !ok {
 				reasons = append(reasons, why)
 			}
 		}
@@ -462,137 +474,7 @@ func skippable(scanIfs, signIfs []string) string {
 // sameChain reports whether the signing command runs only if the scan
 // succeeded because they are joined by && in one script.
 func sameChain(p, s *event) bool {
-	if p.sh == nil || p.sh != s.sh || p.ci >= s.ci {
-		return false
-	}
-	for k := p.ci; k < s.ci; k++ {
-		c := p.sh.Cmds[k]
-		if c.Op != "&&" || c.List != p.sh.Cmds[s.ci].List {
-			return false
-		}
-	}
-	return true
-}
-
-// shellStops reports whether a failing command stops its script with a
-// failure, and if not, why.
-func shellStops(sh *shScript, ci int) (bool, string) {
-	c := sh.Cmds[ci]
-	name := strings.Join(firstWords(c.Words, 2), " ")
-	end := min(max(ci+(c.PipeLen-1-c.Pipe), ci), len(sh.Cmds)-1)
-	last := sh.Cmds[end]
-	switch {
-	case c.Cond:
-		if sh.BlockExits[c.Block] {
-			return true, ""
-		}
-		return false, fmt.Sprintf("`%s` is the condition of an if/while that does not exit on failure", name)
-	case last.Op == "&":
-		return false, fmt.Sprintf("`%s` runs in the background (&)", name)
-	case c.Negated:
-		return false, fmt.Sprintf("`%s` is negated with !", name)
-	case c.PipeLen > 1 && c.Pipe < c.PipeLen-1 && !c.Pipefail:
-		return false, fmt.Sprintf("`%s` is piped into `%s` without pipefail, so the pipeline's status is the last command's",
-			name, strings.Join(firstWords(last.Words, 2), " "))
-	}
-	final := sh.Cmds[len(sh.Cmds)-1].List == c.List
-	switch last.Op {
-	case "||":
-		if end+1 < len(sh.Cmds) {
-			rhs := sh.Cmds[end+1]
-			if rhsExits(sh, end+1) {
-				return true, ""
-			}
-			return false, fmt.Sprintf("`%s || %s` carries on when the scan fails", name, strings.Join(firstWords(rhs.Words, 3), " "))
-		}
-	case "&&":
-		if !final {
-			return false, fmt.Sprintf("`%s` is followed by && and more commands: a failure inside an && list does not stop the script (errexit ignores it)", name)
-		}
-	}
-	if !c.Errexit && !final {
-		if statusChecked(sh, end) {
-			return true, ""
-		}
-		return false, fmt.Sprintf("errexit is off (set +e, or a script without set -e), so the script carries on after `%s` fails", name)
-	}
-	return true, ""
-}
-
-// statusChecked reports whether the command after i tests $? and exits
-// on failure: `exit $?`, `if [ $? -ne 0 ]; then exit 1; fi`, or
-// `rc=$?` followed by `exit $rc` or an if on $rc that exits.
-func statusChecked(sh *shScript, i int) bool {
-	if i+1 >= len(sh.Cmds) {
-		return false
-	}
-	next := sh.Cmds[i+1]
-	text := strings.Join(words(next.Words), " ")
-	refs := []string{"$?"}
-	if len(next.Words) == 0 {
-		for _, as := range next.Assigns {
-			if strings.Contains(as.Value, "$?") {
-				refs = []string{"$" + as.Name, "${" + as.Name + "}"}
-			}
-		}
-		if refs[0] == "$?" {
-			return false
-		}
-	} else if !strings.Contains(text, "$?") {
-		return false
-	}
-	mentions := func(c shCmd) bool {
-		t := strings.Join(words(c.Words), " ")
-		for _, r := range refs {
-			if strings.Contains(t, r) {
-				return true
-			}
-		}
-		return false
-	}
-	for k := i + 1; k < len(sh.Cmds); k++ {
-		c := sh.Cmds[k]
-		if !mentions(c) {
-			continue
-		}
-		if len(c.Words) > 0 && (c.Words[0].Text == "exit" || c.Words[0].Text == "return") && exitsWithFailure(c.Words) {
-			return true
-		}
-		if c.Cond && sh.BlockExits[c.Block] {
-			return true
-		}
-		if c.Op == "||" || c.Op == "&&" {
-			if k+1 < len(sh.Cmds) && len(sh.Cmds[k+1].Words) > 0 && exitsWithFailure(sh.Cmds[k+1].Words) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// rhsExits reports whether the right-hand side of || exits with failure:
-// `|| exit 1`, `|| false`, or a { … } group that exits.
-func rhsExits(sh *shScript, i int) bool {
-	rhs := sh.Cmds[i]
-	if len(rhs.Words) > 0 && exitsWithFailure(rhs.Words) {
-		return true
-	}
-	if rhs.Group >= 0 && (i == 0 || sh.Cmds[i-1].Group != rhs.Group) {
-		for k := i; k < len(sh.Cmds) && sh.Cmds[k].Group == rhs.Group; k++ {
-			if len(sh.Cmds[k].Words) > 0 && exitsWithFailure(sh.Cmds[k].Words) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func firstWords(ws []shWord, n int) []string {
-	var out []string
-	for i := 0; i < len(ws) && i < n; i++ {
-		out = append(out, ws[i].Text)
-	}
-	return out
+	return p.sh != nil && p.sh == s.sh && p.sh.AndChain(p.ci, s.ci)
 }
 
 // refCmp is the comparison of a scanned and a signed reference.
@@ -614,7 +496,7 @@ func (a *analysis) compareRefs(g *graph, scan, sign *event) refCmp {
 	}
 	// The same image, but does the scan cover every platform signed?
 	gt := sign.Target
-	orig := a.origin(g, sign, gt, parseRef(gt))
+	orig := a.origin(g, sign, gt, imageref.Parse(gt))
 	if orig == nil {
 		return c
 	}
@@ -667,21 +549,9 @@ func (a *analysis) compareRefsAsWritten(g *graph, scan, sign *event) refCmp {
 		}
 	}
 	if st == gt {
-		if scan.Job != sign.Job {
-			for _, m := range matrixRefRE.FindAllStringSubmatch(st, -1) {
-				sv, gv := scan.Job.Def.Matrix[m[1]], sign.Job.Def.Matrix[m[1]]
-				for _, v := range gv {
-					if !slices.Contains(sv, v) {
-						return refCmp{Mismatch: true, Compared: compared,
-							Why: fmt.Sprintf("matrix.%s takes [%s] in the scan job but [%s] in the signing job, so %s is signed and never scanned",
-								m[1], strings.Join(sv, ", "), strings.Join(gv, ", "), v)}
-					}
-				}
-			}
-		}
-		return refCmp{}
+		return refCmp{} // matrix coverage is judged by matrixGap
 	}
-	sr, gr := parseRef(st), parseRef(gt)
+	sr, gr := imageref.Parse(st), imageref.Parse(gt)
 	if so == nil {
 		if known(sr.Repo) && known(gr.Repo) && sr.Repo != gr.Repo {
 			return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the repositories differ (%s and %s)", sr.Repo, gr.Repo)}
@@ -735,7 +605,7 @@ func platforms(p string) string {
 
 // origin finds the build or push that produced a reference: the build
 // whose digest output it names, or the latest earlier build tagging it.
-func (a *analysis) origin(g *graph, at *event, ref string, r imageRef) *event {
+func (a *analysis) origin(g *graph, at *event, ref string, r imageref.Ref) *event {
 	if at.g != nil {
 		g = at.g
 	}
@@ -787,7 +657,7 @@ func (a *analysis) tarOrigin(g *graph, scan *event) *event {
 		}
 	}
 	if found != nil && found.Tool == "docker save" && len(found.Tags) > 0 {
-		if o := a.origin(g, found, found.Tags[0], parseRef(found.Tags[0])); o != nil {
+		if o := a.origin(g, found, found.Tags[0], imageref.Parse(found.Tags[0])); o != nil {
 			return o
 		}
 	}
@@ -803,7 +673,7 @@ func (a *analysis) pushBefore(g *graph, gate, sign *event) *event {
 	if gate.g != nil {
 		g = gate.g // the scan may be in the workflow a workflow_run waits for
 	}
-	signRepo := parseRef(sign.Target).Repo
+	signRepo := imageref.Parse(sign.Target).Repo
 	for _, e := range g.events {
 		if e.Kind != evPush || !e.Release {
 			continue
@@ -814,7 +684,7 @@ func (a *analysis) pushBefore(g *graph, gate, sign *event) *event {
 		if known(signRepo) && len(e.Tags) > 0 {
 			match, unknown := false, false
 			for _, t := range e.Tags {
-				r := parseRef(t).Repo
+				r := imageref.Parse(t).Repo
 				if !known(r) {
 					unknown = true
 				} else if r == signRepo {
@@ -906,7 +776,7 @@ func (a *analysis) hints(g *graph) {
 		}
 		a.add(a.finding("WF-SIGNING-NOT-VISIBLE", g.file.Path, j.Key, hint.Step.Key,
 			&checks.Location{Path: hint.Path, Line: hint.Line},
-			fmt.Sprintf("Job %s installs cosign (%s) but none of its visible steps signs; signing done in a Makefile, an external script or an image cannot be checked for a scan before it.",
+			fmt.Sprintf("Job %s installs cosign (%s) but none of its steps signs, as far as they were followed (scripts, build-tool targets, eval strings); signing inside a JavaScript or Docker action, a remote action or a non-shell program cannot be checked for a scan before it.",
 				j.display(), hint.Tool), map[string]any{"workflow": g.file.Path, "job": j.Key}))
 	}
 }

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -24,6 +25,9 @@ type wfFile struct {
 	CallOnly bool
 	Env      envMap
 	Shell    string
+	// IDToken is set when the workflow grants id-token: write (keyless
+	// signing credentials) to its jobs.
+	IDToken bool
 	// Inputs are workflow_call / workflow_dispatch input defaults (lower-case ids).
 	Inputs map[string]string
 	// Outputs are workflow_call outputs (lower-case names → value expressions).
@@ -47,8 +51,15 @@ type jobDef struct {
 	ContinueOnError string
 	Env             envMap
 	Shell, WorkDir  string
-	// Matrix holds literal matrix values by lower-case key.
-	Matrix map[string][]string
+	// IDToken is true or false when the job sets id-token permission
+	// itself, nil when it inherits the workflow's.
+	IDToken *bool
+	// Matrix holds literal matrix values by lower-case key; Combos the
+	// job instances the matrix runs (include/exclude applied), and
+	// MatrixOpaque is set when part of it is an expression.
+	Matrix       map[string][]string
+	Combos       []map[string]string
+	MatrixOpaque bool
 	// Outputs by lower-case name.
 	Outputs map[string]string
 	// Uses and With are set for a reusable-workflow call.
@@ -173,6 +184,9 @@ func parseWorkflow(path string, src []byte) *wfFile {
 	f.ParseErrors = errs
 	f.Name = str(w.Name)
 	f.Env = convEnv(w.Env)
+	if it := idToken(w.Permissions); it != nil {
+		f.IDToken = *it
+	}
 	if w.Defaults != nil && w.Defaults.Run != nil {
 		f.Shell = str(w.Defaults.Run.Shell)
 	}
@@ -220,12 +234,65 @@ func parseWorkflow(path string, src []byte) *wfFile {
 		f.Jobs = append(f.Jobs, convJob(path, lines, j))
 	}
 	sort.Slice(f.Jobs, func(a, b int) bool { return f.Jobs[a].Line < f.Jobs[b].Line })
+	if cyc, line := needsCycle(f.Jobs); cyc != nil {
+		// GitHub refuses to run the workflow: it is not a gate.
+		f.Invalid = fmt.Sprintf("has a cycle in its jobs' needs: (%s), so GitHub refuses to run it", strings.Join(cyc, " → "))
+		f.InvalidLine = line
+	}
 	return f
+}
+
+// needsCycle finds a cycle in the jobs' needs: and returns it (the first
+// job repeated at the end) with the line of its first job.
+func needsCycle(jobs []*jobDef) ([]string, int) {
+	byID := map[string]*jobDef{}
+	for _, j := range jobs {
+		byID[strings.ToLower(j.ID)] = j
+	}
+	const (
+		unseen = iota
+		active
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var visit func(id string) []string
+	visit = func(id string) []string {
+		switch state[id] {
+		case active:
+			i := slices.Index(stack, id)
+			return append(slices.Clone(stack[i:]), id)
+		case done:
+			return nil
+		}
+		state[id] = active
+		stack = append(stack, id)
+		if j := byID[id]; j != nil {
+			for _, n := range j.Needs {
+				if _, ok := byID[strings.ToLower(n)]; !ok {
+					continue
+				}
+				if c := visit(strings.ToLower(n)); c != nil {
+					return c
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[id] = done
+		return nil
+	}
+	for _, j := range jobs {
+		if c := visit(strings.ToLower(j.ID)); c != nil {
+			return c, byID[c[0]].Line
+		}
+	}
+	return nil, 0
 }
 
 func convJob(path string, lines []string, j *actionlint.Job) *jobDef {
 	d := &jobDef{ID: j.ID.Value, Name: str(j.Name), Line: line(j.Pos), If: str(j.If),
 		ContinueOnError: boolStr(j.ContinueOnError), Env: convEnv(j.Env), Outputs: map[string]string{}}
+	d.IDToken = idToken(j.Permissions)
 	for _, n := range j.Needs {
 		if n != nil {
 			d.Needs = append(d.Needs, n.Value)
@@ -239,19 +306,13 @@ func convJob(path string, lines []string, j *actionlint.Job) *jobDef {
 			d.Outputs[strings.ToLower(k)] = str(o.Value)
 		}
 	}
-	if j.Strategy != nil && j.Strategy.Matrix != nil && j.Strategy.Matrix.Rows != nil {
+	if j.Strategy != nil && j.Strategy.Matrix != nil {
+		d.Combos, d.MatrixOpaque = expandMatrix(j.Strategy.Matrix)
 		d.Matrix = map[string][]string{}
-		for k, r := range j.Strategy.Matrix.Rows {
-			if r == nil || r.Expression != nil {
-				continue
-			}
-			for _, v := range r.Values {
-				switch x := v.(type) {
-				case nil:
-				case *actionlint.RawYAMLString:
-					d.Matrix[strings.ToLower(k)] = append(d.Matrix[strings.ToLower(k)], x.Value)
-				default:
-					d.Matrix[strings.ToLower(k)] = append(d.Matrix[strings.ToLower(k)], v.String())
+		for _, c := range d.Combos {
+			for k, v := range c {
+				if !slices.Contains(d.Matrix[k], v) {
+					d.Matrix[k] = append(d.Matrix[k], v)
 				}
 			}
 		}
@@ -482,4 +543,126 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// idToken reads whether permissions grant id-token: write; nil when no
+// permissions are set.
+func idToken(p *actionlint.Permissions) *bool {
+	if p == nil {
+		return nil
+	}
+	v := false
+	if p.All != nil && p.All.Value == "write-all" {
+		v = true
+	}
+	for name, sc := range p.Scopes {
+		if strings.EqualFold(name, "id-token") && sc != nil && sc.Value != nil && sc.Value.Value == "write" {
+			v = true
+		}
+	}
+	return &v
+}
+
+// maxCombos is GitHub's limit on the jobs one matrix generates.
+const maxCombos = 256
+
+// expandMatrix lists a matrix's combinations as GitHub does: the product
+// of the rows, minus exclude, then include (extending the combinations it
+// does not contradict, or added as its own).
+func expandMatrix(m *actionlint.Matrix) ([]map[string]string, bool) {
+	opaque := m.Expression != nil
+	keys := make([]string, 0, len(m.Rows))
+	for k, r := range m.Rows {
+		if r == nil {
+			continue
+		}
+		if r.Expression != nil {
+			opaque = true
+			continue
+		}
+		keys = append(keys, strings.ToLower(k))
+	}
+	sort.Strings(keys)
+	combos := []map[string]string{{}}
+	for _, k := range keys {
+		var next []map[string]string
+		for _, c := range combos {
+			for _, v := range m.Rows[k].Values {
+				n := maps.Clone(c)
+				n[k] = rawValue(v)
+				next = append(next, n)
+				if len(next) > maxCombos {
+					return next[:maxCombos], true
+				}
+			}
+		}
+		combos = next
+	}
+	if len(keys) == 0 {
+		combos = nil
+	}
+	assigns := func(cs *actionlint.MatrixCombinations) []map[string]string {
+		if cs == nil {
+			return nil
+		}
+		if cs.ContainsExpression() {
+			opaque = true
+		}
+		var out []map[string]string
+		for _, c := range cs.Combinations {
+			if c == nil || c.Expression != nil {
+				continue
+			}
+			a := map[string]string{}
+			for k, as := range c.Assigns {
+				if as != nil && as.Value != nil {
+					a[strings.ToLower(k)] = rawValue(as.Value)
+				}
+			}
+			out = append(out, a)
+		}
+		return out
+	}
+	for _, ex := range assigns(m.Exclude) {
+		combos = slices.DeleteFunc(combos, func(c map[string]string) bool {
+			for k, v := range ex {
+				if c[k] != v {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	base := len(combos)
+	for _, in := range assigns(m.Include) {
+		matched := false
+		for _, c := range combos[:base] {
+			fits := true
+			for _, k := range keys {
+				if v, ok := in[k]; ok && c[k] != v {
+					fits = false
+				}
+			}
+			if fits {
+				matched = true
+				for k, v := range in {
+					c[k] = v
+				}
+			}
+		}
+		if !matched && len(combos) < maxCombos {
+			combos = append(combos, maps.Clone(in))
+		}
+	}
+	return combos, opaque
+}
+
+func rawValue(v actionlint.RawYAMLValue) string {
+	if s, ok := v.(*actionlint.RawYAMLString); ok {
+		return s.Value
+	}
+	if v == nil {
+		return ""
+	}
+	return v.String()
 }

@@ -1,0 +1,140 @@
+package buildtool
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func reader(files map[string]string) ReadFile {
+	fsys := fstest.MapFS{}
+	for k, v := range files {
+		fsys[k] = &fstest.MapFile{Data: []byte(v)}
+	}
+	return func(p string) ([]byte, error) { return fs.ReadFile(fsys, p) }
+}
+
+func texts(ls []Line) []string {
+	var out []string
+	for _, l := range ls {
+		s := l.Text
+		if l.IgnoreErr {
+			s = "-" + s
+		}
+		out = append(out, fmt.Sprintf("%s:%d %s", l.File, l.Line, s))
+	}
+	return out
+}
+
+func TestMakefile(t *testing.T) {
+	files := map[string]string{
+		"Makefile": "include mk/vars.mk\n" +
+			"REGISTRY ?= ghcr.io\nIMAGE := $(REGISTRY)/acme/api\nTAG ?= dev\nSIGN_FLAGS = --yes\n" +
+			"COSIGN = $(shell which cosign)\n\n" +
+			".PHONY: release\nrelease: scan sign ## build, scan, sign\n\n" +
+			"build:\n\t@docker build -t $(IMAGE):$(TAG) .\n" +
+			"scan: build\n\t-trivy image --exit-code 1 $(IMAGE):$(TAG) \\\n\t  --severity HIGH,CRITICAL\n" +
+			"sign:\n\tcosign sign $(SIGN_FLAGS) $(IMAGE):$(TAG) $${DIGEST} $(UNSET)\n\t$(MAKE) notify\n" +
+			"notify: ; echo done\n" +
+			"image-%:\n\tdocker push $(IMAGE)-$*:$(TAG)\n",
+		"mk/vars.mk": "REGISTRY = registry.example.com\n",
+	}
+	m, err := ParseMakefile("Makefile", reader(files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := m.Recipe("release", map[string]string{"TAG": "${{ github.ref_name }}"})
+	if !ok {
+		t.Fatal("release not found")
+	}
+	want := []string{
+		"Makefile:12 docker build -t registry.example.com/acme/api:${{ github.ref_name }} .",
+		"Makefile:14 -trivy image --exit-code 1 registry.example.com/acme/api:${{ github.ref_name }} \\\n  --severity HIGH,CRITICAL",
+		"Makefile:17 cosign sign --yes registry.example.com/acme/api:${{ github.ref_name }} ${DIGEST} ${UNSET}",
+		"Makefile:18 make notify",
+	}
+	if diff := cmp.Diff(want, texts(got)); diff != "" {
+		t.Errorf("release (-want +got):\n%s", diff)
+	}
+	if got, _ := m.Recipe("image-web", nil); len(got) != 1 || got[0].Text != "docker push registry.example.com/acme/api-web:dev" {
+		t.Errorf("pattern rule: %q", texts(got))
+	}
+	if _, ok := m.Recipe("missing", nil); ok {
+		t.Error("a missing target was found")
+	}
+	if m.Default() != "release" {
+		t.Errorf("default target %q", m.Default())
+	}
+}
+
+func TestMakefileShellFunction(t *testing.T) {
+	m, err := ParseMakefile("Makefile", reader(map[string]string{"Makefile": "x:\n\techo $(shell cosign sign a)\n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := m.Recipe("x", nil)
+	if len(got) != 1 || got[0].Text != "echo $(cosign sign a)" {
+		t.Errorf("$(shell …) is not turned into a command substitution: %q", texts(got))
+	}
+}
+
+func TestTaskfileJustfilePackage(t *testing.T) {
+	tf, err := ParseTaskfile("Taskfile.yml", []byte("version: '3'\nvars:\n  IMG: ghcr.io/a/b\ntasks:\n  release:\n    deps: [build]\n    cmds:\n      - task: sign\n      - cmd: echo done\n        ignore_error: true\n  build:\n    cmds:\n      - docker build -t {{.IMG}} .\n  sign:\n    cmds:\n      - cosign sign {{.IMG}} {{.OTHER}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := tf.Commands("release")
+	want := []string{"Taskfile.yml:13 docker build -t ghcr.io/a/b .", "Taskfile.yml:16 cosign sign ghcr.io/a/b ${OTHER}", "Taskfile.yml:9 -echo done"}
+	if diff := cmp.Diff(want, texts(got)); !ok || diff != "" {
+		t.Errorf("task release (-want +got):\n%s", diff)
+	}
+	jf := ParseJustfile("justfile", []byte("img := \"ghcr.io/a/b\"\n\nbuild:\n    docker build -t {{img}} .\n\n# release it\nrelease tag=\"x\": build\n    @cosign sign {{img}}\n"))
+	got, ok = jf.Commands("release")
+	want = []string{"justfile:4 docker build -t ghcr.io/a/b .", "justfile:8 cosign sign ghcr.io/a/b"}
+	if diff := cmp.Diff(want, texts(got)); !ok || diff != "" {
+		t.Errorf("just release (-want +got):\n%s", diff)
+	}
+	got, ok, err = PackageScripts("package.json", []byte(`{"scripts": {"prerelease": "npm test", "release": "cosign sign x"}}`), "release")
+	if err != nil || !ok || len(got) != 2 || got[1].Text != "cosign sign x" {
+		t.Errorf("npm run release: %q %v %v", texts(got), ok, err)
+	}
+}
+
+// FuzzMakefile reads arbitrary Makefiles and builds every target: never
+// a panic, never unbounded.
+func FuzzMakefile(f *testing.F) {
+	f.Add("A = $(B)\nB = $(A)\nall: a\na: all\n\t$(A) $$x\n")
+	f.Add("include Makefile\nx:\n\tcosign sign $(shell echo $(IMG))\n%.o: %.c\n\t$(CC) $<\n")
+	f.Add("define SIGN\ncosign sign $(1)\nendef\nrel:\n\t$(call SIGN,img)\n")
+	f.Add("t: ; echo $(\nifeq ($(X),1)\n\t-a\nelse\n\t@+b\nendif\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		m, err := ParseMakefile("Makefile", reader(map[string]string{"Makefile": src}))
+		if err != nil {
+			return
+		}
+		for _, tg := range append(m.Targets(), m.Default(), "x.o") {
+			lines, _ := m.Recipe(tg, map[string]string{"V": "$(V)"})
+			for _, l := range lines {
+				if l.Line < 1 || l.Line > strings.Count(src, "\n")+1 {
+					t.Fatalf("line %d outside the file", l.Line)
+				}
+			}
+		}
+	})
+}
+
+// TestMakefileExpansionBounded: self-doubling variables stay bounded.
+func TestMakefileExpansionBounded(t *testing.T) {
+	m, err := ParseMakefile("Makefile", reader(map[string]string{"Makefile": "A = $(A)$(A)$(A)\nx:\n\techo $(A)\n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := m.Recipe("x", nil)
+	if len(got) != 1 || len(got[0].Text) > 2*maxBytes {
+		t.Fatalf("expansion not bounded: %d lines", len(got))
+	}
+}
