@@ -95,10 +95,7 @@ func (a *App) workflowLintRun(ctx context.Context, opts *workflowLintOptions, ar
 		return err
 	}
 	job := checks.Job{Name: workflow.Type, Type: workflow.Type, Required: true, Timeout: config.DefaultCheckTimeout}
-	o := workflow.Options{Root: "."}
-	if cfg != nil {
-		o.Root = cfg.Dir
-	}
+	o := workflow.Options{Root: a.env(cfg).RepoRoot()}
 	if spec != nil {
 		if o, err = workflow.OptionsFromSpec(a.env(cfg), *spec); err != nil {
 			return asUsage(err)

@@ -402,7 +402,7 @@ func (sr *suiteRun) location(tc *TestCase) *checks.Location {
 }
 
 // relPath makes a path from a report (relative to the suite's directory)
-// relative to the config's directory, where findings' paths are read.
+// relative to the repository root, where findings' paths are read.
 func (sr *suiteRun) relPath(p string) string {
 	if filepath.IsAbs(p) || sr.baseDir == "" {
 		return p
