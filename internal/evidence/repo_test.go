@@ -112,7 +112,9 @@ func TestDetectRepositoryDubiousOwnership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, 0, 0) }) })
+	t.Cleanup(func() {
+		_ = filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, 0, 0) })
+	})
 	// Prove the scenario: the git binary, where present, refuses it.
 	if _, err := exec.LookPath("git"); err == nil {
 		cmd := exec.Command("git", "-C", dir, "rev-parse", "HEAD")

@@ -58,7 +58,7 @@ suites:
 		t.Fatal(err)
 	}
 	want := map[string]checks.Location{
-		"TESTS-REQUIRED-MISSING/py/tests/api/test_ledger.py::test_gone":               {Path: "ci/readiness.yaml", Line: 8},
+		"TESTS-REQUIRED-MISSING/py/tests/api/test_ledger.py::test_gone":              {Path: "ci/readiness.yaml", Line: 8},
 		"TESTS-FAILED/py/tests/api/test_ledger.py::test_dedupes_concurrent_requests": {Path: "tests/api/test_ledger.py", Line: 10},
 	}
 	for _, f := range res.Findings {
