@@ -30,7 +30,9 @@ type Env struct {
 }
 
 // RepoRoot is the repository root: Root, else the nearest directory above
-// Dir (inclusive) that holds .git, else Dir. It is absolute.
+// Dir (inclusive) that holds .git, else (a tree without .git: an unpacked
+// source archive) the working directory when Dir lies inside it, else Dir.
+// It is absolute.
 func (e Env) RepoRoot() string {
 	if e.Root != "" {
 		if abs, err := filepath.Abs(e.Root); err == nil {
@@ -38,11 +40,15 @@ func (e Env) RepoRoot() string {
 		}
 		return e.Root
 	}
-	dir := e.Dir
-	if dir == "" {
-		dir = "."
+	root, found := repo.FindRoot(e.ConfigDir())
+	if found {
+		return root
 	}
-	root, _ := repo.FindRoot(dir)
+	if wd, err := filepath.Abs("."); err == nil {
+		if _, inside := repo.Rel(wd, root); inside {
+			return wd
+		}
+	}
 	return root
 }
 
