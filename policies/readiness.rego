@@ -121,3 +121,14 @@ warn contains msg if {
 		"rule": "WAIVER-UNUSED", "finding": w.id, "severity": "low",
 	}
 }
+
+# The repository's facts (commit, branch) could not be read: say so rather
+# than publish evidence that silently names no commit.
+warn contains msg if {
+	reason := input.repository.unknown
+	reason != ""
+	msg := {
+		"msg": sprintf("the repository could not be fully read, so the evidence may name no commit: %s", [reason]),
+		"rule": "REPO-UNKNOWN", "severity": "medium",
+	}
+}

@@ -110,3 +110,15 @@ test_unscoped_unused_waiver_not_reported_under_only if {
 	inp := object.union(base, {"checks": [check("a", "pass", [])], "waivers": [w], "only": ["a"]})
 	count(readiness.warn) == 0 with input as inp
 }
+
+test_unreadable_repository_warns if {
+	inp := object.union(base, {"checks": [check("a", "pass", [])], "repository": {"root": "/src", "unknown": "the HEAD of /src cannot be read"}})
+	rules := {m.rule | some m in readiness.warn} with input as inp
+	rules == {"REPO-UNKNOWN"}
+	count(readiness.deny) == 0 with input as inp
+}
+
+test_readable_repository_does_not_warn if {
+	inp := object.union(base, {"checks": [check("a", "pass", [])], "repository": {"root": "/src", "commit": "abc"}})
+	count(readiness.warn) == 0 with input as inp
+}

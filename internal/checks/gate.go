@@ -3,11 +3,13 @@ package checks
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/repo"
 )
 
 // Env is what every gate constructor receives. There are no globals: the
@@ -22,6 +24,45 @@ type Env struct {
 	Now func() time.Time
 	// ToolVersion is readiness's own version.
 	ToolVersion string
+	// Root is the repository root, which everything reported is relative
+	// to; when empty, RepoRoot finds it above Dir.
+	Root string
+}
+
+// RepoRoot is the repository root: Root, else the nearest directory above
+// Dir (inclusive) that holds .git, else (a tree without .git: an unpacked
+// source archive) the working directory when Dir lies inside it, else Dir.
+// It is absolute.
+func (e Env) RepoRoot() string {
+	if e.Root != "" {
+		if abs, err := filepath.Abs(e.Root); err == nil {
+			return abs
+		}
+		return e.Root
+	}
+	root, found := repo.FindRoot(e.ConfigDir())
+	if found {
+		return root
+	}
+	if wd, err := filepath.Abs("."); err == nil {
+		if _, inside := repo.Rel(wd, root); inside {
+			return wd
+		}
+	}
+	return root
+}
+
+// ConfigDir is Dir made absolute: where paths written in readiness.yaml
+// resolve.
+func (e Env) ConfigDir() string {
+	dir := e.Dir
+	if dir == "" {
+		dir = "."
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
 }
 
 // Gate describes one kind of check this build implements.

@@ -69,6 +69,21 @@ func TestKeyVerify(t *testing.T) {
 			args:   []string{"key", "verify"}, code: 2, contains: []string{`readiness.yaml:6: "soon" is not a duration`}},
 		{name: "inconsistent windows", fixture: "good", args: []string{"key", "verify", "--expiry-fail", "100d"}, code: 2,
 			contains: []string{"--expiry-warn (90 days) must not be shorter than --expiry-fail (100 days)"}},
+		// Issue 14 item 8: with no config, a root-relative link in .github/SECURITY.md
+		// and the same key named on the command line are one file, not KEY-PATH-MISMATCH.
+		{name: "root-relative link in .github/SECURITY.md, no config", fixture: "root-relative-link",
+			args: []string{"key", "verify", "docs/keys/security.asc", "--security-md", ".github/SECURITY.md"}, code: 0,
+			contains: []string{"KEY-EXPIRING-SOON", "GO"}},
+		// Issue 13 item 11: config paths resolve from the config's directory,
+		// reported paths from the repository root.
+		{name: "config in .github/ with paths relative to it", fixture: "good",
+			files: map[string]string{".github/readiness.yaml": "version: 1\nchecks:\n  - name: security-key\n    with:\n      key: ../docs/keys/security.asc\n      security_md: ../SECURITY.md\n"},
+			args:  []string{"key", "verify", "-c", ".github/readiness.yaml", "--format", "json"}, code: 0,
+			contains: []string{`"key_file": "docs/keys/security.asc"`, `"security_md": "SECURITY.md"`}},
+		{name: "config path outside the repository", fixture: "good",
+			files: map[string]string{".github/readiness.yaml": "version: 1\nchecks:\n  - name: security-key\n    with:\n      key: ../../elsewhere/security.asc\n"},
+			args:  []string{"key", "verify", "-c", ".github/readiness.yaml"}, code: 2,
+			contains: []string{".github/readiness.yaml:5", "not inside the repository"}},
 		{name: "too many arguments", fixture: "good", args: []string{"key", "verify", "a", "b"}, code: 2},
 		{name: "unknown format", fixture: "good", args: []string{"key", "verify", "--format", "yaml"}, code: 2, contains: []string{`unknown --format "yaml"`}},
 	}

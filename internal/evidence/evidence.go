@@ -51,6 +51,9 @@ type Repository struct {
 	Commit string `json:"commit,omitempty"`
 	Branch string `json:"branch,omitempty"`
 	Dirty  bool   `json:"dirty,omitempty"`
+	// Unknown says what could not be read (a damaged .git, an unreadable
+	// HEAD, a working tree too slow to read); the policy warns REPO-UNKNOWN.
+	Unknown string `json:"unknown,omitempty"`
 }
 
 // ConfigRef names the configuration a run used.

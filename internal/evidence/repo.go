@@ -2,40 +2,99 @@ package evidence
 
 import (
 	"context"
-	"os/exec"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/readiness-dev/readiness/internal/repo"
 )
 
-// DetectRepository describes the git checkout at dir, or returns nil when it
-// is not one or git is absent. It is best effort: the evidence says what it
-// could learn and nothing else.
+// statusTimeout bounds how long the working tree's state may take to read.
+const statusTimeout = 5 * time.Second
+
+// DetectRepository describes the git checkout at or above dir, or returns
+// nil when there is none. It reads the repository with go-git, in process:
+// no git binary is needed (the distroless image has none) and git's
+// safe.directory ownership check, which makes the git binary refuse a
+// checkout owned by another user (the usual case under `docker run -v`),
+// does not apply. What cannot be read is said in Unknown, which the policy
+// turns into a REPO-UNKNOWN warning: the facts never vanish silently.
 func DetectRepository(ctx context.Context, dir string) *Repository {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	git := func(args ...string) string {
-		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
-		out, err := cmd.Output()
-		if err != nil {
-			return ""
-		}
-		return strings.TrimSpace(string(out))
-	}
-	// One process for root, commit and branch; a repository without
-	// commits has no HEAD, so fall back to the root alone.
-	var r *Repository
-	if f := strings.Split(git("rev-parse", "--show-toplevel", "HEAD", "--abbrev-ref", "HEAD"), "\n"); len(f) == 3 {
-		r = &Repository{Root: f[0], Commit: f[1], Branch: f[2]}
-	} else if root := git("rev-parse", "--show-toplevel"); root != "" {
-		r = &Repository{Root: root}
-	} else {
+	root, found := repo.FindRoot(dir)
+	if !found {
 		return nil
 	}
-	if remote := git("config", "--get", "remote.origin.url"); remote != "" {
-		r.Remote = redactURL(remote)
+	r := &Repository{Root: root}
+	g, err := git.PlainOpenWithOptions(root, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	if err != nil {
+		r.Unknown = fmt.Sprintf("%s holds .git but it cannot be read as a git repository: %v", root, err)
+		return r
 	}
-	r.Dirty = git("status", "--porcelain", "--untracked-files=no") != ""
+	head, err := g.Head()
+	switch {
+	case errors.Is(err, plumbing.ErrReferenceNotFound):
+		return r // no commits yet: the root is all there is
+	case err != nil:
+		r.Unknown = fmt.Sprintf("the HEAD of %s cannot be read: %v", root, err)
+		return r
+	}
+	r.Commit = head.Hash().String()
+	r.Branch = "HEAD" // detached, as `git rev-parse --abbrev-ref HEAD` says
+	if head.Name().IsBranch() {
+		r.Branch = head.Name().Short()
+	}
+	if rem, err := g.Remote("origin"); err == nil && len(rem.Config().URLs) > 0 {
+		r.Remote = redactURL(rem.Config().URLs[0])
+	}
+	dirty, err := trackedChanges(ctx, g)
+	if err != nil {
+		r.Unknown = fmt.Sprintf("whether the working tree of %s has uncommitted changes is unknown: %v", root, err)
+	}
+	r.Dirty = dirty
 	return r
+}
+
+// trackedChanges reports whether a tracked file differs from HEAD, in the
+// index or in the working tree (untracked files do not count, as with
+// `git status --untracked-files=no`). go-git's Status takes no context, so
+// it runs aside and is abandoned when ctx or statusTimeout ends first.
+func trackedChanges(ctx context.Context, g *git.Repository) (bool, error) {
+	wt, err := g.Worktree()
+	if err != nil {
+		return false, err
+	}
+	type result struct {
+		st  git.Status
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := wt.Status()
+		done <- result{st, err}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	select {
+	case <-ctx.Done():
+		return false, fmt.Errorf("reading it took longer than %s", statusTimeout)
+	case res := <-done:
+		if res.err != nil {
+			return false, res.err
+		}
+		for _, fs := range res.st {
+			if fs.Staging == git.Untracked && fs.Worktree == git.Untracked {
+				continue
+			}
+			if fs.Staging != git.Unmodified || fs.Worktree != git.Unmodified {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
 }
 
 // redactURL drops credentials embedded in a remote URL.

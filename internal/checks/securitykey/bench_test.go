@@ -19,7 +19,7 @@ func BenchmarkVerify(b *testing.B) {
 	for _, name := range []string{"good", "rsa3072"} {
 		b.Run(name, func(b *testing.B) {
 			dir := filepath.Join("testdata", "cases", name)
-			env := checks.Env{Dir: dir, Now: func() time.Time { return judgedAt }}
+			env := checks.Env{Dir: dir, Root: dir, Now: func() time.Time { return judgedAt }}
 			b.ReportAllocs()
 			cpu0 := processCPU()
 			for b.Loop() {

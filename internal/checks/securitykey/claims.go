@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -34,6 +35,8 @@ type Claims struct {
 	OtherContacts []Claim `json:"other_contacts,omitempty"`
 	// Expires is security.txt's Expires: field.
 	Expires *Claim `json:"expires,omitempty"`
+	// InlineKey is the first armored key block pasted into SECURITY.md.
+	InlineKey *Claim `json:"inline_key,omitempty"`
 }
 
 func (c *Claims) merge(o Claims) {
@@ -46,6 +49,9 @@ func (c *Claims) merge(o Claims) {
 	if c.PromisesEncryption == nil {
 		c.PromisesEncryption = o.PromisesEncryption
 	}
+	if c.InlineKey == nil {
+		c.InlineKey = o.InlineKey
+	}
 }
 
 var (
@@ -55,7 +61,10 @@ var (
 	hexRunRE = regexp.MustCompile(`(?i)(?:\b0x|\b)[0-9a-f]{4}(?:[ \t]{0,2}[0-9a-f]{4})*\b`)
 	urlRE    = regexp.MustCompile("https?://[^\\s<>()\\[\\]\"'`]+")
 	// Markdown link targets and bare tokens that name a key file.
-	linkRE     = regexp.MustCompile(`\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)`)
+	linkRE = regexp.MustCompile(`\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)`)
+	// A whole inline link, [text](target): a path in its text is the
+	// target's label, not a second reference.
+	fullLinkRE = regexp.MustCompile(`\[[^\[\]]*\]\(\s*<?[^)\s>]+>?(?:\s+"[^"]*")?\s*\)`)
 	keyPathRE  = regexp.MustCompile("(?i)(?:^|[\\s(\\[\"'`<:])((?:\\.{0,2}/)?(?:[\\w.\\-]+/)*[\\w.\\-]+\\.(?:asc|gpg|pgp))\\b")
 	encryptRE  = regexp.MustCompile(`(?i)\b(?:encrypt\w*|pgp|gpg|gnupg|openpgp)\b`)
 	keyWordsRE = regexp.MustCompile(`(?i)\b(?:key|keyid|fingerprint|pgp|gpg|gnupg|openpgp)\b`)
@@ -91,9 +100,25 @@ func ParseSecurityMD(path string, data []byte) Claims {
 		seen[k] = true
 		*list = append(*list, Claim{Value: v, Path: path, Line: line})
 	}
+	inArmor := ""
 	for i, raw := range lines {
 		n := i + 1
 		line := strings.TrimSuffix(raw, "\r")
+		// An armored key pasted in names the key; its base64 says nothing
+		// else (and could look like a key ID).
+		if typ, ok := armorType([]byte(line), armorBeginPrefix); ok && inArmor == "" {
+			if (typ == publicKeyBlock || typ == privateKeyBlock) && c.InlineKey == nil {
+				c.InlineKey = &Claim{Value: typ, Path: path, Line: n}
+			}
+			inArmor = typ
+			continue
+		}
+		if inArmor != "" {
+			if typ, ok := armorType([]byte(line), armorEndPrefix); ok && typ == inArmor {
+				inArmor = ""
+			}
+			continue
+		}
 		if c.PromisesEncryption == nil && encryptRE.MatchString(line) {
 			c.PromisesEncryption = &Claim{Value: strings.TrimSpace(truncate(line, 120)), Path: path, Line: n}
 		}
@@ -127,8 +152,9 @@ func ParseSecurityMD(path string, data []byte) Claims {
 				add(&c.KeyRefs, "ref", t, n)
 			}
 		}
+		links := fullLinkRE.FindAllStringIndex(line, -1)
 		for _, m := range keyPathRE.FindAllStringSubmatchIndex(line, -1) {
-			if inURL(m[2]) != "" {
+			if inURL(m[2]) != "" || slices.ContainsFunc(links, func(l []int) bool { return m[2] >= l[0] && m[3] <= l[1] }) {
 				continue
 			}
 			add(&c.KeyRefs, "ref", line[m[2]:m[3]], n)

@@ -65,21 +65,40 @@ var fixtureCases = []struct {
 	{name: "several-contacts", rules: []string{"KEY-UID-MISMATCH"}},
 	{name: "security-txt"},
 	{name: "security-txt-mismatch", rules: []string{"KEY-UID-MISMATCH", "KEY-FINGERPRINT-MISMATCH"}},
+	// How real projects lay it out (issue 14, items 8-11).
+	{name: "root-relative-link"},
+	{name: "root-relative-link-wrong", rules: []string{"KEY-PATH-MISMATCH"}},
+	{name: "well-known-web-root", opts: Options{Key: "public/.well-known/security.asc"}},
+	{name: "inline-key"},
+	{name: "inline-key-expired", rules: []string{"KEY-EXPIRED", "KEY-NO-ENCRYPTION"}},
+	{name: "inline-key-and-file"},
+	{name: "inline-key-mismatch", rules: []string{"KEY-INLINE-MISMATCH"}},
+	// A configured key file that is missing stays missing, block or not.
+	{name: "inline-key-configured-file-missing", rules: []string{"KEY-MISSING"}, opts: Options{Key: "keys/security.asc"}},
+	{name: "security-txt-stale", rules: []string{"KEY-SECURITY-TXT-STALE"}},
+	{name: "security-txt-expiring", rules: []string{"KEY-SECURITY-TXT-EXPIRING"}},
+	{name: "security-txt-no-expires", rules: []string{"KEY-SECURITY-TXT-STALE"}},
+	{name: "public-and-private-block", rules: []string{"KEY-PRIVATE-PUBLISHED"}},
 }
 
 func ptr[T any](v T) *T { return &v }
 
 // caseDir maps a case to its fixture directory (a few cases reuse one).
 func caseDir(name string) string {
-	if name == "two-certificates-allowed" {
+	switch name {
+	case "two-certificates-allowed":
 		name = "two-certificates"
+	case "inline-key-configured-file-missing":
+		name = "inline-key"
 	}
 	return filepath.Join("testdata", "cases", name)
 }
 
+// runCheck runs the gate on the miniature repository dir (its root: the
+// fixtures sit inside this project's checkout, whose root is elsewhere).
 func runCheck(t testing.TB, dir string, o Options, now time.Time) checks.Result {
 	t.Helper()
-	chk := New(o, checks.Env{Dir: dir, Now: func() time.Time { return now }})
+	chk := New(o, checks.Env{Dir: dir, Root: dir, Now: func() time.Time { return now }})
 	res, err := chk.Run(context.Background())
 	if err != nil {
 		t.Fatalf("Run: %v", err)

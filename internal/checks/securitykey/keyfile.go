@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
@@ -328,4 +330,54 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// distinctCerts is Certs with each certificate once, in file order: a file
+// holding a key's public and private blocks (or one block twice) holds one
+// certificate. The public copy is kept where there is one.
+func (kf *keyFile) distinctCerts() []*cert {
+	var out []*cert
+	at := map[string]int{}
+	for _, c := range kf.Certs {
+		f := fingerprintHex(c.Entity.PrimaryKey.Fingerprint)
+		i, seen := at[f]
+		switch {
+		case !seen:
+			at[f] = len(out)
+			out = append(out, c)
+		case out[i].Entity.PrivateKey != nil && c.Entity.PrivateKey == nil:
+			out[i] = c
+		}
+	}
+	return out
+}
+
+// fingerprints lists the distinct certificates' fingerprints, sorted.
+func (kf *keyFile) fingerprints() []string {
+	var out []string
+	for _, c := range kf.distinctCerts() {
+		out = append(out, fingerprintHex(c.Entity.PrimaryKey.Fingerprint))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// publicLines gives the lines of the public blocks of the certificates
+// with these fingerprints (0 for binary data).
+func (kf *keyFile) publicLines(fprs []string) []int {
+	var out []int
+	for _, c := range kf.Certs {
+		if c.Entity.PrivateKey == nil && c.Line > 0 && slices.Contains(fprs, fingerprintHex(c.Entity.PrimaryKey.Fingerprint)) && !slices.Contains(out, c.Line) {
+			out = append(out, c.Line)
+		}
+	}
+	return out
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
 }

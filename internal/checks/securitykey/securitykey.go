@@ -25,6 +25,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/config"
+	repository "github.com/readiness-dev/readiness/internal/repo"
 )
 
 // Type is the gate's type in readiness.yaml.
@@ -58,9 +59,14 @@ var securityMDCandidates = []string{"SECURITY.md", ".github/SECURITY.md", "docs/
 // securityTxtCandidates are RFC 9116's locations, relative to the repository.
 var securityTxtCandidates = []string{".well-known/security.txt", "security.txt"}
 
-// Options is the gate's `with:` block.
+// Options is the gate's `with:` block. Paths written in readiness.yaml are
+// relative to its directory (OptionsFromSpec makes them absolute); the
+// defaults, and relative paths given to New directly, are relative to the
+// repository root.
 type Options struct {
-	// Key is the published key file (default docs/keys/security.asc).
+	// Key is the published key file (default docs/keys/security.asc). When
+	// it is the default and does not exist, an armored public key block
+	// pasted into SECURITY.md is judged as the key.
 	Key string `yaml:"key"`
 	// SecurityMD is the disclosure policy; when empty, the first of
 	// SECURITY.md, .github/SECURITY.md and docs/SECURITY.md that exists.
@@ -128,11 +134,23 @@ func (o Options) Validate() error {
 }
 
 // OptionsFromSpec decodes and validates a check's `with:` block, with
-// defaults applied; paths stay relative to env.Dir.
+// defaults applied. The paths it sets are made absolute against the
+// config's directory, and refused when they leave the repository.
 func OptionsFromSpec(env checks.Env, spec config.CheckSpec) (Options, error) {
 	var o Options
 	if err := config.DecodeStrict(env.ConfigFile, &spec.With, &o); err != nil {
 		return Options{}, err
+	}
+	root, dir := env.RepoRoot(), env.ConfigDir()
+	for _, p := range []*string{&o.Key, &o.SecurityMD, &o.SecurityTxt} {
+		if *p == "" || (p == &o.SecurityTxt && *p == "none") {
+			continue
+		}
+		abs, err := repository.Resolve(root, dir, *p)
+		if err != nil {
+			return Options{}, &config.Error{File: env.ConfigFile, Line: withLine(spec), Msg: fmt.Sprintf("check %q: %v", spec.Name, err)}
+		}
+		*p = abs
 	}
 	o = o.WithDefaults()
 	if err := o.Validate(); err != nil {
@@ -158,29 +176,31 @@ func fromSpec(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
 
 // Check is the security-key check.
 type Check struct {
-	opts  Options
-	dir   string
-	now   func() time.Time
-	rules map[string]checks.Rule
+	opts Options
+	// root is the repository root (absolute): relative paths in opts
+	// resolve against it, and every path reported is relative to it.
+	root string
+	// defaultKey is true when opts.Key was not set: a SECURITY.md with the
+	// key pasted in then stands in for a missing key file.
+	defaultKey bool
+	now        func() time.Time
+	rules      map[string]checks.Rule
 }
 
-// New builds the check. Relative paths in o resolve against env.Dir; the
-// clock is env.Now (time.Now when nil).
+// New builds the check. Relative paths in o resolve against the repository
+// root (env.RepoRoot); the clock is env.Now (time.Now when nil).
 func New(o Options, env checks.Env) *Check {
+	defaultKey := o.Key == "" || o.Key == DefaultKey
 	o = o.WithDefaults()
 	now := env.Now
 	if now == nil {
 		now = time.Now
 	}
-	dir := env.Dir
-	if dir == "" {
-		dir = "."
-	}
 	rules := map[string]checks.Rule{}
 	for _, r := range checks.MustRules(rulesYAML) {
 		rules[r.ID] = r
 	}
-	return &Check{opts: o, dir: dir, now: now, rules: rules}
+	return &Check{opts: o, root: env.RepoRoot(), defaultKey: defaultKey, now: now, rules: rules}
 }
 
 // Facts is what the check records in Result.Facts.
@@ -192,10 +212,13 @@ type Facts struct {
 	Armored      bool        `json:"armored"`
 	Blocks       []blockInfo `json:"armor_blocks"`
 	// PrivateKeyPublished is true when the file holds secret key material.
-	PrivateKeyPublished bool        `json:"private_key_published"`
-	Certificates        []CertFacts `json:"certificates"`
-	SecurityMD          string      `json:"security_md,omitempty"`
-	SecurityTxt         string      `json:"security_txt,omitempty"`
+	PrivateKeyPublished bool `json:"private_key_published"`
+	// KeyInSecurityMD is true when the key judged is the armored block
+	// pasted into SECURITY.md (no separate key file exists).
+	KeyInSecurityMD bool        `json:"key_in_security_md,omitempty"`
+	Certificates    []CertFacts `json:"certificates"`
+	SecurityMD      string      `json:"security_md,omitempty"`
+	SecurityTxt     string      `json:"security_txt,omitempty"`
 	// Contacts are the addresses the key was matched against.
 	Contacts []string `json:"contacts"`
 	Claims   Claims   `json:"claims"`
@@ -240,25 +263,29 @@ type run struct {
 	reports        []certReport
 	claims         Claims
 	mdRel, txtRel  string
+	mdAbs          string
 	mdFound        bool
-	contacts       []Claim
-	findings       []checks.Finding
-	facts          Facts
+	// mdData is SECURITY.md when it holds an armored key block.
+	mdData []byte
+	// keyInMD: the key judged is the block in SECURITY.md.
+	keyInMD  bool
+	contacts []Claim
+	findings []checks.Finding
+	facts    Facts
 }
 
 func (r *run) resolve(p string) string {
 	if filepath.IsAbs(p) {
 		return filepath.Clean(p)
 	}
-	return filepath.Join(r.c.dir, filepath.FromSlash(p))
+	return filepath.Join(r.c.root, filepath.FromSlash(p))
 }
 
-// rel shows a path relative to the repository when it lies inside it.
+// rel shows a path relative to the repository root when it lies inside it
+// (a key given on the command line may lie elsewhere: shown absolute).
 func (r *run) rel(abs string) string {
-	if rel, err := filepath.Rel(r.c.dir, abs); err == nil && !strings.HasPrefix(rel, "..") && !filepath.IsAbs(rel) {
-		return filepath.ToSlash(rel)
-	}
-	return abs
+	rel, _ := repository.Rel(r.c.root, abs)
+	return rel
 }
 
 func (r *run) add(f checks.Finding) {
@@ -280,6 +307,7 @@ func (r *run) gather() {
 	r.keyRel = r.rel(r.keyAbs)
 	r.readDocs()
 	r.readKey()
+	r.inlineKey()
 	r.crossCheck()
 }
 
@@ -304,7 +332,11 @@ func (r *run) readDocs() {
 			break
 		}
 		r.mdFound = true
+		r.mdAbs = abs
 		r.claims.merge(ParseSecurityMD(r.mdRel, data))
+		if r.claims.InlineKey != nil {
+			r.mdData = data
+		}
 		break
 	}
 	if r.mdRel == "" {
@@ -341,15 +373,21 @@ func (r *run) readDocs() {
 		st := ParseSecurityTxt(r.txtRel, data)
 		r.claims.merge(st)
 		r.claims.Expires = st.Expires
+		r.checkTxtExpiry(st.Expires)
 		break
 	}
 }
 
-// readKey reads and evaluates the key file.
+// readKey reads and evaluates the key file, or the key pasted into
+// SECURITY.md when the default key file does not exist.
 func (r *run) readKey() {
+	data, err := readLimited(r.keyAbs)
+	if errors.Is(err, fs.ErrNotExist) && r.c.defaultKey && r.mdData != nil {
+		r.keyAbs, r.keyRel, r.keyInMD = r.mdAbs, r.mdRel, true
+		data, err = r.mdData, nil
+	}
 	loc := &checks.Location{Path: r.keyRel}
 	id := func(rule string) string { return rule + "/" + r.keyRel }
-	data, err := readLimited(r.keyAbs)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		msg := fmt.Sprintf("the security contact key %s does not exist", r.keyRel)
@@ -368,40 +406,7 @@ func (r *run) readKey() {
 	r.kf = parseKeyFile(data)
 	kf := r.kf
 
-	for _, s := range kf.Secrets {
-		what := "secret key material"
-		if s.Labelled {
-			what = "a PGP PRIVATE KEY BLOCK"
-		}
-		l := &checks.Location{Path: r.keyRel, Line: s.Line}
-		msg := fmt.Sprintf("%s publishes %s", r.keyRel, what)
-		if len(s.Fingerprints) > 0 {
-			msg += " for " + strings.Join(s.Fingerprints, ", ")
-		}
-		switch {
-		case !s.Parsed:
-			msg += ": treat the key as compromised"
-		case s.Protected:
-			msg += " (passphrase-protected, which only slows an attacker): the key is compromised"
-		default:
-			msg += " UNPROTECTED: anyone who can read the repository can decrypt every report sent to this key and sign as the project; the key is compromised"
-		}
-		r.add(checks.Finding{Rule: "KEY-PRIVATE-PUBLISHED", ID: "KEY-PRIVATE-PUBLISHED/" + r.keyRel, Severity: checks.SeverityCritical, Message: msg, Location: l,
-			Properties: map[string]any{"fingerprints": s.Fingerprints, "passphrase_protected": s.Protected}})
-	}
-	for _, p := range kf.Problems {
-		sev := checks.SeverityCritical
-		if p.Rule == "KEY-NOT-ARMORED" {
-			sev = checks.SeverityHigh
-		}
-		msg := fmt.Sprintf("%s: %s", r.keyRel, p.Msg)
-		l := &checks.Location{Path: r.keyRel, Line: p.Line}
-		fid := id(p.Rule)
-		if p.Rule == "KEY-MALFORMED" {
-			fid += "/" + p.Kind
-		}
-		r.add(checks.Finding{Rule: p.Rule, ID: fid, Severity: sev, Message: msg, Location: l})
-	}
+	r.fileFaults(kf, r.keyRel)
 	// Self-signatures go-crypto cannot parse, one finding per certificate.
 	var weakOrder []string
 	weak := map[string][]rawWeakSig{}
@@ -421,23 +426,88 @@ func (r *run) readKey() {
 				fpr, strings.Join(parts, ", ")),
 			Location: &checks.Location{Path: r.keyRel, Line: weak[fpr][0].Line}, Properties: map[string]any{"fingerprint": fpr, "signatures": parts}})
 	}
-	if len(kf.Certs) > 1 && *r.c.opts.SingleCertificate {
+	// The same key twice (a public and a private block of it, or one
+	// pasted twice) is one certificate: judged once, counted once.
+	certs := kf.distinctCerts()
+	if len(certs) > 1 && *r.c.opts.SingleCertificate {
 		var fprs []string
-		for _, c := range kf.Certs {
+		for _, c := range certs {
 			fprs = append(fprs, fingerprintHex(c.Entity.PrimaryKey.Fingerprint))
 		}
 		r.add(checks.Finding{Rule: "KEY-MULTIPLE-CERTS", ID: id("KEY-MULTIPLE-CERTS"), Severity: checks.SeverityHigh,
-			Message:  fmt.Sprintf("%s holds %d certificates (%s) where one is expected: a reporter cannot tell which key to encrypt to", r.keyRel, len(kf.Certs), strings.Join(fprs, ", ")),
+			Message:  fmt.Sprintf("%s holds %d certificates (%s) where one is expected: a reporter cannot tell which key to encrypt to", r.keyRel, len(certs), strings.Join(fprs, ", ")),
 			Location: loc, Properties: map[string]any{"fingerprints": fprs}})
 	}
 	ev := newEvaluator(r.now, r.c.opts, r.keyRel)
-	for _, c := range kf.Certs {
+	for _, c := range certs {
 		rep := ev.evaluate(c)
 		r.reports = append(r.reports, rep)
 		for _, f := range rep.Findings {
 			r.add(f)
 		}
 	}
+}
+
+// fileFaults reports what is wrong with a key file (or with the key block
+// pasted into SECURITY.md) as a file: secret key material, structural faults.
+func (r *run) fileFaults(kf *keyFile, rel string) {
+	for _, s := range kf.Secrets {
+		what := "secret key material"
+		if s.Labelled {
+			what = "a PGP PRIVATE KEY BLOCK"
+		}
+		l := &checks.Location{Path: rel, Line: s.Line}
+		msg := fmt.Sprintf("%s publishes %s", rel, what)
+		if len(s.Fingerprints) > 0 {
+			msg += " for " + strings.Join(s.Fingerprints, ", ")
+		}
+		if pub := kf.publicLines(s.Fingerprints); len(pub) > 0 {
+			msg += fmt.Sprintf(" (the same key as the public block on line %s)", joinInts(pub))
+		}
+		switch {
+		case !s.Parsed:
+			msg += ": treat the key as compromised"
+		case s.Protected:
+			msg += " (passphrase-protected, which only slows an attacker): the key is compromised"
+		default:
+			msg += " UNPROTECTED: anyone who can read the repository can decrypt every report sent to this key and sign as the project; the key is compromised"
+		}
+		r.add(checks.Finding{Rule: "KEY-PRIVATE-PUBLISHED", ID: "KEY-PRIVATE-PUBLISHED/" + rel, Severity: checks.SeverityCritical, Message: msg, Location: l,
+			Properties: map[string]any{"fingerprints": s.Fingerprints, "passphrase_protected": s.Protected}})
+	}
+	for _, p := range kf.Problems {
+		sev := checks.SeverityCritical
+		if p.Rule == "KEY-NOT-ARMORED" {
+			sev = checks.SeverityHigh
+		}
+		msg := fmt.Sprintf("%s: %s", rel, p.Msg)
+		l := &checks.Location{Path: rel, Line: p.Line}
+		fid := p.Rule + "/" + rel
+		if p.Rule == "KEY-MALFORMED" {
+			fid += "/" + p.Kind
+		}
+		r.add(checks.Finding{Rule: p.Rule, ID: fid, Severity: sev, Message: msg, Location: l})
+	}
+}
+
+// inlineKey compares the key pasted into SECURITY.md with the separate key
+// file: reporters copy one or the other, so both must be the same
+// certificate. A fault in the pasted block is reported like one in a file.
+func (r *run) inlineKey() {
+	if r.mdData == nil || r.keyInMD || r.kf == nil || r.keyAbs == r.mdAbs {
+		return
+	}
+	ikf := parseKeyFile(r.mdData)
+	r.fileFaults(ikf, r.mdRel)
+	inline, file := ikf.fingerprints(), r.kf.fingerprints()
+	if len(inline) == 0 || len(file) == 0 || slices.Equal(inline, file) {
+		return
+	}
+	at := r.claims.InlineKey
+	r.add(checks.Finding{Rule: "KEY-INLINE-MISMATCH", ID: "KEY-INLINE-MISMATCH/" + r.mdRel, Severity: checks.SeverityCritical,
+		Message: fmt.Sprintf("%s shows the key %s, but %s is %s: reporters who copy one encrypt to a key the project may not hold; publish one certificate in both places",
+			claimWhere(*at), strings.Join(inline, ", "), r.keyRel, strings.Join(file, ", ")),
+		Location: claimLoc(*at), Properties: map[string]any{"inline": inline, "key_file": file}})
 }
 
 // crossCheck compares what the documents claim with the key.
@@ -534,7 +604,8 @@ func (r *run) crossCheck() {
 
 	// Does SECURITY.md point at the key at all, and at this one?
 	if r.mdFound || r.txtRel != "" {
-		named := len(r.claims.KeyRefs)+len(r.claims.Fingerprints)+len(r.claims.KeyIDs)+len(r.claims.ShortKeyIDs) > 0
+		// A key pasted into SECURITY.md is the strongest way to name it.
+		named := len(r.claims.KeyRefs)+len(r.claims.Fingerprints)+len(r.claims.KeyIDs)+len(r.claims.ShortKeyIDs) > 0 || r.claims.InlineKey != nil
 		if !named {
 			sev := checks.SeverityMedium
 			msg := fmt.Sprintf("%s names no key file, key URL or fingerprint, so reporters cannot find or verify the key", r.mdRel)
@@ -594,7 +665,13 @@ func (r *run) localRef(ref Claim) (matches, local bool) {
 		v = v[:i]
 	}
 	if strings.HasPrefix(v, "/") {
-		return filepath.Join(r.c.dir, filepath.FromSlash(v)) == r.keyAbs, true
+		// GitHub resolves a root-relative link in a Markdown file, wherever
+		// the file is, at the repository root. /.well-known/ is a web path:
+		// served from whichever directory of the repository holds it.
+		if strings.HasPrefix(v, "/.well-known/") {
+			return r.keyRel == v[1:] || strings.HasSuffix(r.keyRel, v), true
+		}
+		return r.resolve(strings.TrimLeft(v, "/")) == r.keyAbs, true
 	}
 	// Relative to the document (how Markdown links resolve) or to the
 	// repository root (how people write paths in prose).
@@ -694,6 +771,7 @@ func (r *run) factsMap() map[string]any {
 		f.Contacts = append(f.Contacts, c.Value)
 	}
 	f.Claims = r.claims
+	f.KeyInSecurityMD = r.keyInMD
 	f.Options.ExpiryFail = humanDays(o.ExpiryFail.D())
 	f.Options.ExpiryWarn = humanDays(o.ExpiryWarn.D())
 	f.Options.MinRSABits = o.MinRSABits
@@ -706,6 +784,7 @@ func (r *run) factsMap() map[string]any {
 		"armored":               f.Armored,
 		"armor_blocks":          f.Blocks,
 		"private_key_published": f.PrivateKeyPublished,
+		"key_in_security_md":    f.KeyInSecurityMD,
 		"certificates":          f.Certificates,
 		"security_md":           f.SecurityMD,
 		"security_txt":          f.SecurityTxt,
@@ -770,6 +849,45 @@ func algoShort(k KeyFacts) string {
 		return k.Curve
 	}
 	return k.Algorithm
+}
+
+// checkTxtExpiry judges security.txt's own Expires: field (RFC 9116
+// §2.5.5: required; a file past it is stale). A missing or unreadable date
+// is stale too: a reader cannot tell the file is current.
+func (r *run) checkTxtExpiry(exp *Claim) {
+	loc := &checks.Location{Path: r.txtRel}
+	id := func(rule string) string { return rule + "/" + r.txtRel }
+	if exp == nil {
+		r.add(checks.Finding{Rule: "KEY-SECURITY-TXT-STALE", ID: id("KEY-SECURITY-TXT-STALE"), Severity: checks.SeverityHigh,
+			Message: fmt.Sprintf("%s has no Expires: field, which RFC 9116 requires: readers cannot tell whether its contact and key are current", r.txtRel), Location: loc})
+		return
+	}
+	loc.Line = exp.Line
+	t, err := time.Parse(time.RFC3339, exp.Value)
+	if err != nil {
+		if d, derr := time.Parse(time.DateOnly, exp.Value); derr == nil {
+			t, err = d.Add(24*time.Hour-time.Second), nil
+		}
+	}
+	if err != nil {
+		r.add(checks.Finding{Rule: "KEY-SECURITY-TXT-STALE", ID: id("KEY-SECURITY-TXT-STALE"), Severity: checks.SeverityHigh,
+			Message:  fmt.Sprintf("%s:%d: Expires: %q is not an RFC 3339 date-time (e.g. 2027-01-31T23:00:00.000Z), so readers cannot tell whether the file is current", r.txtRel, exp.Line, exp.Value),
+			Location: loc, Properties: map[string]any{"expires": exp.Value}})
+		return
+	}
+	left := t.Sub(r.now)
+	switch {
+	case left <= 0:
+		r.add(checks.Finding{Rule: "KEY-SECURITY-TXT-STALE", ID: id("KEY-SECURITY-TXT-STALE"), Severity: checks.SeverityHigh,
+			Message: fmt.Sprintf("%s:%d expired on %s (%s ago): RFC 9116 readers treat it as stale and its contact and key as unreliable",
+				r.txtRel, exp.Line, day(t), humanDays(-left.Truncate(24*time.Hour))),
+			Location: loc, Properties: map[string]any{"expires": formatTime(t)}})
+	case left < r.c.opts.ExpiryWarn.D():
+		r.add(checks.Finding{Rule: "KEY-SECURITY-TXT-EXPIRING", ID: id("KEY-SECURITY-TXT-EXPIRING"), Severity: checks.SeverityMedium,
+			Message: fmt.Sprintf("%s:%d expires on %s, in %s (within the %s warning window): renew it before readers treat it as stale",
+				r.txtRel, exp.Line, day(t), humanDays(left.Truncate(24*time.Hour)), humanDays(r.c.opts.ExpiryWarn.D())),
+			Location: loc, Properties: map[string]any{"expires": formatTime(t)}})
+	}
 }
 
 // readLimited reads a file of at most maxInputBytes.

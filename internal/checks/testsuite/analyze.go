@@ -3,6 +3,7 @@ package testsuite
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -268,7 +269,7 @@ func analyze(sr *suiteRun, configFile string) []checks.Finding {
 		props := map[string]any{"pattern": p.Value}
 		if sim := similar(p.Value, hs); len(sim) > 0 {
 			props["available"] = sim
-			msg += "; similar names: " + strings.Join(sim, ", ")
+			msg += "; the report's closest names: " + strings.Join(sim, ", ")
 		}
 		f := add("TESTS-REQUIRED-MISSING", p.Value, msg, props)
 		if configFile != "" && p.Line > 0 {
@@ -375,8 +376,8 @@ func analyze(sr *suiteRun, configFile string) []checks.Finding {
 			break
 		}
 		f := add(v.rule, h.id, msg, props)
-		if h.tc.File != "" {
-			f.Location = &checks.Location{Path: sr.relPath(h.tc.File), Line: h.tc.Line}
+		if loc := sr.location(&h.tc); loc != nil {
+			f.Location = loc
 		}
 	}
 	if len(cappedIDs) > 0 {
@@ -386,8 +387,22 @@ func analyze(sr *suiteRun, configFile string) []checks.Finding {
 	return out
 }
 
+// location is where a test's finding points: the file the report names,
+// or the one its pytest node ID names when that file exists.
+func (sr *suiteRun) location(tc *TestCase) *checks.Location {
+	if tc.File == "" {
+		return nil
+	}
+	if tc.FileFromID && !filepath.IsAbs(tc.File) {
+		if st, err := os.Stat(filepath.Join(sr.Dir, filepath.FromSlash(tc.File))); err != nil || st.IsDir() {
+			return nil
+		}
+	}
+	return &checks.Location{Path: sr.relPath(tc.File), Line: tc.Line}
+}
+
 // relPath makes a path from a report (relative to the suite's directory)
-// relative to the config's directory, where findings' paths are read.
+// relative to the repository root, where findings' paths are read.
 func (sr *suiteRun) relPath(p string) string {
 	if filepath.IsAbs(p) || sr.baseDir == "" {
 		return p
@@ -408,29 +423,77 @@ func matchAny(p *Pattern, cases []*TestCase) bool {
 	return false
 }
 
-// similar suggests test names for a required pattern that matched nothing:
-// names that contain the pattern's last segment, or share its start.
+// maxSimilar is how many names a TESTS-REQUIRED-MISSING finding suggests.
+const maxSimilar = 5
+
+// similar lists the report's test names closest to a required pattern that
+// matched nothing, most similar first: a renamed or re-parametrised test is
+// usually one of them. Names are compared by their last segment (the test
+// function), then as a whole, by edit distance; a name containing the
+// pattern's last segment (or contained in it) comes first, and names whose
+// last segment is more different than alike are left out.
 func similar(pattern string, hs []*testHistory) []string {
-	p := strings.TrimPrefix(pattern, "re:")
-	last := p
-	for _, sep := range []string{"::", "/", ".", "#", " > "} {
-		if i := strings.LastIndex(last, sep); i >= 0 {
-			last = last[i+len(sep):]
-		}
+	p := strings.ToLower(strings.Trim(strings.TrimPrefix(pattern, "re:"), "*^$"))
+	last := strings.ToLower(lastSegment(strings.ReplaceAll(p, ".", "/")))
+	type cand struct {
+		id       string
+		contains bool
+		score    int
 	}
-	last = strings.ToLower(strings.Trim(last, "*"))
-	var out []string
-	if len(last) >= 4 {
-		for _, h := range hs {
-			if strings.Contains(strings.ToLower(h.id), last) || strings.Contains(last, strings.ToLower(lastSegment(h.id))) && len(lastSegment(h.id)) >= 8 {
-				out = append(out, h.id)
-				if len(out) == 5 {
-					break
-				}
-			}
+	var cs []cand
+	for _, h := range hs {
+		id := strings.ToLower(h.id)
+		seg := strings.ToLower(lastSegment(strings.ReplaceAll(h.id, ".", "/")))
+		d := levenshtein(last, seg)
+		contains := len(last) >= 4 && (strings.Contains(seg, last) || strings.Contains(last, seg) && len(seg) >= 4)
+		if !contains && d*2 > max(len(last), len(seg)) {
+			continue // more different than alike
 		}
+		cs = append(cs, cand{h.id, contains, d*4 + levenshtein(p, id)})
+	}
+	sort.SliceStable(cs, func(i, j int) bool {
+		if cs[i].contains != cs[j].contains {
+			return cs[i].contains
+		}
+		return cs[i].score < cs[j].score
+	})
+	var out []string
+	for _, c := range cs {
+		if len(out) == maxSimilar {
+			break
+		}
+		out = append(out, c.id)
 	}
 	return out
+}
+
+// levenshtein is the edit distance of a and b in bytes, bounded so that a
+// hostile report of long names costs little.
+func levenshtein(a, b string) int {
+	const maxLen = 256
+	if len(a) > maxLen {
+		a = a[:maxLen]
+	}
+	if len(b) > maxLen {
+		b = b[:maxLen]
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func lastSegment(id string) string {

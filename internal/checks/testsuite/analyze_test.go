@@ -109,7 +109,17 @@ func TestAnalyze(t *testing.T) {
 		{
 			name: "missing required pattern suggests similar names",
 			sr:   suiteWith(FormatJUnit, []string{"tests/t.py::test_restart_keeps_output"}, run(1, 0, "tests/t.py::test_restart_keeps_output_v2=passed")),
-			want: []brief{{"TESTS-REQUIRED-MISSING/s/tests/t.py::test_restart_keeps_output", "suite s: required test tests/t.py::test_restart_keeps_output is not in the report of any run; similar names: tests/t.py::test_restart_keeps_output_v2"}},
+			want: []brief{{"TESTS-REQUIRED-MISSING/s/tests/t.py::test_restart_keeps_output", "suite s: required test tests/t.py::test_restart_keeps_output is not in the report of any run; the report's closest names: tests/t.py::test_restart_keeps_output_v2"}},
+		},
+		{
+			// Renamed and re-parametrised: the closest names first, the unrelated one left out.
+			name: "missing required test lists the closest names, best first",
+			sr: suiteWith(FormatJUnit, []string{"tests/api/test_ledger.py::test_waiters_get_output_after_restart"},
+				run(1, 0, "tests/api/test_ledger.py::test_dedupes=passed", "tests/api/test_ledger.py::test_waiter_gets_output_after_restart=passed",
+					"tests/api/test_ledger.py::TestRestart::test_waiters_get_output_after_restart[sqlite]=passed")),
+			want: []brief{{"TESTS-REQUIRED-MISSING/s/tests/api/test_ledger.py::test_waiters_get_output_after_restart",
+				"suite s: required test tests/api/test_ledger.py::test_waiters_get_output_after_restart is not in the report of any run; the report's closest names: " +
+					"tests/api/test_ledger.py::TestRestart::test_waiters_get_output_after_restart[sqlite], tests/api/test_ledger.py::test_waiter_gets_output_after_restart"}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

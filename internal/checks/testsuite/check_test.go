@@ -541,22 +541,34 @@ func TestFromSpecErrors(t *testing.T) {
 	}
 }
 
-// TestPytestRealSuite runs a tiny real pytest suite. pytest is optional for
-// this project: it is the one test that skips even under CI=true.
+// TestPytestRealSuite runs a tiny real pytest suite, with both report
+// families. pytest is optional for this project: it is the one test that
+// skips even under CI=true.
 func TestPytestRealSuite(t *testing.T) {
 	pytest, err := exec.LookPath("pytest")
 	if err != nil {
 		t.Skipf("SKIPPED: pytest is not installed (%v). This is the one test allowed to skip under CI=true: pytest is optional for readiness's CI, and the real pytest reports in testdata/reports cover the format. Install it (apt-get install python3-pytest) to run this test.", err)
 	}
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "pytest"))); err != nil {
-		t.Fatal(err)
-	}
-	c := newCheck(t, dir, `
+	for _, tc := range []struct {
+		family string
+		// Where the failures point: xunit1 writes the (0-based) line of
+		// the def; xunit2 writes no file, so the node ID gives it and the
+		// traceback's last line the line.
+		dedupes, journal checks.Location
+	}{
+		{"xunit1", checks.Location{Path: "tests/api/test_ledger.py", Line: 8}, checks.Location{Path: "tests/api/test_journal.py", Line: 15}},
+		{"xunit2", checks.Location{Path: "tests/api/test_ledger.py", Line: 10}, checks.Location{Path: "tests/api/test_journal.py", Line: 73}},
+	} {
+		t.Run(tc.family, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "pytest"))); err != nil {
+				t.Fatal(err)
+			}
+			c := newCheck(t, dir, `
 log_dir: logs
 suites:
   - name: py
-    command: [`+pytest+`, -p, no:cacheprovider, -q, --junitxml=report.xml, tests]
+    command: [`+pytest+`, -p, no:cacheprovider, -q, -o, junit_family=`+tc.family+`, --junitxml=report.xml, tests]
     env: {PYTHONDONTWRITEBYTECODE: "1"}
     report: {format: junit, path: report.xml}
     required:
@@ -564,21 +576,47 @@ suites:
       - tests/api/test_ledger.py::TestLedgerRestart::test_waiters_receive_output
       - tests/api/test_ledger.py::test_known_race
       - tests/api/test_ledger.py::test_odd_names[a/b::c]
+      - tests/api/test_ledger.py::test_waiters_receive_outputs
 `, Overrides{})
-	res, err := c.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{
-		"TESTS-REQUIRED-SKIPPED/py/tests/api/test_ledger.py::test_known_race",
-		"TESTS-FAILED/py/tests/api/test_ledger.py::test_dedupes_concurrent_requests",
-		"TESTS-FAILED/py/tests/api/test_ledger.py::test_uses_db",
-	}
-	got := findingIDs(res)
-	slices.Sort(want)
-	slices.Sort(got)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("findings (-want +got):\n%s\nlog: %v", diff, res.Facts)
+			res, err := c.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{
+				"TESTS-REQUIRED-SKIPPED/py/tests/api/test_ledger.py::test_known_race",
+				"TESTS-REQUIRED-MISSING/py/tests/api/test_ledger.py::test_waiters_receive_outputs",
+				"TESTS-FAILED/py/tests/api/test_ledger.py::test_dedupes_concurrent_requests",
+				"TESTS-FAILED/py/tests/api/test_ledger.py::test_uses_db",
+				"TESTS-FAILED/py/tests/api/test_journal.py::test_replay_keeps_last_write",
+			}
+			got := findingIDs(res)
+			slices.Sort(want)
+			slices.Sort(got)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("findings (-want +got):\n%s\nlog: %v", diff, res.Facts)
+			}
+			by := map[string]checks.Finding{}
+			for _, f := range res.Findings {
+				by[f.ID] = f
+			}
+			for id, loc := range map[string]checks.Location{
+				"TESTS-FAILED/py/tests/api/test_ledger.py::test_dedupes_concurrent_requests": tc.dedupes,
+				"TESTS-FAILED/py/tests/api/test_journal.py::test_replay_keeps_last_write":    tc.journal,
+			} {
+				if f := by[id]; f.Location == nil || *f.Location != loc {
+					t.Errorf("%s: location %+v, want %+v", id, f.Location, loc)
+				}
+			}
+			// The tail holds the assertion, not the top of a long test.
+			tail, _ := by["TESTS-FAILED/py/tests/api/test_journal.py::test_replay_keeps_last_write"].Properties["output_tail"].(string)
+			if !strings.Contains(tail, "E       AssertionError: the last journal entry was not applied") || strings.Contains(tail, "def test_replay_keeps_last_write") {
+				t.Errorf("output_tail keeps the wrong end:\n%s", tail)
+			}
+			avail, _ := by["TESTS-REQUIRED-MISSING/py/tests/api/test_ledger.py::test_waiters_receive_outputs"].Properties["available"].([]string)
+			if len(avail) == 0 || avail[0] != "tests/api/test_ledger.py::TestLedgerRestart::test_waiters_receive_output" {
+				t.Errorf("available = %q, want the renamed test first", avail)
+			}
+		})
 	}
 }
 

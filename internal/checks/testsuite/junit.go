@@ -206,20 +206,59 @@ func (c *junitCase) testCase() TestCase {
 	}
 	t := TestCase{Outcome: out, Message: msg, Retries: c.retries, File: cleanName(c.file)}
 	if out != Passed && detail != "" {
-		t.Output = head(detail, maxOutputLines)
+		// The end says what went wrong: pytest puts the test's source
+		// first and the "E   AssertionError" lines last.
+		t.Output = tail(detail, maxOutputLines)
 	}
 	if secs, err := strconv.ParseFloat(strings.ReplaceAll(c.time, ",", ""), 64); err == nil && secs >= 0 && secs < 1e9 {
 		t.Duration = time.Duration(secs * float64(time.Second)).Round(time.Millisecond)
 	}
-	if n, err := strconv.Atoi(c.line); err == nil && n > 0 {
-		t.Line = n
+	pytest := isPytest(c.suite, t.File)
+	if n, err := strconv.Atoi(c.line); err == nil && n >= 0 {
+		if pytest {
+			// pytest's xunit1 `line` is its 0-based item location.
+			n++
+		}
+		if n > 0 {
+			t.Line = n
+		}
 	}
 	t.ID, t.Aliases = junitNames(c.suite, cleanName(c.classname), cleanName(c.name), t.File)
 	t.ID = truncateBytes(t.ID, maxNameBytes)
+	if pytest && t.File == "" {
+		// xunit2 writes no file: the node ID carries it, and the traceback's
+		// last "path:line: Error" line, where it is that file, the line.
+		if f, _, ok := strings.Cut(t.ID, "::"); ok && strings.HasSuffix(f, ".py") {
+			t.File, t.Line, t.FileFromID = f, crashLine(detail, f), true
+		}
+	}
 	if t.Line > 0 && t.File == "" {
 		t.Line = 0
 	}
 	return t
+}
+
+// isPytest recognises a pytest report: its suite is named "pytest" (the
+// default junit_suite_name), or the testcase names a .py file.
+func isPytest(suite, file string) bool {
+	return suite == "pytest" || strings.HasSuffix(file, ".py")
+}
+
+// crashLine finds the line pytest's traceback ends at in file: its last
+// "file:LINE: ExceptionName" line. 0 when there is none.
+func crashLine(detail, file string) int {
+	lines := strings.Split(detail, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(lines[i]), file+":")
+		if !ok {
+			continue
+		}
+		num, _, ok := strings.Cut(rest, ":")
+		if n, err := strconv.Atoi(num); ok && err == nil && n > 0 {
+			return n
+		}
+	}
+	return 0
 }
 
 // junitNames derives the canonical ID and aliases of a JUnit testcase.
@@ -286,20 +325,4 @@ func startsUpper(s string) bool {
 		return unicode.IsUpper(r)
 	}
 	return false
-}
-
-// head keeps the first n lines of s, at most maxOutputBytes of them: a
-// failure's first lines (the assertion, the top of the stack) say most.
-func head(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	lines := strings.SplitN(s, "\n", n+1)
-	more := len(lines) > n
-	if more {
-		lines = lines[:n]
-	}
-	out := truncateBytes(strings.Join(lines, "\n"), maxOutputBytes)
-	if more {
-		out += "\n…"
-	}
-	return out
 }

@@ -53,6 +53,9 @@ type TestCase struct {
 	Duration time.Duration `json:"duration,omitempty"`
 	File     string        `json:"file,omitempty"`
 	Line     int           `json:"line,omitempty"`
+	// FileFromID is true when File was read from a pytest node ID rather
+	// than written by the runner: it is used only if the file exists.
+	FileFromID bool `json:"-"`
 }
 
 // Report is one run's parsed report.

@@ -2,6 +2,8 @@ package testsuite
 
 import (
 	"bytes"
+	"encoding/xml"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,4 +172,48 @@ func TestJUnitHugeFailureIsBounded(t *testing.T) {
 	if got := rep.Tests[0].Output; len(got) > maxOutputBytes+8 || strings.Count(got, "\n") > maxOutputLines {
 		t.Errorf("output not bounded: %d bytes, %d lines", len(got), strings.Count(got, "\n"))
 	}
+}
+
+// TestFailureOutputKeepsTheEnd: a long failure keeps its last lines, where
+// pytest writes "E   AssertionError" and node:test its error and stack;
+// the first lines (the test's own source) are what is dropped.
+func TestFailureOutputKeepsTheEnd(t *testing.T) {
+	var src []string
+	for i := range 60 {
+		src = append(src, fmt.Sprintf("    step_%02d()", i))
+	}
+	pytestDetail := "def test_long():\n" + strings.Join(src, "\n") + "\n>       assert state == \"done\"\nE       AssertionError: assert 'pending' == 'done'\n\ntests/test_long.py:63: AssertionError"
+	var yaml []string
+	for i := range 60 {
+		yaml = append(yaml, fmt.Sprintf("    at step%02d (file:///src/test/long.test.js:%d:3)", i, i+1))
+	}
+	for _, tc := range []struct {
+		name, format, report, last, first string
+	}{
+		{"junit", FormatJUnit, `<testsuites><testsuite name="pytest"><testcase classname="tests.test_long" name="test_long" file="tests/test_long.py" line="0"><failure message="AssertionError">` +
+			xmlEscape(pytestDetail) + `</failure></testcase></testsuite></testsuites>`,
+			"tests/test_long.py:63: AssertionError", "def test_long():"},
+		{"tap", FormatTAP, "TAP version 13\nnot ok 1 - long\n  ---\n  error: 'expected done'\n  stack: |-\n" + strings.Join(yaml, "\n") + "\n    at last frame\n  ...\n1..1\n",
+			"at last frame", "error: 'expected done'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := parserFor(tc.format)([]byte(tc.report))
+			if err != nil || len(rep.Tests) != 1 {
+				t.Fatalf("Parse: %v, %d tests", err, len(rep.Tests))
+			}
+			out := rep.Tests[0].Output
+			if !strings.HasSuffix(out, tc.last) || strings.Contains(out, tc.first) || strings.Count(out, "\n")+1 > maxOutputLines {
+				t.Errorf("output keeps the wrong end or too much (%d lines):\n%s", strings.Count(out, "\n")+1, out)
+			}
+			if tc.format == FormatJUnit && rep.Tests[0].Line != 1 {
+				t.Errorf("pytest line=\"0\" is the file's first line: got line %d, want 1", rep.Tests[0].Line)
+			}
+		})
+	}
+}
+
+func xmlEscape(s string) string {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
 }

@@ -51,7 +51,7 @@ func parseTAP(data []byte) (Report, error) {
 		if lastTest >= 0 && len(yaml) > 0 {
 			t := &rep.Tests[lastTest]
 			if t.Outcome.failing() {
-				t.Output = head(strings.Join(yaml, "\n"), maxOutputLines)
+				t.Output = tail(strings.Join(yaml, "\n"), maxOutputLines)
 				if m := yamlMessage(yaml); m != "" {
 					t.Message = m
 				}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/repo"
 )
 
 //go:embed rules.yaml
@@ -208,11 +209,15 @@ func FromSpec(env checks.Env, spec config.CheckSpec, ov Overrides) (*Check, erro
 	if now == nil {
 		now = time.Now
 	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, fmt.Errorf("resolve %s: %w", dir, err)
+	// Findings' paths (a test's file, the config line of a required test)
+	// are relative to the repository root, wherever the config sits.
+	root := env.RepoRoot()
+	configFile := env.ConfigFile
+	if configFile != "" {
+		// ConfigFile is as the user named it; the config is in ConfigDir.
+		configFile, _ = repo.Rel(root, filepath.Join(env.ConfigDir(), filepath.Base(configFile)))
 	}
-	return &Check{name: spec.Name, suites: suites, logDir: logDir, configFile: env.ConfigFile, baseDir: abs, now: now}, nil
+	return &Check{name: spec.Name, suites: suites, logDir: logDir, configFile: configFile, baseDir: root, now: now}, nil
 }
 
 // SuiteNames lists the suites this check will run.

@@ -1,6 +1,8 @@
 package workflow
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"slices"
@@ -59,13 +61,24 @@ func (a *analysis) lint(paths []string) error {
 			}
 			return errs[i].Column < errs[j].Column
 		})
+		dup := map[string]bool{}
 		for _, e := range errs {
 			if f.Invalid != "" && e.Kind == "syntax-check" {
 				continue
 			}
-			id := fmt.Sprintf("WF-ACTIONLINT/%s/%s/%d:%d", p, e.Kind, e.Line, e.Column)
-			if a.seen[id] {
+			if k := fmt.Sprintf("%s\x00%d:%d\x00%s", e.Kind, e.Line, e.Column, e.Message); dup[k] {
 				continue
+			} else {
+				dup[k] = true
+			}
+			// A waiverable ID names no line:col (an edit above the line
+			// would change it and the waiver stop matching): the message's
+			// digest, numbered when it repeats.
+			sum := sha256.Sum256([]byte(e.Message))
+			base := fmt.Sprintf("WF-ACTIONLINT/%s/%s/%s", p, e.Kind, hex.EncodeToString(sum[:4]))
+			id := base
+			for n := 2; a.seen[id]; n++ {
+				id = fmt.Sprintf("%s/%d", base, n)
 			}
 			a.add(checks.Finding{Rule: "WF-ACTIONLINT", ID: id, Severity: checks.SeverityLow,
 				Message:     fmt.Sprintf("actionlint [%s]: %s", e.Kind, e.Message),

@@ -15,6 +15,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/repo"
 )
 
 //go:embed rules.yaml
@@ -49,12 +50,15 @@ func ruleByID(id string) checks.Rule {
 
 // Options is the gate's `with:` block.
 type Options struct {
-	// Root is the repository root, relative to readiness.yaml (default: its directory).
+	// Root is the tree to analyse, relative to readiness.yaml (default: the
+	// repository root, found above the config's directory).
 	Root string `yaml:"root"`
-	// Dir is the workflows directory relative to Root (default .github/workflows).
+	// Dir is the workflows directory (default .github/workflows in the
+	// repository root), relative to readiness.yaml — or to Root when Root
+	// is set.
 	Dir string `yaml:"dir"`
 	// Files, when set, limits the analysis to these workflow files
-	// (relative to Root); reusable workflows they call are still followed.
+	// (relative like Dir); reusable workflows they call are still followed.
 	Files []string `yaml:"files"`
 	// Ignore lists file-name globs in Dir that are not analysed.
 	Ignore []string `yaml:"ignore"`
@@ -87,13 +91,49 @@ func OptionsFromSpec(env checks.Env, spec config.CheckSpec) (Options, error) {
 			return Options{}, config.Errorf(env.ConfigFile, &spec.With, "ignore: %q is not a valid glob", p)
 		}
 	}
-	if o.Root == "" {
-		o.Root = "."
+	if o.Root != "" {
+		// An explicit root is the tree to analyse; dir and files stay
+		// relative to it.
+		if !filepath.IsAbs(o.Root) {
+			o.Root = filepath.Join(env.ConfigDir(), o.Root)
+		}
+		return o, nil
 	}
-	if !filepath.IsAbs(o.Root) {
-		o.Root = filepath.Join(env.Dir, o.Root)
+	// Otherwise the repository root, and dir and files, like every path in
+	// readiness.yaml, are relative to the config's directory: reported
+	// paths and finding IDs are the same wherever the config sits.
+	if err := repoRelative(env, spec, &o); err != nil {
+		return Options{}, err
 	}
 	return o, nil
+}
+
+// repoRelative sets o.Root to the repository root and rewrites o.Dir and
+// o.Files, written relative to the config's directory, relative to it;
+// a path outside the repository is a config error.
+func repoRelative(env checks.Env, spec config.CheckSpec, o *Options) error {
+	root, dir := env.RepoRoot(), env.ConfigDir()
+	o.Root = root
+	rel := func(p string) (string, error) {
+		abs, err := repo.Resolve(root, dir, p)
+		if err != nil {
+			return "", config.Errorf(env.ConfigFile, &spec.With, "check %q: %v", spec.Name, err)
+		}
+		r, _ := repo.Rel(root, abs)
+		return r, nil
+	}
+	var err error
+	if o.Dir != "" {
+		if o.Dir, err = rel(o.Dir); err != nil {
+			return err
+		}
+	}
+	for i, f := range o.Files {
+		if o.Files[i], err = rel(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ConfigFromOptions turns the `with:` options into an analysis Config.

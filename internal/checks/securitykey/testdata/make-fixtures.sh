@@ -282,4 +282,99 @@ Encryption: openpgp4fpr:$OTHER
 Expires: 2026-01-01T00:00:00.000Z
 TXT
 
+# --- how real projects lay it out (issue 14, items 8-11) ---------------------
+# A .github/SECURITY.md linking the key root-relative (GitHub resolves /x at
+# the repository root), and naming it in prose: one file, one key.
+d=$(case_dir root-relative-link)
+export_pub "$GOOD" >"$d/docs/keys/security.asc"
+mkdir -p "$d/.github"
+cat >"$d/.github/SECURITY.md" <<MD
+# Security Policy
+
+## Reporting a Vulnerability
+
+Email **$EMAIL**. Please encrypt sensitive reports with our PGP key:
+[docs/keys/security.asc](/docs/keys/security.asc) (also at
+\`docs/keys/security.asc\` in the repository), fingerprint
+\`$(echo "$GOOD" | sed 's/\(....\)/\1 /g; s/ $//')\`.
+MD
+
+# The same, linking a key file that is not there: one finding for the one
+# link, though its text and target both name the path.
+d=$(case_dir root-relative-link-wrong)
+export_pub "$GOOD" >"$d/docs/keys/security.asc"
+mkdir -p "$d/.github"
+cat >"$d/.github/SECURITY.md" <<MD
+# Security Policy
+
+Email $EMAIL, encrypted to [/security.asc](/security.asc)
+(fingerprint $GOOD).
+MD
+
+# A website's /.well-known/ path, served from the repository's public/.
+d=$(case_dir well-known-web-root)
+rmdir "$d/docs/keys" "$d/docs"
+mkdir -p "$d/public/.well-known"
+export_pub "$GOOD" >"$d/public/.well-known/security.asc"
+secmd "$d" "# Security
+
+Report vulnerabilities to $EMAIL, encrypted with the OpenPGP key at
+https://example.org/.well-known/security.asc ([/.well-known/security.asc](/.well-known/security.asc)),
+fingerprint $GOOD."
+
+# The key pasted into SECURITY.md, no key file: the block is the key.
+inline_md() { # FPR KEYFILE
+	cat <<MD
+# Security Policy
+
+## Reporting a Vulnerability
+
+Please report security issues to $EMAIL. You may encrypt your message to
+this OpenPGP key (fingerprint $(echo "$1" | sed 's/\(....\)/\1 /g; s/ $//')):
+
+\`\`\`
+$(cat "$2")
+\`\`\`
+MD
+}
+d=$(case_dir inline-key)
+rmdir "$d/docs/keys" "$d/docs"
+export_pub "$GOOD" >/tmp/inline.asc
+secmd "$d" "$(inline_md "$GOOD" /tmp/inline.asc)"
+
+d=$(case_dir inline-key-expired)
+rmdir "$d/docs/keys" "$d/docs"
+export_pub "$EXPIRED" >/tmp/inline.asc
+secmd "$d" "$(inline_md "$EXPIRED" /tmp/inline.asc)"
+
+# Pasted and published as a file: the same certificate passes …
+d=$(case_dir inline-key-and-file)
+export_pub "$GOOD" >"$d/docs/keys/security.asc"
+secmd "$d" "$(inline_md "$GOOD" "$d/docs/keys/security.asc")"
+
+# … a different one is a critical finding.
+d=$(case_dir inline-key-mismatch)
+export_pub "$GOOD" >"$d/docs/keys/security.asc"
+export_pub "$OTHER" >/tmp/inline.asc
+secmd "$d" "$(inline_md "$GOOD" /tmp/inline.asc)"
+
+# security.txt's own Expires: past, soon, absent (judged on 2025-03-01).
+for c in stale:2025-01-31T23:00:00.000Z expiring:2025-04-15T00:00:00Z no-expires:; do
+	d=$(case_dir "security-txt-${c%%:*}")
+	export_pub "$GOOD" >"$d/docs/keys/security.asc"
+	secmd "$d" "$(standard_md "$GOOD")"
+	mkdir -p "$d/.well-known"
+	{
+		echo "Contact: mailto:$EMAIL"
+		echo "Encryption: openpgp4fpr:$GOOD"
+		[ -n "${c#*:}" ] && echo "Expires: ${c#*:}"
+		echo "Policy: https://example.org/security"
+	} >"$d/.well-known/security.txt"
+done
+
+# One file with the key's public block and, by mistake, its private block.
+d=$(case_dir public-and-private-block)
+{ export_pub "$GOOD"; g --armor --export-secret-keys "$GOOD"; } >"$d/docs/keys/security.asc"
+secmd "$d" "$(standard_md "$GOOD")"
+
 echo "fixtures written to $(pwd)/cases; now run: go test ./internal/checks/securitykey -run TestFixtures -update" >&2
