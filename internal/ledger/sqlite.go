@@ -76,6 +76,12 @@ type sqliteBackend struct {
 	logf   func(string, ...any)
 	now    func() time.Time
 	own    seqSet
+	// feedFrom is the newest event when Open returned: the change feed
+	// reports every event after it. It is taken before Open returns, so
+	// before any waiter's first read; a feed that took it later, on its
+	// own goroutine, would skip a commit landing between a waiter's first
+	// read and that moment, and the waiter would sleep until its timeout.
+	feedFrom int64
 }
 
 // seqSet remembers the events this handle wrote (a bounded number), so
@@ -152,6 +158,9 @@ func openSQLite(ctx context.Context, d DSN, logf func(string, ...any)) (*sqliteB
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	if err == nil {
+		err = db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM events").Scan(&b.feedFrom)
 	}
 	if err != nil {
 		db.Close()
@@ -455,8 +464,11 @@ func (b *sqliteBackend) sweep(ctx context.Context, retention time.Duration) erro
 // (watch=false, or inotify unavailable) it polls every poll interval.
 // Nothing runs while nobody in this process waits.
 func (b *sqliteBackend) feed(ctx context.Context, h *hub, changed func([]string)) {
+	// last survives restarts of the feed: events committed while it was
+	// down are read, not skipped.
+	last := b.feedFrom
 	for ctx.Err() == nil {
-		err := b.feedOnce(ctx, h, changed)
+		err := b.feedOnce(ctx, h, changed, &last)
 		if ctx.Err() != nil {
 			return
 		}
@@ -517,7 +529,7 @@ func (f *fileWatch) close() {
 	}
 }
 
-func (b *sqliteBackend) feedOnce(ctx context.Context, h *hub, changed func([]string)) error {
+func (b *sqliteBackend) feedOnce(ctx context.Context, h *hub, changed func([]string), lastp *int64) error {
 	db, err := sql.Open("sqlite", b.dsn)
 	if err != nil {
 		return err
@@ -539,10 +551,8 @@ func (b *sqliteBackend) feedOnce(ctx context.Context, h *hub, changed func([]str
 		return err
 	}
 	defer since.Close()
-	var last int64
-	if err := conn.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM events").Scan(&last); err != nil {
-		return err
-	}
+	last := *lastp
+	defer func() { *lastp = last }()
 	var fw *fileWatch
 	interval := b.poll
 	if b.watch {
