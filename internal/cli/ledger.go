@@ -362,7 +362,10 @@ exist.`,
 			if err != nil {
 				var fe *ledger.FailedError
 				var te *ledger.TimeoutError
-				if lo.JSON && (errors.As(err, &fe) || errors.As(err, &te)) {
+				// Both As calls run whatever --json says: a failure or a
+				// timeout is a ledger outcome (exit 1), anything else is not.
+				isFailed, isTimeout := errors.As(err, &fe), errors.As(err, &te)
+				if lo.JSON && (isFailed || isTimeout) {
 					doc := map[string]any{"error": err.Error()}
 					if fe != nil {
 						doc["failed"] = map[string]any{"owner": fe.Owner, "token": fe.Token, "message": fe.Message}
@@ -371,7 +374,7 @@ exist.`,
 					}
 					_ = app.printJSON(doc)
 				}
-				if fe != nil || te != nil {
+				if isFailed || isTimeout {
 					return &ExitError{Code: 1, Err: err}
 				}
 				return err
@@ -574,7 +577,8 @@ func writeSuiteTable(w io.Writer, rep *ledgersuite.Report) error {
 
 func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
 	var idle, throughput time.Duration
-	var samples int
+	var samples, processes int
+	var wl ledgersuite.Workload
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure delivery latency, throughput and idle cost of the ledger",
@@ -587,6 +591,15 @@ func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
     across the worker processes.
 --json prints one document, so that runs can be compared side by side.`,
 		Args: cobra.NoArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			if idle <= 0 || throughput <= 0 || samples <= 0 || processes <= 0 {
+				return usageErr("--idle, --throughput, --samples and --processes must be positive")
+			}
+			if wl.Keys < 0 || wl.InFlight <= 0 || wl.WaitersPerKey < 0 {
+				return usageErr("--keys and --waiters-per-key must be 0 or more, --in-flight positive")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dsn, cleanup, err := lo.dsn(app, false)
 			if err != nil {
@@ -597,7 +610,7 @@ func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg := ledgersuite.BenchConfig{DSN: dsn, Worker: worker, Idle: idle, Throughput: throughput, Samples: samples,
+			cfg := ledgersuite.BenchConfig{DSN: dsn, Worker: worker, Idle: idle, Throughput: throughput, Samples: samples, Processes: processes, Workload: wl,
 				Progress: func(s string) { fmt.Fprintln(app.IO.ErrOut, s) }}
 			rep, err := ledgersuite.Bench(cmd.Context(), cfg)
 			if err != nil {
@@ -612,6 +625,11 @@ func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
 	cmd.Flags().DurationVar(&idle, "idle", 10*time.Second, "how long idle waiters are measured")
 	cmd.Flags().DurationVar(&throughput, "throughput", 3*time.Second, "how long the throughput test runs")
 	cmd.Flags().IntVar(&samples, "samples", 1000, "latency samples per figure (at least 3 rounds)")
+	cmd.Flags().IntVar(&processes, "processes", 4, "worker processes the cross-process waiters are spread over")
+	cmd.Flags().IntVar(&wl.Keys, "keys", 0, "throughput as a fixed workload of `N` keys instead of --throughput (the peer's: 1000)")
+	cmd.Flags().IntVar(&wl.InFlight, "in-flight", 25, "keys in flight at once in the --keys workload")
+	cmd.Flags().IntVar(&wl.WaitersPerKey, "waiters-per-key", 4, "waiters per key in the --keys workload")
+	cmd.Flags().BoolVar(&wl.CompleteAtOnce, "complete-at-once", false, "in the --keys workload, complete right after the claim instead of after every waiter registered")
 	return cmd
 }
 
@@ -628,8 +646,12 @@ func writeBench(w io.Writer, rep *ledgersuite.BenchReport) error {
 		return err
 	}
 	t := rep.Throughput
-	fmt.Fprintf(w, "\nthroughput: %.0f keys/s (%d keys in %s; %d concurrent loops; claim + complete + %d waiters per key)\n\n",
-		t.KeysPerSec, t.Keys, t.Duration.Round(time.Millisecond), t.Concurrency, t.WaitersPer)
+	when := "after its waiters registered"
+	if t.AtOnce {
+		when = "at once"
+	}
+	fmt.Fprintf(w, "\nthroughput: %.0f keys/s (%d keys in %s; %d in flight; claim + complete %s + %d waiters per key)\n\n",
+		t.KeysPerSec, t.Keys, t.Duration.Round(time.Millisecond), t.Concurrency, when, t.WaitersPer)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "IDLE\tWAITERS\tWALL\tCPU\tSHARE OF ONE CORE")
 	for _, i := range rep.Idle {

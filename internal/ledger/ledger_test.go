@@ -16,7 +16,7 @@ import (
 
 // stores returns the DSNs to test: SQLite always, PostgreSQL (in a schema
 // of its own, dropped afterwards) when READINESS_TEST_POSTGRES_DSN is set.
-func stores(t *testing.T) map[string]string {
+func stores(t testing.TB) map[string]string {
 	t.Helper()
 	out := map[string]string{"sqlite": "sqlite://" + t.TempDir() + "/ledger.db"}
 	pg := os.Getenv("READINESS_TEST_POSTGRES_DSN")
