@@ -50,7 +50,7 @@ func checkKey(key string) error {
 }
 
 // keyRefMax is how much of a key errors and logs echo.
-const keyRefMax = 32
+const keyRefMax = 128
 
 // KeyRef renders a key for messages: quoted, at most a short prefix of a
 // long key (with its length), so that errors stay one readable line.
