@@ -118,4 +118,3 @@ func errClass(err error) string {
 	}
 	return ""
 }
-
