@@ -53,16 +53,43 @@ func (o *ledgerOptions) dsn(app *App, required bool) (string, func(), error) {
 	return tmp, cleanup, err
 }
 
-func (o *ledgerOptions) open(ctx context.Context, app *App) (*ledger.Ledger, error) {
+// open opens the ledger named by --db. Commands that must not create one
+// (wait, inspect, complete, fail) set MustExist; readers set ReadOnly.
+func (o *ledgerOptions) open(ctx context.Context, app *App, lo ledger.Options) (*ledger.Ledger, error) {
 	dsn, _, err := o.dsn(app, true)
 	if err != nil {
 		return nil, err
 	}
-	l, err := ledger.Open(ctx, dsn, ledger.Options{})
+	l, err := ledger.Open(ctx, dsn, lo)
 	if err != nil {
-		return nil, fmt.Errorf("open ledger: %w", err)
+		return nil, usageErr("cannot use the ledger: %v", err)
 	}
 	return l, nil
+}
+
+// keyArg takes exactly one KEY that the ledger accepts (not empty, at most
+// ledger.MaxKeySize bytes): a bad key is a usage error before any store is
+// opened or created.
+func keyArg(_ *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usageErr("accepts exactly one KEY, received %d", len(args))
+	}
+	if err := ledger.CheckKey(args[0]); err != nil {
+		return usageErr("KEY: %v", err)
+	}
+	return nil
+}
+
+// ledgerExit keeps ledger outcomes (not owner, already completed, failed,
+// timed out: exit 1, set by each command) apart from everything else: an
+// error that carries no exit code is a store or usage problem, so nothing
+// was decided (exit 2).
+func ledgerExit(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		if run := c.RunE; run != nil {
+			c.RunE = func(cmd *cobra.Command, args []string) error { return asUsage(run(cmd, args)) }
+		}
+	}
 }
 
 func newLedgerCmd(app *App) *cobra.Command {
@@ -95,6 +122,7 @@ benchmarks. Every command takes --db (or $` + ledgerDSNEnv + `) and --json.`,
 		newLedgerInspectCmd(app, opts),
 		newLedgerWorkerCmd(app),
 	)
+	ledgerExit(cmd)
 	return cmd
 }
 
@@ -136,13 +164,13 @@ stdout, as wait would) or another owner's lease is live (named on stderr).`,
 			if o.Owner == "" {
 				return usageErr("--owner is required")
 			}
-			if o.Lease < 0 {
-				return usageErr("--lease must be positive")
+			if o.Lease <= 0 {
+				return usageErr("--lease must be positive, not %s", o.Lease)
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := lo.open(cmd.Context(), app)
+			l, err := lo.open(cmd.Context(), app, ledger.Options{})
 			if err != nil {
 				return err
 			}
@@ -159,11 +187,11 @@ stdout, as wait would) or another owner's lease is live (named on stderr).`,
 			switch {
 			case c.Owned:
 				if !lo.JSON {
-					fmt.Fprintf(app.IO.Out, "owner: %s owns %q (attempt %d, lease until %s)\n", o.Owner, args[0], c.State.Attempt.Token, c.State.Attempt.LeaseUntil.Format(time.RFC3339Nano))
+					fmt.Fprintf(app.IO.Out, "owner: %s owns %s (attempt %d, lease until %s)\n", o.Owner, ledger.KeyRef(args[0]), c.State.Attempt.Token, c.State.Attempt.LeaseUntil.Format(time.RFC3339Nano))
 				}
 				return nil
 			case c.State.Phase() == ledger.PhaseCompleted:
-				fmt.Fprintf(app.IO.ErrOut, "readiness: %q already has an output (%s); not claimed\n", args[0], c.State.Describe())
+				fmt.Fprintf(app.IO.ErrOut, "readiness: %s already has an output (%s); not claimed\n", ledger.KeyRef(args[0]), c.State.Describe())
 				if !lo.JSON {
 					if err := app.writeOutput(c.State.Output.Data); err != nil {
 						return err
@@ -171,7 +199,7 @@ stdout, as wait would) or another owner's lease is live (named on stderr).`,
 				}
 				return &ExitError{Code: 1}
 			default:
-				return &ExitError{Code: 1, Err: fmt.Errorf("%q is %s; not claimed", args[0], c.State.Describe())}
+				return &ExitError{Code: 1, Err: fmt.Errorf("%s is %s; not claimed", ledger.KeyRef(args[0]), c.State.Describe())}
 			}
 		},
 	}
@@ -195,8 +223,9 @@ func newLedgerCompleteCmd(app *App, lo *ledgerOptions) *cobra.Command {
 		Use:   "complete KEY --owner ID (--output TEXT | --output-file FILE)",
 		Short: "Store KEY's output and wake its waiters",
 		Long: `complete stores the output of KEY. The first output wins: if KEY already has
-one, nothing is written and that one is reported. --output-file - reads stdin.`,
-		Args: cobra.ExactArgs(1),
+one, nothing is written and that one is reported. --output-file - reads stdin.
+The ledger must exist (a mistyped --db is an error, not a new ledger).`,
+		Args: keyArg,
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Owner == "" {
 				return usageErr("--owner is required")
@@ -220,7 +249,7 @@ one, nothing is written and that one is reported. --output-file - reads stdin.`,
 					return usageErr("--output-file: %v", err)
 				}
 			}
-			l, err := lo.open(cmd.Context(), app)
+			l, err := lo.open(cmd.Context(), app, ledger.Options{MustExist: true})
 			if err != nil {
 				return err
 			}
@@ -233,9 +262,9 @@ one, nothing is written and that one is reported. --output-file - reads stdin.`,
 				return app.printJSON(map[string]any{"stored": stored, "state": st})
 			}
 			if stored {
-				fmt.Fprintf(app.IO.Out, "stored: %q completed by %s (%d bytes, retained until %s)\n", args[0], o.Owner, len(out), st.Output.ExpiresAt.Format(time.RFC3339))
+				fmt.Fprintf(app.IO.Out, "stored: %s completed by %s (%d bytes, retained until %s)\n", ledger.KeyRef(args[0]), o.Owner, len(out), st.Output.ExpiresAt.Format(time.RFC3339))
 			} else {
-				fmt.Fprintf(app.IO.Out, "kept: %q already had an output (%s); yours was not stored\n", args[0], st.Describe())
+				fmt.Fprintf(app.IO.Out, "kept: %s already had an output (%s); yours was not stored\n", ledger.KeyRef(args[0]), st.Describe())
 			}
 			return nil
 		},
@@ -256,7 +285,7 @@ func newLedgerFailCmd(app *App, lo *ledgerOptions) *cobra.Command {
 		Long: `fail records the failure of --owner's running attempt; waiters receive it as
 an error. Exit 1 when nothing was recorded: KEY already has an output (the
 waiters get that), or --owner does not hold the running attempt.`,
-		Args: cobra.ExactArgs(1),
+		Args: keyArg,
 		PreRunE: func(*cobra.Command, []string) error {
 			if owner == "" || msg == "" {
 				return usageErr("--owner and --error are required")
@@ -264,7 +293,7 @@ waiters get that), or --owner does not hold the running attempt.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := lo.open(cmd.Context(), app)
+			l, err := lo.open(cmd.Context(), app, ledger.Options{MustExist: true})
 			if err != nil {
 				return err
 			}
@@ -282,13 +311,13 @@ waiters get that), or --owner does not hold the running attempt.`,
 			switch {
 			case err == nil:
 				if !lo.JSON {
-					fmt.Fprintf(app.IO.Out, "failed: %q attempt %d by %s: %s\n", args[0], st.Attempt.Token, owner, msg)
+					fmt.Fprintf(app.IO.Out, "failed: %s attempt %d by %s: %s\n", ledger.KeyRef(args[0]), st.Attempt.Token, owner, msg)
 				}
 				return nil
 			case errors.Is(err, ledger.ErrCompleted):
-				return &ExitError{Code: 1, Err: fmt.Errorf("%q already has an output (%s); the failure was not recorded and waiters get the output", args[0], st.Describe())}
+				return &ExitError{Code: 1, Err: fmt.Errorf("%s already has an output (%s); the failure was not recorded and waiters get the output", ledger.KeyRef(args[0]), st.Describe())}
 			case errors.Is(err, ledger.ErrNotOwner):
-				return &ExitError{Code: 1, Err: fmt.Errorf("%s does not hold the running attempt of %q (%s); nothing recorded", owner, args[0], st.Describe())}
+				return &ExitError{Code: 1, Err: fmt.Errorf("%s does not hold the running attempt of %s (%s); nothing recorded", owner, ledger.KeyRef(args[0]), st.Describe())}
 			}
 			return err
 		},
@@ -309,16 +338,20 @@ func newLedgerWaitCmd(app *App, lo *ledgerOptions) *cobra.Command {
 		Long: `wait prints KEY's output on stdout and exits 0 as soon as it is stored (at
 once if it already is). It exits 1 with a message naming the key, the last
 state and the time waited when the owner fails or --timeout passes. A key
-with no claim yet is waited for.`,
-		Args: cobra.ExactArgs(1),
+with no claim yet is waited for. The ledger is opened read-only and must
+exist.`,
+		Args: keyArg,
 		PreRunE: func(*cobra.Command, []string) error {
 			if timeout <= 0 {
 				return usageErr("--timeout must be positive")
 			}
+			if after < 0 {
+				return usageErr("--after must be a token (0 or more), not %d", after)
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := lo.open(cmd.Context(), app)
+			l, err := lo.open(cmd.Context(), app, ledger.Options{MustExist: true, ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -329,7 +362,10 @@ with no claim yet is waited for.`,
 			if err != nil {
 				var fe *ledger.FailedError
 				var te *ledger.TimeoutError
-				if lo.JSON && (errors.As(err, &fe) || errors.As(err, &te)) {
+				// Both As calls run whatever --json says: a failure or a
+				// timeout is a ledger outcome (exit 1), anything else is not.
+				isFailed, isTimeout := errors.As(err, &fe), errors.As(err, &te)
+				if lo.JSON && (isFailed || isTimeout) {
 					doc := map[string]any{"error": err.Error()}
 					if fe != nil {
 						doc["failed"] = map[string]any{"owner": fe.Owner, "token": fe.Token, "message": fe.Message}
@@ -338,7 +374,7 @@ with no claim yet is waited for.`,
 					}
 					_ = app.printJSON(doc)
 				}
-				if fe != nil || te != nil {
+				if isFailed || isTimeout {
 					return &ExitError{Code: 1, Err: err}
 				}
 				return err
@@ -359,10 +395,10 @@ with no claim yet is waited for.`,
 func newLedgerInspectCmd(app *App, lo *ledgerOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "inspect KEY",
-		Short: "Show what the ledger holds for KEY",
-		Args:  cobra.ExactArgs(1),
+		Short: "Show what the ledger holds for KEY (read-only; the ledger must exist)",
+		Args:  keyArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := lo.open(cmd.Context(), app)
+			l, err := lo.open(cmd.Context(), app, ledger.Options{MustExist: true, ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -541,7 +577,8 @@ func writeSuiteTable(w io.Writer, rep *ledgersuite.Report) error {
 
 func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
 	var idle, throughput time.Duration
-	var samples int
+	var samples, processes int
+	var wl ledgersuite.Workload
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure delivery latency, throughput and idle cost of the ledger",
@@ -554,6 +591,15 @@ func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
     across the worker processes.
 --json prints one document, so that runs can be compared side by side.`,
 		Args: cobra.NoArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			if idle <= 0 || throughput <= 0 || samples <= 0 || processes <= 0 {
+				return usageErr("--idle, --throughput, --samples and --processes must be positive")
+			}
+			if wl.Keys < 0 || wl.InFlight <= 0 || wl.WaitersPerKey < 0 {
+				return usageErr("--keys and --waiters-per-key must be 0 or more, --in-flight positive")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dsn, cleanup, err := lo.dsn(app, false)
 			if err != nil {
@@ -564,7 +610,7 @@ func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg := ledgersuite.BenchConfig{DSN: dsn, Worker: worker, Idle: idle, Throughput: throughput, Samples: samples,
+			cfg := ledgersuite.BenchConfig{DSN: dsn, Worker: worker, Idle: idle, Throughput: throughput, Samples: samples, Processes: processes, Workload: wl,
 				Progress: func(s string) { fmt.Fprintln(app.IO.ErrOut, s) }}
 			rep, err := ledgersuite.Bench(cmd.Context(), cfg)
 			if err != nil {
@@ -579,6 +625,11 @@ func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
 	cmd.Flags().DurationVar(&idle, "idle", 10*time.Second, "how long idle waiters are measured")
 	cmd.Flags().DurationVar(&throughput, "throughput", 3*time.Second, "how long the throughput test runs")
 	cmd.Flags().IntVar(&samples, "samples", 1000, "latency samples per figure (at least 3 rounds)")
+	cmd.Flags().IntVar(&processes, "processes", 4, "worker processes the cross-process waiters are spread over")
+	cmd.Flags().IntVar(&wl.Keys, "keys", 0, "throughput as a fixed workload of `N` keys instead of --throughput (the peer's: 1000)")
+	cmd.Flags().IntVar(&wl.InFlight, "in-flight", 25, "keys in flight at once in the --keys workload")
+	cmd.Flags().IntVar(&wl.WaitersPerKey, "waiters-per-key", 4, "waiters per key in the --keys workload")
+	cmd.Flags().BoolVar(&wl.CompleteAtOnce, "complete-at-once", false, "in the --keys workload, complete right after the claim instead of after every waiter registered")
 	return cmd
 }
 
@@ -595,8 +646,12 @@ func writeBench(w io.Writer, rep *ledgersuite.BenchReport) error {
 		return err
 	}
 	t := rep.Throughput
-	fmt.Fprintf(w, "\nthroughput: %.0f keys/s (%d keys in %s; %d concurrent loops; claim + complete + %d waiters per key)\n\n",
-		t.KeysPerSec, t.Keys, t.Duration.Round(time.Millisecond), t.Concurrency, t.WaitersPer)
+	when := "after its waiters registered"
+	if t.AtOnce {
+		when = "at once"
+	}
+	fmt.Fprintf(w, "\nthroughput: %.0f keys/s (%d keys in %s; %d in flight; claim + complete %s + %d waiters per key)\n\n",
+		t.KeysPerSec, t.Keys, t.Duration.Round(time.Millisecond), t.Concurrency, when, t.WaitersPer)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "IDLE\tWAITERS\tWALL\tCPU\tSHARE OF ONE CORE")
 	for _, i := range rep.Idle {

@@ -84,6 +84,10 @@ func TestLedgerOutputFileAndJSON(t *testing.T) {
 	if err := os.WriteFile(f, []byte("line 1\nline 2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// complete never creates a ledger (issue 15): a claim makes it.
+	if r := run(t, "", env, "ledger", "claim", "k", "--owner", "a"); r.code != 0 {
+		t.Fatalf("claim: %+v", r)
+	}
 	if r := run(t, "", env, "ledger", "complete", "k", "--owner", "a", "--output-file", f, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"stored": true`) {
 		t.Fatalf("complete --output-file: %+v", r)
 	}

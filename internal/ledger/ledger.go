@@ -59,6 +59,13 @@ type Options struct {
 	Name string
 	// Logf, when set, receives diagnostics (reconnects, feed errors).
 	Logf func(format string, args ...any)
+	// MustExist refuses to create the store: opening a SQLite file that
+	// does not exist fails with ErrNoLedger instead of making a fresh
+	// ledger (a mistyped path must not look like an empty ledger).
+	MustExist bool
+	// ReadOnly opens the store for reading (Inspect, Wait): a SQLite file
+	// is opened read-only and nothing is swept. Writes fail.
+	ReadOnly bool
 }
 
 // backend is one storage implementation. Every method is one transaction.
@@ -112,27 +119,41 @@ func OpenDSN(ctx context.Context, d DSN, opts Options) (*Ledger, error) {
 	var err error
 	switch d.Driver {
 	case DriverSQLite:
-		l.b, err = openSQLite(ctx, d, l.logf)
+		l.b, err = openSQLite(ctx, d, opts, l.logf)
 	case DriverPostgres:
-		l.b, err = openPostgres(ctx, d, l.id, l.logf)
+		l.b, err = openPostgres(ctx, d, l.id, opts, l.logf)
 	default:
 		err = fmt.Errorf("%w: unknown driver %q", ErrBadDSN, d.Driver)
 	}
 	if err != nil {
-		return nil, err
+		return nil, openErr(err)
 	}
 	feedCtx, cancel := context.WithCancel(context.Background())
 	l.cancel = cancel
-	l.wg.Add(2)
+	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
 		l.b.feed(feedCtx, l.hub, func(keys []string) { l.refresh(feedCtx, keys) })
 	}()
-	go func() {
-		defer l.wg.Done()
-		l.sweeper(feedCtx)
-	}()
+	if !opts.ReadOnly {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			l.sweeper(feedCtx)
+		}()
+	}
 	return l, nil
+}
+
+// openErr marks a failure to open the store as ErrUnavailable unless it
+// already says what is wrong.
+func openErr(err error) error {
+	for _, typed := range []error{ErrBadDSN, ErrNotLedger, ErrNoLedger, ErrInvalid, ErrUnavailable} {
+		if errors.Is(err, typed) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
 func fill(o Options, d DSN) Options {
@@ -215,7 +236,7 @@ func (l *Ledger) refresh(ctx context.Context, keys []string) {
 		st, err := l.inspectRetry(ctx, k)
 		if err != nil {
 			if ctx.Err() == nil {
-				l.logf("ledger: refresh %q: %v", k, err)
+				l.logf("ledger: refresh %s: %v", KeyRef(k), err)
 			}
 			continue
 		}
@@ -284,7 +305,7 @@ func (l *Ledger) Claim(ctx context.Context, key, owner string, lease time.Durati
 	var c Claim
 	err := l.retry(ctx, func() (err error) { c, err = l.b.claim(ctx, key, owner, lease); return err })
 	if err != nil {
-		return Claim{}, fmt.Errorf("claim %q: %w", key, err)
+		return Claim{}, fmt.Errorf("claim %s: %w", KeyRef(key), err)
 	}
 	l.hub.publish(c.State)
 	return c, nil
@@ -293,13 +314,16 @@ func (l *Ledger) Claim(ctx context.Context, key, owner string, lease time.Durati
 // Renew extends owner's lease on its running attempt. ErrNotOwner means
 // the lease was lost (taken over); ErrCompleted means an output exists.
 func (l *Ledger) Renew(ctx context.Context, key, owner string, lease time.Duration) error {
+	if err := checkArgs(key, owner); err != nil {
+		return err
+	}
 	if lease <= 0 {
 		lease = l.opts.Lease
 	}
 	var st State
 	err := l.retry(ctx, func() (err error) { st, err = l.b.renew(ctx, key, owner, lease); return err })
 	if err != nil {
-		return fmt.Errorf("renew %q: %w", key, err)
+		return fmt.Errorf("renew %s: %w", KeyRef(key), err)
 	}
 	l.hub.publish(st)
 	return nil
@@ -323,7 +347,7 @@ func (l *Ledger) Complete(ctx context.Context, key, owner string, output []byte)
 		return err
 	})
 	if err != nil {
-		return State{}, false, fmt.Errorf("complete %q: %w", key, err)
+		return State{}, false, fmt.Errorf("complete %s: %w", KeyRef(key), err)
 	}
 	if !stored && st.Output != nil && st.Output.Owner == owner && bytes.Equal(st.Output.Data, output) {
 		// A retry after a commit whose reply was lost (a dropped
@@ -345,20 +369,23 @@ func (l *Ledger) Fail(ctx context.Context, key, owner, msg string) (State, error
 	var st State
 	err := l.retry(ctx, func() (err error) { st, err = l.b.fail(ctx, key, owner, msg); return err })
 	if err != nil && !errors.Is(err, ErrCompleted) {
-		return st, fmt.Errorf("fail %q: %w", key, err)
+		return st, fmt.Errorf("fail %s: %w", KeyRef(key), err)
 	}
 	l.hub.publish(st)
 	if err != nil {
-		return st, fmt.Errorf("fail %q: %w", key, err)
+		return st, fmt.Errorf("fail %s: %w", KeyRef(key), err)
 	}
 	return st, nil
 }
 
 // Inspect reads what the store holds for key.
 func (l *Ledger) Inspect(ctx context.Context, key string) (State, error) {
+	if err := checkKey(key); err != nil {
+		return State{}, err
+	}
 	st, err := l.inspectRetry(ctx, key)
 	if err != nil {
-		return State{}, fmt.Errorf("inspect %q: %w", key, err)
+		return State{}, fmt.Errorf("inspect %s: %w", KeyRef(key), err)
 	}
 	return st, nil
 }
@@ -367,10 +394,13 @@ func (l *Ledger) Inspect(ctx context.Context, key string) (State, error) {
 // abandons its inflight rows on restart does. Waiters keep waiting: an
 // output written later still reaches them.
 func (l *Ledger) Forget(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
 	var st State
 	err := l.retry(ctx, func() (err error) { st, err = l.b.forget(ctx, key); return err })
 	if err != nil {
-		return fmt.Errorf("forget %q: %w", key, err)
+		return fmt.Errorf("forget %s: %w", KeyRef(key), err)
 	}
 	l.hub.publish(st)
 	return nil
@@ -381,21 +411,24 @@ func (l *Ledger) Forget(ctx context.Context, key string) error {
 // router did on restart and exists for the regression suite: an output
 // must survive it.
 func (l *Ledger) UnsafeRecreate(ctx context.Context, key, owner string, lease time.Duration) error {
+	if err := checkArgs(key, owner); err != nil {
+		return err
+	}
 	var st State
 	err := l.retry(ctx, func() (err error) { st, err = l.b.recreate(ctx, key, owner, lease); return err })
 	if err != nil {
-		return fmt.Errorf("recreate %q: %w", key, err)
+		return fmt.Errorf("recreate %s: %w", KeyRef(key), err)
 	}
 	l.hub.publish(st)
 	return nil
 }
 
 func checkArgs(key, owner string) error {
-	if key == "" {
-		return errors.New("empty key")
+	if err := checkKey(key); err != nil {
+		return err
 	}
 	if owner == "" {
-		return errors.New("empty owner")
+		return fmt.Errorf("%w: the owner is empty", ErrInvalid)
 	}
 	return nil
 }
@@ -439,6 +472,9 @@ func ApplyWaitOptions(opts ...WaitOption) WaitSettings {
 // waited). A key that is absent, or whose row was cleared, is waited for:
 // an output stored later still arrives.
 func (l *Ledger) Wait(ctx context.Context, key string, opts ...WaitOption) (Result, error) {
+	if err := checkKey(key); err != nil {
+		return Result{}, err
+	}
 	var o waitOpts
 	for _, f := range opts {
 		f(&o)
@@ -485,7 +521,7 @@ func (l *Ledger) watchUntil(ctx context.Context, key string, ready func(State), 
 		if ctx.Err() != nil {
 			return timeout(ctx.Err())
 		}
-		return last, fmt.Errorf("wait %q: %w", key, err)
+		return last, fmt.Errorf("wait %s: %w", KeyRef(key), err)
 	}
 	l.hub.publish(st)
 	var timer *time.Timer
@@ -532,7 +568,7 @@ func (l *Ledger) watchUntil(ctx context.Context, key string, ready func(State), 
 				if ctx.Err() != nil {
 					return timeout(ctx.Err())
 				}
-				return last, fmt.Errorf("wait %q: %w", key, err)
+				return last, fmt.Errorf("wait %s: %w", KeyRef(key), err)
 			}
 			l.hub.publish(st)
 		}
@@ -550,6 +586,9 @@ func (l *Ledger) Do(ctx context.Context, key string, generate func(context.Conte
 	var o waitOpts
 	for _, f := range opts {
 		f(&o)
+	}
+	if err := checkKey(key); err != nil {
+		return Result{}, err
 	}
 	owner := l.NewOwnerID()
 	start := time.Now()
@@ -660,7 +699,7 @@ func (l *Ledger) renewLoop(ctx context.Context, stop <-chan struct{}, key, owner
 				return
 			}
 			if err != nil {
-				l.logf("ledger: renew %q: %v", key, err)
+				l.logf("ledger: renew %s: %v", KeyRef(key), err)
 			}
 		}
 	}

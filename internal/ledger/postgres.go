@@ -2,9 +2,13 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,6 +37,42 @@ var pgMigrations = []string{
 		lease_until bigint NOT NULL,
 		updated_at  bigint NOT NULL
 	);`,
+	// 2: keys, owners and messages are bytes (any value a caller passes,
+	// as on SQLite; text refused what is not UTF-8), rows are found by
+	// the sha256 of the key (a btree entry of a long key overflows an
+	// index page), and each output carries the sha256 of its data.
+	`CREATE TABLE %[1]s.outputs_v2 (
+		key_hash     bytea PRIMARY KEY,
+		key          bytea NOT NULL,
+		data         bytea NOT NULL,
+		sha256       bytea NOT NULL,
+		owner        bytea NOT NULL,
+		completed_at bigint NOT NULL,
+		expires_at   bigint NOT NULL
+	);
+	INSERT INTO %[1]s.outputs_v2 SELECT sha256(convert_to(key, 'UTF8')), convert_to(key, 'UTF8'), data, sha256(data), convert_to(owner, 'UTF8'), completed_at, expires_at FROM %[1]s.outputs;
+	DROP TABLE %[1]s.outputs;
+	ALTER TABLE %[1]s.outputs_v2 RENAME TO outputs;
+	CREATE INDEX outputs_expires ON %[1]s.outputs(expires_at);
+	CREATE TABLE %[1]s.attempts_v2 (
+		key_hash    bytea PRIMARY KEY,
+		key         bytea NOT NULL,
+		owner       bytea NOT NULL,
+		token       bigint NOT NULL,
+		status      text NOT NULL CHECK (status IN ('running', 'failed')),
+		error       bytea NOT NULL DEFAULT '',
+		lease_until bigint NOT NULL,
+		updated_at  bigint NOT NULL
+	);
+	INSERT INTO %[1]s.attempts_v2 SELECT sha256(convert_to(key, 'UTF8')), convert_to(key, 'UTF8'), convert_to(owner, 'UTF8'), token, status, convert_to(error, 'UTF8'), lease_until, updated_at FROM %[1]s.attempts;
+	DROP TABLE %[1]s.attempts;
+	ALTER TABLE %[1]s.attempts_v2 RENAME TO attempts;`,
+}
+
+// pgKey is how a key is passed to PostgreSQL: its sha256 (the index) and
+// its bytes (compared too, so that rows never depend on the hash alone).
+func pgKey(key string) ([]byte, []byte) {
+	return checksum([]byte(key)), []byte(key)
 }
 
 type pgBackend struct {
@@ -49,7 +89,7 @@ type pgBackend struct {
 // clock whatever host the routers run on.
 const pgNow = `(extract(epoch from clock_timestamp()) * 1000000)::bigint`
 
-func openPostgres(ctx context.Context, d DSN, appName string, logf func(string, ...any)) (*pgBackend, error) {
+func openPostgres(ctx context.Context, d DSN, appName string, opts Options, logf func(string, ...any)) (*pgBackend, error) {
 	pcfg, err := pgxpool.ParseConfig(d.Conn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: %w", d, err)
@@ -73,12 +113,33 @@ func openPostgres(ctx context.Context, d DSN, appName string, logf func(string, 
 		pool: pool, connCfg: pcfg.ConnConfig.Copy(), schema: schema,
 		channel: "readiness_ledger_" + d.Schema, lockNS: d.Schema + ":", logf: logf,
 	}
-	b.state = fmt.Sprintf(`SELECT o.data, o.owner, o.completed_at, o.expires_at,
+	b.state = fmt.Sprintf(`SELECT o.data, o.sha256, o.owner, o.completed_at, o.expires_at,
 	       a.owner, a.token, a.status, a.error, a.lease_until, a.updated_at, n.now
 	FROM (SELECT %s AS now) n
-	LEFT JOIN %s.outputs o ON o.key = $1 AND o.expires_at > n.now
-	LEFT JOIN %s.attempts a ON a.key = $1`, pgNow, schema, schema)
-	if err := b.migrate(ctx); err != nil {
+	LEFT JOIN %s.outputs o ON o.key_hash = $1 AND o.key = $2 AND o.expires_at > n.now
+	LEFT JOIN %s.attempts a ON a.key_hash = $1 AND a.key = $2`, pgNow, schema, schema)
+	// Connection set-up is retried like any operation: a backend
+	// terminated while the ledger opens is not a reason to fail. Nothing
+	// listening at all is (connection refused): it is said at once.
+	budget := opts.Budget
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	deadline := time.Now().Add(budget)
+	backoff := 5 * time.Millisecond
+	for {
+		err = b.migrate(ctx)
+		if err == nil || !b.transient(err) || errors.Is(err, syscall.ECONNREFUSED) || ctx.Err() != nil || time.Now().After(deadline) {
+			break
+		}
+		logf("ledger: postgres open: %v; retrying in %s", err, backoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 200*time.Millisecond)
+	}
+	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres %s: %w", d, err)
 	}
@@ -159,25 +220,29 @@ func (b *pgBackend) readState(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }, key string) (State, int64, error) {
 	var (
-		data                  []byte
-		oOwner, aOwner        *string
-		aStatus, aErr         *string
+		data, sum, oOwner     []byte
+		aOwner, aErr          []byte
+		aStatus               *string
 		completed, expires    *int64
 		token, lease, updated *int64
 		now                   int64
 	)
-	if err := q.QueryRow(ctx, b.state, key).Scan(&data, &oOwner, &completed, &expires, &aOwner, &token, &aStatus, &aErr, &lease, &updated, &now); err != nil {
+	h, k := pgKey(key)
+	if err := q.QueryRow(ctx, b.state, h, k).Scan(&data, &sum, &oOwner, &completed, &expires, &aOwner, &token, &aStatus, &aErr, &lease, &updated, &now); err != nil {
 		return State{}, 0, err
 	}
 	st := State{Key: key, ReadAt: fromUS(now)}
 	if oOwner != nil {
+		if err := verify(key, data, sum); err != nil {
+			return State{}, 0, err
+		}
 		if data == nil {
 			data = []byte{}
 		}
-		st.Output = &Output{Data: data, Owner: *oOwner, CompletedAt: fromUS(*completed), ExpiresAt: fromUS(*expires)}
+		st.Output = &Output{Data: data, Owner: string(oOwner), CompletedAt: fromUS(*completed), ExpiresAt: fromUS(*expires)}
 	}
 	if aOwner != nil {
-		st.Attempt = &Attempt{Owner: *aOwner, Token: *token, Status: AttemptStatus(*aStatus), Error: *aErr, LeaseUntil: fromUS(*lease), UpdatedAt: fromUS(*updated)}
+		st.Attempt = &Attempt{Owner: string(aOwner), Token: *token, Status: AttemptStatus(*aStatus), Error: string(aErr), LeaseUntil: fromUS(*lease), UpdatedAt: fromUS(*updated)}
 	}
 	return st, now, nil
 }
@@ -187,7 +252,7 @@ func (b *pgBackend) readState(ctx context.Context, q interface {
 func (b *pgBackend) tx(ctx context.Context, key string, f func(tx pgx.Tx, st *State, now int64) error) (State, error) {
 	var st State
 	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, b.lockNS+key); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, b.lockID(key)); err != nil {
 			return err
 		}
 		var now int64
@@ -200,8 +265,17 @@ func (b *pgBackend) tx(ctx context.Context, key string, f func(tx pgx.Tx, st *St
 	return st, err
 }
 
+// lockID is the advisory lock of a key: 64 bits of the sha256 of the
+// schema and the key (bytes, which hashtext would refuse unless UTF-8).
+func (b *pgBackend) lockID(key string) int64 {
+	s := sha256.Sum256([]byte(b.lockNS + key))
+	return int64(binary.BigEndian.Uint64(s[:8]))
+}
+
 func (b *pgBackend) notify(ctx context.Context, tx pgx.Tx, key string) error {
-	payload := key
+	// The payload is text: the key travels hex-encoded (MaxKeySize keeps
+	// it under NOTIFY's 8000-byte limit).
+	payload := hex.EncodeToString([]byte(key))
 	if len(payload) > 7000 {
 		payload = "" // too long for NOTIFY: listeners refresh every key
 	}
@@ -222,17 +296,17 @@ func (b *pgBackend) claim(ctx context.Context, key, owner string, lease time.Dur
 		case live && a.Owner != owner:
 			return nil
 		case live:
-			if _, err := tx.Exec(ctx, `UPDATE `+b.schema+`.attempts SET lease_until = $2, updated_at = $3 WHERE key = $1`, key, until, now); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE `+b.schema+`.attempts SET lease_until = $2, updated_at = $3 WHERE key_hash = $1`, checksum([]byte(key)), until, now); err != nil {
 				return err
 			}
 			a.LeaseUntil, a.UpdatedAt = fromUS(until), fromUS(now)
 		default:
 			var token int64
-			if err := tx.QueryRow(ctx, `INSERT INTO `+b.schema+`.attempts AS t (key, owner, token, status, error, lease_until, updated_at)
-				VALUES ($1, $2, nextval('`+strings.Trim(b.schema, `"`)+`.tokens'), 'running', '', $3, $4)
-				ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, token = excluded.token, status = 'running', error = '',
+			if err := tx.QueryRow(ctx, `INSERT INTO `+b.schema+`.attempts AS t (key_hash, key, owner, token, status, error, lease_until, updated_at)
+				VALUES ($1, $5, $2, nextval('`+strings.Trim(b.schema, `"`)+`.tokens'), 'running', '', $3, $4)
+				ON CONFLICT (key_hash) DO UPDATE SET owner = excluded.owner, token = excluded.token, status = 'running', error = '',
 					lease_until = excluded.lease_until, updated_at = excluded.updated_at
-				RETURNING token`, key, owner, until, now).Scan(&token); err != nil {
+				RETURNING token`, checksum([]byte(key)), []byte(owner), until, now, []byte(key)).Scan(&token); err != nil {
 				return err
 			}
 			st.Attempt = &Attempt{Owner: owner, Token: token, Status: AttemptRunning, LeaseUntil: fromUS(until), UpdatedAt: fromUS(now)}
@@ -259,7 +333,7 @@ func (b *pgBackend) renew(ctx context.Context, key, owner string, lease time.Dur
 			return ErrNotOwner
 		}
 		until := now + lease.Microseconds()
-		if _, err := tx.Exec(ctx, `UPDATE `+b.schema+`.attempts SET lease_until = $2, updated_at = $3 WHERE key = $1`, key, until, now); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE `+b.schema+`.attempts SET lease_until = $2, updated_at = $3 WHERE key_hash = $1`, checksum([]byte(key)), until, now); err != nil {
 			return err
 		}
 		a.LeaseUntil, a.UpdatedAt = fromUS(until), fromUS(now)
@@ -274,12 +348,12 @@ func (b *pgBackend) complete(ctx context.Context, key, owner string, data []byte
 			return nil
 		}
 		expires := now + retention.Microseconds()
-		if _, err := tx.Exec(ctx, `INSERT INTO `+b.schema+`.outputs (key, data, owner, completed_at, expires_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (key) DO UPDATE SET data = excluded.data, owner = excluded.owner, completed_at = excluded.completed_at, expires_at = excluded.expires_at`,
-			key, data, owner, now, expires); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO `+b.schema+`.outputs (key_hash, key, data, sha256, owner, completed_at, expires_at) VALUES ($1, $6, $2, $7, $3, $4, $5)
+			ON CONFLICT (key_hash) DO UPDATE SET data = excluded.data, sha256 = excluded.sha256, owner = excluded.owner, completed_at = excluded.completed_at, expires_at = excluded.expires_at`,
+			checksum([]byte(key)), data, []byte(owner), now, expires, []byte(key), checksum(data)); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM `+b.schema+`.attempts WHERE key = $1`, key); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+b.schema+`.attempts WHERE key_hash = $1`, checksum([]byte(key))); err != nil {
 			return err
 		}
 		if err := b.notify(ctx, tx, key); err != nil {
@@ -308,7 +382,7 @@ func (b *pgBackend) fail(ctx context.Context, key, owner, msg string) (State, er
 		if a == nil || a.Owner != owner || a.Status != AttemptRunning {
 			return ErrNotOwner
 		}
-		if _, err := tx.Exec(ctx, `UPDATE `+b.schema+`.attempts SET status = 'failed', error = $2, updated_at = $3 WHERE key = $1`, key, msg, now); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE `+b.schema+`.attempts SET status = 'failed', error = $2, updated_at = $3 WHERE key_hash = $1`, checksum([]byte(key)), []byte(msg), now); err != nil {
 			return err
 		}
 		a.Status, a.Error, a.UpdatedAt = AttemptFailed, msg, fromUS(now)
@@ -323,7 +397,7 @@ func (b *pgBackend) inspect(ctx context.Context, key string) (State, error) {
 
 func (b *pgBackend) forget(ctx context.Context, key string) (State, error) {
 	return b.tx(ctx, key, func(tx pgx.Tx, st *State, now int64) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM `+b.schema+`.attempts WHERE key = $1`, key); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+b.schema+`.attempts WHERE key_hash = $1`, checksum([]byte(key))); err != nil {
 			return err
 		}
 		st.Attempt = nil
@@ -335,11 +409,11 @@ func (b *pgBackend) recreate(ctx context.Context, key, owner string, lease time.
 	return b.tx(ctx, key, func(tx pgx.Tx, st *State, now int64) error {
 		until := now + lease.Microseconds()
 		var token int64
-		if err := tx.QueryRow(ctx, `INSERT INTO `+b.schema+`.attempts (key, owner, token, status, error, lease_until, updated_at)
-			VALUES ($1, $2, nextval('`+strings.Trim(b.schema, `"`)+`.tokens'), 'running', '', $3, $4)
-			ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, token = excluded.token, status = 'running', error = '',
+		if err := tx.QueryRow(ctx, `INSERT INTO `+b.schema+`.attempts (key_hash, key, owner, token, status, error, lease_until, updated_at)
+			VALUES ($1, $5, $2, nextval('`+strings.Trim(b.schema, `"`)+`.tokens'), 'running', '', $3, $4)
+			ON CONFLICT (key_hash) DO UPDATE SET owner = excluded.owner, token = excluded.token, status = 'running', error = '',
 				lease_until = excluded.lease_until, updated_at = excluded.updated_at
-			RETURNING token`, key, owner, until, now).Scan(&token); err != nil {
+			RETURNING token`, checksum([]byte(key)), []byte(owner), until, now, []byte(key)).Scan(&token); err != nil {
 			return err
 		}
 		st.Attempt = &Attempt{Owner: owner, Token: token, Status: AttemptRunning, LeaseUntil: fromUS(until), UpdatedAt: fromUS(now)}
@@ -401,10 +475,11 @@ func (b *pgBackend) listen(ctx context.Context, conn *pgx.Conn, changed func([]s
 		if err != nil {
 			return err
 		}
-		if n.Payload == "" {
+		key, err := hex.DecodeString(n.Payload)
+		if n.Payload == "" || err != nil {
 			changed(nil)
 			continue
 		}
-		changed([]string{n.Payload})
+		changed([]string{string(key)})
 	}
 }

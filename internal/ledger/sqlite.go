@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -62,7 +63,15 @@ var sqliteMigrations = []string{
 		key TEXT NOT NULL,
 		at  INTEGER NOT NULL
 	);`,
+	// 2: each output carries the sha256 of its data, checked on every
+	// read (migrate fills it for outputs stored before).
+	`ALTER TABLE outputs ADD COLUMN sha256 BLOB;`,
 }
+
+// sqliteAppID marks a SQLite file as a ledger (PRAGMA application_id,
+// "RDLG"): a database without it that is not empty belongs to someone
+// else and is never written to.
+const sqliteAppID = 0x52444c47
 
 type sqliteBackend struct {
 	db   *sql.DB
@@ -76,6 +85,12 @@ type sqliteBackend struct {
 	logf   func(string, ...any)
 	now    func() time.Time
 	own    seqSet
+	// feedFrom is the newest event when Open returned: the change feed
+	// reports every event after it. It is taken before Open returns, so
+	// before any waiter's first read; a feed that took it later, on its
+	// own goroutine, would skip a commit landing between a waiter's first
+	// read and that moment, and the waiter would sleep until its timeout.
+	feedFrom int64
 }
 
 // seqSet remembers the events this handle wrote (a bounded number), so
@@ -114,11 +129,26 @@ func (s *seqSet) take(seq int64) bool {
 	return ok
 }
 
-func openSQLite(ctx context.Context, d DSN, logf func(string, ...any)) (*sqliteBackend, error) {
-	if dir := filepath.Dir(d.Path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("sqlite %s: %w", d.Path, err)
+func openSQLite(ctx context.Context, d DSN, opts Options, logf func(string, ...any)) (*sqliteBackend, error) {
+	fail := func(err error) (*sqliteBackend, error) { return nil, fmt.Errorf("sqlite %s: %w", d.Path, err) }
+	fi, err := os.Stat(d.Path)
+	switch {
+	case err == nil && fi.IsDir():
+		return fail(fmt.Errorf("%w: it is a directory; give the path of a database file in it", ErrNotLedger))
+	case err == nil:
+		if err := probeSQLite(ctx, d.Path, opts.ReadOnly); err != nil {
+			return fail(err)
 		}
+	case errors.Is(err, fs.ErrNotExist) && (opts.MustExist || opts.ReadOnly):
+		return fail(fmt.Errorf("%w: the file does not exist (a mistyped --db?); nothing was created", ErrNoLedger))
+	case errors.Is(err, fs.ErrNotExist):
+		if dir := filepath.Dir(d.Path); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fail(fmt.Errorf("%w: %w", ErrUnavailable, err))
+			}
+		}
+	default:
+		return fail(fmt.Errorf("%w: %w", ErrUnavailable, err))
 	}
 	busy := d.BusyTimeout
 	if busy <= 0 {
@@ -130,13 +160,18 @@ func openSQLite(ctx context.Context, d DSN, logf func(string, ...any)) (*sqliteB
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous("+sync+")")
-	q.Set("_txlock", "immediate")
+	if opts.ReadOnly {
+		// Readers change nothing, not even the journal mode.
+		q.Set("mode", "ro")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous("+sync+")")
+		q.Set("_txlock", "immediate")
+	}
 	driverDSN := "file:" + (&url.URL{Path: d.Path}).EscapedPath() + "?" + q.Encode()
 	db, err := sql.Open("sqlite", driverDSN)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite %s: %w", d.Path, err)
+		return fail(err)
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
@@ -145,19 +180,62 @@ func openSQLite(ctx context.Context, d DSN, logf func(string, ...any)) (*sqliteB
 	if b.poll <= 0 {
 		b.poll = DefaultPoll
 	}
-	deadline := time.Now().Add(busy)
-	for {
-		err = b.migrate(ctx)
-		if err == nil || !b.transient(err) || time.Now().After(deadline) {
-			break
+	if !opts.ReadOnly {
+		deadline := time.Now().Add(busy)
+		for {
+			err = b.migrate(ctx)
+			if err == nil || !b.transient(err) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		time.Sleep(5 * time.Millisecond)
+	}
+	if err == nil {
+		err = db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM events").Scan(&b.feedFrom)
 	}
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlite %s: %w", d.Path, err)
+		return fail(err)
 	}
 	return b, nil
+}
+
+// probeSQLite looks at an existing file through a read-only connection
+// that sets no pragma, so that nothing is written to a database that turns
+// out not to be a ledger: it must be empty, or carry the ledger's
+// application_id, or be a ledger made before the application_id was set
+// (user_version and the three tables). A reader needs the current schema.
+func probeSQLite(ctx context.Context, path string, readOnly bool) error {
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro")
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	defer db.Close()
+	var appID, version, objects, ledgerTables int
+	err = db.QueryRowContext(ctx, `SELECT (SELECT application_id FROM pragma_application_id), (SELECT user_version FROM pragma_user_version),
+		(SELECT count(*) FROM sqlite_master), (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('outputs', 'attempts', 'events'))`).
+		Scan(&appID, &version, &objects, &ledgerTables)
+	if err != nil {
+		var se *sqlite.Error
+		if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_NOTADB {
+			return fmt.Errorf("%w: the file is not a SQLite database; point --db at a ledger file or a new path", ErrNotLedger)
+		}
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	ours := appID == sqliteAppID || (appID == 0 && version >= 1 && version <= len(sqliteMigrations) && ledgerTables == 3)
+	switch {
+	case objects == 0 && appID == 0 && readOnly:
+		return fmt.Errorf("%w: the database is empty", ErrNoLedger)
+	case objects == 0 && appID == 0:
+		return nil
+	case !ours:
+		return fmt.Errorf("%w: the database belongs to another application (application_id %d, %d schema objects); refusing to touch it", ErrNotLedger, appID, objects)
+	case version > len(sqliteMigrations):
+		return fmt.Errorf("%w: schema version %d is newer than this build knows (%d)", ErrUnavailable, version, len(sqliteMigrations))
+	case readOnly && version < len(sqliteMigrations):
+		return fmt.Errorf("%w: schema version %d predates this build (%d); a write command (claim) upgrades it", ErrUnavailable, version, len(sqliteMigrations))
+	}
+	return nil
 }
 
 func (b *sqliteBackend) migrate(ctx context.Context) error {
@@ -178,12 +256,53 @@ func (b *sqliteBackend) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate to version %d: %w", i+1, err)
 		}
 	}
+	if v < 2 {
+		if err := fillChecksums(ctx, tx); err != nil {
+			return err
+		}
+	}
 	if v < len(sqliteMigrations) {
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(sqliteMigrations))); err != nil {
 			return err
 		}
 	}
+	var app int
+	if err := tx.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app); err != nil {
+		return err
+	}
+	if app != sqliteAppID {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", sqliteAppID)); err != nil {
+			return err
+		}
+	}
 	return tx.Commit()
+}
+
+// fillChecksums stores the sha256 of outputs written before version 2.
+func fillChecksums(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT key, data FROM outputs WHERE sha256 IS NULL`)
+	if err != nil {
+		return err
+	}
+	sums := map[string][]byte{}
+	for rows.Next() {
+		var key string
+		var data []byte
+		if err := rows.Scan(&key, &data); err != nil {
+			rows.Close()
+			return err
+		}
+		sums[key] = checksum(data)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	for key, sum := range sums {
+		if _, err := tx.ExecContext(ctx, `UPDATE outputs SET sha256 = ? WHERE key = ?`, sum, key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (b *sqliteBackend) transient(err error) bool {
@@ -204,7 +323,7 @@ func us(t time.Time) int64 { return t.UnixMicro() }
 func fromUS(v int64) time.Time { return time.UnixMicro(v).UTC() }
 
 const sqliteStateQuery = `
-SELECT o.data, o.owner, o.completed_at, o.expires_at,
+SELECT o.data, o.sha256, o.owner, o.completed_at, o.expires_at,
        a.owner, a.token, a.status, a.error, a.lease_until, a.updated_at
 FROM (SELECT ? AS key) k
 LEFT JOIN outputs o ON o.key = k.key AND o.expires_at > ?
@@ -218,18 +337,21 @@ type queryer interface {
 // from one snapshot.
 func readState(ctx context.Context, q queryer, query, key string, now int64, at time.Time) (State, error) {
 	var (
-		data                  []byte
+		data, sum             []byte
 		oOwner, aOwner        sql.NullString
 		aStatus, aErr         sql.NullString
 		completed, expires    sql.NullInt64
 		token, lease, updated sql.NullInt64
 	)
-	err := q.QueryRowContext(ctx, query, key, now).Scan(&data, &oOwner, &completed, &expires, &aOwner, &token, &aStatus, &aErr, &lease, &updated)
+	err := q.QueryRowContext(ctx, query, key, now).Scan(&data, &sum, &oOwner, &completed, &expires, &aOwner, &token, &aStatus, &aErr, &lease, &updated)
 	if err != nil {
 		return State{}, err
 	}
 	st := State{Key: key, ReadAt: at}
 	if oOwner.Valid {
+		if err := verify(key, data, sum); err != nil {
+			return State{}, err
+		}
 		if data == nil {
 			data = []byte{}
 		}
@@ -350,8 +472,8 @@ func (b *sqliteBackend) complete(ctx context.Context, key, owner string, data []
 			return nil
 		}
 		o := &Output{Data: data, Owner: owner, CompletedAt: now, ExpiresAt: now.Add(retention)}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO outputs(key, data, owner, completed_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-			key, data, owner, us(now), us(o.ExpiresAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO outputs(key, data, sha256, owner, completed_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			key, data, checksum(data), owner, us(now), us(o.ExpiresAt)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE key = ?`, key); err != nil {
@@ -455,8 +577,11 @@ func (b *sqliteBackend) sweep(ctx context.Context, retention time.Duration) erro
 // (watch=false, or inotify unavailable) it polls every poll interval.
 // Nothing runs while nobody in this process waits.
 func (b *sqliteBackend) feed(ctx context.Context, h *hub, changed func([]string)) {
+	// last survives restarts of the feed: events committed while it was
+	// down are read, not skipped.
+	last := b.feedFrom
 	for ctx.Err() == nil {
-		err := b.feedOnce(ctx, h, changed)
+		err := b.feedOnce(ctx, h, changed, &last)
 		if ctx.Err() != nil {
 			return
 		}
@@ -517,7 +642,7 @@ func (f *fileWatch) close() {
 	}
 }
 
-func (b *sqliteBackend) feedOnce(ctx context.Context, h *hub, changed func([]string)) error {
+func (b *sqliteBackend) feedOnce(ctx context.Context, h *hub, changed func([]string), lastp *int64) error {
 	db, err := sql.Open("sqlite", b.dsn)
 	if err != nil {
 		return err
@@ -539,10 +664,8 @@ func (b *sqliteBackend) feedOnce(ctx context.Context, h *hub, changed func([]str
 		return err
 	}
 	defer since.Close()
-	var last int64
-	if err := conn.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM events").Scan(&last); err != nil {
-		return err
-	}
+	last := *lastp
+	defer func() { *lastp = last }()
 	var fw *fileWatch
 	interval := b.poll
 	if b.watch {

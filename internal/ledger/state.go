@@ -179,7 +179,7 @@ type FailedError struct {
 }
 
 func (e *FailedError) Error() string {
-	return fmt.Sprintf("key %q: generation by %s failed: %s", e.Key, e.Owner, e.Message)
+	return fmt.Sprintf("key %s: generation by %s failed: %s", KeyRef(e.Key), e.Owner, e.Message)
 }
 
 // TimeoutError ends a wait that reached its deadline or whose context
@@ -196,7 +196,7 @@ func (e *TimeoutError) Error() string {
 	if errors.Is(e.Cause, errCanceled) {
 		what = "canceled"
 	}
-	return fmt.Sprintf("wait for key %q %s after %s; last state: %s", e.Key, what, e.Elapsed.Round(time.Millisecond), e.Last.Describe())
+	return fmt.Sprintf("wait for key %s %s after %s; last state: %s", KeyRef(e.Key), what, e.Elapsed.Round(time.Millisecond), e.Last.Describe())
 }
 
 func (e *TimeoutError) Unwrap() error { return e.Cause }

@@ -25,6 +25,10 @@ type BenchConfig struct {
 	Samples int
 	// Throughput is how long the throughput test runs (default 3s).
 	Throughput time.Duration
+	// Workload, when Keys is set, replaces the timed throughput test by
+	// a fixed one: Keys keys, InFlight at a time, WaitersPerKey waiters
+	// each (the reviewed Python ledger's benchmark is 1000, 25, 4).
+	Workload Workload
 	// IdleWaiters wait for Idle while CPU is measured (default 1000, 10s).
 	IdleWaiters int
 	Idle        time.Duration
@@ -53,6 +57,17 @@ type Delivery struct {
 	MaxFromCall time.Duration `json:"max_from_call_ns"`
 }
 
+// Workload is the shape of a fixed throughput test.
+type Workload struct {
+	Keys          int `json:"keys"`
+	InFlight      int `json:"in_flight"`
+	WaitersPerKey int `json:"waiters_per_key"`
+	// CompleteAtOnce: the owner completes right after its claim, without
+	// waiting for the key's waiters to be registered (they then get the
+	// output from their first read); otherwise it completes once all wait.
+	CompleteAtOnce bool `json:"complete_at_once"`
+}
+
 // Throughput is keys completed per second, each with a claim, a complete
 // and four waiters.
 type Throughput struct {
@@ -61,6 +76,8 @@ type Throughput struct {
 	KeysPerSec  float64       `json:"keys_per_sec"`
 	Concurrency int           `json:"concurrency"`
 	WaitersPer  int           `json:"waiters_per_key"`
+	// AtOnce is Workload.CompleteAtOnce.
+	AtOnce bool `json:"complete_at_once"`
 }
 
 // Idle is the CPU that idle waiters cost.
@@ -134,7 +151,12 @@ func Bench(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
 		progress(fmt.Sprintf("delivery %-6s %5d waiters: p50 %s p99 %s max %s", dl.Mode, n, dl.P50, dl.P99, dl.Max))
 	}
 
-	tp, err := benchThroughput(ctx, l, cfg.Throughput, prefix)
+	var tp Throughput
+	if cfg.Workload.Keys > 0 {
+		tp, err = benchWorkload(ctx, l, cfg.Workload, prefix)
+	} else {
+		tp, err = benchThroughput(ctx, l, cfg.Throughput, prefix)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("throughput: %w", err)
 	}
@@ -319,7 +341,7 @@ func benchThroughput(ctx context.Context, l *ledger.Ledger, d time.Duration, pre
 			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
 				key := fmt.Sprintf("%s/tp/%d/%d", prefix, w, i)
 				owner := l.NewOwnerID()
-				if err := throughputKey(ctx, l, key, owner, waitersPer); err != nil {
+				if err := throughputKey(ctx, l, key, owner, waitersPer, false); err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
@@ -341,7 +363,47 @@ func benchThroughput(ctx context.Context, l *ledger.Ledger, d time.Duration, pre
 	return Throughput{Keys: n, Duration: el, KeysPerSec: float64(n) / el.Seconds(), Concurrency: conc, WaitersPer: waitersPer}, nil
 }
 
-func throughputKey(ctx context.Context, l *ledger.Ledger, key, owner string, waiters int) error {
+// benchWorkload serves w.Keys keys, w.InFlight at a time.
+func benchWorkload(ctx context.Context, l *ledger.Ledger, w Workload, prefix string) (Throughput, error) {
+	inFlight, waiters := max(1, w.InFlight), max(0, w.WaitersPerKey)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	errs := make([]error, inFlight)
+	start := time.Now() // monotonic
+	var wg sync.WaitGroup
+	for g := range inFlight {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				key := fmt.Sprintf("%s/wl/%d", prefix, i)
+				if err := throughputKey(ctx, l, key, l.NewOwnerID(), waiters, w.CompleteAtOnce); err != nil {
+					errs[g] = err
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+feed:
+	for i := range w.Keys {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	el := time.Since(start)
+	if err := errors.Join(errs...); err != nil {
+		return Throughput{}, err
+	}
+	return Throughput{Keys: int64(w.Keys), Duration: el, KeysPerSec: float64(w.Keys) / el.Seconds(), Concurrency: inFlight, WaitersPer: waiters, AtOnce: w.CompleteAtOnce}, nil
+}
+
+func throughputKey(ctx context.Context, l *ledger.Ledger, key, owner string, waiters int, atOnce bool) error {
 	var ready, done sync.WaitGroup
 	ready.Add(waiters)
 	done.Add(waiters)
@@ -361,7 +423,9 @@ func throughputKey(ctx context.Context, l *ledger.Ledger, key, owner string, wai
 		err = fmt.Errorf("claim of a new key %s was not owned", key)
 	}
 	if err == nil {
-		ready.Wait()
+		if !atOnce {
+			ready.Wait()
+		}
 		_, _, err = l.Complete(ctx, key, owner, []byte("output"))
 	}
 	if err != nil {

@@ -65,6 +65,8 @@ func scenarios() []Scenario {
 			Invariant: "an output survives the death of the process that committed it, and of every process"},
 		{Name: "lost-output/row-cleared", Rule: RuleLostOutput, Run: rowCleared,
 			Invariant: "an output survives its attempt row being cleared and recreated, and a later failure"},
+		{Name: "lost-output/waiters-during-commit", Rule: RuleLostOutput, Run: waitersDuringCommit,
+			Invariant: "routers that start waiting while the owner commits (their ledger just opened) get the output at once, never wait for their timeout"},
 		{Name: "lost-output/first-output-wins", Rule: RuleLostOutput, Run: firstOutputWins,
 			Invariant: "when two owners complete, every waiter gets the same, first, output"},
 		{Name: "wait-unbounded/deadline", Rule: RuleWaitUnbounded, Run: waitDeadline,
