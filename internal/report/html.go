@@ -71,7 +71,7 @@ type htmlSuite struct {
 	Check, Name string
 	Runs        []htmlRun
 	Rows        []htmlRow
-	Omitted     int
+	Omitted     string
 }
 
 type htmlRun struct {
@@ -134,6 +134,9 @@ func buildPage(doc *evidence.Document, opts Options) htmlPage {
 	}
 	for _, wv := range doc.Waivers {
 		hw := htmlWaiver{WaiverStatus: wv, Left: daysLeft(wv)}
+		if pl, ok := parseFileLine(wv.Location); ok {
+			hw.Location = fmt.Sprintf("%s:%d", relPath(doc, pl.Path), pl.Line)
+		}
 		switch wv.State {
 		case evidence.WaiverExpired:
 			hw.Class = "gone"
@@ -186,7 +189,7 @@ func waiverTimeline(doc *evidence.Document) template.HTML {
 	sort.SliceStable(ws, func(i, j int) bool { return ws[i].DaysLeft < ws[j].DaysLeft })
 	h := 30 + rowH*len(ws)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="timeline" role="img" aria-label="waiver expiry timeline" viewBox="0 0 %d %d" width="100%%" style="max-width:%dpx" xmlns="http://www.w3.org/2000/svg" font-size="12" font-family="system-ui,sans-serif">`, width, h, width)
+	fmt.Fprintf(&b, `<svg class="timeline" role="img" aria-label="waiver expiry timeline" viewBox="0 0 %d %d" width="100%%" style="max-width:%dpx" font-size="12" font-family="system-ui,sans-serif">`, width, h, width)
 	fmt.Fprintf(&b, `<line x1="%d" y1="20" x2="%d" y2="20" stroke="#8c959f"/>`, left, width-right)
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="12" x2="%.1f" y2="%d" stroke="#1f2328" stroke-dasharray="3 3"/><text x="%.1f" y="10" text-anchor="middle">today %s</text>`,
 		x(0), x(0), h, x(0), doc.GeneratedAt.UTC().Format("2006-01-02"))
@@ -256,7 +259,8 @@ func testSuites(r checks.Result) []htmlSuite {
 	}
 	var out []htmlSuite
 	for _, s := range f.Suites {
-		hs := htmlSuite{Check: r.Check, Name: s.Name, Omitted: s.TestsOmitted}
+		hs := htmlSuite{Check: r.Check, Name: s.Name}
+		omitted := s.TestsOmitted
 		for _, run := range s.Runs {
 			hs.Runs = append(hs.Runs, htmlRun{N: run.Run, ExitCode: run.ExitCode, Duration: duration(run.DurationMS), Log: run.Log})
 		}
@@ -280,11 +284,14 @@ func testSuites(r checks.Result) []htmlSuite {
 				row.Cells = append(row.Cells, o)
 			}
 			if allPass {
-				hs.Omitted++
+				omitted++
 				continue
 			}
 			row.Flaky = seen["passed"] && (seen["failed"] || seen["error"] || seen["unfinished"])
 			hs.Rows = append(hs.Rows, row)
+		}
+		if omitted > 0 {
+			hs.Omitted = count(omitted, "more test", "more tests")
 		}
 		out = append(out, hs)
 	}
