@@ -20,7 +20,7 @@ type checkOptions struct {
 
 // AddFlags registers the flags.
 func (o *checkOptions) AddFlags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&o.ConfigPath, "config", "c", "readiness.yaml", "configuration `FILE`")
+	cmd.Flags().StringVarP(&o.ConfigPath, "config", "c", "", "configuration `FILE` (default: readiness.yaml, .readiness.yaml or .github/readiness.yaml, found from here up to the repository root; $READINESS_CONFIG overrides)")
 	cmd.Flags().StringArrayVar(&o.Only, "only", nil, "run only the check `NAME` (repeatable)")
 	cmd.Flags().Var((*durationFlag)(&o.Timeout), "timeout", "deadline for the whole run (e.g. 15m, 1d); overrides the config's timeout")
 	o.Policy.AddFlags(cmd)
