@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +15,7 @@ type checkOptions struct {
 	ConfigPath string
 	Only       []string
 	Timeout    time.Duration
+	ExitZero   bool
 	Policy     policyOptions
 	Render     renderOptions
 }
@@ -23,6 +25,8 @@ func (o *checkOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&o.ConfigPath, "config", "c", "", "configuration `FILE` (default: readiness.yaml, .readiness.yaml or .github/readiness.yaml, found from here up to the repository root; $READINESS_CONFIG overrides)")
 	cmd.Flags().StringArrayVar(&o.Only, "only", nil, "run only the check `NAME` (repeatable)")
 	cmd.Flags().Var((*durationFlag)(&o.Timeout), "timeout", "deadline for the whole run (e.g. 15m, 1d); overrides the config's timeout")
+	cmd.Flags().BoolVar(&o.ExitZero, "exit-zero", false, "report only: exit 0 on NO-GO (still 2 on configuration errors); never for release gating")
+	cmd.Flags().BoolVar(&o.ExitZero, "no-fail", false, "same as --exit-zero (conftest's name)")
 	o.Policy.AddFlags(cmd)
 	o.Render.AddFlags(cmd)
 }
@@ -60,5 +64,11 @@ func (a *App) checkRun(ctx context.Context, opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	return a.execute(ctx, pipeline.Selection{Config: cfg, Only: opts.Only, Policy: opts.Policy.options(), Timeout: opts.Timeout}, opts.Render)
+	err = a.execute(ctx, pipeline.Selection{Config: cfg, Only: opts.Only, Policy: opts.Policy.options(), Timeout: opts.Timeout}, opts.Render)
+	if opts.ExitZero && err == errNOGO {
+		// The verdict was printed; a report-only run does not fail on it.
+		fmt.Fprintln(a.IO.ErrOut, "readiness: --exit-zero: exiting 0 although the verdict is NO-GO (report only, not a release gate)")
+		return nil
+	}
+	return err
 }

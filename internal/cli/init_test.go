@@ -199,3 +199,19 @@ func TestConfigDiscoveryMiss(t *testing.T) {
 		t.Fatalf("READINESS_CONFIG not used: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// --exit-zero reports without failing: exit 0 on NO-GO with the real
+// verdict printed, but a configuration error still exits 2.
+func TestExitZero(t *testing.T) {
+	dir := writeConfig(t, nogoConfig)
+	for _, flag := range []string{"--exit-zero", "--no-fail"} {
+		r := run(t, dir, nil, "check", flag)
+		if r.code != 0 || !strings.Contains(r.stdout, "NO-GO") || !strings.Contains(r.stderr, "not a release gate") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 0 with the NO-GO printed", flag, r.code, r.stdout, r.stderr)
+		}
+	}
+	bad := writeConfig(t, "checks: [}\n")
+	if r := run(t, bad, nil, "check", "--exit-zero"); r.code != 2 {
+		t.Errorf("config error under --exit-zero: exit %d, want 2", r.code)
+	}
+}

@@ -35,14 +35,14 @@ func Render(p Plan) []byte {
 			}
 		}
 		if len(found) > 0 {
-			w("  # Found: %s.\n", strings.Join(found, ", "))
+			w("  # Found: %s.\n", safe(strings.Join(found, ", ")))
 		}
 		w("  - name: security-key\n    timeout: 1m\n")
 		var with []string
 		if len(p.Keys) > 0 {
 			with = append(with, "key: "+q(p.Keys[0]))
 			if len(p.Keys) > 1 {
-				with = append(with, "# other keys found: "+strings.Join(p.Keys[1:], ", "))
+				with = append(with, "# other keys found: "+safe(strings.Join(p.Keys[1:], ", ")))
 			}
 		}
 		if p.SecurityMD != "" {
@@ -58,7 +58,7 @@ func Render(p Plan) []byte {
 		w("\n  # Every path in CI to a signature or a published artifact must pass a\n")
 		w("  # blocking vulnerability scan of the same artifact first.\n")
 		if len(p.Workflows) > 0 {
-			w("  # Release workflows found: %s.\n", strings.Join(p.Workflows, ", "))
+			w("  # Release workflows found: %s.\n", safe(strings.Join(p.Workflows, ", ")))
 		}
 		w("  - name: workflow\n    timeout: 1m\n")
 		writeWith(&b, []string{"dir: .github/workflows"})
@@ -70,9 +70,9 @@ func Render(p Plan) []byte {
 		w("  # and list the tests that must exist under `required:`.\n")
 		w("  - name: tests\n    timeout: 15m\n    with:\n      suites:\n")
 		for _, s := range p.Suites {
-			w("        # from %s\n", s.Why)
+			w("        # from %s\n", safe(s.Why))
 			if s.Note != "" {
-				w("        # NOTE: %s\n", s.Note)
+				w("        # NOTE: %s\n", safe(s.Note))
 			}
 			w("        - name: %s\n          command: %s\n", q(s.Name), flow(s.Command))
 			if len(s.Env) > 0 {
@@ -107,7 +107,7 @@ func Render(p Plan) []byte {
 		image = "registry.example.com/app:latest"
 		w("  # No Dockerfile or image reference was found; name your image.\n")
 	} else {
-		w("  # Image guessed from %s.\n", p.ImageSource)
+		w("  # Image guessed from %s.\n", safe(p.ImageSource))
 	}
 	w("  # - name: image-scan\n  #   timeout: 10m\n  #   with:\n  #     images: [%s]\n", q(image))
 	w("\n# Accept a known finding until a date (reason, owner and expiry required):\n")
@@ -126,6 +126,17 @@ func writeWith(b *strings.Builder, lines []string) {
 }
 
 var plainRE = regexp.MustCompile(`^[A-Za-z0-9_./=+][A-Za-z0-9_./=+:-]*$`)
+
+// safe keeps text from the repository (file names, scripts) on its comment
+// line: a control character could otherwise start a line of YAML.
+func safe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
+			return '?'
+		}
+		return r
+	}, s)
+}
 
 // q quotes a scalar unless it is plainly safe in YAML.
 func q(s string) string {
