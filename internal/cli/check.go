@@ -3,10 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/readiness-dev/readiness/internal/config"
 	"github.com/readiness-dev/readiness/internal/pipeline"
 )
 
@@ -29,6 +31,22 @@ func (o *checkOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&o.ExitZero, "no-fail", false, "same as --exit-zero (conftest's name)")
 	o.Policy.AddFlags(cmd)
 	o.Render.AddFlags(cmd)
+	// --only completes the check names of the discovered (or named) config.
+	_ = cmd.RegisterFlagCompletionFunc("only", func(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		path := o.ConfigPath
+		if path == "" {
+			path, _ = config.Discover(".", os.Getenv)
+		}
+		cfg, err := config.Load(path, config.LoadOptions{})
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, ch := range cfg.Checks {
+			names = append(names, ch.Name)
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
 }
 
 // newCheckCmd builds `readiness check`. runF replaces the behaviour in tests

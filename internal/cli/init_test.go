@@ -215,3 +215,27 @@ func TestExitZero(t *testing.T) {
 		t.Errorf("config error under --exit-zero: exit %d, want 2", r.code)
 	}
 }
+
+func TestExplainUX(t *testing.T) {
+	r := run(t, "", nil, "explain")
+	if r.code != 0 || !strings.Contains(r.stdout, "KEY-EXPIRED") {
+		t.Errorf("explain with no argument: exit %d, %q; want the rule list", r.code, r.stderr)
+	}
+	r = run(t, "", nil, "explain", "KEY-EXPIRD")
+	if r.code != 2 || !strings.Contains(r.stderr, "did you mean KEY-EXPIRED?") {
+		t.Errorf("near miss: exit %d, %q", r.code, r.stderr)
+	}
+	r = run(t, "", nil, "__complete", "check", "--format", "")
+	if !strings.Contains(r.stdout, "html\n") || !strings.Contains(r.stdout, "github\n") {
+		t.Errorf("--format completion: %q", r.stdout)
+	}
+	dir := writeConfig(t, "checks:\n  - name: alpha\n    type: test\n  - name: beta\n    type: test\n")
+	r = run(t, dir, nil, "__complete", "check", "--only", "")
+	if !strings.Contains(r.stdout, "alpha\nbeta\n") {
+		t.Errorf("--only completion: %q", r.stdout)
+	}
+	r = run(t, "", nil, "__complete", "explain", "KEY-EXP")
+	if !strings.Contains(r.stdout, "KEY-EXPIRED\t") {
+		t.Errorf("explain completion: %q", r.stdout)
+	}
+}
