@@ -94,10 +94,18 @@ warn contains msg if {
 	some w in input.waivers
 	w.state == "expiring"
 	msg := {
-		"msg": sprintf("waiver %s (owner %s) expires on %s, in %d days", [w.id, w.owner, w.expires, w.days_left]),
+		"msg": sprintf("waiver %s (owner %s) expires on %s, %s", [w.id, w.owner, w.expires, in_days(w.days_left)]),
 		"rule": "WAIVER-EXPIRING", "finding": w.id, "severity": "medium",
 	}
 }
+
+in_days(0) := "today"
+
+in_days(1) := "in 1 day"
+
+in_days(n) := sprintf("in %d days", [n]) if n > 1
+
+in_days(n) := sprintf("%d days ago", [0 - n]) if n < 0
 
 # A waiver can only be called unused when what it covers was looked at:
 # a waiver scoped to a check that ran, or an unscoped one in a full run.

@@ -122,3 +122,13 @@ test_readable_repository_does_not_warn if {
 	inp := object.union(base, {"checks": [check("a", "pass", [])], "repository": {"root": "/src", "commit": "abc"}})
 	count(readiness.warn) == 0 with input as inp
 }
+
+test_expiring_waiver_message_counts_days if {
+	w := {"id": "X", "owner": "o", "expires": "2020-01-01", "state": "expiring", "matched": ["a:X"]}
+	one := object.union(base, {"checks": [check("a", "pass", [])], "waivers": [object.union(w, {"days_left": 1})]})
+	some m1 in readiness.warn with input as one
+	endswith(m1.msg, "expires on 2020-01-01, in 1 day")
+	zero := object.union(base, {"checks": [check("a", "pass", [])], "waivers": [object.union(w, {"days_left": 0})]})
+	some m0 in readiness.warn with input as zero
+	endswith(m0.msg, "expires on 2020-01-01, today")
+}

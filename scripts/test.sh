@@ -5,7 +5,8 @@
 #   ./scripts/test.sh -run Foo   extra arguments go to `go test`
 #
 # It installs the pinned trivy and goreleaser (built from the Go module
-# proxy, once per machine), starts the local PostgreSQL cluster if one is installed but
+# proxy, once per machine) and chromium (apt-get, for the HTML report's
+# browser test; its screenshot lands in .test-artifacts/), starts the local PostgreSQL cluster if one is installed but
 # stopped, and points the ledger's PostgreSQL tests at it. Tests that need
 # a component fail, rather than skip, when CI=true and it is missing.
 set -euo pipefail
@@ -17,6 +18,20 @@ export PATH="$gobin:$PATH"
 echo "==> trivy, goreleaser"
 scripts/install-trivy.sh
 scripts/install-goreleaser.sh
+
+echo "==> chromium (the HTML report's browser test)"
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+	sudo=""
+	[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo="sudo"
+	if command -v apt-get >/dev/null; then
+		$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium ||
+			echo "could not install chromium: the HTML browser test will skip (and fail under CI=true)"
+	else
+		echo "no apt-get: install chromium yourself; the HTML browser test will skip (and fail under CI=true)"
+	fi
+fi
+# Screenshots and other artifacts tests keep.
+export READINESS_TEST_ARTIFACTS="${READINESS_TEST_ARTIFACTS:-$PWD/.test-artifacts}"
 
 echo "==> PostgreSQL"
 if [ -z "${READINESS_TEST_POSTGRES_DSN:-}" ]; then

@@ -94,7 +94,10 @@ func (r *Runner) Run(ctx context.Context, jobs []Job) []Result {
 				res.Findings = []Finding{}
 			}
 			results[i] = res
-			emit(Event{Kind: EventFinished, Name: job.Name, Time: now(), Result: &results[i]})
+			// The event gets its own copy: results is sorted after the
+			// run, and a pointer into it would then name another check.
+			final := res
+			emit(Event{Kind: EventFinished, Name: job.Name, Time: now(), Result: &final})
 		}()
 	}
 	wg.Wait()

@@ -172,3 +172,36 @@ func BenchmarkRunnerConcurrency(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/run")
 }
+
+// A finished event's Result must still describe its own check after Run
+// returns: the live display draws its last frame then, after the results
+// were sorted by name (jobs arrive in config order, not name order).
+func TestRunnerEventResultsSurviveSort(t *testing.T) {
+	statuses := map[string]checks.Status{"workflow": checks.StatusFail, "tests": checks.StatusPass, "security-key": checks.StatusError}
+	var jobs []checks.Job
+	for _, name := range []string{"workflow", "tests", "security-key"} {
+		st := statuses[name]
+		jobs = append(jobs, checks.Job{Name: name, Timeout: time.Second, Check: fn(func(context.Context) (checks.Result, error) {
+			if st == checks.StatusError {
+				return checks.Result{}, errors.New("broken")
+			}
+			r := checks.Result{Status: st}
+			if st == checks.StatusFail {
+				r.Findings = []checks.Finding{{Rule: "R", Severity: checks.SeverityHigh}}
+			}
+			return r, nil
+		})})
+	}
+	got := map[string]*checks.Result{}
+	r := &checks.Runner{Events: func(e checks.Event) {
+		if e.Kind == checks.EventFinished {
+			got[e.Name] = e.Result
+		}
+	}}
+	r.Run(context.Background(), jobs)
+	for name, want := range statuses {
+		if res := got[name]; res == nil || res.Check != name || res.Status != want {
+			t.Errorf("event for %s now says %+v, want its own result (%s)", name, res, want)
+		}
+	}
+}

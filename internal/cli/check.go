@@ -2,10 +2,13 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/readiness-dev/readiness/internal/config"
 	"github.com/readiness-dev/readiness/internal/pipeline"
 )
 
@@ -14,17 +17,36 @@ type checkOptions struct {
 	ConfigPath string
 	Only       []string
 	Timeout    time.Duration
+	ExitZero   bool
 	Policy     policyOptions
 	Render     renderOptions
 }
 
 // AddFlags registers the flags.
 func (o *checkOptions) AddFlags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&o.ConfigPath, "config", "c", "readiness.yaml", "configuration `FILE`")
+	cmd.Flags().StringVarP(&o.ConfigPath, "config", "c", "", "configuration `FILE` (default: readiness.yaml, .readiness.yaml or .github/readiness.yaml, found from here up to the repository root; $READINESS_CONFIG overrides)")
 	cmd.Flags().StringArrayVar(&o.Only, "only", nil, "run only the check `NAME` (repeatable)")
 	cmd.Flags().Var((*durationFlag)(&o.Timeout), "timeout", "deadline for the whole run (e.g. 15m, 1d); overrides the config's timeout")
+	cmd.Flags().BoolVar(&o.ExitZero, "exit-zero", false, "report only: exit 0 on NO-GO (still 2 on configuration errors); never for release gating")
+	cmd.Flags().BoolVar(&o.ExitZero, "no-fail", false, "same as --exit-zero (conftest's name)")
 	o.Policy.AddFlags(cmd)
 	o.Render.AddFlags(cmd)
+	// --only completes the check names of the discovered (or named) config.
+	_ = cmd.RegisterFlagCompletionFunc("only", func(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		path := o.ConfigPath
+		if path == "" {
+			path, _ = config.Discover(".", os.Getenv)
+		}
+		cfg, err := config.Load(path, config.LoadOptions{})
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, ch := range cfg.Checks {
+			names = append(names, ch.Name)
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
 }
 
 // newCheckCmd builds `readiness check`. runF replaces the behaviour in tests
@@ -60,5 +82,11 @@ func (a *App) checkRun(ctx context.Context, opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	return a.execute(ctx, pipeline.Selection{Config: cfg, Only: opts.Only, Policy: opts.Policy.options(), Timeout: opts.Timeout}, opts.Render)
+	err = a.execute(ctx, pipeline.Selection{Config: cfg, Only: opts.Only, Policy: opts.Policy.options(), Timeout: opts.Timeout}, opts.Render)
+	if opts.ExitZero && err == errNOGO {
+		// The verdict was printed; a report-only run does not fail on it.
+		fmt.Fprintln(a.IO.ErrOut, "readiness: --exit-zero: exiting 0 although the verdict is NO-GO (report only, not a release gate)")
+		return nil
+	}
+	return err
 }

@@ -95,7 +95,7 @@ func TestCheckExitCodes(t *testing.T) {
 			stdoutHas: []string{"[high] TEST-FINDING: a blocker (src/x.go:7)", "gamma could not complete: check panicked: test gate was told to panic", "fix: Change the test gate's configuration."},
 			stderrNot: []string{"goroutine"}},
 		{name: "only narrows", config: nogoConfig, args: []string{"--only", "alpha"}, code: 0, stdoutLast: "GO (partial: 1 of 3 configured checks ran)"},
-		{name: "waiver", config: nogoConfig + "waivers:\n  - {id: T-1, check: beta, reason: known, owner: me, expires: 2026-12-31}\n", args: []string{"--only", "beta"}, code: 0, stdoutHas: []string{"Waived:", "beta: T-1 (waiver T-1)"}},
+		{name: "waiver", config: nogoConfig + "waivers:\n  - {id: T-1, check: beta, reason: known, owner: me, expires: 2026-12-31}\n", args: []string{"--only", "beta"}, code: 0, stdoutHas: []string{"Waived:", "waived by T-1: known (owner me, expires 2026-12-31)"}},
 		{name: "expired waiver", config: nogoConfig + "waivers:\n  - {id: T-1, reason: known, owner: me, expires: 2026-11-01}\n", args: []string{"--only", "beta"}, code: 1,
 			stdoutHas: []string{"waiver T-1 (owner me) expired on 2026-11-01"}},
 		{name: "timeout", config: "timeout: 1h\nchecks:\n  - {name: slow, type: test, timeout: 50ms, with: {behaviour: hang}}\n", code: 1, stdoutHas: []string{"slow could not complete: timed out after 50ms"}},
@@ -105,7 +105,7 @@ func TestCheckExitCodes(t *testing.T) {
 		{name: "unknown check type", config: "checks:\n  - name: sbom\n", code: 2, stderrHas: []string{`readiness.yaml:3: check "sbom": unknown check type "sbom"`}},
 		{name: "bad with", config: "checks:\n  - {name: a, type: test, with: {behavior: pass}}\n", code: 2, stderrHas: []string{`readiness.yaml:3: unknown key "behavior"`}},
 		{name: "unknown --only", config: goConfig, args: []string{"--only", "delta"}, code: 2, stderrHas: []string{"--only delta: no such check"}},
-		{name: "unknown format", config: goConfig, args: []string{"--format", "html"}, code: 2, stderrHas: []string{`unknown --format "html"`}},
+		{name: "unknown format", config: goConfig, args: []string{"--format", "pdf"}, code: 2, stderrHas: []string{`unknown --format "pdf"`}},
 		{name: "output dir missing", config: goConfig, args: []string{"--output", "nope/out.json"}, code: 2, stderrHas: []string{"--output nope/out.json: directory nope does not exist"}},
 		{name: "unknown flag", config: goConfig, args: []string{"--colour"}, code: 2, stderrHas: []string{"unknown flag: --colour"}},
 		{name: "policy syntax error", config: goConfig, args: []string{"--policy", "pol"}, code: 2, stderrHas: []string{"pol/bad.rego:4: unexpected eof token"}},
@@ -151,7 +151,7 @@ func TestCheckExitCodes(t *testing.T) {
 
 func TestMissingConfig(t *testing.T) {
 	r := run(t, t.TempDir(), nil, "check")
-	if r.code != 2 || !strings.Contains(r.stderr, "readiness.yaml: config file not found") {
+	if r.code != 2 || !strings.Contains(r.stderr, "no readiness.yaml, .readiness.yaml, .github/readiness.yaml in") || !strings.Contains(r.stderr, "config file not found; run `readiness init`") {
 		t.Errorf("exit %d stderr %q", r.code, r.stderr)
 	}
 }

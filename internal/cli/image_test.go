@@ -237,7 +237,7 @@ func TestImageScanUsageErrors(t *testing.T) {
 		{"unknown severity", []string{"alpine:3", "--severity", "UNKNOWN"}, "--severity UNKNOWN"},
 		{"bad platform", []string{"alpine:3", "--platform", "arm64"}, `platform "arm64": write os/arch`},
 		{"bad scanner", []string{"alpine:3", "--scanners", "license"}, `scanner "license" is not one of`},
-		{"bad format", []string{"alpine:3", "--format", "html"}, `unknown --format "html"`},
+		{"bad format", []string{"alpine:3", "--format", "pdf"}, `unknown --format "pdf"`},
 		{"missing config", []string{"alpine:3", "--config", "nope.yaml"}, "nope.yaml"},
 	}
 	for _, tt := range tests {

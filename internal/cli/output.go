@@ -35,6 +35,7 @@ func (o *renderOptions) AddFlags(cmd *cobra.Command) {
 	formats := strings.Join(report.Formats, ", ")
 	cmd.Flags().StringVarP(&o.Format, "format", "f", "text", "format of standard output and of a bare -o FILE: "+formats)
 	cmd.Flags().StringArrayVarP(&o.Outputs, "output", "o", nil, "write a report: `FORMAT[=FILE]` ("+formats+"; FILE - is stdout), repeatable; a bare FILE takes --format")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(report.Formats, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // Validate parses the outputs and rejects an unknown format, two reports on

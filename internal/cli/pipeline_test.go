@@ -160,7 +160,7 @@ func TestOutputs(t *testing.T) {
 		{name: "bare - with --format", args: []string{"--format", "json", "-o", "-"}, code: 0, stdout: `"schema"`},
 		{name: "old --format/--output", args: []string{"--format", "json", "--output", "old.json"}, code: 0, files: []string{"old.json"}},
 		{name: "two reports on stdout", args: []string{"-o", "text", "-o", "json"}, code: 2, stderr: "standard output already receives the text report"},
-		{name: "unknown format", args: []string{"-o", "html=r.html"}, code: 2, stderr: `unknown format "html"`},
+		{name: "unknown format", args: []string{"-o", "pdf=r.pdf"}, code: 2, stderr: `unknown format "pdf"`},
 		{name: "the config is refused", args: []string{"-o", "json=readiness.yaml"}, code: 2, stderr: "would overwrite readiness.yaml, which this run reads"},
 		{name: "a policy file is refused", args: []string{"--policy", "pol", "-o", "json=pol/p.rego"}, code: 2, stderr: "which this run reads"},
 		{name: "unwritable before any gate", args: []string{"-o", "json=ro/ev.json"}, code: 2, stderr: "--output ro/ev.json cannot be written"},

@@ -31,6 +31,7 @@ Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
 	})
 	root.AddCommand(
 		newCheckCmd(app, nil),
+		newInitCmd(app),
 		newPolicyCmd(app),
 		newExplainCmd(app),
 		newVersionCmd(app),

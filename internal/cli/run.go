@@ -3,8 +3,8 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
-	"io/fs"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -40,16 +40,36 @@ func (a *App) pipeline() *pipeline.Pipeline {
 	return &pipeline.Pipeline{Gates: a.Gates, Now: a.Now}
 }
 
-// loadConfig reads readiness.yaml strictly.
+// loadConfig reads readiness.yaml strictly; with no path it discovers one
+// (config.Discover) and says on stderr which file it took unless it is
+// ./readiness.yaml.
 func (a *App) loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		found, err := config.Discover(".", a.IO.Getenv)
+		if err != nil {
+			return nil, asUsage(err)
+		}
+		path = found
+		if path != "readiness.yaml" {
+			// Not the obvious file: say which one (the evidence records it too).
+			fmt.Fprintf(a.IO.ErrOut, "readiness: using config %s\n", path)
+		}
+	}
 	return a.pipeline().LoadConfig(path)
 }
 
-// optionalConfig loads path when it exists, or when the user named it
-// (then a missing file is an error); otherwise it returns nil.
+// optionalConfig loads path when the user named it (then a missing file is
+// an error); otherwise the discovered config, or nil when there is none.
 func (a *App) optionalConfig(path string, named bool) (*config.Config, error) {
-	if _, err := os.Stat(path); !named && errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	if !named {
+		found, err := config.Discover(".", a.IO.Getenv)
+		if errors.Is(err, config.ErrNotFound) && a.IO.Getenv(config.EnvConfig) == "" {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, asUsage(err)
+		}
+		path = found
 	}
 	return a.loadConfig(path)
 }

@@ -25,7 +25,7 @@ type testsRunOptions struct {
 
 // AddFlags registers the flags.
 func (o *testsRunOptions) AddFlags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&o.ConfigPath, "config", "c", "readiness.yaml", "configuration `FILE`")
+	cmd.Flags().StringVarP(&o.ConfigPath, "config", "c", "", "configuration `FILE` (default: readiness.yaml, .readiness.yaml or .github/readiness.yaml, found from here up to the repository root; $READINESS_CONFIG overrides)")
 	cmd.Flags().StringArrayVar(&o.Suites, "suite", nil, "run only the suite `NAME` (repeatable)")
 	cmd.Flags().IntVar(&o.Repeat, "repeat", 0, "run each suite `N` times, overriding its repeat: (flaky tests show up as TESTS-FLAKY)")
 	cmd.Flags().StringVar(&o.LogDir, "log-dir", "", "write the suites' logs to `DIR` instead of log_dir or a new temporary directory")

@@ -23,7 +23,7 @@ func Test_NewCmdTestsRun(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: testsRunOptions{ConfigPath: "readiness.yaml", Render: renderOptions{Format: "text"}},
+			want: testsRunOptions{ConfigPath: "", Render: renderOptions{Format: "text"}},
 		},
 		{
 			name: "everything",

@@ -53,9 +53,9 @@ func writeMarkdown(w io.Writer, doc *evidence.Document, opts Options) error {
 		}
 	}
 	if len(doc.Waivers) > 0 {
-		fmt.Fprintf(ew, "\n### Waivers\n\n| Waiver | Owner | Expires | State | Matched |\n| --- | --- | --- | --- | ---: |\n")
+		fmt.Fprintf(ew, "\n### Waivers\n\n| Waiver | Owner | Reason | Expires | State | Matched |\n| --- | --- | --- | --- | --- | ---: |\n")
 		for _, wv := range doc.Waivers {
-			fmt.Fprintf(ew, "| `%s` | %s | %s | %s | %d |\n", wv.ID, mdEscape(wv.Owner), wv.Expires, wv.State, len(wv.Matched))
+			fmt.Fprintf(ew, "| `%s` | %s | %s | %s | %s | %d |\n", mdEscape(wv.ID), mdEscape(wv.Owner), mdEscape(oneLine(wv.Reason)), mdEscape(wv.Expires), wv.State, len(wv.Matched))
 		}
 	}
 	var all []string
@@ -63,7 +63,7 @@ func writeMarkdown(w io.Writer, doc *evidence.Document, opts Options) error {
 		for _, f := range r.Findings {
 			msg := mdEscape(truncate(oneLine(f.Message), 160))
 			if f.WaivedBy != "" {
-				msg += " (waived by `" + f.WaivedBy + "`)"
+				msg += " (" + mdEscape(waiverNote(doc, f.WaivedBy)) + ")"
 			}
 			all = append(all, fmt.Sprintf("| %s | `%s` | %s | %s |", mdEscape(r.Check), mdEscape(f.ID), f.Severity, msg))
 		}

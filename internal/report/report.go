@@ -1,6 +1,7 @@
 // Package report renders an evidence document: text for people at a
 // terminal, json (the document itself), markdown for pull requests and job
-// summaries, SARIF for code scanning, JUnit for CI test views. Every format
+// summaries, SARIF for code scanning, JUnit for CI test views, HTML for the
+// release manager's page, github for workflow-command annotations. Every format
 // writes to an io.Writer; none decides anything.
 package report
 
@@ -28,6 +29,8 @@ var registry = []struct {
 	{"markdown", writeMarkdown},
 	{"sarif", writeSARIF},
 	{"junit", writeJUnit},
+	{"html", writeHTML},
+	{"github", writeGitHub},
 }
 
 // Formats lists the output formats, from the registry.
@@ -45,6 +48,9 @@ type Options struct {
 	Color bool
 	// Rules documents rule IDs, for remediation text and SARIF rules.
 	Rules map[string]checks.Rule
+	// Releases, keyed by image digest, say what `image release` signed
+	// and attested (HTML only); the evidence itself cannot record it.
+	Releases map[string]Release
 }
 
 // Write renders doc in format.
@@ -101,20 +107,43 @@ type blocker struct {
 func blockers(doc *evidence.Document) []blocker {
 	var out []blocker
 	for _, m := range doc.Verdict.Deny {
-		b := blocker{Message: m}
-		if m.Check != "" && m.Finding != "" {
-			if r, ok := doc.Result(m.Check); ok {
-				for i := range r.Findings {
-					if r.Findings[i].ID == m.Finding {
-						b.Finding = &r.Findings[i]
-						break
-					}
-				}
-			}
-		}
-		out = append(out, b)
+		out = append(out, blocker{Message: m, Finding: findingOf(doc, m)})
 	}
 	return out
+}
+
+// findingOf is the finding a message is about, or nil.
+func findingOf(doc *evidence.Document, m evidence.Message) *checks.Finding {
+	if m.Check == "" || m.Finding == "" {
+		return nil
+	}
+	if r, ok := doc.Result(m.Check); ok {
+		for i := range r.Findings {
+			if r.Findings[i].ID == m.Finding {
+				return &r.Findings[i]
+			}
+		}
+	}
+	return nil
+}
+
+// waiverOf is the configured waiver with this ID.
+func waiverOf(doc *evidence.Document, id string) (evidence.WaiverStatus, bool) {
+	for _, w := range doc.Waivers {
+		if w.ID == id {
+			return w, true
+		}
+	}
+	return evidence.WaiverStatus{}, false
+}
+
+// waiverNote says who accepted a waived finding, why, and until when.
+func waiverNote(doc *evidence.Document, id string) string {
+	w, ok := waiverOf(doc, id)
+	if !ok {
+		return "waived by " + id
+	}
+	return fmt.Sprintf("waived by %s: %s (owner %s, expires %s)", id, oneLine(w.Reason), w.Owner, w.Expires)
 }
 
 // remediation for a blocker: the finding's own, else the rule's.

@@ -52,10 +52,7 @@ func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 		blocking[m.Check+"\x00"+m.Finding] = true
 	}
 	rules := map[string]bool{}
-	fallback := "readiness.yaml"
-	if doc.Config.Path != "" {
-		fallback = relPath(doc, doc.Config.Path)
-	}
+	loc := newLocator(doc)
 	for _, r := range doc.Checks {
 		for i := range r.Findings {
 			f := &r.Findings[i]
@@ -71,11 +68,10 @@ func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 			res := run.CreateResultForRule(id).
 				WithLevel(sarifLevel(f.Severity)).
 				WithMessage(sarif.NewTextMessage(msg))
-			path, line := fallback, 1
-			if f.Location != nil && f.Location.Path != "" {
-				path = relPath(doc, f.Location.Path)
-				line = max(1, f.Location.Line)
-			}
+			// A finding without a location points at its check's entry in
+			// the config.
+			p := loc.of(blocker{Message: evidence.Message{Check: r.Check}, Finding: f})
+			path, line := p.Path, max(1, p.Line)
 			region := sarif.NewRegion().WithStartLine(line)
 			if f.Location != nil && f.Location.Column > 0 {
 				region.WithStartColumn(f.Location.Column)
@@ -89,15 +85,52 @@ func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 				Add("severity", string(f.Severity)).
 				Add("blocking", blocking[r.Check+"\x00"+f.ID]))
 			if f.WaivedBy != "" {
-				res.WithSuppressions([]*sarif.Suppression{sarif.NewSuppression().WithKind("external").WithStatus("accepted").WithJustification("waiver " + f.WaivedBy)})
+				res.WithSuppressions([]*sarif.Suppression{sarif.NewSuppression().WithKind("external").WithStatus("accepted").WithJustification(waiverNote(doc, f.WaivedBy))})
 			}
 		}
 	}
+	addVerdictResults(run, doc, opts, rules)
 	run.AddInvocation(sarif.NewInvocation().
 		WithExecutionSuccessful(doc.Verdict.PolicyError == "").
 		WithProperties(sarif.NewPropertyBag().Add("verdict", doc.Verdict.Decision).Add("summary", VerdictLine(doc))))
 	rep.AddRun(run)
 	return rep.PrettyWrite(w)
+}
+
+// addVerdictResults gives every blocking message that is not about a
+// finding its own result (an expired waiver, a check that errored or did
+// not run, a custom policy rule), located at the config or policy line that
+// caused it, so that code scanning shows why the run is NO-GO.
+func addVerdictResults(run *sarif.Run, doc *evidence.Document, opts Options, rules map[string]bool) {
+	loc := newLocator(doc)
+	for _, b := range blockers(doc) {
+		if b.Finding != nil {
+			continue // already a result of its own
+		}
+		id := orDefault(b.Rule, "POLICY-DENY")
+		if !rules[id] {
+			rules[id] = true
+			sev := checks.Severity(orDefault(b.Severity, "critical"))
+			if !sev.Valid() {
+				sev = checks.SeverityCritical
+			}
+			addRule(run, id, &checks.Finding{Rule: id, Severity: sev, Message: b.Msg}, opts.Rules)
+		}
+		msg := b.Msg
+		if rem := remediation(b, opts.Rules); rem != "" {
+			msg += "\nFix: " + strings.TrimSpace(rem)
+		}
+		p := loc.of(b)
+		res := run.CreateResultForRule(id).WithLevel("error").WithMessage(sarif.NewTextMessage(msg))
+		res.AddLocation(sarif.NewLocationWithPhysicalLocation(
+			sarif.NewPhysicalLocation().WithArtifactLocation(sarif.NewSimpleArtifactLocation(filepath.ToSlash(p.Path))).WithRegion(sarif.NewRegion().WithStartLine(max(1, p.Line)))))
+		res.WithPartialFingerprints(map[string]string{"readinessVerdictId/v1": b.Check + ":" + id + ":" + b.Message.Finding})
+		props := sarif.NewPropertyBag().Add("rule", id).Add("severity", orDefault(b.Severity, "critical")).Add("blocking", true)
+		if b.Check != "" {
+			props.Add("check", b.Check)
+		}
+		res.WithProperties(props)
+	}
 }
 
 func addRule(run *sarif.Run, id string, f *checks.Finding, docs map[string]checks.Rule) {

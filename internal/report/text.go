@@ -92,7 +92,12 @@ func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
 	if wf := waivedFindings(doc); len(wf) > 0 {
 		fmt.Fprintf(ew, "\n%s\n", p.paint(ansiBold, "Waived:"))
 		for _, x := range wf {
-			fmt.Fprintf(ew, "  - %s: %s (waiver %s)\n", x.Check, x.Finding.ID, x.Finding.WaivedBy)
+			fmt.Fprintf(ew, "  - %s: %s\n    %s\n", x.Check, x.Finding.ID, waiverNote(doc, x.Finding.WaivedBy))
+		}
+	}
+	for _, r := range doc.Checks {
+		if d := logDir(r); d != "" {
+			fmt.Fprintf(ew, "\n%s logs: %s\n", r.Check, d)
 		}
 	}
 	if len(doc.NotRun) > 0 {

@@ -1,0 +1,61 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/readiness-dev/readiness/internal/evidence"
+)
+
+// writeGitHub prints GitHub Actions workflow commands, as conftest's
+// `-o github` does: one ::error per blocking message and one ::warning per
+// warning, each located at a file and line when one is known, so that they
+// show inline on the pull request without code scanning. Waived findings
+// become ::notice lines naming the waiver. The verdict ends the output.
+func writeGitHub(w io.Writer, doc *evidence.Document, opts Options) error {
+	ew := &errWriter{w: w}
+	loc := newLocator(doc)
+	for _, b := range blockers(doc) {
+		msg := b.Msg
+		if rem := remediation(b, opts.Rules); rem != "" {
+			msg += "\nFix: " + strings.TrimSpace(rem)
+		}
+		writeCommand(ew, "error", loc.of(b), orDefault(b.Rule, "readiness"), msg)
+	}
+	for _, m := range doc.Verdict.Warn {
+		b := blocker{Message: m, Finding: findingOf(doc, m)}
+		writeCommand(ew, "warning", loc.of(b), orDefault(m.Rule, "readiness"), m.Msg)
+	}
+	for _, x := range waivedFindings(doc) {
+		f := x.Finding
+		b := blocker{Message: evidence.Message{Check: x.Check, Rule: f.Rule, Finding: f.ID}, Finding: &f}
+		writeCommand(ew, "notice", loc.of(b), f.Rule+" (waived)", f.Message+"\n"+waiverNote(doc, f.WaivedBy))
+	}
+	fmt.Fprintln(ew, VerdictLine(doc))
+	return ew.err
+}
+
+// writeCommand writes one workflow command with escaped properties and data.
+func writeCommand(w io.Writer, cmd string, p place, title, msg string) {
+	var props []string
+	if p.Path != "" {
+		props = append(props, "file="+escapeProperty(p.Path))
+		if p.Line > 0 {
+			props = append(props, fmt.Sprintf("line=%d", p.Line))
+		}
+	}
+	props = append(props, "title="+escapeProperty(title))
+	fmt.Fprintf(w, "::%s %s::%s\n", cmd, strings.Join(props, ","), escapeData(msg))
+}
+
+// escapeData escapes a workflow command's message, as @actions/core does.
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// escapeProperty escapes a property value: also ':' and ',', which would
+// otherwise end the value.
+func escapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}

@@ -1,0 +1,138 @@
+package report_test
+
+import (
+	"bytes"
+	"github.com/readiness-dev/readiness/internal/checks"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
+
+	"github.com/readiness-dev/readiness/internal/report"
+)
+
+// A workflow command as the runner parses it: ::name key=value,...::data.
+// Property values may not hold raw ':' or ',' (they end the value) and no
+// part may hold a raw newline; '%' only starts an escape.
+var commandRE = regexp.MustCompile(`^::(error|warning|notice)( ([a-zA-Z]+=[^:,\r\n]*)(,[a-zA-Z]+=[^:,\r\n]*)*)?::([^\r\n]*)$`)
+
+// unescape reverses @actions/core's escaping.
+func unescape(s string, property bool) string {
+	pairs := []string{"%0D", "\r", "%0A", "\n"}
+	if property {
+		pairs = append(pairs, "%3A", ":", "%2C", ",")
+	}
+	return strings.NewReplacer(append(pairs, "%25", "%")...).Replace(s)
+}
+
+func TestGitHubAnnotations(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.Write(&buf, "github", richDoc(t), report.Options{Rules: rules()}); err != nil {
+		t.Fatal(err)
+	}
+	goldenFile(t, "rich.github.txt", buf.Bytes())
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	kinds := map[string]int{}
+	titles := map[string]string{}
+	for _, l := range lines[:len(lines)-1] {
+		m := commandRE.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("not a workflow command: %q", l)
+		}
+		kinds[m[1]]++
+		props := map[string]string{}
+		for _, kv := range strings.Split(strings.TrimSpace(m[2]), ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			props[k] = unescape(v, true)
+		}
+		if props["file"] == "" || strings.HasPrefix(props["file"], "/") {
+			t.Errorf("annotation without a repository-relative file: %q", l)
+		}
+		titles[props["title"]] = props["file"] + ":" + props["line"]
+		_ = unescape(m[5], false)
+	}
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "NO-GO") {
+		t.Errorf("last line %q, want the verdict", last)
+	}
+	if kinds["error"] != 5 || kinds["warning"] == 0 || kinds["notice"] != 1 {
+		t.Errorf("commands %v, want 5 errors, warnings, 1 notice", kinds)
+	}
+	for title, want := range map[string]string{
+		"ORG-FREEZE":         "testdata/policy/freeze.rego:8",
+		"WAIVER-EXPIRED":     "readiness.yaml:15",
+		"SCAN-CRITICAL-VULN": "readiness.yaml:3",
+	} {
+		if got := titles[title]; got != want {
+			t.Errorf("%s located at %q, want %q", title, got, want)
+		}
+	}
+}
+
+func TestGitHubEscaping(t *testing.T) {
+	doc := richDoc(t)
+	doc.Verdict.Deny[0].Msg = "100% broken:\r\nline two, and more"
+	doc.Verdict.Deny[0].Rule = "A:B,C%"
+	var buf bytes.Buffer
+	if err := report.Write(&buf, "github", doc, report.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(buf.String(), "\n")
+	m := commandRE.FindStringSubmatch(first)
+	if m == nil {
+		t.Fatalf("not a workflow command: %q", first)
+	}
+	if !strings.Contains(first, "title=A%3AB%2CC%25") {
+		t.Errorf("title not escaped as a property: %q", first)
+	}
+	if got := unescape(m[5], false); !strings.HasPrefix(got, "100% broken:\r\nline two, and more") {
+		t.Errorf("message round-trips to %q", got)
+	}
+}
+
+// Issue 13 item 7: a deny that belongs to no finding still becomes a SARIF
+// result, located where it was caused, and the run is not reported as a
+// clean execution with no results.
+func TestSARIFVerdictResults(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.Write(&buf, "sarif", richDoc(t), report.Options{Rules: rules()}); err != nil {
+		t.Fatal(err)
+	}
+	goldenFile(t, "rich.sarif", buf.Bytes())
+	rep, err := sarif.FromBytes(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Validate(); err != nil {
+		t.Fatalf("SARIF invalid: %v", err)
+	}
+	at := map[string]string{}
+	for _, r := range rep.Runs[0].Results {
+		loc := r.Locations[0].PhysicalLocation
+		at[*r.RuleID] = *loc.ArtifactLocation.URI + ":" + itoa(*loc.Region.StartLine)
+	}
+	for rule, want := range map[string]string{"ORG-FREEZE": "testdata/policy/freeze.rego:8", "WAIVER-EXPIRED": "readiness.yaml:15"} {
+		if at[rule] != want {
+			t.Errorf("%s at %q, want %q (results: %v)", rule, at[rule], want, at)
+		}
+	}
+	// An expired waiver alone: once `results: []`.
+	doc := sampleDoc(t)
+	for i := range doc.Checks {
+		doc.Checks[i].Findings = []checks.Finding{}
+		doc.Checks[i].Status = "pass"
+	}
+	doc.Waivers[0].State, doc.Waivers[0].Location = "expired", "/src/app/readiness.yaml:9"
+	judge(t, doc)
+	buf.Reset()
+	if err := report.Write(&buf, "sarif", doc, report.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ = sarif.FromBytes(buf.Bytes())
+	if n := len(rep.Runs[0].Results); n != 1 || *rep.Runs[0].Results[0].RuleID != "WAIVER-EXPIRED" {
+		t.Fatalf("expired waiver alone gives %d results, want one WAIVER-EXPIRED\n%s", n, buf.String())
+	}
+	if uri := *rep.Runs[0].Results[0].Locations[0].PhysicalLocation.ArtifactLocation.URI; uri != "readiness.yaml" {
+		t.Errorf("located at %s", uri)
+	}
+}

@@ -1,0 +1,183 @@
+package scaffold
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Render writes the commented readiness.yaml for p. Every check it enables
+// runs with what the repository already has; what it cannot know (the image
+// to scan) is written commented out.
+func Render(p Plan) []byte {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("# readiness.yaml — written by `readiness init`; edit freely.\n")
+	w("# Run `readiness check` to judge a release: GO (exit 0) or NO-GO (exit 1).\n")
+	w("# Every gate is documented in docs/gates/ of readiness; `readiness explain RULE`\n")
+	w("# describes a finding and how to fix it.\n")
+	w("version: 1\ntimeout: 20m\n\nchecks:\n")
+	enabled := 0
+	if p.SecurityMD != "" || p.SecurityTxt != "" || len(p.Keys) > 0 || (len(p.Workflows) == 0 && len(p.Suites) == 0) {
+		enabled++
+		w("  # The disclosure policy's key must exist, be sound, encrypt, and carry\n")
+		w("  # the contact address the policy names.\n")
+		if p.SecurityMD == "" && p.SecurityTxt == "" && len(p.Keys) == 0 {
+			w("  # Nothing else was found to check: this repository has no SECURITY.md yet,\n")
+			w("  # which this gate reports. Add one (and its key), or replace this gate.\n")
+		}
+		var found []string
+		for _, f := range append([]string{p.SecurityMD, p.SecurityTxt}, p.Keys...) {
+			if f != "" {
+				found = append(found, f)
+			}
+		}
+		if len(found) > 0 {
+			w("  # Found: %s.\n", safe(strings.Join(found, ", ")))
+		}
+		w("  - name: security-key\n    timeout: 1m\n")
+		var with []string
+		if len(p.Keys) > 0 {
+			with = append(with, "key: "+q(p.Keys[0]))
+			if len(p.Keys) > 1 {
+				with = append(with, "# other keys found: "+safe(strings.Join(p.Keys[1:], ", ")))
+			}
+		}
+		if p.SecurityMD != "" {
+			with = append(with, "security_md: "+q(p.SecurityMD))
+		}
+		if p.SecurityTxt != "" {
+			with = append(with, "security_txt: "+q(p.SecurityTxt))
+		}
+		writeWith(&b, with)
+	}
+	if len(p.Workflows) > 0 || p.AnyWorkflows {
+		enabled++
+		w("\n  # Every path in CI to a signature or a published artifact must pass a\n")
+		w("  # blocking vulnerability scan of the same artifact first.\n")
+		if len(p.Workflows) > 0 {
+			w("  # Release workflows found: %s.\n", safe(strings.Join(p.Workflows, ", ")))
+		}
+		w("  - name: workflow\n    timeout: 1m\n")
+		writeWith(&b, []string{"dir: .github/workflows"})
+	}
+	if len(p.Suites) > 0 {
+		enabled++
+		w("\n  # The test suites, run through the tests gate: a failing, flaky or\n")
+		w("  # silently skipped test blocks. Add `repeat: 3` to a suite to catch flakes,\n")
+		w("  # and list the tests that must exist under `required:`.\n")
+		w("  - name: tests\n    timeout: 15m\n    with:\n      suites:\n")
+		for _, s := range p.Suites {
+			w("        # from %s\n", safe(s.Why))
+			if s.Note != "" {
+				w("        # NOTE: %s\n", safe(s.Note))
+			}
+			w("        - name: %s\n          command: %s\n", q(s.Name), flow(s.Command))
+			if len(s.Env) > 0 {
+				keys := make([]string, 0, len(s.Env))
+				for k := range s.Env {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				var kv []string
+				for _, k := range keys {
+					kv = append(kv, k+": "+q(s.Env[k]))
+				}
+				w("          env: {%s}\n", strings.Join(kv, ", "))
+			}
+			w("          timeout: 10m\n")
+			if s.Path != "" {
+				w("          report: {format: %s, path: %s}\n", s.Format, q(s.Path))
+			} else {
+				w("          report: {format: %s}\n", s.Format)
+			}
+		}
+	}
+	if enabled == 0 {
+		// Unreachable: security-key is the fallback above. Kept so that a
+		// future edit cannot write a config that fails to load.
+		w("  - name: security-key\n")
+	}
+	w("\n  # Scan the release image with trivy (installed separately) before it is\n")
+	w("  # signed. Uncomment when the image is built where this runs.\n")
+	image := p.Image
+	if image == "" {
+		image = "registry.example.com/app:latest"
+		w("  # No Dockerfile or image reference was found; name your image.\n")
+	} else {
+		w("  # Image guessed from %s.\n", safe(p.ImageSource))
+	}
+	w("  # - name: image-scan\n  #   timeout: 10m\n  #   with:\n  #     images: [%s]\n", q(image))
+	w("\n# Accept a known finding until a date (reason, owner and expiry required):\n")
+	w("# waivers:\n#   - id: KEY-NO-EXPIRY\n#     reason: rotating the key next release\n#     owner: security-team\n#     expires: 2026-12-31\n")
+	return []byte(b.String())
+}
+
+func writeWith(b *strings.Builder, lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("    with:\n")
+	for _, l := range lines {
+		b.WriteString("      " + l + "\n")
+	}
+}
+
+var plainRE = regexp.MustCompile(`^[A-Za-z0-9_./=+][A-Za-z0-9_./=+:-]*$`)
+
+// safe keeps text from the repository (file names, scripts) on its comment
+// line: a control character could otherwise start a line of YAML.
+func safe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// q quotes a scalar unless it is plainly safe in YAML.
+func q(s string) string {
+	if plainRE.MatchString(s) && !strings.Contains(s, ": ") {
+		return s
+	}
+	j, _ := json.Marshal(s) // a JSON string is a YAML double-quoted scalar
+	return string(j)
+}
+
+// flow writes a YAML flow sequence, quoting each item.
+func flow(items []string) string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		j, _ := json.Marshal(it)
+		out[i] = string(j)
+		if plainRE.MatchString(it) || strings.HasPrefix(it, "-") && plainRE.MatchString(it[1:]) {
+			out[i] = it
+		}
+	}
+	return "[" + strings.Join(out, ", ") + "]"
+}
+
+// Describe summarises the plan in one line for the terminal.
+func Describe(p Plan) string {
+	var parts []string
+	if len(p.Keys) > 0 || p.SecurityMD != "" || p.SecurityTxt != "" {
+		parts = append(parts, "security-key")
+	}
+	if p.AnyWorkflows {
+		parts = append(parts, fmt.Sprintf("workflow (%d release workflow(s))", len(p.Workflows)))
+	}
+	if len(p.Suites) > 0 {
+		var n []string
+		for _, s := range p.Suites {
+			n = append(n, s.Name)
+		}
+		parts = append(parts, "tests: "+strings.Join(n, ", "))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "security-key (nothing else found)")
+	}
+	return strings.Join(parts, "; ") + "; image-scan commented out"
+}

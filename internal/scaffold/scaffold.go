@@ -1,0 +1,240 @@
+// Package scaffold writes a first readiness.yaml for a repository: it looks
+// at what the repository holds (a disclosure policy and its key, release
+// workflows, the test runner it uses, a Dockerfile) and proposes the gates
+// that fit, commented, so that `readiness check` runs at once and a team
+// can read why each gate is there. It only reads; it decides nothing.
+package scaffold
+
+import (
+	"bytes"
+	"encoding/json"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Plan is what Inspect found and Render writes.
+type Plan struct {
+	// SecurityMD, SecurityTxt and Keys are the disclosure policy, the
+	// RFC 9116 file and the OpenPGP key files (*.asc) found.
+	SecurityMD  string
+	SecurityTxt string
+	Keys        []string
+	// Workflows are the workflow files that release, sign or publish.
+	Workflows []string
+	// AnyWorkflows is set when .github/workflows holds any workflow.
+	AnyWorkflows bool
+	// Suites are the test suites the repository's tooling suggests.
+	Suites []Suite
+	// Image is the image reference guessed for image-scan, and Source the
+	// file it was guessed from ("" when nothing suggests an image).
+	Image, ImageSource string
+}
+
+// Suite is one tests-gate suite.
+type Suite struct {
+	Name    string
+	Why     string // which file suggested it
+	Command []string
+	Env     map[string]string
+	Format  string // junit, go-test-json or tap
+	Path    string // report path for junit
+	Note    string // a caveat for the reader, written as a comment
+}
+
+// skipDirs are never walked: dependencies and build output hold other
+// projects' keys and workflows.
+var skipDirs = []string{".git", "node_modules", "vendor", ".venv", "venv", "dist", "build", "target", ".tox", "__pycache__"}
+
+// maxWalk bounds how many entries Inspect looks at for *.asc files.
+const maxWalk = 20000
+
+// Inspect looks at the repository in fsys.
+func Inspect(fsys fs.FS) (Plan, error) {
+	var p Plan
+	p.SecurityMD = firstFile(fsys, "SECURITY.md", ".github/SECURITY.md", "docs/SECURITY.md")
+	p.SecurityTxt = firstFile(fsys, ".well-known/security.txt", "security.txt")
+	p.Keys = findKeys(fsys, p.SecurityMD)
+	p.Workflows, p.AnyWorkflows = releaseWorkflows(fsys)
+	p.Suites = suites(fsys)
+	p.Image, p.ImageSource = guessImage(fsys, p.Workflows)
+	return p, nil
+}
+
+func firstFile(fsys fs.FS, names ...string) string {
+	for _, n := range names {
+		if st, err := fs.Stat(fsys, n); err == nil && st.Mode().IsRegular() {
+			return n
+		}
+	}
+	return ""
+}
+
+func readSmall(fsys fs.FS, name string) []byte {
+	st, err := fs.Stat(fsys, name)
+	if err != nil || !st.Mode().IsRegular() || st.Size() > 1<<20 {
+		return nil
+	}
+	b, _ := fs.ReadFile(fsys, name)
+	return b
+}
+
+// findKeys lists *.asc files, the one SECURITY.md names first.
+func findKeys(fsys fs.FS, securityMD string) []string {
+	var keys []string
+	n := 0
+	fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if n++; n > maxWalk {
+			return fs.SkipAll
+		}
+		if d.IsDir() && p != "." && slices.Contains(skipDirs, d.Name()) {
+			return fs.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), ".asc") {
+			keys = append(keys, p)
+		}
+		return nil
+	})
+	if securityMD != "" {
+		md := string(readSmall(fsys, securityMD))
+		slices.SortStableFunc(keys, func(a, b string) int {
+			am, bm := strings.Contains(md, path.Base(a)), strings.Contains(md, path.Base(b))
+			switch {
+			case am && !bm:
+				return -1
+			case bm && !am:
+				return 1
+			}
+			return 0
+		})
+	}
+	return keys
+}
+
+var releaseRE = regexp.MustCompile(`(?i)\b(release|releases|publish|sign|signing|cosign|goreleaser|docker/build-push-action|docker push|deploy|attest)\b`)
+
+// releaseWorkflows lists the workflows that release, sign or publish.
+func releaseWorkflows(fsys fs.FS) ([]string, bool) {
+	entries, err := fs.ReadDir(fsys, ".github/workflows")
+	if err != nil {
+		return nil, false
+	}
+	var out []string
+	any := false
+	for _, e := range entries {
+		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".yml") || strings.HasSuffix(e.Name(), ".yaml")) {
+			continue
+		}
+		any = true
+		p := ".github/workflows/" + e.Name()
+		if releaseRE.MatchString(e.Name()) || releaseRE.Match(readSmall(fsys, p)) {
+			out = append(out, p)
+		}
+	}
+	return out, any
+}
+
+// suites proposes one tests-gate suite per test runner found.
+func suites(fsys fs.FS) []Suite {
+	var out []Suite
+	if firstFile(fsys, "go.mod") != "" {
+		out = append(out, Suite{Name: "go", Why: "go.mod", Command: []string{"go", "test", "-json", "-count=1", "./..."}, Format: "go-test-json"})
+	}
+	if why := pytestConfig(fsys); why != "" {
+		out = append(out, Suite{Name: "pytest", Why: why,
+			Command: []string{"pytest", "-q", "-p", "no:cacheprovider", "--junitxml=build/readiness/pytest.xml"},
+			Format:  "junit", Path: "build/readiness/pytest.xml"})
+	}
+	if s, ok := nodeSuite(fsys); ok {
+		out = append(out, s)
+	}
+	return out
+}
+
+func pytestConfig(fsys fs.FS) string {
+	if f := firstFile(fsys, "pytest.ini", "conftest.py"); f != "" {
+		return f
+	}
+	for name, marker := range map[string]string{"pyproject.toml": "[tool.pytest", "setup.cfg": "[tool:pytest]", "tox.ini": "[pytest]"} {
+		if bytes.Contains(readSmall(fsys, name), []byte(marker)) {
+			return name
+		}
+	}
+	if firstFile(fsys, "tests/conftest.py", "test/conftest.py") != "" {
+		return "tests/conftest.py"
+	}
+	return ""
+}
+
+// nodeSuite reads package.json's test script and picks the runner's
+// machine-readable reporter.
+func nodeSuite(fsys fs.FS) (Suite, bool) {
+	raw := readSmall(fsys, "package.json")
+	if raw == nil {
+		return Suite{}, false
+	}
+	var pkg struct {
+		Scripts         map[string]string `json:"scripts"`
+		DevDependencies map[string]string `json:"devDependencies"`
+		Dependencies    map[string]string `json:"dependencies"`
+	}
+	if json.Unmarshal(raw, &pkg) != nil {
+		return Suite{}, false
+	}
+	script := pkg.Scripts["test"]
+	if script == "" || strings.Contains(script, "no test specified") {
+		return Suite{}, false
+	}
+	dep := func(n string) bool { _, a := pkg.DevDependencies[n]; _, b := pkg.Dependencies[n]; return a || b }
+	s := Suite{Name: "node", Why: "package.json (test: " + script + ")"}
+	switch {
+	case strings.Contains(script, "jest") || dep("jest"):
+		s.Command = []string{"npx", "jest", "--ci", "--reporters=default", "--reporters=jest-junit"}
+		s.Env = map[string]string{"JEST_JUNIT_OUTPUT_FILE": "build/readiness/jest.xml", "JEST_JUNIT_REPORT_TEST_SUITE_ERRORS": "true"}
+		s.Format, s.Path = "junit", "build/readiness/jest.xml"
+		if !dep("jest-junit") {
+			s.Note = "jest writes JUnit through jest-junit: npm install --save-dev jest-junit"
+		}
+	case strings.Contains(script, "vitest") || dep("vitest"):
+		s.Command = []string{"npx", "vitest", "run", "--reporter=junit", "--outputFile=build/readiness/vitest.xml"}
+		s.Format, s.Path = "junit", "build/readiness/vitest.xml"
+	case strings.Contains(script, "mocha") || dep("mocha"):
+		s.Command = []string{"npx", "mocha", "--reporter", "tap"}
+		s.Format = "tap"
+	case strings.Contains(script, "node --test") || strings.Contains(script, "node:test"):
+		s.Command = []string{"node", "--test", "--test-reporter=tap"}
+		s.Format = "tap"
+	default:
+		s.Command = []string{"npm", "test", "--silent"}
+		s.Format = "tap"
+		s.Note = "readiness could not tell which runner `npm test` uses: make it print TAP to stdout, or write JUnit and set report.path"
+	}
+	return s, true
+}
+
+var (
+	imageRefRE = regexp.MustCompile(`\b((?:ghcr\.io|docker\.io|quay\.io|registry\.gitlab\.com|[a-z0-9-]+\.azurecr\.io|[0-9]+\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com)/[a-z0-9._/-]+(?::[A-Za-z0-9._-]+)?)`)
+	tagFlagRE  = regexp.MustCompile(`(?:-t|--tag)[ =]([a-z0-9.-]+(?::[0-9]+)?/[a-z0-9._/-]+(?::[A-Za-z0-9._-]+)?)`)
+)
+
+// guessImage finds the image the repository builds: a registry reference
+// in a release workflow, else a Dockerfile's presence.
+func guessImage(fsys fs.FS, workflows []string) (string, string) {
+	for _, w := range workflows {
+		data := readSmall(fsys, w)
+		for _, re := range []*regexp.Regexp{imageRefRE, tagFlagRE} {
+			if m := re.FindSubmatch(data); m != nil && !bytes.Contains(m[1], []byte("${{")) {
+				return string(m[1]), w
+			}
+		}
+	}
+	if f := firstFile(fsys, "Dockerfile", "Containerfile", "docker/Dockerfile"); f != "" {
+		return "registry.example.com/app:latest", f
+	}
+	return "", ""
+}

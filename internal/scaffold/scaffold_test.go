@@ -1,0 +1,72 @@
+package scaffold_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/readiness-dev/readiness/internal/catalog"
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/scaffold"
+)
+
+// Whatever the repository holds, the proposal loads strictly and every
+// gate it enables accepts its with: block — even when file names are
+// crafted to break out of the YAML they are written into.
+func TestRenderLoads(t *testing.T) {
+	for name, files := range map[string]fstest.MapFS{
+		"empty":         {},
+		"everything":    {"SECURITY.md": {Data: []byte("see docs/keys/security.asc")}, "docs/keys/security.asc": {}, "old.asc": {}, ".github/workflows/release.yml": {Data: []byte("run: docker push ghcr.io/acme/app:1.0")}, "go.mod": {}, "pytest.ini": {}, "package.json": {Data: []byte(`{"scripts":{"test":"jest"}}`)}, "Dockerfile": {}},
+		"hostile names": {"x: y\n- name: evil.asc": {}, "SECURITY.md": {}, ".github/workflows/publish\"#.yml": {}, "package.json": {Data: []byte(`{"scripts":{"test":"mocha \"a: b\""}}`)}},
+		"vendored keys": {"node_modules/pkg/key.asc": {}, "vendor/x/y.asc": {}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, err := scaffold.Inspect(files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range p.Keys {
+				if strings.HasPrefix(k, "node_modules/") || strings.HasPrefix(k, "vendor/") {
+					t.Errorf("took a dependency's key %s", k)
+				}
+			}
+			out := scaffold.Render(p)
+			gates := catalog.Gates()
+			cfg, err := config.Parse("readiness.yaml", out, config.LoadOptions{Now: time.Now(), KnownTypes: catalog.Types(gates)})
+			if err != nil {
+				t.Fatalf("proposal does not load: %v\n%s", err, out)
+			}
+			for _, spec := range cfg.Checks {
+				g, _ := catalog.Find(gates, spec.Type)
+				if _, err := g.New(checks.Env{Dir: t.TempDir(), Now: time.Now}, spec); err != nil {
+					t.Errorf("gate %s rejects its with: block: %v\n%s", spec.Name, err, out)
+				}
+			}
+			if name == "hostile names" && len(cfg.Checks) != 3 { // security-key, workflow, tests: nothing injected
+				t.Errorf("a file name added checks: %d\n%s", len(cfg.Checks), out)
+			}
+		})
+	}
+}
+
+func TestInspectEverything(t *testing.T) {
+	p, _ := scaffold.Inspect(fstest.MapFS{
+		"SECURITY.md": {Data: []byte("key: docs/keys/security.asc")}, "a.asc": {}, "docs/keys/security.asc": {},
+		".github/workflows/ci.yml": {Data: []byte("run: go test")}, ".github/workflows/release.yml": {Data: []byte("image: ghcr.io/acme/app:1.0")},
+		"go.mod": {}, "pyproject.toml": {Data: []byte("[tool.pytest.ini_options]\n")},
+	})
+	if len(p.Keys) != 2 || p.Keys[0] != "docs/keys/security.asc" {
+		t.Errorf("keys %v: want the one SECURITY.md names first", p.Keys)
+	}
+	if len(p.Workflows) != 1 || p.Workflows[0] != ".github/workflows/release.yml" {
+		t.Errorf("release workflows %v", p.Workflows)
+	}
+	if len(p.Suites) != 2 || p.Suites[0].Name != "go" || p.Suites[1].Name != "pytest" {
+		t.Errorf("suites %+v", p.Suites)
+	}
+	if p.Image != "ghcr.io/acme/app:1.0" {
+		t.Errorf("image %q", p.Image)
+	}
+}
