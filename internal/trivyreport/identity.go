@@ -73,11 +73,11 @@ func (id Identity) Check(w Want) error {
 		}
 		named = true
 	}
-	if w.Registry && !named {
-		return fmt.Errorf("neither the report's ArtifactName (%q) nor its Metadata.RepoDigests names manifest %s", id.ArtifactName, w.Digest)
-	}
 	if at := strings.LastIndex(id.ArtifactName, "@sha256:"); w.Registry && at >= 0 && id.ArtifactName[at+1:] != w.Digest {
 		return fmt.Errorf("the report's ArtifactName %q is not manifest %s", id.ArtifactName, w.Digest)
+	}
+	if w.Registry && !named {
+		return fmt.Errorf("neither the report's ArtifactName (%q) nor its Metadata.RepoDigests names manifest %s", id.ArtifactName, w.Digest)
 	}
 	return nil
 }
