@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/imagescan"
 	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/pipeline"
 )
 
@@ -46,6 +50,7 @@ type imageScanOptions struct {
 	CacheDir      string
 	Platforms     []string
 	ReportDir     string
+	Bundle        string
 	Timeout       time.Duration
 	Policy        policyOptions
 	Render        renderOptions
@@ -69,6 +74,7 @@ func (o *imageScanOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.CacheDir, "cache-dir", "", "trivy cache `DIR` (its vulnerability DB lives there)")
 	f.StringSliceVar(&o.Platforms, "platform", nil, "scan only these platforms of a multi-platform image, e.g. linux/amd64 (repeatable)")
 	f.StringVar(&o.ReportDir, "report-dir", "", "save trivy's raw JSON reports in `DIR` (default: a new temp dir)")
+	f.StringVar(&o.Bundle, "bundle", "", "also write the evidence with trivy's raw reports (by sha256) as one portable `FILE` for 'image sign --evidence'")
 	f.Var((*durationFlag)(&o.Timeout), "timeout", "deadline for the scan (default: the check's timeout, 10m)")
 	o.Policy.AddFlags(cmd)
 	o.Render.AddFlags(cmd)
@@ -174,7 +180,35 @@ func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 		Config: cfg, Only: []string{spec.Name}, Specs: []config.CheckSpec{spec},
 		Build: map[string]pipeline.BuildFunc{spec.Name: build}, Policy: opts.Policy.options(),
 	}
-	return a.execute(ctx, sel, opts.Render)
+	if opts.Bundle == "" {
+		return a.execute(ctx, sel, opts.Render)
+	}
+	if err := opts.Render.refuseInputs(sel.Inputs()); err != nil {
+		return err
+	}
+	doc, err := a.judge(ctx, sel)
+	if err != nil {
+		return err
+	}
+	published := a.publish(doc, opts.Render)
+	if err := writeBundle(opts.Bundle, doc); err != nil {
+		return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("--bundle %s was not written: %w", opts.Bundle, err)}
+	}
+	return published
+}
+
+// writeBundle writes doc with the reports its scans name, read back from
+// this machine and checked against the sha256 each scan recorded.
+func writeBundle(path string, doc *evidence.Document) error {
+	b, err := evidence.CollectReports(doc)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := b.Encode(&buf); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 // imageScanConfig loads --config, or readiness.yaml when it exists.

@@ -21,6 +21,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/pipeline"
 	"github.com/readiness-dev/readiness/internal/sign"
+	"github.com/readiness-dev/readiness/internal/waiver"
 )
 
 // registryFlags are the registry flag group of the image release commands.
@@ -231,17 +232,22 @@ func newImageSignCmd(app *App, runF func(context.Context, *imageReleaseOptions) 
 		Use:   "sign IMAGE",
 		Short: "Sign IMAGE's digest, only with a GO evidence document for that exact digest",
 		Long: `Sign an image and attach its attestations, like 'image release', but
-from evidence already gathered: --evidence FILE names a GO evidence document
-(readiness check/image scan --format json) whose image-scan covered IMAGE's
-exact digest and that is younger than --max-age. The document is judged again
-with the policy before anything is signed. Without --evidence the gates run
-on the spot, exactly as 'image release' runs them.
+from evidence already gathered: --evidence FILE names an evidence bundle
+(readiness image scan --bundle FILE): the evidence document plus trivy's raw
+reports, addressed by sha256, so it can be carried from a CI job to another
+machine. Nothing in it is believed: the image-scan findings are rebuilt from
+the reports, each report must be trivy's report of the exact manifest and
+config digest the registry serves, waivers come from this machine's
+readiness.yaml, and the policy judges it again; a document that disagrees
+with its reports, or a report missing or altered, is refused. It must also
+be younger than --max-age. Without --evidence the gates run on the spot,
+exactly as 'image release' runs them.
 
 There is no way to sign without a passing scan of the digest.
 
 Exit codes: 0 signed, 1 refused or failed, 2 usage or configuration error.`,
-		Example: `  readiness image scan --format json --output evidence.json ghcr.io/acme/api@sha256:…
-  readiness image sign --key cosign.key --evidence evidence.json ghcr.io/acme/api@sha256:…`,
+		Example: `  readiness image scan --bundle bundle.json ghcr.io/acme/api@sha256:…
+  readiness image sign --key cosign.key --evidence bundle.json ghcr.io/acme/api@sha256:…`,
 		Args: exactArgs(1, "name one image to sign: readiness image sign IMAGE"),
 		PreRunE: func(_ *cobra.Command, args []string) error {
 			opts.Image = args[0]
@@ -258,7 +264,7 @@ Exit codes: 0 signed, 1 refused or failed, 2 usage or configuration error.`,
 		},
 	}
 	opts.AddFlags(cmd)
-	cmd.Flags().StringVar(&opts.Evidence, "evidence", "", "a GO evidence document `FILE` for IMAGE's digest")
+	cmd.Flags().StringVar(&opts.Evidence, "evidence", "", "an evidence bundle `FILE` (image scan --bundle) for IMAGE's digest")
 	cmd.Flags().Var(&opts.MaxAge, "max-age", "refuse --evidence older than `D` (e.g. 2h, 1d)")
 	return cmd
 }
@@ -288,7 +294,10 @@ func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 		if err := opts.Render.refuseInputs(append([]string{opts.Evidence}, opts.Policy.Dirs...)); err != nil {
 			return err
 		}
-		gates = a.evidenceGates(opts)
+		var err error
+		if gates, err = a.evidenceGates(opts); err != nil {
+			return err
+		}
 	} else {
 		var err error
 		if cfg, err = a.imageScanConfig(opts.ConfigPath); err != nil {
@@ -337,29 +346,52 @@ func (a *App) releaseGates(cfg *config.Config, opts *imageReleaseOptions) (sign.
 	if err := opts.Render.refuseInputs(placeholder.Inputs()); err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, t *sign.Target) (*evidence.Document, error) {
-		return a.judge(ctx, sel(t.String()))
+	return func(ctx context.Context, t *sign.Target) (*evidence.Bundle, error) {
+		doc, err := a.judge(ctx, sel(t.String()))
+		if err != nil || doc == nil || !doc.GO() {
+			return &evidence.Bundle{Doc: doc}, err
+		}
+		// The signer works from the reports by content address, on this
+		// machine as from a carried bundle.
+		b, err := evidence.CollectReports(doc)
+		if err != nil {
+			return &evidence.Bundle{Doc: doc}, &sign.RefusedError{Reason: err.Error()}
+		}
+		return b, nil
 	}, nil
 }
 
-// evidenceGates stands in for the gates with a saved evidence document,
-// judged again with the policy, and accepted only for this exact digest.
-func (a *App) evidenceGates(opts *imageReleaseOptions) sign.GatesFunc {
-	return func(ctx context.Context, t *sign.Target) (*evidence.Document, error) {
-		f, err := os.Open(opts.Evidence)
+// evidenceGates stands in for the gates with a carried bundle. Nothing in
+// its evidence is believed: the image-scan results are rebuilt from the
+// raw reports it carries (by sha256) and must agree with them, waivers are
+// applied again from this machine's readiness.yaml, and the policy judges
+// the result again. Only then is it accepted, and only for this digest.
+func (a *App) evidenceGates(opts *imageReleaseOptions) (sign.GatesFunc, error) {
+	cfg, err := a.imageScanConfig(opts.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, t *sign.Target) (*evidence.Bundle, error) {
+		b, err := readBundle(opts.Evidence)
 		if err != nil {
-			return nil, usageErr("--evidence: %v", unwrapPathErr(err))
+			return nil, err
 		}
-		doc, err := evidence.Decode(f)
-		f.Close()
-		if err != nil {
-			return nil, usageErr("--evidence %s: %v", opts.Evidence, err)
+		doc := b.Doc
+		for i := range doc.Checks {
+			r := &doc.Checks[i]
+			if err := imagescan.Rederive(r, b.Report); err != nil {
+				return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s disagrees with its own reports: checks[%d] (%s): %v", opts.Evidence, i, r.Check, err)}
+			}
+			for j := range r.Findings {
+				r.Findings[j].WaivedBy = ""
+			}
 		}
-		if err := a.pipeline().Rejudge(ctx, doc, pipeline.Selection{Policy: opts.Policy.options()}); err != nil {
+		a.rejudgeSettings(cfg, doc)
+		if err := a.pipeline().Rejudge(ctx, doc, pipeline.Selection{Config: cfg, Policy: opts.Policy.options()}); err != nil {
 			return nil, err
 		}
 		if !doc.GO() {
-			return doc, nil
+			return b, nil
 		}
 		age := a.Now().Sub(doc.GeneratedAt)
 		if age > opts.MaxAge.D() {
@@ -374,8 +406,55 @@ func (a *App) evidenceGates(opts *imageReleaseOptions) sign.GatesFunc {
 		if !sign.SubjectsCover(doc.Subjects, t) {
 			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s does not cover %s (it scanned %s)", opts.Evidence, t.Digest, subjectList(doc.Subjects))}
 		}
-		return doc, nil
+		return b, nil
+	}, nil
+}
+
+// rejudgeSettings replaces what the policy takes from readiness.yaml
+// (waivers, block_on) with this machine's configuration: a carried
+// document must not bring its own waivers or loosen what blocks.
+func (a *App) rejudgeSettings(cfg *config.Config, doc *evidence.Document) {
+	doc.Settings = evidence.Settings{BlockOn: []string{"critical", "high"}}
+	if cfg != nil {
+		doc.Settings.BlockOn = cfg.Policy.BlockOn
 	}
+	for i := range doc.Checks {
+		r := &doc.Checks[i]
+		r.BlockOn = nil
+		if cfg == nil {
+			continue
+		}
+		for _, spec := range cfg.Checks {
+			if spec.Name == r.Check {
+				r.BlockOn = nil
+				for _, b := range spec.BlockOn {
+					r.BlockOn = append(r.BlockOn, checks.Severity(b))
+				}
+			}
+		}
+	}
+	doc.Waivers = []evidence.WaiverStatus{}
+	if cfg != nil {
+		doc.Waivers = waiver.Apply(doc.Checks, cfg.Waivers, cfg.Path, a.Now(), cfg.Policy.WaiverWarn.D())
+	}
+}
+
+// readBundle reads --evidence. A file that is not a bundle is a usage
+// error; a bundle whose reports are missing or altered is refused.
+func readBundle(path string) (*evidence.Bundle, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usageErr("--evidence: %v", unwrapPathErr(err))
+	}
+	defer f.Close()
+	b, err := evidence.ReadBundle(f)
+	switch {
+	case errors.Is(err, evidence.ErrBundleIntegrity):
+		return nil, &sign.RefusedError{Reason: fmt.Sprintf("--evidence %s: %v", path, err)}
+	case err != nil:
+		return nil, usageErr("--evidence %s: %v", path, err)
+	}
+	return b, nil
 }
 
 func subjectList(ss []checks.Subject) string {
@@ -617,6 +696,11 @@ func (a *App) imageVerifyRun(ctx context.Context, opts *imageVerifyOptions) erro
 	vo.Now = a.Now
 	rctx, cancel := context.WithTimeout(ctx, opts.Registry.NetworkTimeout)
 	defer cancel()
+	// The key first: a bad key is a usage error (exit 2) whatever the
+	// image reference, and costs no registry round trip.
+	if err := sign.LoadVerifier(rctx, &vo); err != nil {
+		return asUsage(err)
+	}
 	t, err := sign.Resolve(rctx, opts.Image, vo.Registry)
 	if err != nil {
 		var re *sign.RefError

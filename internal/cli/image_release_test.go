@@ -276,8 +276,8 @@ func TestImageSignNeedsGOEvidenceForTheDigest(t *testing.T) {
 	other := e.reg.Push(t, "api:3", trivytest.Clean("arm64"))
 
 	scan := func(d string) string {
-		out := filepath.Join(t.TempDir(), "evidence.json")
-		code, _, stderr := e.run(t, nil, nil, "image", "scan", "--format", "json", "--output", out, d)
+		out := filepath.Join(t.TempDir(), "bundle.json")
+		code, _, stderr := e.run(t, nil, nil, "image", "scan", "--bundle", out, d)
 		if code > 1 {
 			t.Fatalf("scan exit %d: %s", code, stderr)
 		}
@@ -315,7 +315,7 @@ func TestImageSignNeedsGOEvidenceForTheDigest(t *testing.T) {
 	if err := json.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
-	doc["subjects"] = []map[string]string{{"name": other.Context().Name(), "digest": other.DigestStr()}}
+	doc["evidence"].(map[string]any)["subjects"] = []map[string]string{{"name": other.Context().Name(), "digest": other.DigestStr()}}
 	data, _ = json.Marshal(doc)
 	if err := os.WriteFile(forged, data, 0o644); err != nil {
 		t.Fatal(err)

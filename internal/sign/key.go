@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/sigstore/cosign/v2/cmd/cosign/cli/fulcio"
 	"github.com/sigstore/cosign/v2/cmd/cosign/cli/fulcio/fulcioverifier"
@@ -104,13 +105,20 @@ func (id Identity) String() string {
 type KeyError struct {
 	Ref string
 	Err error
+	// Public says the key is a public key to verify with, not a signing
+	// key.
+	Public bool
 }
 
 func (e *KeyError) Error() string {
-	if e.Ref == "" {
-		return "signing key: " + e.Err.Error()
+	what := "signing key"
+	if e.Public {
+		what = "public key"
 	}
-	return fmt.Sprintf("signing key %s: %v", e.Ref, e.Err)
+	if e.Ref == "" {
+		return what + ": " + e.Err.Error()
+	}
+	return fmt.Sprintf("%s %s: %v", what, e.Ref, e.Err)
 }
 func (e *KeyError) Unwrap() error { return e.Err }
 
@@ -164,6 +172,8 @@ func explainKeyErr(err error) error {
 		return errors.New("wrong password (set COSIGN_PASSWORD, or type it at the prompt)")
 	case errors.Is(err, os.ErrNotExist):
 		return errors.New("no such file")
+	case errors.Is(err, syscall.EISDIR):
+		return errors.New("is a directory; name the key file itself (for example cosign.key or cosign.pub)")
 	case errors.Is(err, os.ErrPermission):
 		return errors.New("cannot read it: permission denied")
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+
+	"github.com/readiness-dev/readiness/internal/ociindex"
 )
 
 // RegistryOptions say how to reach the registry. The defaults are the safe
@@ -86,6 +88,8 @@ type Target struct {
 	// its images.
 	Index     bool       `json:"index,omitempty"`
 	Platforms []Platform `json:"platforms,omitempty"`
+	// ImageID is the config digest of a single image (not an index).
+	ImageID string `json:"image_id,omitempty"`
 
 	ref name.Digest
 }
@@ -94,6 +98,21 @@ type Target struct {
 type Platform struct {
 	Platform string `json:"platform"`
 	Digest   string `json:"digest"`
+	// ImageID is the image's config digest, as the registry serves it.
+	ImageID string `json:"image_id"`
+}
+
+// images maps the manifest digest of every image t covers to its config
+// digest: t itself, or each platform image of an index.
+func (t *Target) images() map[string]string {
+	if !t.Index {
+		return map[string]string{t.Digest: t.ImageID}
+	}
+	out := make(map[string]string, len(t.Platforms))
+	for _, p := range t.Platforms {
+		out[p.Digest] = p.ImageID
+	}
+	return out
 }
 
 // Ref is the digest reference, repo@sha256:….
@@ -157,42 +176,48 @@ func Resolve(ctx context.Context, image string, o RegistryOptions) (*Target, err
 		if err != nil {
 			return nil, fmt.Errorf("read index %s: %w", t.ref, err)
 		}
-		im, err := idx.IndexManifest()
+		entries, err := ociindex.Classify(idx)
 		if err != nil {
-			return nil, fmt.Errorf("read index %s: %w", t.ref, err)
+			return nil, fmt.Errorf("resolve %s: %w", image, err)
 		}
-		for _, m := range im.Manifests {
-			if m.MediaType.IsIndex() {
+		for _, e := range entries {
+			switch e.Kind {
+			case ociindex.Index:
 				// Its images would ride on the outer signature unlisted
 				// here; refuse rather than sign what was not enumerated.
-				return nil, fmt.Errorf("resolve %s: the index holds a nested index (%s); sign an index whose entries are images", image, m.Digest)
+				return nil, fmt.Errorf("resolve %s: the index holds a nested index (%s); sign an index whose entries are images", image, e.Descriptor.Digest)
+			case ociindex.Image:
+				id, err := configDigest(idx.Image(e.Descriptor.Digest))
+				if err != nil {
+					return nil, fmt.Errorf("resolve %s: entry %s: %w", image, e.Descriptor.Digest, err)
+				}
+				t.Platforms = append(t.Platforms, Platform{Platform: e.Platform, Digest: e.Descriptor.Digest.String(), ImageID: id})
 			}
-			if !m.MediaType.IsImage() || isAttestationManifest(m) {
-				continue
-			}
-			t.Platforms = append(t.Platforms, Platform{Platform: platformString(m.Platform), Digest: m.Digest.String()})
 		}
-	} else if !desc.MediaType.IsImage() {
+		if len(t.Platforms) == 0 {
+			return nil, fmt.Errorf("resolve %s: %w", image, ociindex.ErrEmpty)
+		}
+	} else if desc.MediaType.IsImage() {
+		if t.ImageID, err = configDigest(desc.Image()); err != nil {
+			return nil, fmt.Errorf("resolve %s: %w", image, err)
+		}
+	} else {
 		return nil, fmt.Errorf("resolve %s: %s is neither an image nor an image index", image, desc.MediaType)
 	}
 	return t, nil
 }
 
-// isAttestationManifest recognises BuildKit's provenance entries in an
-// index ("unknown/unknown" with a reference annotation): not a platform.
-func isAttestationManifest(m v1.Descriptor) bool {
-	return m.Annotations["vnd.docker.reference.type"] == "attestation-manifest"
-}
-
-func platformString(p *v1.Platform) string {
-	if p == nil {
-		return ""
+// configDigest is an image's config digest (its image ID), what trivy
+// reports as Metadata.ImageID.
+func configDigest(img v1.Image, err error) (string, error) {
+	if err != nil {
+		return "", err
 	}
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
+	h, err := img.ConfigName()
+	if err != nil {
+		return "", fmt.Errorf("read image config: %w", err)
 	}
-	return s
+	return h.String(), nil
 }
 
 // ListTags lists a repository's tags: how a test (or a person) sees what

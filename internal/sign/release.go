@@ -11,8 +11,9 @@ import (
 )
 
 // GatesFunc runs the release gates against t's digest and returns the
-// judged evidence. It must not write to the registry.
-type GatesFunc func(ctx context.Context, t *Target) (*evidence.Document, error)
+// judged evidence with the raw reports its scans name. It must not write
+// to the registry.
+type GatesFunc func(ctx context.Context, t *Target) (*evidence.Bundle, error)
 
 // Release is the order of operations that cannot be skipped: resolve the
 // digest, run the gates, and only on GO sign that digest, attach the
@@ -20,9 +21,9 @@ type GatesFunc func(ctx context.Context, t *Target) (*evidence.Document, error)
 type Release struct {
 	Signer *Signer
 	Gates  GatesFunc
-	// Scans picks the vulnerability scans of t out of the evidence; each
-	// becomes a vulnerability attestation. Nil uses ScansFromEvidence.
-	Scans func(doc *evidence.Document, t *Target) ([]Scan, error)
+	// Scans picks the vulnerability scans of t out of the bundle; each
+	// becomes a vulnerability attestation. Nil uses ScansFromBundle.
+	Scans func(b *evidence.Bundle, t *Target) ([]Scan, error)
 	// Invocation describes the CI run, for the vulnerability predicate.
 	Invocation Invocation
 	// Timeout bounds the network work: resolving, and separately the
@@ -139,15 +140,22 @@ func (r *Release) Run(ctx context.Context, image string) (*ReleaseResult, error)
 	}
 	t := res.Target
 
+	var bundle *evidence.Bundle
 	err = phase(&res.Phases.Gates, func() error {
-		doc, err := r.Gates(ctx, t)
-		res.Evidence = doc
+		var err error
+		bundle, err = r.Gates(ctx, t)
+		if bundle != nil {
+			res.Evidence = bundle.Doc
+		}
 		return err
 	})
 	if err != nil {
 		return res, err
 	}
 	doc := res.Evidence
+	if doc == nil {
+		return res, &RefusedError{Reason: "the gates returned no evidence"}
+	}
 	if !doc.GO() {
 		return res, ErrNoGo
 	}
@@ -156,9 +164,9 @@ func (r *Release) Run(ctx context.Context, image string) (*ReleaseResult, error)
 	}
 	pick := r.Scans
 	if pick == nil {
-		pick = ScansFromEvidence
+		pick = ScansFromBundle
 	}
-	scans, err := pick(doc, t)
+	scans, err := pick(bundle, t)
 	if err != nil {
 		return res, &RefusedError{Reason: err.Error()}
 	}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/buildinfo"
 	"github.com/readiness-dev/readiness/internal/checks"
-	"github.com/readiness-dev/readiness/internal/checks/imagescan"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/sign"
 	"github.com/readiness-dev/readiness/internal/sign/signtest"
@@ -47,31 +46,30 @@ func newSigner(t *testing.T, keys signtest.Keys) *sign.Signer {
 
 // scanned describes one image a canned image-scan result covers.
 type scanned struct {
-	digest, platform string
+	digest, platform, imageID string
 }
 
-// cannedEvidence is the evidence the gates would produce: an image-scan
-// result for each image in imgs (with a saved trivy report), judged
-// decision. The sign package's tests inject it as the gates; the CLI's
-// tests run the real gates with the real trivy.
-func cannedEvidence(t testing.TB, repo, decision string, generated time.Time, imgs ...scanned) *evidence.Document {
+// cannedBundle is the evidence the gates would produce: an image-scan
+// result for each image in imgs with its trivy report carried by sha256,
+// judged decision. Only neutral evidence types are used: the sign package
+// knows no gate. The CLI's tests run the real gates with the real trivy.
+func cannedBundle(t testing.TB, repo, decision string, generated time.Time, imgs ...scanned) *evidence.Bundle {
 	t.Helper()
-	dir := t.TempDir()
-	var facts []imagescan.ScanFact
+	reports := map[string][]byte{}
+	var scans []evidence.ImageScan
 	var subjects []checks.Subject
-	for i, im := range imgs {
-		report := filepath.Join(dir, fmt.Sprintf("trivy-%d.json", i))
-		body := fmt.Sprintf(`{"SchemaVersion":2,"ArtifactName":%q,"ArtifactType":"container_image","Results":[]}`, repo+"@"+im.digest)
-		if err := os.WriteFile(report, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
+	for _, im := range imgs {
+		body := []byte(fmt.Sprintf(`{"SchemaVersion":2,"ArtifactName":%q,"ArtifactType":"container_image","Metadata":{"ImageID":%q,"RepoDigests":[%q]},"Results":[]}`,
+			repo+"@"+im.digest, im.imageID, repo+"@"+im.digest))
+		sum := evidence.SHA256(body)
+		reports[sum] = body
+		s := evidence.ImageScan{
+			Reference: repo + "@" + im.digest, Source: "registry", Name: repo, Digest: im.digest, DigestKind: evidence.DigestManifest,
+			ImageID: im.imageID, Platform: im.platform, Command: []string{"trivy", "image"},
+			StartedAt: generated.Add(-3 * time.Second), FinishedAt: generated.Add(-time.Second), ReportSHA256: sum,
 		}
-		f := imagescan.ScanFact{
-			Reference: repo + "@" + im.digest, Source: "registry", Name: repo, Digest: im.digest, DigestKind: imagescan.DigestManifest,
-			Platform: im.platform, Command: []string{"trivy", "image"}, StartedAt: generated.Add(-3 * time.Second), FinishedAt: generated.Add(-time.Second),
-			ReportPath: report,
-		}
-		facts = append(facts, f)
-		subjects = append(subjects, f.Subject())
+		scans = append(scans, s)
+		subjects = append(subjects, s.Subject())
 	}
 	status := checks.StatusPass
 	deny := []evidence.Message{}
@@ -79,38 +77,39 @@ func cannedEvidence(t testing.TB, repo, decision string, generated time.Time, im
 		status = checks.StatusFail
 		deny = append(deny, evidence.Message{Msg: "image-scan: critical CVE-2099-0001", Check: "image-scan", Rule: "SCAN-CRITICAL-VULN", Severity: "critical"})
 	}
-	return &evidence.Document{
+	doc := &evidence.Document{
 		Schema: evidence.Schema, Tool: buildinfo.Get(), GeneratedAt: generated,
 		Settings: evidence.Settings{BlockOn: []string{"critical", "high"}},
 		Checks: []checks.Result{{
-			Check: "image-scan", Type: imagescan.Type, Required: true, Status: status, Findings: []checks.Finding{},
+			Check: "image-scan", Type: "image-scan", Required: true, Status: status, Findings: []checks.Finding{},
 			Facts: map[string]any{
-				imagescan.FactScans: facts,
-				imagescan.FactDB:    imagescan.DBFact{SchemaVersion: 2, UpdatedAt: generated.Add(-6 * time.Hour), NextUpdate: generated.Add(18 * time.Hour), DownloadedAt: generated.Add(-5 * time.Hour)},
-				imagescan.FactTrivy: imagescan.TrivyFact{Path: "/usr/bin/trivy", Version: "0.74.0", MinVersion: "0.64.0"},
+				evidence.FactScans:   scans,
+				evidence.FactScanDB:  evidence.ScanDB{SchemaVersion: 2, UpdatedAt: generated.Add(-6 * time.Hour), NextUpdate: generated.Add(18 * time.Hour), DownloadedAt: generated.Add(-5 * time.Hour)},
+				evidence.FactScanner: evidence.Scanner{Path: "/usr/bin/trivy", Version: "0.74.0"},
 			},
 			Subjects: subjects, StartedAt: generated.Add(-4 * time.Second),
 		}},
 		Subjects: subjects, Waivers: []evidence.WaiverStatus{},
 		Verdict: evidence.Verdict{Decision: decision, Summary: decision, Deny: deny, Warn: []evidence.Message{}},
 	}
+	return &evidence.Bundle{Doc: doc, Reports: reports}
 }
 
 // gatesFor returns gates that report a canned verdict about the digest
 // they are given (all platforms of an index, unless only is set).
 func gatesFor(t testing.TB, decision string, generated time.Time, only ...string) sign.GatesFunc {
-	return func(_ context.Context, tg *sign.Target) (*evidence.Document, error) {
+	return func(_ context.Context, tg *sign.Target) (*evidence.Bundle, error) {
 		var imgs []scanned
 		if tg.Index {
 			for _, p := range tg.Platforms {
 				if len(only) == 0 || p.Platform == only[0] {
-					imgs = append(imgs, scanned{p.Digest, p.Platform})
+					imgs = append(imgs, scanned{p.Digest, p.Platform, p.ImageID})
 				}
 			}
 		} else {
-			imgs = append(imgs, scanned{digest: tg.Digest})
+			imgs = append(imgs, scanned{digest: tg.Digest, imageID: tg.ImageID})
 		}
-		return cannedEvidence(t, tg.Repository, decision, generated, imgs...), nil
+		return cannedBundle(t, tg.Repository, decision, generated, imgs...), nil
 	}
 }
 
@@ -389,7 +388,7 @@ func attestVerdict(t *testing.T, s *sign.Signer, ref, decision string, generated
 	if _, err := s.Sign(ctx, tg); err != nil {
 		t.Fatal(err)
 	}
-	doc := cannedEvidence(t, tg.Repository, decision, generated, scanned{digest: tg.Digest})
+	doc := cannedBundle(t, tg.Repository, decision, generated, scanned{digest: tg.Digest, imageID: tg.ImageID}).Doc
 	p, err := sign.NewEvidencePredicate(doc, tg, s.Identity())
 	if err != nil {
 		t.Fatal(err)

@@ -77,7 +77,7 @@ func (o VerifyOptions) checkOpts(ctx context.Context) (*cosign.CheckOpts, error)
 	case o.Key != "":
 		v, err := sigs.PublicKeyFromKeyRef(ctx, o.Key)
 		if err != nil {
-			return nil, &KeyError{Ref: o.Key, Err: explainKeyErr(err)}
+			return nil, &KeyError{Ref: o.Key, Err: explainKeyErr(err), Public: true}
 		}
 		co.SigVerifier = v
 	default:
@@ -109,6 +109,21 @@ func (o VerifyOptions) checkOpts(ctx context.Context) (*cosign.CheckOpts, error)
 		}
 	}
 	return co, nil
+}
+
+// LoadVerifier loads o.Key (a public key) into o, so that a bad key is
+// reported before anything about the image is asked. Keyless options
+// have nothing to load.
+func LoadVerifier(ctx context.Context, o *VerifyOptions) error {
+	if o.Key == "" || o.verifier != nil {
+		return nil
+	}
+	v, err := sigs.PublicKeyFromKeyRef(ctx, o.Key)
+	if err != nil {
+		return &KeyError{Ref: o.Key, Err: explainKeyErr(err), Public: true}
+	}
+	o.verifier = v
+	return nil
 }
 
 // legacyTrust loads the individual TUF targets when trusted_root.json is

@@ -3,62 +3,71 @@ package sign
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/readiness-dev/readiness/internal/buildinfo"
 	"github.com/readiness-dev/readiness/internal/checks"
-	"github.com/readiness-dev/readiness/internal/checks/imagescan"
 	"github.com/readiness-dev/readiness/internal/evidence"
+	"github.com/readiness-dev/readiness/internal/trivyreport"
 )
 
-// Scan is one trivy scan of t (or of one platform image of t) as the
-// image-scan gate recorded it, with the DB and trivy that ran it.
+// Scan is one trivy scan of t (or of one platform image of t): the
+// neutral record from the evidence, the DB and scanner that ran it, and
+// the raw report, taken from the bundle by its sha256.
 type Scan struct {
-	Check        string
-	Fact         imagescan.ScanFact
-	DB           imagescan.DBFact
-	TrivyVersion string
+	Check          string
+	Record         evidence.ImageScan
+	DB             evidence.ScanDB
+	ScannerVersion string
+	Report         []byte
 }
 
-// ScansFromEvidence picks from the evidence every image-scan scan of t's
-// digest, or for an index of each of its platform images. It is an error
-// when there is none, or when one lacks its raw report: the vulnerability
-// attestation is part of the set, and a GO without it is not signed.
-func ScansFromEvidence(doc *evidence.Document, t *Target) ([]Scan, error) {
-	want := map[string]bool{t.Digest: true}
-	for _, p := range t.Platforms {
-		want[p.Digest] = true
-	}
+// ScansFromBundle picks from the bundle every scan of t's digest, or for an
+// index of each of its platform images, and ties each raw report to the
+// image the registry holds: the report's Metadata.ImageID must be the
+// config digest the registry serves for that manifest, and the manifest
+// digest it names must be the one signed. It is an error when an image of
+// t has no scan, or when any report of one is missing or of another image:
+// the evidence is input from disk, not a trusted fact.
+func ScansFromBundle(b *evidence.Bundle, t *Target) ([]Scan, error) {
+	want := t.images()
 	var out []Scan
-	for _, r := range doc.Checks {
-		if r.Type != imagescan.Type || r.Status == checks.StatusError || r.Status == checks.StatusSkipped {
+	seen := map[string]bool{}
+	for _, r := range b.Doc.Checks {
+		if r.Status != checks.StatusPass && r.Status != checks.StatusFail {
 			continue
 		}
-		facts, err := imagescan.Scans(r)
+		rec, err := evidence.ImageScans(r)
 		if err != nil {
 			return nil, err
 		}
-		db, err := imagescan.DB(r)
-		if err != nil {
-			return nil, err
-		}
-		var trivy imagescan.TrivyFact
-		if raw, err := json.Marshal(r.Facts[imagescan.FactTrivy]); err == nil {
-			_ = json.Unmarshal(raw, &trivy)
-		}
-		for _, f := range facts {
-			if !want[f.Digest] || f.DigestKind != imagescan.DigestManifest {
+		for _, s := range rec.Scans {
+			imageID, ok := want[s.Digest]
+			if !ok || s.DigestKind != evidence.DigestManifest {
 				continue
 			}
-			if f.ReportPath == "" {
-				return nil, fmt.Errorf("check %s scanned %s but kept no trivy report for the vulnerability attestation", r.Check, f.Digest)
+			if s.ImageID != imageID {
+				return nil, fmt.Errorf("check %s: the scan of %s records image_id %s, but the registry's image has config %s", r.Check, s.Digest, s.ImageID, imageID)
 			}
-			out = append(out, Scan{Check: r.Check, Fact: f, DB: db, TrivyVersion: trivy.Version})
+			report, ok := b.Report(s.ReportSHA256)
+			if !ok {
+				return nil, fmt.Errorf("check %s: the trivy report of %s (sha256 %q) is not in the bundle", r.Check, s.Digest, s.ReportSHA256)
+			}
+			id, err := trivyreport.ReadIdentity(report)
+			if err == nil {
+				err = id.Check(trivyreport.Want{Digest: s.Digest, ImageID: imageID, Registry: s.Source == "registry"})
+			}
+			if err != nil {
+				return nil, fmt.Errorf("check %s: the trivy report sha256:%s is not a report of %s: %v", r.Check, s.ReportSHA256, s.Digest, err)
+			}
+			seen[s.Digest] = true
+			out = append(out, Scan{Check: r.Check, Record: s, DB: rec.DB, ScannerVersion: rec.Scanner.Version, Report: report})
 		}
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("the evidence holds no image-scan of %s", t.Digest)
+	for d := range want {
+		if !seen[d] {
+			return nil, fmt.Errorf("the evidence holds no passing or failing image-scan of %s with its report", d)
+		}
 	}
 	return out, nil
 }
@@ -71,19 +80,12 @@ const trivyDBURI = "oci://mirror.gcr.io/aquasec/trivy-db:2"
 // output leaves empty: the DB's version, URI and update times, and the
 // real start and finish of the scan.
 func VulnStatement(sc Scan, t *Target, inv Invocation, tool buildinfo.Info) (Statement, error) {
-	f := sc.Fact
-	raw, err := os.ReadFile(f.ReportPath)
-	if err != nil {
-		return Statement{}, fmt.Errorf("read trivy's report of %s: %w (the vulnerability attestation needs it; re-run the scan)", f.Digest, err)
+	f := sc.Record
+	raw := sc.Report
+	if _, err := trivyreport.ReadIdentity(raw); err != nil {
+		return Statement{}, fmt.Errorf("trivy report sha256:%s: %v", f.ReportSHA256, err)
 	}
-	var probe struct {
-		SchemaVersion int    `json:"SchemaVersion"`
-		ArtifactName  string `json:"ArtifactName"`
-	}
-	if err := json.Unmarshal(raw, &probe); err != nil || probe.SchemaVersion == 0 {
-		return Statement{}, fmt.Errorf("trivy report %s is not a trivy JSON report", f.ReportPath)
-	}
-	version := strings.TrimPrefix(sc.TrivyVersion, "v")
+	version := strings.TrimPrefix(sc.ScannerVersion, "v")
 	db := VulnDB{URI: trivyDBURI, Version: fmt.Sprint(sc.DB.SchemaVersion)}
 	if len(sc.DB.Repository) > 0 {
 		db.URI = "oci://" + sc.DB.Repository[0]

@@ -4,69 +4,39 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/evidence"
 )
 
 // Facts keys the gate sets on its Result.
 const (
 	// FactScans holds []ScanFact, one per scanned image (per platform).
-	FactScans = "scans"
+	FactScans = evidence.FactScans
 	// FactDB holds a DBFact: trivy's vulnerability DB and its age.
-	FactDB = "db"
+	FactDB = evidence.FactScanDB
 	// FactTrivy holds a TrivyFact: the binary, its version, the minimum.
-	FactTrivy = "trivy"
+	FactTrivy = evidence.FactScanner
 	// FactCounts holds Counts over every scan (unsuppressed findings).
 	FactCounts = "counts"
 )
 
-// ScanFact records one trivy scan of one image, by digest. Facts["scans"]
-// is a list of these; Scans reads it back from a Result, whether the Result
-// came straight from Run or was decoded from an evidence document.
+// ScanFact records one trivy scan of one image, by digest: the neutral
+// evidence.ImageScan record (what the signer reads) plus what only this
+// gate reports. Facts["scans"] is a list of these; Scans reads it back from
+// a Result, whether the Result came straight from Run or was decoded from
+// an evidence document.
 type ScanFact struct {
-	// Reference is the image as configured: a registry reference (tag or
-	// digest), a tarball path, or an OCI layout path.
-	Reference string `json:"reference"`
-	// Source is "registry", "tarball" or "oci-layout".
-	Source string `json:"source"`
-	// Name is the Subject name: the repository (registry/name, no tag), or
-	// the tarball or layout path.
-	Name string `json:"name"`
-	// Digest is the manifest digest of the scanned image ("sha256:…"); for
-	// a docker tarball, which holds no manifest digest, it is the image ID
-	// (DigestKind says which).
-	Digest string `json:"digest"`
-	// DigestKind is "manifest" or "image-id".
-	DigestKind string `json:"digest_kind"`
-	// ImageID is the digest of the image config, as trivy reports it; the
-	// gate checks that trivy scanned the image it resolved.
-	ImageID string `json:"image_id"`
-	// Platform is os/arch[/variant].
-	Platform string `json:"platform,omitempty"`
+	evidence.ImageScan
 	// OS is the distribution trivy detected ("alpine 3.19.1").
 	OS string `json:"os,omitempty"`
 	// OSEndOfLife is trivy's verdict that the distribution no longer gets
 	// security updates (so "no vulnerabilities" means less).
 	OSEndOfLife bool `json:"os_end_of_life,omitempty"`
-	// Command is the trivy command line (no secrets are ever passed as
-	// arguments; registry credentials come from the docker config).
-	Command    []string  `json:"command"`
-	StartedAt  time.Time `json:"started_at"`
-	FinishedAt time.Time `json:"finished_at"`
-	DurationMS int64     `json:"duration_ms"`
-	// ReportPath is where trivy's raw JSON report was saved (input for a
-	// cosign vulnerability attestation).
-	ReportPath string `json:"report_path"`
 	// Counts are this image's unsuppressed vulnerabilities by trivy severity.
 	Counts Counts `json:"counts"`
 	// Suppressed lists the findings the ignorefile suppressed in this image.
 	Suppressed []Suppressed `json:"suppressed,omitempty"`
-}
-
-// Subject is the artifact a scan covered.
-func (s ScanFact) Subject() checks.Subject {
-	return checks.Subject{Name: s.Name, Digest: s.Digest, Platform: s.Platform}
 }
 
 // Counts are vulnerabilities by trivy severity.
@@ -111,26 +81,20 @@ type Suppressed struct {
 }
 
 // DBFact describes trivy's vulnerability DB as `trivy version --format
-// json` reports it, and judges its age.
+// json` reports it (the neutral evidence.ScanDB), and judges its age.
 type DBFact struct {
-	SchemaVersion int       `json:"schema_version"`
-	UpdatedAt     time.Time `json:"updated_at"`
-	NextUpdate    time.Time `json:"next_update"`
-	DownloadedAt  time.Time `json:"downloaded_at"`
+	evidence.ScanDB
 	// AgeHours is how long before the scan the DB was last updated.
-	AgeHours    float64 `json:"age_hours"`
-	MaxAgeHours float64 `json:"max_age_hours"`
-	Stale       bool    `json:"stale"`
+	AgeHours float64 `json:"age_hours"`
+	Stale    bool    `json:"stale"`
 	// SkipUpdate records offline mode: trivy was told not to update any DB.
-	SkipUpdate bool     `json:"skip_update"`
-	CacheDir   string   `json:"cache_dir,omitempty"`
-	Repository []string `json:"repository,omitempty"`
+	SkipUpdate bool   `json:"skip_update"`
+	CacheDir   string `json:"cache_dir,omitempty"`
 }
 
-// TrivyFact names the trivy that ran.
+// TrivyFact names the trivy that ran (the neutral evidence.Scanner).
 type TrivyFact struct {
-	Path       string `json:"path"`
-	Version    string `json:"version"`
+	evidence.Scanner
 	MinVersion string `json:"min_version"`
 	// VersionCached says the `trivy version` output (version and DB
 	// metadata) was reused from an earlier run with the very same binary

@@ -7,7 +7,9 @@ package imagescan
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -23,7 +25,9 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/procexec"
+	"github.com/readiness-dev/readiness/internal/trivyreport"
 )
 
 // Type is the gate type in readiness.yaml.
@@ -280,7 +284,7 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 	if err != nil {
 		return res, err
 	}
-	res.Facts[FactTrivy] = TrivyFact{Path: bin, MinVersion: MinTrivyVersion}
+	res.Facts[FactTrivy] = TrivyFact{Scanner: evidence.Scanner{Path: bin}, MinVersion: MinTrivyVersion}
 
 	work, err := os.MkdirTemp("", "readiness-image-scan-work-")
 	if err != nil {
@@ -328,7 +332,7 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 		<-done
 		return res, probed.err
 	}
-	res.Facts[FactTrivy] = TrivyFact{Path: bin, Version: probed.info.Version, MinVersion: MinTrivyVersion, VersionCached: probed.cached}
+	res.Facts[FactTrivy] = TrivyFact{Scanner: evidence.Scanner{Path: bin, Version: probed.info.Version}, MinVersion: MinTrivyVersion, VersionCached: probed.cached}
 	out := <-done
 	scans, findings := out.scans, out.findings
 	res.Facts[FactScans] = nonNil(scans)
@@ -349,6 +353,7 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 	res.Facts[FactCounts] = total
 	res.Facts["trivy_duration_ms"] = took.Milliseconds()
 	res.Facts["scanners"] = o.Scanners
+	res.Facts[FactUnknownSeverity] = o.UnknownSeverity
 	res.Facts["ignore_unfixed"] = o.IgnoreUnfixed
 	res.Facts["offline"] = o.SkipDBUpdate
 	res.Facts["report_dir"] = reportDir
@@ -557,11 +562,11 @@ func (c *Check) scanAll(ctx context.Context, bin, work, reportDir string, target
 // scan runs trivy on one target and turns its report into findings.
 func (c *Check) scan(ctx context.Context, bin, work, reportDir string, i int, t target) (ScanFact, []checks.Finding, error) {
 	args := c.args(ctx, t)
-	sf := ScanFact{
+	sf := ScanFact{ImageScan: evidence.ImageScan{
 		Reference: t.Reference, Source: t.Source, Name: t.Name, Digest: t.Digest, DigestKind: t.DigestKind,
 		ImageID: t.ImageID, Platform: t.Platform, Command: append([]string{bin}, args...),
 		StartedAt: c.deps.Now().UTC(),
-	}
+	}}
 	out, err := c.deps.Exec(ctx, procexec.Cmd{Path: bin, Args: args, Dir: work})
 	sf.FinishedAt = c.deps.Now().UTC()
 	sf.DurationMS = out.Duration.Milliseconds()
@@ -576,9 +581,13 @@ func (c *Check) scan(ctx context.Context, bin, work, reportDir string, i int, t 
 	if err != nil {
 		return sf, nil, fmt.Errorf("scanning %s: %v", what, err)
 	}
-	if rep.Metadata.ImageID != "" && t.ImageID != "" && rep.Metadata.ImageID != t.ImageID {
-		return sf, nil, fmt.Errorf("trivy scanned image %s, but %s resolved to image %s; refusing to record a scan of the wrong image", rep.Metadata.ImageID, what, t.ImageID)
+	// Fail closed: a report that does not name the resolved image (no
+	// ImageID, another ImageID, another manifest) is not a scan of it.
+	if err := tieReport(out.Stdout, t); err != nil {
+		return sf, nil, fmt.Errorf("trivy's report for %s cannot be tied to the image that was resolved: %v; refusing to record it as a scan of that image", what, err)
 	}
+	sum := sha256.Sum256(out.Stdout)
+	sf.ReportSHA256 = hex.EncodeToString(sum[:])
 	sf.ReportPath = filepath.Join(reportDir, fmt.Sprintf("trivy-%02d-%s.json", i+1, strings.ReplaceAll(shortDigest(t.Digest), ":", "-")))
 	if err := os.WriteFile(sf.ReportPath, out.Stdout, 0o644); err != nil {
 		return sf, nil, fmt.Errorf("save trivy's report for %s: %w", what, err)
@@ -607,9 +616,11 @@ func (c *Check) judgeDB(info *versionInfo) (DBFact, *checks.Finding, error) {
 	now := c.deps.Now()
 	age := now.Sub(m.UpdatedAt)
 	db := DBFact{
-		SchemaVersion: m.Version, UpdatedAt: m.UpdatedAt.UTC(), NextUpdate: m.NextUpdate.UTC(), DownloadedAt: m.DownloadedAt.UTC(),
-		AgeHours: roundTenth(age.Hours()), MaxAgeHours: roundTenth(o.DBMaxAge.D().Hours()),
-		SkipUpdate: o.SkipDBUpdate, CacheDir: o.CacheDir, Repository: o.DBRepositories,
+		ScanDB: evidence.ScanDB{
+			SchemaVersion: m.Version, UpdatedAt: m.UpdatedAt.UTC(), NextUpdate: m.NextUpdate.UTC(), DownloadedAt: m.DownloadedAt.UTC(),
+			MaxAgeHours: roundTenth(o.DBMaxAge.D().Hours()), Repository: o.DBRepositories,
+		},
+		AgeHours: roundTenth(age.Hours()), SkipUpdate: o.SkipDBUpdate, CacheDir: o.CacheDir,
 	}
 	if age <= o.DBMaxAge.D() {
 		return db, nil, nil
@@ -679,4 +690,22 @@ func trivyEnv() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// tieReport checks that a raw trivy report is of target t.
+func tieReport(report []byte, t target) error {
+	id, err := trivyreport.ReadIdentity(report)
+	if err != nil {
+		return err
+	}
+	return id.Check(wantOf(t.ImageScanIdentity()))
+}
+
+// wantOf is what a report of scan s must say.
+func wantOf(s evidence.ImageScan) trivyreport.Want {
+	w := trivyreport.Want{ImageID: s.ImageID, Registry: s.Source == SourceRegistry}
+	if s.DigestKind == DigestManifest {
+		w.Digest = s.Digest
+	}
+	return w
 }

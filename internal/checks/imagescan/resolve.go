@@ -17,6 +17,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/readiness-dev/readiness/internal/evidence"
+	"github.com/readiness-dev/readiness/internal/ociindex"
 )
 
 // Sources of an image.
@@ -28,8 +31,8 @@ const (
 
 // Digest kinds.
 const (
-	DigestManifest = "manifest"
-	DigestImageID  = "image-id"
+	DigestManifest = evidence.DigestManifest
+	DigestImageID  = evidence.DigestImageID
 )
 
 // target is one image, on one platform, that trivy will scan.
@@ -53,6 +56,11 @@ func (t target) display() string {
 		s += " (" + t.Platform + ")"
 	}
 	return s
+}
+
+// ImageScanIdentity is the part of a scan record the target decides.
+func (t target) ImageScanIdentity() evidence.ImageScan {
+	return evidence.ImageScan{Reference: t.Reference, Source: t.Source, Name: t.Name, Digest: t.Digest, DigestKind: t.DigestKind, ImageID: t.ImageID, Platform: t.Platform}
 }
 
 // shortDigest keeps "sha256:" and 12 hex digits, as finding IDs do.
@@ -267,20 +275,22 @@ type indexed struct {
 	platform string
 }
 
-// walk lists the platform images of an index, nested indexes included,
-// leaving out attestation manifests (buildx's unknown/unknown entries).
+// walk lists the platform images of an index, nested indexes included.
+// What is an image and what an attestation is decided by ociindex.Classify,
+// the same function the signer asks.
 func (r *resolver) walk(idx v1.ImageIndex, depth int) ([]indexed, error) {
 	if depth > maxIndexDepth {
 		return nil, fmt.Errorf("indexes nested deeper than %d", maxIndexDepth)
 	}
-	im, err := idx.IndexManifest()
+	entries, err := ociindex.Classify(idx)
 	if err != nil {
 		return nil, err
 	}
 	var out []indexed
-	for _, d := range im.Manifests {
-		switch {
-		case d.MediaType.IsIndex():
+	for _, e := range entries {
+		d := e.Descriptor
+		switch e.Kind {
+		case ociindex.Index:
 			child, err := idx.ImageIndex(d.Digest)
 			if err != nil {
 				return nil, err
@@ -290,10 +300,7 @@ func (r *resolver) walk(idx v1.ImageIndex, depth int) ([]indexed, error) {
 				return nil, err
 			}
 			out = append(out, more...)
-		case d.MediaType.IsImage():
-			if attestation(d) {
-				continue
-			}
+		case ociindex.Image:
 			img, err := idx.Image(d.Digest)
 			if err != nil {
 				return nil, err
@@ -306,16 +313,9 @@ func (r *resolver) walk(idx v1.ImageIndex, depth int) ([]indexed, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, errors.New("it holds no image manifest")
+		return nil, ociindex.ErrEmpty
 	}
 	return out, nil
-}
-
-func attestation(d v1.Descriptor) bool {
-	if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
-		return true
-	}
-	return d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown"
 }
 
 // identify returns an image's ID (config digest) and platform, taking the

@@ -468,7 +468,9 @@ func TestFaultsWithFakeTrivy(t *testing.T) {
 		{"fake-trivy-too-old", "0.50.1", report(cleanID.String()), "is 0.50.1, older than the minimum 0.64.0 this gate needs"},
 		{"fake-trivy-dev", "dev", report(cleanID.String()), `reports version "dev", which cannot be checked against the minimum 0.64.0`},
 		{"fake-trivy-scanned-nothing", "0.74.0", scannedNothing, "trivy found no operating system and no packages in"},
-		{"fake-trivy-wrong-image", "0.74.0", report("sha256:0000000000000000000000000000000000000000000000000000000000000000"), "refusing to record a scan of the wrong image"},
+		{"fake-trivy-wrong-image", "0.74.0", report("sha256:0000000000000000000000000000000000000000000000000000000000000000"), "Metadata.ImageID is sha256:0000000000000000000000000000000000000000000000000000000000000000, but the image's config digest is"},
+		// Issue 12 hole 3: a report that names no image was a clean scan.
+		{"fake-trivy-no-image-id", "0.74.0", `  echo '{"SchemaVersion":2,"Metadata":{"OS":{"Family":"alpine","Name":"3.19.1"}},"Results":[]}'`, "Metadata.ImageID is empty, so it cannot be tied to image"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -326,10 +326,13 @@ func TestWithImagesReplacesImages(t *testing.T) {
 // went through the evidence document's JSON.
 func TestScansRoundTrip(t *testing.T) {
 	want := []ScanFact{{
-		Reference: "r/app:1", Source: SourceRegistry, Name: "r/app", Digest: "sha256:aa", DigestKind: DigestManifest,
-		ImageID: "sha256:bb", Platform: "linux/arm64/v8", Command: []string{"trivy", "image"},
-		StartedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), FinishedAt: time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC),
-		ReportPath: "/tmp/r.json", Counts: Counts{Critical: 1},
+		ImageScan: evidence.ImageScan{
+			Reference: "r/app:1", Source: SourceRegistry, Name: "r/app", Digest: "sha256:aa", DigestKind: DigestManifest,
+			ImageID: "sha256:bb", Platform: "linux/arm64/v8", Command: []string{"trivy", "image"},
+			StartedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), FinishedAt: time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC),
+			ReportPath: "/tmp/r.json", ReportSHA256: "ab",
+		},
+		Counts:     Counts{Critical: 1},
 		Suppressed: []Suppressed{{Finding: "SCAN-HIGH-VULN/CVE-1/x/sha256:aa", Source: ".trivyignore"}},
 	}}
 	res := checks.Result{Check: "image-scan", Facts: map[string]any{FactScans: want}}

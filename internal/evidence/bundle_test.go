@@ -1,0 +1,146 @@
+package evidence_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/evidence"
+)
+
+func sampleBundle(t testing.TB) *evidence.Bundle {
+	t.Helper()
+	report := []byte(`{"SchemaVersion":2,"ArtifactName":"r/app@sha256:aa","Metadata":{"ImageID":"sha256:bb"},"Results":[]}`)
+	sum := evidence.SHA256(report)
+	doc := &evidence.Document{
+		Schema: evidence.Schema, GeneratedAt: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+		Checks: []checks.Result{{
+			Check: "image-scan", Type: "image-scan", Status: checks.StatusPass, Findings: []checks.Finding{},
+			Facts: map[string]any{
+				evidence.FactScans:   []evidence.ImageScan{{Digest: "sha256:aa", DigestKind: evidence.DigestManifest, ImageID: "sha256:bb", ReportSHA256: sum}},
+				evidence.FactScanDB:  evidence.ScanDB{SchemaVersion: 2},
+				evidence.FactScanner: evidence.Scanner{Version: "0.74.0"},
+			},
+		}},
+		Waivers: []evidence.WaiverStatus{}, Verdict: evidence.Verdict{Decision: evidence.GO},
+	}
+	return &evidence.Bundle{Doc: doc, Reports: map[string][]byte{sum: report}}
+}
+
+func encode(t testing.TB, b *evidence.Bundle) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := b.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestBundleRoundTrip(t *testing.T) {
+	b := sampleBundle(t)
+	got, err := evidence.ReadBundle(bytes.NewReader(encode(t, b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sum, data := range b.Reports {
+		if back, ok := got.Report(sum); !ok || !bytes.Equal(back, data) {
+			t.Errorf("report %s did not survive the round trip", sum)
+		}
+	}
+	if got.Doc.Verdict.Decision != evidence.GO || len(got.Doc.Checks) != 1 {
+		t.Errorf("document did not survive: %+v", got.Doc.Verdict)
+	}
+}
+
+// edit decodes a bundle file into generic JSON, applies f, and encodes it.
+func edit(t *testing.T, data []byte, f func(m map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	f(m)
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestReadBundleRefuses(t *testing.T) {
+	good := encode(t, sampleBundle(t))
+	reports := func(m map[string]any) []any { return m["reports"].([]any) }
+	tests := []struct {
+		name      string
+		data      []byte
+		integrity bool
+		want      string
+	}{
+		{"a report byte changed", edit(t, good, func(m map[string]any) {
+			r := reports(m)[0].(map[string]any)
+			raw := []byte(`{"SchemaVersion":2,"ArtifactName":"r/app@sha256:aa","Metadata":{"ImageID":"sha256:bc"},"Results":[]}`)
+			r["data"] = raw
+		}), true, "was altered"},
+		{"a report missing", edit(t, good, func(m map[string]any) { m["reports"] = []any{} }), true, "is missing from the bundle"},
+		{"an extra report", edit(t, good, func(m map[string]any) {
+			extra := []byte("{}")
+			m["reports"] = append(reports(m), map[string]any{"sha256": evidence.SHA256(extra), "data": extra})
+		}), true, "no scan in its evidence names it"},
+		{"a report listed twice", edit(t, good, func(m map[string]any) { m["reports"] = append(reports(m), reports(m)[0]) }), false, "appears twice"},
+		{"a bad address", edit(t, good, func(m map[string]any) { reports(m)[0].(map[string]any)["sha256"] = "SHA" }), false, "not 64 lowercase hex"},
+		{"an unknown field", edit(t, good, func(m map[string]any) { m["signed"] = true }), false, "does not match"},
+		{"no evidence", edit(t, good, func(m map[string]any) { delete(m, "evidence") }), false, "no evidence document"},
+		{"a bare evidence document", func() []byte {
+			var buf bytes.Buffer
+			_ = sampleBundle(t).Doc.Encode(&buf)
+			return buf.Bytes()
+		}(), false, "not a bundle"},
+		{"another schema", edit(t, good, func(m map[string]any) { m["schema"] = "readiness.dev/bundle/v9" }), false, "not supported"},
+		{"not JSON", []byte("PK\x03\x04"), false, "not a bundle"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := evidence.ReadBundle(bytes.NewReader(tt.data))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			if got := errors.Is(err, evidence.ErrBundleIntegrity); got != tt.integrity {
+				t.Errorf("integrity error = %v, want %v (%v)", got, tt.integrity, err)
+			}
+		})
+	}
+}
+
+// FuzzReadBundle: the reader never panics, and whatever it accepts holds
+// every report its scans name, each hashing to its address.
+func FuzzReadBundle(f *testing.F) {
+	f.Add(encode(f, sampleBundle(f)))
+	f.Add([]byte(`{"schema":"readiness.dev/bundle/v1","evidence":null,"reports":[]}`))
+	f.Add([]byte(`{"schema":"readiness.dev/evidence/v1"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := evidence.ReadBundle(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for sum, rep := range b.Reports {
+			if evidence.SHA256(rep) != sum {
+				t.Fatalf("accepted report %s whose content hashes to %s", sum, evidence.SHA256(rep))
+			}
+		}
+		for _, r := range b.Doc.Checks {
+			rec, err := evidence.ImageScans(r)
+			if err != nil {
+				t.Fatalf("accepted a bundle whose scans do not decode: %v", err)
+			}
+			for _, s := range rec.Scans {
+				if _, ok := b.Report(s.ReportSHA256); !ok {
+					t.Fatalf("accepted a bundle without the report of %s", s.Digest)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,123 @@
+package evidence
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+)
+
+// Fact keys under which a check records its image scans. The image-scan
+// gate writes them; the signer reads them through ImageScans, so neither
+// depends on the other.
+const (
+	// FactScans holds []ImageScan (the gate adds its own fields).
+	FactScans = "scans"
+	// FactScanDB holds a ScanDB.
+	FactScanDB = "db"
+	// FactScanner holds a Scanner.
+	FactScanner = "trivy"
+)
+
+// Digest kinds of an ImageScan.
+const (
+	DigestManifest = "manifest"
+	DigestImageID  = "image-id"
+)
+
+// ImageScan is the neutral record of one scan of one image, by digest: what
+// was scanned, how, and the content address of the scanner's raw report.
+// The report itself travels in a Bundle, found by ReportSHA256.
+type ImageScan struct {
+	// Reference is the image as configured (registry reference, tarball or
+	// layout path).
+	Reference string `json:"reference"`
+	// Source is "registry", "tarball" or "oci-layout".
+	Source string `json:"source"`
+	// Name is the subject name: the repository, or the path.
+	Name string `json:"name"`
+	// Digest is the manifest digest ("sha256:…"), or for a docker tarball
+	// the image ID (DigestKind says which).
+	Digest     string `json:"digest"`
+	DigestKind string `json:"digest_kind"`
+	// ImageID is the digest of the image config.
+	ImageID string `json:"image_id"`
+	// Platform is os/arch[/variant].
+	Platform string `json:"platform,omitempty"`
+	// Command is the scanner's command line.
+	Command    []string  `json:"command"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	DurationMS int64     `json:"duration_ms"`
+	// ReportPath is where the raw report was saved on the scanning machine
+	// (for people; nothing trusts it).
+	ReportPath string `json:"report_path"`
+	// ReportSHA256 is the hex sha256 of the raw report: its address in a
+	// Bundle.
+	ReportSHA256 string `json:"report_sha256"`
+}
+
+// Subject is the artifact a scan covered.
+func (s ImageScan) Subject() checks.Subject {
+	return checks.Subject{Name: s.Name, Digest: s.Digest, Platform: s.Platform}
+}
+
+// ScanDB is the scanner's vulnerability DB as recorded with the scans.
+type ScanDB struct {
+	SchemaVersion int       `json:"schema_version"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	NextUpdate    time.Time `json:"next_update"`
+	DownloadedAt  time.Time `json:"downloaded_at"`
+	// MaxAgeHours is the oldest DB the check allowed.
+	MaxAgeHours float64  `json:"max_age_hours"`
+	Repository  []string `json:"repository,omitempty"`
+}
+
+// Scanner names the scanner that ran.
+type Scanner struct {
+	Path    string `json:"path"`
+	Version string `json:"version"`
+}
+
+// ScanRecord is everything a result records about its image scans.
+type ScanRecord struct {
+	Scans   []ImageScan
+	DB      ScanDB
+	Scanner Scanner
+}
+
+// ImageScans reads a result's scan record back, whether the result came
+// straight from a check or was decoded from a document. A result with no
+// scans fact has none; a fact of the wrong shape is an error.
+func ImageScans(r checks.Result) (ScanRecord, error) {
+	var rec ScanRecord
+	if _, ok := r.Facts[FactScans]; !ok {
+		return rec, nil
+	}
+	if err := factAs(r, FactScans, &rec.Scans); err != nil {
+		return rec, err
+	}
+	if err := factAs(r, FactScanDB, &rec.DB); err != nil {
+		return rec, err
+	}
+	if err := factAs(r, FactScanner, &rec.Scanner); err != nil {
+		return rec, err
+	}
+	return rec, nil
+}
+
+func factAs(r checks.Result, key string, out any) error {
+	v, ok := r.Facts[key]
+	if !ok {
+		return fmt.Errorf("check %s records scans but no %q fact", r.Check, key)
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("fact %q of check %s: %w", key, r.Check, err)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("fact %q of check %s does not have the scan-record shape: %v", key, r.Check, err)
+	}
+	return nil
+}
