@@ -228,10 +228,15 @@ func Evaluate(rep *Report) checks.Result {
 		if s.Failed == 0 {
 			continue
 		}
-		rule := rulesByID[s.Rule]
+		ruleID := s.Rule
+		if s.DriverFaults > 0 {
+			// The driver broke, so the invariant was not judged.
+			ruleID = RuleStoreFault
+		}
+		rule := rulesByID[ruleID]
 		res.Findings = append(res.Findings, checks.Finding{
-			Rule:     s.Rule,
-			ID:       s.Rule + "/" + id,
+			Rule:     ruleID,
+			ID:       ruleID + "/" + id,
 			Severity: checks.SeverityCritical,
 			Message: fmt.Sprintf("scenario %s [%s] failed %d of %d runs on %s: %s", s.Scenario, s.Mode, s.Failed, s.Runs, rep.Driver,
 				strings.Join(s.Failures, " | ")),
@@ -260,6 +265,7 @@ func Evaluate(rep *Report) checks.Result {
 	if len(skippedNames) > 0 {
 		res.Summary += fmt.Sprintf("; skipped: %s", strings.Join(skippedNames, ", "))
 	}
+	judgeDriver(rep, &res, passed)
 	return res
 }
 
