@@ -74,17 +74,17 @@ type Config struct {
 
 // Outcome is one run of one scenario in one mode.
 type Outcome struct {
-	Scenario string        `json:"scenario"`
-	Rule     string        `json:"rule"`
-	Mode     Mode          `json:"mode"`
-	Run      int           `json:"run"`
-	Passed   bool          `json:"passed"`
-	Skipped  string        `json:"skipped,omitempty"`
-	Error    string        `json:"error,omitempty"`
+	Scenario string `json:"scenario"`
+	Rule     string `json:"rule"`
+	Mode     Mode   `json:"mode"`
+	Run      int    `json:"run"`
+	Passed   bool   `json:"passed"`
+	Skipped  string `json:"skipped,omitempty"`
+	Error    string `json:"error,omitempty"`
 	// DriverFault: the driver misbehaved (exited, broke the protocol,
 	// did not answer); the run failed for that, not for its invariant.
-	DriverFault string `json:"driver_fault,omitempty"`
-	Duration time.Duration `json:"duration"`
+	DriverFault string        `json:"driver_fault,omitempty"`
+	Duration    time.Duration `json:"duration"`
 	// Metrics are the timings the run observed (delivery latency,
 	// overshoot, takeover), by name.
 	Metrics map[string][]time.Duration `json:"-"`
