@@ -94,6 +94,7 @@ benchmarks. Every command takes --db (or $` + ledgerDSNEnv + `) and --json.`,
 		newLedgerWaitCmd(app, opts),
 		newLedgerInspectCmd(app, opts),
 		newLedgerWorkerCmd(app),
+		newLedgerDriverCmd(app),
 	)
 	return cmd
 }
@@ -404,6 +405,7 @@ type ledgerTestOptions struct {
 
 func newLedgerTestCmd(app *App, lo *ledgerOptions) *cobra.Command {
 	o := &ledgerTestOptions{}
+	df := &driverFlags{}
 	cmd := &cobra.Command{
 		Use:   "test",
 		Short: "Run the ledger's concurrency regression suite",
@@ -413,8 +415,9 @@ pass/fail table. Without --db it uses a fresh SQLite file in a temporary
 directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 		Example: `  readiness ledger test
   readiness ledger test --repeat 50 --run 'lost-output|late-write'
-  readiness ledger test --db "postgres://postgres@127.0.0.1/test?sslmode=disable" --processes 6`,
-		Args: cobra.NoArgs,
+  readiness ledger test --db "postgres://postgres@127.0.0.1/test?sslmode=disable" --processes 6
+  readiness ledger test --driver -- python3 tools/ledger_driver.py --db /tmp/router.db`,
+		Args: df.args,
 		PreRunE: func(*cobra.Command, []string) error {
 			if o.Repeat <= 0 || o.Processes <= 0 {
 				return usageErr("--repeat and --processes must be positive")
@@ -424,17 +427,20 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			dsn, cleanup, err := lo.dsn(app, false)
-			if err != nil {
-				return err
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg := ledgersuite.Config{Repeat: o.Repeat, Processes: o.Processes, ScenarioTimeout: o.Timeout, Driver: df.command(args)}
+			if cfg.Driver == nil {
+				dsn, cleanup, err := lo.dsn(app, false)
+				if err != nil {
+					return err
+				}
+				defer cleanup()
+				if cfg.Worker, err = ledgersuite.SelfWorker(); err != nil {
+					return err
+				}
+				cfg.DSN = dsn
 			}
-			defer cleanup()
-			worker, err := ledgersuite.SelfWorker()
-			if err != nil {
-				return err
-			}
-			cfg := ledgersuite.Config{DSN: dsn, Repeat: o.Repeat, Processes: o.Processes, Worker: worker, ScenarioTimeout: o.Timeout}
+			var err error
 			if cfg.Run, cfg.Modes, err = ledgersuite.ParseSelection(o.Run, o.Modes); err != nil {
 				return usageErr("--%v", err)
 			}
@@ -454,7 +460,7 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 				fmt.Fprint(app.IO.ErrOut, "\r\033[K")
 			}
 			if err != nil {
-				return err
+				return driverStartErr(err)
 			}
 			if lo.JSON {
 				if err := app.printJSON(rep); err != nil {
@@ -462,8 +468,10 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 				}
 			} else if err := writeSuiteTable(app.IO.Out, rep); err != nil {
 				return err
+			} else if err := writeDriverNotes(app.IO.Out, rep); err != nil {
+				return err
 			}
-			if rep.Failed() > 0 {
+			if rep.Failed() > 0 || nothingPassed(rep) {
 				return &ExitError{Code: 1}
 			}
 			return nil
@@ -474,6 +482,7 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 	cmd.Flags().IntVar(&o.Processes, "processes", 4, "worker processes for the many-process scenarios")
 	cmd.Flags().StringSliceVar(&o.Modes, "modes", nil, "modes to run: inproc, procs (default both)")
 	cmd.Flags().DurationVar(&o.Timeout, "scenario-timeout", time.Minute, "deadline of one scenario run")
+	df.AddFlags(cmd)
 	return cmd
 }
 
@@ -542,6 +551,7 @@ func writeSuiteTable(w io.Writer, rep *ledgersuite.Report) error {
 func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
 	var idle, throughput time.Duration
 	var samples int
+	df := &driverFlags{}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure delivery latency, throughput and idle cost of the ledger",
@@ -552,9 +562,22 @@ func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
   - throughput in keys per second, each key a claim, a complete and 4 waiters;
   - the CPU 1000 idle waiters use over 10 s (getrusage), in-process and
     across the worker processes.
---json prints one document, so that runs can be compared side by side.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+--json prints one document, so that runs can be compared side by side.
+With --driver, the same delivery and throughput workload runs through a
+ledger driver (docs/gates/ledger-driver.md); idle CPU is not measured.`,
+		Args: df.args,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if drv := df.command(args); drv != nil {
+				cfg := ledgersuite.BenchConfig{Throughput: throughput, Samples: samples, Progress: func(s string) { fmt.Fprintln(app.IO.ErrOut, s) }}
+				rep, err := ledgersuite.DriverBench(cmd.Context(), cfg, *drv)
+				if err != nil {
+					return driverStartErr(err)
+				}
+				if lo.JSON {
+					return app.printJSON(rep)
+				}
+				return writeBench(app.IO.Out, rep)
+			}
 			dsn, cleanup, err := lo.dsn(app, false)
 			if err != nil {
 				return err
@@ -579,6 +602,7 @@ func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
 	cmd.Flags().DurationVar(&idle, "idle", 10*time.Second, "how long idle waiters are measured")
 	cmd.Flags().DurationVar(&throughput, "throughput", 3*time.Second, "how long the throughput test runs")
 	cmd.Flags().IntVar(&samples, "samples", 1000, "latency samples per figure (at least 3 rounds)")
+	df.AddFlags(cmd)
 	return cmd
 }
 

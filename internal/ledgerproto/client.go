@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -63,7 +64,7 @@ type Client struct {
 	opts   Options
 	hello  Hello
 	kill   context.CancelFunc
-	stdin  *io.PipeWriter
+	stdin  *os.File
 	stderr *tailBuffer
 	exited chan struct{}
 
@@ -98,8 +99,14 @@ func Start(ctx context.Context, cmd Command, opts Options) (*Client, error) {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 30 * time.Second
 	}
+	// stdin is an OS pipe handed to the driver as is: exec copies nothing,
+	// so a driver that exits without reading does not leave a copier
+	// blocked on it (which would hold up Wait).
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("ledger driver %q: %w", cmd, err)
+	}
 	pctx, kill := context.WithCancel(context.Background())
-	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	c := &Client{cmd: cmd, opts: opts, kill: kill, stdin: inW, stderr: &tailBuffer{}, exited: make(chan struct{}), calls: map[int64]*pending{}, abandoned: map[int64]bool{}}
 	runErr := make(chan error, 1)
@@ -121,6 +128,9 @@ func Start(ctx context.Context, cmd Command, opts Options) (*Client, error) {
 	go c.read(outR, hello, runErr)
 	if err := c.write(Init{Type: "init", Protocol: Version, Node: opts.Node}); err != nil {
 		c.Kill()
+		if f := c.Fault(); f != nil {
+			return nil, f
+		}
 		return nil, c.failure("could not be sent init: " + err.Error())
 	}
 	t := time.NewTimer(opts.HandshakeTimeout)
@@ -179,13 +189,16 @@ func (c *Client) read(out io.Reader, hello chan<- Hello, runErr <-chan error) {
 		c.setFault("wrote an unreadable line: " + err.Error())
 		c.kill()
 	}
+	_ = c.stdin.Close() // nobody reads it any more: unblock writers
 	_, _ = io.Copy(io.Discard, out)
 	what := "exited"
 	if first {
 		what = "exited before its handshake"
 	}
-	if err := <-runErr; err != nil {
+	select {
+	case err := <-runErr:
 		what += " (" + err.Error() + ")"
+	case <-time.After(5 * time.Second):
 	}
 	c.setFault(what)
 }
