@@ -77,7 +77,8 @@ func newLedgerDriverCmd(app *App) *cobra.Command {
 	}
 }
 
-// nothingPassed: a run in which no scenario passed proved nothing.
+// nothingPassed: a run in which no scenario passed proved nothing (one
+// in which some failed already exits 1).
 func nothingPassed(rep *ledgersuite.Report) bool {
 	for _, s := range rep.Scenarios {
 		if s.Passed > 0 {

@@ -1,12 +1,15 @@
 package ledgersuite
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/ledgerproto"
@@ -105,5 +108,37 @@ func TestPythonLedgerCoreOpsOnly(t *testing.T) {
 	}
 	if res.Facts["passed"] != 2 {
 		t.Errorf("empty-output must have run and passed in both modes, facts %v", res.Facts["passed"])
+	}
+}
+
+// The gate, configured as in readiness.yaml (driver argv relative to the
+// config's directory, env), catches the buggy ledger and records the
+// driver in the evidence.
+func TestGateWithPythonDriver(t *testing.T) {
+	t.Parallel()
+	drv := pythonDriver(t, "buggy_ledger:SharedLedger")
+	dir, err := filepath.Abs("../../../examples/ledger-drivers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := checks.Env{Dir: dir, ConfigFile: "readiness.yaml", Now: time.Now}
+	with := fmt.Sprintf(`{driver: [%s, python/ledger_driver.py, --ledger, "buggy_ledger:SharedLedger", --db, %s], env: {PYTHONDONTWRITEBYTECODE: "1"}, processes: 2, run: review-restart}`,
+		drv.Argv[0], filepath.Join(t.TempDir(), "r.db"))
+	c, err := fromSpec(env, spec(t, with))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := c.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != checks.StatusFail || len(res.Findings) != 2 || res.Findings[0].Rule != RuleLostOutput {
+		t.Fatalf("want LEDGER-LOST-OUTPUT in both modes, got %s %+v", res.Status, res.Findings)
+	}
+	info := res.Facts["ledger_driver"].(*DriverInfo)
+	if info.Command[1] != "python/ledger_driver.py" || !strings.Contains(info.Handshake.Name, "buggy_ledger") {
+		t.Errorf("evidence: %+v", info)
 	}
 }
