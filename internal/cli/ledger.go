@@ -121,6 +121,7 @@ benchmarks. Every command takes --db (or $` + ledgerDSNEnv + `) and --json.`,
 		newLedgerWaitCmd(app, opts),
 		newLedgerInspectCmd(app, opts),
 		newLedgerWorkerCmd(app),
+		newLedgerDriverCmd(app),
 	)
 	ledgerExit(cmd)
 	return cmd
@@ -440,6 +441,7 @@ type ledgerTestOptions struct {
 
 func newLedgerTestCmd(app *App, lo *ledgerOptions) *cobra.Command {
 	o := &ledgerTestOptions{}
+	df := &driverFlags{}
 	cmd := &cobra.Command{
 		Use:   "test",
 		Short: "Run the ledger's concurrency regression suite",
@@ -449,8 +451,9 @@ pass/fail table. Without --db it uses a fresh SQLite file in a temporary
 directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 		Example: `  readiness ledger test
   readiness ledger test --repeat 50 --run 'lost-output|late-write'
-  readiness ledger test --db "postgres://postgres@127.0.0.1/test?sslmode=disable" --processes 6`,
-		Args: cobra.NoArgs,
+  readiness ledger test --db "postgres://postgres@127.0.0.1/test?sslmode=disable" --processes 6
+  readiness ledger test --driver -- python3 tools/ledger_driver.py --db /tmp/router.db`,
+		Args: df.args,
 		PreRunE: func(*cobra.Command, []string) error {
 			if o.Repeat <= 0 || o.Processes <= 0 {
 				return usageErr("--repeat and --processes must be positive")
@@ -460,17 +463,20 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			dsn, cleanup, err := lo.dsn(app, false)
-			if err != nil {
-				return err
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg := ledgersuite.Config{Repeat: o.Repeat, Processes: o.Processes, ScenarioTimeout: o.Timeout, Driver: df.command(args)}
+			if cfg.Driver == nil {
+				dsn, cleanup, err := lo.dsn(app, false)
+				if err != nil {
+					return err
+				}
+				defer cleanup()
+				if cfg.Worker, err = ledgersuite.SelfWorker(); err != nil {
+					return err
+				}
+				cfg.DSN = dsn
 			}
-			defer cleanup()
-			worker, err := ledgersuite.SelfWorker()
-			if err != nil {
-				return err
-			}
-			cfg := ledgersuite.Config{DSN: dsn, Repeat: o.Repeat, Processes: o.Processes, Worker: worker, ScenarioTimeout: o.Timeout}
+			var err error
 			if cfg.Run, cfg.Modes, err = ledgersuite.ParseSelection(o.Run, o.Modes); err != nil {
 				return usageErr("--%v", err)
 			}
@@ -490,7 +496,7 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 				fmt.Fprint(app.IO.ErrOut, "\r\033[K")
 			}
 			if err != nil {
-				return err
+				return driverStartErr(err)
 			}
 			if lo.JSON {
 				if err := app.printJSON(rep); err != nil {
@@ -498,8 +504,10 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 				}
 			} else if err := writeSuiteTable(app.IO.Out, rep); err != nil {
 				return err
+			} else if err := writeDriverNotes(app.IO.Out, rep); err != nil {
+				return err
 			}
-			if rep.Failed() > 0 {
+			if rep.Failed() > 0 || nothingPassed(rep) {
 				return &ExitError{Code: 1}
 			}
 			return nil
@@ -510,6 +518,7 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 	cmd.Flags().IntVar(&o.Processes, "processes", 4, "worker processes for the many-process scenarios")
 	cmd.Flags().StringSliceVar(&o.Modes, "modes", nil, "modes to run: inproc, procs (default both)")
 	cmd.Flags().DurationVar(&o.Timeout, "scenario-timeout", time.Minute, "deadline of one scenario run")
+	df.AddFlags(cmd)
 	return cmd
 }
 
@@ -579,6 +588,7 @@ func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
 	var idle, throughput time.Duration
 	var samples, processes int
 	var wl ledgersuite.Workload
+	df := &driverFlags{}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure delivery latency, throughput and idle cost of the ledger",
@@ -589,8 +599,10 @@ func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
   - throughput in keys per second, each key a claim, a complete and 4 waiters;
   - the CPU 1000 idle waiters use over 10 s (getrusage), in-process and
     across the worker processes.
---json prints one document, so that runs can be compared side by side.`,
-		Args: cobra.NoArgs,
+--json prints one document, so that runs can be compared side by side.
+With --driver, the same delivery and throughput workload runs through a
+ledger driver (docs/gates/ledger-driver.md); idle CPU is not measured.`,
+		Args: df.args,
 		PreRunE: func(*cobra.Command, []string) error {
 			if idle <= 0 || throughput <= 0 || samples <= 0 || processes <= 0 {
 				return usageErr("--idle, --throughput, --samples and --processes must be positive")
@@ -600,7 +612,18 @@ func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if drv := df.command(args); drv != nil {
+				cfg := ledgersuite.BenchConfig{Throughput: throughput, Samples: samples, Progress: func(s string) { fmt.Fprintln(app.IO.ErrOut, s) }}
+				rep, err := ledgersuite.DriverBench(cmd.Context(), cfg, *drv)
+				if err != nil {
+					return driverStartErr(err)
+				}
+				if lo.JSON {
+					return app.printJSON(rep)
+				}
+				return writeBench(app.IO.Out, rep)
+			}
 			dsn, cleanup, err := lo.dsn(app, false)
 			if err != nil {
 				return err
@@ -630,6 +653,7 @@ func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
 	cmd.Flags().IntVar(&wl.InFlight, "in-flight", 25, "keys in flight at once in the --keys workload")
 	cmd.Flags().IntVar(&wl.WaitersPerKey, "waiters-per-key", 4, "waiters per key in the --keys workload")
 	cmd.Flags().BoolVar(&wl.CompleteAtOnce, "complete-at-once", false, "in the --keys workload, complete right after the claim instead of after every waiter registered")
+	df.AddFlags(cmd)
 	return cmd
 }
 

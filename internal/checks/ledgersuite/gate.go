@@ -53,6 +53,14 @@ type Options struct {
 	ScenarioTimeout config.Duration `yaml:"scenario_timeout"`
 	// Lease is the actors' claim lease (default 2s).
 	Lease config.Duration `yaml:"lease"`
+	// Driver is the ledger under test instead of dsn: a driver command
+	// (argument list, no shell; run in readiness.yaml's directory)
+	// speaking docs/gates/ledger-driver.md.
+	Driver []string `yaml:"driver"`
+	// Env is added to the driver's environment.
+	Env map[string]string `yaml:"env"`
+	// dir is where the driver runs (readiness.yaml's directory).
+	dir string
 }
 
 // Deps are what the check needs from outside.
@@ -105,6 +113,10 @@ func fromSpec(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
 	if _, _, err := ParseSelection(o.Run, o.Modes); err != nil {
 		return nil, bad("%v", err)
 	}
+	if err := checkDriverOptions(o); err != nil {
+		return nil, bad("%v", err)
+	}
+	o.dir = env.Dir
 	return New(o, Deps{}), nil
 }
 
@@ -142,6 +154,9 @@ func (c *check) Run(ctx context.Context) (checks.Result, error) {
 	getenv := c.deps.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
+	}
+	if len(c.o.Driver) > 0 {
+		return c.runDriver(ctx)
 	}
 	dsn := c.o.DSN
 	source := "dsn"
@@ -228,10 +243,15 @@ func Evaluate(rep *Report) checks.Result {
 		if s.Failed == 0 {
 			continue
 		}
-		rule := rulesByID[s.Rule]
+		ruleID := s.Rule
+		if s.DriverFaults > 0 {
+			// The driver broke, so the invariant was not judged.
+			ruleID = RuleStoreFault
+		}
+		rule := rulesByID[ruleID]
 		res.Findings = append(res.Findings, checks.Finding{
-			Rule:     s.Rule,
-			ID:       s.Rule + "/" + id,
+			Rule:     ruleID,
+			ID:       ruleID + "/" + id,
 			Severity: checks.SeverityCritical,
 			Message: fmt.Sprintf("scenario %s [%s] failed %d of %d runs on %s: %s", s.Scenario, s.Mode, s.Failed, s.Runs, rep.Driver,
 				strings.Join(s.Failures, " | ")),
@@ -260,6 +280,7 @@ func Evaluate(rep *Report) checks.Result {
 	if len(skippedNames) > 0 {
 		res.Summary += fmt.Sprintf("; skipped: %s", strings.Join(skippedNames, ", "))
 	}
+	judgeDriver(rep, &res, passed)
 	return res
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/readiness-dev/readiness/internal/ledger"
+	"github.com/readiness-dev/readiness/internal/ledgerproto"
 )
 
 // Mode is where a scenario's actors live.
@@ -64,18 +65,26 @@ type Config struct {
 	// Open opens in-process actors' ledgers (default ledger.Open); tests
 	// of the suite inject faulty ledgers here.
 	Open OpenFunc
+	// Driver, when set, is the ledger under test instead of DSN: a
+	// driver command speaking docs/gates/ledger-driver.md. inproc mode
+	// runs every router in one driver process; procs mode one process
+	// per router.
+	Driver *ledgerproto.Command
 }
 
 // Outcome is one run of one scenario in one mode.
 type Outcome struct {
-	Scenario string        `json:"scenario"`
-	Rule     string        `json:"rule"`
-	Mode     Mode          `json:"mode"`
-	Run      int           `json:"run"`
-	Passed   bool          `json:"passed"`
-	Skipped  string        `json:"skipped,omitempty"`
-	Error    string        `json:"error,omitempty"`
-	Duration time.Duration `json:"duration"`
+	Scenario string `json:"scenario"`
+	Rule     string `json:"rule"`
+	Mode     Mode   `json:"mode"`
+	Run      int    `json:"run"`
+	Passed   bool   `json:"passed"`
+	Skipped  string `json:"skipped,omitempty"`
+	Error    string `json:"error,omitempty"`
+	// DriverFault: the driver misbehaved (exited, broke the protocol,
+	// did not answer); the run failed for that, not for its invariant.
+	DriverFault string        `json:"driver_fault,omitempty"`
+	Duration    time.Duration `json:"duration"`
 	// Metrics are the timings the run observed (delivery latency,
 	// overshoot, takeover), by name.
 	Metrics map[string][]time.Duration `json:"-"`
@@ -92,6 +101,8 @@ type ScenarioReport struct {
 	Skipped  int      `json:"skipped"`
 	Reason   string   `json:"skip_reason,omitempty"`
 	Failures []string `json:"failures,omitempty"`
+	// DriverFaults counts runs that failed because the driver misbehaved.
+	DriverFaults int `json:"driver_faults,omitempty"`
 	// Duration percentiles of the runs.
 	P50 time.Duration `json:"p50"`
 	Max time.Duration `json:"max"`
@@ -118,6 +129,16 @@ type Report struct {
 	// ("procs/delivery").
 	Metrics  map[string]Percentiles `json:"metrics"`
 	Duration time.Duration          `json:"duration"`
+	// LedgerDriver is the driver under test, when there is one.
+	LedgerDriver *DriverInfo `json:"ledger_driver,omitempty"`
+}
+
+// DriverInfo records a driver run in the evidence: its command, protocol
+// version and handshake.
+type DriverInfo struct {
+	Command   []string          `json:"command"`
+	Protocol  int               `json:"protocol"`
+	Handshake ledgerproto.Hello `json:"handshake"`
 }
 
 // Failed counts failing scenario reports.
@@ -136,9 +157,12 @@ func Scenarios() []Scenario { return scenarios() }
 
 // Run runs the suite.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	d, err := ledger.ParseDSN(cfg.DSN)
-	if err != nil {
-		return nil, err
+	var d ledger.DSN
+	var err error
+	if cfg.Driver == nil {
+		if d, err = ledger.ParseDSN(cfg.DSN); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Repeat <= 0 {
 		cfg.Repeat = 1
@@ -158,18 +182,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.WaitTimeout <= 0 {
 		cfg.WaitTimeout = DefaultWaitTimeout
 	}
-	if slices.Contains(cfg.Modes, Processes) && cfg.Worker.Path == "" {
-		return nil, errors.New("processes mode needs a worker executable")
-	}
-	// Open once here: the schema exists before any actor races to create it.
-	l, err := ledger.OpenDSN(ctx, d, ledger.Options{Name: "suite"})
-	if err != nil {
-		return nil, err
-	}
-	_ = l.Close()
-
 	start := time.Now()
 	s := &suite{cfg: cfg, dsn: d, runID: "run-" + time.Now().UTC().Format("150405.000000")}
+	if cfg.Driver != nil {
+		if s.driver, err = startDriver(ctx, *cfg.Driver); err != nil {
+			return nil, err
+		}
+		defer s.driver.close()
+	} else {
+		if slices.Contains(cfg.Modes, Processes) && cfg.Worker.Path == "" {
+			return nil, errors.New("processes mode needs a worker executable")
+		}
+		// Open once here: the schema exists before any actor races to create it.
+		l, err := ledger.OpenDSN(ctx, d, ledger.Options{Name: "suite"})
+		if err != nil {
+			return nil, err
+		}
+		_ = l.Close()
+	}
 	defer s.closePools()
 	var selected []Scenario
 	for _, sc := range scenarios() {
@@ -209,6 +239,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					r.Passed++
 				default:
 					r.Failed++
+					if o.DriverFault != "" {
+						r.DriverFaults++
+					}
 					if len(r.Failures) < 3 {
 						r.Failures = append(r.Failures, fmt.Sprintf("run %d: %s", rep, o.Error))
 					}
@@ -227,6 +260,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	rep := &Report{DSN: d.String(), Driver: d.Driver, Repeat: cfg.Repeat, Processes: cfg.Processes, Metrics: map[string]Percentiles{}}
+	if s.driver != nil {
+		rep.DSN, rep.Driver = "", "driver"
+		rep.LedgerDriver = &DriverInfo{Command: s.driver.cmd.Argv, Protocol: s.driver.hello.Protocol, Handshake: s.driver.hello}
+	}
 	for _, id := range order {
 		r := reports[id]
 		p := percentiles(runDurations[id])
@@ -269,6 +306,8 @@ type suite struct {
 	pool map[Mode][]Actor
 	// actors counts actors started, to name them uniquely.
 	actors int
+	// driver is the ledger driver under test (nil: readiness's own ledger).
+	driver *driverState
 }
 
 func (s *suite) closePools() {
@@ -288,7 +327,12 @@ func (s *suite) closePools() {
 func (s *suite) runOne(ctx context.Context, sc Scenario, mode Mode, rep int) (o Outcome) {
 	o = Outcome{Scenario: sc.Name, Rule: sc.Rule, Mode: mode, Run: rep}
 	start := time.Now()
-	if sc.Skip != nil {
+	if s.driver != nil {
+		if why := notApplicable(sc, mode, s.driver.hello); why != "" {
+			o.Skipped = why
+			return o
+		}
+	} else if sc.Skip != nil {
 		if why := sc.Skip(s.dsn, mode); why != "" {
 			o.Skipped = why
 			return o
@@ -310,6 +354,10 @@ func (s *suite) runOne(ctx context.Context, sc Scenario, mode Mode, rep int) (o 
 		}()
 		return sc.Run(ctx, e)
 	}()
+	if fault := e.driverErr(); fault != nil {
+		err = fmt.Errorf("the ledger driver failed: %w (the scenario saw: %v)", fault, err)
+		o.DriverFault = fault.Error()
+	}
 	e.release(err == nil)
 	o.Duration = time.Since(start)
 	o.Metrics = e.metrics
@@ -336,6 +384,8 @@ type Env struct {
 	mu          sync.Mutex
 	actors      []Actor
 	metrics     map[string][]time.Duration
+	// fault is the first misbehaviour of the driver in this run.
+	fault error
 }
 
 // Key returns a key unique to this scenario run.
@@ -365,8 +415,10 @@ func (e *Env) Fresh() (Actor, error) {
 	e.suite.mu.Unlock()
 	var a Actor
 	var err error
-	switch e.Mode {
-	case Processes:
+	switch {
+	case e.suite.driver != nil:
+		a, err = e.newDriverActor(name)
+	case e.Mode == Processes:
 		a, err = startProc(e.ctx, e.suite.cfg.Worker, name, e.DSN, e.Lease)
 	default:
 		a, err = newInproc(e.ctx, e.suite.cfg.Open, name, e.DSN, e.Lease)
