@@ -4,7 +4,7 @@
 #   ./scripts/test.sh            vet, gofmt, go test -race ./...
 #   ./scripts/test.sh -run Foo   extra arguments go to `go test`
 #
-# It installs the pinned trivy and goreleaser (built from the Go module
+# It installs the pinned trivy, goreleaser and cosign (built from the Go module
 # proxy, once per machine), starts the local PostgreSQL cluster if one is installed but
 # stopped, and points the ledger's PostgreSQL tests at it. Tests that need
 # a component fail, rather than skip, when CI=true and it is missing.
@@ -14,9 +14,10 @@ cd "$(dirname "$0")/.."
 gobin="$(go env GOPATH)/bin"
 export PATH="$gobin:$PATH"
 
-echo "==> trivy, goreleaser"
+echo "==> trivy, goreleaser, cosign"
 scripts/install-trivy.sh
 scripts/install-goreleaser.sh
+scripts/install-cosign.sh
 
 echo "==> PostgreSQL"
 if [ -z "${READINESS_TEST_POSTGRES_DSN:-}" ]; then
