@@ -8,7 +8,8 @@
 #
 # For each target: the release binary as goreleaser builds it
 # (CGO_ENABLED=0, -trimpath; discarded), then `go vet ./...`, which
-# type-checks every package and its tests for that platform.
+# type-checks every package and its tests for that platform (and, with
+# -tags kms, the files only the readiness-kms flavour builds).
 # internal/selftest checks that the default list matches goreleaser.yaml.
 # CI runs it in its own job (.github/workflows/ci.yml): on 2 cores a cold
 # cross-build of six targets takes longer than the README's test command may.
@@ -21,4 +22,5 @@ for t in "${targets[@]}"; do
 	export GOOS="${t%/*}" GOARCH="${t#*/}" CGO_ENABLED=0
 	go build -trimpath -o /dev/null ./cmd/readiness
 	go vet ./...
+	go vet -tags kms ./internal/sign # the readiness-kms flavour's own files
 done
