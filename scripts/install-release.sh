@@ -61,7 +61,9 @@ cosign verify-blob "$work/checksums.txt" --bundle "$work/checksums.txt.sigstore.
 
 # Exactly one line names the archive; its sha256 must match.
 want="$(awk -v f="$archive" '$2 == f || $2 == "*" f { print $1 }' "$work/checksums.txt")"
-[ -n "$want" ] && [ "$(printf '%s\n' "$want" | wc -l)" -eq 1 ] || die "checksums.txt of $VERSION has no single line for $archive"
+if [ -z "$want" ] || [ "$(printf '%s\n' "$want" | wc -l)" -ne 1 ]; then
+	die "checksums.txt of $VERSION has no single line for $archive"
+fi
 if command -v sha256sum >/dev/null; then got="$(sha256sum "$work/$archive" | awk '{print $1}')"; else got="$(shasum -a 256 "$work/$archive" | awk '{print $1}')"; fi
 [ "$got" = "$want" ] || die "$archive has sha256 $got, but the signed checksums.txt says $want: refusing to install"
 
@@ -73,7 +75,12 @@ if [ "$ext" = zip ]; then
 else
 	tar -xzf "$work/$archive" -C "$work/x" "$bin" || die "$archive has no $bin"
 fi
-if [ "$os" = "$(uname -s | tr '[:upper:]' '[:lower:]')" ] || [ "$os" = windows ]; then
+host_os="$(uname -s | tr '[:upper:]' '[:lower:]')"
+case "$host_os" in mingw* | msys* | cygwin*) host_os=windows ;; esac
+host_arch="$(uname -m)"
+case "$host_arch" in x86_64 | amd64) host_arch=amd64 ;; aarch64 | arm64) host_arch=arm64 ;; esac
+# The binary must say it is VERSION, where this machine can run it.
+if [ "$os" = "$host_os" ] && [ "$arch" = "$host_arch" ]; then
 	reported="$("$work/x/$bin" version 2>/dev/null | head -n1 || true)"
 	case "$reported" in *"${VERSION#v}"*) ;; *) die "the binary in $archive reports \"$reported\", not $VERSION" ;; esac
 fi
