@@ -145,8 +145,9 @@ func TestGoreleaserPromises(t *testing.T) {
 	if err := yaml.Unmarshal(data, &g); err != nil {
 		t.Fatal(err)
 	}
-	if len(g.Builds) != 1 {
-		t.Fatalf("%d builds, want 1", len(g.Builds))
+	// Two flavours: readiness, and readiness-kms (-tags kms).
+	if len(g.Builds) != 2 {
+		t.Fatalf("%d builds, want 2 (readiness, readiness-kms)", len(g.Builds))
 	}
 	b := g.Builds[0]
 	if strings.Join(b.Goos, ",") != "linux,darwin,windows" || strings.Join(b.Goarch, ",") != "amd64,arm64" {
