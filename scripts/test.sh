@@ -4,7 +4,7 @@
 #   ./scripts/test.sh            vet, gofmt, go test -race ./...
 #   ./scripts/test.sh -run Foo   extra arguments go to `go test`
 #
-# It installs the pinned trivy and goreleaser (built from the Go module
+# It installs the pinned trivy, goreleaser and cosign (built from the Go module
 # proxy, once per machine) and chromium (apt-get, for the HTML report's
 # browser test; its screenshot lands in .test-artifacts/), starts the local PostgreSQL cluster if one is installed but
 # stopped, and points the ledger's PostgreSQL tests at it. Tests that need
@@ -15,9 +15,10 @@ cd "$(dirname "$0")/.."
 gobin="$(go env GOPATH)/bin"
 export PATH="$gobin:$PATH"
 
-echo "==> trivy, goreleaser"
+echo "==> trivy, goreleaser, cosign"
 scripts/install-trivy.sh
 scripts/install-goreleaser.sh
+scripts/install-cosign.sh
 
 echo "==> chromium (the HTML report's browser test)"
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then

@@ -2,6 +2,9 @@
 // release gate must: with an argument list and never a shell, in their own
 // process group so that a timeout or Ctrl-C kills the tool and every child
 // it started, with stdout and stderr kept.
+//
+// The process tree is a process group on Unix (group_unix.go) and a job
+// object on Windows (group_windows.go).
 package procexec
 
 import (
@@ -12,7 +15,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"syscall"
 	"time"
 )
 
@@ -65,24 +67,30 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = teeTo(&stdout, c.Stdout)
 	cmd.Stderr = teeTo(&stderr, c.Stderr)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error {
-		// Negative pid: the whole process group, children included.
-		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
+	tree := newProcTree(cmd)
+	defer tree.close()
+	cmd.Cancel = tree.kill
 	cmd.WaitDelay = c.WaitDelay
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = 2 * time.Second
 	}
 	start := time.Now()
-	err = cmd.Run()
+	err = cmd.Start()
+	if err == nil {
+		if aerr := tree.attach(); aerr != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return Result{ExitCode: -1}, fmt.Errorf("run %s: %w", c.Path, aerr)
+		}
+		err = cmd.Wait()
+	}
 	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Duration: time.Since(start), ExitCode: -1}
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
 	}
 	if cmd.Process != nil {
 		// Reap stragglers that outlived the leader, whatever happened.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = tree.kill()
 	}
 	if ctx.Err() != nil {
 		res.Killed = true

@@ -145,8 +145,9 @@ func TestGoreleaserPromises(t *testing.T) {
 	if err := yaml.Unmarshal(data, &g); err != nil {
 		t.Fatal(err)
 	}
-	if len(g.Builds) != 1 {
-		t.Fatalf("%d builds, want 1", len(g.Builds))
+	// Two flavours: readiness, and readiness-kms (-tags kms).
+	if len(g.Builds) != 2 {
+		t.Fatalf("%d builds, want 2 (readiness, readiness-kms)", len(g.Builds))
 	}
 	b := g.Builds[0]
 	if strings.Join(b.Goos, ",") != "linux,darwin,windows" || strings.Join(b.Goarch, ",") != "amd64,arm64" {
@@ -192,12 +193,26 @@ func TestActionYAML(t *testing.T) {
 	if a.Runs.Using != "composite" {
 		t.Errorf("runs.using %q, want composite", a.Runs.Using)
 	}
+	if _, ok := a.Inputs["go-version"]; ok {
+		t.Error("input go-version: the Action installs a release binary and must not change the job's Go")
+	}
+	if v := a.Inputs["version"].Default; v == "latest" {
+		t.Error("input version defaults to latest: the Action must install its own pinned version")
+	}
+	for _, s := range a.Runs.Steps {
+		if strings.Contains(s.Uses, "setup-go") {
+			t.Error("the Action runs setup-go: it would change the calling job's Go version")
+		}
+		if strings.Contains(s.Run, "@latest") {
+			t.Error("the Action installs @latest")
+		}
+	}
 	for _, in := range []string{"config", "policy", "format", "images"} {
 		if _, ok := a.Inputs[in]; !ok {
 			t.Errorf("no input %q", in)
 		}
 	}
-	for _, o := range []string{"verdict", "sarif"} {
+	for _, o := range []string{"verdict", "sarif", "report", "image-sarif", "sarif-dir"} {
 		if _, ok := a.Outputs[o]; !ok {
 			t.Errorf("no output %q", o)
 		}

@@ -139,6 +139,9 @@ func loadKey(ctx context.Context, ko KeyOptions) (*keyMaterial, error) {
 	if ko.KeyRef == "" {
 		return newKeyless(ctx, ko.Keyless)
 	}
+	if err := checkKMS(ko.KeyRef); err != nil {
+		return nil, &KeyError{Ref: ko.KeyRef, Err: err}
+	}
 	sv, err := sigs.SignerVerifierFromKeyRef(ctx, ko.KeyRef, ko.PassFunc, nil)
 	if err != nil {
 		return nil, &KeyError{Ref: ko.KeyRef, Err: explainKeyErr(err)}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/readiness-dev/readiness/internal/procexec"
 )
@@ -99,19 +98,6 @@ func (c *Check) probeKey(bin string) string {
 		fmt.Fprintf(h, "%s\x00%s\x00", p, id)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
-}
-
-func fileIdentity(path string) (string, bool) {
-	st, err := os.Stat(path)
-	if err != nil || !st.Mode().IsRegular() {
-		return "", false
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return "", false
-	}
-	return fmt.Sprintf("%d:%d:%d:%d.%d:%d.%d", sys.Dev, sys.Ino, sys.Size,
-		sys.Mtim.Sec, sys.Mtim.Nsec, sys.Ctim.Sec, sys.Ctim.Nsec), true
 }
 
 // storeProbe writes an entry atomically; a failure only costs the next

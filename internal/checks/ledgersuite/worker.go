@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/readiness-dev/readiness/internal/ledger"
@@ -357,14 +356,6 @@ func stress(ctx context.Context, l Ledger, keys []string, n int, d time.Duration
 	}
 	wg.Wait()
 	return ops, msgs
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return -1
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // WorkerMain is the hidden worker process: it opens the ledger named by

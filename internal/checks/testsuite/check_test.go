@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -232,27 +231,6 @@ suites:
 	goldenBytes(t, "check/go-build-failure.json", scrub(t, res, tmp, "$TMP", gomod, "$GOMOD"))
 }
 
-// processGone waits until pid has exited (a zombie counts as gone: it runs
-// no more code).
-func processGone(pid int, within time.Duration) bool {
-	deadline := time.Now().Add(within)
-	for {
-		err := syscall.Kill(pid, 0)
-		if errors.Is(err, syscall.ESRCH) {
-			return true
-		}
-		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-			if f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:])); len(f) > 0 && f[0] == "Z" {
-				return true
-			}
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func waitForFile(t *testing.T, path string, within time.Duration) int {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -311,7 +289,7 @@ suites:
 		t.Errorf("err = %v, want context.Canceled", o.err)
 	}
 	if !processGone(pid, 5*time.Second) {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		killPID(pid)
 		t.Fatalf("the test binary (pid %d) outlived the interrupted suite", pid)
 	}
 	suites := o.res.Facts["suites"].([]any)
@@ -347,7 +325,7 @@ suites:
 	}
 	pid := waitForFile(t, pidfile, time.Second)
 	if !processGone(pid, 5*time.Second) {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		killPID(pid)
 		t.Fatalf("the runner's child (pid %d) outlived the suite's timeout", pid)
 	}
 	if diff := cmp.Diff([]string{"TESTS-TIMEOUT/sleeper"}, findingIDs(res)); diff != "" {
