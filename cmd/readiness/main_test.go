@@ -57,7 +57,7 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"GO", tapSuite(`TAP version 13\n1..1\nok 1 - works\n`), []string{"check"}, 0, "\nGO\n", ""},
 		{"NO-GO", tapSuite(`TAP version 13\n1..1\nnot ok 1 - broken\n`), []string{"check"}, 1, "NO-GO: ", ""},
-		{"missing config", "", []string{"check"}, 2, "", "readiness.yaml: config file not found"},
+		{"missing config", "", []string{"check"}, 2, "", "config file not found; run `readiness init`"},
 		{"bad config", "version: 1\nchecks:\n  - name: tests\n    timeout: soon\n", []string{"check"}, 2, "", `readiness.yaml:4: "soon" is not a duration`},
 		{"unknown command", "", []string{"chek"}, 2, "", `unknown command "chek"`},
 		{"version", "", []string{"version"}, 0, "readiness ", ""},

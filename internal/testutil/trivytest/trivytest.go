@@ -47,6 +47,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -498,7 +499,14 @@ Description: GNU Bourne Again SHell
 // CVECritical), and a buildx-style attestation manifest (unknown/unknown)
 // that is not an image to scan.
 func MultiPlatform() v1.ImageIndex {
-	att := mutate.MediaType(mutate.ConfigMediaType(empty.Image, types.OCIConfigJSON), types.OCIManifestSchema1)
+	// As buildx writes it: one in-toto statement per layer. An entry with
+	// only the annotation is an image like any other (ociindex.Classify).
+	statement := static.NewLayer([]byte(`{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://spdx.dev/Document","subject":[],"predicate":{}}`), "application/vnd.in-toto+json")
+	att, err := mutate.Append(mutate.MediaType(mutate.ConfigMediaType(empty.Image, types.OCIConfigJSON), types.OCIManifestSchema1),
+		mutate.Addendum{Layer: statement, Annotations: map[string]string{"in-toto.io/predicate-type": "https://spdx.dev/Document"}})
+	if err != nil {
+		panic(err) // appending an in-memory layer cannot fail
+	}
 	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	idx = mutate.AppendManifests(idx,
 		mutate.IndexAddendum{Add: Clean("amd64"), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
