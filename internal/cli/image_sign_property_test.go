@@ -270,15 +270,21 @@ var mutations = []mutation{
 	}},
 	{"empty the report's results", func(_ *rand.Rand, m, _ map[string]any, _ map[string]*sign.Target) {
 		var rep map[string]any
-		_ = json.Unmarshal(reportBytes(m, 0), &rep)
+		if json.Unmarshal(reportBytes(m, 0), &rep) != nil || rep == nil {
+			return // an earlier edit already broke the report
+		}
 		rep["Results"] = []any{}
 		data, _ := json.Marshal(rep)
 		setReport(m, 0, data)
 	}},
 	{"drop the report's ImageID", func(_ *rand.Rand, m, _ map[string]any, _ map[string]*sign.Target) {
 		var rep map[string]any
-		_ = json.Unmarshal(reportBytes(m, 0), &rep)
-		delete(rep["Metadata"].(map[string]any), "ImageID")
+		if json.Unmarshal(reportBytes(m, 0), &rep) != nil || rep == nil {
+			return // an earlier edit already broke the report
+		}
+		if md, ok := rep["Metadata"].(map[string]any); ok {
+			delete(md, "ImageID")
+		}
 		data, _ := json.Marshal(rep)
 		setReport(m, 0, data)
 	}},

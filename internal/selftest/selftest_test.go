@@ -6,6 +6,7 @@ package selftest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,8 +94,10 @@ func TestOwnReadinessCheck(t *testing.T) {
 		t.Fatalf("readiness check on this repository: exit %d, want 0 (GO)\n%s\n%s", code, out, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if last := lines[len(lines)-1]; last != "GO" {
-		t.Errorf("last line %q, want GO", last)
+	// The tests gate is left out, so the verdict says the run was partial.
+	want := fmt.Sprintf("GO (partial: %d of %d configured checks ran)", len(ran), len(cfg.Checks))
+	if last := lines[len(lines)-1]; last != want {
+		t.Errorf("last line %q, want %q", last, want)
 	}
 	for _, name := range ran {
 		if !strings.Contains(out.String(), name) {

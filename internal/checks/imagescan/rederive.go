@@ -1,6 +1,7 @@
 package imagescan
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -69,6 +70,9 @@ func Rederive(r *checks.Result, report func(sha256 string) ([]byte, bool)) error
 		}
 		if rep.Metadata.OS == nil && len(rep.Results) == 0 {
 			return fmt.Errorf("%s: the report found no operating system and no packages, so nothing was scanned", where)
+		}
+		if err := osResultPresent(rep); err != nil {
+			return fmt.Errorf("%s: %v", where, err)
 		}
 		fs, counts, _ := findingsOf(rep, t, checks.Severity(unknown))
 		if counts != sf.Counts {
@@ -141,4 +145,22 @@ func sameFindings(doc, want []checks.Finding) error {
 		return fmt.Errorf("findings hold %s, which no report holds", strings.Join(a, ", "))
 	}
 	return nil
+}
+
+// osResultPresent refuses a report that names an operating system but holds
+// no result for its packages. trivy always writes that result when it
+// detects an OS, even with no vulnerability in it; a report without one had
+// its results cut out after the scan. (A careful forger who removes only the
+// vulnerabilities is not caught here: the bundle is tamper-evident, not
+// authenticated; see docs/attestation.md.)
+func osResultPresent(rep *trivyReport) error {
+	if rep.Metadata.OS == nil {
+		return nil
+	}
+	for _, r := range rep.Results {
+		if r.Class == "os-pkgs" {
+			return nil
+		}
+	}
+	return errors.New("the report names an operating system but holds no result for its packages, which trivy always writes; its results were edited")
 }
