@@ -131,12 +131,16 @@ func (s *seqSet) take(seq int64) bool {
 
 func openSQLite(ctx context.Context, d DSN, opts Options, logf func(string, ...any)) (*sqliteBackend, error) {
 	fail := func(err error) (*sqliteBackend, error) { return nil, fmt.Errorf("sqlite %s: %w", d.Path, err) }
+	busy := d.BusyTimeout
+	if busy <= 0 {
+		busy = DefaultBusyTimeout
+	}
 	fi, err := os.Stat(d.Path)
 	switch {
 	case err == nil && fi.IsDir():
 		return fail(fmt.Errorf("%w: it is a directory; give the path of a database file in it", ErrNotLedger))
 	case err == nil:
-		if err := probeSQLite(ctx, d.Path, opts.ReadOnly); err != nil {
+		if err := probeSQLite(ctx, d.Path, opts.ReadOnly, busy); err != nil {
 			return fail(err)
 		}
 	case errors.Is(err, fs.ErrNotExist) && (opts.MustExist || opts.ReadOnly):
@@ -149,10 +153,6 @@ func openSQLite(ctx context.Context, d DSN, opts Options, logf func(string, ...a
 		}
 	default:
 		return fail(fmt.Errorf("%w: %w", ErrUnavailable, err))
-	}
-	busy := d.BusyTimeout
-	if busy <= 0 {
-		busy = DefaultBusyTimeout
 	}
 	sync := "NORMAL"
 	if d.Synchronous == "full" {
@@ -205,16 +205,33 @@ func openSQLite(ctx context.Context, d DSN, opts Options, logf func(string, ...a
 // out not to be a ledger: it must be empty, or carry the ledger's
 // application_id, or be a ledger made before the application_id was set
 // (user_version and the three tables). A reader needs the current schema.
-func probeSQLite(ctx context.Context, path string, readOnly bool) error {
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro")
+//
+// Another router may hold the file's lock (or be recovering its WAL) at
+// the moment this one opens it: the probe waits for it like any other
+// connection (busy_timeout changes the connection, not the file) and
+// retries SQLITE_BUSY_RECOVERY, which SQLite does not hand to the busy
+// handler, until the same budget is spent.
+func probeSQLite(ctx context.Context, path string, readOnly bool, busy time.Duration) error {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")")
+	q.Set("mode", "ro")
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	defer db.Close()
 	var appID, version, objects, ledgerTables int
-	err = db.QueryRowContext(ctx, `SELECT (SELECT application_id FROM pragma_application_id), (SELECT user_version FROM pragma_user_version),
+	deadline := time.Now().Add(busy)
+	for {
+		err = db.QueryRowContext(ctx, `SELECT (SELECT application_id FROM pragma_application_id), (SELECT user_version FROM pragma_user_version),
 		(SELECT count(*) FROM sqlite_master), (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('outputs', 'attempts', 'events'))`).
-		Scan(&appID, &version, &objects, &ledgerTables)
+			Scan(&appID, &version, &objects, &ledgerTables)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if err != nil {
 		var se *sqlite.Error
 		if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_NOTADB {
