@@ -400,14 +400,31 @@ func (a *App) evidenceGates(opts *imageReleaseOptions) (sign.GatesFunc, error) {
 		if age < -5*time.Minute {
 			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s was generated %s in the future; a clock is wrong or the file was edited", opts.Evidence, (-age).Round(time.Minute))}
 		}
-		// Which images were scanned is what the checks say, not what
-		// the file's summary list claims.
-		doc.Subjects = doc.CheckSubjects()
+		if missing := doc.NotRunOfType(imagescan.Type); len(missing) > 0 {
+			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s did not run the configured image-scan check %s; nothing it holds proves a scan", opts.Evidence, strings.Join(missing, ", "))}
+		}
+		// Which images were scanned is what the image-scan checks say
+		// (rebuilt from their reports above), not the file's summary list
+		// and not a subject another check's result claims.
+		doc.Subjects = scannedSubjects(doc)
 		if !sign.SubjectsCover(doc.Subjects, t) {
 			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s does not cover %s (it scanned %s)", opts.Evidence, t.Digest, subjectList(doc.Subjects))}
 		}
 		return b, nil
 	}, nil
+}
+
+// scannedSubjects lists the images the image-scan checks scanned. Only
+// their subjects were re-derived from raw reports; any other check's
+// subjects are text from the file.
+func scannedSubjects(doc *evidence.Document) []checks.Subject {
+	var out []checks.Subject
+	for _, r := range doc.Checks {
+		if r.Type == imagescan.Type {
+			out = append(out, r.Subjects...)
+		}
+	}
+	return out
 }
 
 // rejudgeSettings replaces what the policy takes from readiness.yaml

@@ -305,6 +305,15 @@ var mutations = []mutation{
 	{"claim it covers the other digest", func(_ *rand.Rand, m, _ map[string]any, targets map[string]*sign.Target) {
 		docOf(m)["subjects"] = []any{map[string]any{"name": "x", "digest": targets["vuln"].Digest}}
 	}},
+	{"claim the digest through another check", func(_ *rand.Rand, m, _ map[string]any, targets map[string]*sign.Target) {
+		forged := map[string]any{}
+		data, _ := json.Marshal(scanCheck(m))
+		_ = json.Unmarshal(data, &forged)
+		forged["name"], forged["type"], forged["status"] = "forged", "workflow", "pass"
+		forged["findings"], forged["facts"] = []any{}, map[string]any{}
+		forged["subjects"] = []any{map[string]any{"name": "x", "digest": targets["vuln"].Digest}}
+		docOf(m)["checks"] = append(checksOf(m), forged)
+	}},
 	{"change a message", func(_ *rand.Rand, m, _ map[string]any, _ map[string]*sign.Target) {
 		fs, _ := scanCheck(m)["findings"].([]any)
 		for _, f := range fs {
