@@ -19,6 +19,9 @@ type Job struct {
 	Timeout  time.Duration
 	BlockOn  []Severity
 	Check    Check
+	// TimeoutAdvice says how to give the check more time, for the error
+	// of a check that ran out of it (default: its timeout in readiness.yaml).
+	TimeoutAdvice string
 }
 
 // EventKind says what happened to a check.
@@ -149,13 +152,17 @@ func settle(ctx, parent context.Context, job Job, o outcome) Result {
 	switch {
 	case cutShort && errors.Is(context.Cause(parent), ErrRunTimedOut):
 		res.Status = StatusError
-		res.Error = fmt.Sprintf("stopped before it finished: %v; raise --timeout or the top-level timeout: in readiness.yaml", context.Cause(parent))
+		res.Error = fmt.Sprintf("stopped before it finished: %v", context.Cause(parent))
 	case cutShort && parent.Err() != nil:
 		res.Status = StatusError
 		res.Error = "interrupted before it finished"
 	case cutShort && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		res.Status = StatusError
-		res.Error = fmt.Sprintf("timed out after %s (raise its timeout in readiness.yaml if it needs longer)", job.Timeout)
+		advice := job.TimeoutAdvice
+		if advice == "" {
+			advice = "raise its timeout in readiness.yaml"
+		}
+		res.Error = fmt.Sprintf("timed out after %s (%s if it needs longer)", job.Timeout, advice)
 	case o.err != nil:
 		res.Status = StatusError
 		res.Error = o.err.Error()

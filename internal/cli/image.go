@@ -180,6 +180,11 @@ func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 		Config: cfg, Only: []string{spec.Name}, Specs: []config.CheckSpec{spec},
 		Build: map[string]pipeline.BuildFunc{spec.Name: build}, Policy: opts.Policy.options(),
 	}
+	if opts.Timeout > 0 {
+		// The scan is the whole run: --timeout bounds both, or the
+		// config's run timeout would cut a scan the flag allowed.
+		sel.Timeout, sel.CheckTimeoutFlag = opts.Timeout, "--timeout"
+	}
 	if opts.Bundle == "" {
 		return a.execute(ctx, sel, opts.Render)
 	}

@@ -72,8 +72,12 @@ type Selection struct {
 	// Policy is the policy set: extra directories and namespaces on top of
 	// the config's.
 	Policy PolicyOptions
-	// Timeout bounds the whole run; 0 takes the config's.
+	// Timeout bounds the whole run; 0 takes the config's. When set, it
+	// came from a --timeout flag, and a run cut short says to raise that.
 	Timeout time.Duration
+	// CheckTimeoutFlag, when set, is the flag that gave the checks their
+	// timeout: a check that runs out of time names it, not readiness.yaml.
+	CheckTimeoutFlag string
 	// Events receives the runner's progress.
 	Events func(checks.Event)
 	// Reads names files the command reads besides the config and the
@@ -185,10 +189,16 @@ func (p *Pipeline) job(env checks.Env, sel Selection, spec config.CheckSpec) (ch
 	if timeout == 0 {
 		timeout = config.DefaultCheckTimeout
 	}
-	return checks.Job{
+	job := checks.Job{
 		Name: spec.Name, Type: spec.Type, Required: spec.IsRequired(),
 		Timeout: timeout, BlockOn: severities(spec.BlockOn), Check: chk,
-	}, nil
+	}
+	if sel.CheckTimeoutFlag != "" {
+		job.TimeoutAdvice = "raise " + sel.CheckTimeoutFlag
+	} else if spec.Line > 0 {
+		job.TimeoutAdvice = fmt.Sprintf("raise its timeout at %s:%d", env.ConfigFile, spec.Line)
+	}
+	return job, nil
 }
 
 func severities(in []string) []checks.Severity {
@@ -241,11 +251,12 @@ func (p *Pipeline) Run(ctx context.Context, sel Selection) (*evidence.Document, 
 	if err != nil {
 		return nil, err
 	}
-	timeout := sel.Timeout
+	timeout, advice := sel.Timeout, "raise --timeout"
 	if timeout == 0 && sel.Config != nil {
 		timeout = sel.Config.Timeout.D()
+		advice = "raise timeout: in " + sel.Config.Path + ", or pass --timeout"
 	}
-	runCtx, cancel := withRunTimeout(ctx, timeout)
+	runCtx, cancel := withRunTimeout(ctx, timeout, advice)
 	defer cancel()
 	// Learning the git checkout takes a few processes: do it while the
 	// checks run, not before or after them.
@@ -274,11 +285,11 @@ func (p *Pipeline) Run(ctx context.Context, sel Selection) (*evidence.Document, 
 
 // withRunTimeout bounds the run; the cause says it was the run's deadline,
 // so a check cut short is not told to raise its own timeout.
-func withRunTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+func withRunTimeout(ctx context.Context, d time.Duration, advice string) (context.Context, context.CancelFunc) {
 	if d <= 0 {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeoutCause(ctx, d, fmt.Errorf("%w (%s)", checks.ErrRunTimedOut, d))
+	return context.WithTimeoutCause(ctx, d, fmt.Errorf("%w (%s); %s", checks.ErrRunTimedOut, d, advice))
 }
 
 // judgeContext is what the policy is evaluated under. The checks that
