@@ -20,6 +20,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/config"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/pipeline"
+	"github.com/readiness-dev/readiness/internal/report"
 	"github.com/readiness-dev/readiness/internal/sign"
 	"github.com/readiness-dev/readiness/internal/waiver"
 )
@@ -505,7 +506,7 @@ func (a *App) reportRelease(res *sign.ReleaseResult, runErr error, opts *imageRe
 		return runErr
 	}
 	if res != nil && res.Evidence != nil {
-		if err := a.render(res.Evidence, opts.Render); err != nil {
+		if err := a.renderReleased(res.Evidence, opts.Render, releasedChains(res)); err != nil {
 			return err
 		}
 	}
@@ -531,6 +532,38 @@ func (a *App) reportRelease(res *sign.ReleaseResult, runErr error, opts *imageRe
 	fmt.Fprintf(w, "\nreadiness: released %s\n", res.Target)
 	printReleaseSteps(w, res)
 	return nil
+}
+
+// releasedChains says, for the HTML report, what this run signed and
+// attested, keyed by every image digest the signature covers: the target,
+// or each platform image of an index signed as a whole.
+func releasedChains(res *sign.ReleaseResult) map[string]report.Release {
+	if res == nil || res.Target == nil {
+		return nil
+	}
+	var r report.Release
+	if s := res.Signature; s != nil && (s.Written || s.Existing) {
+		r.Signature = fmt.Sprintf("%s by %s", s.Tag, res.Signer)
+		if res.Target.Index {
+			r.Signature = fmt.Sprintf("index %s signed as a whole: %s", res.Target.Digest, r.Signature)
+		}
+		if v := res.Verification; v != nil && !v.OK() {
+			r.Signature += "; verification FAILED: " + strings.Join(v.Failures, "; ")
+		}
+	}
+	if at := res.Attestations; at != nil && at.Written {
+		for _, p := range uniq(at.PredicateTypes) {
+			r.Attestations = append(r.Attestations, p+" in "+at.Tag)
+		}
+	}
+	if r.Signature == "" && len(r.Attestations) == 0 {
+		return nil
+	}
+	out := map[string]report.Release{res.Target.Digest: r}
+	for _, p := range res.Target.Platforms {
+		out[p.Digest] = r
+	}
+	return out
 }
 
 // printReleaseSteps lists what was done, one line each.

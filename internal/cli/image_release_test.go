@@ -92,10 +92,25 @@ func TestImageReleaseCleanImageIsSignedAttestedAndVerifies(t *testing.T) {
 	d := e.reg.Push(t, "api:1", trivytest.Clean("amd64"))
 	image := e.reg.Host + "/api:1"
 	result := filepath.Join(t.TempDir(), "result.json")
+	page := filepath.Join(t.TempDir(), "release.html")
 
-	code, stdout, stderr := e.release(t, image, "--result", result)
+	code, stdout, stderr := e.release(t, image, "--result", result, "-o", "text", "-o", "html="+page)
 	if code != 0 {
 		t.Fatalf("release exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	// The HTML report's chain shows what this run signed and attested,
+	// not "not signed by this run".
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{hexTag(d.DigestStr()) + ".sig by key ", sign.EvidencePredicateType + " in ", sign.VulnPredicateType + " in "} {
+		if !strings.Contains(string(html), s) {
+			t.Errorf("HTML chain does not say %q", s)
+		}
+	}
+	if strings.Contains(string(html), "not signed by this run") {
+		t.Error("HTML chain says the image was not signed by this run")
 	}
 	for _, s := range []string{"GO", "released " + d.String(), ".sig (written)", sign.EvidencePredicateType, "verified      1 signature(s), evidence GO, 1 vulnerability attestation(s)"} {
 		if !strings.Contains(stdout, s) {

@@ -169,13 +169,19 @@ func (o *renderOptions) stdoutFormat() string {
 // render writes every requested report of doc, and the markdown job
 // summary under GitHub Actions.
 func (a *App) render(doc *evidence.Document, ro renderOptions) error {
+	return a.renderReleased(doc, ro, nil)
+}
+
+// renderReleased is render for `image release`, which also knows what it
+// signed and attested (shown in the HTML report's chain).
+func (a *App) renderReleased(doc *evidence.Document, ro renderOptions, releases map[string]report.Release) error {
 	outs, err := ro.outputs()
 	if err != nil {
 		return err
 	}
 	rules := a.rules()
 	for _, out := range outs {
-		opts := report.Options{Color: out.Path == "" && out.Format == "text" && a.IO.ColorOut(), Rules: rules}
+		opts := report.Options{Color: out.Path == "" && out.Format == "text" && a.IO.ColorOut(), Rules: rules, Releases: releases}
 		if err := writeReport(a.IO.Out, out, doc, opts); err != nil {
 			return err
 		}
