@@ -131,6 +131,9 @@ func TestInitThenCheck(t *testing.T) {
 			// Run from a subdirectory: the config is discovered upwards.
 			sub := filepath.Join(dir, "sub")
 			os.Mkdir(sub, 0o755)
+			// The tests gate keeps its logs in a new temp dir (a user reads
+			// them after the run); here that dir goes with the test's.
+			t.Setenv("TMPDIR", t.TempDir())
 			r := run(t, sub, nil, "check", "--format", "json")
 			if r.code != tc.wantCode {
 				t.Fatalf("check: exit %d, want %d\nstderr: %s\nconfig:\n%s", r.code, tc.wantCode, r.stderr, written)
