@@ -90,8 +90,11 @@ type sqliteBackend struct {
 	// writers wait their turn on a channel instead of in SQLite's busy
 	// handler, which sleeps 1, 2, 5, 10 … ms between tries and made a
 	// busy ledger spend its time asleep. Other processes still meet the
-	// file lock and busy_timeout.
+	// file lock and busy_timeout. Whoever holds it commits every write
+	// queued meanwhile in one transaction (group commit, see tx).
 	writer chan struct{}
+	qmu    sync.Mutex
+	queue  []*writeOp
 	// stmts are prepared once per statement text (database/sql prepares
 	// each on a connection the first time it runs there): parsing SQL
 	// was 40% of the CPU at the peer's workload.
@@ -429,23 +432,138 @@ func readState(ctx context.Context, q queryer, query, key string, now int64, at 
 	return st, nil
 }
 
+// writeOp is one write waiting for the writer.
+type writeOp struct {
+	ctx  context.Context
+	f    func(tx *sqlTx, now time.Time) error
+	err  error
+	done chan struct{}
+}
+
 // tx runs f in a BEGIN IMMEDIATE transaction (the DSN's _txlock), so a
 // writer takes the write lock up front and waits for it under
 // busy_timeout instead of failing to upgrade a read lock.
+//
+// Writes of this process are group-committed: f is queued, and whoever
+// holds the writer runs every queued write in one transaction, in queue
+// order, each seeing the ones before it. One commit then carries many
+// writes, the pages they share are written to the WAL once, and the
+// writer changes hands once per group instead of once per write. Every
+// write is still committed (and durable, as the DSN's synchronous setting
+// makes it) before its tx returns; if any write of a group fails, the
+// group is rolled back and the others are run again without it, so that
+// one write's failure never becomes another's.
 func (b *sqliteBackend) tx(ctx context.Context, f func(tx *sqlTx, now time.Time) error) error {
+	op := &writeOp{ctx: ctx, f: f, done: make(chan struct{})}
+	b.qmu.Lock()
+	b.queue = append(b.queue, op)
+	b.qmu.Unlock()
 	select {
 	case b.writer <- struct{}{}:
+	case <-op.done:
+		return op.err
 	case <-ctx.Done():
-		return ctx.Err()
+		if b.withdraw(op) {
+			return ctx.Err()
+		}
+		<-op.done // a group took it: its outcome is the truth
+		return op.err
 	}
-	defer func() { <-b.writer }()
+	select {
+	case <-op.done: // the previous holder's group ran it
+	default:
+		b.qmu.Lock()
+		group := b.queue
+		b.queue = nil
+		b.qmu.Unlock()
+		b.runGroup(group)
+	}
+	<-b.writer
+	<-op.done
+	return op.err
+}
+
+// withdraw removes op from the queue; false if a group already took it.
+func (b *sqliteBackend) withdraw(op *writeOp) bool {
+	b.qmu.Lock()
+	defer b.qmu.Unlock()
+	for i, q := range b.queue {
+		if q == op {
+			b.queue = append(b.queue[:i:i], b.queue[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// runGroup commits group in one transaction and closes each op's done.
+func (b *sqliteBackend) runGroup(group []*writeOp) {
+	for len(group) > 0 {
+		if len(group) == 1 {
+			op := group[0]
+			op.err = b.commit(op.ctx, op.f)
+			close(op.done)
+			return
+		}
+		var failed *writeOp
+		// The transaction outlives any one caller's context: a caller that
+		// gives up must not roll back the others' writes. Each statement
+		// still runs under its own caller's context.
+		err := b.commit(context.WithoutCancel(group[0].ctx), func(tx *sqlTx, _ time.Time) error {
+			for _, op := range group {
+				op.err = op.f(tx, b.clock())
+				if op.err != nil && !verdict(op.err) {
+					failed = op
+					return op.err
+				}
+			}
+			return nil
+		})
+		switch {
+		case err == nil:
+			for _, op := range group {
+				close(op.done)
+			}
+			return
+		case failed == nil:
+			// BEGIN or COMMIT failed: nothing was written, for anyone.
+			for _, op := range group {
+				op.err = err
+				close(op.done)
+			}
+			return
+		}
+		// One write failed and took the group down with it: it gets its
+		// error, the others run again without it.
+		close(failed.done)
+		rest := make([]*writeOp, 0, len(group)-1)
+		for _, op := range group {
+			if op != failed {
+				op.err = nil
+				rest = append(rest, op)
+			}
+		}
+		group = rest
+	}
+}
+
+// verdict errors are answers, not faults: an operation returns them
+// before writing anything, so they never spoil the group they ran in.
+func verdict(err error) bool {
+	return errors.Is(err, ErrNotOwner) || errors.Is(err, ErrCompleted)
+}
+
+func (b *sqliteBackend) clock() time.Time { return b.now().UTC().Truncate(time.Microsecond) }
+
+// commit runs f in one transaction.
+func (b *sqliteBackend) commit(ctx context.Context, f func(tx *sqlTx, now time.Time) error) error {
 	t, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer t.Rollback()
 	tx := &sqlTx{Tx: t, b: b}
-	if err := f(tx, b.now().UTC().Truncate(time.Microsecond)); err != nil {
+	if err := f(tx, b.clock()); err != nil {
 		return err
 	}
 	if err := t.Commit(); err != nil {
