@@ -39,6 +39,8 @@ type BenchConfig struct {
 	// IdleWaiters wait for Idle while CPU is measured (default 1000, 10s).
 	IdleWaiters int
 	Idle        time.Duration
+	// NoIdle skips the idle measurement.
+	NoIdle bool
 	// Progress, when set, receives a line per finished figure.
 	Progress func(string)
 }
@@ -261,6 +263,10 @@ func Bench(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
 	if err := runBench(ctx, cfg, t, prefix, rep); err != nil {
 		return nil, err
 	}
+	if cfg.NoIdle {
+		rep.Duration = time.Since(start)
+		return rep, nil
+	}
 	idle, err := benchIdleLocal(ctx, cfg.DSN, cfg.IdleWaiters, cfg.Idle, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("idle waiters in-process: %w", err)
@@ -363,17 +369,27 @@ func benchDelivery(ctx context.Context, t benchTarget, start startWaiters, n, sa
 			fromCall = append(fromCall, time.Duration(ts-t0))
 		}
 	}
-	neg := 0
-	minLat := lat[0]
-	for _, v := range lat {
+	d := deliveryStats(lat, fromCall, commits)
+	d.Waiters, d.Rounds, d.Round = n, rounds, shape
+	return d, nil
+}
+
+// deliveryStats summarises latencies as measured: a negative one (the
+// waiter returned before Complete did) stays negative and is counted.
+func deliveryStats(lat, fromCall, commits []time.Duration) Delivery {
+	var d Delivery
+	for i, v := range lat {
 		if v < 0 {
-			neg++
+			d.Negative++
 		}
-		minLat = min(minLat, v)
+		if i == 0 || v < d.Min {
+			d.Min = v
+		}
 	}
 	p, c := percentiles(lat), percentiles(fromCall)
-	return Delivery{Waiters: n, Rounds: rounds, Round: shape, Samples: p.N, Min: minLat, P50: p.P50, P99: p.P99, Max: p.Max, Negative: neg,
-		Commit: percentiles(commits).P50, P50FromCall: c.P50, P99FromCall: c.P99, MaxFromCall: c.Max}, nil
+	d.Samples, d.P50, d.P99, d.Max = p.N, p.P50, p.P99, p.Max
+	d.Commit, d.P50FromCall, d.P99FromCall, d.MaxFromCall = percentiles(commits).P50, c.P50, c.P99, c.Max
+	return d
 }
 
 // sleepUntil sleeps until the monotonic time at.
