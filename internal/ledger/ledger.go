@@ -96,6 +96,9 @@ type Ledger struct {
 	counter  atomic.Uint64
 	cancel   context.CancelFunc
 	feedCtx  context.Context
+	// reads carries waiters' store reads to long-lived reader goroutines
+	// (see onReader).
+	reads    chan func()
 	wg       sync.WaitGroup
 	closed   atomic.Bool
 	done     chan struct{} // closed by Close: waiters return ErrClosed
@@ -115,7 +118,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Ledger, error) {
 // OpenDSN is Open for a parsed DSN.
 func OpenDSN(ctx context.Context, d DSN, opts Options) (*Ledger, error) {
 	opts = fill(opts, d)
-	l := &Ledger{dsn: d, hub: newHub(), opts: opts, done: make(chan struct{})}
+	l := &Ledger{dsn: d, hub: newHub(), opts: opts, done: make(chan struct{}), reads: make(chan func())}
 	l.id = opts.Name + "/" + randomHex(4)
 	var err error
 	switch d.Driver {
@@ -143,7 +146,42 @@ func OpenDSN(ctx context.Context, d DSN, opts Options) (*Ledger, error) {
 			l.sweeper(feedCtx)
 		}()
 	}
+	for range readers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for {
+				select {
+				case <-feedCtx.Done():
+					return
+				case f := <-l.reads:
+					f()
+				}
+			}
+		}()
+	}
 	return l, nil
+}
+
+// readers is how many goroutines serve waiters' reads.
+const readers = 4
+
+// onReader runs f on a reader goroutine and returns when it has. A read
+// through the SQLite driver runs deep stacks: on a waiter's fresh
+// goroutine each read first grew the stack, copying it several times
+// (14% of the CPU at the peer's workload); a reader's stack stays grown.
+// When the ledger is closed, f runs here.
+func (l *Ledger) onReader(ctx context.Context, f func()) {
+	done := make(chan struct{})
+	g := func() { defer close(done); f() }
+	select {
+	case l.reads <- g:
+	case <-l.feedCtx.Done():
+		g()
+	case <-ctx.Done():
+		g() // f sees ctx ended and returns at once
+	}
+	<-done
 }
 
 // openErr marks a failure to open the store as ErrUnavailable unless it
@@ -535,7 +573,10 @@ func (l *Ledger) watchUntil(ctx context.Context, key string, ready func(State), 
 	// may not have delivered it yet. The read is shared with waiters of
 	// the key asking at the same time, but always starts after this call
 	// did (hub.read).
-	fetch := func(ctx context.Context) (State, error) { return l.inspectRetry(ctx, key) }
+	fetch := func(ctx context.Context) (st State, err error) {
+		l.onReader(ctx, func() { st, err = l.inspectRetry(ctx, key) })
+		return st, err
+	}
 	st, err := l.hub.read(ctx, w, fetch)
 	if err != nil {
 		if ctx.Err() != nil {
