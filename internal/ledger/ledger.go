@@ -88,14 +88,14 @@ type backend interface {
 // Ledger is a handle on one store. It is safe for concurrent use; open one
 // per process and share it.
 type Ledger struct {
-	b        backend
-	dsn      DSN
-	hub      *hub
-	opts     Options
-	id       string
-	counter  atomic.Uint64
-	cancel   context.CancelFunc
-	feedCtx  context.Context
+	b       backend
+	dsn     DSN
+	hub     *hub
+	opts    Options
+	id      string
+	counter atomic.Uint64
+	cancel  context.CancelFunc
+	feedCtx context.Context
 	// reads carries waiters' store reads to long-lived reader goroutines
 	// (see onReader).
 	reads    chan func()
