@@ -466,15 +466,11 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg := ledgersuite.Config{Repeat: o.Repeat, Processes: o.Processes, ScenarioTimeout: o.Timeout, Driver: df.command(args)}
 			if cfg.Driver == nil {
-				dsn, cleanup, err := lo.dsn(app, false)
+				cleanup, err := lo.ownStore(app, &cfg.DSN, &cfg.Worker)
 				if err != nil {
 					return err
 				}
 				defer cleanup()
-				if cfg.Worker, err = ledgersuite.SelfWorker(); err != nil {
-					return err
-				}
-				cfg.DSN = dsn
 			}
 			var err error
 			if cfg.Run, cfg.Modes, err = ledgersuite.ParseSelection(o.Run, o.Modes); err != nil {
@@ -677,15 +673,11 @@ ledger driver (docs/gates/ledger-driver.md); idle CPU is not measured.`,
 					return driverStartErr(err)
 				}
 			} else {
-				dsn, cleanup, err := lo.dsn(app, false)
+				cleanup, err := lo.ownStore(app, &cfg.DSN, &cfg.Worker)
 				if err != nil {
 					return err
 				}
 				defer cleanup()
-				if cfg.Worker, err = ledgersuite.SelfWorker(); err != nil {
-					return err
-				}
-				cfg.DSN = dsn
 				if rep, err = ledgersuite.Bench(cmd.Context(), cfg); err != nil {
 					return err
 				}
@@ -714,6 +706,21 @@ ledger driver (docs/gates/ledger-driver.md); idle CPU is not measured.`,
 	f.StringVar(&mutexprofile, "mutexprofile", "", "write this process's mutex contention profile (pprof) to `FILE`")
 	df.AddFlags(cmd)
 	return cmd
+}
+
+// ownStore sets dsn to the --db store (default: a fresh SQLite file that
+// cleanup removes) and worker to this binary as its worker process.
+func (o *ledgerOptions) ownStore(app *App, dsn *string, worker *ledgersuite.Exec) (cleanup func(), err error) {
+	d, cleanup, err := o.dsn(app, false)
+	if err != nil {
+		return nil, err
+	}
+	if *worker, err = ledgersuite.SelfWorker(); err != nil {
+		cleanup()
+		return nil, err
+	}
+	*dsn = d
+	return cleanup, nil
 }
 
 // applyPeerWorkload sets what --workload peer means on every flag the

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -178,11 +177,9 @@ type pgBackend struct {
 	// origin prefixes this handle's notifications, so that its listener
 	// skips what its own writes already told this process's waiters.
 	origin string
-	// Writes are group-committed (see write): up to cap(slots) groups at
+	// Writes are group-committed (see write): up to pgGroups groups at
 	// once, each taking every write queued meanwhile.
-	slots chan struct{}
-	qmu   sync.Mutex
-	queue []*pgOp
+	writes *committer[*pgOp]
 }
 
 // pgNow is the database clock in microseconds: leases are judged by one
@@ -213,8 +210,9 @@ func openPostgres(ctx context.Context, d DSN, appName string, opts Options, logf
 	b := &pgBackend{
 		pool: pool, connCfg: pcfg.ConnConfig.Copy(), schema: schema,
 		channel: "readiness_ledger_" + d.Schema, lockNS: d.Schema + ":", logf: logf,
-		origin: randomHex(6), slots: make(chan struct{}, pgGroups),
+		origin: randomHex(6),
 	}
+	b.writes = newCommitter(pgGroups, b.runGroup)
 	b.state = fmt.Sprintf(`SELECT o.data, o.sha256, o.owner, o.completed_at, o.expires_at,
 	       a.owner, a.token, a.status, a.error, a.lease_until, a.updated_at, n.now
 	FROM (SELECT %s AS now) n
@@ -397,6 +395,8 @@ type pgOp struct {
 	done    chan struct{}
 }
 
+func (o *pgOp) doneCh() chan struct{} { return o.done }
+
 // write runs one ledger_op call. Writes are group-committed: op is
 // queued, and a free group slot sends every queued write in one pipeline
 // that PostgreSQL runs as one implicit transaction, so a group costs one
@@ -416,46 +416,10 @@ func (b *pgBackend) write(ctx context.Context, op string, key, owner string, lea
 	}
 	o := &pgOp{ctx: ctx, op: op, key: key, lock: b.lockID(key), done: make(chan struct{}),
 		args: []any{op, b.lockID(key), h, k, []byte(owner), lease.Microseconds(), data, sum, retention.Microseconds(), []byte(msg), b.channel, b.payload(key)}}
-	b.qmu.Lock()
-	b.queue = append(b.queue, o)
-	b.qmu.Unlock()
-	select {
-	case b.slots <- struct{}{}:
-	case <-o.done:
-		return o.verdict, o.st, o.err
-	case <-ctx.Done():
-		if b.withdraw(o) {
-			return "", State{}, ctx.Err()
-		}
-		<-o.done // a group took it: its outcome is the truth
-		return o.verdict, o.st, o.err
+	if err := b.writes.do(ctx, o); err != nil {
+		return "", State{}, err
 	}
-	select {
-	case <-o.done: // an earlier group ran it
-	default:
-		b.qmu.Lock()
-		group := b.queue
-		b.queue = nil
-		b.qmu.Unlock()
-		b.runGroup(group)
-	}
-	<-b.slots
-	// With more than one slot, a group in another slot may hold this
-	// write: its outcome comes when that group is done.
-	<-o.done
 	return o.verdict, o.st, o.err
-}
-
-func (b *pgBackend) withdraw(o *pgOp) bool {
-	b.qmu.Lock()
-	defer b.qmu.Unlock()
-	for i, q := range b.queue {
-		if q == o {
-			b.queue = append(b.queue[:i:i], b.queue[i+1:]...)
-			return true
-		}
-	}
-	return false
 }
 
 // runGroup sends group in one pipeline and closes each op's done.

@@ -92,9 +92,7 @@ type sqliteBackend struct {
 	// busy ledger spend its time asleep. Other processes still meet the
 	// file lock and busy_timeout. Whoever holds it commits every write
 	// queued meanwhile in one transaction (group commit, see tx).
-	writer chan struct{}
-	qmu    sync.Mutex
-	queue  []*writeOp
+	writer *committer[*writeOp]
 	// stmts are prepared once per statement text (database/sql prepares
 	// each on a connection the first time it runs there): parsing SQL
 	// was 40% of the CPU at the peer's workload.
@@ -192,7 +190,8 @@ func openSQLite(ctx context.Context, d DSN, opts Options, logf func(string, ...a
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(time.Minute)
 	b := &sqliteBackend{db: db, path: d.Path, watch: !d.NoWatch, poll: d.Poll, safety: DefaultSafetyPoll, dsn: driverDSN, logf: logf, now: time.Now,
-		writer: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
+		stmts: map[string]*sql.Stmt{}}
+	b.writer = newCommitter(1, b.runGroup)
 	if b.poll <= 0 {
 		b.poll = DefaultPoll
 	}
@@ -440,6 +439,8 @@ type writeOp struct {
 	done chan struct{}
 }
 
+func (op *writeOp) doneCh() chan struct{} { return op.done }
+
 // tx runs f in a BEGIN IMMEDIATE transaction (the DSN's _txlock), so a
 // writer takes the write lock up front and waits for it under
 // busy_timeout instead of failing to upgrade a read lock.
@@ -455,45 +456,10 @@ type writeOp struct {
 // one write's failure never becomes another's.
 func (b *sqliteBackend) tx(ctx context.Context, f func(tx *sqlTx, now time.Time) error) error {
 	op := &writeOp{ctx: ctx, f: f, done: make(chan struct{})}
-	b.qmu.Lock()
-	b.queue = append(b.queue, op)
-	b.qmu.Unlock()
-	select {
-	case b.writer <- struct{}{}:
-	case <-op.done:
-		return op.err
-	case <-ctx.Done():
-		if b.withdraw(op) {
-			return ctx.Err()
-		}
-		<-op.done // a group took it: its outcome is the truth
-		return op.err
+	if err := b.writer.do(ctx, op); err != nil {
+		return err
 	}
-	select {
-	case <-op.done: // the previous holder's group ran it
-	default:
-		b.qmu.Lock()
-		group := b.queue
-		b.queue = nil
-		b.qmu.Unlock()
-		b.runGroup(group)
-	}
-	<-b.writer
-	<-op.done
 	return op.err
-}
-
-// withdraw removes op from the queue; false if a group already took it.
-func (b *sqliteBackend) withdraw(op *writeOp) bool {
-	b.qmu.Lock()
-	defer b.qmu.Unlock()
-	for i, q := range b.queue {
-		if q == op {
-			b.queue = append(b.queue[:i:i], b.queue[i+1:]...)
-			return true
-		}
-	}
-	return false
 }
 
 // runGroup commits group in one transaction and closes each op's done.
