@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,4 +196,35 @@ func TestSharedReadNeverJoinsARunningRead(t *testing.T) {
 	if reads != 2 {
 		t.Errorf("%d reads, want 2", reads)
 	}
+}
+
+// TestPostgresWriteFunctionIsNotASchemaVersion: the write function is
+// created beside the tables without raising the schema version, so that
+// routers of the previous build (which refuse a newer version) keep
+// working on the same schema during a rolling upgrade.
+func TestPostgresWriteFunctionIsNotASchemaVersion(t *testing.T) {
+	dsn, ok := stores(t)["postgres"]
+	if !ok {
+		return // stores said why
+	}
+	l := open(t, dsn, Options{})
+	b := l.b.(*pgBackend)
+	ctx := context.Background()
+	var version int
+	var fn bool
+	if err := b.pool.QueryRow(ctx, `SELECT version FROM `+b.schema+`.meta`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.pool.QueryRow(ctx, `SELECT to_regproc($1) IS NOT NULL`, strings.Trim(b.schema, `"`)+".ledger_op_v1").Scan(&fn); err != nil {
+		t.Fatal(err)
+	}
+	if version != 2 || !fn {
+		t.Errorf("schema version %d (want 2, as the previous build knows), ledger_op_v1 present %v", version, fn)
+	}
+	// A second handle finds the function and leaves it alone.
+	l2, err := Open(ctx, dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = l2.Close()
 }

@@ -68,16 +68,19 @@ var pgMigrations = []string{
 	INSERT INTO %[1]s.attempts_v2 SELECT sha256(convert_to(key, 'UTF8')), convert_to(key, 'UTF8'), convert_to(owner, 'UTF8'), token, status, convert_to(error, 'UTF8'), lease_until, updated_at FROM %[1]s.attempts;
 	DROP TABLE %[1]s.attempts;
 	ALTER TABLE %[1]s.attempts_v2 RENAME TO attempts;`,
-	// 3: every write is one call of ledger_op, so that it costs one round
-	// trip and a group of writes can be sent, and committed, at once (see
-	// pgBackend.write). It does what the Go code did in a transaction of
-	// 5–7 statements: lock the key, read, decide, write, notify, and
-	// returns the verdict and the key's state afterwards.
-	pgLedgerOp,
 }
 
-// pgLedgerOp is migration 3. %[1]s is the quoted schema; %% is a literal %.
-const pgLedgerOp = `CREATE OR REPLACE FUNCTION %[1]s.ledger_op(p_op text, p_lock bigint, p_hash bytea, p_key bytea, p_owner bytea,
+// pgLedgerOp is the function every write calls, so that a write costs one
+// round trip and a group of writes can be sent, and committed, at once
+// (see pgBackend.write). It does what the Go code did in a transaction of
+// 5–7 statements: lock the key, read, decide, write, notify, and returns
+// the verdict and the key's state afterwards. It changes no table, so it
+// is not a schema version: migrate creates it where it is missing, and
+// routers of the previous build keep working on the same schema during a
+// rolling upgrade. A changed body gets a new name (_v2), never a
+// replacement under a running older build. %[1]s is the quoted schema;
+// %% is a literal %.
+const pgLedgerOp = `CREATE FUNCTION %[1]s.ledger_op_v1(p_op text, p_lock bigint, p_hash bytea, p_key bytea, p_owner bytea,
 	p_lease bigint, p_data bytea, p_sum bytea, p_retention bigint, p_msg bytea, p_channel text, p_payload text)
 RETURNS TABLE (verdict text, o_data bytea, o_sha bytea, o_owner bytea, o_completed bigint, o_expires bigint,
 	a_owner bytea, a_token bigint, a_status text, a_error bytea, a_lease bigint, a_updated bigint, now_us bigint)
@@ -150,7 +153,7 @@ BEGIN
 				lease_until = excluded.lease_until, updated_at = excluded.updated_at;
 		PERFORM pg_notify(p_channel, p_payload);
 	ELSE
-		RAISE EXCEPTION 'ledger_op: unknown operation %%', p_op;
+		RAISE EXCEPTION 'ledger_op_v1: unknown operation %%', p_op;
 	END IF;
 	RETURN QUERY SELECT verdict, o.data, o.sha256, o.owner, o.completed_at, o.expires_at,
 		a.owner, a.token, a.status, a.error, a.lease_until, a.updated_at, n
@@ -275,8 +278,20 @@ func (b *pgBackend) migrate(ctx context.Context) error {
 				return fmt.Errorf("migrate to version %d: %w", i+1, err)
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE `+b.schema+`.meta SET version = $1`, len(pgMigrations))
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE `+b.schema+`.meta SET version = $1`, len(pgMigrations)); err != nil {
+			return err
+		}
+		var have bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+			WHERE n.nspname = $1 AND p.proname = 'ledger_op_v1')`, strings.Trim(b.schema, `"`)).Scan(&have); err != nil {
+			return err
+		}
+		if !have {
+			if _, err := tx.Exec(ctx, fmt.Sprintf(pgLedgerOp, b.schema)); err != nil {
+				return fmt.Errorf("create ledger_op_v1: %w", err)
+			}
+		}
+		return nil
 	})
 }
 
@@ -463,7 +478,7 @@ func (b *pgBackend) sendGroup(group []*pgOp) (failed *pgOp, err error) {
 	defer cancel()
 	batch := &pgx.Batch{}
 	q := `SELECT verdict, o_data, o_sha, o_owner, o_completed, o_expires, a_owner, a_token, a_status, a_error, a_lease, a_updated, now_us
-		FROM ` + b.schema + `.ledger_op($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+		FROM ` + b.schema + `.ledger_op_v1($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 	for _, o := range group {
 		batch.Queue(q, o.args...)
 	}
