@@ -466,15 +466,11 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg := ledgersuite.Config{Repeat: o.Repeat, Processes: o.Processes, ScenarioTimeout: o.Timeout, Driver: df.command(args)}
 			if cfg.Driver == nil {
-				dsn, cleanup, err := lo.dsn(app, false)
+				cleanup, err := lo.ownStore(app, &cfg.DSN, &cfg.Worker)
 				if err != nil {
 					return err
 				}
 				defer cleanup()
-				if cfg.Worker, err = ledgersuite.SelfWorker(); err != nil {
-					return err
-				}
-				cfg.DSN = dsn
 			}
 			var err error
 			if cfg.Run, cfg.Modes, err = ledgersuite.ParseSelection(o.Run, o.Modes); err != nil {
@@ -586,58 +582,105 @@ func writeSuiteTable(w io.Writer, rep *ledgersuite.Report) error {
 
 func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
 	var idle, throughput time.Duration
-	var samples, processes int
+	var samples, processes, perProcess int
+	var waiters []int
 	var wl ledgersuite.Workload
+	var round ledgersuite.Round
+	var workload, cpuprofile, mutexprofile string
 	df := &driverFlags{}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure delivery latency, throughput and idle cost of the ledger",
 		Long: `bench measures, on the --db store (default: a fresh SQLite file):
-  - delivery latency (from Complete returning to each waiter returning),
-    p50/p99/max for 1, 10, 100 and 1000 waiters, in-process and spread over
-    4 worker processes;
-  - throughput in keys per second, each key a claim, a complete and 4 waiters;
+  - delivery latency (from Complete returning to each waiter returning, on
+    the host's monotonic clock), p50/p99/max for --waiters waiters per
+    round (1, 10, 100 and 1000), in-process and spread over --processes
+    worker processes; a waiter that returned before Complete returned
+    counts as a negative latency and is reported, not clamped;
+  - throughput in keys per second, each key a claim, a complete and
+    --waiters-per-key waiters (--keys: a fixed number of keys);
   - the CPU 1000 idle waiters use over 10 s (getrusage), in-process and
     across the worker processes.
+--workload peer runs the reviewed Python ledger's benchmark: --keys 1000
+--in-flight 25 --waiters-per-key 4 --complete-at-once, delivery rounds of
+--waiters-per-process 25 on --processes 4 arriving over --spread 100ms with
+--complete-after 200ms; flags given explicitly override it.
 --json prints one document, so that runs can be compared side by side.
 With --driver, the same delivery and throughput workload runs through a
 ledger driver (docs/gates/ledger-driver.md); idle CPU is not measured.`,
 		Args: df.args,
-		PreRunE: func(*cobra.Command, []string) error {
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			switch workload {
+			case "":
+			case "peer":
+				applyPeerWorkload(cmd, &waiters, &processes, &samples, &round, &wl)
+			default:
+				return usageErr("--workload: unknown workload %q (known: peer)", workload)
+			}
 			if idle <= 0 || throughput <= 0 || samples <= 0 || processes <= 0 {
 				return usageErr("--idle, --throughput, --samples and --processes must be positive")
 			}
 			if wl.Keys < 0 || wl.InFlight <= 0 || wl.WaitersPerKey < 0 {
 				return usageErr("--keys and --waiters-per-key must be 0 or more, --in-flight positive")
 			}
+			if cmd.Flags().Changed("waiters-per-process") {
+				if cmd.Flags().Changed("waiters") {
+					return usageErr("give --waiters or --waiters-per-process, not both")
+				}
+				if perProcess <= 0 {
+					return usageErr("--waiters-per-process must be positive")
+				}
+				waiters = []int{perProcess * processes}
+			}
+			for _, n := range waiters {
+				if n <= 0 {
+					return usageErr("--waiters must be positive")
+				}
+			}
+			if round.Spread < 0 || round.CompleteAfter < 0 {
+				return usageErr("--spread and --complete-after must be 0 or more")
+			}
+			if round.CompleteAfter > 0 && round.Spread >= round.CompleteAfter {
+				return usageErr("--spread must be shorter than --complete-after (every waiter arrives before the output)")
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if drv := df.command(args); drv != nil {
-				cfg := ledgersuite.BenchConfig{Throughput: throughput, Samples: samples, Progress: func(s string) { fmt.Fprintln(app.IO.ErrOut, s) }}
-				rep, err := ledgersuite.DriverBench(cmd.Context(), cfg, *drv)
+			if cpuprofile != "" {
+				stop, err := ledgersuite.StartCPUProfile(cpuprofile)
 				if err != nil {
+					return usageErr("%v", err)
+				}
+				defer stop()
+			}
+			if mutexprofile != "" {
+				stop := ledgersuite.StartMutexProfile(mutexprofile, 5)
+				defer func() {
+					if err := stop(); err != nil {
+						fmt.Fprintln(app.IO.ErrOut, err)
+					}
+				}()
+			}
+			cfg := ledgersuite.BenchConfig{Idle: idle, Throughput: throughput, Samples: samples, Processes: processes, Waiters: waiters,
+				Round: round, Workload: wl, Progress: func(s string) { fmt.Fprintln(app.IO.ErrOut, s) }}
+			if cpuprofile != "" {
+				cfg.WorkerCPUProfile = cpuprofile + ".worker"
+			}
+			var rep *ledgersuite.BenchReport
+			if drv := df.command(args); drv != nil {
+				var err error
+				if rep, err = ledgersuite.DriverBench(cmd.Context(), cfg, *drv); err != nil {
 					return driverStartErr(err)
 				}
-				if lo.JSON {
-					return app.printJSON(rep)
+			} else {
+				cleanup, err := lo.ownStore(app, &cfg.DSN, &cfg.Worker)
+				if err != nil {
+					return err
 				}
-				return writeBench(app.IO.Out, rep)
-			}
-			dsn, cleanup, err := lo.dsn(app, false)
-			if err != nil {
-				return err
-			}
-			defer cleanup()
-			worker, err := ledgersuite.SelfWorker()
-			if err != nil {
-				return err
-			}
-			cfg := ledgersuite.BenchConfig{DSN: dsn, Worker: worker, Idle: idle, Throughput: throughput, Samples: samples, Processes: processes, Workload: wl,
-				Progress: func(s string) { fmt.Fprintln(app.IO.ErrOut, s) }}
-			rep, err := ledgersuite.Bench(cmd.Context(), cfg)
-			if err != nil {
-				return err
+				defer cleanup()
+				if rep, err = ledgersuite.Bench(cmd.Context(), cfg); err != nil {
+					return err
+				}
 			}
 			if lo.JSON {
 				return app.printJSON(rep)
@@ -645,27 +688,80 @@ ledger driver (docs/gates/ledger-driver.md); idle CPU is not measured.`,
 			return writeBench(app.IO.Out, rep)
 		},
 	}
-	cmd.Flags().DurationVar(&idle, "idle", 10*time.Second, "how long idle waiters are measured")
-	cmd.Flags().DurationVar(&throughput, "throughput", 3*time.Second, "how long the throughput test runs")
-	cmd.Flags().IntVar(&samples, "samples", 1000, "latency samples per figure (at least 3 rounds)")
-	cmd.Flags().IntVar(&processes, "processes", 4, "worker processes the cross-process waiters are spread over")
-	cmd.Flags().IntVar(&wl.Keys, "keys", 0, "throughput as a fixed workload of `N` keys instead of --throughput (the peer's: 1000)")
-	cmd.Flags().IntVar(&wl.InFlight, "in-flight", 25, "keys in flight at once in the --keys workload")
-	cmd.Flags().IntVar(&wl.WaitersPerKey, "waiters-per-key", 4, "waiters per key in the --keys workload")
-	cmd.Flags().BoolVar(&wl.CompleteAtOnce, "complete-at-once", false, "in the --keys workload, complete right after the claim instead of after every waiter registered")
+	f := cmd.Flags()
+	f.StringVar(&workload, "workload", "", "preset workload: `peer` (the reviewed Python ledger's benchmark; see above)")
+	f.DurationVar(&idle, "idle", 10*time.Second, "how long idle waiters are measured")
+	f.DurationVar(&throughput, "throughput", 3*time.Second, "how long the timed throughput test runs (without --keys)")
+	f.IntVar(&samples, "samples", 1000, "latency samples per figure (at least 3 rounds)")
+	f.IntVar(&processes, "processes", 4, "worker processes the cross-process waiters are spread over")
+	f.IntSliceVar(&waiters, "waiters", []int{1, 10, 100, 1000}, "waiters per delivery round, one figure each")
+	f.IntVar(&perProcess, "waiters-per-process", 0, "waiters per worker process in a delivery round (sets --waiters to `N` × --processes)")
+	f.DurationVar(&round.Spread, "spread", 0, "a delivery round's waiters arrive evenly over this time (0: at once)")
+	f.DurationVar(&round.CompleteAfter, "complete-after", 0, "complete this long after a delivery round starts (0: once every waiter is registered)")
+	f.IntVar(&wl.Keys, "keys", 0, "throughput as a fixed workload of `N` keys instead of --throughput (the peer's: 1000)")
+	f.IntVar(&wl.InFlight, "in-flight", 8, "keys in flight at once in the throughput test")
+	f.IntVar(&wl.WaitersPerKey, "waiters-per-key", 4, "waiters per key in the throughput test")
+	f.BoolVar(&wl.CompleteAtOnce, "complete-at-once", false, "in the throughput test, complete right after the claim instead of after every waiter registered")
+	f.StringVar(&cpuprofile, "cpuprofile", "", "write this process's CPU profile (pprof) to `FILE`, and each worker's to FILE.worker.<i>")
+	f.StringVar(&mutexprofile, "mutexprofile", "", "write this process's mutex contention profile (pprof) to `FILE`")
 	df.AddFlags(cmd)
 	return cmd
+}
+
+// ownStore sets dsn to the --db store (default: a fresh SQLite file that
+// cleanup removes) and worker to this binary as its worker process.
+func (o *ledgerOptions) ownStore(app *App, dsn *string, worker *ledgersuite.Exec) (cleanup func(), err error) {
+	d, cleanup, err := o.dsn(app, false)
+	if err != nil {
+		return nil, err
+	}
+	if *worker, err = ledgersuite.SelfWorker(); err != nil {
+		cleanup()
+		return nil, err
+	}
+	*dsn = d
+	return cleanup, nil
+}
+
+// applyPeerWorkload sets what --workload peer means on every flag the
+// user did not give.
+func applyPeerWorkload(cmd *cobra.Command, waiters *[]int, processes, samples *int, round *ledgersuite.Round, wl *ledgersuite.Workload) {
+	p := ledgersuite.PeerWorkload()
+	set := func(name string, apply func()) {
+		if !cmd.Flags().Changed(name) {
+			apply()
+		}
+	}
+	set("processes", func() { *processes = p.Processes })
+	set("samples", func() { *samples = p.Samples })
+	set("waiters", func() {
+		if !cmd.Flags().Changed("waiters-per-process") {
+			*waiters = p.Waiters
+		}
+	})
+	set("spread", func() { round.Spread = p.Round.Spread })
+	set("complete-after", func() { round.CompleteAfter = p.Round.CompleteAfter })
+	set("keys", func() { wl.Keys = p.Workload.Keys })
+	set("in-flight", func() { wl.InFlight = p.Workload.InFlight })
+	set("waiters-per-key", func() { wl.WaitersPerKey = p.Workload.WaitersPerKey })
+	set("complete-at-once", func() { wl.CompleteAtOnce = p.Workload.CompleteAtOnce })
 }
 
 func writeBench(w io.Writer, rep *ledgersuite.BenchReport) error {
 	fmt.Fprintf(w, "ledger bench on %s (%s), %d worker processes, in %s\n\n", rep.Driver, rep.DSN, rep.Processes, rep.Duration.Round(100*time.Millisecond))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DELIVERY\tWAITERS\tSAMPLES\tP50\tP99\tMAX\tCOMMIT P50\tP99 FROM CALL\tMAX FROM CALL")
+	fmt.Fprintln(tw, "DELIVERY\tWAITERS\tSAMPLES\tMIN\tP50\tP99\tMAX\tNEGATIVE\tCOMMIT P50\tP99 FROM CALL\tMAX FROM CALL")
 	for _, d := range rep.Delivery {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Mode, d.Waiters, d.Samples, fmtDur(d.P50), fmtDur(d.P99), fmtDur(d.Max), fmtDur(d.Commit),
-			fmtDur(d.P99FromCall), fmtDur(d.MaxFromCall))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.Mode, d.Waiters, d.Samples, fmtDur(d.Min), fmtDur(d.P50), fmtDur(d.P99), fmtDur(d.Max),
+			d.Negative, fmtDur(d.Commit), fmtDur(d.P99FromCall), fmtDur(d.MaxFromCall))
 	}
-	fmt.Fprintln(tw, "(latency from Complete returning to each waiter returning; FROM CALL: from Complete being called)")
+	fmt.Fprintln(tw, "(latency from Complete returning to each waiter returning, monotonic clock; NEGATIVE: waiters that returned before")
+	fmt.Fprintln(tw, "Complete did, kept as negative latencies; FROM CALL: from Complete being called)")
+	if len(rep.Delivery) > 0 {
+		if r := rep.Delivery[0].Round; r != (ledgersuite.Round{}) {
+			fmt.Fprintf(tw, "(each round: waiters arrive over %s, complete at +%s)\n", r.Spread, r.CompleteAfter)
+		}
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

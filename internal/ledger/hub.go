@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"sync"
 )
 
@@ -22,6 +23,19 @@ type watch struct {
 	known   bool
 	state   State
 	changed chan struct{} // closed and replaced on every publish
+	// reading is the store read of this key in progress, next the one
+	// that starts when it ends (see hub.read).
+	reading, next *read
+}
+
+// read is one store read shared by the waiters that asked for it.
+type read struct {
+	done chan struct{}
+	st   State
+	err  error
+	// abandoned: the reader's context ended, so err says nothing about
+	// the store.
+	abandoned bool
 }
 
 func newHub() *hub {
@@ -102,4 +116,67 @@ func (h *hub) idle() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.watches) == 0
+}
+
+// read returns a state of w's key read from the store after the call
+// began, sharing the read with the waiters that ask at the same time: a
+// caller joins the next read to start, never one already running (that
+// one may predate a change the caller knows of), so four waiters arriving
+// together cost two reads, not four. fetch is the read; a joiner whose
+// shared read failed because the reader's context ended reads again.
+func (h *hub) read(ctx context.Context, w *watch, fetch func(context.Context) (State, error)) (State, error) {
+	for {
+		h.mu.Lock()
+		r, lead := w.next, false
+		if r == nil {
+			r, lead = &read{done: make(chan struct{})}, true
+			w.next = r
+		}
+		h.mu.Unlock()
+		if lead {
+			h.lead(ctx, w, r, fetch)
+		} else {
+			select {
+			case <-r.done:
+			case <-ctx.Done():
+				return State{}, ctx.Err()
+			}
+		}
+		if r.err != nil && !lead && r.abandoned && ctx.Err() == nil {
+			continue // the reader gave up, not the store
+		}
+		return r.st, r.err
+	}
+}
+
+// lead runs r once the read in progress, if any, has ended.
+func (h *hub) lead(ctx context.Context, w *watch, r *read, fetch func(context.Context) (State, error)) {
+	defer close(r.done)
+	h.mu.Lock()
+	for w.reading != nil {
+		prev := w.reading
+		h.mu.Unlock()
+		select {
+		case <-prev.done:
+		case <-ctx.Done():
+			h.mu.Lock()
+			if w.next == r {
+				w.next = nil
+			}
+			h.mu.Unlock()
+			r.err, r.abandoned = ctx.Err(), true
+			return
+		}
+		h.mu.Lock()
+	}
+	if w.next == r {
+		w.next = nil
+	}
+	w.reading = r
+	h.mu.Unlock()
+	r.st, r.err = fetch(ctx)
+	r.abandoned = r.err != nil && ctx.Err() != nil
+	h.mu.Lock()
+	w.reading = nil
+	h.mu.Unlock()
 }

@@ -88,13 +88,17 @@ type backend interface {
 // Ledger is a handle on one store. It is safe for concurrent use; open one
 // per process and share it.
 type Ledger struct {
-	b        backend
-	dsn      DSN
-	hub      *hub
-	opts     Options
-	id       string
-	counter  atomic.Uint64
-	cancel   context.CancelFunc
+	b       backend
+	dsn     DSN
+	hub     *hub
+	opts    Options
+	id      string
+	counter atomic.Uint64
+	cancel  context.CancelFunc
+	feedCtx context.Context
+	// reads carries waiters' store reads to long-lived reader goroutines
+	// (see onReader).
+	reads    chan func()
 	wg       sync.WaitGroup
 	closed   atomic.Bool
 	done     chan struct{} // closed by Close: waiters return ErrClosed
@@ -114,7 +118,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Ledger, error) {
 // OpenDSN is Open for a parsed DSN.
 func OpenDSN(ctx context.Context, d DSN, opts Options) (*Ledger, error) {
 	opts = fill(opts, d)
-	l := &Ledger{dsn: d, hub: newHub(), opts: opts, done: make(chan struct{})}
+	l := &Ledger{dsn: d, hub: newHub(), opts: opts, done: make(chan struct{}), reads: make(chan func())}
 	l.id = opts.Name + "/" + randomHex(4)
 	var err error
 	switch d.Driver {
@@ -129,7 +133,7 @@ func OpenDSN(ctx context.Context, d DSN, opts Options) (*Ledger, error) {
 		return nil, openErr(err)
 	}
 	feedCtx, cancel := context.WithCancel(context.Background())
-	l.cancel = cancel
+	l.cancel, l.feedCtx = cancel, feedCtx
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -142,7 +146,42 @@ func OpenDSN(ctx context.Context, d DSN, opts Options) (*Ledger, error) {
 			l.sweeper(feedCtx)
 		}()
 	}
+	for range readers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for {
+				select {
+				case <-feedCtx.Done():
+					return
+				case f := <-l.reads:
+					f()
+				}
+			}
+		}()
+	}
 	return l, nil
+}
+
+// readers is how many goroutines serve waiters' reads.
+const readers = 4
+
+// onReader runs f on a reader goroutine and returns when it has. A read
+// through the SQLite driver runs deep stacks: on a waiter's fresh
+// goroutine each read first grew the stack, copying it several times
+// (14% of the CPU at the peer's workload); a reader's stack stays grown.
+// When the ledger is closed, f runs here.
+func (l *Ledger) onReader(ctx context.Context, f func()) {
+	done := make(chan struct{})
+	g := func() { defer close(done); f() }
+	select {
+	case l.reads <- g:
+	case <-l.feedCtx.Done():
+		g()
+	case <-ctx.Done():
+		g() // f sees ctx ended and returns at once
+	}
+	<-done
 }
 
 // openErr marks a failure to open the store as ErrUnavailable unless it
@@ -305,6 +344,7 @@ func (l *Ledger) Claim(ctx context.Context, key, owner string, lease time.Durati
 	var c Claim
 	err := l.retry(ctx, func() (err error) { c, err = l.b.claim(ctx, key, owner, lease); return err })
 	if err != nil {
+		l.writeFailed(key, err)
 		return Claim{}, fmt.Errorf("claim %s: %w", KeyRef(key), err)
 	}
 	l.hub.publish(c.State)
@@ -347,6 +387,7 @@ func (l *Ledger) Complete(ctx context.Context, key, owner string, output []byte)
 		return err
 	})
 	if err != nil {
+		l.writeFailed(key, err)
 		return State{}, false, fmt.Errorf("complete %s: %w", KeyRef(key), err)
 	}
 	if !stored && st.Output != nil && st.Output.Owner == owner && bytes.Equal(st.Output.Data, output) {
@@ -369,6 +410,7 @@ func (l *Ledger) Fail(ctx context.Context, key, owner, msg string) (State, error
 	var st State
 	err := l.retry(ctx, func() (err error) { st, err = l.b.fail(ctx, key, owner, msg); return err })
 	if err != nil && !errors.Is(err, ErrCompleted) {
+		l.writeFailed(key, err)
 		return st, fmt.Errorf("fail %s: %w", KeyRef(key), err)
 	}
 	l.hub.publish(st)
@@ -400,6 +442,7 @@ func (l *Ledger) Forget(ctx context.Context, key string) error {
 	var st State
 	err := l.retry(ctx, func() (err error) { st, err = l.b.forget(ctx, key); return err })
 	if err != nil {
+		l.writeFailed(key, err)
 		return fmt.Errorf("forget %s: %w", KeyRef(key), err)
 	}
 	l.hub.publish(st)
@@ -417,10 +460,22 @@ func (l *Ledger) UnsafeRecreate(ctx context.Context, key, owner string, lease ti
 	var st State
 	err := l.retry(ctx, func() (err error) { st, err = l.b.recreate(ctx, key, owner, lease); return err })
 	if err != nil {
+		l.writeFailed(key, err)
 		return fmt.Errorf("recreate %s: %w", KeyRef(key), err)
 	}
 	l.hub.publish(st)
 	return nil
+}
+
+// writeFailed re-reads key for this process's waiters after a write
+// that failed in a way that may hide a commit (the reply was lost): the
+// change feeds skip this handle's own writes, which it publishes itself,
+// and this one it could not.
+func (l *Ledger) writeFailed(key string, err error) {
+	if err == nil || errors.Is(err, ErrNotOwner) || errors.Is(err, ErrCompleted) || errors.Is(err, ErrInvalid) || l.closed.Load() || !l.hub.watched(key) {
+		return
+	}
+	go l.refresh(l.feedCtx, []string{key})
 }
 
 func checkArgs(key, owner string) error {
@@ -515,8 +570,14 @@ func (l *Ledger) watchUntil(ctx context.Context, key string, ready func(State), 
 	// Always read the store first, even when other waiters here already
 	// watch the key: their view may predate a change made elsewhere that
 	// this caller has seen happen (a retry's claim), and the change feed
-	// may not have delivered it yet.
-	st, err := l.inspectRetry(ctx, key)
+	// may not have delivered it yet. The read is shared with waiters of
+	// the key asking at the same time, but always starts after this call
+	// did (hub.read).
+	fetch := func(ctx context.Context) (st State, err error) {
+		l.onReader(ctx, func() { st, err = l.inspectRetry(ctx, key) })
+		return st, err
+	}
+	st, err := l.hub.read(ctx, w, fetch)
 	if err != nil {
 		if ctx.Err() != nil {
 			return timeout(ctx.Err())
@@ -563,7 +624,7 @@ func (l *Ledger) watchUntil(ctx context.Context, key string, ready func(State), 
 			return last, ErrClosed
 		case <-changed:
 		case <-wake:
-			st, err := l.inspectRetry(ctx, key)
+			st, err := l.hub.read(ctx, w, fetch)
 			if err != nil {
 				if ctx.Err() != nil {
 					return timeout(ctx.Err())

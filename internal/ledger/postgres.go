@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -69,6 +70,99 @@ var pgMigrations = []string{
 	ALTER TABLE %[1]s.attempts_v2 RENAME TO attempts;`,
 }
 
+// pgLedgerOp is the function every write calls, so that a write costs one
+// round trip and a group of writes can be sent, and committed, at once
+// (see pgBackend.write). It does what the Go code did in a transaction of
+// 5–7 statements: lock the key, read, decide, write, notify, and returns
+// the verdict and the key's state afterwards. It changes no table, so it
+// is not a schema version: migrate creates it where it is missing, and
+// routers of the previous build keep working on the same schema during a
+// rolling upgrade. A changed body gets a new name (_v2), never a
+// replacement under a running older build. %[1]s is the quoted schema;
+// %% is a literal %.
+const pgLedgerOp = `CREATE FUNCTION %[1]s.ledger_op_v1(p_op text, p_lock bigint, p_hash bytea, p_key bytea, p_owner bytea,
+	p_lease bigint, p_data bytea, p_sum bytea, p_retention bigint, p_msg bytea, p_channel text, p_payload text)
+RETURNS TABLE (verdict text, o_data bytea, o_sha bytea, o_owner bytea, o_completed bigint, o_expires bigint,
+	a_owner bytea, a_token bigint, a_status text, a_error bytea, a_lease bigint, a_updated bigint, now_us bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+	n bigint;
+	has_o boolean;
+	has_a boolean;
+	cur record;
+BEGIN
+	-- Operations on one key are serialized across every connection.
+	PERFORM pg_advisory_xact_lock(p_lock);
+	n := (extract(epoch from clock_timestamp()) * 1000000)::bigint;
+	PERFORM 1 FROM %[1]s.outputs t WHERE t.key_hash = p_hash AND t.key = p_key AND t.expires_at > n;
+	has_o := FOUND;
+	SELECT t.owner, t.status, t.error, t.lease_until INTO cur FROM %[1]s.attempts t WHERE t.key_hash = p_hash AND t.key = p_key;
+	has_a := FOUND;
+	verdict := 'ok';
+	IF p_op = 'claim' THEN
+		IF has_o OR (has_a AND cur.status = 'running' AND n < cur.lease_until AND cur.owner <> p_owner) THEN
+			verdict := 'not-owned'; -- an output to replay, or another owner's live lease
+		ELSIF has_a AND cur.status = 'running' AND n < cur.lease_until THEN
+			UPDATE %[1]s.attempts SET lease_until = n + p_lease, updated_at = n WHERE key_hash = p_hash;
+			verdict := 'owned';
+		ELSE
+			INSERT INTO %[1]s.attempts AS t (key_hash, key, owner, token, status, error, lease_until, updated_at)
+				VALUES (p_hash, p_key, p_owner, nextval('%[1]s.tokens'), 'running', '', n + p_lease, n)
+				ON CONFLICT (key_hash) DO UPDATE SET owner = excluded.owner, token = excluded.token, status = 'running', error = '',
+					lease_until = excluded.lease_until, updated_at = excluded.updated_at;
+			PERFORM pg_notify(p_channel, p_payload);
+			verdict := 'owned';
+		END IF;
+	ELSIF p_op = 'renew' THEN
+		IF has_o THEN
+			verdict := 'completed';
+		ELSIF NOT has_a OR cur.owner <> p_owner OR cur.status <> 'running' THEN
+			verdict := 'not-owner';
+		ELSE
+			UPDATE %[1]s.attempts SET lease_until = n + p_lease, updated_at = n WHERE key_hash = p_hash;
+		END IF;
+	ELSIF p_op = 'complete' THEN
+		IF has_o THEN
+			verdict := 'not-stored'; -- the first output wins
+		ELSE
+			INSERT INTO %[1]s.outputs (key_hash, key, data, sha256, owner, completed_at, expires_at) VALUES (p_hash, p_key, p_data, p_sum, p_owner, n, n + p_retention)
+				ON CONFLICT (key_hash) DO UPDATE SET data = excluded.data, sha256 = excluded.sha256, owner = excluded.owner,
+					completed_at = excluded.completed_at, expires_at = excluded.expires_at;
+			DELETE FROM %[1]s.attempts WHERE key_hash = p_hash;
+			PERFORM pg_notify(p_channel, p_payload);
+			verdict := 'stored';
+		END IF;
+	ELSIF p_op = 'fail' THEN
+		IF has_o THEN
+			verdict := 'completed';
+		ELSIF has_a AND cur.owner = p_owner AND cur.status = 'failed' AND cur.error = p_msg THEN
+			verdict := 'ok'; -- a retried fail that had committed
+		ELSIF NOT has_a OR cur.owner <> p_owner OR cur.status <> 'running' THEN
+			verdict := 'not-owner';
+		ELSE
+			UPDATE %[1]s.attempts SET status = 'failed', error = p_msg, updated_at = n WHERE key_hash = p_hash;
+			PERFORM pg_notify(p_channel, p_payload);
+		END IF;
+	ELSIF p_op = 'forget' THEN
+		DELETE FROM %[1]s.attempts WHERE key_hash = p_hash;
+		PERFORM pg_notify(p_channel, p_payload);
+	ELSIF p_op = 'recreate' THEN
+		INSERT INTO %[1]s.attempts AS t (key_hash, key, owner, token, status, error, lease_until, updated_at)
+			VALUES (p_hash, p_key, p_owner, nextval('%[1]s.tokens'), 'running', '', n + p_lease, n)
+			ON CONFLICT (key_hash) DO UPDATE SET owner = excluded.owner, token = excluded.token, status = 'running', error = '',
+				lease_until = excluded.lease_until, updated_at = excluded.updated_at;
+		PERFORM pg_notify(p_channel, p_payload);
+	ELSE
+		RAISE EXCEPTION 'ledger_op_v1: unknown operation %%', p_op;
+	END IF;
+	RETURN QUERY SELECT verdict, o.data, o.sha256, o.owner, o.completed_at, o.expires_at,
+		a.owner, a.token, a.status, a.error, a.lease_until, a.updated_at, n
+	FROM (SELECT 1) x
+	LEFT JOIN %[1]s.outputs o ON o.key_hash = p_hash AND o.key = p_key AND o.expires_at > n
+	LEFT JOIN %[1]s.attempts a ON a.key_hash = p_hash AND a.key = p_key;
+END
+$fn$;`
+
 // pgKey is how a key is passed to PostgreSQL: its sha256 (the index) and
 // its bytes (compared too, so that rows never depend on the hash alone).
 func pgKey(key string) ([]byte, []byte) {
@@ -83,6 +177,12 @@ type pgBackend struct {
 	lockNS  string
 	logf    func(string, ...any)
 	state   string
+	// origin prefixes this handle's notifications, so that its listener
+	// skips what its own writes already told this process's waiters.
+	origin string
+	// Writes are group-committed (see write): up to pgGroups groups at
+	// once, each taking every write queued meanwhile.
+	writes *committer[*pgOp]
 }
 
 // pgNow is the database clock in microseconds: leases are judged by one
@@ -99,10 +199,11 @@ func openPostgres(ctx context.Context, d DSN, appName string, opts Options, logf
 		app = app[:63]
 	}
 	pcfg.ConnConfig.RuntimeParams["application_name"] = app
-	// A router's ledger needs few connections: operations are short and
-	// serialized per key. pool_max_conns in the DSN overrides.
+	// A router's ledger needs few connections: every write is one round
+	// trip and writes travel in groups (at most pgGroups at once), the
+	// rest are reads. pool_max_conns in the DSN overrides.
 	if !strings.Contains(d.Conn, "pool_max_conns") {
-		pcfg.MaxConns = 4
+		pcfg.MaxConns = 8
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
@@ -112,7 +213,9 @@ func openPostgres(ctx context.Context, d DSN, appName string, opts Options, logf
 	b := &pgBackend{
 		pool: pool, connCfg: pcfg.ConnConfig.Copy(), schema: schema,
 		channel: "readiness_ledger_" + d.Schema, lockNS: d.Schema + ":", logf: logf,
+		origin: randomHex(6),
 	}
+	b.writes = newCommitter(pgGroups, b.runGroup)
 	b.state = fmt.Sprintf(`SELECT o.data, o.sha256, o.owner, o.completed_at, o.expires_at,
 	       a.owner, a.token, a.status, a.error, a.lease_until, a.updated_at, n.now
 	FROM (SELECT %s AS now) n
@@ -175,8 +278,20 @@ func (b *pgBackend) migrate(ctx context.Context) error {
 				return fmt.Errorf("migrate to version %d: %w", i+1, err)
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE `+b.schema+`.meta SET version = $1`, len(pgMigrations))
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE `+b.schema+`.meta SET version = $1`, len(pgMigrations)); err != nil {
+			return err
+		}
+		var have bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+			WHERE n.nspname = $1 AND p.proname = 'ledger_op_v1')`, strings.Trim(b.schema, `"`)).Scan(&have); err != nil {
+			return err
+		}
+		if !have {
+			if _, err := tx.Exec(ctx, fmt.Sprintf(pgLedgerOp, b.schema)); err != nil {
+				return fmt.Errorf("create ledger_op_v1: %w", err)
+			}
+		}
+		return nil
 	})
 }
 
@@ -219,6 +334,13 @@ func (b *pgBackend) close() error { b.pool.Close(); return nil }
 func (b *pgBackend) readState(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }, key string) (State, int64, error) {
+	h, k := pgKey(key)
+	return scanState(q.QueryRow(ctx, b.state, h, k), key)
+}
+
+// scanState reads a state row: output columns, attempt columns, the
+// database clock; with verdict, a leading verdict column (ledger_op).
+func scanState(row pgx.Row, key string, verdict ...*string) (State, int64, error) {
 	var (
 		data, sum, oOwner     []byte
 		aOwner, aErr          []byte
@@ -227,8 +349,11 @@ func (b *pgBackend) readState(ctx context.Context, q interface {
 		token, lease, updated *int64
 		now                   int64
 	)
-	h, k := pgKey(key)
-	if err := q.QueryRow(ctx, b.state, h, k).Scan(&data, &sum, &oOwner, &completed, &expires, &aOwner, &token, &aStatus, &aErr, &lease, &updated, &now); err != nil {
+	dest := []any{&data, &sum, &oOwner, &completed, &expires, &aOwner, &token, &aStatus, &aErr, &lease, &updated, &now}
+	if len(verdict) > 0 {
+		dest = append([]any{verdict[0]}, dest...)
+	}
+	if err := row.Scan(dest...); err != nil {
 		return State{}, 0, err
 	}
 	st := State{Key: key, ReadAt: fromUS(now)}
@@ -247,24 +372,6 @@ func (b *pgBackend) readState(ctx context.Context, q interface {
 	return st, now, nil
 }
 
-// tx runs f holding the key's advisory lock, so that operations on one key
-// are serialized across every connection, and reads the state first.
-func (b *pgBackend) tx(ctx context.Context, key string, f func(tx pgx.Tx, st *State, now int64) error) (State, error) {
-	var st State
-	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, b.lockID(key)); err != nil {
-			return err
-		}
-		var now int64
-		var err error
-		if st, now, err = b.readState(ctx, tx, key); err != nil {
-			return err
-		}
-		return f(tx, &st, now)
-	})
-	return st, err
-}
-
 // lockID is the advisory lock of a key: 64 bits of the sha256 of the
 // schema and the key (bytes, which hashtext would refuse unless UTF-8).
 func (b *pgBackend) lockID(key string) int64 {
@@ -272,122 +379,178 @@ func (b *pgBackend) lockID(key string) int64 {
 	return int64(binary.BigEndian.Uint64(s[:8]))
 }
 
-func (b *pgBackend) notify(ctx context.Context, tx pgx.Tx, key string) error {
-	// The payload is text: the key travels hex-encoded (MaxKeySize keeps
-	// it under NOTIFY's 8000-byte limit).
-	payload := hex.EncodeToString([]byte(key))
-	if len(payload) > 7000 {
-		payload = "" // too long for NOTIFY: listeners refresh every key
+// payload is a write's notification: this handle's origin and the key,
+// hex-encoded (NOTIFY's payload is text; MaxKeySize keeps it under its
+// 8000-byte limit).
+func (b *pgBackend) payload(key string) string {
+	p := b.origin + ":" + hex.EncodeToString([]byte(key))
+	if len(p) > 7000 {
+		p = "" // too long for NOTIFY: listeners refresh every key
 	}
-	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, b.channel, payload)
-	return err
+	return p
+}
+
+// pgGroups is how many write groups one handle sends at once. With a
+// commit costing a WAL flush (~10 ms on the development machine's disk),
+// one group at a time would cap a handle at one flush's worth of writes
+// per flush; two overlap a group's flush with the next group's filling.
+const pgGroups = 2
+
+// pgOp is one write: a call of ledger_op.
+type pgOp struct {
+	ctx  context.Context
+	op   string
+	key  string
+	lock int64
+	args []any
+	// Results.
+	verdict string
+	st      State
+	err     error
+	done    chan struct{}
+}
+
+func (o *pgOp) doneCh() chan struct{} { return o.done }
+
+// write runs one ledger_op call. Writes are group-committed: op is
+// queued, and a free group slot sends every queued write in one pipeline
+// that PostgreSQL runs as one implicit transaction, so a group costs one
+// round trip and one commit (one WAL flush) however many writes it
+// carries. Every write's verdict is delivered only after that commit
+// returned, so a caller never hears "stored" for an output that is not
+// durable (synchronous_commit as the server sets it). Writes in a group
+// take their keys' advisory locks in lock-ID order, as every group does,
+// so that two groups never wait for each other in a cycle. A write whose
+// statement fails rolls its group back: it gets its error, the others are
+// sent again without it.
+func (b *pgBackend) write(ctx context.Context, op string, key, owner string, lease, retention time.Duration, data []byte, msg string) (string, State, error) {
+	h, k := pgKey(key)
+	var sum []byte
+	if op == "complete" {
+		sum = checksum(data)
+	}
+	o := &pgOp{ctx: ctx, op: op, key: key, lock: b.lockID(key), done: make(chan struct{}),
+		args: []any{op, b.lockID(key), h, k, []byte(owner), lease.Microseconds(), data, sum, retention.Microseconds(), []byte(msg), b.channel, b.payload(key)}}
+	if err := b.writes.do(ctx, o); err != nil {
+		return "", State{}, err
+	}
+	return o.verdict, o.st, o.err
+}
+
+// runGroup sends group in one pipeline and closes each op's done.
+func (b *pgBackend) runGroup(group []*pgOp) {
+	// Lock order; writes of one key keep their order.
+	sort.SliceStable(group, func(i, j int) bool { return group[i].lock < group[j].lock })
+	for len(group) > 0 {
+		failed, err := b.sendGroup(group)
+		if failed == nil {
+			for _, o := range group {
+				if err != nil {
+					o.verdict, o.st, o.err = "", State{}, err
+				} else if o.err != nil {
+					o.verdict, o.st = "", State{}
+				}
+				close(o.done)
+			}
+			return
+		}
+		failed.verdict, failed.st = "", State{}
+		close(failed.done)
+		rest := make([]*pgOp, 0, len(group)-1)
+		for _, o := range group {
+			if o != failed {
+				o.err = nil
+				rest = append(rest, o)
+			}
+		}
+		group = rest
+	}
+}
+
+// sendGroup runs group as one implicit transaction. failed is the write
+// whose statement PostgreSQL refused (nothing was committed; failed.err
+// says why); with failed nil, err is the group's fate: nil, committed, or
+// an error for every write (sending, or the commit, failed).
+func (b *pgBackend) sendGroup(group []*pgOp) (failed *pgOp, err error) {
+	// The group outlives any one caller's context: a caller that gives up
+	// must not abort the others' writes.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(group[0].ctx), DefaultBudget)
+	defer cancel()
+	batch := &pgx.Batch{}
+	q := `SELECT verdict, o_data, o_sha, o_owner, o_completed, o_expires, a_owner, a_token, a_status, a_error, a_lease, a_updated, now_us
+		FROM ` + b.schema + `.ledger_op_v1($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+	for _, o := range group {
+		batch.Queue(q, o.args...)
+	}
+	br := b.pool.SendBatch(ctx, batch)
+	for _, o := range group {
+		var verdict string
+		st, _, err := scanState(br.QueryRow(), o.key, &verdict)
+		o.verdict, o.st, o.err = verdict, st, err
+		var pe *pgconn.PgError
+		if err != nil && errors.As(err, &pe) && failed == nil {
+			failed = o
+		}
+	}
+	// Close reads to the end of the pipeline: the commit's answer.
+	cerr := br.Close()
+	if failed != nil {
+		return failed, nil
+	}
+	if cerr != nil {
+		return nil, cerr
+	}
+	for _, o := range group {
+		// A corrupt output is this write's answer (ledger_op writes
+		// nothing where an output exists); anything else failed the pipe.
+		if o.err != nil && !errors.Is(o.err, ErrCorrupt) {
+			return nil, o.err
+		}
+	}
+	return nil, nil
+}
+
+// verdictErr turns a ledger_op verdict into the backend's answer.
+func verdictErr(v string) error {
+	switch v {
+	case "completed":
+		return ErrCompleted
+	case "not-owner":
+		return ErrNotOwner
+	}
+	return nil
 }
 
 func (b *pgBackend) claim(ctx context.Context, key, owner string, lease time.Duration) (Claim, error) {
-	owned := false
-	st, err := b.tx(ctx, key, func(tx pgx.Tx, st *State, now int64) error {
-		if st.Output != nil {
-			return nil
-		}
-		a := st.Attempt
-		live := a != nil && a.Status == AttemptRunning && now < us(a.LeaseUntil)
-		until := now + lease.Microseconds()
-		switch {
-		case live && a.Owner != owner:
-			return nil
-		case live:
-			if _, err := tx.Exec(ctx, `UPDATE `+b.schema+`.attempts SET lease_until = $2, updated_at = $3 WHERE key_hash = $1`, checksum([]byte(key)), until, now); err != nil {
-				return err
-			}
-			a.LeaseUntil, a.UpdatedAt = fromUS(until), fromUS(now)
-		default:
-			var token int64
-			if err := tx.QueryRow(ctx, `INSERT INTO `+b.schema+`.attempts AS t (key_hash, key, owner, token, status, error, lease_until, updated_at)
-				VALUES ($1, $5, $2, nextval('`+strings.Trim(b.schema, `"`)+`.tokens'), 'running', '', $3, $4)
-				ON CONFLICT (key_hash) DO UPDATE SET owner = excluded.owner, token = excluded.token, status = 'running', error = '',
-					lease_until = excluded.lease_until, updated_at = excluded.updated_at
-				RETURNING token`, checksum([]byte(key)), []byte(owner), until, now, []byte(key)).Scan(&token); err != nil {
-				return err
-			}
-			st.Attempt = &Attempt{Owner: owner, Token: token, Status: AttemptRunning, LeaseUntil: fromUS(until), UpdatedAt: fromUS(now)}
-			if err := b.notify(ctx, tx, key); err != nil {
-				return err
-			}
-		}
-		owned = true
-		return nil
-	})
+	v, st, err := b.write(ctx, "claim", key, owner, lease, 0, nil, "")
 	if err != nil {
 		return Claim{}, err
 	}
-	return Claim{Owned: owned, State: st}, nil
+	return Claim{Owned: v == "owned", State: st}, nil
 }
 
 func (b *pgBackend) renew(ctx context.Context, key, owner string, lease time.Duration) (State, error) {
-	return b.tx(ctx, key, func(tx pgx.Tx, st *State, now int64) error {
-		if st.Output != nil {
-			return ErrCompleted
-		}
-		a := st.Attempt
-		if a == nil || a.Owner != owner || a.Status != AttemptRunning {
-			return ErrNotOwner
-		}
-		until := now + lease.Microseconds()
-		if _, err := tx.Exec(ctx, `UPDATE `+b.schema+`.attempts SET lease_until = $2, updated_at = $3 WHERE key_hash = $1`, checksum([]byte(key)), until, now); err != nil {
-			return err
-		}
-		a.LeaseUntil, a.UpdatedAt = fromUS(until), fromUS(now)
-		return nil
-	})
+	v, st, err := b.write(ctx, "renew", key, owner, lease, 0, nil, "")
+	if err != nil {
+		return State{}, err
+	}
+	return st, verdictErr(v)
 }
 
 func (b *pgBackend) complete(ctx context.Context, key, owner string, data []byte, retention time.Duration) (State, bool, error) {
-	stored := false
-	st, err := b.tx(ctx, key, func(tx pgx.Tx, st *State, now int64) error {
-		if st.Output != nil {
-			return nil
-		}
-		expires := now + retention.Microseconds()
-		if _, err := tx.Exec(ctx, `INSERT INTO `+b.schema+`.outputs (key_hash, key, data, sha256, owner, completed_at, expires_at) VALUES ($1, $6, $2, $7, $3, $4, $5)
-			ON CONFLICT (key_hash) DO UPDATE SET data = excluded.data, sha256 = excluded.sha256, owner = excluded.owner, completed_at = excluded.completed_at, expires_at = excluded.expires_at`,
-			checksum([]byte(key)), data, []byte(owner), now, expires, []byte(key), checksum(data)); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM `+b.schema+`.attempts WHERE key_hash = $1`, checksum([]byte(key))); err != nil {
-			return err
-		}
-		if err := b.notify(ctx, tx, key); err != nil {
-			return err
-		}
-		st.Output = &Output{Data: data, Owner: owner, CompletedAt: fromUS(now), ExpiresAt: fromUS(expires)}
-		st.Attempt = nil
-		stored = true
-		return nil
-	})
+	v, st, err := b.write(ctx, "complete", key, owner, 0, retention, data, "")
 	if err != nil {
 		return State{}, false, err
 	}
-	return st, stored, nil
+	return st, v == "stored", nil
 }
 
 func (b *pgBackend) fail(ctx context.Context, key, owner, msg string) (State, error) {
-	return b.tx(ctx, key, func(tx pgx.Tx, st *State, now int64) error {
-		if st.Output != nil {
-			return ErrCompleted
-		}
-		a := st.Attempt
-		if a != nil && a.Owner == owner && a.Status == AttemptFailed && a.Error == msg {
-			return nil
-		}
-		if a == nil || a.Owner != owner || a.Status != AttemptRunning {
-			return ErrNotOwner
-		}
-		if _, err := tx.Exec(ctx, `UPDATE `+b.schema+`.attempts SET status = 'failed', error = $2, updated_at = $3 WHERE key_hash = $1`, checksum([]byte(key)), []byte(msg), now); err != nil {
-			return err
-		}
-		a.Status, a.Error, a.UpdatedAt = AttemptFailed, msg, fromUS(now)
-		return b.notify(ctx, tx, key)
-	})
+	v, st, err := b.write(ctx, "fail", key, owner, 0, 0, nil, msg)
+	if err != nil {
+		return State{}, err
+	}
+	return st, verdictErr(v)
 }
 
 func (b *pgBackend) inspect(ctx context.Context, key string) (State, error) {
@@ -396,29 +559,13 @@ func (b *pgBackend) inspect(ctx context.Context, key string) (State, error) {
 }
 
 func (b *pgBackend) forget(ctx context.Context, key string) (State, error) {
-	return b.tx(ctx, key, func(tx pgx.Tx, st *State, now int64) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM `+b.schema+`.attempts WHERE key_hash = $1`, checksum([]byte(key))); err != nil {
-			return err
-		}
-		st.Attempt = nil
-		return b.notify(ctx, tx, key)
-	})
+	_, st, err := b.write(ctx, "forget", key, "", 0, 0, nil, "")
+	return st, err
 }
 
 func (b *pgBackend) recreate(ctx context.Context, key, owner string, lease time.Duration) (State, error) {
-	return b.tx(ctx, key, func(tx pgx.Tx, st *State, now int64) error {
-		until := now + lease.Microseconds()
-		var token int64
-		if err := tx.QueryRow(ctx, `INSERT INTO `+b.schema+`.attempts (key_hash, key, owner, token, status, error, lease_until, updated_at)
-			VALUES ($1, $5, $2, nextval('`+strings.Trim(b.schema, `"`)+`.tokens'), 'running', '', $3, $4)
-			ON CONFLICT (key_hash) DO UPDATE SET owner = excluded.owner, token = excluded.token, status = 'running', error = '',
-				lease_until = excluded.lease_until, updated_at = excluded.updated_at
-			RETURNING token`, checksum([]byte(key)), []byte(owner), until, now, []byte(key)).Scan(&token); err != nil {
-			return err
-		}
-		st.Attempt = &Attempt{Owner: owner, Token: token, Status: AttemptRunning, LeaseUntil: fromUS(until), UpdatedAt: fromUS(now)}
-		return b.notify(ctx, tx, key)
-	})
+	_, st, err := b.write(ctx, "recreate", key, owner, lease, 0, nil, "")
+	return st, err
 }
 
 func (b *pgBackend) sweep(ctx context.Context, retention time.Duration) error {
@@ -475,7 +622,13 @@ func (b *pgBackend) listen(ctx context.Context, conn *pgx.Conn, changed func([]s
 		if err != nil {
 			return err
 		}
-		key, err := hex.DecodeString(n.Payload)
+		origin, hexKey, found := strings.Cut(n.Payload, ":")
+		if !found {
+			hexKey = origin // a writer that names no origin
+		} else if origin == b.origin {
+			continue // this handle wrote it and told its waiters already
+		}
+		key, err := hex.DecodeString(hexKey)
 		if n.Payload == "" || err != nil {
 			changed(nil)
 			continue

@@ -16,6 +16,9 @@ import (
 type BenchConfig struct {
 	DSN    string
 	Worker Exec
+	// WorkerCPUProfile, when set, makes worker process i write its CPU
+	// profile to WorkerCPUProfile + ".<i>" (pprof) when it ends.
+	WorkerCPUProfile string
 	// Waiters are the fan-out sizes measured (default 1, 10, 100, 1000).
 	Waiters []int
 	// Processes the cross-process waiters are spread over (default 4).
@@ -23,41 +26,75 @@ type BenchConfig struct {
 	// Samples is the minimum number of latency samples per figure
 	// (default 1000; at least 3 rounds).
 	Samples int
-	// Throughput is how long the throughput test runs (default 3s).
+	// Round shapes every delivery round (zero: Complete as soon as all
+	// waiters are registered).
+	Round Round
+	// Throughput is how long the timed throughput test runs (default 3s)
+	// when Workload.Keys is 0.
 	Throughput time.Duration
-	// Workload, when Keys is set, replaces the timed throughput test by
-	// a fixed one: Keys keys, InFlight at a time, WaitersPerKey waiters
-	// each (the reviewed Python ledger's benchmark is 1000, 25, 4).
+	// Workload is the throughput test: Workload.Keys keys (0: as many as
+	// fit in Throughput), InFlight at a time, WaitersPerKey waiters each
+	// (zero Workload: 8 in flight, 4 waiters, timed).
 	Workload Workload
 	// IdleWaiters wait for Idle while CPU is measured (default 1000, 10s).
 	IdleWaiters int
 	Idle        time.Duration
+	// NoIdle skips the idle measurement.
+	NoIdle bool
 	// Progress, when set, receives a line per finished figure.
 	Progress func(string)
 }
 
+// Round is the shape of one delivery round.
+type Round struct {
+	// Spread: the round's waiters arrive evenly over this time from the
+	// round's start, alternating between the processes (0: all at once).
+	Spread time.Duration `json:"spread_ns"`
+	// CompleteAfter: Complete is called this long after the round's
+	// start, whether or not every waiter is registered by then (0: as
+	// soon as all are).
+	CompleteAfter time.Duration `json:"complete_after_ns"`
+}
+
+// PeerWorkload is the benchmark of the reviewed Python ledger (issue 15),
+// which `readiness ledger bench --workload peer` runs: 1,000 keys, 25 in
+// flight, 4 waiters per key, each key completed right after its claim;
+// delivery rounds of 100 waiters (4 processes × 25) arriving over 100 ms,
+// completed 200 ms after the round starts.
+func PeerWorkload() BenchConfig {
+	return BenchConfig{
+		Waiters: []int{100}, Processes: 4, Samples: 1000,
+		Round:    Round{Spread: 100 * time.Millisecond, CompleteAfter: 200 * time.Millisecond},
+		Workload: Workload{Keys: 1000, InFlight: 25, WaitersPerKey: 4, CompleteAtOnce: true},
+	}
+}
+
 // Delivery is the latency from Complete returning to each waiter
-// returning, for one fan-out size.
+// returning, for one fan-out size. Times are CLOCK_MONOTONIC, one clock
+// for every process of the host; a waiter that returned before Complete
+// returned (PostgreSQL's NOTIFY can beat the writer's reply) has a negative
+// latency, counted in Negative and kept, not clamped to 0.
 type Delivery struct {
-	Mode    Mode          `json:"mode"`
-	Waiters int           `json:"waiters"`
-	Rounds  int           `json:"rounds"`
-	Samples int           `json:"samples"`
-	P50     time.Duration `json:"p50_ns"`
-	P99     time.Duration `json:"p99_ns"`
-	Max     time.Duration `json:"max_ns"`
+	Mode     Mode          `json:"mode"`
+	Waiters  int           `json:"waiters"`
+	Rounds   int           `json:"rounds"`
+	Round    Round         `json:"round"`
+	Samples  int           `json:"samples"`
+	Min      time.Duration `json:"min_ns"`
+	P50      time.Duration `json:"p50_ns"`
+	P99      time.Duration `json:"p99_ns"`
+	Max      time.Duration `json:"max_ns"`
+	Negative int           `json:"negative"`
 	// Commit is the median time Complete itself took.
 	Commit time.Duration `json:"commit_p50_ns"`
 	// The same latencies measured from the start of the Complete call:
-	// an upper bound that includes the commit. (Measured from Complete's
-	// return, a waiter woken by the commit before the call returned counts
-	// as 0, which flatters PostgreSQL, whose NOTIFY can beat the reply.)
+	// an upper bound that includes the commit.
 	P50FromCall time.Duration `json:"p50_from_call_ns"`
 	P99FromCall time.Duration `json:"p99_from_call_ns"`
 	MaxFromCall time.Duration `json:"max_from_call_ns"`
 }
 
-// Workload is the shape of a fixed throughput test.
+// Workload is the shape of the throughput test.
 type Workload struct {
 	Keys          int `json:"keys"`
 	InFlight      int `json:"in_flight"`
@@ -69,7 +106,7 @@ type Workload struct {
 }
 
 // Throughput is keys completed per second, each with a claim, a complete
-// and four waiters.
+// and its waiters.
 type Throughput struct {
 	Keys        int64         `json:"keys"`
 	Duration    time.Duration `json:"duration_ns"`
@@ -101,12 +138,7 @@ type BenchReport struct {
 	Duration   time.Duration `json:"duration_ns"`
 }
 
-// Bench measures the ledger.
-func Bench(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
-	d, err := ledger.ParseDSN(cfg.DSN)
-	if err != nil {
-		return nil, err
-	}
+func (cfg *BenchConfig) fill() {
 	if len(cfg.Waiters) == 0 {
 		cfg.Waiters = []int{1, 10, 100, 1000}
 	}
@@ -119,16 +151,51 @@ func Bench(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
 	if cfg.Throughput <= 0 {
 		cfg.Throughput = 3 * time.Second
 	}
+	if cfg.Workload == (Workload{}) {
+		cfg.Workload = Workload{InFlight: 8, WaitersPerKey: 4}
+	}
 	if cfg.IdleWaiters <= 0 {
 		cfg.IdleWaiters = 1000
 	}
 	if cfg.Idle <= 0 {
 		cfg.Idle = 10 * time.Second
 	}
-	progress := cfg.Progress
-	if progress == nil {
-		progress = func(string) {}
+	if cfg.Progress == nil {
+		cfg.Progress = func(string) {}
 	}
+}
+
+// benchTarget is what the delivery and throughput measurements drive:
+// readiness's own ledger (Bench) or a ledger driver (DriverBench).
+type benchTarget struct {
+	// own claims key for a new owner (it must become the owner).
+	own      func(ctx context.Context, key string) (owner string, err error)
+	complete func(ctx context.Context, key, owner string) error
+	// local starts waiters in the completer's process, remote spreads
+	// them over other processes (nil: not measured).
+	local, remote startWaiters
+}
+
+// startWaiters starts n waiters on key, waiter i arriving at the monotonic
+// time at[i] (at once when at is nil).
+type startWaiters func(ctx context.Context, key string, n int, at []int64) (*waiterGroup, error)
+
+type waiterGroup struct {
+	// ready returns once every waiter is registered (or returned).
+	ready func() error
+	// collect returns each waiter's return time (monoNow).
+	collect func() ([]int64, error)
+	// cancel ends waiters early (after an error); may be nil.
+	cancel func()
+}
+
+// Bench measures readiness's own ledger.
+func Bench(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
+	d, err := ledger.ParseDSN(cfg.DSN)
+	if err != nil {
+		return nil, err
+	}
+	cfg.fill()
 	start := time.Now()
 	prefix := "bench-" + nonce()
 	l, err := ledger.OpenDSN(ctx, d, ledger.Options{Name: "bench"})
@@ -137,43 +204,29 @@ func Bench(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
 	}
 	defer l.Close()
 	rep := &BenchReport{DSN: d.String(), Driver: d.Driver, Processes: cfg.Processes}
-
-	// In-process: the waiters share the completer's ledger handle.
-	for _, n := range cfg.Waiters {
-		dl, err := benchDelivery(ctx, l, n, cfg.Samples, prefix, func(ctx context.Context, key string, n int) (func() ([]int64, error), error) {
-			return localWaiters(ctx, l, key, n)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("in-process delivery, %d waiters: %w", n, err)
-		}
-		dl.Mode = InProcess
-		rep.Delivery = append(rep.Delivery, dl)
-		progress(fmt.Sprintf("delivery %-6s %5d waiters: p50 %s p99 %s max %s", dl.Mode, n, dl.P50, dl.P99, dl.Max))
+	t := benchTarget{
+		own: func(ctx context.Context, key string) (string, error) {
+			owner := l.NewOwnerID()
+			c, err := l.Claim(ctx, key, owner, time.Minute)
+			if err == nil && !c.Owned {
+				err = fmt.Errorf("claim of a new key %s was not owned: %s", key, c.State.Describe())
+			}
+			return owner, err
+		},
+		complete: func(ctx context.Context, key, owner string) error {
+			_, _, err := l.Complete(ctx, key, owner, []byte("bench output"))
+			return err
+		},
+		local: func(ctx context.Context, key string, n int, at []int64) (*waiterGroup, error) {
+			return localWaiters(ctx, l, key, n, at), nil
+		},
 	}
-
-	var tp Throughput
-	if cfg.Workload.Keys > 0 {
-		tp, err = benchWorkload(ctx, l, cfg.Workload, prefix)
-	} else {
-		tp, err = benchThroughput(ctx, l, cfg.Throughput, prefix)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("throughput: %w", err)
-	}
-	rep.Throughput = tp
-	progress(fmt.Sprintf("throughput: %.0f keys/s", tp.KeysPerSec))
-
-	idle, err := benchIdleLocal(ctx, cfg.DSN, cfg.IdleWaiters, cfg.Idle, prefix)
-	if err != nil {
-		return nil, fmt.Errorf("idle waiters in-process: %w", err)
-	}
-	rep.Idle = append(rep.Idle, idle)
-	progress(fmt.Sprintf("idle     %-6s %5d waiters: %.2f%% of a core", idle.Mode, idle.Waiters, idle.CorePercent))
-
 	// Across processes: waiters spread over worker processes; the
 	// completer is this process.
+	var procs []*proc
 	if cfg.Worker.Path != "" {
-		procs := make([]*proc, cfg.Processes)
+		procs = make([]*proc, cfg.Processes)
+		actors := make([]Actor, cfg.Processes)
 		var startErr error
 		var mu sync.Mutex
 		var wg sync.WaitGroup
@@ -181,13 +234,17 @@ func Bench(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				p, err := startProc(ctx, cfg.Worker, fmt.Sprintf("bench%d", i), cfg.DSN, ledger.DefaultLease)
+				x := cfg.Worker
+				if cfg.WorkerCPUProfile != "" {
+					x.Args = append(append([]string{}, x.Args...), "--cpuprofile", fmt.Sprintf("%s.%d", cfg.WorkerCPUProfile, i))
+				}
+				p, err := startProc(ctx, x, fmt.Sprintf("bench%d", i), cfg.DSN, ledger.DefaultLease)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
 					startErr = errors.Join(startErr, err)
 				}
-				procs[i] = p
+				procs[i], actors[i] = p, p
 			}()
 		}
 		wg.Wait()
@@ -201,34 +258,67 @@ func Bench(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
 		if startErr != nil {
 			return nil, startErr
 		}
-		for _, n := range cfg.Waiters {
-			dl, err := benchDelivery(ctx, l, n, cfg.Samples, prefix, func(ctx context.Context, key string, n int) (func() ([]int64, error), error) {
-				return remoteWaiters(procs, key, n)
-			})
-			if err != nil {
-				return nil, fmt.Errorf("cross-process delivery, %d waiters: %w", n, err)
-			}
-			dl.Mode = Processes
-			rep.Delivery = append(rep.Delivery, dl)
-			progress(fmt.Sprintf("delivery %-6s %5d waiters: p50 %s p99 %s max %s", dl.Mode, n, dl.P50, dl.P99, dl.Max))
-		}
-		idleRemote, err := benchIdleRemote(ctx, procs, cfg.IdleWaiters, cfg.Idle, prefix)
+		t.remote = actorWaiters(actors)
+	}
+	if err := runBench(ctx, cfg, t, prefix, rep); err != nil {
+		return nil, err
+	}
+	if cfg.NoIdle {
+		rep.Duration = time.Since(start)
+		return rep, nil
+	}
+	idle, err := benchIdleLocal(ctx, cfg.DSN, cfg.IdleWaiters, cfg.Idle, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("idle waiters in-process: %w", err)
+	}
+	rep.Idle = append(rep.Idle, idle)
+	cfg.Progress(fmt.Sprintf("idle     %-6s %5d waiters: %.2f%% of a core", idle.Mode, idle.Waiters, idle.CorePercent))
+	if procs != nil {
+		idle, err := benchIdleRemote(ctx, procs, cfg.IdleWaiters, cfg.Idle, prefix)
 		if err != nil {
 			return nil, fmt.Errorf("idle waiters across processes: %w", err)
 		}
-		rep.Idle = append(rep.Idle, idleRemote)
-		progress(fmt.Sprintf("idle     %-6s %5d waiters: %.2f%% of a core", idleRemote.Mode, idleRemote.Waiters, idleRemote.CorePercent))
+		rep.Idle = append(rep.Idle, idle)
+		cfg.Progress(fmt.Sprintf("idle     %-6s %5d waiters: %.2f%% of a core", idle.Mode, idle.Waiters, idle.CorePercent))
 	}
-
 	rep.Duration = time.Since(start)
 	return rep, nil
 }
 
-// startWaiters starts n waiters on key and returns once all are in place;
-// the returned func collects their wall-clock return times.
-type startWaiters func(ctx context.Context, key string, n int) (func() ([]int64, error), error)
+// runBench measures delivery (in-process, then across processes) and
+// throughput on t.
+func runBench(ctx context.Context, cfg BenchConfig, t benchTarget, prefix string, rep *BenchReport) error {
+	for _, m := range []struct {
+		mode  Mode
+		start startWaiters
+	}{{InProcess, t.local}, {Processes, t.remote}} {
+		if m.start == nil {
+			continue
+		}
+		for _, n := range cfg.Waiters {
+			dl, err := benchDelivery(ctx, t, m.start, n, cfg.Samples, cfg.Round, prefix)
+			if err != nil {
+				return fmt.Errorf("%s delivery, %d waiters: %w", m.mode, n, err)
+			}
+			dl.Mode = m.mode
+			rep.Delivery = append(rep.Delivery, dl)
+			cfg.Progress(fmt.Sprintf("delivery %-6s %5d waiters: p50 %s p99 %s max %s, %d negative", dl.Mode, n, dl.P50, dl.P99, dl.Max, dl.Negative))
+		}
+	}
+	tp, err := benchKeys(ctx, t, cfg.Workload, cfg.Throughput, prefix)
+	if err != nil {
+		return fmt.Errorf("throughput: %w", err)
+	}
+	rep.Throughput = tp
+	cfg.Progress(fmt.Sprintf("throughput: %.0f keys/s", tp.KeysPerSec))
+	return nil
+}
 
-func benchDelivery(ctx context.Context, l *ledger.Ledger, n, samples int, prefix string, start startWaiters) (Delivery, error) {
+// roundLead is how far ahead of now a shaped round starts, so that the
+// requests reach the worker processes before the first waiter is due.
+const roundLead = 20 * time.Millisecond
+
+func benchDelivery(ctx context.Context, t benchTarget, start startWaiters, n, samples int, shape Round, prefix string) (Delivery, error) {
 	rounds := max(3, (samples+n-1)/n)
 	var lat, fromCall, commits []time.Duration
 	for r := range rounds {
@@ -236,35 +326,89 @@ func benchDelivery(ctx context.Context, l *ledger.Ledger, n, samples int, prefix
 			return Delivery{}, ctx.Err()
 		}
 		key := fmt.Sprintf("%s/delivery/%d/%d/%s", prefix, n, r, nonce())
-		owner := l.NewOwnerID()
-		if _, err := l.Claim(ctx, key, owner, time.Minute); err != nil {
-			return Delivery{}, err
-		}
-		collect, err := start(ctx, key, n)
+		owner, err := t.own(ctx, key)
 		if err != nil {
 			return Delivery{}, err
 		}
-		t0 := time.Now()
-		if _, _, err := l.Complete(ctx, key, owner, []byte("bench output")); err != nil {
-			return Delivery{}, err
+		var at []int64
+		var completeAt int64
+		if shape.Spread > 0 || shape.CompleteAfter > 0 {
+			begin := monoNow() + int64(roundLead)
+			at = make([]int64, n)
+			for i := range at {
+				at[i] = begin + int64(shape.Spread)*int64(i)/int64(n)
+			}
+			if shape.CompleteAfter > 0 {
+				completeAt = begin + int64(shape.CompleteAfter)
+			}
 		}
-		t1 := time.Now()
-		commits = append(commits, t1.Sub(t0))
-		times, err := collect()
+		wg, err := start(ctx, key, n, at)
 		if err != nil {
 			return Delivery{}, err
 		}
-		for _, t := range times {
-			lat = append(lat, max(0, time.Duration(t-t1.UnixNano())))
-			fromCall = append(fromCall, max(0, time.Duration(t-t0.UnixNano())))
+		if completeAt == 0 {
+			err = wg.ready()
+		} else {
+			err = sleepUntil(ctx, completeAt)
+		}
+		if err != nil {
+			return Delivery{}, err
+		}
+		t0 := monoNow()
+		if err := t.complete(ctx, key, owner); err != nil {
+			return Delivery{}, err
+		}
+		t1 := monoNow()
+		commits = append(commits, time.Duration(t1-t0))
+		times, err := wg.collect()
+		if err != nil {
+			return Delivery{}, err
+		}
+		for _, ts := range times {
+			lat = append(lat, time.Duration(ts-t1))
+			fromCall = append(fromCall, time.Duration(ts-t0))
+		}
+	}
+	d := deliveryStats(lat, fromCall, commits)
+	d.Waiters, d.Rounds, d.Round = n, rounds, shape
+	return d, nil
+}
+
+// deliveryStats summarises latencies as measured: a negative one (the
+// waiter returned before Complete did) stays negative and is counted.
+func deliveryStats(lat, fromCall, commits []time.Duration) Delivery {
+	var d Delivery
+	for i, v := range lat {
+		if v < 0 {
+			d.Negative++
+		}
+		if i == 0 || v < d.Min {
+			d.Min = v
 		}
 	}
 	p, c := percentiles(lat), percentiles(fromCall)
-	return Delivery{Waiters: n, Rounds: rounds, Samples: p.N, P50: p.P50, P99: p.P99, Max: p.Max, Commit: percentiles(commits).P50,
-		P50FromCall: c.P50, P99FromCall: c.P99, MaxFromCall: c.Max}, nil
+	d.Samples, d.P50, d.P99, d.Max = p.N, p.P50, p.P99, p.Max
+	d.Commit, d.P50FromCall, d.P99FromCall, d.MaxFromCall = percentiles(commits).P50, c.P50, c.P99, c.Max
+	return d
 }
 
-func localWaiters(ctx context.Context, l *ledger.Ledger, key string, n int) (func() ([]int64, error), error) {
+// sleepUntil sleeps until the monotonic time at.
+func sleepUntil(ctx context.Context, at int64) error {
+	d := time.Duration(at - monoNow())
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func localWaiters(ctx context.Context, l *ledger.Ledger, key string, n int, at []int64) *waiterGroup {
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	var ready, done sync.WaitGroup
 	ready.Add(n)
@@ -275,164 +419,143 @@ func localWaiters(ctx context.Context, l *ledger.Ledger, key string, n int) (fun
 		go func() {
 			defer done.Done()
 			var once sync.Once
+			if at != nil {
+				_ = sleepUntil(wctx, at[i])
+			}
 			_, err := l.Wait(wctx, key, ledger.OnWaiting(func(ledger.State) { once.Do(ready.Done) }))
-			times[i] = time.Now().UnixNano()
+			times[i] = monoNow()
 			errs[i] = err
 			once.Do(ready.Done)
 		}()
 	}
-	ready.Wait()
-	return func() ([]int64, error) {
-		done.Wait()
-		cancel()
-		return times, errors.Join(errs...)
-	}, nil
+	return &waiterGroup{
+		ready: func() error { ready.Wait(); return nil },
+		collect: func() ([]int64, error) {
+			done.Wait()
+			cancel()
+			return times, errors.Join(errs...)
+		},
+		cancel: cancel,
+	}
 }
 
-func remoteWaiters(procs []*proc, key string, n int) (func() ([]int64, error), error) {
-	var calls []*Call
-	for i, p := range procs {
-		share := n / len(procs)
-		if i < n%len(procs) {
-			share++
-		}
-		if share == 0 {
-			continue
-		}
-		calls = append(calls, p.Start(Request{Op: "waitmany", Key: key, N: share, Timeout: time.Minute}))
-	}
-	for _, c := range calls {
-		if err := c.AwaitReady(time.Minute); err != nil {
-			return nil, err
-		}
-	}
-	return func() ([]int64, error) {
-		var times []int64
-		for _, c := range calls {
-			r, err := c.Done(2 * time.Minute)
-			if err != nil {
-				return nil, err
+// actorWaiters spreads waiters over actors (worker processes, or driver
+// processes), waiter g going to actor g mod len(actors) so that arrivals
+// alternate between them.
+func actorWaiters(actors []Actor) startWaiters {
+	return func(ctx context.Context, key string, n int, at []int64) (*waiterGroup, error) {
+		counts := make([]int, len(actors))
+		ats := make([][]int64, len(actors))
+		for g := range n {
+			i := g % len(actors)
+			counts[i]++
+			if at != nil {
+				ats[i] = append(ats[i], at[g])
 			}
-			if r.Err != "" || len(r.Errors) > 0 {
-				return nil, fmt.Errorf("waiters: %s %s", r.Err, strings.Join(r.Errors, "; "))
-			}
-			times = append(times, r.Times...)
 		}
-		return times, nil
-	}, nil
-}
-
-// benchThroughput runs concurrent loops of: four waiters on a new key,
-// claim, complete, and all four waiters served.
-func benchThroughput(ctx context.Context, l *ledger.Ledger, d time.Duration, prefix string) (Throughput, error) {
-	const conc, waitersPer = 8, 4
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var keys atomic.Int64
-	var firstErr error
-	var mu sync.Mutex
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
-				key := fmt.Sprintf("%s/tp/%d/%d", prefix, w, i)
-				owner := l.NewOwnerID()
-				if err := throughputKey(ctx, l, key, owner, waitersPer, false); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
+		var calls []*Call
+		for i, a := range actors {
+			if counts[i] > 0 {
+				calls = append(calls, a.Start(Request{Op: "waitmany", Key: key, N: counts[i], At: ats[i], Timeout: time.Minute}))
+			}
+		}
+		return &waiterGroup{
+			ready: func() error {
+				for _, c := range calls {
+					if err := c.AwaitReady(time.Minute); err != nil {
+						return err
 					}
-					mu.Unlock()
-					cancel()
-					return
 				}
-				keys.Add(1)
-			}
-		}()
+				return nil
+			},
+			collect: func() ([]int64, error) {
+				var times []int64
+				for _, c := range calls {
+					r, err := c.Done(2 * time.Minute)
+					if err != nil {
+						return nil, err
+					}
+					if r.Err != "" || len(r.Errors) > 0 {
+						return nil, fmt.Errorf("waiters: %s %s", r.Err, strings.Join(r.Errors, "; "))
+					}
+					times = append(times, r.Times...)
+				}
+				return times, nil
+			},
+		}, nil
 	}
-	wg.Wait()
-	el := time.Since(start)
-	if firstErr != nil {
-		return Throughput{}, firstErr
-	}
-	n := keys.Load()
-	return Throughput{Keys: n, Duration: el, KeysPerSec: float64(n) / el.Seconds(), Concurrency: conc, WaitersPer: waitersPer}, nil
 }
 
-// benchWorkload serves w.Keys keys, w.InFlight at a time.
-func benchWorkload(ctx context.Context, l *ledger.Ledger, w Workload, prefix string) (Throughput, error) {
+// benchKeys serves w.Keys keys (or, when 0, keys until d has passed),
+// w.InFlight at a time, each with w.WaitersPerKey waiters in the
+// completer's process.
+func benchKeys(ctx context.Context, t benchTarget, w Workload, d time.Duration, prefix string) (Throughput, error) {
 	inFlight, waiters := max(1, w.InFlight), max(0, w.WaitersPerKey)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	next := make(chan int)
+	var next, served atomic.Int64
 	errs := make([]error, inFlight)
-	start := time.Now() // monotonic
+	deadline := time.Now().Add(d)
+	start := monoNow()
 	var wg sync.WaitGroup
 	for g := range inFlight {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				key := fmt.Sprintf("%s/wl/%d", prefix, i)
-				if err := throughputKey(ctx, l, key, l.NewOwnerID(), waiters, w.CompleteAtOnce); err != nil {
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if (w.Keys > 0 && i >= int64(w.Keys)) || (w.Keys == 0 && time.Now().After(deadline)) {
+					return
+				}
+				if err := throughputKey(ctx, t, fmt.Sprintf("%s/wl/%d", prefix, i), waiters, w.CompleteAtOnce); err != nil {
 					errs[g] = err
 					cancel()
 					return
 				}
+				served.Add(1)
 			}
 		}()
 	}
-feed:
-	for i := range w.Keys {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
 	wg.Wait()
-	el := time.Since(start)
+	el := time.Duration(monoNow() - start)
 	if err := errors.Join(errs...); err != nil {
 		return Throughput{}, err
 	}
-	return Throughput{Keys: int64(w.Keys), Duration: el, KeysPerSec: float64(w.Keys) / el.Seconds(), Concurrency: inFlight, WaitersPer: waiters, AtOnce: w.CompleteAtOnce}, nil
+	if err := ctx.Err(); err != nil {
+		return Throughput{}, err
+	}
+	n := served.Load()
+	return Throughput{Keys: n, Duration: el, KeysPerSec: float64(n) / el.Seconds(), Concurrency: inFlight, WaitersPer: waiters, AtOnce: w.CompleteAtOnce}, nil
 }
 
-func throughputKey(ctx context.Context, l *ledger.Ledger, key, owner string, waiters int, atOnce bool) error {
-	var ready, done sync.WaitGroup
-	ready.Add(waiters)
-	done.Add(waiters)
-	errs := make([]error, waiters)
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for i := range waiters {
-		go func() {
-			defer done.Done()
-			var once sync.Once
-			_, errs[i] = l.Wait(wctx, key, ledger.OnWaiting(func(ledger.State) { once.Do(ready.Done) }))
-			once.Do(ready.Done)
-		}()
+// throughputKey is one key of the throughput test: its waiters start, the
+// owner claims and completes (at once, or once every waiter is
+// registered), and every waiter is served.
+func throughputKey(ctx context.Context, t benchTarget, key string, waiters int, atOnce bool) error {
+	var wg *waiterGroup
+	if waiters > 0 {
+		var err error
+		if wg, err = t.local(ctx, key, waiters, nil); err != nil {
+			return err
+		}
 	}
-	c, err := l.Claim(ctx, key, owner, time.Minute)
-	if err == nil && !c.Owned {
-		err = fmt.Errorf("claim of a new key %s was not owned", key)
+	owner, err := t.own(ctx, key)
+	if err == nil && !atOnce && wg != nil {
+		err = wg.ready()
 	}
 	if err == nil {
-		if !atOnce {
-			ready.Wait()
-		}
-		_, _, err = l.Complete(ctx, key, owner, []byte("output"))
+		err = t.complete(ctx, key, owner)
 	}
 	if err != nil {
-		cancel()
+		if wg != nil && wg.cancel != nil {
+			wg.cancel()
+		}
+		return err
 	}
-	done.Wait()
-	return errors.Join(append([]error{err}, errs...)...)
+	if wg != nil {
+		_, err = wg.collect()
+	}
+	return err
 }
 
 // benchIdleLocal measures this process's CPU (getrusage) while n waiters

@@ -326,12 +326,15 @@ func (a *driverActor) waitMany(req Request, emit func(Response)) Response {
 		go func() {
 			defer done.Done()
 			var once sync.Once
+			if i < len(req.At) {
+				_ = sleepUntil(context.Background(), req.At[i])
+			}
 			r := a.serve(Request{Op: "wait", Key: req.Key, Timeout: req.Timeout}, func(r Response) {
 				if r.Event == "ready" {
 					once.Do(ready.Done)
 				}
 			})
-			times[i] = time.Now().UnixNano()
+			times[i] = monoNow()
 			errs[i] = r.Err
 			once.Do(ready.Done)
 		}()

@@ -43,7 +43,7 @@ func testWorker(t testing.TB) Exec {
 
 // postgresDSN returns the PostgreSQL DSN to test against, in a schema of
 // its own that is dropped at the end, or skips (locally) / fails (CI).
-func postgresDSN(t *testing.T) string {
+func postgresDSN(t testing.TB) string {
 	dsn := os.Getenv("READINESS_TEST_POSTGRES_DSN")
 	if dsn == "" {
 		if os.Getenv("CI") == "true" {

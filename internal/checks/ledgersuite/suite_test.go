@@ -12,7 +12,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/ledger"
 )
 
-func dropSchema(t *testing.T, dsn, schema string) {
+func dropSchema(t testing.TB, dsn, schema string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	d, err := ledger.ParseDSN(dsn)

@@ -32,7 +32,10 @@ type Request struct {
 	After   int64         `json:"after,omitempty"`
 	Gen     *GenSpec      `json:"gen,omitempty"`
 	// N is how many waiters (waitmany) or goroutines (stress).
-	N        int           `json:"n,omitempty"`
+	N int `json:"n,omitempty"`
+	// At, for waitmany, is when each waiter starts (monoNow; none: at
+	// once), so that the bench can spread a round's arrivals.
+	At       []int64       `json:"at,omitempty"`
 	Duration time.Duration `json:"duration,omitempty"`
 }
 
@@ -61,11 +64,13 @@ type Response struct {
 	Token int64  `json:"token,omitempty"`
 	// StartNS and DoneNS are the wall clock (Unix ns) when the call began
 	// and ended in the actor's own process.
-	StartNS int64    `json:"start_ns,omitempty"`
-	DoneNS  int64    `json:"done_ns,omitempty"`
-	Times   []int64  `json:"times,omitempty"`
-	Ops     int64    `json:"ops,omitempty"`
-	Errors  []string `json:"errors,omitempty"`
+	StartNS int64 `json:"start_ns,omitempty"`
+	DoneNS  int64 `json:"done_ns,omitempty"`
+	// Times (waitmany) are when each waiter returned, on the host's
+	// monotonic clock (monoNow), comparable across its processes.
+	Times  []int64  `json:"times,omitempty"`
+	Ops    int64    `json:"ops,omitempty"`
+	Errors []string `json:"errors,omitempty"`
 	// CPU is the actor process's user+system CPU time so far.
 	CPU time.Duration `json:"cpu,omitempty"`
 	// Hello fields.
@@ -277,8 +282,11 @@ func (h *handler) waitMany(ctx context.Context, req Request, emit func(Response)
 			defer wg.Done()
 			var once sync.Once
 			markReady := func() { once.Do(ready.Done) }
+			if i < len(req.At) {
+				_ = sleepUntil(wctx, req.At[i])
+			}
 			_, err := h.l.Wait(wctx, req.Key, ledger.OnWaiting(func(ledger.State) { markReady() }))
-			times[i] = time.Now().UnixNano()
+			times[i] = monoNow()
 			errs[i] = err
 			markReady()
 		}()
@@ -368,8 +376,16 @@ func WorkerMain(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	dsn := fs.String("dsn", "", "ledger DSN")
 	lease := fs.Duration("lease", time.Second, "lease for Do")
 	name := fs.String("name", "worker", "owner-ID prefix")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file when stdin closes")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		stop, err := StartCPUProfile(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	l, err := ledger.Open(ctx, *dsn, ledger.Options{Lease: *lease, Name: fmt.Sprintf("%s:%d", *name, os.Getpid())})
 	if err != nil {
