@@ -13,9 +13,9 @@ import (
 	"github.com/sigstore/cosign/v2/cmd/cosign/cli/fulcio"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/oci"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	sigs "github.com/sigstore/cosign/v2/pkg/signature"
 	rekorclient "github.com/sigstore/rekor/pkg/client"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/readiness-dev/readiness/internal/evidence"
