@@ -80,23 +80,43 @@ func TestImageReleaseKeylessOfflineThenVerify(t *testing.T) {
 
 	t.Run("cosign CLI", func(t *testing.T) {
 		cosign := needCosign(t)
-		base := []string{"--certificate-oidc-issuer", sg.Issuer, "--trusted-root", sg.TrustedRoot, "--insecure-ignore-tlog"}
+		// cosign v2 takes --trusted-root for signatures; for attestations
+		// outside its new bundle format only the legacy variables
+		// (SIGSTORE_ROOT_FILE, SIGSTORE_CT_LOG_PUBLIC_KEY_FILE).
+		const noMatch = "none of the expected identities matched"
+		root := func(s *sigstoretest.Sigstore) []string { return []string{"--trusted-root", s.TrustedRoot} }
 		for _, tc := range []struct {
-			name string
-			args []string
-			ok   bool
+			name     string
+			args     []string
+			identity string
+			issuer   string
+			trust    *sigstoretest.Sigstore
+			refusal  string // "" verifies
 		}{
-			{"verify the signature", append([]string{"verify", "--certificate-identity", keylessIdentity}, base...), true},
-			{"verify the evidence attestation", append([]string{"verify-attestation", "--type", sign.EvidencePredicateType, "--certificate-identity", keylessIdentity}, base...), true},
-			{"verify the vulnerability attestation", append([]string{"verify-attestation", "--type", "vuln", "--certificate-identity", keylessIdentity}, base...), true},
-			{"another identity", append([]string{"verify", "--certificate-identity", "mallory@example.com"}, base...), false},
-			{"another issuer", []string{"verify", "--certificate-identity", keylessIdentity, "--certificate-oidc-issuer", other.Issuer, "--trusted-root", sg.TrustedRoot, "--insecure-ignore-tlog"}, false},
-			{"trusting only another CA", []string{"verify", "--certificate-identity", keylessIdentity, "--certificate-oidc-issuer", sg.Issuer, "--trusted-root", other.TrustedRoot, "--insecure-ignore-tlog"}, false},
+			{"verify the signature", []string{"verify"}, keylessIdentity, sg.Issuer, sg, ""},
+			{"verify the evidence attestation", []string{"verify-attestation", "--type", sign.EvidencePredicateType}, keylessIdentity, sg.Issuer, sg, ""},
+			{"verify the vulnerability attestation", []string{"verify-attestation", "--type", "vuln"}, keylessIdentity, sg.Issuer, sg, ""},
+			{"another identity", []string{"verify"}, "mallory@example.com", sg.Issuer, sg, noMatch},
+			{"another issuer", []string{"verify"}, keylessIdentity, other.Issuer, sg, noMatch},
+			{"trusting only another CA", []string{"verify"}, keylessIdentity, sg.Issuer, other, "leaf certificate verification failed"},
+			{"attestation, another identity", []string{"verify-attestation", "--type", sign.EvidencePredicateType}, "mallory@example.com", sg.Issuer, sg, noMatch},
+			{"attestation, another issuer", []string{"verify-attestation", "--type", sign.EvidencePredicateType}, keylessIdentity, other.Issuer, sg, noMatch},
+			{"attestation, trusting only another CA", []string{"verify-attestation", "--type", sign.EvidencePredicateType}, keylessIdentity, sg.Issuer, other, "certificate signed by unknown authority"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				out, err := runCosign(t, cosign, append(tc.args, d.String())...)
-				if (err == nil) != tc.ok {
-					t.Errorf("cosign %s: err %v, want ok=%v\n%s", strings.Join(tc.args, " "), err, tc.ok, out)
+				args := append(tc.args, "--certificate-identity", tc.identity, "--certificate-oidc-issuer", tc.issuer, "--insecure-ignore-tlog")
+				var env []string
+				if tc.args[0] == "verify" {
+					args = append(args, root(tc.trust)...)
+				} else {
+					env = tc.trust.LegacyTrustEnv(t)
+				}
+				out, err := runCosign(t, cosign, env, append(args, d.String())...)
+				if (err == nil) != (tc.refusal == "") || !strings.Contains(out, tc.refusal) {
+					t.Errorf("cosign %s: err %v, want refusal %q\n%s", strings.Join(args, " "), err, tc.refusal, out)
+				}
+				if tc.refusal == "" && !strings.Contains(out, d.DigestStr()) {
+					t.Errorf("cosign output does not name %s:\n%s", d.DigestStr(), out)
 				}
 			})
 		}
@@ -153,13 +173,13 @@ func needCosign(t *testing.T) string {
 
 // runCosign runs cosign offline: its TUF cache and home in a temp dir, so
 // only the trust root on the command line can vouch for anything.
-func runCosign(t *testing.T, bin string, args ...string) (string, error) {
+func runCosign(t *testing.T, bin string, env []string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	home := t.TempDir()
-	cmd.Env = append(os.Environ(), "HOME="+home, "TUF_ROOT="+filepath.Join(home, "tuf"), "SIGSTORE_NO_CACHE=true")
+	cmd.Env = append(append(os.Environ(), "HOME="+home, "TUF_ROOT="+filepath.Join(home, "tuf")), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

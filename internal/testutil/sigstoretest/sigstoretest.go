@@ -84,6 +84,8 @@ type Sigstore struct {
 	TrustedRoot string
 	// CAPEM is the CA certificate, PEM.
 	CAPEM []byte
+	// CTLogPubPEM is the CT log's public key, PEM.
+	CTLogPubPEM []byte
 
 	oidc   *mockoidc.MockOIDC
 	clock  sync.Mutex
@@ -166,7 +168,7 @@ func start(dir string) (_ *Sigstore, err error) {
 	}
 	s := &Sigstore{
 		Issuer: m.Issuer(), FulcioURL: fulcioSrv.URL, TrustedRoot: trPath,
-		CAPEM: pemCert(caCert), oidc: m, id: id,
+		CAPEM: pemCert(caCert), CTLogPubPEM: pemPub(&ctKey.PublicKey), oidc: m, id: id,
 		tokens: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}},
@@ -366,6 +368,19 @@ func (s *Sigstore) CAPEMFile(tb testing.TB) string {
 	return p
 }
 
+// LegacyTrustEnv writes the CA certificate and the CT log key to files and
+// returns the variables that make cosign trust them where it does not take
+// --trusted-root (cosign v2's verify-attestation for attestations outside
+// the new bundle format): SIGSTORE_ROOT_FILE, SIGSTORE_CT_LOG_PUBLIC_KEY_FILE.
+func (s *Sigstore) LegacyTrustEnv(tb testing.TB) []string {
+	tb.Helper()
+	ct := filepath.Join(tb.TempDir(), "ctlog.pub")
+	if err := os.WriteFile(ct, s.CTLogPubPEM, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return []string{"SIGSTORE_ROOT_FILE=" + s.CAPEMFile(tb), "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE=" + ct}
+}
+
 // User is who the OIDC issuer vouches for in the next token.
 type User = mockoidc.MockUser
 
@@ -468,6 +483,11 @@ func (s *Sigstore) token(u *User, shift time.Duration) (string, error) {
 		return "", errors.Join(fmt.Errorf("token endpoint: %s", resp.Status), err)
 	}
 	return tr.IDToken, nil
+}
+
+func pemPub(k crypto.PublicKey) []byte {
+	der, _ := x509.MarshalPKIXPublicKey(k)
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
 
 func pemCert(c *x509.Certificate) []byte {
