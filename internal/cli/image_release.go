@@ -64,6 +64,7 @@ type signingFlags struct {
 	OIDCProvider string
 	RekorURL     string
 	TlogUpload   bool
+	TrustedRoot  string
 }
 
 // AddFlags registers the signing flags.
@@ -78,6 +79,7 @@ func (o *signingFlags) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.OIDCProvider, "oidc-provider", "", "keyless: use only this ambient token provider (github-actions, buildkite-agent, envvar, filesystem, google-workload-identity, spiffe)")
 	f.StringVar(&o.RekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log")
 	f.BoolVar(&o.TlogUpload, "tlog-upload", true, "record signatures and attestations in Rekor; --tlog-upload=false only for private, offline setups (verify then needs --insecure-ignore-tlog)")
+	f.StringVar(&o.TrustedRoot, "trusted-root", "", "keyless with a private Sigstore: its trusted_root.json `FILE` (Fulcio CA, CT logs, Rekor keys), as cosign's --trusted-root; default: the public Sigstore root via TUF")
 }
 
 func (o *signingFlags) validate() error {
@@ -87,8 +89,11 @@ func (o *signingFlags) validate() error {
 	case o.Key != "" && o.Keyless:
 		return usageErr("--key and --keyless exclude each other")
 	}
-	if o.Key == "" && !o.TlogUpload {
-		return usageErr("keyless signing needs the transparency log: --tlog-upload=false works only with --key")
+	if o.Key == "" && !o.TlogUpload && o.TrustedRoot == "" {
+		// Without a Rekor entry (or a timestamp) nothing proves when a
+		// 10-minute Fulcio certificate signed; against the public
+		// Sigstore that is never what anyone wants.
+		return usageErr("keyless signing without the transparency log is for a private Sigstore only: --tlog-upload=false with --keyless needs --trusted-root (and its signatures verify only while the Fulcio certificate is valid)")
 	}
 	if o.Key != "" && o.IDToken != "" {
 		return usageErr("--identity-token is for keyless signing; drop it or drop --key")
@@ -103,7 +108,7 @@ func (a *App) signer(ctx context.Context, s signingFlags, r registryFlags) (*sig
 	if s.Key == "" {
 		ko.Keyless = sign.KeylessOptions{FulcioURL: s.FulcioURL, IDToken: s.IDToken, OIDCIssuer: s.OIDCIssuer, OIDCClientID: s.OIDCClientID, OIDCProvider: s.OIDCProvider}
 	}
-	sg, err := sign.New(ctx, sign.Options{Key: ko, Registry: r.options(), TlogUpload: s.TlogUpload, RekorURL: s.RekorURL})
+	sg, err := sign.New(ctx, sign.Options{Key: ko, Registry: r.options(), TlogUpload: s.TlogUpload, RekorURL: s.RekorURL, TrustedRoot: s.TrustedRoot})
 	if err != nil {
 		return nil, asUsage(err)
 	}
@@ -667,6 +672,7 @@ type imageVerifyOptions struct {
 	CertOIDCIssuerRegexp string
 	IgnoreTlog           bool
 	RekorURL             string
+	TrustedRoot          string
 	RequireVuln          bool
 	MaxAge               durationFlag
 	Format               string
@@ -683,6 +689,7 @@ func (o *imageVerifyOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.CertOIDCIssuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: a regexp the OIDC issuer must match")
 	f.BoolVar(&o.IgnoreTlog, "insecure-ignore-tlog", false, "do not require a Rekor entry (for images signed with --tlog-upload=false)")
 	f.StringVar(&o.RekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log")
+	f.StringVar(&o.TrustedRoot, "trusted-root", "", "trust a private Sigstore: its trusted_root.json `FILE` (Fulcio CAs, CT logs, Rekor keys), as cosign's --trusted-root; default: the public Sigstore root via TUF")
 	f.BoolVar(&o.RequireVuln, "require-vuln-attestation", false, "also require the cosign vulnerability attestation")
 	f.Var(&o.MaxAge, "max-age", "reject evidence older than `D` (e.g. 12h, 7d); no limit by default")
 	f.StringVarP(&o.Format, "format", "f", "text", "output format: text or json")
@@ -693,7 +700,7 @@ func (o *imageVerifyOptions) verifyOptions() sign.VerifyOptions {
 	return sign.VerifyOptions{
 		Key: o.Key, CertIdentity: o.CertIdentity, CertIdentityRegexp: o.CertIdentityRegexp,
 		CertOIDCIssuer: o.CertOIDCIssuer, CertOIDCIssuerRegexp: o.CertOIDCIssuerRegexp,
-		IgnoreTlog: o.IgnoreTlog, RekorURL: o.RekorURL, RequireVuln: o.RequireVuln, MaxAge: o.MaxAge.D(),
+		IgnoreTlog: o.IgnoreTlog, RekorURL: o.RekorURL, TrustedRoot: o.TrustedRoot, RequireVuln: o.RequireVuln, MaxAge: o.MaxAge.D(),
 		Registry: o.Registry.options(),
 	}
 }

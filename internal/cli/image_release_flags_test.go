@@ -85,3 +85,49 @@ func TestInvocationFromGitHubActions(t *testing.T) {
 		t.Errorf("invocation (-want +got):\n%s", diff)
 	}
 }
+
+func TestKeylessFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want *signingFlags // nil: a usage error
+	}{
+		{"keyless with a private trust root and no transparency log",
+			[]string{"--keyless", "--identity-token", "t.jwt", "--fulcio-url", "http://fulcio.internal", "--oidc-issuer", "https://idp.internal", "--trusted-root", "tr.json", "--tlog-upload=false"},
+			&signingFlags{Keyless: true, IDToken: "t.jwt", FulcioURL: "http://fulcio.internal", OIDCIssuer: "https://idp.internal",
+				OIDCClientID: "sigstore", RekorURL: sign.DefaultRekorURL, TrustedRoot: "tr.json"}},
+		{"keyless against the public Sigstore without the transparency log", []string{"--keyless", "--tlog-upload=false"}, nil},
+		{"keyless and a key", []string{"--keyless", "--key", "cosign.key"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			streams, _, _ := Test()
+			var got *imageReleaseOptions
+			cmd := newImageReleaseCmd(&App{IO: streams, Now: time.Now}, func(_ context.Context, o *imageReleaseOptions) error { got = o; return nil })
+			cmd.SetArgs(append(tc.args, "ghcr.io/acme/api:1"))
+			err := cmd.Execute()
+			if tc.want == nil {
+				if err == nil {
+					t.Fatalf("accepted: %+v", got.Signing)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(*tc.want, got.Signing); diff != "" {
+				t.Errorf("signing flags (-want +got):\n%s", diff)
+			}
+		})
+	}
+	streams, _, _ := Test()
+	var got *imageVerifyOptions
+	cmd := newImageVerifyCmd(&App{IO: streams, Now: time.Now}, func(_ context.Context, o *imageVerifyOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"--certificate-identity", "jane@example.com", "--certificate-oidc-issuer", "https://idp.internal",
+		"--trusted-root", "tr.json", "--insecure-ignore-tlog", "ghcr.io/acme/api:1"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if vo := got.verifyOptions(); vo.TrustedRoot != "tr.json" || !vo.IgnoreTlog || vo.CertIdentity != "jane@example.com" {
+		t.Errorf("verify options %+v", vo)
+	}
+}

@@ -367,7 +367,7 @@ func TestImageReleaseUsageErrors(t *testing.T) {
 		{"unreadable key", nil, []string{"image", "release", "--key", filepath.Join(e.dir, "nope.key"), image}, "no such file"},
 		{"malformed reference", nil, []string{"image", "release", "--key", e.keys.Private, "UPPER/Case::bad"}, "image reference"},
 		{"two images", nil, []string{"image", "release", "--key", e.keys.Private, image, image}, "name one image"},
-		{"keyless without the log", nil, []string{"image", "release", "--keyless", "--tlog-upload=false", image}, "--tlog-upload=false works only with --key"},
+		{"keyless without the log", nil, []string{"image", "release", "--keyless", "--tlog-upload=false", image}, "--tlog-upload=false with --keyless needs --trusted-root"},
 		{"no signing mode", nil, []string{"image", "release", image}, "choose how to sign"},
 		{"both signing modes", nil, []string{"image", "release", "--key", e.keys.Private, "--keyless", image}, "exclude each other"},
 		{"keyless without an OIDC token", nil, []string{"image", "release", "--keyless", image}, "needs an OIDC token"},

@@ -12,6 +12,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/sign"
 	"github.com/readiness-dev/readiness/internal/sign/signtest"
+	"github.com/readiness-dev/readiness/internal/testutil/sigstoretest"
 	"github.com/readiness-dev/readiness/internal/testutil/trivytest"
 )
 
@@ -71,6 +72,39 @@ func BenchmarkRelease(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		res, err := rel.Run(context.Background(), refs[i])
+		if err != nil {
+			b.Fatal(err)
+		}
+		addPhases(&sum, res.Phases)
+	}
+	b.StopTimer()
+	reportPhases(b, sum)
+}
+
+// BenchmarkKeylessRelease is BenchmarkRelease signing keylessly against the
+// private Sigstore on loopback (sigstoretest): each iteration is a new
+// signer, so it pays for the ephemeral key and a Fulcio certificate (in
+// the sign phase) as a real keyless release does.
+func BenchmarkKeylessRelease(b *testing.B) {
+	reg := signtest.StartRegistry(b)
+	sg := sigstoretest.Start(b)
+	token := sg.Token(b, nil)
+	gates := gatesFor(b, evidence.GO, time.Now())
+	refs := make([]string, b.N)
+	for i := range refs {
+		refs[i] = reg.Push(b, fmt.Sprintf("app:%d", i), uniqueImage(b, i)).String()
+	}
+	var sum sign.Phases
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := sign.New(context.Background(), sign.Options{
+			Key:         sign.KeyOptions{Keyless: sign.KeylessOptions{FulcioURL: sg.FulcioURL, IDToken: token, OIDCIssuer: sg.Issuer}},
+			TrustedRoot: sg.TrustedRoot,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := (&sign.Release{Signer: s, Gates: gates, Now: time.Now}).Run(context.Background(), refs[i])
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/providers"
 	sigs "github.com/sigstore/cosign/v2/pkg/signature"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 
@@ -130,6 +131,9 @@ type keyMaterial struct {
 	chain    []byte // PEM chain, keyless only
 	identity Identity
 	keyless  *KeylessOptions
+	// trusted is a private Sigstore's trust root (Options.TrustedRoot);
+	// nil means the public one.
+	trusted root.TrustedMaterial
 }
 
 // loadKey loads the key, or for keyless signing creates the ephemeral key
@@ -227,6 +231,9 @@ func (k *keyMaterial) certify(ctx context.Context, retry Retry) error {
 		OIDCProvider:     k.keyless.OIDCProvider,
 		FulcioAuthFlow:   "token",
 		SkipConfirmation: true,
+		// With a trust root given, the certificate's embedded SCT is
+		// checked against its CT logs; without, against the public ones.
+		TrustedMaterial: k.trusted,
 	}
 	var fs *fulcio.Signer
 	err := retry.do(ctx, "obtain a Fulcio certificate", func(ctx context.Context) error {
@@ -240,6 +247,11 @@ func (k *keyMaterial) certify(ctx context.Context, retry Retry) error {
 	certs, err := cryptoutils.UnmarshalCertificatesFromPEM(fs.Cert)
 	if err != nil || len(certs) == 0 {
 		return fmt.Errorf("fulcio returned no usable certificate: %v", err)
+	}
+	// A certificate for another key would make every signature fail to
+	// verify; say so now rather than after pushing.
+	if fp, _, err := fingerprint(certs[0].PublicKey); err != nil || fp != k.identity.Fingerprint {
+		return fmt.Errorf("fulcio %s certified another key (%s), not this signer's %s", k.keyless.FulcioURL, fp, k.identity.Fingerprint)
 	}
 	k.cert, k.chain = fs.Cert, fs.Chain
 	k.identity.CertificateIdentity, k.identity.CertificateIssuer = certIdentity(certs[0])

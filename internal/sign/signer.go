@@ -40,6 +40,11 @@ type Options struct {
 	TlogUpload bool
 	// RekorURL is the transparency log; DefaultRekorURL when empty.
 	RekorURL string
+	// TrustedRoot is a trusted_root.json (cosign's --trusted-root) naming
+	// a private Sigstore's Fulcio CA, CT logs and Rekor keys. Empty means
+	// the public Sigstore root, fetched through TUF. Keyless signing checks
+	// Fulcio's certificate against it before signing anything.
+	TrustedRoot string
 }
 
 // Signer signs image digests and attaches attestations with one key (or
@@ -56,10 +61,15 @@ func New(ctx context.Context, o Options) (*Signer, error) {
 	if o.RekorURL == "" {
 		o.RekorURL = DefaultRekorURL
 	}
+	tm, err := loadTrustedRoot(o.TrustedRoot)
+	if err != nil {
+		return nil, err
+	}
 	k, err := loadKey(ctx, o.Key)
 	if err != nil {
 		return nil, err
 	}
+	k.trusted = tm
 	return &Signer{opts: o, key: k}, nil
 }
 
@@ -180,7 +190,7 @@ func (s *Signer) hasSignature(ctx context.Context, t *Target) (bool, error) {
 // selfCheckOpts verifies with this signer's own key or certificate
 // identity. The transparency log is checked when signatures go there.
 func (s *Signer) selfCheckOpts(ctx context.Context) (*cosign.CheckOpts, error) {
-	v := VerifyOptions{Registry: s.opts.Registry, IgnoreTlog: !s.opts.TlogUpload, RekorURL: s.opts.RekorURL}
+	v := VerifyOptions{Registry: s.opts.Registry, IgnoreTlog: !s.opts.TlogUpload, RekorURL: s.opts.RekorURL, trusted: s.key.trusted}
 	if s.key.keyless != nil {
 		v.CertIdentity = s.key.identity.CertificateIdentity
 		v.CertOIDCIssuer = s.key.identity.CertificateIssuer

@@ -2,6 +2,7 @@ package sign
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	sigs "github.com/sigstore/cosign/v2/pkg/signature"
 	rekorclient "github.com/sigstore/rekor/pkg/client"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/readiness-dev/readiness/internal/evidence"
@@ -36,6 +38,11 @@ type VerifyOptions struct {
 	IgnoreTlog bool
 	// RekorURL is used for online log lookups; DefaultRekorURL when empty.
 	RekorURL string
+	// TrustedRoot is a trusted_root.json (as cosign's --trusted-root):
+	// the Fulcio CAs, CT logs and Rekor keys of a private Sigstore. Empty
+	// means the public Sigstore root through TUF (SIGSTORE_*/TUF_ROOT
+	// override it as in cosign).
+	TrustedRoot string
 	// RequireVuln also demands the cosign vulnerability attestation.
 	RequireVuln bool
 	// MaxAge, when positive, rejects evidence generated longer ago.
@@ -46,6 +53,8 @@ type VerifyOptions struct {
 
 	// verifier replaces Key with an already loaded key (self-checks).
 	verifier signature.Verifier
+	// trusted is TrustedRoot loaded (LoadVerifier, or the signer's own).
+	trusted root.TrustedMaterial
 }
 
 // Validate rejects option combinations that cannot verify anything.
@@ -87,7 +96,18 @@ func (o VerifyOptions) checkOpts(ctx context.Context) (*cosign.CheckOpts, error)
 		}}
 	}
 	keyless := co.SigVerifier == nil
-	if keyless || !o.IgnoreTlog {
+	if o.trusted == nil && o.TrustedRoot != "" {
+		tm, err := loadTrustedRoot(o.TrustedRoot)
+		if err != nil {
+			return nil, err
+		}
+		o.trusted = tm
+	}
+	if o.trusted != nil {
+		// A private Sigstore: its root only, never the public one.
+		co.TrustedMaterial = o.trusted
+	}
+	if co.TrustedMaterial == nil && (keyless || !o.IgnoreTlog) {
 		// The public Sigstore trust root (TUF): Fulcio CAs, CT log and
 		// Rekor keys. SIGSTORE_* and TUF_ROOT override it as in cosign.
 		tm, err := cosign.TrustedRoot()
@@ -96,17 +116,17 @@ func (o VerifyOptions) checkOpts(ctx context.Context) (*cosign.CheckOpts, error)
 		} else if err := legacyTrust(ctx, co, keyless); err != nil {
 			return nil, fmt.Errorf("load the Sigstore trust root: %w", err)
 		}
-		if !o.IgnoreTlog {
-			url := o.RekorURL
-			if url == "" {
-				url = DefaultRekorURL
-			}
-			rc, err := rekorclient.GetRekorClient(url, rekorclient.WithUserAgent("readiness"))
-			if err != nil {
-				return nil, fmt.Errorf("rekor client for %s: %w", url, err)
-			}
-			co.RekorClient = rc
+	}
+	if !o.IgnoreTlog {
+		url := o.RekorURL
+		if url == "" {
+			url = DefaultRekorURL
 		}
+		rc, err := rekorclient.GetRekorClient(url, rekorclient.WithUserAgent("readiness"))
+		if err != nil {
+			return nil, fmt.Errorf("rekor client for %s: %w", url, err)
+		}
+		co.RekorClient = rc
 	}
 	return co, nil
 }
@@ -115,6 +135,13 @@ func (o VerifyOptions) checkOpts(ctx context.Context) (*cosign.CheckOpts, error)
 // reported before anything about the image is asked. Keyless options
 // have nothing to load.
 func LoadVerifier(ctx context.Context, o *VerifyOptions) error {
+	if o.trusted == nil && o.TrustedRoot != "" {
+		tm, err := loadTrustedRoot(o.TrustedRoot)
+		if err != nil {
+			return err
+		}
+		o.trusted = tm
+	}
 	if o.Key == "" || o.verifier != nil {
 		return nil
 	}
@@ -124,6 +151,31 @@ func LoadVerifier(ctx context.Context, o *VerifyOptions) error {
 	}
 	o.verifier = v
 	return nil
+}
+
+// TrustRootError is a --trusted-root file that cannot be used: nothing
+// was judged; a usage error.
+type TrustRootError struct {
+	Path string
+	Err  error
+}
+
+func (e *TrustRootError) Error() string { return fmt.Sprintf("trusted root %s: %v", e.Path, e.Err) }
+func (e *TrustRootError) Unwrap() error { return e.Err }
+
+// loadTrustedRoot reads a trusted_root.json; "" is no file (nil).
+func loadTrustedRoot(path string) (root.TrustedMaterial, error) {
+	if path == "" {
+		return nil, nil
+	}
+	tr, err := root.NewTrustedRootFromPath(path)
+	if err != nil {
+		return nil, &TrustRootError{Path: path, Err: explainKeyErr(err)}
+	}
+	if len(tr.FulcioCertificateAuthorities()) == 0 && len(tr.RekorLogs()) == 0 {
+		return nil, &TrustRootError{Path: path, Err: errors.New("names no certificate authority and no transparency log")}
+	}
+	return tr, nil
 }
 
 // legacyTrust loads the individual TUF targets when trusted_root.json is
@@ -222,12 +274,14 @@ func Verify(ctx context.Context, t *Target, o VerifyOptions) (*Verification, err
 		}
 	}
 	byType := map[string][]*rawStatement{}
+	signedBy := map[*rawStatement]oci.Signature{}
 	for _, a := range atts {
 		st, err := decodeStatement(a)
 		if err != nil {
 			continue
 		}
 		byType[st.PredicateType] = append(byType[st.PredicateType], st)
+		signedBy[st] = a
 	}
 
 	wantFP := ""
@@ -236,20 +290,21 @@ func Verify(ctx context.Context, t *Target, o VerifyOptions) (*Verification, err
 			wantFP, _, _ = fingerprint(pub)
 		}
 	}
-	v.checkEvidence(t, byType[EvidencePredicateType], o, wantFP)
+	v.checkEvidence(t, byType[EvidencePredicateType], o, wantFP, signedBy)
 	if o.RequireVuln {
 		v.checkVuln(t, byType[VulnPredicateType], atts)
 	}
 	return v, nil
 }
 
-func (v *Verification) checkEvidence(t *Target, stmts []*rawStatement, o VerifyOptions, wantFP string) {
+func (v *Verification) checkEvidence(t *Target, stmts []*rawStatement, o VerifyOptions, wantFP string, signedBy map[*rawStatement]oci.Signature) {
 	if len(stmts) == 0 {
 		v.fail("no verified evidence attestation (%s) for %s", EvidencePredicateType, t.Digest)
 		return
 	}
 	var newest *EvidencePredicate
 	var newestDoc *evidence.Document
+	var newestSig oci.Signature
 	var problems []string
 	for _, st := range stmts {
 		p, doc, err := DecodeEvidencePredicate(st.Predicate)
@@ -258,7 +313,7 @@ func (v *Verification) checkEvidence(t *Target, stmts []*rawStatement, o VerifyO
 			continue
 		}
 		if newest == nil || p.GeneratedAt.After(newest.GeneratedAt) {
-			newest, newestDoc = p, doc
+			newest, newestDoc, newestSig = p, doc, signedBy[st]
 		}
 	}
 	if newest == nil {
@@ -291,6 +346,34 @@ func (v *Verification) checkEvidence(t *Target, stmts []*rawStatement, o VerifyO
 	}
 	if wantFP != "" && newest.Signer.Fingerprint != wantFP {
 		v.fail("evidence names signer %s but verified with key %s", newest.Signer.Fingerprint, wantFP)
+	}
+	if wantFP == "" {
+		v.checkCertSigner(newest.Signer, newestSig)
+	}
+}
+
+// checkCertSigner holds a keyless evidence attestation to its own
+// certificate: the signer the predicate names must be the certificate's
+// identity, issuer and key, so that a policy matching several identities
+// (a regexp) cannot be shown one signer while another signed.
+func (v *Verification) checkCertSigner(named Identity, sig oci.Signature) {
+	var cert *x509.Certificate
+	if sig != nil {
+		cert, _ = sig.Cert()
+	}
+	if cert == nil {
+		v.fail("evidence attestation carries no certificate to match its signer %s against", named)
+		return
+	}
+	sub, iss := certIdentity(cert)
+	fp, _, err := fingerprint(cert.PublicKey)
+	switch {
+	case err != nil:
+		v.fail("evidence attestation certificate: %v", err)
+	case named.Mode != ModeKeyless || named.CertificateIdentity != sub || named.CertificateIssuer != iss:
+		v.fail("evidence names signer %s but its certificate is for %s (issuer %s)", named, sub, iss)
+	case named.Fingerprint != fp:
+		v.fail("evidence names signing key %s but its certificate certifies key %s", named.Fingerprint, fp)
 	}
 }
 

@@ -429,7 +429,11 @@ var (
 	grypeValueFlags     = toolflags.Grype()
 	readinessValueFlags = set("-f", "--format", "-o", "--output", "-c", "--config", "-p", "--policy", "--only",
 		"--timeout", "--input", "--oci-layout", "--trivy", "--platform", "--key", "--evidence", "--max-age",
-		"--cache-dir", "--severity", "--scanners", "--report-dir", "--check")
+		"--cache-dir", "--severity", "--scanners", "--report-dir", "--check",
+		// image release / sign / verify: keyless, trust root, registry.
+		"--identity-token", "--fulcio-url", "--oidc-issuer", "--oidc-client-id", "--oidc-provider", "--rekor-url",
+		"--trusted-root", "--scan-check", "--result", "--network-timeout", "--certificate-identity",
+		"--certificate-identity-regexp", "--certificate-oidc-issuer", "--certificate-oidc-issuer-regexp")
 	dockerBuildValueFlags = set("-t", "--tag", "-f", "--file", "--platform", "--build-arg", "--target", "-o",
 		"--output", "--cache-from", "--cache-to", "--label", "--secret", "--ssh", "--progress", "--builder",
 		"--iidfile", "--metadata-file", "--network", "--annotation", "--build-context", "--shm-size", "--ulimit",

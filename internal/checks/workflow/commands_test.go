@@ -173,3 +173,14 @@ func TestShellStateAppend(t *testing.T) {
 		t.Errorf("variables: %v", sc.local)
 	}
 }
+
+// The image a readiness release signs is its positional argument, however
+// many value flags come first (keyless with a private Sigstore has many).
+func TestReadinessReleaseTarget(t *testing.T) {
+	args := strings.Fields("image release --keyless --identity-token t.jwt --fulcio-url http://f --oidc-issuer https://i " +
+		"--trusted-root tr.json --tlog-upload=false --rekor-url http://r --scan-check s --result r.json --network-timeout 2m ghcr.io/a/b@sha256:0")
+	pos, _ := parseArgs(args, readinessValueFlags)
+	if strings.Join(pos, " ") != "image release ghcr.io/a/b@sha256:0" {
+		t.Errorf("positional args = %q", pos)
+	}
+}
