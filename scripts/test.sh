@@ -20,6 +20,11 @@ scripts/install-trivy.sh
 scripts/install-goreleaser.sh
 scripts/install-cosign.sh
 
+echo "==> sources the workflow gate's flag tables are checked against"
+# toolflags' TestGeneratedTablesAreCurrent re-derives its tables from these
+# pinned sources (cosign and trivy are already there from their installs).
+go mod download github.com/sigstore/cosign/v2@v2.6.5 github.com/aquasecurity/trivy@v0.74.0 github.com/anchore/grype@v0.121.3
+
 echo "==> chromium (the HTML report's browser test)"
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
 	sudo=""
