@@ -112,3 +112,50 @@ func testBinarySize(t *testing.T, rel release) {
 			"`go tool nm -size -sort size` on an unstripped build, and `go mod why -m`", mb, limit)
 	}
 }
+
+// initBudget is what one of our packages may allocate while initialising:
+// enough for a few small tables, far from a compiled regexp set, a parsed
+// rules file or a template (each of which cost 50-200 KB and up to 1 ms
+// of every start, `readiness version` included; build them on first use).
+const initBudget = 32 << 10
+
+// initExempt are packages still over the budget: their package-level
+// tables belong to the ledger work in progress (issue 17).
+var initExempt = map[string]bool{
+	"github.com/readiness-dev/readiness/internal/checks/ledgersuite": true,
+	"github.com/readiness-dev/readiness/internal/ledger":             true,
+}
+
+// TestOwnPackagesInitLittle runs this test binary, which links every
+// package the CLI does, with GODEBUG=inittrace=1 and holds each of our
+// packages to initBudget bytes allocated at start-up. Bytes, not time:
+// a count does not depend on the machine's load.
+func TestOwnPackagesInitLittle(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	// init <package> @<t> ms, <d> ms clock, <n> bytes, <m> allocs
+	line := regexp.MustCompile(`(?m)^init (\S+) @\S+ ms, \S+ ms clock, (\d+) bytes, (\d+) allocs$`)
+	seen := 0
+	for _, m := range line.FindAllStringSubmatch(string(out), -1) {
+		pkg := m[1]
+		if !strings.HasPrefix(pkg, "github.com/readiness-dev/readiness/") || strings.Contains(pkg, "/testutil/") ||
+			strings.HasSuffix(pkg, "/selftest") || strings.HasSuffix(pkg, ".test") {
+			continue
+		}
+		seen++
+		n, _ := strconv.Atoi(m[2])
+		if n > initBudget && !initExempt[pkg] {
+			t.Errorf("%s allocates %d bytes (%s allocs) while initialising, over %d: build package-level "+
+				"regexps, rules and templates on first use (sync.OnceValue)", pkg, n, m[3], initBudget)
+		}
+	}
+	if seen == 0 {
+		t.Fatalf("no init lines for our packages in:\n%s", out)
+	}
+}
