@@ -28,7 +28,8 @@ import (
 // Status diffs whole merkle tries, reads every .gitignore and hashes files,
 // about 100 ms of CPU for this repository and seconds for a big one, on
 // every run, beside the checks. Here the index is compared with HEAD's tree
-// by hash and mode, and each index entry with its file by size and
+// (through git's cache-tree when it is current, else by hash and mode of
+// every path), and each index entry with its file by size and
 // modification time, hashing a file only when those differ or the entry
 // is racy (the file changed in the second the index was written).
 // Submodules are compared by the commit the index records, not entered.
@@ -60,6 +61,21 @@ func indexDiffers(ctx context.Context, g *git.Repository, head plumbing.Hash, id
 	if err != nil {
 		return false, fmt.Errorf("read HEAD's tree: %w", err)
 	}
+	for _, e := range idx.Entries {
+		// Stage 0 is a merged entry (go-git's index.Merged is 1, the
+		// ancestor's stage); others are sides of a conflict.
+		if e.Stage != 0 || e.IntentToAdd {
+			return true, nil // a conflict, or `git add -N`
+		}
+	}
+	// git's cache-tree: the tree the whole index would be written as,
+	// kept by commit and invalidated by every later change to the index.
+	// When it is HEAD's tree, the index is HEAD, and no tree need be read.
+	if c := idx.Cache; c != nil && len(c.Entries) > 0 {
+		if root := c.Entries[0]; root.Path == "" && root.Entries == len(idx.Entries) && root.Hash == tree.Hash {
+			return false, nil
+		}
+	}
 	type blob struct {
 		hash plumbing.Hash
 		mode filemode.FileMode
@@ -82,11 +98,6 @@ func indexDiffers(ctx context.Context, g *git.Repository, head plumbing.Hash, id
 	for _, e := range idx.Entries {
 		if err := ctx.Err(); err != nil {
 			return false, fmt.Errorf("reading it took longer than %s", statusTimeout)
-		}
-		// Stage 0 is a merged entry (go-git's index.Merged is 1, the
-		// ancestor's stage); others are sides of a conflict.
-		if e.Stage != 0 || e.IntentToAdd {
-			return true, nil // a conflict, or `git add -N`
 		}
 		h, ok := inHead[e.Name]
 		if !ok || h.hash != e.Hash || h.mode != e.Mode {
