@@ -1,3 +1,7 @@
+// The scenes need symlinks and an executable bit, which Windows lacks.
+
+//go:build !windows
+
 package evidence
 
 import (
