@@ -5,7 +5,8 @@
 #   trivy image --input X
 # with the very flags readiness passes (read back from its evidence), on a
 # warm cache (the offline test DB), for a small and a bigger image.
-# Target: under 10 % or under 100 ms extra.
+# Target (issue 17): at most 20 ms extra. It runs in this checkout, so the
+# repository facts readiness gathers count in the overhead, as in CI.
 #
 #   scripts/bench-image-scan.sh [RUNS]      (default 30 runs each)
 #

@@ -24,7 +24,8 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("READINESS_CLI_TEST_MAIN") == "1" {
 		app := cli.NewApp(cli.System())
-		app.Gates = append(app.Gates, checkstest.Gate())
+		gates := append(app.Gates(), checkstest.Gate())
+		app.Gates = func() []checks.Gate { return gates }
 		os.Exit(cli.MainApp(app, os.Args[1:]))
 	}
 	os.Exit(m.Run())
@@ -43,7 +44,8 @@ func run(t *testing.T, dir string, env map[string]string, args ...string) runRes
 	io.Getenv = func(k string) string { return env[k] }
 	app := cli.NewApp(io)
 	app.Now = func() time.Time { return fixedNow }
-	app.Gates = append(app.Gates, checkstest.Gate())
+	gates := append(app.Gates(), checkstest.Gate())
+	app.Gates = func() []checks.Gate { return gates }
 	if dir != "" {
 		t.Chdir(dir)
 	}

@@ -70,7 +70,7 @@ type signingFlags struct {
 // AddFlags registers the signing flags.
 func (o *signingFlags) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.Key, "key", "", "sign with this private key: cosign.key, env://VAR, k8s://ns/secret, or a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://)")
+	f.StringVar(&o.Key, "key", "", "sign with this private key: cosign.key, env://VAR, an https:// URL; with readiness-kms also a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://), k8s://ns/secret or gitlab://project")
 	f.BoolVar(&o.Keyless, "keyless", false, "sign keylessly: an ephemeral key certified by Fulcio for the CI's OIDC identity, logged in Rekor (the identity becomes public)")
 	f.StringVar(&o.IDToken, "identity-token", "", "keyless: an OIDC `TOKEN` or a file holding one (default: the CI's ambient token, e.g. GitHub Actions with id-token: write)")
 	f.StringVar(&o.FulcioURL, "fulcio-url", sign.DefaultFulcioURL, "keyless: Fulcio certificate authority")
@@ -682,7 +682,7 @@ type imageVerifyOptions struct {
 // AddFlags registers the flags.
 func (o *imageVerifyOptions) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.Key, "key", "", "public key to trust: cosign.pub, env://VAR, or a KMS URI")
+	f.StringVar(&o.Key, "key", "", "public key to trust: cosign.pub, env://VAR, an https:// URL; with readiness-kms also a KMS URI, k8s:// or gitlab://")
 	f.StringVar(&o.CertIdentity, "certificate-identity", "", "keyless: the signer's certificate identity (an email, or a workflow URI)")
 	f.StringVar(&o.CertIdentityRegexp, "certificate-identity-regexp", "", "keyless: a regexp the certificate identity must match")
 	f.StringVar(&o.CertOIDCIssuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer (https://token.actions.githubusercontent.com for GitHub Actions)")

@@ -37,7 +37,7 @@ func (o *policyOptions) options() pipeline.PolicyOptions {
 
 // pipeline is the run pipeline with this App's gates and clock.
 func (a *App) pipeline() *pipeline.Pipeline {
-	return &pipeline.Pipeline{Gates: a.Gates, Now: a.Now}
+	return &pipeline.Pipeline{Gates: a.Gates(), Now: a.Now}
 }
 
 // loadConfig reads readiness.yaml strictly; with no path it discovers one
@@ -123,7 +123,7 @@ func (a *App) rules() map[string]checks.Rule {
 	for _, r := range policy.Rules() {
 		m[r.ID] = r
 	}
-	for _, g := range a.Gates {
+	for _, g := range a.Gates() {
 		for _, r := range g.Rules {
 			m[r.ID] = r
 		}

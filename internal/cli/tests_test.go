@@ -167,7 +167,8 @@ func TestTestsRunUsageErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			io, _, errOut := Test()
 			app := NewApp(io)
-			app.Gates = append(app.Gates, other)
+			gates := append(app.Gates(), other)
+			app.Gates = func() []checks.Gate { return gates }
 			args := append([]string{"tests", "run", "--config", tc.cfg}, tc.args...)
 			if code := runCLI(t, app, args...); code != ExitUsage {
 				t.Fatalf("exit %d, want 2; stderr: %s", code, errOut)

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -131,7 +132,7 @@ func unwrapPath(err error) error {
 	return err
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`) })
 
 // Parse validates config bytes read from file.
 func Parse(file string, data []byte, opts LoadOptions) (*Config, error) {
@@ -178,7 +179,7 @@ func Parse(file string, data []byte, opts LoadOptions) (*Config, error) {
 func syntaxError(file string, err error) error {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "yaml: ")
-	if m := lineRE.FindStringSubmatch(msg); m != nil {
+	if m := lineRE().FindStringSubmatch(msg); m != nil {
 		var line int
 		fmt.Sscan(m[1], &line)
 		return &Error{File: file, Line: line, Msg: "YAML syntax error: " + m[2]}
@@ -212,7 +213,7 @@ func (c *Config) validate(doc *yaml.Node, opts LoadOptions) error {
 		if ch.Name == "" {
 			return &Error{File: file, Line: ch.Line, Msg: "a check needs a name"}
 		}
-		if !nameRE.MatchString(ch.Name) {
+		if !nameRE().MatchString(ch.Name) {
 			return &Error{File: file, Line: ch.Line, Msg: fmt.Sprintf("check name %q: use lowercase letters, digits and dashes", ch.Name)}
 		}
 		if prev, dup := seen[ch.Name]; dup {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -60,8 +61,8 @@ func DecodeStrict(file string, node *yaml.Node, v any) error {
 }
 
 var (
-	lineRE      = regexp.MustCompile(`^line (\d+): (.*)$`)
-	unmarshalRE = regexp.MustCompile("^cannot unmarshal !!(\\w+) `?(.*?)`? into (.*)$")
+	lineRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^line (\d+): (.*)$`) })
+	unmarshalRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^cannot unmarshal !!(\\w+) `?(.*?)`? into (.*)$") })
 )
 
 // typeError turns yaml.v3's "line N: cannot unmarshal !!str `x` into int"
@@ -76,7 +77,7 @@ func typeError(file string, node *yaml.Node, err error) error {
 	}
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
-		m := lineRE.FindStringSubmatch(te.Errors[0])
+		m := lineRE().FindStringSubmatch(te.Errors[0])
 		if m != nil {
 			line, _ := strconv.Atoi(m[1])
 			return &Error{File: file, Line: line, Msg: humanizeYAML(m[2])}
@@ -88,7 +89,7 @@ func typeError(file string, node *yaml.Node, err error) error {
 
 func humanizeYAML(msg string) string {
 	// "cannot unmarshal !!str `abc` into int" → "expected a whole number, got "abc""
-	m := unmarshalRE.FindStringSubmatch(msg)
+	m := unmarshalRE().FindStringSubmatch(msg)
 	if m == nil {
 		return msg
 	}

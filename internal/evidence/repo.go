@@ -50,51 +50,12 @@ func DetectRepository(ctx context.Context, dir string) *Repository {
 	if rem, err := g.Remote("origin"); err == nil && len(rem.Config().URLs) > 0 {
 		r.Remote = redactURL(rem.Config().URLs[0])
 	}
-	dirty, err := trackedChanges(ctx, g)
+	dirty, err := trackedChanges(ctx, g, head.Hash())
 	if err != nil {
 		r.Unknown = fmt.Sprintf("whether the working tree of %s has uncommitted changes is unknown: %v", root, err)
 	}
 	r.Dirty = dirty
 	return r
-}
-
-// trackedChanges reports whether a tracked file differs from HEAD, in the
-// index or in the working tree (untracked files do not count, as with
-// `git status --untracked-files=no`). go-git's Status takes no context, so
-// it runs aside and is abandoned when ctx or statusTimeout ends first.
-func trackedChanges(ctx context.Context, g *git.Repository) (bool, error) {
-	wt, err := g.Worktree()
-	if err != nil {
-		return false, err
-	}
-	type result struct {
-		st  git.Status
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		st, err := wt.Status()
-		done <- result{st, err}
-	}()
-	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
-	defer cancel()
-	select {
-	case <-ctx.Done():
-		return false, fmt.Errorf("reading it took longer than %s", statusTimeout)
-	case res := <-done:
-		if res.err != nil {
-			return false, res.err
-		}
-		for _, fs := range res.st {
-			if fs.Staging == git.Untracked && fs.Worktree == git.Untracked {
-				continue
-			}
-			if fs.Staging != git.Unmodified || fs.Worktree != git.Unmodified {
-				return true, nil
-			}
-		}
-		return false, nil
-	}
 }
 
 // redactURL drops credentials embedded in a remote URL.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -54,7 +55,9 @@ func LoadSet(ctx context.Context, opts Options) (*Engine, error) {
 	return compile(ctx, mods, opts)
 }
 
-var namespaceRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+var namespaceRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+})
 
 // evaluated decides which packages besides readiness are evaluated, and
 // refuses a user module whose deny or warn would be ignored.
@@ -74,7 +77,7 @@ func evaluated(mods []Module, parsed map[string]*ast.Module, opts Options) ([]st
 	}
 	var out []string
 	for _, ns := range opts.Namespaces {
-		if !namespaceRE.MatchString(ns) {
+		if !namespaceRE().MatchString(ns) {
 			return nil, fmt.Errorf("policy namespace %q is not a Rego package name (e.g. main or readiness.extra)", ns)
 		}
 		if !declares[ns] {

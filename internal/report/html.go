@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
@@ -19,10 +20,13 @@ import (
 //go:embed html/page.html.tmpl
 var htmlFS embed.FS
 
-var pageTmpl = template.Must(template.New("page.html.tmpl").Funcs(template.FuncMap{
-	"mark": outcomeMark,
-	"inc":  func(n int) int { return n + 1 },
-}).ParseFS(htmlFS, "html/page.html.tmpl"))
+// pageTmpl is parsed on first use, not at start-up.
+var pageTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page.html.tmpl").Funcs(template.FuncMap{
+		"mark": outcomeMark,
+		"inc":  func(n int) int { return n + 1 },
+	}).ParseFS(htmlFS, "html/page.html.tmpl"))
+})
 
 // Release records what `image release` did after the verdict, keyed by
 // image digest, for the HTML page's chain. The evidence document cannot
@@ -93,7 +97,7 @@ type htmlChain struct {
 }
 
 func writeHTML(w io.Writer, doc *evidence.Document, opts Options) error {
-	return pageTmpl.Execute(w, buildPage(doc, opts))
+	return pageTmpl().Execute(w, buildPage(doc, opts))
 }
 
 func buildPage(doc *evidence.Document, opts Options) htmlPage {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Render writes the commented readiness.yaml for p. Every check it enables
@@ -125,7 +126,7 @@ func writeWith(b *strings.Builder, lines []string) {
 	}
 }
 
-var plainRE = regexp.MustCompile(`^[A-Za-z0-9_./=+][A-Za-z0-9_./=+:-]*$`)
+var plainRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_./=+][A-Za-z0-9_./=+:-]*$`) })
 
 // safe keeps text from the repository (file names, scripts) on its comment
 // line: a control character could otherwise start a line of YAML.
@@ -140,7 +141,7 @@ func safe(s string) string {
 
 // q quotes a scalar unless it is plainly safe in YAML.
 func q(s string) string {
-	if plainRE.MatchString(s) && !strings.Contains(s, ": ") {
+	if plainRE().MatchString(s) && !strings.Contains(s, ": ") {
 		return s
 	}
 	j, _ := json.Marshal(s) // a JSON string is a YAML double-quoted scalar
@@ -153,7 +154,7 @@ func flow(items []string) string {
 	for i, it := range items {
 		j, _ := json.Marshal(it)
 		out[i] = string(j)
-		if plainRE.MatchString(it) || strings.HasPrefix(it, "-") && plainRE.MatchString(it[1:]) {
+		if plainRE().MatchString(it) || strings.HasPrefix(it, "-") && plainRE().MatchString(it[1:]) {
 			out[i] = it
 		}
 	}

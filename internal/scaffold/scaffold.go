@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Plan is what Inspect found and Render writes.
@@ -116,7 +117,9 @@ func findKeys(fsys fs.FS, securityMD string) []string {
 	return keys
 }
 
-var releaseRE = regexp.MustCompile(`(?i)\b(release|releases|publish|sign|signing|cosign|goreleaser|docker/build-push-action|docker push|deploy|attest)\b`)
+var releaseRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b(release|releases|publish|sign|signing|cosign|goreleaser|docker/build-push-action|docker push|deploy|attest)\b`)
+})
 
 // releaseWorkflows lists the workflows that release, sign or publish.
 func releaseWorkflows(fsys fs.FS) ([]string, bool) {
@@ -132,7 +135,7 @@ func releaseWorkflows(fsys fs.FS) ([]string, bool) {
 		}
 		any = true
 		p := ".github/workflows/" + e.Name()
-		if releaseRE.MatchString(e.Name()) || releaseRE.Match(readSmall(fsys, p)) {
+		if releaseRE().MatchString(e.Name()) || releaseRE().Match(readSmall(fsys, p)) {
 			out = append(out, p)
 		}
 	}
@@ -218,8 +221,12 @@ func nodeSuite(fsys fs.FS) (Suite, bool) {
 }
 
 var (
-	imageRefRE = regexp.MustCompile(`\b((?:ghcr\.io|docker\.io|quay\.io|registry\.gitlab\.com|[a-z0-9-]+\.azurecr\.io|[0-9]+\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com)/[a-z0-9._/-]+(?::[A-Za-z0-9._-]+)?)`)
-	tagFlagRE  = regexp.MustCompile(`(?:-t|--tag)[ =]([a-z0-9.-]+(?::[0-9]+)?/[a-z0-9._/-]+(?::[A-Za-z0-9._-]+)?)`)
+	imageRefRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\b((?:ghcr\.io|docker\.io|quay\.io|registry\.gitlab\.com|[a-z0-9-]+\.azurecr\.io|[0-9]+\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com)/[a-z0-9._/-]+(?::[A-Za-z0-9._-]+)?)`)
+	})
+	tagFlagRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?:-t|--tag)[ =]([a-z0-9.-]+(?::[0-9]+)?/[a-z0-9._/-]+(?::[A-Za-z0-9._-]+)?)`)
+	})
 )
 
 // guessImage finds the image the repository builds: a registry reference
@@ -227,7 +234,7 @@ var (
 func guessImage(fsys fs.FS, workflows []string) (string, string) {
 	for _, w := range workflows {
 		data := readSmall(fsys, w)
-		for _, re := range []*regexp.Regexp{imageRefRE, tagFlagRE} {
+		for _, re := range []*regexp.Regexp{imageRefRE(), tagFlagRE()} {
 			if m := re.FindSubmatch(data); m != nil && !bytes.Contains(m[1], []byte("${{")) {
 				return string(m[1]), w
 			}

@@ -30,6 +30,7 @@ type release struct {
 	version string // its tag
 	pubKey  string // cosign public key that signed checksums.txt
 	archive string // this platform's archive name
+	binary  string // this platform's binary, as goreleaser built it
 }
 
 const releaseVersion = "9.9.9"
@@ -90,6 +91,11 @@ func buildRelease(t *testing.T) release {
 
 	rel := release{dir: filepath.Join(tmp, "release"), version: "v" + releaseVersion, pubKey: filepath.Join(tmp, "cosign.pub"),
 		archive: "readiness_" + releaseVersion + "_" + runtime.GOOS + "_" + runtime.GOARCH + ".tar.gz"}
+	bins, err := filepath.Glob(filepath.Join(dist, "readiness_"+runtime.GOOS+"_"+runtime.GOARCH+"*", "readiness*"))
+	if err != nil || len(bins) != 1 {
+		t.Fatalf("goreleaser built %v (%v), want one binary for %s/%s", bins, err, runtime.GOOS, runtime.GOARCH)
+	}
+	rel.binary = bins[0]
 	// Upload what a GitHub release would carry: the archives, checksums.txt
 	// and the signature artifacts goreleaser declares.
 	if err := os.MkdirAll(rel.dir, 0o755); err != nil {
@@ -183,6 +189,7 @@ func TestRelease(t *testing.T) {
 	rel := buildRelease(t)
 	t.Run("README verify a release", func(t *testing.T) { testReadmeVerify(t, rel) })
 	t.Run("Action install script", func(t *testing.T) { testInstallRelease(t, rel) })
+	t.Run("binary size", func(t *testing.T) { testBinarySize(t, rel) })
 }
 
 func testReadmeVerify(t *testing.T, rel release) {

@@ -16,12 +16,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/sigstore/cosign/v2/cmd/cosign/cli/fulcio"
-	"github.com/sigstore/cosign/v2/cmd/cosign/cli/fulcio/fulcioverifier"
-	"github.com/sigstore/cosign/v2/cmd/cosign/cli/options"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/providers"
-	sigs "github.com/sigstore/cosign/v2/pkg/signature"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -37,19 +33,13 @@ const (
 	ModeKeyless = "keyless"
 )
 
-// Public Sigstore instances, used by keyless signing unless overridden.
-const (
-	DefaultFulcioURL  = options.DefaultFulcioURL
-	DefaultRekorURL   = options.DefaultRekorURL
-	DefaultOIDCIssuer = options.DefaultOIDCIssuerURL
-)
-
 // KeyOptions choose how to sign.
 type KeyOptions struct {
 	// KeyRef names the private key as cosign understands it: a file
-	// (cosign.key), env://VAR, k8s://namespace/secret, gitlab://project, or
-	// a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://). Empty
-	// selects keyless signing.
+	// (cosign.key), env://VAR, an https:// URL, and in the readiness-kms
+	// build also k8s://namespace/secret, gitlab://project or a KMS URI
+	// (awskms://, gcpkms://, azurekms://, hashivault://). Empty selects
+	// keyless signing.
 	KeyRef string
 	// PassFunc supplies the key's password (COSIGN_PASSWORD or a prompt).
 	// It is called once, while loading; the password is never stored.
@@ -146,7 +136,7 @@ func loadKey(ctx context.Context, ko KeyOptions) (*keyMaterial, error) {
 	if err := checkKMS(ko.KeyRef); err != nil {
 		return nil, &KeyError{Ref: ko.KeyRef, Err: err}
 	}
-	sv, err := sigs.SignerVerifierFromKeyRef(ctx, ko.KeyRef, ko.PassFunc, nil)
+	sv, err := signerFromRef(ctx, ko.KeyRef, ko.PassFunc)
 	if err != nil {
 		return nil, &KeyError{Ref: ko.KeyRef, Err: explainKeyErr(err)}
 	}
@@ -223,28 +213,16 @@ func (k *keyMaterial) certify(ctx context.Context, retry Retry) error {
 	if k.keyless == nil || k.cert != nil {
 		return nil
 	}
-	ko := options.KeyOpts{
-		FulcioURL:        k.keyless.FulcioURL,
-		IDToken:          k.keyless.IDToken,
-		OIDCIssuer:       k.keyless.OIDCIssuer,
-		OIDCClientID:     k.keyless.OIDCClientID,
-		OIDCProvider:     k.keyless.OIDCProvider,
-		FulcioAuthFlow:   "token",
-		SkipConfirmation: true,
-		// With a trust root given, the certificate's embedded SCT is
-		// checked against its CT logs; without, against the public ones.
-		TrustedMaterial: k.trusted,
-	}
-	var fs *fulcio.Signer
+	var fc *fulcioCert
 	err := retry.do(ctx, "obtain a Fulcio certificate", func(ctx context.Context) error {
 		var err error
-		fs, err = fulcioverifier.NewSigner(ctx, ko, k.sv)
+		fc, err = requestCert(ctx, *k.keyless, k.sv, k.trusted)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	certs, err := cryptoutils.UnmarshalCertificatesFromPEM(fs.Cert)
+	certs, err := cryptoutils.UnmarshalCertificatesFromPEM(fc.cert)
 	if err != nil || len(certs) == 0 {
 		return fmt.Errorf("fulcio returned no usable certificate: %v", err)
 	}
@@ -253,7 +231,7 @@ func (k *keyMaterial) certify(ctx context.Context, retry Retry) error {
 	if fp, _, err := fingerprint(certs[0].PublicKey); err != nil || fp != k.identity.Fingerprint {
 		return fmt.Errorf("fulcio %s certified another key (%s), not this signer's %s", k.keyless.FulcioURL, fp, k.identity.Fingerprint)
 	}
-	k.cert, k.chain = fs.Cert, fs.Chain
+	k.cert, k.chain = fc.cert, fc.chain
 	k.identity.CertificateIdentity, k.identity.CertificateIssuer = certIdentity(certs[0])
 	return nil
 }
@@ -302,7 +280,7 @@ func fingerprint(pub crypto.PublicKey) (fp, alg string, err error) {
 // KeyFingerprint loads a public key reference (cosign.pub, env://, KMS) and
 // returns its fingerprint, as Identity records it.
 func KeyFingerprint(ctx context.Context, keyRef string) (string, error) {
-	v, err := sigs.PublicKeyFromKeyRef(ctx, keyRef)
+	v, err := verifierFromRef(ctx, keyRef)
 	if err != nil {
 		return "", &KeyError{Ref: keyRef, Err: explainKeyErr(err)}
 	}

@@ -10,10 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sigstore/cosign/v2/cmd/cosign/cli/fulcio"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/oci"
-	sigs "github.com/sigstore/cosign/v2/pkg/signature"
 	rekorclient "github.com/sigstore/rekor/pkg/client"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -84,7 +82,7 @@ func (o VerifyOptions) checkOpts(ctx context.Context) (*cosign.CheckOpts, error)
 	case o.verifier != nil:
 		co.SigVerifier = o.verifier
 	case o.Key != "":
-		v, err := sigs.PublicKeyFromKeyRef(ctx, o.Key)
+		v, err := verifierFromRef(ctx, o.Key)
 		if err != nil {
 			return nil, &KeyError{Ref: o.Key, Err: explainKeyErr(err), Public: true}
 		}
@@ -145,7 +143,7 @@ func LoadVerifier(ctx context.Context, o *VerifyOptions) error {
 	if o.Key == "" || o.verifier != nil {
 		return nil
 	}
-	v, err := sigs.PublicKeyFromKeyRef(ctx, o.Key)
+	v, err := verifierFromRef(ctx, o.Key)
 	if err != nil {
 		return &KeyError{Ref: o.Key, Err: explainKeyErr(err), Public: true}
 	}
@@ -188,10 +186,7 @@ func legacyTrust(ctx context.Context, co *cosign.CheckOpts, keyless bool) error 
 	if !keyless {
 		return nil
 	}
-	if co.RootCerts, err = fulcio.GetRoots(); err != nil {
-		return err
-	}
-	if co.IntermediateCerts, err = fulcio.GetIntermediates(); err != nil {
+	if co.RootCerts, co.IntermediateCerts, err = fulcioRoots(); err != nil {
 		return err
 	}
 	co.CTLogPubKeys, err = cosign.GetCTLogPubs(ctx)

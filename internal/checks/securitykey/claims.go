@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Claim is one statement a disclosure document makes, with where it makes it.
@@ -55,20 +56,28 @@ func (c *Claims) merge(o Claims) {
 }
 
 var (
-	emailRE = regexp.MustCompile(`(?i)(?:mailto:)?\b([a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,})\b`)
+	emailRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)(?:mailto:)?\b([a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,})\b`)
+	})
 	// A run of hex digits, optionally in groups of four separated by one or
 	// two spaces, the way gpg prints fingerprints.
-	hexRunRE = regexp.MustCompile(`(?i)(?:\b0x|\b)[0-9a-f]{4}(?:[ \t]{0,2}[0-9a-f]{4})*\b`)
-	urlRE    = regexp.MustCompile("https?://[^\\s<>()\\[\\]\"'`]+")
+	hexRunRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)(?:\b0x|\b)[0-9a-f]{4}(?:[ \t]{0,2}[0-9a-f]{4})*\b`)
+	})
+	urlRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("https?://[^\\s<>()\\[\\]\"'`]+") })
 	// Markdown link targets and bare tokens that name a key file.
-	linkRE = regexp.MustCompile(`\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)`)
+	linkRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)`) })
 	// A whole inline link, [text](target): a path in its text is the
 	// target's label, not a second reference.
-	fullLinkRE = regexp.MustCompile(`\[[^\[\]]*\]\(\s*<?[^)\s>]+>?(?:\s+"[^"]*")?\s*\)`)
-	keyPathRE  = regexp.MustCompile("(?i)(?:^|[\\s(\\[\"'`<:])((?:\\.{0,2}/)?(?:[\\w.\\-]+/)*[\\w.\\-]+\\.(?:asc|gpg|pgp))\\b")
-	encryptRE  = regexp.MustCompile(`(?i)\b(?:encrypt\w*|pgp|gpg|gnupg|openpgp)\b`)
-	keyWordsRE = regexp.MustCompile(`(?i)\b(?:key|keyid|fingerprint|pgp|gpg|gnupg|openpgp)\b`)
-	htmlCmtRE  = regexp.MustCompile(`(?s)<!--.*?-->`)
+	fullLinkRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\[[^\[\]]*\]\(\s*<?[^)\s>]+>?(?:\s+"[^"]*")?\s*\)`) })
+	keyPathRE  = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile("(?i)(?:^|[\\s(\\[\"'`<:])((?:\\.{0,2}/)?(?:[\\w.\\-]+/)*[\\w.\\-]+\\.(?:asc|gpg|pgp))\\b")
+	})
+	encryptRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)\b(?:encrypt\w*|pgp|gpg|gnupg|openpgp)\b`) })
+	keyWordsRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\b(?:key|keyid|fingerprint|pgp|gpg|gnupg|openpgp)\b`)
+	})
+	htmlCmtRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)<!--.*?-->`) })
 
 	blankRemover = strings.NewReplacer(" ", "", "\t", "")
 )
@@ -82,7 +91,7 @@ func ParseSecurityMD(path string, data []byte) Claims {
 	c := Claims{Emails: []Claim{}, KeyRefs: []Claim{}, Fingerprints: []Claim{}, KeyIDs: []Claim{}, ShortKeyIDs: []Claim{}}
 	// Blank HTML comments (template guidance) but keep their newlines, so
 	// that line numbers stay right.
-	data = htmlCmtRE.ReplaceAllFunc(data, func(m []byte) []byte {
+	data = htmlCmtRE().ReplaceAllFunc(data, func(m []byte) []byte {
 		return bytes.Map(func(r rune) rune {
 			if r == '\n' {
 				return r
@@ -119,10 +128,10 @@ func ParseSecurityMD(path string, data []byte) Claims {
 			}
 			continue
 		}
-		if c.PromisesEncryption == nil && encryptRE.MatchString(line) {
+		if c.PromisesEncryption == nil && encryptRE().MatchString(line) {
 			c.PromisesEncryption = &Claim{Value: strings.TrimSpace(truncate(line, 120)), Path: path, Line: n}
 		}
-		urls := urlRE.FindAllStringIndex(line, -1)
+		urls := urlRE().FindAllStringIndex(line, -1)
 		inURL := func(lo int) string {
 			// urls are in order and disjoint: find the last one starting at or before lo.
 			i := sort.Search(len(urls), func(i int) bool { return urls[i][0] > lo }) - 1
@@ -131,7 +140,7 @@ func ParseSecurityMD(path string, data []byte) Claims {
 			}
 			return ""
 		}
-		for _, m := range emailRE.FindAllStringSubmatchIndex(line, -1) {
+		for _, m := range emailRE().FindAllStringSubmatchIndex(line, -1) {
 			addr := strings.ToLower(line[m[2]:m[3]])
 			if u := inURL(m[0]); u != "" && !strings.HasPrefix(strings.ToLower(line[m[0]:m[1]]), "mailto:") {
 				continue // user@host inside a URL is not a contact
@@ -147,20 +156,20 @@ func ParseSecurityMD(path string, data []byte) Claims {
 				add(&c.KeyRefs, "ref", ref, n)
 			}
 		}
-		for _, m := range linkRE.FindAllStringSubmatch(line, -1) {
+		for _, m := range linkRE().FindAllStringSubmatch(line, -1) {
 			if t := m[1]; !strings.Contains(t, "://") && isKeyPath(t) {
 				add(&c.KeyRefs, "ref", t, n)
 			}
 		}
-		links := fullLinkRE.FindAllStringIndex(line, -1)
-		for _, m := range keyPathRE.FindAllStringSubmatchIndex(line, -1) {
+		links := fullLinkRE().FindAllStringIndex(line, -1)
+		for _, m := range keyPathRE().FindAllStringSubmatchIndex(line, -1) {
 			if inURL(m[2]) != "" || slices.ContainsFunc(links, func(l []int) bool { return m[2] >= l[0] && m[3] <= l[1] }) {
 				continue
 			}
 			add(&c.KeyRefs, "ref", line[m[2]:m[3]], n)
 		}
-		context := keyWordsRE.MatchString(line) || (i > 0 && keyWordsRE.MatchString(lines[i-1]))
-		for _, m := range hexRunRE.FindAllStringIndex(line, -1) {
+		context := keyWordsRE().MatchString(line) || (i > 0 && keyWordsRE().MatchString(lines[i-1]))
+		for _, m := range hexRunRE().FindAllStringIndex(line, -1) {
 			tok := line[m[0]:m[1]]
 			prefixed := strings.HasPrefix(strings.ToLower(tok), "0x")
 			if prefixed {

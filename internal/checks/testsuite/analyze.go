@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 )
@@ -522,16 +523,17 @@ func lastLine(s string) string {
 	return "(none)"
 }
 
-var severities = func() map[string]checks.Severity {
+// severities are read from the rules on first use, not at start-up.
+var severities = sync.OnceValue(func() map[string]checks.Severity {
 	m := map[string]checks.Severity{}
 	for _, r := range checks.MustRules(rulesYAML) {
 		m[r.ID] = r.Severity
 	}
 	return m
-}()
+})
 
 func severityOf(rule string) checks.Severity {
-	if s, ok := severities[rule]; ok {
+	if s, ok := severities()[rule]; ok {
 		return s
 	}
 	return checks.SeverityCritical

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -24,7 +25,7 @@ type goEvent struct {
 // maxLineBytes bounds one test2json line; longer lines are skipped.
 const maxLineBytes = 4 << 20
 
-var cachedRE = regexp.MustCompile(`^ok\s+\S+\s+\(cached\)`)
+var cachedRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^ok\s+\S+\s+\(cached\)`) })
 
 type goTest struct {
 	pkg, name string
@@ -129,7 +130,7 @@ func parseGoTest(data []byte) (Report, error) {
 				p.started = true
 			case "output":
 				keepText(ev.Output)
-				if cachedRE.MatchString(ev.Output) {
+				if cachedRE().MatchString(ev.Output) {
 					rep.Cached = append(rep.Cached, ev.Package)
 				}
 				p.output = append(p.output, ev.Output)
@@ -264,7 +265,7 @@ func goFailureLine(output []string) string {
 		if s == "" || strings.HasPrefix(s, "=== ") || strings.HasPrefix(s, "--- ") {
 			continue
 		}
-		if failureWordRE.MatchString(s) {
+		if failureWordRE().MatchString(s) {
 			return firstLine(s)
 		}
 		last = s
@@ -272,7 +273,9 @@ func goFailureLine(output []string) string {
 	return firstLine(last)
 }
 
-var failureWordRE = regexp.MustCompile(`(?i)\b(fail(ed|ure|s)?|error|panic|want|expected|mismatch|timed out|timeout)\b|FAIL:`)
+var failureWordRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b(fail(ed|ure|s)?|error|panic|want|expected|mismatch|timed out|timeout)\b|FAIL:`)
+})
 
 func goPanicLine(output []string) string {
 	for _, l := range output {

@@ -7,11 +7,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 var (
-	tapPlanRE  = regexp.MustCompile(`^1\.\.(\d+)\s*(?:#\s*(.*))?$`)
-	tapPointRE = regexp.MustCompile(`^(not ok|ok)(?:\s|$)`)
+	tapPlanRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^1\.\.(\d+)\s*(?:#\s*(.*))?$`) })
+	tapPointRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(not ok|ok)(?:\s|$)`) })
 )
 
 // tapBlock is one level of (sub)tests: the top level, or the indented
@@ -104,8 +105,8 @@ func parseTAP(data []byte) (Report, error) {
 			yamlIndent = indent
 			continue
 		}
-		isPoint := tapPointRE.MatchString(content)
-		plan := tapPlanRE.FindStringSubmatch(content)
+		isPoint := tapPointRE().MatchString(content)
+		plan := tapPlanRE().FindStringSubmatch(content)
 		if !isPoint && plan == nil {
 			switch {
 			case strings.HasPrefix(content, "# Subtest"):

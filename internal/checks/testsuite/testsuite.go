@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/readiness-dev/readiness/internal/checks"
@@ -109,7 +110,7 @@ type Overrides struct {
 	LogDir string
 }
 
-var suiteNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+var suiteNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`) })
 
 // FromSpec builds the check from its readiness.yaml entry.
 func FromSpec(env checks.Env, spec config.CheckSpec, ov Overrides) (*Check, error) {
@@ -134,7 +135,7 @@ func FromSpec(env checks.Env, spec config.CheckSpec, ov Overrides) (*Check, erro
 	var suites []suite
 	for i := range o.Suites {
 		s := o.Suites[i]
-		if !suiteNameRE.MatchString(s.Name) {
+		if !suiteNameRE().MatchString(s.Name) {
 			return nil, bad("suite %d: name %q: use letters, digits, '.', '_' and '-'", i+1, s.Name)
 		}
 		if seen[s.Name] {

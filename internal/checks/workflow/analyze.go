@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
@@ -513,14 +514,16 @@ func (sc scope) envLookup(name string, fold bool) (string, bool) {
 	return "", false
 }
 
-var shellVarRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*|[0-9])([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*|[0-9])`)
+var shellVarRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*|[0-9])([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*|[0-9])`)
+})
 
 // resolveShell substitutes shell variables that the script or the
 // workflow defines, then expressions.
 func (a *analysis) resolveShell(s string, sc scope) string {
 	if strings.Contains(s, "$") {
-		s = shellVarRE.ReplaceAllStringFunc(s, func(m string) string {
-			sub := shellVarRE.FindStringSubmatch(m)
+		s = shellVarRE().ReplaceAllStringFunc(s, func(m string) string {
+			sub := shellVarRE().FindStringSubmatch(m)
 			name, mod := sub[1], sub[2]
 			if name == "" {
 				name = sub[3]
@@ -578,10 +581,12 @@ func (a *analysis) resolveExprs(s string, sc scope, depth int) string {
 }
 
 var (
-	propRE     = regexp.MustCompile(`^([a-z_][a-z0-9_-]*)\.([a-z0-9_-]+)$`)
-	stepsRE    = regexp.MustCompile(`^steps\.([a-z0-9_-]+)\.(outputs\.[a-z0-9_-]+|outcome|conclusion)$`)
-	needsOutRE = regexp.MustCompile(`^needs\.([a-z0-9_-]+)\.outputs\.([a-z0-9_-]+)$`)
-	jobsOutRE  = regexp.MustCompile(`^jobs\.([a-z0-9_-]+)\.outputs\.([a-z0-9_-]+)$`)
+	propRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([a-z_][a-z0-9_-]*)\.([a-z0-9_-]+)$`) })
+	stepsRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^steps\.([a-z0-9_-]+)\.(outputs\.[a-z0-9_-]+|outcome|conclusion)$`)
+	})
+	needsOutRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^needs\.([a-z0-9_-]+)\.outputs\.([a-z0-9_-]+)$`) })
+	jobsOutRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^jobs\.([a-z0-9_-]+)\.outputs\.([a-z0-9_-]+)$`) })
 )
 
 func (a *analysis) resolveExpr(e string, sc scope, depth int) string {
@@ -589,7 +594,7 @@ func (a *analysis) resolveExpr(e string, sc scope, depth int) string {
 	if depth > maxResolve {
 		return keep
 	}
-	if m := propRE.FindStringSubmatch(e); m != nil {
+	if m := propRE().FindStringSubmatch(e); m != nil {
 		switch m[1] {
 		case "env":
 			if v, ok := sc.envLookup(m[2], true); ok {
@@ -608,7 +613,7 @@ func (a *analysis) resolveExpr(e string, sc scope, depth int) string {
 		}
 		return keep
 	}
-	if m := stepsRE.FindStringSubmatch(e); m != nil && sc.job != nil {
+	if m := stepsRE().FindStringSubmatch(e); m != nil && sc.job != nil {
 		prefix := ""
 		if sc.step != nil {
 			prefix = sc.step.Prefix
@@ -622,7 +627,7 @@ func (a *analysis) resolveExpr(e string, sc scope, depth int) string {
 		}
 		return "${{ jobs." + sc.job.Key + ".steps." + prefix + m[1] + "." + m[2] + " }}"
 	}
-	if m := needsOutRE.FindStringSubmatch(e); m != nil && sc.job != nil && sc.g != nil {
+	if m := needsOutRE().FindStringSubmatch(e); m != nil && sc.job != nil && sc.g != nil {
 		if sib := sc.g.byKey[sc.job.Prefix+m[1]]; sib != nil {
 			return a.jobOutput(sc.g, sib, m[2], depth+1)
 		}
@@ -666,7 +671,7 @@ func (a *analysis) jobOutput(g *graph, j *jobInst, name string, depth int) strin
 		// jobs.K.outputs.P inside the called workflow.
 		spans := exprSpans(v)
 		if len(spans) == 1 {
-			if m := jobsOutRE.FindStringSubmatch(normExpr(v[spans[0].start+3 : spans[0].end-2])); m != nil {
+			if m := jobsOutRE().FindStringSubmatch(normExpr(v[spans[0].start+3 : spans[0].end-2])); m != nil {
 				if c := g.byKey[j.Key+"/"+m[1]]; c != nil {
 					return a.jobOutput(g, c, m[2], depth+1)
 				}

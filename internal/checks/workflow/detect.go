@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -794,7 +795,7 @@ func grypeThreshold(v, src string) ([]string, string) {
 func (a *analysis) platformValues(j *jobInst, v string) []string {
 	var out []string
 	for _, p := range splitList(v) {
-		if m := matrixRefRE.FindStringSubmatch(p); m != nil && wholeExpr(p) {
+		if m := matrixRefRE().FindStringSubmatch(p); m != nil && wholeExpr(p) {
 			out = append(out, j.Def.Matrix[m[1]]...)
 			continue
 		}
@@ -825,7 +826,7 @@ func toolImage(img string) string {
 	return ""
 }
 
-var qualifiedRE = regexp.MustCompile(`\b(?:needs|jobs|steps)\.[a-z0-9_-]+\.`)
+var qualifiedRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b(?:needs|jobs|steps)\.[a-z0-9_-]+\.`) })
 
 // tagValue is what a tag says about its value: an expression stands for
 // the property it reads (github.sha → sha, needs.build-test.outputs.version
@@ -840,7 +841,7 @@ func tagValue(tag string) string {
 	prev := 0
 	for _, sp := range spans {
 		b.WriteString(tag[prev:sp.start])
-		b.WriteString(qualifiedRE.ReplaceAllString(normExpr(tag[sp.start+3:sp.end-2]), ""))
+		b.WriteString(qualifiedRE().ReplaceAllString(normExpr(tag[sp.start+3:sp.end-2]), ""))
 		prev = sp.end
 	}
 	b.WriteString(tag[prev:])

@@ -3,6 +3,7 @@ package workflow
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Expressions (${{ … }}) and image references as written in workflows.
@@ -111,10 +112,14 @@ func splitAnd(c string) []string {
 }
 
 var (
-	statusFnRE = regexp.MustCompile(`\b(always|failure|cancelled)\(\)`)
+	statusFnRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b(always|failure|cancelled)\(\)`) })
 	// Conditions that re-require success of what came before.
-	successRE  = regexp.MustCompile(`(needs\.[a-z0-9_-]+\.result|steps\.[a-z0-9_-]+\.(?:outcome|conclusion))\s*==\s*'success'`)
-	allNeedsRE = regexp.MustCompile(`!\s*contains\(\s*needs\.\*\.result\s*,\s*'(failure|cancelled)'\s*\)|\bsuccess\(\)`)
+	successRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(needs\.[a-z0-9_-]+\.result|steps\.[a-z0-9_-]+\.(?:outcome|conclusion))\s*==\s*'success'`)
+	})
+	allNeedsRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`!\s*contains\(\s*needs\.\*\.result\s*,\s*'(failure|cancelled)'\s*\)|\bsuccess\(\)`)
+	})
 )
 
 // runsAfterFailure reports whether a condition lets its step or job run
@@ -125,13 +130,13 @@ var (
 // gates ("needs.scan.result", "steps.trivy.outcome").
 func runsAfterFailure(cond string, gates ...string) bool {
 	c := condText(cond)
-	if !statusFnRE.MatchString(c) {
+	if !statusFnRE().MatchString(c) {
 		return false
 	}
-	if allNeedsRE.MatchString(c) {
+	if allNeedsRE().MatchString(c) {
 		return false
 	}
-	for _, m := range successRE.FindAllStringSubmatch(c, -1) {
+	for _, m := range successRE().FindAllStringSubmatch(c, -1) {
 		ctx := strings.TrimSuffix(strings.TrimSuffix(m[1], ".conclusion"), ".outcome")
 		for _, g := range gates {
 			g = strings.TrimSuffix(strings.TrimSuffix(g, ".conclusion"), ".outcome")

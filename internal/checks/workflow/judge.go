@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
@@ -283,7 +284,9 @@ func (a *analysis) finding(rule, workflow, job, step string, loc *checks.Locatio
 		Location: loc, Properties: props}
 }
 
-var conclusionRE = regexp.MustCompile(`github\.event\.workflow_run\.conclusion\s*==\s*'success'`)
+var conclusionRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`github\.event\.workflow_run\.conclusion\s*==\s*'success'`)
+})
 
 // upstreamScans returns the scans of the workflows that a workflow_run
 // trigger waits for, when that is the workflow's only trigger and the
@@ -304,7 +307,7 @@ func (a *analysis) upstreamScans(g *graph, s *event) ([]*event, string) {
 	}
 	for _, j := range jobs {
 		for _, c := range j.ifs() {
-			if conclusionRE.MatchString(condText(c)) {
+			if conclusionRE().MatchString(condText(c)) {
 				checked = true
 			}
 		}
@@ -484,7 +487,7 @@ type refCmp struct {
 	Compared string
 }
 
-var matrixRefRE = regexp.MustCompile(`matrix\.([a-z0-9_-]+)`)
+var matrixRefRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`matrix\.([a-z0-9_-]+)`) })
 
 // compareRefs compares the scanned and the signed reference as written,
 // resolved as far as the repository shows. Only a visible difference is a
@@ -735,7 +738,7 @@ func (a *analysis) uploads(g *graph, gate *event) {
 	for _, u := range after {
 		ok := false
 		for _, c := range u.Step.Ifs {
-			if statusFnRE.MatchString(condText(c)) {
+			if statusFnRE().MatchString(condText(c)) {
 				ok = true
 			}
 		}

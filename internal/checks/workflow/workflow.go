@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/config"
@@ -21,7 +22,8 @@ import (
 //go:embed rules.yaml
 var rulesYAML []byte
 
-var rules = checks.MustRules(rulesYAML)
+// rules are parsed on first use, not at start-up.
+var rules = sync.OnceValue(func() []checks.Rule { return checks.MustRules(rulesYAML) })
 
 // Type is the gate type in readiness.yaml.
 const Type = "workflow"
@@ -31,16 +33,16 @@ func Gate() checks.Gate {
 	return checks.Gate{
 		Type:    Type,
 		Summary: "CI workflows scan the image, and block on HIGH/CRITICAL, before they sign or attest it",
-		Rules:   rules,
+		Rules:   rules(),
 		New:     fromSpec,
 	}
 }
 
 // Rules returns the gate's rules.
-func Rules() []checks.Rule { return rules }
+func Rules() []checks.Rule { return rules() }
 
 func ruleByID(id string) checks.Rule {
-	for _, r := range rules {
+	for _, r := range rules() {
 		if r.ID == id {
 			return r
 		}

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Line is one command line a target runs.
@@ -63,9 +64,11 @@ type rule struct {
 }
 
 var (
-	assignRE = regexp.MustCompile(`^(?:export\s+|override\s+)*([A-Za-z0-9_.\-]+)\s*(::=|:=|\?=|\+=|!=|=)\s*(.*)$`)
+	assignRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:export\s+|override\s+)*([A-Za-z0-9_.\-]+)\s*(::=|:=|\?=|\+=|!=|=)\s*(.*)$`)
+	})
 	// A rule line: targets, then ':' or '::' not followed by '='.
-	ruleRE = regexp.MustCompile(`^([^:=#\t][^:=#]*?)\s*::?(?:[^=]|$)`)
+	ruleRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^:=#\t][^:=#]*?)\s*::?(?:[^=]|$)`) })
 )
 
 // ParseMakefile reads a Makefile at file, following include directives
@@ -131,12 +134,12 @@ func (m *Makefile) load(file string, read ReadFile, depth int) error {
 			}
 			continue
 		}
-		if a := assignRE.FindStringSubmatch(trimmed); a != nil {
+		if a := assignRE().FindStringSubmatch(trimmed); a != nil {
 			m.assign(a[1], a[2], a[3])
 			cur = nil
 			continue
 		}
-		if r := ruleRE.FindStringSubmatch(trimmed); r != nil {
+		if r := ruleRE().FindStringSubmatch(trimmed); r != nil {
 			cur = m.addRule(trimmed, file, ln.no)
 			continue
 		}
@@ -154,7 +157,7 @@ func (m *Makefile) addRule(text, file string, no int) []*rule {
 		rest, inline = before, after
 	}
 	// target: VAR = value (a target-specific variable) is read as global.
-	if a := assignRE.FindStringSubmatch(strings.TrimSpace(rest)); a != nil {
+	if a := assignRE().FindStringSubmatch(strings.TrimSpace(rest)); a != nil {
 		m.assign(a[1], a[2], a[3])
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -40,7 +41,7 @@ func ParseTaskfile(file string, src []byte) (*Taskfile, error) {
 	return t, nil
 }
 
-var taskVarRE = regexp.MustCompile(`\{\{\s*\.([A-Za-z0-9_]+)\s*\}\}`)
+var taskVarRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{\s*\.([A-Za-z0-9_]+)\s*\}\}`) })
 
 // Commands returns the lines running task runs: its deps' first, then
 // its cmds (a `task:` entry runs that task). ok is false when the task is
@@ -107,8 +108,8 @@ func taskRef(n yaml.Node) string {
 // expand substitutes {{.VAR}} with the Taskfile's vars; unknown ones
 // become ${VAR} for the shell (go-task also reads the environment).
 func (t *Taskfile) expand(s string) string {
-	return taskVarRE.ReplaceAllStringFunc(s, func(m string) string {
-		name := taskVarRE.FindStringSubmatch(m)[1]
+	return taskVarRE().ReplaceAllStringFunc(s, func(m string) string {
+		name := taskVarRE().FindStringSubmatch(m)[1]
 		if v, ok := t.vars[name]; ok {
 			return v
 		}
@@ -130,9 +131,11 @@ type justRecipe struct {
 }
 
 var (
-	justAssignRE = regexp.MustCompile(`^(?:export\s+)?([A-Za-z_][A-Za-z0-9_-]*)\s*:=\s*(.*)$`)
-	justRecipeRE = regexp.MustCompile(`^@?([A-Za-z_][A-Za-z0-9_-]*)([^:]*):([^=].*|)$`)
-	justInterpRE = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}`)
+	justAssignRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:export\s+)?([A-Za-z_][A-Za-z0-9_-]*)\s*:=\s*(.*)$`)
+	})
+	justRecipeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^@?([A-Za-z_][A-Za-z0-9_-]*)([^:]*):([^=].*|)$`) })
+	justInterpRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}`) })
 )
 
 // ParseJustfile reads a justfile.
@@ -151,11 +154,11 @@ func ParseJustfile(file string, src []byte) *Justfile {
 		cur = nil
 		switch {
 		case line == "" || strings.HasPrefix(line, "set ") || strings.HasPrefix(line, "["):
-		case justAssignRE.MatchString(line):
-			m := justAssignRE.FindStringSubmatch(line)
+		case justAssignRE().MatchString(line):
+			m := justAssignRE().FindStringSubmatch(line)
 			j.vars[m[1]] = strings.Trim(strings.TrimSpace(m[2]), `'"`)
-		case justRecipeRE.MatchString(line):
-			m := justRecipeRE.FindStringSubmatch(line)
+		case justRecipeRE().MatchString(line):
+			m := justRecipeRE().FindStringSubmatch(line)
 			cur = &justRecipe{deps: strings.Fields(m[3])}
 			j.recipes[m[1]] = cur
 			if j.first == "" {
@@ -187,8 +190,8 @@ func (j *Justfile) Commands(name string) ([]Line, bool) {
 			run(d, depth+1)
 		}
 		for _, l := range r.lines {
-			l.Text = justInterpRE.ReplaceAllStringFunc(l.Text, func(m string) string {
-				name := justInterpRE.FindStringSubmatch(m)[1]
+			l.Text = justInterpRE().ReplaceAllStringFunc(l.Text, func(m string) string {
+				name := justInterpRE().FindStringSubmatch(m)[1]
 				if v, ok := j.vars[name]; ok {
 					return v
 				}

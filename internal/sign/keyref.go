@@ -1,0 +1,110 @@
+package sign
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// Key references are loaded here rather than by cosign's pkg/signature:
+// that package links Kubernetes, GitLab and GitHub clients for k8s://,
+// gitlab:// and github:// references (a third of the binary). Files,
+// env://VAR and http(s):// URLs are read here, as cosign reads them; every
+// other scheme is a provider reference (provider_on.go, provider_off.go).
+
+// maxKeyBytes bounds a key read from a URL; a PEM key is a few KB.
+const maxKeyBytes = 1 << 20
+
+// isProviderRef reports whether ref names a key held by a provider (a
+// KMS, a Kubernetes secret, a GitLab variable, a PKCS#11 token) rather than
+// PEM bytes in a file, a variable or at a URL.
+func isProviderRef(ref string) bool {
+	if strings.HasPrefix(ref, "pkcs11:") {
+		return true
+	}
+	scheme, _, ok := strings.Cut(ref, "://")
+	if !ok {
+		return false
+	}
+	switch scheme {
+	case "env", "http", "https":
+		return false
+	}
+	return true
+}
+
+// signerFromRef loads a private key: PEM (cosign's encrypted format, or
+// PKCS#8/PKCS#1/SEC1 as cosign accepts) decrypted with the password pf
+// supplies, or a provider's key.
+func signerFromRef(ctx context.Context, ref string, pf cosign.PassFunc) (signature.SignerVerifier, error) {
+	if isProviderRef(ref) {
+		return providerSigner(ctx, ref, pf)
+	}
+	raw, err := readKeyRef(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	pass := []byte{}
+	if pf != nil {
+		if pass, err = pf(false); err != nil {
+			return nil, err
+		}
+	}
+	return cosign.LoadPrivateKey(raw, pass, nil)
+}
+
+// verifierFromRef loads a public key (PEM) or a provider's public key.
+func verifierFromRef(ctx context.Context, ref string) (signature.Verifier, error) {
+	if isProviderRef(ref) {
+		return providerVerifier(ctx, ref)
+	}
+	raw, err := readKeyRef(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("pem to public key: %w", err)
+	}
+	return signature.LoadVerifier(pub, crypto.SHA256)
+}
+
+// readKeyRef reads a file, env://VAR or an http(s) URL, under ctx.
+func readKeyRef(ctx context.Context, ref string) ([]byte, error) {
+	scheme, rest, ok := strings.Cut(ref, "://")
+	if !ok {
+		return os.ReadFile(filepath.Clean(ref))
+	}
+	switch scheme {
+	case "env":
+		v, found := os.LookupEnv(rest)
+		if !found {
+			return nil, fmt.Errorf("environment variable %s is not set", rest)
+		}
+		return []byte(v), nil
+	case "http", "https":
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, ref, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("fetch %s: %s", ref, resp.Status)
+		}
+		return io.ReadAll(io.LimitReader(resp.Body, maxKeyBytes))
+	}
+	return nil, fmt.Errorf("unsupported key reference scheme %s://", scheme)
+}
