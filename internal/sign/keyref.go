@@ -5,7 +5,9 @@ import (
 	"crypto"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +94,11 @@ func readKeyRef(ctx context.Context, ref string) ([]byte, error) {
 		}
 		return []byte(v), nil
 	case "http", "https":
+		if scheme == "http" && !loopbackURL(ref) {
+			// A key fetched in the clear can be swapped on the way, and with
+			// it what verifies (cosign accepts it; readiness does not).
+			return nil, fmt.Errorf("key reference %s is plain http: a key fetched unencrypted can be replaced in transit; use https://, a file or env://", ref)
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, ref, nil)
 		if err != nil {
 			return nil, err
@@ -107,4 +114,19 @@ func readKeyRef(ctx context.Context, ref string) ([]byte, error) {
 		return io.ReadAll(io.LimitReader(resp.Body, maxKeyBytes))
 	}
 	return nil, fmt.Errorf("unsupported key reference scheme %s://", scheme)
+}
+
+// loopbackURL reports whether u's host is this machine (localhost or a
+// loopback address), where nothing sits between client and server.
+func loopbackURL(u string) bool {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	host := parsed.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

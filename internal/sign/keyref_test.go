@@ -60,6 +60,10 @@ func TestKeyRefs(t *testing.T) {
 		{name: "unset variable", priv: "env://READINESS_TEST_KEYREF_UNSET", pub: "env://READINESS_TEST_KEYREF_UNSET", wantErr: "READINESS_TEST_KEYREF_UNSET is not set"},
 		{name: "not found at URL", priv: srv.URL + "/nope", pub: srv.URL + "/nope", wantErr: "404"},
 		{name: "unknown scheme", priv: "ftp://example.com/cosign.key", pub: "ftp://example.com/cosign.pub", wantErr: "unsupported key reference scheme ftp://"},
+		// Plain http is refused unless the server is this machine: a key
+		// fetched in the clear can be swapped (srv is on 127.0.0.1).
+		{name: "plain http off this machine", priv: "http://keys.example.com/cosign.key", pub: "http://keys.example.com/cosign.pub", wantErr: "is plain http"},
+		{name: "plain http to a loopback name", priv: strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/cosign.key", pub: strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/cosign.pub"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sv, err := signerFromRef(ctx, tc.priv, pass)
