@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -57,7 +58,7 @@ type DSN struct {
 	NoWatch bool
 }
 
-var schemaRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,39}$`)
+var schemaRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z_][a-z0-9_]{0,39}$`) })
 
 // ErrBadDSN is wrapped by every DSN parse error.
 var ErrBadDSN = errors.New("bad ledger DSN")
@@ -162,7 +163,7 @@ func parsePostgres(s string, bad func(string, ...any) (DSN, error)) (DSN, error)
 		case "lease":
 			d.Lease, err = positive(k, v)
 		case "schema":
-			if !schemaRE.MatchString(v) {
+			if !schemaRE().MatchString(v) {
 				err = fmt.Errorf("schema %q must be lower-case letters, digits and _ (at most 40)", v)
 			}
 			d.Schema = v

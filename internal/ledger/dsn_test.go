@@ -100,7 +100,7 @@ func FuzzParseDSN(f *testing.F) {
 				t.Fatalf("bad path %q", d.Path)
 			}
 		case DriverPostgres:
-			if !schemaRE.MatchString(d.Schema) || d.Conn == "" {
+			if !schemaRE().MatchString(d.Schema) || d.Conn == "" {
 				t.Fatalf("bad postgres DSN %+v", d)
 			}
 		default:

@@ -159,7 +159,7 @@ func judgeDriver(rep *Report, res *checks.Result, passed int) {
 		return
 	}
 	res.Facts["ledger_driver"] = rep.LedgerDriver
-	rule := rulesByID[RuleNotApplicable]
+	rule := rulesByID()[RuleNotApplicable]
 	var faults []string
 	for _, s := range rep.Scenarios {
 		id := s.Scenario + "/" + string(s.Mode)

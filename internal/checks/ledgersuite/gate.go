@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/readiness-dev/readiness/internal/checks"
@@ -208,13 +209,15 @@ func containsMode(ms []Mode, m Mode) bool {
 	return false
 }
 
-var rulesByID = func() map[string]checks.Rule {
+// rulesByID parses rules.yaml on first use, not at start-up: most
+// commands never judge a ledger suite.
+var rulesByID = sync.OnceValue(func() map[string]checks.Rule {
 	m := map[string]checks.Rule{}
 	for _, r := range checks.MustRules(rulesYAML) {
 		m[r.ID] = r
 	}
 	return m
-}()
+})
 
 // Evaluate turns a suite report into the gate's result: one critical
 // finding per failing scenario and mode, and the raw figures as facts.
@@ -248,7 +251,7 @@ func Evaluate(rep *Report) checks.Result {
 			// The driver broke, so the invariant was not judged.
 			ruleID = RuleStoreFault
 		}
-		rule := rulesByID[ruleID]
+		rule := rulesByID()[ruleID]
 		res.Findings = append(res.Findings, checks.Finding{
 			Rule:     ruleID,
 			ID:       ruleID + "/" + id,
