@@ -28,8 +28,9 @@ const (
 	DefaultPoll = time.Millisecond
 	// DefaultSafetyPoll is the look-anyway interval when the files are
 	// watched: the watch wakes waiters at once; this catches a lost
-	// wake-up.
-	DefaultSafetyPoll  = 50 * time.Millisecond
+	// wake-up. It is all an idle waiting process costs: 50 ms made 1,000
+	// waiters over 4 processes 2.2-2.7 % of a core, 100 ms 1.3-1.5 %.
+	DefaultSafetyPoll  = 100 * time.Millisecond
 	DefaultBusyTimeout = 10 * time.Second
 	// eventsKeep is how long change events stay in the events table; a
 	// process that falls further behind refreshes every watched key.
