@@ -103,7 +103,7 @@ func readKeyRef(ctx context.Context, ref string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := keyClient.Do(req)
 		if err != nil {
 			return nil, err
 		}
@@ -115,6 +115,18 @@ func readKeyRef(ctx context.Context, ref string) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("unsupported key reference scheme %s://", scheme)
 }
+
+// keyClient fetches keys; a redirect may not downgrade to plain http off
+// this machine (an https:// reference must not end up fetched in the clear).
+var keyClient = &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return fmt.Errorf("stopped after %d redirects", len(via))
+	}
+	if req.URL.Scheme != "https" && !loopbackURL(req.URL.String()) {
+		return fmt.Errorf("%s redirects to %s, plain http: a key fetched unencrypted can be replaced in transit", via[0].URL, req.URL)
+	}
+	return nil
+}}
 
 // loopbackURL reports whether u's host is this machine (localhost or a
 // loopback address), where nothing sits between client and server.

@@ -39,6 +39,8 @@ func TestKeyRefs(t *testing.T) {
 			w.Write(priv)
 		case "/cosign.pub":
 			w.Write(pub)
+		case "/away":
+			http.Redirect(w, r, "http://keys.example.com/cosign.pub", http.StatusFound)
 		default:
 			http.NotFound(w, r)
 		}
@@ -63,6 +65,9 @@ func TestKeyRefs(t *testing.T) {
 		// Plain http is refused unless the server is this machine: a key
 		// fetched in the clear can be swapped (srv is on 127.0.0.1).
 		{name: "plain http off this machine", priv: "http://keys.example.com/cosign.key", pub: "http://keys.example.com/cosign.pub", wantErr: "is plain http"},
+		// A loopback server that redirects off the machine over plain http
+		// (as a compromised https endpoint could): refused before fetching.
+		{name: "redirect to plain http", priv: srv.URL + "/away", pub: srv.URL + "/away", wantErr: "redirects to http://keys.example.com/cosign.pub, plain http"},
 		{name: "plain http to a loopback name", priv: strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/cosign.key", pub: strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/cosign.pub"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
