@@ -554,6 +554,7 @@ func releasedChains(res *sign.ReleaseResult) map[string]report.Release {
 		}
 		if v := res.Verification; v != nil && !v.OK() {
 			r.Signature += "; verification FAILED: " + strings.Join(v.Failures, "; ")
+			r.Unverified = true
 		}
 	}
 	if at := res.Attestations; at != nil && at.Written {

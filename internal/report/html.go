@@ -34,6 +34,8 @@ var pageTmpl = sync.OnceValue(func() *template.Template {
 type Release struct {
 	Signature    string
 	Attestations []string
+	// Unverified: the release's own verification of what it wrote failed.
+	Unverified bool
 }
 
 type htmlPage struct {
@@ -347,6 +349,9 @@ func imageChains(doc *evidence.Document, releases map[string]Release) []htmlChai
 			switch {
 			case ok && rel.Signature != "":
 				c.Signature, c.SignClass = rel.Signature, "ok"
+				if rel.Unverified {
+					c.SignClass = "bad"
+				}
 			case doc.GO():
 				c.Signature, c.SignClass = "not signed by this run; `readiness image release` signs after a GO", "none"
 			default:

@@ -162,3 +162,28 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	fmt.Fprintf(os.Stderr, "release page: %d bytes, chromium load+dump %s, screenshot %s\n", len(renderHTML(t)), took.Round(time.Millisecond), shot)
 }
+
+// The chain's signature step shows what `image release` wrote; one whose
+// own verification failed is marked bad, not ok.
+func TestHTMLChainSignature(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("cd", 32)
+	for _, tc := range []struct {
+		name string
+		rel  report.Release
+		want string
+	}{
+		{"verified", report.Release{Signature: "app:sha256-cd.sig by key SHA256:ab"}, `<div class="step ok"><b>signature</b>app:sha256-cd.sig by key SHA256:ab</div>`},
+		{"verification failed", report.Release{Signature: "app:sha256-cd.sig by key SHA256:ab; verification FAILED: x", Unverified: true}, `<div class="step bad"><b>signature</b>app:sha256-cd.sig by key SHA256:ab; verification FAILED: x</div>`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			opts := report.Options{Rules: rules(), Releases: map[string]report.Release{digest: tc.rel}}
+			if err := report.Write(&buf, "html", richDoc(t), opts); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(buf.String(), tc.want) {
+				t.Errorf("page lacks %s", tc.want)
+			}
+		})
+	}
+}
