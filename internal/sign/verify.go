@@ -94,12 +94,8 @@ func (o VerifyOptions) checkOpts(ctx context.Context) (*cosign.CheckOpts, error)
 		}}
 	}
 	keyless := co.SigVerifier == nil
-	if o.trusted == nil && o.TrustedRoot != "" {
-		tm, err := loadTrustedRoot(o.TrustedRoot)
-		if err != nil {
-			return nil, err
-		}
-		o.trusted = tm
+	if err := o.loadTrusted(); err != nil {
+		return nil, err
 	}
 	if o.trusted != nil {
 		// A private Sigstore: its root only, never the public one.
@@ -133,12 +129,8 @@ func (o VerifyOptions) checkOpts(ctx context.Context) (*cosign.CheckOpts, error)
 // reported before anything about the image is asked. Keyless options
 // have nothing to load.
 func LoadVerifier(ctx context.Context, o *VerifyOptions) error {
-	if o.trusted == nil && o.TrustedRoot != "" {
-		tm, err := loadTrustedRoot(o.TrustedRoot)
-		if err != nil {
-			return err
-		}
-		o.trusted = tm
+	if err := o.loadTrusted(); err != nil {
+		return err
 	}
 	if o.Key == "" || o.verifier != nil {
 		return nil
@@ -160,6 +152,19 @@ type TrustRootError struct {
 
 func (e *TrustRootError) Error() string { return fmt.Sprintf("trusted root %s: %v", e.Path, e.Err) }
 func (e *TrustRootError) Unwrap() error { return e.Err }
+
+// loadTrusted loads TrustedRoot into trusted, unless it is loaded already.
+func (o *VerifyOptions) loadTrusted() error {
+	if o.trusted != nil || o.TrustedRoot == "" {
+		return nil
+	}
+	tm, err := loadTrustedRoot(o.TrustedRoot)
+	if err != nil {
+		return err
+	}
+	o.trusted = tm
+	return nil
+}
 
 // loadTrustedRoot reads a trusted_root.json; "" is no file (nil).
 func loadTrustedRoot(path string) (root.TrustedMaterial, error) {
