@@ -25,15 +25,21 @@ echo "==> sources the workflow gate's flag tables are checked against"
 # pinned sources (cosign and trivy are already there from their installs).
 go mod download github.com/sigstore/cosign/v2@v2.6.5 github.com/aquasecurity/trivy@v0.74.0 github.com/anchore/grype@v0.121.3
 
-echo "==> chromium (the HTML report's browser test)"
-if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+echo "==> chromium (the HTML report's browser test), pytest (init's and the tests gate's pytest runs)"
+# Debian's packages: pip's index is not reachable from every CI machine.
+missing=()
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+command -v pytest >/dev/null 2>&1 || missing+=(python3-pytest)
+if [ "${#missing[@]}" -gt 0 ]; then
 	sudo=""
 	[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo="sudo"
 	if command -v apt-get >/dev/null; then
-		$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium ||
-			echo "could not install chromium: the HTML browser test will skip (and fail under CI=true)"
+		# A fresh machine's package lists may be empty or stale.
+		$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" ||
+			{ $sudo apt-get update -q && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; } ||
+			echo "could not install ${missing[*]}: the tests that need them will skip (and fail under CI=true)"
 	else
-		echo "no apt-get: install chromium yourself; the HTML browser test will skip (and fail under CI=true)"
+		echo "no apt-get: install ${missing[*]} yourself; the tests that need them will skip (and fail under CI=true)"
 	fi
 fi
 # Screenshots and other artifacts tests keep.
@@ -68,4 +74,16 @@ echo "==> go vet"
 go vet ./...
 
 echo "==> go test -race"
-go test -race -timeout 30m "$@" ./...
+# Every skip is listed at the end. Under CI=true a skipped test that
+# scripts/test-skips.allow does not name fails the run, and -count=1 keeps
+# Go's test cache from replaying a result that depended on a tool or a
+# server this run did not check.
+flags=(-allow scripts/test-skips.allow)
+count=()
+if [ "${CI:-}" = "true" ]; then
+	flags+=(-strict)
+	count=(-count=1)
+fi
+summary="$(mktemp -d)/testsummary"
+go build -o "$summary" ./internal/tools/testsummary
+go test -race -timeout 30m -json ${count[@]+"${count[@]}"} "$@" ./... 2>&1 | "$summary" "${flags[@]}"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/sign"
 	"github.com/readiness-dev/readiness/internal/sign/signtest"
+	"github.com/readiness-dev/readiness/internal/testutil/need"
 	"github.com/readiness-dev/readiness/internal/testutil/sigstoretest"
 	"github.com/readiness-dev/readiness/internal/testutil/trivytest"
 )
@@ -155,20 +156,7 @@ func TestImageReleaseKeylessRefused(t *testing.T) {
 // $(go env GOPATH)/bin); under CI=true its absence fails the test.
 func needCosign(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("cosign"); err == nil {
-		return p
-	}
-	if gopath, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "cosign")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("COSIGN NOT AVAILABLE: scripts/install-cosign.sh installs it")
-	}
-	t.Skip("COSIGN NOT AVAILABLE, real-cosign verification not run (install it with scripts/install-cosign.sh)")
-	return ""
+	return need.Tool(t, "cosign")
 }
 
 // runCosign runs cosign offline: its TUF cache and home in a temp dir, so

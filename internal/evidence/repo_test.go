@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/readiness-dev/readiness/internal/testutil/need"
 )
 
 // newRepo makes a checkout with go-git (no git binary needed) on branch
@@ -160,7 +161,7 @@ func TestDetectRepositoryUnreadable(t *testing.T) {
 // .git file and share the main repository's objects.
 func TestDetectRepositoryLinkedWorktree(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("SKIPPED: git is needed to make a linked worktree")
+		need.Skip(t, "git is needed to make a linked worktree")
 	}
 	dir, commit := newRepo(t)
 	wt := filepath.Join(t.TempDir(), "wt")

@@ -36,6 +36,9 @@ type read struct {
 	// abandoned: the reader's context ended, so err says nothing about
 	// the store.
 	abandoned bool
+	// joined counts the callers that share this read without leading it
+	// (guarded by hub.mu; tests wait on it instead of sleeping).
+	joined int
 }
 
 func newHub() *hub {
@@ -131,6 +134,8 @@ func (h *hub) read(ctx context.Context, w *watch, fetch func(context.Context) (S
 		if r == nil {
 			r, lead = &read{done: make(chan struct{})}, true
 			w.next = r
+		} else {
+			r.joined++
 		}
 		h.mu.Unlock()
 		if lead {

@@ -66,7 +66,10 @@ func TestDecodeHello(t *testing.T) {
 // final answer; several requests are in flight at once.
 func TestClientOutOfOrder(t *testing.T) {
 	c, err := Start(context.Background(), shDriver(`read init; echo '`+helloLine+`'; read a; read b
-echo '{"id":2,"state":"absent"}'; echo '{"id":1,"event":"waiting"}'; echo '{"id":1,"state":"completed","output":""}'; cat >/dev/null`), Options{})
+# whichever request came first: answer the inspect, then the wait.
+case "$a" in *'"op":"wait"'*) w="$a"; i="$b";; *) w="$b"; i="$a";; esac
+w=$(echo "$w" | sed 's/.*"id":\([0-9]*\).*/\1/'); i=$(echo "$i" | sed 's/.*"id":\([0-9]*\).*/\1/')
+echo '{"id":'$i',"state":"absent"}'; echo '{"id":'$w',"event":"waiting"}'; echo '{"id":'$w',"state":"completed","output":""}'; cat >/dev/null`), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +83,6 @@ echo '{"id":2,"state":"absent"}'; echo '{"id":1,"event":"waiting"}'; echo '{"id"
 		defer wg.Done()
 		r1, e1 = c.Call(context.Background(), Request{Op: OpWait, Key: "k", TimeoutMS: 1000}, func(Reply) { waited = true })
 	}()
-	time.Sleep(50 * time.Millisecond) // id 1 is the wait
 	r2, e2 = c.Call(context.Background(), Request{Op: OpInspect, Key: "k"}, nil)
 	wg.Wait()
 	if e1 != nil || e2 != nil {

@@ -30,16 +30,38 @@ func TestRun(t *testing.T) {
 
 // Cancelling kills the whole process group: a grandchild too.
 func TestCancelKillsTheGroup(t *testing.T) {
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	res, err := Run(ctx, Cmd{Path: "sh", Args: []string{"-c", "sleep 300 & echo $! > " + pidFile + "; wait"}})
-	if err == nil || !res.Killed {
-		t.Fatalf("cancelled run: %+v, %v; want killed with an error", res, err)
+	type outcome struct {
+		res Result
+		err error
 	}
-	data, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
+	done := make(chan outcome, 1)
+	go func() {
+		// The pid file appears complete (mv), once the grandchild runs.
+		res, err := Run(ctx, Cmd{Path: "sh", Args: []string{"-c", "sleep 300 & echo $! > " + pidFile + ".tmp; mv " + pidFile + ".tmp " + pidFile + "; wait"}})
+		done <- outcome{res, err}
+	}()
+	// Cancel once the grandchild exists, not after a fixed time: on a
+	// loaded machine sh may not have started it within any deadline.
+	var data []byte
+	for {
+		var err error
+		if data, err = os.ReadFile(pidFile); err == nil {
+			break
+		}
+		select {
+		case o := <-done:
+			t.Fatalf("the run ended before it was cancelled: %+v, %v", o.res, o.err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	o := <-done
+	if o.err == nil || !o.res.Killed {
+		t.Fatalf("cancelled run: %+v, %v; want killed with an error", o.res, o.err)
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
 	deadline := time.Now().Add(5 * time.Second)

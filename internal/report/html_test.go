@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/readiness-dev/readiness/internal/report"
+	"github.com/readiness-dev/readiness/internal/testutil/need"
 )
 
 func renderHTML(t testing.TB) []byte {
@@ -61,17 +62,7 @@ func BenchmarkHTML(b *testing.B) {
 // script installs it).
 func chromium(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "chromium is not installed (apt-get install -y chromium; scripts/test.sh does it)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip("SKIPPED: " + msg)
-	return ""
+	return need.Tool(t, "chromium", "chromium-browser", "google-chrome")
 }
 
 // browse runs headless Chromium on file with extra flags and returns its

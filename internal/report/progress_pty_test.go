@@ -14,6 +14,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/report"
+	"github.com/readiness-dev/readiness/internal/testutil/need"
 )
 
 // The live display on a real terminal: the runner's events drive it, and
@@ -22,7 +23,7 @@ import (
 func TestProgressLiveOnPTY(t *testing.T) {
 	ptmx, tty, err := pty.Open()
 	if err != nil {
-		t.Skipf("SKIPPED: no pseudo-terminal available: %v", err)
+		need.Skip(t, "no pseudo-terminal available: %v", err)
 	}
 	defer ptmx.Close()
 	var screen bytes.Buffer

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -249,11 +250,32 @@ func TestProgressPlain(t *testing.T) {
 	}
 }
 
+// lockedBuffer is written by the progress display's ticker and read by
+// the test while it runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func TestProgressLive(t *testing.T) {
-	var buf bytes.Buffer
+	var buf lockedBuffer
 	p := report.NewProgress(&buf, report.ProgressOptions{Live: true, Interval: time.Millisecond, Now: func() time.Time { return t0.Add(time.Second) }})
 	p.Event(checks.Event{Kind: checks.EventStarted, Name: "scan", Time: t0})
-	time.Sleep(20 * time.Millisecond)
+	for !strings.Contains(buf.String(), "scan  1s") { // until a live frame was drawn
+		time.Sleep(time.Millisecond)
+	}
 	p.Event(checks.Event{Kind: checks.EventFinished, Name: "scan", Result: &checks.Result{Status: checks.StatusPass, DurationMS: 1000}})
 	p.Stop()
 	out := buf.String()

@@ -20,6 +20,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/checks/workflow"
 	"github.com/readiness-dev/readiness/internal/cli"
 	"github.com/readiness-dev/readiness/internal/config"
+	needpkg "github.com/readiness-dev/readiness/internal/testutil/need"
 )
 
 // TestMain lets gates that re-execute this binary (the ledger suite's worker
@@ -44,20 +45,7 @@ func repoRoot(t *testing.T) string {
 // which installs it (scripts/test.sh).
 func need(t *testing.T, name string) string {
 	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if gopath, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed; scripts/test.sh installs it", name)
-	}
-	t.Skipf("SKIPPED: %s is not installed (run scripts/test.sh, which installs it)", name)
-	return ""
+	return needpkg.Tool(t, name)
 }
 
 // TestOwnReadinessCheck runs `readiness check` on this repository with its

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/readiness-dev/readiness/internal/testutil/need"
 )
 
 // workerEnv makes the test binary act as a ledger worker process, so that
@@ -44,13 +46,8 @@ func testWorker(t testing.TB) Exec {
 // postgresDSN returns the PostgreSQL DSN to test against, in a schema of
 // its own that is dropped at the end, or skips (locally) / fails (CI).
 func postgresDSN(t testing.TB) string {
-	dsn := os.Getenv("READINESS_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("READINESS_TEST_POSTGRES_DSN is not set; CI must provide PostgreSQL")
-		}
-		t.Skip("SKIPPING PostgreSQL ledger tests: READINESS_TEST_POSTGRES_DSN is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
+	t.Helper()
+	dsn := need.PostgresDSN(t)
 	schema := "ledger_test_" + strings.ToLower(nonce()) + nonce()
 	sep := "?"
 	if strings.Contains(dsn, "?") {

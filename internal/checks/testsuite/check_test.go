@@ -21,6 +21,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/testutil/need"
 )
 
 // TestMain lets the test binary stand in for a test runner in the fault
@@ -520,12 +521,11 @@ func TestFromSpecErrors(t *testing.T) {
 }
 
 // TestPytestRealSuite runs a tiny real pytest suite, with both report
-// families. pytest is optional for this project: it is the one test that
-// skips even under CI=true.
+// families (scripts/test.sh installs Debian's python3-pytest).
 func TestPytestRealSuite(t *testing.T) {
 	pytest, err := exec.LookPath("pytest")
 	if err != nil {
-		t.Skipf("SKIPPED: pytest is not installed (%v). This is the one test allowed to skip under CI=true: pytest is optional for readiness's CI, and the real pytest reports in testdata/reports cover the format. Install it (apt-get install python3-pytest) to run this test.", err)
+		need.Skip(t, "pytest is not installed (%v); apt-get install python3-pytest", err)
 	}
 	for _, tc := range []struct {
 		family string
