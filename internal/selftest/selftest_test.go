@@ -6,20 +6,16 @@ package selftest
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/readiness-dev/readiness/internal/catalog"
 	"github.com/readiness-dev/readiness/internal/checks/workflow"
 	"github.com/readiness-dev/readiness/internal/cli"
-	"github.com/readiness-dev/readiness/internal/config"
 	needpkg "github.com/readiness-dev/readiness/internal/testutil/need"
 )
 
@@ -46,52 +42,6 @@ func repoRoot(t *testing.T) string {
 func need(t *testing.T, name string) string {
 	t.Helper()
 	return needpkg.Tool(t, name)
-}
-
-// TestOwnReadinessCheck runs `readiness check` on this repository with its
-// own readiness.yaml, leaving out the tests gate (it would run this suite
-// inside itself), and expects GO.
-func TestOwnReadinessCheck(t *testing.T) {
-	root := repoRoot(t)
-	cfgPath := filepath.Join(root, "readiness.yaml")
-	cfg, err := config.Load(cfgPath, config.LoadOptions{Now: time.Now(), KnownTypes: catalog.Types(catalog.Gates())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"check", "--config", cfgPath, "--format", "text"}
-	var ran []string
-	for _, c := range cfg.Checks {
-		if c.Type == "tests" {
-			continue
-		}
-		args = append(args, "--only", c.Name)
-		ran = append(ran, c.Name)
-	}
-	if len(ran) < 3 {
-		t.Fatalf("readiness.yaml runs only %v besides tests; security-key, workflow and ledger are expected", ran)
-	}
-	io, out, errOut := cli.Test()
-	io.Getenv = func(k string) string {
-		if k == "GITHUB_STEP_SUMMARY" {
-			return ""
-		}
-		return os.Getenv(k)
-	}
-	code := cli.Run(context.Background(), cli.NewApp(io), args)
-	if code != 0 {
-		t.Fatalf("readiness check on this repository: exit %d, want 0 (GO)\n%s\n%s", code, out, errOut)
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	// The tests gate is left out, so the verdict says the run was partial.
-	want := fmt.Sprintf("GO (partial: %d of %d configured checks ran)", len(ran), len(cfg.Checks))
-	if last := lines[len(lines)-1]; last != want {
-		t.Errorf("last line %q, want %q", last, want)
-	}
-	for _, name := range ran {
-		if !strings.Contains(out.String(), name) {
-			t.Errorf("report does not list %s:\n%s", name, out)
-		}
-	}
 }
 
 // TestGoreleaserCheck validates goreleaser.yaml with the real goreleaser.
