@@ -21,7 +21,11 @@ func Render(p Plan) []byte {
 	w("# describes a finding and how to fix it.\n")
 	w("version: 1\ntimeout: 20m\n\nchecks:\n")
 	enabled := 0
-	if p.SecurityMD != "" || p.SecurityTxt != "" || len(p.Keys) > 0 || (len(p.Workflows) == 0 && len(p.Suites) == 0) {
+	if !p.KeyPromised && (p.SecurityMD != "" || p.SecurityTxt != "") {
+		w("  # No security-key gate: %s promises no OpenPGP key (no key file, fingerprint\n", safe(firstNonEmpty(p.SecurityMD, p.SecurityTxt)))
+		w("  # or mention of encryption), so there is none to verify.\n\n")
+	}
+	if p.KeyPromised || (p.SecurityMD == "" && p.SecurityTxt == "" && len(p.Workflows) == 0 && len(p.Suites) == 0) {
 		enabled++
 		w("  # The disclosure policy's key must exist, be sound, encrypt, and carry\n")
 		w("  # the contact address the policy names.\n")
@@ -164,7 +168,7 @@ func flow(items []string) string {
 // Describe summarises the plan in one line for the terminal.
 func Describe(p Plan) string {
 	var parts []string
-	if len(p.Keys) > 0 || p.SecurityMD != "" || p.SecurityTxt != "" {
+	if p.KeyPromised {
 		parts = append(parts, "security-key")
 	}
 	if p.AnyWorkflows {
@@ -181,4 +185,13 @@ func Describe(p Plan) string {
 		parts = append(parts, "security-key (nothing else found)")
 	}
 	return strings.Join(parts, "; ") + "; image-scan commented out"
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

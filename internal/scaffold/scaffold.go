@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/readiness-dev/readiness/internal/checks/securitykey"
 )
 
 // Plan is what Inspect found and Render writes.
@@ -23,6 +25,10 @@ type Plan struct {
 	SecurityMD  string
 	SecurityTxt string
 	Keys        []string
+	// KeyPromised is set when a key file was found or the disclosure
+	// policy promises a key (names one, a fingerprint, or encryption):
+	// without it there is no key to verify and no security-key gate.
+	KeyPromised bool
 	// Workflows are the workflow files that release, sign or publish.
 	Workflows []string
 	// AnyWorkflows is set when .github/workflows holds any workflow.
@@ -58,10 +64,24 @@ func Inspect(fsys fs.FS) (Plan, error) {
 	p.SecurityMD = firstFile(fsys, "SECURITY.md", ".github/SECURITY.md", "docs/SECURITY.md")
 	p.SecurityTxt = firstFile(fsys, ".well-known/security.txt", "security.txt")
 	p.Keys = findKeys(fsys, p.SecurityMD)
+	p.KeyPromised = len(p.Keys) > 0 || keyPromised(fsys, p.SecurityMD, p.SecurityTxt)
 	p.Workflows, p.AnyWorkflows = releaseWorkflows(fsys)
 	p.Suites = suites(fsys)
 	p.Image, p.ImageSource = guessImage(fsys, p.Workflows)
 	return p, nil
+}
+
+// keyPromised reads the disclosure policy and security.txt as the
+// security-key gate reads them.
+func keyPromised(fsys fs.FS, securityMD, securityTxt string) bool {
+	var c securitykey.Claims
+	if securityMD != "" {
+		c = securitykey.ParseSecurityMD(securityMD, readSmall(fsys, securityMD))
+	}
+	if securityTxt != "" && !c.PromisesKey() {
+		c = securitykey.ParseSecurityTxt(securityTxt, readSmall(fsys, securityTxt))
+	}
+	return c.PromisesKey()
 }
 
 func firstFile(fsys fs.FS, names ...string) string {

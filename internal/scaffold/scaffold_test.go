@@ -70,3 +70,37 @@ func TestInspectEverything(t *testing.T) {
 		t.Errorf("image %q", p.Image)
 	}
 }
+
+// TestKeyGateOnlyWhenPromised: a disclosure policy that promises no key
+// gets no security-key gate (it made init's first check a critical
+// KEY-MISSING on repositories that never offered encryption), and says why.
+func TestKeyGateOnlyWhenPromised(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files fstest.MapFS
+		want  bool
+	}{
+		{"policy without a key", fstest.MapFS{"SECURITY.md": {Data: []byte("# Security\n\nMail security@acme.io or use GitHub's private reporting.\n")}, "go.mod": {}}, false},
+		{"policy promising encryption", fstest.MapFS{"SECURITY.md": {Data: []byte("Mail security@acme.io, PGP-encrypted.\n")}, "go.mod": {}}, true},
+		{"policy naming a fingerprint", fstest.MapFS{"SECURITY.md": {Data: []byte("Key 0123456789ABCDEF0123456789ABCDEF01234567\n")}, "go.mod": {}}, true},
+		{"security.txt with Encryption", fstest.MapFS{".well-known/security.txt": {Data: []byte("Contact: mailto:s@acme.io\nEncryption: https://acme.io/pgp.txt\n")}, "go.mod": {}}, true},
+		{"a key file", fstest.MapFS{"SECURITY.md": {Data: []byte("Mail us.\n")}, "keys/security.asc": {}, "go.mod": {}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := scaffold.Inspect(tc.files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := string(scaffold.Render(p))
+			if got := strings.Contains(out, "- name: security-key"); got != tc.want {
+				t.Errorf("security-key proposed: %v, want %v\n%s", got, tc.want, out)
+			}
+			if !tc.want && !strings.Contains(out, "promises no OpenPGP key") {
+				t.Errorf("the proposal does not say why there is no security-key gate:\n%s", out)
+			}
+			if got := strings.Contains(scaffold.Describe(p), "security-key"); got != tc.want {
+				t.Errorf("Describe %q", scaffold.Describe(p))
+			}
+		})
+	}
+}

@@ -184,3 +184,44 @@ func TestMergeLeavesCopiesAlone(t *testing.T) {
 		t.Errorf("merging twice duplicated signatures: %d revocations", len(again[0].Entity.Revocations))
 	}
 }
+
+// TestNoPromiseNoKeyFinding: a disclosure policy that offers no encrypted
+// channel is not missing a key (issue 27, 3; it was a critical KEY-MISSING),
+// and every remedy names the repository's own address.
+func TestNoPromiseNoKeyFinding(t *testing.T) {
+	tests := []struct {
+		name, md  string
+		rules     []string
+		remedyHas string
+	}{
+		{name: "plain e-mail policy", md: "# Security\n\nReport vulnerabilities to security@acme.io. We answer within 3 days.\n",
+			rules: []string{"KEY-NOT-PROMISED"}},
+		{name: "GitHub advisories only", md: "# Security Policy\n\nUse GitHub's private vulnerability reporting.\n",
+			rules: []string{"KEY-NOT-PROMISED"}},
+		{name: "promises encryption, no key", md: "# Security\n\nMail security@acme.io, encrypted with PGP if you can.\n",
+			rules: []string{"KEY-MISSING", "KEY-NOT-NAMED"}, remedyHas: "gpg --armor --export security@acme.io"},
+		{name: "names a fingerprint, no key", md: "# Security\n\nMail security@acme.io; key 0123456789ABCDEF0123456789ABCDEF01234567.\n",
+			rules: []string{"KEY-MISSING"}, remedyHas: "security@acme.io"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runCheck(t, repo(t, map[string]string{"SECURITY.md": tc.md}), Options{}, judgedAt)
+			got := rulesOf(res)
+			if diff := cmp.Diff(tc.rules, got); diff != "" {
+				t.Fatalf("rules (-want +got):\n%s\n%s", diff, describe(res))
+			}
+			f := res.Findings[0]
+			if tc.rules[0] == "KEY-NOT-PROMISED" && f.Severity != "info" {
+				t.Errorf("severity %s, want info", f.Severity)
+			}
+			if tc.remedyHas != "" && !strings.Contains(f.Remediation, tc.remedyHas) {
+				t.Errorf("remedy %q lacks %q", f.Remediation, tc.remedyHas)
+			}
+			for _, f := range res.Findings {
+				if strings.Contains(f.Remediation, "example.org") {
+					t.Errorf("%s's remedy names a placeholder address: %s", f.Rule, f.Remediation)
+				}
+			}
+		})
+	}
+}

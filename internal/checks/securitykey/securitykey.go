@@ -261,6 +261,7 @@ type run struct {
 	keyDigest      string
 	kf             *keyFile
 	ikf            *keyFile // the key block pasted into SECURITY.md (inlineKeyFile)
+	notPromised    bool     // no key file, and the documents promise none
 	reports        []certReport
 	claims         Claims
 	mdRel, txtRel  string
@@ -293,6 +294,14 @@ func (r *run) add(f checks.Finding) {
 	if f.Remediation == "" {
 		f.Remediation = strings.TrimSpace(r.c.rules[f.Rule].Remediation)
 	}
+	// The rules' commands are written for security@example.org: a remedy
+	// names this repository's own address (the finding's, else the first
+	// SECURITY.md or security.txt gives), never the placeholder.
+	addr, _ := f.Properties["email"].(string)
+	if addr == "" {
+		addr = r.contactAddress()
+	}
+	f.Remediation = strings.ReplaceAll(f.Remediation, "security@example.org", addr)
 	// Finding IDs are unique within the check.
 	base, id := f.ID, f.ID
 	for n := 2; slices.ContainsFunc(r.findings, func(x checks.Finding) bool { return x.ID == id }); n++ {
@@ -300,6 +309,22 @@ func (r *run) add(f checks.Finding) {
 	}
 	f.ID = id
 	r.findings = append(r.findings, f)
+}
+
+// contactAddress is the first contact address the documents give, or a
+// slot that says what belongs there.
+func (r *run) contactAddress() string {
+	if len(r.claims.Emails) > 0 {
+		return r.claims.Emails[0].Value
+	}
+	return "<the security contact address>"
+}
+
+// PromisesKey reports whether SECURITY.md or security.txt promises an
+// OpenPGP key: names a key file or URL, a fingerprint or key ID, pastes a
+// key, or mentions encryption, PGP or GPG.
+func (c Claims) PromisesKey() bool {
+	return len(c.KeyRefs)+len(c.Fingerprints)+len(c.KeyIDs)+len(c.ShortKeyIDs) > 0 || c.InlineKey != nil || c.PromisesEncryption != nil
 }
 
 func (r *run) gather() {
@@ -390,6 +415,14 @@ func (r *run) readKey() {
 	loc := &checks.Location{Path: r.keyRel}
 	id := func(rule string) string { return rule + "/" + r.keyRel }
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && r.mdFound && !r.claims.PromisesKey():
+		// Nothing promised, nothing to keep: a project whose disclosure
+		// policy offers no encrypted channel is not missing a key.
+		r.add(checks.Finding{Rule: "KEY-NOT-PROMISED", ID: id("KEY-NOT-PROMISED"), Severity: checks.SeverityInfo,
+			Message:  fmt.Sprintf("no key promised: %s names no OpenPGP key, fingerprint or encrypted channel, and %s does not exist; nothing to verify", r.mdRel, r.keyRel),
+			Location: &checks.Location{Path: r.mdRel}})
+		r.notPromised = true
+		return
 	case errors.Is(err, fs.ErrNotExist):
 		msg := fmt.Sprintf("the security contact key %s does not exist", r.keyRel)
 		if p := r.claims.PromisesEncryption; p != nil {
@@ -544,6 +577,9 @@ func (r *run) inlineKey() {
 
 // crossCheck compares what the documents claim with the key.
 func (r *run) crossCheck() {
+	if r.notPromised {
+		return // no key, none promised: nothing to compare
+	}
 	o := r.c.opts
 	mdLoc := &checks.Location{Path: r.mdRel}
 	docsRead := r.mdFound || r.txtRel != ""
