@@ -63,12 +63,33 @@ func Inspect(fsys fs.FS) (Plan, error) {
 	var p Plan
 	p.SecurityMD = firstFile(fsys, "SECURITY.md", ".github/SECURITY.md", "docs/SECURITY.md")
 	p.SecurityTxt = firstFile(fsys, ".well-known/security.txt", "security.txt")
+	if p.SecurityTxt == "" {
+		// A site's web root in the repository (docs/.well-known/ …).
+		p.SecurityTxt = securitykey.FindWebrootFile(fsys, ".well-known/security.txt")
+	}
 	p.Keys = findKeys(fsys, p.SecurityMD)
+	if k := txtKey(fsys, p.SecurityTxt); k != "" && !slices.Contains(p.Keys, k) {
+		p.Keys = append([]string{k}, p.Keys...)
+	}
 	p.KeyPromised = len(p.Keys) > 0 || keyPromised(fsys, p.SecurityMD, p.SecurityTxt)
 	p.Workflows, p.AnyWorkflows = releaseWorkflows(fsys)
 	p.Suites = suites(fsys)
 	p.Image, p.ImageSource = guessImage(fsys, p.Workflows)
 	return p, nil
+}
+
+// txtKey is the repository file that security.txt's Encryption: URL
+// serves from the project's web root, if any.
+func txtKey(fsys fs.FS, securityTxt string) string {
+	if securityTxt == "" {
+		return ""
+	}
+	for _, ref := range securitykey.ParseSecurityTxt(securityTxt, readSmall(fsys, securityTxt)).KeyRefs {
+		if f := securitykey.FileForURL(fsys, ref.Value); f != "" {
+			return f
+		}
+	}
+	return ""
 }
 
 // keyPromised reads the disclosure policy and security.txt as the

@@ -104,3 +104,23 @@ func TestKeyGateOnlyWhenPromised(t *testing.T) {
 		})
 	}
 }
+
+// TestSecurityTxtNamesTheKey: security.txt's Encryption: URL on the
+// project's site maps to the file in the repository's web root; init
+// proposes that file as the key (issue 27, 2).
+func TestSecurityTxtNamesTheKey(t *testing.T) {
+	p, err := scaffold.Inspect(fstest.MapFS{
+		"docs/.well-known/security.txt":          {Data: []byte("Contact: mailto:security@acme.io\nEncryption: https://acme.io/.well-known/pgp-key.txt\n")},
+		"docs/.well-known/pgp-key.txt":           {Data: []byte("-----BEGIN PGP PUBLIC KEY BLOCK-----\n")},
+		"node_modules/x/.well-known/pgp-key.txt": {},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Keys) == 0 || p.Keys[0] != "docs/.well-known/pgp-key.txt" {
+		t.Fatalf("keys %v, want docs/.well-known/pgp-key.txt first", p.Keys)
+	}
+	if out := string(scaffold.Render(p)); !strings.Contains(out, `key: "docs/.well-known/pgp-key.txt"`) && !strings.Contains(out, "key: docs/.well-known/pgp-key.txt") {
+		t.Errorf("the proposal does not check that key:\n%s", out)
+	}
+}

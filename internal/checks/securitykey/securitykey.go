@@ -378,6 +378,10 @@ func (r *run) readDocs() {
 	txtCandidates := []string{o.SecurityTxt}
 	if o.SecurityTxt == "" {
 		txtCandidates = securityTxtCandidates
+		// A site's web root in the repository (docs/.well-known/ …).
+		if f := FindWebrootFile(os.DirFS(r.c.root), ".well-known/security.txt"); f != "" && !slices.Contains(txtCandidates, f) {
+			txtCandidates = append(slices.Clone(txtCandidates), f)
+		}
 	}
 	for _, cand := range txtCandidates {
 		abs := r.resolve(cand)
@@ -412,6 +416,24 @@ func (r *run) readKey() {
 		r.keyAbs, r.keyRel, r.keyInMD = r.mdAbs, r.mdRel, true
 		data, err = r.mdData, nil
 	}
+	var unmapped []Claim // security.txt Encryption: URLs that are no file here
+	if errors.Is(err, fs.ErrNotExist) && r.c.defaultKey {
+		// security.txt names the key by its URL on the project's site:
+		// follow it to the file in the repository's web root.
+		for _, ref := range r.claims.KeyRefs {
+			if ref.Path != r.txtRel {
+				continue
+			}
+			if f := FileForURL(os.DirFS(r.c.root), ref.Value); f != "" {
+				r.keyAbs = r.resolve(f)
+				r.keyRel = r.rel(r.keyAbs)
+				data, err = readLimited(r.keyAbs)
+				unmapped = nil
+				break
+			}
+			unmapped = append(unmapped, ref)
+		}
+	}
 	loc := &checks.Location{Path: r.keyRel}
 	id := func(rule string) string { return rule + "/" + r.keyRel }
 	switch {
@@ -427,6 +449,9 @@ func (r *run) readKey() {
 		msg := fmt.Sprintf("the security contact key %s does not exist", r.keyRel)
 		if p := r.claims.PromisesEncryption; p != nil {
 			msg += fmt.Sprintf(", yet %s:%d promises encrypted reports", p.Path, p.Line)
+		}
+		for _, u := range unmapped {
+			msg += fmt.Sprintf("; %s names the key at %s, which is no file in this repository: verify that URL's key by hand, or commit a copy and set the check's key:", claimWhere(u), u.Value)
 		}
 		r.add(checks.Finding{Rule: "KEY-MISSING", ID: id("KEY-MISSING"), Severity: checks.SeverityCritical, Message: msg, Location: loc})
 		return
