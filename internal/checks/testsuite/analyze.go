@@ -657,5 +657,10 @@ func summarize(runs []*suiteRun) string {
 			nruns++
 		}
 	}
-	return fmt.Sprintf("%d suite(s), %d run(s): %d passed, %d failed, %d errors, %d skipped", len(runs), nruns, c.Passed, c.Failed, c.Errors, c.Skipped)
+	s := fmt.Sprintf("%d suite(s), %d run(s): %d passed, %d failed, %d errors, %d skipped", len(runs), nruns, c.Passed, c.Failed, c.Errors, c.Skipped)
+	if c.Passed+c.Failed+c.Errors+c.Skipped == 0 {
+		// Zero of everything must not read as a clean run.
+		s += "; no test was recorded"
+	}
+	return s
 }
