@@ -190,16 +190,25 @@ func analyze(sr *suiteRun, configFile string) []checks.Finding {
 					unfinished = append(unfinished, t.ID)
 				}
 			}
-			msg = fmt.Sprintf("suite %s: `%s` was killed after its %s timeout in %s", sr.Name, cmd, sr.Timeout.D(), where)
-			if sr.Timeout == 0 {
+			switch {
+			case r.Cause != "":
+				msg = fmt.Sprintf("suite %s: `%s` was killed in %s: %s", sr.Name, cmd, where, r.Cause)
+				props["deadline"] = r.Cause
+			case sr.Timeout == 0:
 				msg = fmt.Sprintf("suite %s: `%s` was killed when the check ran out of time in %s", sr.Name, cmd, where)
+			default:
+				msg = fmt.Sprintf("suite %s: `%s` was killed after its %s timeout in %s", sr.Name, cmd, sr.Timeout.D(), where)
 			}
+
 			if len(unfinished) > 0 {
 				msg += "; still running: " + strings.Join(firstN(unfinished, 5), ", ")
 				props["unfinished"] = unfinished
 			}
 			if sr.notRun > 0 {
 				msg += fmt.Sprintf("; %d further run(s) were not started", sr.notRun)
+			}
+			if r.Report.Count().Total == 0 {
+				msg += "; no test had started: the time went to building, downloading or setting up (warm the build and module caches, or allow longer)"
 			}
 		case "TESTS-COMMAND-FAILED":
 			how := fmt.Sprintf("exited %d", r.ExitCode)
