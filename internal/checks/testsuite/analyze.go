@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -222,7 +223,7 @@ func analyze(sr *suiteRun, configFile string) []checks.Finding {
 			case r.ReportErr != nil:
 				msg += "; its report could not be read: " + firstLine(r.ReportErr.Error())
 			}
-			msg += "; output: " + lastLine(r.Tail)
+			msg += "; output: " + causeLine(r.Tail)
 		case "TESTS-REPORT-MISSING":
 			msg = fmt.Sprintf("suite %s: `%s` exited 0 but wrote no report at %s in %s", sr.Name, cmd, sr.Report.Path, where)
 			if len(r.Stale) > 0 {
@@ -520,6 +521,57 @@ func firstN(s []string, n int) []string {
 		return s[:n]
 	}
 	return s
+}
+
+// causeLine is the line of a failed command's output that says why: a
+// compiler's error, npm's own error (not its "A complete log…" pointer or
+// its code/path bookkeeping), a line starting with error:/fatal:, else the
+// last line.
+func causeLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	var npm []string
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(l, "npm error ") || strings.HasPrefix(l, "npm ERR! "):
+			rest := strings.TrimPrefix(strings.TrimPrefix(l, "npm error "), "npm ERR! ")
+			if npmBookkeeping().MatchString(rest) {
+				continue
+			}
+			npm = append(npm, l)
+		case compilerLine().MatchString(l) || errorLine().MatchString(l):
+			return truncateBytes(l, 300)
+		}
+	}
+	if len(npm) > 0 {
+		return truncateBytes(npm[0], 300)
+	}
+	return lastLine(s)
+}
+
+var (
+	npmBookkeeping = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(code|syscall|path|errno|command|signal|cwd|A complete log|Log files were not written|\s*$)`)
+	})
+	// file.go:12:3: msg, file.c:4:1: error: msg, src/x.rs:3:5
+	compilerLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\S+\.(go|c|cc|cpp|h|rs|ts|tsx|js|java|kt|py|swift):\d+(:\d+)?:? `)
+	})
+	errorLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(error(\[E\d+\])?|fatal|FATAL|ERROR|Error):? `)
+	})
+)
+
+// compilerError is the first compiler diagnostic of go's build output.
+func compilerError(lines []string) string {
+	for _, l := range lines {
+		for _, one := range strings.Split(l, "\n") {
+			if one = strings.TrimSpace(one); compilerLine().MatchString(one) {
+				return truncateBytes(one, 300)
+			}
+		}
+	}
+	return ""
 }
 
 func lastLine(s string) string {
