@@ -45,6 +45,12 @@ Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
 	info := buildinfo.Get()
 	root.Version = info.Version
 	root.SetVersionTemplate(versionText(info))
+	// cobra adds `help` and `completion` only inside Execute, after
+	// requireSubcommands has walked the tree: add them now so that
+	// `readiness completion bsh` and `readiness help chek` are usage errors too.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	strictHelp(root)
 	requireSubcommands(root)
 	markRunErrors(root)
 	return root
@@ -76,5 +82,36 @@ func requireSubcommands(cmd *cobra.Command) {
 			msg += fmt.Sprintf("; did you mean %s?", strings.Join(s, " or "))
 		}
 		return usageErr("%s (see '%s --help')", msg, c.CommandPath())
+	}
+}
+
+// strictHelp makes `readiness help TOPIC` a usage error (exit 2, with a
+// suggestion) when TOPIC names no command, where cobra's own help command
+// prints "Unknown help topic" and exits 0.
+func strictHelp(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		if c.Name() != "help" {
+			continue
+		}
+		c.Run = nil
+		c.RunE = func(c *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 {
+				parent := root
+				unknown := strings.Join(args, " ")
+				if err == nil && cmd != nil && len(rest) > 0 {
+					parent, unknown = cmd, rest[0]
+				}
+				msg := fmt.Sprintf("unknown help topic %q", unknown)
+				if parent.SuggestionsMinimumDistance <= 0 {
+					parent.SuggestionsMinimumDistance = 2 // cobra's default, set only on its own path
+				}
+				if s := parent.SuggestionsFor(unknown); len(s) > 0 {
+					msg += fmt.Sprintf("; did you mean %s?", strings.Join(s, " or "))
+				}
+				return usageErr("%s (see '%s help')", msg, root.Name())
+			}
+			return cmd.Help()
+		}
 	}
 }

@@ -260,7 +260,6 @@ type run struct {
 	keyAbs, keyRel string
 	keyDigest      string
 	kf             *keyFile
-	ikf            *keyFile // the key block pasted into SECURITY.md (inlineKeyFile)
 	reports        []certReport
 	claims         Claims
 	mdRel, txtRel  string
@@ -427,10 +426,9 @@ func (r *run) readKey() {
 				fpr, strings.Join(parts, ", ")),
 			Location: &checks.Location{Path: r.keyRel, Line: weak[fpr][0].Line}, Properties: map[string]any{"fingerprint": fpr, "signatures": parts}})
 	}
-	// The same key twice (a public and a private block of it, one pasted
-	// twice, or pasted into SECURITY.md beside the file) is one
-	// certificate: every copy merged, judged once, counted once.
-	certs := mergeCerts(append(slices.Clone(kf.Certs), r.inlineCopies()...))
+	// The same key twice (a public and a private block of it, or one
+	// pasted twice) is one certificate: judged once, counted once.
+	certs := kf.distinctCerts()
 	if len(certs) > 1 && *r.c.opts.SingleCertificate {
 		var fprs []string
 		for _, c := range certs {
@@ -492,44 +490,14 @@ func (r *run) fileFaults(kf *keyFile, rel string) {
 	}
 }
 
-// inlineKeyFile is the key block pasted into SECURITY.md, read once, when
-// the key is also published as a separate file; nil otherwise.
-func (r *run) inlineKeyFile() *keyFile {
-	if r.mdData == nil || r.keyInMD || r.kf == nil || r.keyAbs == r.mdAbs {
-		return nil
-	}
-	if r.ikf == nil {
-		r.ikf = parseKeyFile(r.mdData)
-	}
-	return r.ikf
-}
-
-// inlineCopies are the certificates pasted into SECURITY.md that are
-// copies of one in the key file: gpg merges what a reporter imports from
-// either, so a revocation pasted there counts against the file's key.
-func (r *run) inlineCopies() []*cert {
-	ikf := r.inlineKeyFile()
-	if ikf == nil {
-		return nil
-	}
-	inFile := r.kf.fingerprints()
-	var out []*cert
-	for _, c := range ikf.Certs {
-		if slices.Contains(inFile, fingerprintHex(c.Entity.PrimaryKey.Fingerprint)) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // inlineKey compares the key pasted into SECURITY.md with the separate key
 // file: reporters copy one or the other, so both must be the same
 // certificate. A fault in the pasted block is reported like one in a file.
 func (r *run) inlineKey() {
-	ikf := r.inlineKeyFile()
-	if ikf == nil {
+	if r.mdData == nil || r.keyInMD || r.kf == nil || r.keyAbs == r.mdAbs {
 		return
 	}
+	ikf := parseKeyFile(r.mdData)
 	r.fileFaults(ikf, r.mdRel)
 	inline, file := ikf.fingerprints(), r.kf.fingerprints()
 	if len(inline) == 0 || len(file) == 0 || slices.Equal(inline, file) {
