@@ -3,10 +3,13 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/readiness-dev/readiness/internal/buildinfo"
 )
@@ -27,7 +30,7 @@ Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
 	root.SetErr(app.IO.ErrOut)
 	root.SetIn(app.IO.In)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErr("%v (see '%s --help')", err, c.CommandPath())
+		return usageErr("%v (see '%s --help')", flagError(err), c.CommandPath())
 	})
 	root.AddCommand(
 		newCheckCmd(app, nil),
@@ -114,4 +117,28 @@ func strictHelp(root *cobra.Command) {
 			return cmd.Help()
 		}
 	}
+}
+
+// flagError says what a bad flag value should have been, in words: pflag's
+// own message ends in Go's "strconv.ParseInt: parsing "1MiB": invalid
+// syntax".
+func flagError(err error) error {
+	var iv *pflag.InvalidValueError
+	var ne *strconv.NumError
+	if !errors.As(err, &iv) || !errors.As(err, &ne) {
+		return err
+	}
+	want := "a whole number"
+	switch {
+	case strings.HasPrefix(ne.Func, "ParseFloat"):
+		want = "a number"
+	case strings.HasPrefix(ne.Func, "ParseBool"):
+		want = "true or false"
+	case strings.HasPrefix(ne.Func, "ParseUint"):
+		want = "a whole number, 0 or more"
+	}
+	if errors.Is(ne.Err, strconv.ErrRange) {
+		want += " small enough to fit"
+	}
+	return fmt.Errorf("--%s %q: expected %s", iv.GetFlag().Name, iv.GetValue(), want)
 }
