@@ -62,7 +62,9 @@ func DecodeStrict(file string, node *yaml.Node, v any) error {
 
 var (
 	lineRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^line (\d+): (.*)$`) })
-	unmarshalRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `?(.*?)`?)? into (.*)$") })
+	unmarshalRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `?(.*?)`?)? into (.*)$")
+	})
 )
 
 // typeError turns yaml.v3's "line N: cannot unmarshal !!str `x` into int"
