@@ -377,3 +377,58 @@ func TestDocWaiverDates(t *testing.T) {
 		t.Fatal("no waiver dates found in the docs: the scan is broken")
 	}
 }
+
+var docTagRE = regexp.MustCompile("-tags[ =]`?([A-Za-z0-9_,]+)")
+
+// TestDocBuildTags: image-release.md said KMS providers are linked by
+// default and `-tags nokms` removes them; the code has only `kms`, and the
+// reverse default. Every build tag the docs name must be one the code's
+// //go:build lines use.
+func TestDocBuildTags(t *testing.T) {
+	root := repoRoot(t)
+	code := map[string]bool{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".go") {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(l, "//go:build ") {
+				for _, w := range regexp.MustCompile(`[A-Za-z0-9_.]+`).FindAllString(l[len("//go:build "):], -1) {
+					code[w] = true
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !code["kms"] {
+		t.Fatal("no //go:build line names kms: the scan is broken")
+	}
+	for _, f := range docFiles(t) {
+		data, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range strings.Split(string(data), "\n") {
+			for _, m := range docTagRE.FindAllStringSubmatch(l, -1) {
+				for _, tag := range strings.Split(m[1], ",") {
+					if !code[tag] {
+						t.Errorf("%s:%d: build tag %q is in no //go:build line of the code", f, i+1, tag)
+					}
+				}
+			}
+		}
+	}
+}
