@@ -58,7 +58,7 @@ func (a *App) initRun(opts *initOptions) error {
 	if err != nil {
 		return fmt.Errorf("inspect %s: %w", opts.Dir, err)
 	}
-	data := scaffold.Render(plan)
+	data := scaffold.Render(plan, a.Now())
 	if opts.DryRun {
 		_, err := a.IO.Out.Write(data)
 		return err

@@ -7,12 +7,15 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Render writes the commented readiness.yaml for p. Every check it enables
 // runs with what the repository already has; what it cannot know (the image
-// to scan) is written commented out.
-func Render(p Plan) []byte {
+// to scan) is written commented out. now dates the example waiver, so that
+// uncommenting it gives a waiver that neither expired nor exceeds the
+// default 90-day horizon.
+func Render(p Plan, now time.Time) []byte {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("# readiness.yaml — written by `readiness init`; edit freely.\n")
@@ -59,15 +62,19 @@ func Render(p Plan) []byte {
 		}
 		writeWith(&b, with)
 	}
-	if len(p.Workflows) > 0 || p.AnyWorkflows {
+	if len(p.Workflows) > 0 {
 		enabled++
 		w("\n  # Every path in CI to a signature or a published artifact must pass a\n")
 		w("  # blocking vulnerability scan of the same artifact first.\n")
-		if len(p.Workflows) > 0 {
-			w("  # Release workflows found: %s.\n", safe(strings.Join(p.Workflows, ", ")))
-		}
+		w("  # Release workflows found: %s.\n", safe(strings.Join(p.Workflows, ", ")))
 		w("  - name: workflow\n    timeout: 1m\n")
 		writeWith(&b, []string{"dir: .github/workflows"})
+	} else if p.AnyWorkflows {
+		// A CI that only tests has nothing for this gate to judge: proposing
+		// it would report WF-NO-RELEASE-WORKFLOW-style noise, or pass vacuously.
+		w("\n  # No workflow in .github/workflows releases, signs or publishes. When one\n")
+		w("  # does, this gate checks that it scans the artifact before signing it.\n")
+		w("  # - name: workflow\n  #   timeout: 1m\n  #   with:\n  #     dir: .github/workflows\n")
 	}
 	if len(p.Suites) == 0 {
 		w("\n  # No tests gate: no test command was found (go.mod, pytest, package.json's\n")
@@ -115,7 +122,7 @@ func Render(p Plan) []byte {
 	}
 	w("  # - name: image-scan\n  #   timeout: 10m\n  #   with:\n  #     images: [%s]\n", q(image))
 	w("\n# Accept a known finding until a date (reason, owner and expiry required):\n")
-	w("# waivers:\n#   - id: KEY-NO-EXPIRY\n#     reason: rotating the key next release\n#     owner: security-team\n#     expires: 2026-12-31\n")
+	w("# waivers:\n#   - id: KEY-NO-EXPIRY\n#     reason: rotating the key next release\n#     owner: security-team\n#     expires: %s\n", now.UTC().AddDate(0, 0, 30).Format("2006-01-02"))
 	return []byte(b.String())
 }
 
@@ -215,7 +222,7 @@ func Describe(p Plan) string {
 	if p.keyGate() {
 		parts = append(parts, "security-key")
 	}
-	if p.AnyWorkflows {
+	if len(p.Workflows) > 0 {
 		parts = append(parts, fmt.Sprintf("workflow (%d release workflow(s))", len(p.Workflows)))
 	}
 	var n, off []string

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/readiness-dev/readiness/internal/checks/securitykey"
 )
 
@@ -161,9 +163,84 @@ func findKeys(fsys fs.FS, securityMD string) []string {
 	return keys
 }
 
-var releaseRE = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`(?i)\b(release|releases|publish|sign|signing|cosign|goreleaser|docker/build-push-action|docker push|deploy|attest)\b`)
-})
+var (
+	// releaseNameRE matches a workflow file named for releasing.
+	releaseNameRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\b(release|releases|publish|deploy|sign|signing|cd)\b`)
+	})
+	// releaseRunRE matches a step command that publishes, signs or releases.
+	releaseRunRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)(\b(goreleaser|cosign|notation sign|gh release|npm publish|yarn publish|pnpm publish|twine upload|cargo publish|gem push|helm push|docker push|podman push|crane (push|copy)|skopeo copy|ko (build|publish)|mvn deploy|gradle publish|readiness image release)\b|\b(make|just|task|npm run|yarn) (release|publish|deploy)\b|--push\b|\bgpg .*--(detach-)?sign\b)`)
+	})
+	// releaseUsesRE matches an action that publishes, signs or attests.
+	releaseUsesRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)^(goreleaser/goreleaser-action|docker/build-push-action|sigstore/|actions/attest|softprops/action-gh-release|ncipollo/release-action|pypa/gh-action-pypi-publish|JS-DevTools/npm-publish|google-github-actions/deploy|aws-actions/amazon-ecs-deploy|azure/webapps-deploy)`)
+	})
+)
+
+// workflowFile is the part of a GitHub workflow that says whether it
+// releases: its triggers and its steps.
+type workflowFile struct {
+	On   yaml.Node `yaml:"on"`
+	Jobs map[string]struct {
+		Steps []struct {
+			Uses string `yaml:"uses"`
+			Run  string `yaml:"run"`
+		} `yaml:"steps"`
+	} `yaml:"jobs"`
+}
+
+// releases reports whether a workflow releases, signs or publishes: it runs
+// on a release event or a tag push, or a step publishes, signs or attests.
+// Names, comments and branch names (release/*) do not count: a test-only CI
+// workflow on a release branch is not a release workflow.
+func releases(data []byte) bool {
+	var wf workflowFile
+	if yaml.Unmarshal(data, &wf) != nil {
+		return false
+	}
+	if onRelease(&wf.On) {
+		return true
+	}
+	for _, j := range wf.Jobs {
+		for _, s := range j.Steps {
+			if (s.Uses != "" && releaseUsesRE().MatchString(s.Uses)) || releaseRunRE().MatchString(s.Run) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// onRelease: `on: release`, `on: [release]`, `on: {release: …}` or
+// `on: {push: {tags: …}}`.
+func onRelease(n *yaml.Node) bool {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.Value == "release"
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			if c.Value == "release" {
+				return true
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i].Value, n.Content[i+1]
+			if k == "release" || k == "registry_package" {
+				return true
+			}
+			if k == "push" && v.Kind == yaml.MappingNode {
+				for j := 0; j+1 < len(v.Content); j += 2 {
+					if v.Content[j].Value == "tags" {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
 
 // releaseWorkflows lists the workflows that release, sign or publish.
 func releaseWorkflows(fsys fs.FS) ([]string, bool) {
@@ -179,7 +256,7 @@ func releaseWorkflows(fsys fs.FS) ([]string, bool) {
 		}
 		any = true
 		p := ".github/workflows/" + e.Name()
-		if releaseRE().MatchString(e.Name()) || releaseRE().Match(readSmall(fsys, p)) {
+		if releaseNameRE().MatchString(strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".yml"), ".yaml")) || releases(readSmall(fsys, p)) {
 			out = append(out, p)
 		}
 	}

@@ -32,7 +32,7 @@ func TestRenderLoads(t *testing.T) {
 					t.Errorf("took a dependency's key %s", k)
 				}
 			}
-			out := scaffold.Render(p)
+			out := scaffold.Render(p, time.Now())
 			gates := catalog.Gates()
 			cfg, err := config.Parse("readiness.yaml", out, config.LoadOptions{Now: time.Now(), KnownTypes: catalog.Types(gates)})
 			if err != nil {
@@ -71,6 +71,63 @@ func TestInspectEverything(t *testing.T) {
 	}
 }
 
+// TestWorkflowProposedOnlyForReleases: init proposed the workflow gate for
+// any workflow, a test-only CI on a release branch included.
+func TestWorkflowProposedOnlyForReleases(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, body string
+		want             bool
+	}{
+		{"test-only CI", "ci.yml", "on:\n  push:\n    branches: [main, 'release/**']\n  pull_request:\njobs:\n  test:\n    name: Test before release\n    steps:\n      - uses: actions/checkout@v4\n      - uses: EnricoMi/publish-unit-test-result-action@v2\n      - run: go test -race ./... -run TestRelease\n", false},
+		{"lint only", "lint.yaml", "on: [pull_request]\njobs:\n  lint:\n    steps:\n      - run: golangci-lint run # sign-off checked elsewhere\n", false},
+		{"goreleaser", "ci.yml", "on: push\njobs:\n  r:\n    steps:\n      - run: goreleaser release --clean\n", true},
+		{"cosign", "build.yml", "on: push\njobs:\n  r:\n    steps:\n      - run: cosign sign --yes $IMAGE\n", true},
+		{"build-push action", "build.yml", "on: push\njobs:\n  r:\n    steps:\n      - uses: docker/build-push-action@v6\n", true},
+		{"release event", "build.yml", "on:\n  release:\n    types: [published]\njobs: {}\n", true},
+		{"tag push", "build.yml", "on:\n  push:\n    tags: ['v*']\njobs: {}\n", true},
+		{"named release", "release.yml", "on: push\njobs: {}\n", true},
+		{"npm publish", "ci.yml", "on: push\njobs:\n  r:\n    steps:\n      - run: |\n          npm ci\n          npm publish --access public\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := scaffold.Inspect(fstest.MapFS{".github/workflows/" + tc.file: {Data: []byte(tc.body)}, "go.mod": {}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := string(scaffold.Render(p, time.Now()))
+			if got := strings.Contains(out, "\n  - name: workflow\n"); got != tc.want {
+				t.Errorf("workflow gate proposed: %v, want %v\n%s", got, tc.want, out)
+			}
+		})
+	}
+}
+
+// TestWaiverDateRelative: the commented waiver expired on a fixed date
+// (2026-12-31); uncommented, it must load, neither expired nor past the
+// default 90-day horizon, whatever the day.
+func TestWaiverDateRelative(t *testing.T) {
+	for _, now := range []time.Time{time.Now(), time.Date(2027, 6, 1, 23, 59, 0, 0, time.UTC), time.Date(2031, 2, 28, 0, 0, 0, 0, time.UTC)} {
+		t.Run(now.Format("2006-01-02"), func(t *testing.T) {
+			out := string(scaffold.Render(scaffold.Plan{SecurityMD: "SECURITY.md"}, now))
+			i := strings.Index(out, "# waivers:")
+			if i < 0 {
+				t.Fatalf("no commented waiver:\n%s", out)
+			}
+			uncommented := out[:i] + strings.NewReplacer("# waivers:", "waivers:", "#   ", "  ", "#     ", "    ").Replace(out[i:])
+			cfg, err := config.Parse("readiness.yaml", []byte(uncommented), config.LoadOptions{Now: now, KnownTypes: catalog.Types(catalog.Gates())})
+			if err != nil {
+				t.Fatalf("uncommented waiver does not load: %v\n%s", err, uncommented)
+			}
+			if len(cfg.Waivers) != 1 {
+				t.Fatalf("waivers %+v", cfg.Waivers)
+			}
+			want := now.UTC().AddDate(0, 0, 30).Format("2006-01-02")
+			if !strings.Contains(out, "expires: "+want) {
+				t.Errorf("waiver does not expire on %s:\n%s", want, out[i:])
+			}
+		})
+	}
+}
+
 // TestKeyGateOnlyWhenPromised: a disclosure policy that promises no key
 // gets no security-key gate (it made init's first check a critical
 // KEY-MISSING on repositories that never offered encryption), and says why.
@@ -91,7 +148,7 @@ func TestKeyGateOnlyWhenPromised(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := string(scaffold.Render(p))
+			out := string(scaffold.Render(p, time.Now()))
 			if got := strings.Contains(out, "- name: security-key"); got != tc.want {
 				t.Errorf("security-key proposed: %v, want %v\n%s", got, tc.want, out)
 			}
@@ -120,7 +177,7 @@ func TestSecurityTxtNamesTheKey(t *testing.T) {
 	if len(p.Keys) == 0 || p.Keys[0] != "docs/.well-known/pgp-key.txt" {
 		t.Fatalf("keys %v, want docs/.well-known/pgp-key.txt first", p.Keys)
 	}
-	if out := string(scaffold.Render(p)); !strings.Contains(out, `key: "docs/.well-known/pgp-key.txt"`) && !strings.Contains(out, "key: docs/.well-known/pgp-key.txt") {
+	if out := string(scaffold.Render(p, time.Now())); !strings.Contains(out, `key: "docs/.well-known/pgp-key.txt"`) && !strings.Contains(out, "key: docs/.well-known/pgp-key.txt") {
 		t.Errorf("the proposal does not check that key:\n%s", out)
 	}
 }

@@ -14,6 +14,9 @@ import (
 	"github.com/readiness-dev/readiness/internal/testutil/golden"
 )
 
+// shapesNow fixes the commented waiver's date in the golden files.
+var shapesNow = time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+
 // TestRepositoryShapes: init's proposal for the shapes real repositories
 // take, as golden readiness.yaml files (go test -update rewrites them).
 // Every proposal loads, every gate accepts its with: block, and a
@@ -57,7 +60,7 @@ func TestRepositoryShapes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := scaffold.Render(p)
+			out := scaffold.Render(p, shapesNow)
 			golden.Assert(t, filepath.Join("testdata", "shapes", name+".yaml"), out)
 			gates := catalog.Gates()
 			cfg, err := config.Parse("readiness.yaml", out, config.LoadOptions{Now: time.Now(), KnownTypes: catalog.Types(gates)})
