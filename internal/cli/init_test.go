@@ -94,7 +94,7 @@ func TestInitThenCheck(t *testing.T) {
 		}, wantChecks: []string{"workflow"}, wantCode: 1, wantRule: "WF-SCAN-AFTER-SIGN", wantInYAML: []string{"dir: .github/workflows"}},
 		{name: "Dockerfile only", setup: func(t *testing.T, dir string) {
 			writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\n"})
-		}, wantChecks: []string{"security-key"}, wantCode: 1, wantInYAML: []string{"# - name: image-scan", "Image guessed from Dockerfile"}},
+		}, wantChecks: []string{"security-key"}, wantCode: 1, wantInYAML: []string{"# - name: image-scan", "Dockerfile builds an image, but no workflow names where it is pushed"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.tool != "" {

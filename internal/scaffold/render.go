@@ -114,11 +114,16 @@ func Render(p Plan, now time.Time) []byte {
 	w("\n  # Scan the release image with trivy (installed separately) before it is\n")
 	w("  # signed. Uncomment when the image is built where this runs.\n")
 	image := p.Image
-	if image == "" {
+	switch {
+	case image != "":
+		w("  # The image %s pushes.\n", safe(p.ImageSource))
+	case p.ImageSource != "":
 		image = "registry.example.com/app:latest"
-		w("  # No Dockerfile or image reference was found; name your image.\n")
-	} else {
-		w("  # Image guessed from %s.\n", safe(p.ImageSource))
+		w("  # %s builds an image, but no workflow names where it is pushed: put its\n", safe(p.ImageSource))
+		w("  # reference (by digest where you can) in place of this placeholder.\n")
+	default:
+		image = "registry.example.com/app:latest"
+		w("  # No Dockerfile or image reference was found: this is a placeholder; name your image.\n")
 	}
 	w("  # - name: image-scan\n  #   timeout: 10m\n  #   with:\n  #     images: [%s]\n", q(image))
 	w("\n# Accept a known finding until a date (reason, owner and expiry required):\n")

@@ -436,29 +436,3 @@ func nodeSuite(fsys fs.FS) (Suite, bool) {
 	}
 	return s, true
 }
-
-var (
-	imageRefRE = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`\b((?:ghcr\.io|docker\.io|quay\.io|registry\.gitlab\.com|[a-z0-9-]+\.azurecr\.io|[0-9]+\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com)/[a-z0-9._/-]+(?::[A-Za-z0-9._-]+)?)`)
-	})
-	tagFlagRE = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`(?:-t|--tag)[ =]([a-z0-9.-]+(?::[0-9]+)?/[a-z0-9._/-]+(?::[A-Za-z0-9._-]+)?)`)
-	})
-)
-
-// guessImage finds the image the repository builds: a registry reference
-// in a release workflow, else a Dockerfile's presence.
-func guessImage(fsys fs.FS, workflows []string) (string, string) {
-	for _, w := range workflows {
-		data := readSmall(fsys, w)
-		for _, re := range []*regexp.Regexp{imageRefRE(), tagFlagRE()} {
-			if m := re.FindSubmatch(data); m != nil && !bytes.Contains(m[1], []byte("${{")) {
-				return string(m[1]), w
-			}
-		}
-	}
-	if f := firstFile(fsys, "Dockerfile", "Containerfile", "docker/Dockerfile"); f != "" {
-		return "registry.example.com/app:latest", f
-	}
-	return "", ""
-}

@@ -54,7 +54,7 @@ func TestRenderLoads(t *testing.T) {
 func TestInspectEverything(t *testing.T) {
 	p, _ := scaffold.Inspect(fstest.MapFS{
 		"SECURITY.md": {Data: []byte("key: docs/keys/security.asc")}, "a.asc": {}, "docs/keys/security.asc": {},
-		".github/workflows/ci.yml": {Data: []byte("run: go test")}, ".github/workflows/release.yml": {Data: []byte("image: ghcr.io/acme/app:1.0")},
+		".github/workflows/ci.yml": {Data: []byte("run: go test")}, ".github/workflows/release.yml": {Data: []byte("jobs:\n  r:\n    steps:\n      - run: docker push ghcr.io/acme/app:1.0\n")},
 		"go.mod": {}, "pyproject.toml": {Data: []byte("[tool.pytest.ini_options]\n")},
 	})
 	if len(p.Keys) != 2 || p.Keys[0] != "docs/keys/security.asc" {
@@ -179,5 +179,42 @@ func TestSecurityTxtNamesTheKey(t *testing.T) {
 	}
 	if out := string(scaffold.Render(p, time.Now())); !strings.Contains(out, `key: "docs/.well-known/pgp-key.txt"`) && !strings.Contains(out, "key: docs/.well-known/pgp-key.txt") {
 		t.Errorf("the proposal does not check that key:\n%s", out)
+	}
+}
+
+// TestGuessReleaseImage: the image is what a release workflow pushes, never
+// a test job's service container; a Dockerfile below the root is found;
+// a placeholder is never called a guess (issue 27, 5).
+func TestGuessReleaseImage(t *testing.T) {
+	wf := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+	for _, tc := range []struct {
+		name        string
+		files       fstest.MapFS
+		image, from string
+	}{
+		{"build-push-action tags", fstest.MapFS{".github/workflows/release.yml": wf("on: {push: {tags: ['v*']}}\nenv:\n  IMAGE: ghcr.io/acme/api\njobs:\n  it:\n    services:\n      db: {image: docker.io/library/postgres:16}\n    steps: [{run: go test}]\n  push:\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          push: true\n          tags: |\n            ${{ env.IMAGE }}:latest\n            ${{ env.IMAGE }}:${{ github.ref_name }}\n")},
+			"ghcr.io/acme/api:latest", ".github/workflows/release.yml"},
+		{"docker push with a job env", fstest.MapFS{".github/workflows/publish.yml": wf("on: {release: {}}\njobs:\n  p:\n    env: {REPO: quay.io/acme/web}\n    steps:\n      - run: |\n          docker build -t $REPO:1 .\n          docker push $REPO:1\n")},
+			"quay.io/acme/web:1", ".github/workflows/publish.yml"},
+		{"ko", fstest.MapFS{".github/workflows/release.yml": wf("on: {push: {tags: ['v*']}}\njobs:\n  k:\n    env: {KO_DOCKER_REPO: ghcr.io/acme/ctl}\n    steps:\n      - run: ko build ./cmd/ctl --bare\n")},
+			"ghcr.io/acme/ctl:latest", ".github/workflows/release.yml"},
+		{"goreleaser dockers", fstest.MapFS{".goreleaser.yaml": wf("dockers:\n  - image_templates: ['ghcr.io/acme/tool:{{ .Version }}']\n")},
+			"ghcr.io/acme/tool:latest", ".goreleaser.yaml"},
+		{"only a test job's service", fstest.MapFS{".github/workflows/release.yml": wf("on: {push: {tags: ['v*']}}\njobs:\n  it:\n    services:\n      db: {image: docker.io/library/postgres:16}\n    steps: [{run: go test}]\n"), "deploy/docker/Dockerfile": {}},
+			"", "deploy/docker/Dockerfile"},
+		{"nothing", fstest.MapFS{"go.mod": {}}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := scaffold.Inspect(tc.files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Image != tc.image || p.ImageSource != tc.from {
+				t.Errorf("image %q from %q, want %q from %q", p.Image, p.ImageSource, tc.image, tc.from)
+			}
+			if out := string(scaffold.Render(p, time.Now())); strings.Contains(out, "guessed") {
+				t.Errorf("the proposal calls the image guessed:\n%s", out)
+			}
+		})
 	}
 }
