@@ -211,10 +211,10 @@ func (e *Engine) Judge(ctx context.Context, doc *evidence.Document) {
 	v.Deny, v.Warn = deny, warn
 	if len(deny) == 0 {
 		v.Decision = evidence.GO
-		v.Summary = "GO" + doc.PartialNote()
+		v.Summary = "GO" + doc.PartialNote() + doc.CoverageNote()
 	} else {
 		v.Decision = evidence.NOGO
-		v.Summary = summarize(deny) + doc.PartialNote()
+		v.Summary = summarize(deny) + doc.PartialNote() + doc.CoverageNote()
 	}
 	doc.Verdict = v
 }

@@ -24,6 +24,7 @@ func Render(p Plan, now time.Time) []byte {
 	w("# describes a finding and how to fix it.\n")
 	w("version: 1\ntimeout: 20m\n\nchecks:\n")
 	enabled := 0
+	var required []string // the gate types written enabled
 	keyGate := p.keyGate()
 	if !keyGate && (p.SecurityMD != "" || p.SecurityTxt != "") {
 		w("  # No security-key gate: %s promises no OpenPGP key (no key file, fingerprint\n", safe(firstNonEmpty(p.SecurityMD, p.SecurityTxt)))
@@ -47,6 +48,7 @@ func Render(p Plan, now time.Time) []byte {
 			w("  # Found: %s.\n", safe(strings.Join(found, ", ")))
 		}
 		w("  - name: security-key\n    timeout: 1m\n")
+		required = append(required, "security-key")
 		var with []string
 		if len(p.Keys) > 0 {
 			with = append(with, "key: "+q(p.Keys[0]))
@@ -68,6 +70,7 @@ func Render(p Plan, now time.Time) []byte {
 		w("  # blocking vulnerability scan of the same artifact first.\n")
 		w("  # Release workflows found: %s.\n", safe(strings.Join(p.Workflows, ", ")))
 		w("  - name: workflow\n    timeout: 1m\n")
+		required = append(required, "workflow")
 		writeWith(&b, []string{"dir: .github/workflows"})
 	} else if p.AnyWorkflows {
 		// A CI that only tests has nothing for this gate to judge: proposing
@@ -88,6 +91,7 @@ func Render(p Plan, now time.Time) []byte {
 		w("  # silently skipped test blocks. Add `repeat: 3` to a suite to catch flakes,\n")
 		w("  # and list the tests that must exist under `required:`.\n")
 		w("  - name: tests\n    timeout: 15m\n    with:\n      suites:\n")
+		required = append(required, "tests")
 		for _, s := range p.Suites {
 			if !s.Commented {
 				writeSuite(w, s, "")
@@ -126,6 +130,11 @@ func Render(p Plan, now time.Time) []byte {
 		w("  # No Dockerfile or image reference was found: this is a placeholder; name your image.\n")
 	}
 	w("  # - name: image-scan\n  #   timeout: 10m\n  #   with:\n  #     images: [%s]\n", q(image))
+	if len(required) > 0 {
+		w("\n# The gate types this repository must keep: a readiness.yaml without one of\n")
+		w("# them is NO-GO (GATE-NOT-CONFIGURED). Add image-scan once it is enabled.\n")
+		w("require: [%s]\n", strings.Join(required, ", "))
+	}
 	w("\n# Accept a known finding until a date (reason, owner and expiry required):\n")
 	w("# waivers:\n#   - id: KEY-NO-EXPIRY\n#     reason: rotating the key next release\n#     owner: security-team\n#     expires: %s\n", now.UTC().AddDate(0, 0, 30).Format("2006-01-02"))
 	return []byte(b.String())
@@ -257,4 +266,36 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// Need is a gate type the repository calls for, and why.
+type Need struct{ Type, Why string }
+
+// CalledFor lists the gates the plan would propose enabled, with what in
+// the repository calls for each: what a GO over fewer gates must name.
+func CalledFor(p Plan) []Need {
+	var out []Need
+	if p.KeyPromised {
+		why := firstNonEmpty(p.SecurityMD, p.SecurityTxt) + " promises an OpenPGP key"
+		if len(p.Keys) > 0 {
+			why = "the key file " + p.Keys[0] + " was found"
+		}
+		out = append(out, Need{"security-key", why})
+	}
+	if len(p.Workflows) > 0 {
+		out = append(out, Need{"workflow", p.Workflows[0] + " releases, signs or publishes"})
+	}
+	for _, s := range p.Suites {
+		if !s.Commented {
+			out = append(out, Need{"tests", fmt.Sprintf("a %s suite was found: %s", s.Name, s.Why)})
+			break
+		}
+	}
+	switch {
+	case p.Image != "":
+		out = append(out, Need{"image-scan", p.ImageSource + " pushes " + p.Image})
+	case p.ImageSource != "":
+		out = append(out, Need{"image-scan", p.ImageSource + " builds an image"})
+	}
+	return out
 }
