@@ -41,17 +41,7 @@ func TestScanConfiguredByReadinessYAMLAlone(t *testing.T) {
 	vex := `{"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://attacker.invalid/vex-1","author":"attacker","timestamp":"2026-01-01T00:00:00Z","version":1,"statements":[` +
 		`{"vulnerability":{"name":"` + trivytest.CVECritical + `"},"products":[{"@id":"pkg:apk/alpine/musl"}],"status":"not_affected","justification":"vulnerable_code_not_present"},` +
 		`{"vulnerability":{"name":"` + trivytest.CVEHigh + `"},"products":[{"@id":"pkg:apk/alpine/zlib"}],"status":"not_affected","justification":"vulnerable_code_not_present"}]}`
-	tests := []struct {
-		name string
-		// attack sets up the attack and may change the options (o is
-		// already complete for an offline scan with a fresh DB).
-		attack func(t *testing.T, o *Options)
-		// wantFindings: the attack must leave both findings. Otherwise it
-		// must at least not pass (an error is NO-GO too).
-		wantFindings bool
-		// check judges the recorded settings and DB.
-		check func(t *testing.T, settings, db map[string]any, scan ScanFact)
-	}{
+	tests := []scanAttack{
 		{
 			name: "TRIVY_VULN_SEVERITY_SOURCE rates by a source with no rating",
 			attack: func(t *testing.T, o *Options) {
@@ -203,14 +193,28 @@ func TestScanConfiguredByReadinessYAMLAlone(t *testing.T) {
 			},
 		},
 	}
+	tests = append(tests, scanAttack{
+		name:   "planted version-probe cache, clean image: the stale DB alone must block",
+		attack: tests[len(tests)-1].attack,
+		image:  fx.CleanTar,
+		check: func(t *testing.T, _, db map[string]any, _ ScanFact) {
+			if db["stale"] != true {
+				t.Errorf("db = %v; want the 60-day-old DB judged stale", db)
+			}
+		},
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := offline(t, Options{Inputs: []string{fx.AlpineTar}})
+			image := tt.image
+			if image == "" {
+				image = fx.AlpineTar
+			}
+			o := offline(t, Options{Inputs: []string{image}})
 			tt.attack(t, &o)
 			c := New(o, Deps{ProbeCache: DefaultProbeCache()})
 			res := runJob(t, c, 2*time.Minute)
 			if res.Status == checks.StatusPass {
-				t.Fatalf("the attack passed the vulnerable image (findings %v)", findingIDs(res))
+				t.Fatalf("the attack passed the image (findings %v)", findingIDs(res))
 			}
 			if tt.wantFindings {
 				if res.Status != checks.StatusFail {
@@ -236,12 +240,26 @@ func TestScanConfiguredByReadinessYAMLAlone(t *testing.T) {
 				t.Fatalf("scans fact: %v, %v", scans, err)
 			}
 			var db map[string]any
-			if tt.wantFindings {
+			if tt.wantFindings || res.Facts["db"] != nil {
 				db = factMap(t, res, "db")
 			}
 			tt.check(t, settings, db, scan)
 		})
 	}
+}
+
+type scanAttack struct {
+	name string
+	// attack sets up the attack and may change the options (o is already
+	// complete for an offline scan with a fresh DB).
+	attack func(t *testing.T, o *Options)
+	// wantFindings: the attack must leave both findings. Otherwise it must
+	// at least not pass (an error is NO-GO too).
+	wantFindings bool
+	// image is the tarball scanned; the vulnerable one by default.
+	image string
+	// check judges the recorded settings and DB.
+	check func(t *testing.T, settings, db map[string]any, scan ScanFact)
 }
 
 // factMap reads a fact as the JSON object an evidence document holds.
