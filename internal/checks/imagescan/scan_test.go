@@ -574,3 +574,53 @@ func alive(pid int) bool {
 	i := strings.LastIndex(s, ")")
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
+
+// The DB the evidence names is the one trivy used: downloaded from a
+// configured repository during the scan (oci://…, with that DB's sha256),
+// or the DB already in the cache (file://…).
+func TestDBRecordedAsUsed(t *testing.T) {
+	fx := trivytest.Load(t)
+	reg := trivytest.StartRegistry(t)
+	published := trivytest.CacheDir(t, time.Now())
+	repo := reg.PushDB(t, "mirror/trivy-db:2", published)
+	tests := []struct {
+		name       string
+		o          func(o *Options)
+		wantOrigin string
+		wantURI    func(o Options) string
+	}{
+		{"offline: the cached DB", func(o *Options) {}, DBCache,
+			func(o Options) string { return "file://" + filepath.Join(o.CacheDir, "db", "trivy.db") }},
+		{"stale cache, update allowed: downloaded from the configured mirror", func(o *Options) {
+			o.SkipDBUpdate = false
+			o.CacheDir = trivytest.CacheDir(t, time.Now().Add(-72*time.Hour))
+			o.DBRepositories = []string{repo}
+		}, DBDownloaded, func(Options) string { return "oci://" + repo }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := offline(t, Options{Inputs: []string{fx.AlpineTar}})
+			tt.o(&o)
+			res := runJob(t, New(o, Deps{}), 2*time.Minute)
+			if res.Status != checks.StatusFail || len(res.Findings) != 2 {
+				t.Fatalf("status %s (%s), findings %v; want the two", res.Status, res.Error, findingIDs(res))
+			}
+			db, err := DB(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantPath := filepath.Join(o.CacheDir, "db", "trivy.db")
+			got := fmt.Sprint(db.Origin, " ", db.URI, " ", db.Path, " ", db.SHA256 != "", " ", db.MetadataSHA256 != "")
+			want := fmt.Sprint(tt.wantOrigin, " ", tt.wantURI(o), " ", wantPath, " true true")
+			if got != want {
+				t.Errorf("db = %q, want %q", got, want)
+			}
+			if sum := sha256File(t, filepath.Join(published, "db", "trivy.db")); db.SHA256 != sum {
+				t.Errorf("db sha256 = %s, want the test DB's %s", db.SHA256, sum)
+			}
+			if db.Stale {
+				t.Errorf("db judged stale: %+v", db)
+			}
+		})
+	}
+}
