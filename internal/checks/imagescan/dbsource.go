@@ -1,15 +1,18 @@
 package imagescan
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
+	"time"
 )
 
 // DB origins recorded in the db fact.
@@ -40,34 +43,70 @@ func downloadedDBRepo(stderr []byte, repos []string) string {
 	return found
 }
 
+// usedDB is the DB in trivy's cache directory as read after the scans.
+type usedDB struct {
+	meta                   dbMetadata
+	path                   string
+	sha256, metadataSHA256 string
+}
+
+// readDB reads the DB trivy scanned with: its metadata (what `trivy
+// version` would report) and the sha256 of the DB file and of the
+// metadata, read once so that the digest is of what was parsed.
+func readDB(set Settings) (usedDB, error) {
+	dir := filepath.Join(set.CacheDir, "db")
+	u := usedDB{path: filepath.Join(dir, "trivy.db")}
+	data, err := os.ReadFile(filepath.Join(dir, "metadata.json"))
+	if err != nil {
+		return u, fmt.Errorf("trivy left no DB metadata in its cache dir %s after the scan, so the DB's age cannot be judged: %v", set.CacheDir, unwrapPath(err))
+	}
+	if u.meta, err = parseDBMetadata(data); err != nil {
+		return u, fmt.Errorf("the DB metadata in %s: %v", dir, err)
+	}
+	sum := sha256.Sum256(data)
+	u.metadataSHA256 = hex.EncodeToString(sum[:])
+	if u.sha256, err = fileSHA256(u.path); err != nil {
+		return u, fmt.Errorf("read the vulnerability DB trivy scanned with: %v", unwrapPath(err))
+	}
+	return u, nil
+}
+
+// parseDBMetadata reads trivy-db's metadata.json.
+func parseDBMetadata(data []byte) (dbMetadata, error) {
+	var m dbMetadata
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return m, fmt.Errorf("metadata.json is not a JSON object (it begins %s)", preview(trimmed))
+	}
+	if err := json.Unmarshal(trimmed, &m); err != nil {
+		return m, fmt.Errorf("metadata.json is not valid: %v", err)
+	}
+	if m.UpdatedAt.IsZero() {
+		return m, errors.New("metadata.json gives no UpdatedAt, so the DB's age cannot be judged")
+	}
+	return m, nil
+}
+
 // recordDBSource fills in where the DB the scans used came from and what it
 // was: downloaded during these scans from a repository, or the DB already
 // in the cache directory, with the sha256 of the DB file and its metadata.
-// A DB file that cannot be read after trivy scanned with it is an error.
-func recordDBSource(db *DBFact, set Settings, scans []ScanFact, downloadedFrom string) error {
-	dir := filepath.Join(set.CacheDir, "db")
-	db.Path = filepath.Join(dir, "trivy.db")
-	sum, err := fileSHA256(db.Path)
-	if err != nil {
-		return fmt.Errorf("read the vulnerability DB trivy scanned with: %w", err)
-	}
-	db.SHA256 = sum
-	if db.MetadataSHA256, err = fileSHA256(filepath.Join(dir, "metadata.json")); err != nil {
-		return fmt.Errorf("read the vulnerability DB's metadata: %w", err)
-	}
-	switch {
-	case downloadedFrom != "" && !set.SkipDBUpdate:
+func recordDBSource(db *DBFact, u usedDB, offline bool, downloadedFrom string) {
+	db.Path, db.SHA256, db.MetadataSHA256 = u.path, u.sha256, u.metadataSHA256
+	if downloadedFrom != "" && !offline {
 		db.Origin, db.URI = DBDownloaded, "oci://"+downloadedFrom
-	default:
-		db.Origin, db.URI = DBCache, fileURI(db.Path)
+		return
 	}
-	if db.Origin == DBCache && len(scans) > 0 && !db.DownloadedAt.IsZero() && db.DownloadedAt.After(scans[0].StartedAt) && !set.SkipDBUpdate {
-		// trivy wrote a new DB during the scans but its log named no
-		// repository readiness allowed: readiness cannot say where it
-		// came from, and will not guess.
-		return fmt.Errorf("trivy downloaded a vulnerability DB during the scan (downloaded at %s) but did not log which of %s it came from; the evidence cannot name the DB", db.DownloadedAt.Format("2006-01-02T15:04:05Z07:00"), strings.Join(slices.Clone(set.DBRepositories), ", "))
+	db.Origin, db.URI = DBCache, fileURI(u.path)
+}
+
+// checkDownload refuses a DB trivy wrote during the scans when its log
+// named no repository readiness allowed: the evidence cannot say where it
+// came from, and readiness will not guess.
+func checkDownload(db DBFact, scans []ScanFact, set Settings) error {
+	if db.Origin != DBCache || set.SkipDBUpdate || len(scans) == 0 || db.DownloadedAt.IsZero() || !db.DownloadedAt.After(scans[0].StartedAt) {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("trivy downloaded a vulnerability DB during the scan (at %s) but did not log which of %s it came from; the evidence cannot name the DB", db.DownloadedAt.Format(time.RFC3339), strings.Join(set.DBRepositories, ", "))
 }
 
 func fileURI(path string) string {

@@ -325,24 +325,13 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 		}
 	}
 
-	// The version probe runs while images resolve and the first scan
-	// runs: it costs a whole trivy start-up, which would otherwise add to
-	// every run. Its verdict still comes first: a trivy that is too old or
-	// unversioned fails the check whatever the scans say.
-	probeCtx, cancelProbe := context.WithCancel(ctx)
-	defer cancelProbe()
 	inv, err := c.newInvocation(bin, work)
 	if err != nil {
 		return res, err
 	}
-	probe := make(chan probeResult, 1)
-	go func() { probe <- c.version(probeCtx, inv) }()
-
+	res.Facts[FactSettings] = inv.set
 	targets, err := c.resolve(ctx, work)
 	if err != nil {
-		if p := <-probe; p.err != nil {
-			return res, p.err
-		}
 		return res, err
 	}
 	reportDir := o.ReportDir
@@ -354,24 +343,20 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 	} else if err := os.MkdirAll(reportDir, 0o755); err != nil {
 		return res, fmt.Errorf("create report_dir %s: %v", reportDir, unwrapPath(err))
 	}
-	scanCtx, cancelScans := context.WithCancel(ctx)
-	defer cancelScans()
-	done := make(chan scanned, 1)
-	go func() { done <- c.scanAll(scanCtx, inv, reportDir, targets) }()
-	probed := <-probe
-	if probed.err != nil {
-		cancelScans()
-		<-done
-		return res, probed.err
-	}
-	res.Facts[FactTrivy] = TrivyFact{Scanner: evidence.Scanner{Path: bin, Version: probed.info.Version}, MinVersion: MinTrivyVersion}
-	res.Facts[FactSettings] = inv.set
-	out := <-done
+	out := c.scanAll(ctx, inv, reportDir, targets)
 	scans, findings := out.scans, out.findings
 	res.Facts[FactScans] = nonNil(scans)
 	if out.err != nil {
 		return res, out.err
 	}
+	// The version is judged after the scans, whose results count only if
+	// it passes: trivy names itself in each report (v0.69 and newer), and
+	// only an older one costs a `trivy version` run.
+	version, err := c.trivyVersion(ctx, inv, out.versions)
+	if err != nil {
+		return res, err
+	}
+	res.Facts[FactTrivy] = TrivyFact{Scanner: evidence.Scanner{Path: bin, Version: version}, MinVersion: MinTrivyVersion}
 	var (
 		total   Counts
 		took    time.Duration
@@ -401,21 +386,16 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 		res.Facts["ignorefile"] = map[string]any{"path": o.IgnoreFile, "suppressed": nonNil(allSupp)}
 	}
 
-	// The DB the scans used. In offline mode it cannot have changed since
-	// the probe; otherwise trivy may just have downloaded a new one.
-	info := probed.info
-	if !o.SkipDBUpdate {
-		p := c.version(ctx, inv)
-		if p.err != nil {
-			return res, p.err
-		}
-		info = p.info
-	}
-	db, stale, err := c.judgeDB(info, inv.set)
+	// The DB the scans used, read from the cache directory after them
+	// (trivy may just have downloaded a new one): the same metadata.json
+	// `trivy version` would read.
+	meta, err := readDB(inv.set)
 	if err != nil {
 		return res, err
 	}
-	if err := recordDBSource(&db, inv.set, scans, out.downloadedFrom); err != nil {
+	db, stale := c.judgeDB(meta.meta, inv.set)
+	recordDBSource(&db, meta, inv.set.SkipDBUpdate, out.downloadedFrom)
+	if err := checkDownload(db, scans, inv.set); err != nil {
 		return res, err
 	}
 	res.Facts[FactDB] = db
@@ -533,7 +513,10 @@ type scanned struct {
 	// downloadedFrom is the DB repository trivy downloaded its DB from
 	// during these scans, "" when it used the DB already in its cache.
 	downloadedFrom string
-	err            error
+	// versions are the trivy versions the reports name ("" for a trivy
+	// older than v0.69, whose reports do not).
+	versions []string
+	err      error
 }
 
 // scanAll scans the targets one after another: trivy processes sharing a
@@ -542,11 +525,13 @@ type scanned struct {
 func (c *Check) scanAll(ctx context.Context, inv *invocation, reportDir string, targets []target) scanned {
 	var out scanned
 	for i, t := range targets {
-		sf, fs, stderr, err := c.scan(ctx, inv, reportDir, i, t)
+		sf, fs, rep, err := c.scan(ctx, inv, reportDir, i, t)
 		if err != nil {
 			out.err = err
 			return out
 		}
+		out.versions = append(out.versions, rep.version)
+		stderr := rep.stderr
 		if repo := downloadedDBRepo(stderr, inv.set.DBRepositories); repo != "" {
 			out.downloadedFrom = repo
 		}
@@ -556,9 +541,16 @@ func (c *Check) scanAll(ctx context.Context, inv *invocation, reportDir string, 
 	return out
 }
 
+// scanRun is what one trivy run says besides its findings.
+type scanRun struct {
+	// version is the trivy version the report names, if it does.
+	version string
+	// stderr is trivy's log, where it says which DB it downloaded.
+	stderr []byte
+}
+
 // scan runs trivy on one target and turns its report into findings.
-// It returns trivy's stderr too, where trivy logs a DB download.
-func (c *Check) scan(ctx context.Context, inv *invocation, reportDir string, i int, t target) (ScanFact, []checks.Finding, []byte, error) {
+func (c *Check) scan(ctx context.Context, inv *invocation, reportDir string, i int, t target) (ScanFact, []checks.Finding, scanRun, error) {
 	args := inv.scanArgs(ctx, t)
 	sf := ScanFact{ImageScan: evidence.ImageScan{
 		Reference: t.Reference, Source: t.Source, Name: t.Name, Digest: t.Digest, DigestKind: t.DigestKind,
@@ -570,30 +562,30 @@ func (c *Check) scan(ctx context.Context, inv *invocation, reportDir string, i i
 	sf.DurationMS = out.Duration.Milliseconds()
 	what := t.display()
 	if err != nil {
-		return sf, nil, nil, runFailure(ctx, "the trivy scan of "+what, err)
+		return sf, nil, scanRun{}, runFailure(ctx, "the trivy scan of "+what, err)
 	}
 	if out.ExitCode != 0 {
-		return sf, nil, nil, trivyFailure(what, out.ExitCode, out.Stderr, inv.set.CacheDir)
+		return sf, nil, scanRun{}, trivyFailure(what, out.ExitCode, out.Stderr, inv.set.CacheDir)
 	}
 	rep, err := parseReport(out.Stdout)
 	if err != nil {
-		return sf, nil, nil, fmt.Errorf("scanning %s: %v", what, err)
+		return sf, nil, scanRun{}, fmt.Errorf("scanning %s: %v", what, err)
 	}
 	// Fail closed: a report that does not name the resolved image (no
 	// ImageID, another ImageID, another manifest) is not a scan of it.
 	if err := tieReport(out.Stdout, t); err != nil {
-		return sf, nil, nil, fmt.Errorf("trivy's report for %s cannot be tied to the image that was resolved: %v; refusing to record it as a scan of that image", what, err)
+		return sf, nil, scanRun{}, fmt.Errorf("trivy's report for %s cannot be tied to the image that was resolved: %v; refusing to record it as a scan of that image", what, err)
 	}
 	sum := sha256.Sum256(out.Stdout)
 	sf.ReportSHA256 = hex.EncodeToString(sum[:])
 	sf.ReportPath = filepath.Join(reportDir, fmt.Sprintf("trivy-%02d-%s.json", i+1, strings.ReplaceAll(shortDigest(t.Digest), ":", "-")))
 	if err := os.WriteFile(sf.ReportPath, out.Stdout, 0o644); err != nil {
-		return sf, nil, nil, fmt.Errorf("save trivy's report for %s: %w", what, err)
+		return sf, nil, scanRun{}, fmt.Errorf("save trivy's report for %s: %w", what, err)
 	}
 	if rep.Metadata.OS == nil && len(rep.Results) == 0 {
 		// No operating system and no package found: trivy looked at
 		// nothing, which must not read as "no vulnerabilities".
-		return sf, nil, nil, fmt.Errorf("trivy found no operating system and no packages in %s, so nothing was scanned; check that the image is what you meant to release", what)
+		return sf, nil, scanRun{}, fmt.Errorf("trivy found no operating system and no packages in %s, so nothing was scanned; check that the image is what you meant to release", what)
 	}
 	if osInfo := rep.Metadata.OS; osInfo != nil {
 		sf.OS = strings.TrimSpace(osInfo.Family + " " + osInfo.Name)
@@ -601,16 +593,12 @@ func (c *Check) scan(ctx context.Context, inv *invocation, reportDir string, i i
 	}
 	fs, counts, supp := findingsOf(rep, t, checks.Severity(c.opts.UnknownSeverity))
 	sf.Counts, sf.Suppressed = counts, supp
-	return sf, fs, out.Stderr, nil
+	return sf, fs, scanRun{version: rep.Trivy.Version, stderr: out.Stderr}, nil
 }
 
 // judgeDB reports the DB and a SCAN-DB-STALE finding when it is too old.
-func (c *Check) judgeDB(info *versionInfo, set Settings) (DBFact, *checks.Finding, error) {
+func (c *Check) judgeDB(m dbMetadata, set Settings) (DBFact, *checks.Finding) {
 	o := c.opts
-	if info == nil || info.VulnerabilityDB == nil {
-		return DBFact{}, nil, fmt.Errorf("`trivy version` reports no vulnerability DB in %s after the scan, so its age cannot be judged", set.CacheDir)
-	}
-	m := info.VulnerabilityDB
 	now := c.deps.Now()
 	age := now.Sub(m.UpdatedAt)
 	db := DBFact{
@@ -621,7 +609,7 @@ func (c *Check) judgeDB(info *versionInfo, set Settings) (DBFact, *checks.Findin
 		AgeHours: roundTenth(age.Hours()), SkipUpdate: o.SkipDBUpdate, CacheDir: set.CacheDir,
 	}
 	if age <= o.DBMaxAge.D() {
-		return db, nil, nil
+		return db, nil
 	}
 	db.Stale = true
 	how := "let trivy update it (remove skip_db_update)"
@@ -636,7 +624,7 @@ func (c *Check) judgeDB(info *versionInfo, set Settings) (DBFact, *checks.Findin
 		Properties: map[string]any{
 			"updated_at": m.UpdatedAt.UTC().Format(time.RFC3339), "age_hours": db.AgeHours, "max_age_hours": db.MaxAgeHours,
 		},
-	}, nil
+	}
 }
 
 func roundTenth(f float64) float64 {

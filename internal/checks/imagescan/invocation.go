@@ -105,6 +105,8 @@ func envNames(env []string) []string {
 var (
 	defaultDBRepositories     = []string{"mirror.gcr.io/aquasec/trivy-db:2", "ghcr.io/aquasecurity/trivy-db:2"}
 	defaultJavaDBRepositories = []string{"mirror.gcr.io/aquasec/trivy-java-db:1", "ghcr.io/aquasecurity/trivy-java-db:1"}
+	// defaultChecksBundle is where the misconfig scanner's checks come from.
+	defaultChecksBundle = "mirror.gcr.io/aquasec/trivy-checks:2"
 )
 
 // allSeverities: trivy is always asked for every severity; which block is
@@ -132,6 +134,9 @@ type Settings struct {
 	DetectionPriority  string   `json:"detection_priority"`
 	VulnSeveritySource []string `json:"vuln_severity_source"`
 	ImageConfigScan    []string `json:"image_config_scanners"`
+	// SBOMSources would let trivy judge an SBOM found in the registry or
+	// Rekor instead of the image's own contents.
+	SBOMSources        []string `json:"sbom_sources"`
 	RemovedPkgs        bool     `json:"removed_pkgs"`
 	Server             string   `json:"server"`
 	ConfigFile         string   `json:"config_file"`
@@ -140,6 +145,7 @@ type Settings struct {
 	CacheDir           string   `json:"cache_dir"`
 	DBRepositories     []string `json:"db_repository"`
 	JavaDBRepositories []string `json:"java_db_repository"`
+	ChecksBundle       string   `json:"checks_bundle_repository"`
 	SkipDBUpdate       bool     `json:"skip_db_update"`
 	OfflineScan        bool     `json:"offline_scan"`
 	Insecure           bool     `json:"insecure"`
@@ -200,6 +206,7 @@ func (c *Check) newInvocation(bin, work string) (*invocation, error) {
 		DetectionPriority:  "precise",
 		VulnSeveritySource: []string{"auto"},
 		ImageConfigScan:    []string{},
+		SBOMSources:        []string{},
 		RemovedPkgs:        false,
 		Server:             "",
 		ConfigFile:         cfg,
@@ -208,6 +215,7 @@ func (c *Check) newInvocation(bin, work string) (*invocation, error) {
 		CacheDir:           cacheDir,
 		DBRepositories:     slices.Clone(dbRepos),
 		JavaDBRepositories: defaultJavaDBRepositories,
+		ChecksBundle:       defaultChecksBundle,
 		SkipDBUpdate:       o.SkipDBUpdate,
 		OfflineScan:        o.SkipDBUpdate,
 		Insecure:           o.Insecure,
@@ -241,7 +249,8 @@ func (v *invocation) common() []string {
 }
 
 // scanArgs is the trivy command line for one target. Flags whose value is
-// "none" (VEX, ignore policy, skip files, distro, server) are not passed:
+// "none" (VEX, ignore policy, ignore status, skip files and dirs, distro,
+// image-config scanners, SBOM sources, server) are not passed:
 // trivy's built-in default is none, and with no TRIVY_* variable and an
 // empty config file nothing else can set them.
 func (v *invocation) scanArgs(ctx context.Context, t target) []string {
@@ -262,6 +271,7 @@ func (v *invocation) scanArgs(ctx context.Context, t target) []string {
 		"--secret-config", s.SecretConfig,
 		"--db-repository", strings.Join(s.DBRepositories, ","),
 		"--java-db-repository", strings.Join(s.JavaDBRepositories, ","),
+		"--checks-bundle-repository", s.ChecksBundle,
 		"--cache-backend", "memory",
 		"--no-progress",
 		"--skip-version-check",

@@ -119,7 +119,8 @@ func TestScanArgsCarrySettings(t *testing.T) {
 		"--severity": "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL", "--pkg-types": "os,library", "--ignorefile": os.DevNull,
 		"--detection-priority": "precise", "--vuln-severity-source": "auto", "--module-dir": filepath.Join(work, "no-modules"),
 		"--secret-config": filepath.Join(work, "no-trivy-secret.yaml"), "--db-repository": "r.example/db:2",
-		"--java-db-repository": "mirror.gcr.io/aquasec/trivy-java-db:1,ghcr.io/aquasecurity/trivy-java-db:1",
+		"--java-db-repository":       "mirror.gcr.io/aquasec/trivy-java-db:1,ghcr.io/aquasecurity/trivy-java-db:1",
+		"--checks-bundle-repository": "mirror.gcr.io/aquasec/trivy-checks:2",
 	}
 	for name, v := range want {
 		if got := flag(name); got != v {
@@ -131,7 +132,7 @@ func TestScanArgsCarrySettings(t *testing.T) {
 			t.Errorf("args lack %s: %v", f, args)
 		}
 	}
-	for _, f := range []string{"--server", "--vex", "--ignore-policy", "--skip-files", "--skip-dirs", "--distro", "--ignore-status"} {
+	for _, f := range []string{"--server", "--vex", "--ignore-policy", "--skip-files", "--skip-dirs", "--distro", "--ignore-status", "--sbom-sources", "--image-config-scanners"} {
 		if slices.Contains(args, f) {
 			t.Errorf("args pass %s: %v", f, args)
 		}
@@ -160,4 +161,59 @@ func TestDefaultCacheDirIsPassed(t *testing.T) {
 	if want := filepath.Join(xdg, "trivy"); inv.set.CacheDir != want || !slices.Contains(inv.versionArgs(), want) {
 		t.Errorf("cache dir = %q (version args %v), want %q", inv.set.CacheDir, inv.versionArgs(), want)
 	}
+}
+
+// The DB is read after the scans from the cache dir trivy was given; a DB
+// whose age or content cannot be known is an error, never a pass.
+func TestReadDB(t *testing.T) {
+	good := `{"Version":2,"NextUpdate":"2026-06-02T00:00:00Z","UpdatedAt":"2026-06-01T00:00:00Z","DownloadedAt":"2026-06-01T00:00:00Z"}`
+	tests := []struct {
+		name    string
+		files   map[string]string
+		wantErr string
+	}{
+		{"good", map[string]string{"metadata.json": good, "trivy.db": "db"}, ""},
+		{"no metadata", map[string]string{"trivy.db": "db"}, "trivy left no DB metadata in its cache dir"},
+		{"metadata not JSON", map[string]string{"metadata.json": "<html>", "trivy.db": "db"}, `metadata.json is not a JSON object (it begins "<html>")`},
+		{"metadata without UpdatedAt", map[string]string{"metadata.json": `{"Version":2}`, "trivy.db": "db"}, "gives no UpdatedAt"},
+		{"no DB file", map[string]string{"metadata.json": good}, "read the vulnerability DB trivy scanned with"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "db"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for n, body := range tt.files {
+				if err := os.WriteFile(filepath.Join(dir, "db", n), []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			u, err := readDB(Settings{CacheDir: dir})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("readDB() error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.meta.UpdatedAt.IsZero() || u.path != filepath.Join(dir, "db", "trivy.db") || len(u.sha256) != 64 || len(u.metadataSHA256) != 64 {
+				t.Errorf("readDB() = %+v", u)
+			}
+		})
+	}
+}
+
+func FuzzParseDBMetadata(f *testing.F) {
+	f.Add([]byte(`{"Version":2,"NextUpdate":"2026-06-02T00:00:00Z","UpdatedAt":"2026-06-01T00:00:00Z","DownloadedAt":"2026-06-01T00:00:00Z"}`))
+	f.Add([]byte(`{"UpdatedAt":"0001-01-01T00:00:00Z"}`))
+	f.Add([]byte("null"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := parseDBMetadata(data)
+		if err == nil && m.UpdatedAt.IsZero() {
+			t.Fatalf("parseDBMetadata(%q) accepted a DB with no UpdatedAt", data)
+		}
+	})
 }

@@ -7,13 +7,14 @@ import (
 	"github.com/readiness-dev/readiness/internal/procexec"
 )
 
-// The version probe, `trivy version --format json`, tells the gate
-// trivy's version and its DB's metadata. Both are judged (the minimum
-// version, SCAN-DB-STALE), so its answer is never cached: a cache under
-// $XDG_CACHE_HOME, keyed by file metadata, could be planted with an answer
-// that makes an old DB read as fresh. It runs while images resolve and the
-// first scan runs, so it costs CPU rather than wall time (see
-// scripts/bench-image-scan.sh).
+// trivy's version is judged (MinTrivyVersion), and so is its DB's age
+// (SCAN-DB-STALE). Neither is cached: a cache under $XDG_CACHE_HOME, keyed
+// by file metadata, could be planted with an answer that makes an old DB
+// read as fresh or an old trivy as new. The version comes from the reports
+// themselves (trivy v0.69 and newer name their version); only an older trivy
+// costs a `trivy version` run, a whole trivy start-up. The DB's metadata is
+// read from the cache directory (dbsource.go), where `trivy version` would
+// read it.
 
 // installTrivy says how to get a trivy this gate accepts, for users of any
 // repository.
@@ -22,6 +23,33 @@ const installTrivy = "install trivy " + MinTrivyVersion + " or newer: a release 
 type probeResult struct {
 	info *versionInfo
 	err  error
+}
+
+// trivyVersion is the checked version of the trivy that wrote the reports:
+// the one they name, or for a trivy that names none the output of `trivy
+// version`. Reports that disagree are an error.
+func (c *Check) trivyVersion(ctx context.Context, inv *invocation, versions []string) (string, error) {
+	named := ""
+	for _, v := range versions {
+		switch {
+		case v == "":
+		case named == "":
+			named = v
+		case v != named:
+			return "", fmt.Errorf("trivy %s named two versions in its reports (%s and %s)", inv.bin, named, v)
+		}
+	}
+	if named == "" {
+		p := c.version(ctx, inv)
+		if p.err != nil {
+			return "", p.err
+		}
+		named = p.info.Version
+	}
+	if err := checkVersion(inv.bin, &versionInfo{Version: named}); err != nil {
+		return "", err
+	}
+	return named, nil
 }
 
 // version returns the checked output of `trivy version --format json`.

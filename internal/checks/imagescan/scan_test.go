@@ -456,7 +456,8 @@ func fakeCacheDir(t *testing.T) string {
 	if err := os.MkdirAll(filepath.Join(dir, "db"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for name, body := range map[string]string{"trivy.db": "not a bolt DB", "metadata.json": "{}"} {
+	meta := `{"Version":2,"NextUpdate":"2026-06-02T00:00:00Z","UpdatedAt":"2026-06-01T00:00:00Z","DownloadedAt":"2026-06-01T00:00:00Z"}`
+	for name, body := range map[string]string{"trivy.db": "not a bolt DB", "metadata.json": meta} {
 		if err := os.WriteFile(filepath.Join(dir, "db", name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -468,6 +469,9 @@ func TestFaultsWithFakeTrivy(t *testing.T) {
 	fx := trivytest.Load(t) // tarballs only: no real trivy needed
 	report := func(imageID string) string {
 		return `  echo '{"SchemaVersion":2,"Metadata":{"ImageID":"` + imageID + `","OS":{"Family":"alpine","Name":"3.19.1"}},"Results":[]}'`
+	}
+	namedReport := func(version, imageID string) string {
+		return `  echo '{"SchemaVersion":2,"Trivy":{"Version":"` + version + `"},"Metadata":{"ImageID":"` + imageID + `","OS":{"Family":"alpine","Name":"3.19.1"}},"Results":[]}'`
 	}
 	cleanID, _ := trivytest.Clean("amd64").ConfigName()
 	// No OS and no packages: trivy looked at nothing.
@@ -482,6 +486,11 @@ func TestFaultsWithFakeTrivy(t *testing.T) {
 		{"fake-trivy-crash", "0.74.0", "  kill -SEGV $$", "trivy crashed (signal: segmentation fault) during the trivy scan of"},
 		{"fake-trivy-exit-3", "0.74.0", "  echo 'panic: something inside trivy' >&2\n  exit 3", "trivy exited with unexpected code 3 while scanning " + fx.CleanTar + "@" + shortDigest(cleanID.String()) + " (linux/amd64): panic: something inside trivy"},
 		{"fake-trivy-too-old", "0.50.1", report(cleanID.String()), "is 0.50.1, older than the minimum 0.64.0 this gate needs"},
+		// A report that names its trivy is believed over `trivy version`,
+		// which then never runs (the fake's would say 0.74.0 or dev).
+		{"fake-trivy-report-names-old", "0.74.0", namedReport("0.50.1", cleanID.String()), "is 0.50.1, older than the minimum 0.64.0 this gate needs"},
+		{"fake-trivy-report-names-new", "dev", namedReport("0.74.0", cleanID.String()), ""},
+		{"fake-trivy-unknown-flag", "0.74.0", "  printf '2026-06-01T06:00:00Z\\tFATAL\\tFatal error\\tunknown flag: --detection-priority\\n' >&2\n  exit 1", "trivy does not know a flag this gate passes (unknown flag: --detection-priority)"},
 		{"fake-trivy-dev", "dev", report(cleanID.String()), `reports version "dev", which cannot be checked against the minimum 0.64.0`},
 		{"fake-trivy-scanned-nothing", "0.74.0", scannedNothing, "trivy found no operating system and no packages in"},
 		{"fake-trivy-wrong-image", "0.74.0", report("sha256:0000000000000000000000000000000000000000000000000000000000000000"), "Metadata.ImageID is sha256:0000000000000000000000000000000000000000000000000000000000000000, but the image's config digest is"},
