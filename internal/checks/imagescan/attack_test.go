@@ -148,7 +148,12 @@ func TestScanConfiguredByReadinessYAMLAlone(t *testing.T) {
 				reg := trivytest.StartRegistry(t)
 				t.Setenv("TRIVY_DB_REPOSITORY", reg.PushDB(t, "attacker/trivy-db:2", trivytest.EmptyCacheDir(t, time.Now())))
 				// A DB due for an update, and trivy allowed to update it:
-				// from its default repositories, unreachable here.
+				// from its default repositories, kept unreachable by a dead
+				// proxy even where the internet is not (Go never proxies
+				// loopback, so the attacker's registry stays reachable).
+				t.Setenv("HTTPS_PROXY", "http://127.0.0.1:1")
+				t.Setenv("HTTP_PROXY", "http://127.0.0.1:1")
+				t.Setenv("NO_PROXY", "")
 				o.SkipDBUpdate = false
 				o.CacheDir = trivytest.CacheDir(t, time.Now().Add(-48*time.Hour))
 			},
