@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -163,6 +165,28 @@ func TestScanConfiguredByReadinessYAMLAlone(t *testing.T) {
 			},
 		},
 		{
+			// Attacks not foreseen above: every variable trivy binds to a
+			// flag of `trivy image`, set at once to a hostile value.
+			name: "every TRIVY_<FLAG> of trivy image --help at once",
+			attack: func(t *testing.T, o *Options) {
+				help, err := exec.Command(bin, "image", "--help").CombinedOutput()
+				if err != nil {
+					t.Fatalf("trivy image --help: %v\n%s", err, help)
+				}
+				names := everyTrivyFlagVar(string(help))
+				if len(names) < 50 {
+					t.Fatalf("only %d flags found in trivy image --help", len(names))
+				}
+				for _, n := range names {
+					t.Setenv(n, "1")
+				}
+			},
+			wantFindings: true,
+			check: func(t *testing.T, s, _ map[string]any, _ ScanFact) {
+				wantSetting(t, s, "severity", []any{"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"})
+			},
+		},
+		{
 			name: "trivy.yaml, .trivyignore and trivy-secret.yaml in the working directory",
 			attack: func(t *testing.T, o *Options) {
 				dir := t.TempDir()
@@ -265,6 +289,19 @@ type scanAttack struct {
 	image string
 	// check judges the recorded settings and DB.
 	check func(t *testing.T, settings, db map[string]any, scan ScanFact)
+}
+
+// everyTrivyFlagVar lists TRIVY_<FLAG> for every --flag in trivy's help
+// (trivy binds exactly that name: pkg/flag Flag.BindEnv).
+func everyTrivyFlagVar(help string) []string {
+	var names []string
+	for _, m := range regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([a-z0-9-]+)`).FindAllStringSubmatch(help, -1) {
+		if m[1] == "help" || m[1] == "version" {
+			continue
+		}
+		names = append(names, "TRIVY_"+strings.ToUpper(strings.ReplaceAll(m[1], "-", "_")))
+	}
+	return names
 }
 
 // factMap reads a fact as the JSON object an evidence document holds.
