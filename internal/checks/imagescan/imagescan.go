@@ -350,7 +350,7 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 		return res, out.err
 	}
 	// The version is judged after the scans, whose results count only if
-	// it passes: trivy names itself in each report (v0.69 and newer), and
+	// it passes: trivy names itself in each report (releases since early 2026, v0.74 among them), and
 	// only an older one costs a `trivy version` run.
 	version, err := c.trivyVersion(ctx, inv, out.versions)
 	if err != nil {
@@ -514,7 +514,7 @@ type scanned struct {
 	// during these scans, "" when it used the DB already in its cache.
 	downloadedFrom string
 	// versions are the trivy versions the reports name ("" for a trivy
-	// older than v0.69, whose reports do not).
+	// that predates the report field, trivy PR #10065).
 	versions []string
 	err      error
 }

@@ -11,7 +11,8 @@ import (
 // (SCAN-DB-STALE). Neither is cached: a cache under $XDG_CACHE_HOME, keyed
 // by file metadata, could be planted with an answer that makes an old DB
 // read as fresh or an old trivy as new. The version comes from the reports
-// themselves (trivy v0.69 and newer name their version); only an older trivy
+// themselves (trivy releases since PR #10065, January 2026, v0.74 among
+// them, name their version); only an older trivy
 // costs a `trivy version` run, a whole trivy start-up. The DB's metadata is
 // read from the cache directory (dbsource.go), where `trivy version` would
 // read it.

@@ -23,7 +23,8 @@ const MinTrivyVersion = "0.64.0"
 // Unknown fields are ignored, so newer trivy versions keep working.
 type trivyReport struct {
 	SchemaVersion int `json:"SchemaVersion"`
-	// Trivy names the trivy that wrote the report (v0.69 and newer).
+	// Trivy names the trivy that wrote the report (trivy PR #10065, January
+	// 2026; v0.74 has it). Older reports lack it.
 	Trivy struct {
 		Version string `json:"Version"`
 	} `json:"Trivy"`
