@@ -110,8 +110,10 @@ func parseOutput(v, format string) (output, error) {
 // without leaving a new file behind.
 func writable(path string) error {
 	dir := filepath.Dir(path)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+	if st, err := os.Stat(dir); err != nil {
 		return usageErr("--output %s: directory %s does not exist", path, dir)
+	} else if !st.IsDir() {
+		return usageErr("--output %s cannot be written: %s is a file, not a directory", path, dir)
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return usageErr("--output %s is a directory; name a file", path)

@@ -152,7 +152,12 @@ func remediation(b blocker, rules map[string]checks.Rule) string {
 		return b.Finding.Remediation
 	}
 	if r, ok := rules[b.Rule]; ok {
-		return strings.TrimSpace(r.Remediation)
+		rem := strings.TrimSpace(r.Remediation)
+		if b.Check != "" {
+			// CHECK-ERROR's command names the check that errored.
+			rem = strings.ReplaceAll(rem, "--only NAME", "--only "+b.Check)
+		}
+		return rem
 	}
 	return ""
 }

@@ -47,6 +47,9 @@ type runRecord struct {
 	ExitCode int
 	Duration time.Duration
 	TimedOut bool
+	// Cause is the deadline that fired when it was not the suite's own
+	// (the check's timeout, the run's --timeout, an interrupt).
+	Cause string
 	// Died is set when the process was killed by a signal we did not send.
 	Died    string
 	Log     string
@@ -212,8 +215,12 @@ func (c *Check) runOnce(ctx context.Context, sr *suiteRun, n int, logDir string)
 	case errors.Is(err, procexec.ErrNotFound):
 		return rec, fmt.Errorf("command %q not found (install it, or fix the suite's command in readiness.yaml)", sr.Command[0])
 	case ctx.Err() != nil:
-		// Interrupted or out of the check's time: keep what there is.
+		// Interrupted or out of the check's or the run's time: keep what
+		// there is, and which deadline it was.
 		rec.TimedOut = true
+		if cause := context.Cause(ctx); cause != nil {
+			rec.Cause = cause.Error()
+		}
 	case runTimedOut:
 		rec.TimedOut = true
 	case errors.Is(err, procexec.ErrDied):

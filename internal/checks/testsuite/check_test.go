@@ -646,3 +646,46 @@ suites:
 		t.Errorf("%d runs, want 2", len(runs))
 	}
 }
+
+// TestTimeoutNamesTheDeadline_FakeSleeper: when the run's deadline fires
+// before the suite's own 10m timeout, the finding names the run's deadline
+// (it said "after its 10m timeout"), and that no test had started.
+func TestTimeoutNamesTheDeadline_FakeSleeper(t *testing.T) {
+	tmp := t.TempDir()
+	pidfile := filepath.Join(tmp, "pid")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCheck(t, tmp, `
+log_dir: `+tmp+`
+suites:
+  - name: sleeper
+    command: [`+exe+`]
+    env: {TESTSUITE_HELPER: sleep, HELPER_PIDFILE: `+pidfile+`}
+    timeout: 10m
+    report: {format: tap}
+`, Overrides{})
+	// The pipeline's run deadline, as withRunTimeout makes it. Whether it
+	// fires before or after the sleeper starts, the outcome is the same.
+	ctx, cancel := context.WithTimeoutCause(context.Background(), 2*time.Second, errors.New("the run timed out (3m); raise --timeout"))
+	defer cancel()
+	// Cut short, the check returns what it saw with the context's error
+	// (the runner makes that an error status); the finding says why.
+	res, err := c.Run(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v, want the deadline", err)
+	}
+	if len(res.Findings) != 1 {
+		t.Fatalf("findings %v", findingIDs(res))
+	}
+	m := res.Findings[0].Message
+	for _, want := range []string{"the run timed out (3m); raise --timeout", "no test had started"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("message %q lacks %q", m, want)
+		}
+	}
+	if strings.Contains(m, "10m") {
+		t.Errorf("message names the suite's 10m timeout, which did not fire: %q", m)
+	}
+}
