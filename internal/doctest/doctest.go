@@ -37,7 +37,7 @@ func (b Block) Where() string { return fmt.Sprintf("%s:%d", b.File, b.Line) }
 
 var (
 	markerRE = regexp.MustCompile(`^<!--\s*doctest:\s*(.*?)\s*-->\s*$`)
-	optRE    = regexp.MustCompile(`^([a-z][a-z0-9_-]*)=("(?:[^"\\]|\\.)*"|\S*)`)
+	optRE    = regexp.MustCompile(`^([a-z][a-z0-9_-]*)=("(?:[^"\\]|\\.)*"|[^"\s]\S*|)(?:\s|$)`)
 	fenceRE  = regexp.MustCompile("^(```+|~~~+)\\s*([^`\\s]*)")
 )
 
