@@ -95,6 +95,19 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 		for _, sr := range runs {
 			res.Findings = append(res.Findings, analyze(sr, c.configFile)...)
 		}
+		if c.logDir == "" && len(res.Findings) == 0 && len(errs) == 0 && ctx.Err() == nil {
+			// A clean run's logs in a temporary directory say nothing a
+			// report needs: remove them rather than leave a directory per
+			// run behind. A configured log_dir, or any failure, keeps them.
+			if os.RemoveAll(logDir) == nil {
+				logDir = ""
+				for _, sr := range runs {
+					for i := range sr.runs {
+						sr.runs[i].Log = ""
+					}
+				}
+			}
+		}
 		res.Facts = factsOf(logDir, runs)
 		res.Summary = summarize(runs)
 		switch {

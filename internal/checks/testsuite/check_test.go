@@ -689,3 +689,49 @@ suites:
 		t.Errorf("message names the suite's 10m timeout, which did not fire: %q", m)
 	}
 }
+
+// TestTempLogsCleanedUp_FakeRunner: a clean run in the default (temporary)
+// log directory leaves nothing behind and names no log; a failing one
+// keeps its logs for the reader (issue 27, 8).
+func TestTempLogsCleanedUp_FakeRunner(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		tap  string
+		keep bool
+	}{
+		{"passing", "TAP version 13\n1..1\nok 1 - a\n", false},
+		{"failing", "TAP version 13\n1..1\nnot ok 1 - a\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp) // where os.MkdirTemp makes the default log dir
+			tapFile := filepath.Join(t.TempDir(), "out.tap")
+			if err := os.WriteFile(tapFile, []byte(tc.tap), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c := newCheck(t, t.TempDir(), `
+suites:
+  - name: unit
+    command: [`+exe+`]
+    env: {TESTSUITE_HELPER: write, HELPER_STDOUT_FILE: `+tapFile+`}
+    report: {format: tap}
+`, Overrides{})
+			res, err := c.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			left, _ := filepath.Glob(filepath.Join(tmp, "readiness-tests-*"))
+			if kept := len(left) > 0; kept != tc.keep {
+				t.Errorf("log dirs left %v, want kept=%v", left, tc.keep)
+			}
+			logDir, _ := res.Facts["log_dir"].(string)
+			if (logDir != "") != tc.keep {
+				t.Errorf("facts name log_dir %q, want kept=%v", logDir, tc.keep)
+			}
+		})
+	}
+}
