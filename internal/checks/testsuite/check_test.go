@@ -303,23 +303,30 @@ suites:
 // TestSuiteTimeoutKillsProcessGroup_FakeSleeper: a stand-in runner starts a
 // child and both sleep; the suite's timeout must kill both, report
 // TESTS-TIMEOUT, and not start the remaining runs.
-func TestSuiteTimeoutKillsProcessGroup_FakeSleeper(t *testing.T) {
+// sleeperCheck is a check whose one suite is a stand-in runner that starts
+// a child and sleeps with it, writing the child's pid to pidfile.
+func sleeperCheck(t *testing.T, timeout string, repeat int) (c *Check, pidfile string) {
+	t.Helper()
 	tmp := t.TempDir()
-	pidfile := filepath.Join(tmp, "pid")
+	pidfile = filepath.Join(tmp, "pid")
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newCheck(t, tmp, `
-log_dir: `+tmp+`
+	return newCheck(t, tmp, fmt.Sprintf(`
+log_dir: %s
 suites:
   - name: sleeper
-    command: [`+exe+`]
-    env: {TESTSUITE_HELPER: sleep, HELPER_PIDFILE: `+pidfile+`}
-    timeout: 3s
-    repeat: 3
+    command: [%s]
+    env: {TESTSUITE_HELPER: sleep, HELPER_PIDFILE: %s}
+    timeout: %s
+    repeat: %d
     report: {format: tap}
-`, Overrides{})
+`, tmp, exe, pidfile, timeout, repeat), Overrides{}), pidfile
+}
+
+func TestSuiteTimeoutKillsProcessGroup_FakeSleeper(t *testing.T) {
+	c, pidfile := sleeperCheck(t, "3s", 3)
 	res, err := c.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -651,21 +658,7 @@ suites:
 // before the suite's own 10m timeout, the finding names the run's deadline
 // (it said "after its 10m timeout"), and that no test had started.
 func TestTimeoutNamesTheDeadline_FakeSleeper(t *testing.T) {
-	tmp := t.TempDir()
-	pidfile := filepath.Join(tmp, "pid")
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := newCheck(t, tmp, `
-log_dir: `+tmp+`
-suites:
-  - name: sleeper
-    command: [`+exe+`]
-    env: {TESTSUITE_HELPER: sleep, HELPER_PIDFILE: `+pidfile+`}
-    timeout: 10m
-    report: {format: tap}
-`, Overrides{})
+	c, _ := sleeperCheck(t, "10m", 1)
 	// The pipeline's run deadline, as withRunTimeout makes it. Whether it
 	// fires before or after the sleeper starts, the outcome is the same.
 	ctx, cancel := context.WithTimeoutCause(context.Background(), 2*time.Second, errors.New("the run timed out (3m); raise --timeout"))
