@@ -188,8 +188,10 @@ func (a *App) renderReleased(doc *evidence.Document, ro renderOptions, releases 
 			return err
 		}
 	}
-	if ro.stdoutFormat() != "text" {
-		// Still tell the person at the terminal what was decided.
+	if f := ro.stdoutFormat(); f != "text" && f != "github" {
+		// Still tell the person at the terminal what was decided; the
+		// text and github formats end with the verdict already (CI logs
+		// merge both streams, so it would be printed twice).
 		fmt.Fprintln(a.IO.ErrOut, report.VerdictLine(doc))
 	}
 	if p := a.IO.Getenv("GITHUB_STEP_SUMMARY"); p != "" {

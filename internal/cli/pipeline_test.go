@@ -303,3 +303,22 @@ func TestInterruptReachesPolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestGithubFormatVerdictOnce: -o github ends with the verdict on stdout;
+// CI logs merge both streams, so stderr must not repeat it.
+func TestGithubFormatVerdictOnce(t *testing.T) {
+	dir := writeConfig(t, goConfig)
+	r := run(t, dir, nil, "check", "-o", "github")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	lines := 0
+	for _, l := range strings.Split(r.stdout+"\n"+r.stderr, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "GO") {
+			lines++
+		}
+	}
+	if lines != 1 {
+		t.Errorf("the verdict is printed %d times\nstdout:\n%s\nstderr:\n%s", lines, r.stdout, r.stderr)
+	}
+}
