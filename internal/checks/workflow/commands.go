@@ -178,15 +178,22 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shell.Script, 
 		}
 		switch pos[0] {
 		case "sign", "attest", "sign-blob", "attest-blob":
-			e := mk(evSign, "cosign "+pos[0])
-			e.Written = pos[1]
-			e.Target = res(pos[1])
-			e.TKind = "image"
+			// Every image argument is signed: cosign sign A B signs both.
+			targets := pos[1:]
 			if strings.HasSuffix(pos[0], "-blob") {
-				e.TKind, e.Blob = "blob", true
+				targets = pos[1:2]
 			}
-			e.sh, e.ci = sh, ci
-			w.emit(e)
+			for _, t := range targets {
+				e := mk(evSign, "cosign "+pos[0])
+				e.Written = t
+				e.Target = res(t)
+				e.TKind = "image"
+				if strings.HasSuffix(pos[0], "-blob") {
+					e.TKind, e.Blob = "blob", true
+				}
+				e.sh, e.ci = sh, ci
+				w.emit(e)
+			}
 		case "attach":
 			// cosign generate IMAGE > payload; (sign it elsewhere);
 			// cosign attach signature --payload … --signature … IMAGE.
