@@ -46,8 +46,8 @@ func newDriverActor(name string, c *ledgerproto.Client, shared bool, lease time.
 	return &driverActor{name: name, c: c, shared: shared, lease: lease, ctx: ctx, stop: stop, crashed: make(chan struct{}), fault: fault}
 }
 
-func (a *driverActor) Name() string     { return a.name }
-func (a *driverActor) LedgerID() string { return "" }
+func (a *driverActor) Name() string    { return a.name }
+func (a *driverActor) AppName() string { return "" }
 
 func (a *driverActor) Start(req Request) *Call {
 	c := newCall(req)
@@ -183,6 +183,8 @@ func kindOf(k string) string {
 		return kindNotOwner
 	case ledgerproto.ErrCompleted:
 		return kindCompleted
+	case ledgerproto.ErrStore:
+		return kindStore
 	}
 	return kindOther
 }

@@ -225,7 +225,7 @@ func Evaluate(rep *Report) checks.Result {
 	res := checks.Result{Status: checks.StatusPass, Findings: []checks.Finding{}, Facts: map[string]any{}}
 	scen := map[string]any{}
 	runs, passed, skipped := 0, 0, 0
-	var skippedNames []string
+	var skippedNames, storeFaults []string
 	for _, s := range rep.Scenarios {
 		id := s.Scenario + "/" + string(s.Mode)
 		entry := map[string]any{"rule": s.Rule, "runs": s.Runs, "passed": s.Passed, "failed": s.Failed, "skipped": s.Skipped,
@@ -247,9 +247,15 @@ func Evaluate(rep *Report) checks.Result {
 			continue
 		}
 		ruleID := s.Rule
-		if s.DriverFaults > 0 {
-			// The driver broke, so the invariant was not judged.
-			ruleID = RuleStoreFault
+		if faults := s.DriverFaults + s.StoreFaults; faults > 0 {
+			storeFaults = append(storeFaults, fmt.Sprintf("%s: %s", id, strings.Join(s.Failures, " | ")))
+			if faults == s.Failed {
+				// The driver or the store broke in every failed run, so
+				// the invariant was not judged: a fault, never an
+				// accusation. (A run that failed on its own still
+				// accuses, whatever other runs met.)
+				ruleID = RuleStoreFault
+			}
 		}
 		rule := rulesByID()[ruleID]
 		res.Findings = append(res.Findings, checks.Finding{
@@ -284,6 +290,12 @@ func Evaluate(rep *Report) checks.Result {
 		res.Summary += fmt.Sprintf("; skipped: %s", strings.Join(skippedNames, ", "))
 	}
 	judgeDriver(rep, &res, passed)
+	if len(storeFaults) > 0 && res.Status != checks.StatusError {
+		// A store that fails operations proves nothing either way: the
+		// check errs (fail closed), naming what failed.
+		res.Status = checks.StatusError
+		res.Error = "the ledger's store failed operations during the run: " + strings.Join(storeFaults, "; ")
+	}
 	return res
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -147,7 +148,8 @@ func complete(a Actor, key, owner string, out []byte) Response {
 // startWait starts a waiter and returns once it is in place (or answered).
 func startWait(a Actor, key string, timeout time.Duration, after int64) (*Call, error) {
 	c := a.Start(Request{Op: "wait", Key: key, Timeout: timeout, After: after})
-	if err := c.AwaitReady(readyWithin); err != nil && !strings.Contains(err.Error(), "ended before waiting") {
+	var ended *endedError
+	if err := c.AwaitReady(readyWithin); err != nil && !errors.As(err, &ended) {
 		return nil, fmt.Errorf("%s: %w", a.Name(), err)
 	}
 	return c, nil

@@ -76,6 +76,7 @@ type Response struct {
 	// Hello fields.
 	PID      int    `json:"pid,omitempty"`
 	LedgerID string `json:"ledger_id,omitempty"`
+	AppName  string `json:"app_name,omitempty"`
 }
 
 // Error kinds carried across processes.
@@ -85,7 +86,11 @@ const (
 	kindFailed    = "failed"
 	kindTimeout   = "timeout"
 	kindClosed    = "closed"
-	kindOther     = "other"
+	// kindStore: the store failed the operation (ledger.ErrStore,
+	// ledger.ErrUnavailable; a driver's "store" error): a fault, never a
+	// verdict about the ledger.
+	kindStore = "store"
+	kindOther = "other"
 )
 
 func errKind(err error) string {
@@ -98,6 +103,8 @@ func errKind(err error) string {
 		return kindFailed
 	case errors.As(err, &te):
 		return kindTimeout
+	case errors.Is(err, ledger.ErrStore), errors.Is(err, ledger.ErrUnavailable):
+		return kindStore
 	case errors.Is(err, ledger.ErrCompleted):
 		return kindCompleted
 	case errors.Is(err, ledger.ErrNotOwner):
@@ -377,6 +384,7 @@ func WorkerMain(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	lease := fs.Duration("lease", time.Second, "lease for Do")
 	name := fs.String("name", "worker", "owner-ID prefix")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file when stdin closes")
+	maxConns := fs.Int("max-conns", 0, "PostgreSQL pool size (0: the ledger's default); the suite's connection budget sets it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -387,8 +395,11 @@ func WorkerMain(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 		}
 		defer stop()
 	}
-	l, err := ledger.Open(ctx, *dsn, ledger.Options{Lease: *lease, Name: fmt.Sprintf("%s:%d", *name, os.Getpid())})
+	l, err := ledger.Open(ctx, *dsn, ledger.Options{Lease: *lease, Name: fmt.Sprintf("%s:%d", *name, os.Getpid()), MaxConns: *maxConns})
 	if err != nil {
+		// Said on stdout too, typed, so that the suite can tell a store
+		// that refused the worker from a worker that broke.
+		_ = json.NewEncoder(stdout).Encode(Response{Event: "hello", PID: os.Getpid(), Err: err.Error(), Kind: errKind(err)})
 		return err
 	}
 	h := newHandler(l)
@@ -399,7 +410,7 @@ func WorkerMain(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 		defer mu.Unlock()
 		_ = enc.Encode(r)
 	}
-	emit(Response{Event: "hello", PID: os.Getpid(), LedgerID: l.ID()})
+	emit(Response{Event: "hello", PID: os.Getpid(), LedgerID: l.ID(), AppName: l.AppName()})
 	sc := bufio.NewScanner(stdin)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	var wg sync.WaitGroup
