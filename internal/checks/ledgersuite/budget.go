@@ -3,6 +3,7 @@ package ledgersuite
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // DefaultMaxConns is the suite's PostgreSQL connection budget: at most
@@ -63,6 +64,17 @@ func planConns(budget, processes int, procs bool) (connPlan, error) {
 	p.PerProc = min(4, rest/(need+1)-1)
 	p.MaxProcs = rest/(p.PerProc+1) - 1
 	return p, nil
+}
+
+// CheckBudget says whether a PostgreSQL connection budget can run the
+// suite with this many worker processes and these modes (none: both),
+// so that commands and readiness.yaml refuse it before anything runs.
+func CheckBudget(maxConns, processes int, modes []Mode) error {
+	if processes <= 0 {
+		processes = 4
+	}
+	_, err := planConns(maxConns, processes, len(modes) == 0 || slices.Contains(modes, Processes))
+	return err
 }
 
 // reserveProc makes room for one more worker process within the plan,

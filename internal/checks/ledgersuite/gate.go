@@ -60,6 +60,10 @@ type Options struct {
 	Driver []string `yaml:"driver"`
 	// Env is added to the driver's environment.
 	Env map[string]string `yaml:"env"`
+	// MaxConnections is the PostgreSQL connection budget: the most server
+	// connections the suite holds at once, across this process and its
+	// worker processes (default 50).
+	MaxConnections int `yaml:"max_connections"`
 	// dir is where the driver runs (readiness.yaml's directory).
 	dir string
 }
@@ -108,11 +112,17 @@ func fromSpec(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
 			}
 		}
 	}
-	if o.Repeat < 0 || o.Processes < 0 {
-		return nil, bad("repeat and processes must be positive")
+	if o.Repeat < 0 || o.Processes < 0 || o.MaxConnections < 0 {
+		return nil, bad("repeat, processes and max_connections must be positive")
 	}
-	if _, _, err := ParseSelection(o.Run, o.Modes); err != nil {
+	_, modes, err := ParseSelection(o.Run, o.Modes)
+	if err != nil {
 		return nil, bad("%v", err)
+	}
+	if d, err := ledger.ParseDSN(o.DSN); err == nil && d.Driver == ledger.DriverPostgres {
+		if err := CheckBudget(o.MaxConnections, o.Processes, modes); err != nil {
+			return nil, bad("%v", err)
+		}
 	}
 	if err := checkDriverOptions(o); err != nil {
 		return nil, bad("%v", err)
@@ -178,7 +188,7 @@ func (c *check) Run(ctx context.Context) (checks.Result, error) {
 	}
 	cfg := Config{
 		DSN: dsn, Repeat: c.o.Repeat, Processes: c.o.Processes,
-		ScenarioTimeout: c.o.ScenarioTimeout.D(), Lease: c.o.Lease.D(), Worker: c.deps.Worker,
+		ScenarioTimeout: c.o.ScenarioTimeout.D(), Lease: c.o.Lease.D(), Worker: c.deps.Worker, MaxConns: c.o.MaxConnections,
 	}
 	var err error
 	if cfg.Run, cfg.Modes, err = ParseSelection(c.o.Run, c.o.Modes); err != nil {
@@ -247,16 +257,12 @@ func Evaluate(rep *Report) checks.Result {
 			continue
 		}
 		ruleID := s.Rule
-		if faults := s.DriverFaults + s.StoreFaults; faults > 0 {
+		if s.DriverFaults+s.StoreFaults > 0 {
 			storeFaults = append(storeFaults, fmt.Sprintf("%s: %s", id, strings.Join(s.Failures, " | ")))
-			if faults == s.Failed {
-				// The driver or the store broke in every failed run, so
-				// the invariant was not judged: a fault, never an
-				// accusation. (A run that failed on its own still
-				// accuses, whatever other runs met.)
-				ruleID = RuleStoreFault
-			}
 		}
+		// A run the store or driver broke judged nothing: a fault, never
+		// an accusation (a run that failed on its own still accuses).
+		ruleID = s.FindingRule()
 		rule := rulesByID()[ruleID]
 		res.Findings = append(res.Findings, checks.Finding{
 			Rule:     ruleID,

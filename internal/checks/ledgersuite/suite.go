@@ -123,6 +123,16 @@ type ScenarioReport struct {
 	Metrics map[string]Percentiles `json:"metrics,omitempty"`
 }
 
+// FindingRule is the rule a failing scenario is reported under: its own,
+// unless every failed run was a fault of the store or the driver (then
+// the invariant was never judged: LEDGER-STORE-FAULT).
+func (s ScenarioReport) FindingRule() string {
+	if s.Failed > 0 && s.DriverFaults+s.StoreFaults == s.Failed {
+		return RuleStoreFault
+	}
+	return s.Rule
+}
+
 // Percentiles of a set of durations.
 type Percentiles struct {
 	N   int           `json:"n"`
