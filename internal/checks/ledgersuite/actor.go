@@ -280,7 +280,7 @@ func startProc(ctx context.Context, x Exec, name, dsn string, lease time.Duratio
 	select {
 	case r := <-hello:
 		if r.Err != "" {
-			<-p.exited
+			p.Crash() // it is exiting; close its stdin and reap it
 			return nil, &startError{actor: name, kind: r.Kind, msg: r.Err}
 		}
 		p.pid, p.appName = r.PID, r.AppName
