@@ -245,7 +245,7 @@ func openPostgres(ctx context.Context, d DSN, name string, opts Options, logf fu
 	deadline := time.Now().Add(budget)
 	backoff := 5 * time.Millisecond
 	for {
-		err = b.migrate(ctx)
+		err = b.prepare(ctx, d, opts)
 		if err == nil || !b.transient(err) || errors.Is(err, syscall.ECONNREFUSED) || ctx.Err() != nil || time.Now().After(deadline) {
 			break
 		}
@@ -263,6 +263,34 @@ func openPostgres(ctx context.Context, d DSN, name string, opts Options, logf fu
 		return nil, fmt.Errorf("postgres %s: %w", d, err)
 	}
 	return b, nil
+}
+
+// prepare readies the schema: a writer creates or migrates it; with
+// MustExist or ReadOnly nothing is created (a mistyped schema must not
+// look like an empty ledger, and a read must not write), and a reader
+// needs the schema this build writes.
+func (b *pgBackend) prepare(ctx context.Context, d DSN, opts Options) error {
+	if !opts.MustExist && !opts.ReadOnly {
+		return b.migrate(ctx)
+	}
+	var v *int
+	err := b.pool.QueryRow(ctx, `SELECT CASE WHEN to_regclass($1) IS NULL THEN NULL ELSE 0 END`, b.schema+".meta").Scan(&v)
+	if err == nil && v != nil {
+		err = b.pool.QueryRow(ctx, `SELECT max(version) FROM `+b.schema+`.meta`).Scan(&v)
+	}
+	switch {
+	case err != nil:
+		return err
+	case v == nil:
+		return fmt.Errorf("%w: schema %q of %s holds no ledger (nothing was created; check the DSN's schema, or claim a key first)", ErrNoLedger, d.Schema, d)
+	case *v > len(pgMigrations):
+		return fmt.Errorf("schema version %d is newer than this build knows (%d)", *v, len(pgMigrations))
+	case *v < len(pgMigrations) && opts.ReadOnly:
+		return fmt.Errorf("%w: schema %q is at version %d, this build reads version %d; a writer (a router, ledger claim) migrates it", ErrNoLedger, d.Schema, *v, len(pgMigrations))
+	case *v < len(pgMigrations):
+		return b.migrate(ctx)
+	}
+	return nil
 }
 
 func (b *pgBackend) migrate(ctx context.Context) error {
