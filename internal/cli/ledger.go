@@ -580,8 +580,8 @@ func writeSuiteTable(w io.Writer, rep *ledgersuite.Report) error {
 	if rep.Failed() > 0 {
 		verdict = "FAIL"
 	}
-	_, err := fmt.Fprintf(w, "%s: %d runs on %s (%s), %d failed, %d skipped, repeat %d, %d processes, in %s\n",
-		verdict, runs, rep.Driver, rep.DSN, failed, skipped, rep.Repeat, rep.Processes, rep.Duration.Round(100*time.Millisecond))
+	_, err := fmt.Fprintf(w, "%s: %d runs on %s, %d failed, %d skipped, repeat %d, %d processes, in %s\n",
+		verdict, runs, rep.Target(), failed, skipped, rep.Repeat, rep.Processes, rep.Duration.Round(100*time.Millisecond))
 	return err
 }
 

@@ -379,8 +379,12 @@ func describe(r Response) string {
 		return fmt.Sprintf("output %q (%s)", r.Result.Output, r.Result.Source)
 	case r.Claim != nil && r.Claim.Owned:
 		return "owner"
+	case r.Claim != nil && r.Desc != "":
+		return "not owner; " + r.Desc
 	case r.Claim != nil:
 		return "not owner; " + r.Claim.State.Describe()
+	case r.Desc != "":
+		return r.Desc
 	case r.State != nil:
 		return r.State.Describe()
 	}

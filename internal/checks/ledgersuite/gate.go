@@ -60,6 +60,15 @@ type Options struct {
 	Driver []string `yaml:"driver"`
 	// Env is added to the driver's environment.
 	Env map[string]string `yaml:"env"`
+	// Router is how the team's router uses a driver's ledger: how long
+	// its request path waits before claiming again (wait) and the lease
+	// it claims with (lease), so that takeovers happen when the team's
+	// router would take over. Only with driver; the defaults (lease 2s,
+	// wait lease÷8) keep the suite fast.
+	Router struct {
+		Wait  config.Duration `yaml:"wait"`
+		Lease config.Duration `yaml:"lease"`
+	} `yaml:"router"`
 	// MaxConnections is the PostgreSQL connection budget: the most server
 	// connections the suite holds at once, across this process and its
 	// worker processes (default 50).
@@ -268,7 +277,7 @@ func Evaluate(rep *Report) checks.Result {
 			Rule:     ruleID,
 			ID:       ruleID + "/" + id,
 			Severity: checks.SeverityCritical,
-			Message: fmt.Sprintf("scenario %s [%s] failed %d of %d runs on %s: %s", s.Scenario, s.Mode, s.Failed, s.Runs, rep.Driver,
+			Message: fmt.Sprintf("scenario %s [%s] failed %d of %d runs on %s: %s", s.Scenario, s.Mode, s.Failed, s.Runs, rep.Target(),
 				strings.Join(s.Failures, " | ")),
 			Remediation: strings.TrimSpace(rule.Remediation),
 			Properties: map[string]any{"scenario": s.Scenario, "mode": string(s.Mode), "runs": s.Runs, "failed": s.Failed,
@@ -288,9 +297,9 @@ func Evaluate(rep *Report) checks.Result {
 	res.Facts["duration_ms"] = ms(rep.Duration)
 	if len(res.Findings) > 0 {
 		res.Status = checks.StatusFail
-		res.Summary = fmt.Sprintf("%d of %d scenario×mode combinations failed on %s (%d runs)", len(res.Findings), len(rep.Scenarios), rep.Driver, runs)
+		res.Summary = fmt.Sprintf("%d of %d scenario×mode combinations failed on %s (%d runs)", len(res.Findings), len(rep.Scenarios), rep.Target(), runs)
 	} else {
-		res.Summary = fmt.Sprintf("all %d scenario runs passed on %s (%d scenarios × modes, repeat %d)", passed, rep.Driver, len(rep.Scenarios), rep.Repeat)
+		res.Summary = fmt.Sprintf("all %d scenario runs passed on %s (%d scenarios × modes, repeat %d)", passed, rep.Target(), len(rep.Scenarios), rep.Repeat)
 	}
 	if len(skippedNames) > 0 {
 		res.Summary += fmt.Sprintf("; skipped: %s", strings.Join(skippedNames, ", "))

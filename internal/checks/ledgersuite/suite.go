@@ -74,6 +74,11 @@ type Config struct {
 	// connections this process and its workers hold at once (default
 	// DefaultMaxConns).
 	MaxConns int
+	// RouterWait is how long a driver router's composed Do waits before
+	// it claims again (a dead owner's lease is noticed within it);
+	// default the lease ÷ 8. A team whose router waits 120 s sets 120s,
+	// so that takeovers happen when its router would take over.
+	RouterWait time.Duration
 	// Tag prefixes every actor's name, and so the application_name of
 	// every connection the suite opens (default: random).
 	Tag string
@@ -166,6 +171,19 @@ type DriverInfo struct {
 	Handshake ledgerproto.Hello `json:"handshake"`
 }
 
+// Target names the ledger under test for messages: the driver's name and
+// command, or the store and its DSN.
+func (r *Report) Target() string {
+	if d := r.LedgerDriver; d != nil {
+		name := d.Handshake.Name
+		if name == "" {
+			name = "unnamed"
+		}
+		return fmt.Sprintf("driver %q (%s)", name, strings.Join(d.Command, " "))
+	}
+	return fmt.Sprintf("%s (%s)", r.Driver, r.DSN)
+}
+
 // Failed counts failing scenario reports.
 func (r *Report) Failed() int {
 	n := 0
@@ -207,6 +225,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.WaitTimeout <= 0 {
 		cfg.WaitTimeout = DefaultWaitTimeout
 	}
+	if cfg.RouterWait > 0 {
+		// A router that waits long takes over late: waits that must be
+		// answered, and scenarios, get room for two of its slices.
+		cfg.WaitTimeout = max(cfg.WaitTimeout, 2*(cfg.RouterWait+cfg.Lease)+takeoverMargin)
+		cfg.ScenarioTimeout = max(cfg.ScenarioTimeout, 3*cfg.WaitTimeout)
+	}
 	if cfg.Tag == "" {
 		cfg.Tag = "s" + nonce()
 	}
@@ -239,6 +263,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer s.closePools()
 	var selected []Scenario
 	for _, sc := range scenarios() {
+		if sc.OwnLedgerOnly && cfg.Driver != nil {
+			continue // cannot apply to a driver: not listed
+		}
 		if cfg.Run == nil || cfg.Run.MatchString(sc.Name) {
 			selected = append(selected, sc)
 		}
@@ -391,6 +418,7 @@ func (s *suite) runOne(ctx context.Context, sc Scenario, mode Mode, rep int) (o 
 	defer cancel()
 	e := &Env{
 		ctx: ctx, Mode: mode, DSN: s.cfg.DSN, Driver: s.dsn.Driver, Lease: s.cfg.Lease, Processes: s.cfg.Processes, WaitTimeout: s.cfg.WaitTimeout,
+		Leases: s.driver == nil || s.driver.hello.Supports(ledgerproto.FeatureLeases), RouterWait: s.cfg.RouterWait,
 		prefix:  fmt.Sprintf("%s/%s/%s/%d", s.runID, sc.Name, mode, rep),
 		suite:   s,
 		metrics: map[string][]time.Duration{},
@@ -434,7 +462,12 @@ type Env struct {
 	Processes int
 	// WaitTimeout is the deadline of waits that must be answered.
 	WaitTimeout time.Duration
-	prefix      string
+	// Leases: the ledger's claims run out unless renewed (readiness's
+	// own always; a driver that declares the leases feature).
+	Leases bool
+	// RouterWait is a driver router's wait slice (0: lease÷8).
+	RouterWait time.Duration
+	prefix string
 	suite       *suite
 	mu          sync.Mutex
 	actors      []Actor

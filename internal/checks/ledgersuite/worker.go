@@ -62,6 +62,12 @@ type Response struct {
 	Err   string `json:"err,omitempty"`
 	Kind  string `json:"kind,omitempty"`
 	Token int64  `json:"token,omitempty"`
+	// Timeout is what a timeout reports beside its message (kind
+	// timeout): the scenarios judge these fields, not wording.
+	Timeout *TimeoutFacts `json:"timeout,omitempty"`
+	// Desc, when set, describes the state instead of State.Describe (a
+	// driver's state has no lease readiness may describe).
+	Desc string `json:"desc,omitempty"`
 	// StartNS and DoneNS are the wall clock (Unix ns) when the call began
 	// and ended in the actor's own process.
 	StartNS int64 `json:"start_ns,omitempty"`
@@ -77,6 +83,13 @@ type Response struct {
 	PID      int    `json:"pid,omitempty"`
 	LedgerID string `json:"ledger_id,omitempty"`
 	AppName  string `json:"app_name,omitempty"`
+}
+
+// TimeoutFacts are a timeout's structured fields.
+type TimeoutFacts struct {
+	Key      string `json:"key"`
+	State    string `json:"state"`
+	WaitedMS int64  `json:"waited_ms"`
 }
 
 // Error kinds carried across processes.
@@ -169,8 +182,12 @@ func (h *handler) serve(ctx context.Context, req Request, emit func(Response)) {
 		if err != nil {
 			r.Err, r.Kind = err.Error(), errKind(err)
 			var fe *ledger.FailedError
+			var te *ledger.TimeoutError
 			if errors.As(err, &fe) {
 				r.Token = fe.Token
+			}
+			if errors.As(err, &te) {
+				r.Timeout = &TimeoutFacts{Key: te.Key, State: string(te.Last.Phase()), WaitedMS: te.Elapsed.Milliseconds()}
 			}
 		}
 	}
