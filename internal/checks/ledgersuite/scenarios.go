@@ -37,7 +37,7 @@ type Scenario struct {
 	// OwnLedgerOnly: the scenario reaches into readiness's own ledger
 	// (its PostgreSQL connections); it is not listed for a driver.
 	OwnLedgerOnly bool
-	Run  func(ctx context.Context, e *Env) error
+	Run           func(ctx context.Context, e *Env) error
 }
 
 // Bounds the scenarios judge by. They are generous: the suite proves

@@ -467,11 +467,11 @@ type Env struct {
 	Leases bool
 	// RouterWait is a driver router's wait slice (0: lease÷8).
 	RouterWait time.Duration
-	prefix string
-	suite       *suite
-	mu          sync.Mutex
-	actors      []Actor
-	metrics     map[string][]time.Duration
+	prefix     string
+	suite      *suite
+	mu         sync.Mutex
+	actors     []Actor
+	metrics    map[string][]time.Duration
 	// fault is the first misbehaviour of the driver in this run.
 	fault error
 	// storeFaults are the first operations the store failed in this run.
