@@ -5,6 +5,17 @@ import (
 	"testing"
 )
 
+// TestLedgerDriverHelp: ledger driver --help prints the command's help
+// and exits 0 (it printed Go flag usage and exited 2).
+func TestLedgerDriverHelp(t *testing.T) {
+	for _, arg := range []string{"--help", "-h"} {
+		r := run(t, "", nil, "ledger", "driver", arg)
+		if r.code != 0 || !strings.Contains(r.stdout, "--db DSN") || strings.Contains(r.stderr, "Usage of") {
+			t.Errorf("ledger driver %s: exit %d\nstdout: %s\nstderr: %s", arg, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
 // A ledger driver that cannot be started or speaks another protocol is a
 // usage error (exit 2) naming the driver and what it did, never a pass.
 // The sh drivers are fakes that exist only to misbehave on demand.

@@ -19,6 +19,7 @@ import (
 // protocol, against which the suite proves itself.
 func DriverMain(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("ledger driver", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the command prints its own help; errors are returned
 	dsn := fs.String("db", "", "ledger DSN")
 	name := fs.String("name", "driver", "owner-ID prefix")
 	if err := fs.Parse(args); err != nil {
