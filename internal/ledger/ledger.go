@@ -698,6 +698,11 @@ func (l *Ledger) Do(ctx context.Context, key string, generate func(context.Conte
 			}
 			return false
 		})
+		var te *TimeoutError
+		if errors.As(err, &te) {
+			// The caller waited since Do began, claims included.
+			te.Elapsed = time.Since(start)
+		}
 		if err != nil {
 			return Result{}, err
 		}
