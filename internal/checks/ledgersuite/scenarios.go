@@ -37,6 +37,8 @@ type Scenario struct {
 	// OwnLedgerOnly: the scenario reaches into readiness's own ledger
 	// (its PostgreSQL connections); it is not listed for a driver.
 	OwnLedgerOnly bool
+	// NeedsFailover: listed only when Config.Failover is set.
+	NeedsFailover bool
 	Run           func(ctx context.Context, e *Env) error
 }
 
@@ -94,6 +96,8 @@ func scenarios() []Scenario {
 			Invariant: "contention between many writer processes never surfaces as an error (SQLite: database is locked)"},
 		{Name: "store-fault/connection-killed", Rule: RuleStoreFault, Run: connectionKilled, Skip: needsPostgres, OwnLedgerOnly: true,
 			Invariant: "a PostgreSQL connection killed mid-wait is re-established and the waiter still gets its output"},
+		{Name: "failover/primary-killed", Rule: RuleLostOutput, Run: primaryKilled, OwnLedgerOnly: true, NeedsFailover: true,
+			Invariant: "the PostgreSQL primary is SIGKILLed while outputs commit and its replica is promoted: with synchronous replication no acknowledged output is lost and every waiter gets its output"},
 	}
 }
 

@@ -79,6 +79,9 @@ type Config struct {
 	// default the lease ÷ 8. A team whose router waits 120 s sets 120s,
 	// so that takeovers happen when its router would take over.
 	RouterWait time.Duration
+	// Failover, when set, runs the failover scenarios against DSN (a
+	// primary and its replica).
+	Failover *Failover
 	// Tag prefixes every actor's name, and so the application_name of
 	// every connection the suite opens (default: random).
 	Tag string
@@ -263,8 +266,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer s.closePools()
 	var selected []Scenario
 	for _, sc := range scenarios() {
-		if sc.OwnLedgerOnly && cfg.Driver != nil {
-			continue // cannot apply to a driver: not listed
+		if sc.OwnLedgerOnly && cfg.Driver != nil || sc.NeedsFailover && cfg.Failover == nil {
+			continue // cannot apply here: not listed
 		}
 		if cfg.Run == nil || cfg.Run.MatchString(sc.Name) {
 			selected = append(selected, sc)
@@ -476,6 +479,17 @@ type Env struct {
 	fault error
 	// storeFaults are the first operations the store failed in this run.
 	storeFaults []string
+	// faultsExpected: the scenario makes the store fail on purpose (a
+	// failover); its own judgement decides.
+	faultsExpected bool
+}
+
+// tolerateStoreFaults: from now on, the scenario provokes store errors and
+// judges their outcome itself.
+func (e *Env) tolerateStoreFaults() {
+	e.mu.Lock()
+	e.faultsExpected = true
+	e.mu.Unlock()
 }
 
 // Key returns a key unique to this scenario run.
@@ -591,7 +605,7 @@ func (r *runActor) Start(req Request) *Call {
 func (e *Env) storeFault(what string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if len(e.storeFaults) < 3 {
+	if !e.faultsExpected && len(e.storeFaults) < 3 {
 		e.storeFaults = append(e.storeFaults, what)
 	}
 }
