@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/readiness-dev/readiness/internal/procexec"
 )
 
 // Failover lets the failover scenarios do to a PostgreSQL primary and its
@@ -29,6 +32,39 @@ type Failover struct {
 	// kill it had been acknowledged; its max is the loss window) instead
 	// of failing.
 	Sync bool
+}
+
+// FailoverCommands are a team's own failover drill, from readiness.yaml:
+// each an argument list (no shell) run in readiness.yaml's directory,
+// which must exit 0 once done (Kill: the primary is down; Promote: the
+// replica accepts writes; Ready: a primary and a streaming replica are
+// up, for the next run).
+type FailoverCommands struct {
+	Ready   []string `yaml:"ready"`
+	Kill    []string `yaml:"kill"`
+	Promote []string `yaml:"promote"`
+	// Sync: the replica is synchronous (synchronous_standby_names).
+	Sync bool `yaml:"sync"`
+}
+
+// Failover turns the commands into the suite's hooks.
+func (fc FailoverCommands) Failover(dir string) *Failover {
+	run := func(what string, argv []string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			if len(argv) == 0 {
+				return nil
+			}
+			r, err := procexec.Run(ctx, procexec.Cmd{Path: argv[0], Args: argv[1:], Dir: dir})
+			if err == nil && r.ExitCode != 0 {
+				err = fmt.Errorf("exit status %d: %s", r.ExitCode, strings.TrimSpace(string(r.Stderr)))
+			}
+			if err != nil {
+				return fmt.Errorf("failover %s command %q: %w", what, strings.Join(argv, " "), err)
+			}
+			return nil
+		}
+	}
+	return &Failover{Ready: run("ready", fc.Ready), Kill: run("kill", fc.Kill), Promote: run("promote", fc.Promote), Sync: fc.Sync}
 }
 
 // failoverKeys is how many keys a failover run completes: half before the

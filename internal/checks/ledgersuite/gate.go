@@ -69,6 +69,10 @@ type Options struct {
 		Wait  config.Duration `yaml:"wait"`
 		Lease config.Duration `yaml:"lease"`
 	} `yaml:"router"`
+	// Failover is the team's failover drill for its own primary and
+	// replica (dsn naming both hosts, target_session_attrs=read-write):
+	// with it, the failover scenarios run.
+	Failover *FailoverCommands `yaml:"failover"`
 	// MaxConnections is the PostgreSQL connection budget: the most server
 	// connections the suite holds at once, across this process and its
 	// worker processes (default 50).
@@ -136,6 +140,9 @@ func fromSpec(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
 	if err := checkDriverOptions(o); err != nil {
 		return nil, bad("%v", err)
 	}
+	if f := o.Failover; f != nil && (len(f.Kill) == 0 || len(f.Promote) == 0 || len(o.Driver) > 0) {
+		return nil, bad("failover needs kill and promote commands (argument lists), and readiness's own ledger (not a driver)")
+	}
 	o.dir = env.Dir
 	return New(o, Deps{}), nil
 }
@@ -198,6 +205,12 @@ func (c *check) Run(ctx context.Context) (checks.Result, error) {
 	cfg := Config{
 		DSN: dsn, Repeat: c.o.Repeat, Processes: c.o.Processes,
 		ScenarioTimeout: c.o.ScenarioTimeout.D(), Lease: c.o.Lease.D(), Worker: c.deps.Worker, MaxConns: c.o.MaxConnections,
+	}
+	if c.o.Failover != nil {
+		if d, err := ledger.ParseDSN(dsn); err != nil || d.Driver != ledger.DriverPostgres {
+			return checks.Result{}, fmt.Errorf("failover needs a PostgreSQL dsn naming the primary and the replica, not %s", source)
+		}
+		cfg.Failover = c.o.Failover.Failover(c.o.dir)
 	}
 	var err error
 	if cfg.Run, cfg.Modes, err = ParseSelection(c.o.Run, c.o.Modes); err != nil {

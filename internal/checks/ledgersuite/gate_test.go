@@ -73,6 +73,7 @@ func TestFromSpec(t *testing.T) {
 		{name: "negative max_connections", with: "{max_connections: -1}", wantErr: "max_connections must be positive"},
 		{name: "budget too small for the workers", with: "{dsn: 'postgres://u@h/db', max_connections: 10}", wantErr: "max_connections 10 is too small for 4 worker processes"},
 		{name: "router without a driver", with: "{router: {wait: 120s}}", wantErr: "router is only for a driver"},
+		{name: "failover without promote", with: "{dsn: 'postgres://u@h1,h2/db', failover: {kill: [./kill-primary.sh]}}", wantErr: "failover needs kill and promote"},
 		{name: "bad duration", with: "{lease: soon}", wantErr: "is not a duration"},
 	}
 	for _, tt := range tests {
