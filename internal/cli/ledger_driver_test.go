@@ -47,3 +47,23 @@ func TestLedgerTestDriverBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestLedgerTestMaxConns: a connection budget too small for the worker
+// processes is a usage error before anything connects.
+func TestLedgerTestMaxConns(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"too small", []string{"ledger", "test", "--db", "postgres://u@127.0.0.1:1/x?sslmode=disable", "--max-conns", "10"}, "too small for 4 worker processes"},
+		{"not positive", []string{"ledger", "test", "--max-conns", "0"}, "--max-conns must be positive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, "", nil, tc.args...)
+			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, tc.want)
+			}
+		})
+	}
+}
