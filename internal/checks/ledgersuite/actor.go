@@ -377,8 +377,10 @@ func describe(r Response) string {
 		return fmt.Sprintf("error (%s): %s", r.Kind, r.Err)
 	case r.Result != nil:
 		return fmt.Sprintf("output %q (%s)", r.Result.Output, r.Result.Source)
+	case r.Claim != nil && r.Claim.Owned && r.Claim.State.Attempt != nil:
+		return fmt.Sprintf("became the owner (attempt %d)", r.Claim.State.Attempt.Token)
 	case r.Claim != nil && r.Claim.Owned:
-		return "owner"
+		return "became the owner"
 	case r.Claim != nil && r.Desc != "":
 		return "not owner; " + r.Desc
 	case r.Claim != nil:
