@@ -73,6 +73,7 @@ var wantRules = map[string]struct {
 	// Issue 26, 1-3: signers inside wrapper actions, JavaScript and Python,
 	// skopeo --sign-by*, cosign attach, containers, go run, fetched scripts.
 	"hidden-signers":       {repeat("WF-SIGN-BEFORE-SCAN", 8), repeat("not-gated", 8)},
+	"honest-gates":         {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"gated", "gated", "not-gated"}},
 	"sign-two-images":      {[]string{"WF-SCAN-REF-MISMATCH", "WF-SCAN-RESULTS-NOT-UPLOADED"}, []string{"gated", "not-gated"}},
 	"hidden-signers-gated": {[]string{"WF-SCAN-RESULTS-NOT-UPLOADED"}, repeat("gated", 6)},
 }

@@ -117,7 +117,8 @@ var (
 	successRE = sync.OnceValue(func() *regexp.Regexp {
 		return regexp.MustCompile(`(needs\.[a-z0-9_-]+\.result|steps\.[a-z0-9_-]+\.(?:outcome|conclusion))\s*==\s*'success'`)
 	})
-	allNeedsRE = sync.OnceValue(func() *regexp.Regexp {
+	notFailureRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`!\s*failure\(\)`) })
+	allNeedsRE   = sync.OnceValue(func() *regexp.Regexp {
 		return regexp.MustCompile(`!\s*contains\(\s*needs\.\*\.result\s*,\s*'(failure|cancelled)'\s*\)|\bsuccess\(\)`)
 	})
 )
@@ -134,6 +135,10 @@ func runsAfterFailure(cond string, gates ...string) bool {
 		return false
 	}
 	if allNeedsRE().MatchString(c) {
+		return false
+	}
+	if notFailureRE().MatchString(c) && !strings.Contains(c, "||") {
+		// !failure() && !cancelled(): runs only when nothing failed.
 		return false
 	}
 	for _, m := range successRE().FindAllStringSubmatch(c, -1) {

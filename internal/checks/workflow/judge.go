@@ -218,6 +218,23 @@ func (a *analysis) judgeSign(g *graph, s *event, key string, scans []*event) {
 	a.uploads(g, best.scan)
 }
 
+// outcomeGated reports whether signing step s, in the scan's job, runs
+// only if the scan's outcome was success: if: steps.scan.outcome ==
+// 'success' in a condition that is not an || of alternatives.
+func outcomeGated(p, s *event) bool {
+	if s == nil || p.Step.Def.ID == "" || p.Job != s.Job {
+		return false
+	}
+	want := regexp.MustCompile(`steps\.` + regexp.QuoteMeta(strings.ToLower(p.Step.Def.ID)) + `\.outcome\s*==\s*'success'`)
+	for _, c := range s.Step.Ifs {
+		c = condText(c)
+		if want.MatchString(strings.ToLower(c)) && !strings.Contains(c, "||") {
+			return true
+		}
+	}
+	return false
+}
+
 // where renders an event's location, with the script line when the
 // command is in a script the step runs.
 func where(g *graph, e *event) string {
@@ -349,6 +366,11 @@ func (a *analysis) blockingReasons(g *graph, p, s *event) []string {
 		}
 	}
 	for _, coe := range p.Step.COEs {
+		if outcomeGated(p, s) {
+			// continue-on-error, but the signing step requires the scan's
+			// outcome (not its conclusion, which COE makes success).
+			break
+		}
 		switch c := strings.TrimSpace(coe); {
 		case c == "true":
 			reasons = append(reasons, "the scan step has continue-on-error: true")
