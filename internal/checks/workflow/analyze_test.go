@@ -47,8 +47,10 @@ var wantRules = map[string]struct {
 	"push-before-scan":       {[]string{"WF-PUSH-BEFORE-SCAN"}, []string{"gated"}},
 	"results-not-uploaded": {[]string{"WF-SCAN-RESULTS-NOT-UPLOADED", "WF-SCAN-RESULTS-NOT-UPLOADED"},
 		[]string{"gated", "gated"}},
-	"unresolved": {[]string{"WF-UNRESOLVED-ACTION", "WF-UNRESOLVED-REUSABLE", "WF-UNRESOLVED-REUSABLE"},
-		[]string{"unverified"}},
+	// Issue 26, 4: a remote reusable workflow handed secrets: inherit (or
+	// id-token: write) cannot be read, so it may sign: fail closed.
+	"unresolved": {[]string{"WF-SIGN-BEFORE-SCAN", "WF-UNRESOLVED-ACTION", "WF-UNRESOLVED-REUSABLE", "WF-UNRESOLVED-REUSABLE"},
+		[]string{"not-gated", "unverified"}},
 	"signing-not-visible": {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
 	"invalid":             {repeat("WF-INVALID-WORKFLOW", 4), nil},
 	"actionlint":          {[]string{"WF-ACTIONLINT", "WF-ACTIONLINT"}, nil},

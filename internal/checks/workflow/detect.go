@@ -383,6 +383,17 @@ func (a *analysis) remoteJob(g *graph, j *jobInst) {
 	op := &event{Kind: evOpaque, Tool: j.Remote, Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine}
 	j.events = append(j.events, op)
 	g.events = append(g.events, op)
+	if why := remoteSigningCapability(j); why != "" {
+		// It cannot be read, and it is handed what signing needs: it
+		// counts as signing an unknown target (fail closed).
+		// Its own opaque event cannot count as a scan before it: within
+		// one unread workflow nothing says the scan comes first.
+		op.Sub = 1
+		e := &event{Kind: evSign, Tool: j.Remote, Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine, TKind: "unknown",
+			MaySign: "the reusable workflow " + j.Remote + " from another repository, which cannot be read here and " + why}
+		j.events = append(j.events, e)
+		g.events = append(g.events, e)
+	}
 	if !a.reported("WF-UNRESOLVED-REUSABLE/" + j.File.Path + "/" + j.Def.ID) {
 		a.add(checks.Finding{Rule: "WF-UNRESOLVED-REUSABLE", ID: "WF-UNRESOLVED-REUSABLE/" + j.File.Path + "/" + j.Def.ID,
 			Severity: checks.SeverityLow,
@@ -391,6 +402,24 @@ func (a *analysis) remoteJob(g *graph, j *jobInst) {
 			Location:   &checks.Location{Path: j.File.Path, Line: j.Def.UsesLine},
 			Properties: map[string]any{"uses": j.Remote, "workflow": g.file.Path, "job": j.Key}})
 	}
+}
+
+// remoteSigningCapability says what a call to a remote reusable workflow
+// hands it that signing needs: id-token: write (keyless), all of the
+// caller's secrets, or secrets named like signing keys; "" when nothing.
+func remoteSigningCapability(j *jobInst) string {
+	if j.Def.IDToken != nil && *j.Def.IDToken || j.Def.IDToken == nil && j.File.IDToken {
+		return "is given id-token: write, so it can sign keyless"
+	}
+	if j.Def.InheritSecrets {
+		return "is given every secret (secrets: inherit), signing keys included"
+	}
+	for _, k := range j.Def.Secrets {
+		if lk := strings.ToLower(k); strings.Contains(lk, "cosign") || strings.Contains(lk, "sign") || strings.Contains(lk, "gpg") || strings.Contains(lk, "notation") {
+			return "is given the secret " + k
+		}
+	}
+	return ""
 }
 
 func (a *analysis) reported(id string) bool { return a.seen[id] }

@@ -62,11 +62,14 @@ type jobDef struct {
 	MatrixOpaque bool
 	// Outputs by lower-case name.
 	Outputs map[string]string
-	// Uses and With are set for a reusable-workflow call.
-	Uses     string
-	UsesLine int
-	With     map[string]string
-	Steps    []*stepDef
+	// Uses and With are set for a reusable-workflow call; Secrets names
+	// the secrets it passes, InheritSecrets is secrets: inherit.
+	Uses           string
+	UsesLine       int
+	With           map[string]string
+	Secrets        []string
+	InheritSecrets bool
+	Steps          []*stepDef
 }
 
 // stepDef is one step as written, in a workflow or a composite action.
@@ -325,6 +328,11 @@ func convJob(path string, lines []string, j *actionlint.Job) *jobDef {
 				d.With[strings.ToLower(k)] = str(in.Value)
 			}
 		}
+		d.InheritSecrets = j.WorkflowCall.InheritSecrets
+		for k := range j.WorkflowCall.Secrets {
+			d.Secrets = append(d.Secrets, k)
+		}
+		slices.Sort(d.Secrets)
 	}
 	for _, s := range j.Steps {
 		if s != nil {
