@@ -15,14 +15,12 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/readiness-dev/readiness/internal/checks"
-	"github.com/readiness-dev/readiness/internal/checks/imagescan"
 	"github.com/readiness-dev/readiness/internal/config"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/pipeline"
+	"github.com/readiness-dev/readiness/internal/release"
 	"github.com/readiness-dev/readiness/internal/report"
 	"github.com/readiness-dev/readiness/internal/sign"
-	"github.com/readiness-dev/readiness/internal/waiver"
 )
 
 // registryFlags are the registry flag group of the image release commands.
@@ -286,32 +284,25 @@ func exactArgs(n int, msg string) cobra.PositionalArgs {
 }
 
 // imageReleaseRun is `image release`, and `image sign` (with --evidence
-// the gates are replaced by the document, re-judged).
+// the gates are replaced by the carried bundle, re-judged here). Every
+// input is read and checked before the key is loaded or the registry
+// contacted.
 func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) error {
 	if _, err := sign.ParseRef(opts.Image, opts.Registry.options()); err != nil {
 		return asUsage(err)
 	}
-	var cfg *config.Config
-	var gates sign.GatesFunc
 	if opts.Evidence != "" {
-		if _, err := os.Stat(opts.Evidence); err != nil {
-			return usageErr("--evidence: %v", unwrapPathErr(err))
-		}
 		if err := opts.Render.refuseInputs(append([]string{opts.Evidence}, opts.Policy.Dirs...)); err != nil {
 			return err
 		}
-		var err error
-		if gates, err = a.evidenceGates(opts); err != nil {
-			return err
+	}
+	gates, err := a.releaseGates(opts)
+	if err != nil {
+		var refused *sign.RefusedError
+		if errors.As(err, &refused) {
+			return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("not released: %w", err)}
 		}
-	} else {
-		var err error
-		if cfg, err = a.imageScanConfig(opts.ConfigPath); err != nil {
-			return err
-		}
-		if gates, err = a.releaseGates(cfg, opts); err != nil {
-			return err
-		}
+		return err
 	}
 	start := time.Now()
 	signer, err := a.signer(ctx, opts.Signing, opts.Registry)
@@ -327,139 +318,45 @@ func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 	return a.reportRelease(res, err, opts)
 }
 
-// releaseGates runs the configured checks with the image-scan check pinned
-// to the digest being released.
-func (a *App) releaseGates(cfg *config.Config, opts *imageReleaseOptions) (sign.GatesFunc, error) {
-	pin, err := pipeline.SpecOrDefault(cfg, imagescan.Type, "--scan-check", opts.ScanCheck)
-	if err != nil {
-		return nil, err
-	}
-	insecure := opts.Registry.AllowHTTP || opts.Registry.AllowInsecure
-	sel := func(ref string) pipeline.Selection {
-		return pipeline.Selection{
-			Config: cfg, Specs: []config.CheckSpec{pin}, Policy: opts.Policy.options(), Timeout: opts.Timeout,
-			Build: map[string]pipeline.BuildFunc{pin.Name: func(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
-				return imagescan.WithImages(env, spec, []string{ref}, insecure)
-			}},
-		}
-	}
-	// Build every check now, against a placeholder digest, so that a typo
-	// is a usage error before a password is asked or anything runs.
-	placeholder := sel("example.invalid/placeholder@sha256:" + strings.Repeat("0", 64))
-	if _, err := a.pipeline().Jobs(placeholder); err != nil {
-		return nil, err
-	}
-	if err := opts.Render.refuseInputs(placeholder.Inputs()); err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context, t *sign.Target) (*evidence.Bundle, error) {
-		doc, err := a.judge(ctx, sel(t.String()))
-		if err != nil || doc == nil || !doc.GO() {
-			return &evidence.Bundle{Doc: doc}, err
-		}
-		// The signer works from the reports by content address, on this
-		// machine as from a carried bundle.
-		b, err := evidence.CollectReports(doc)
-		if err != nil {
-			return &evidence.Bundle{Doc: doc}, &sign.RefusedError{Reason: err.Error()}
-		}
-		return b, nil
-	}, nil
-}
-
-// evidenceGates stands in for the gates with a carried bundle. Nothing in
-// its evidence is believed: the image-scan results are rebuilt from the
-// raw reports it carries (by sha256) and must agree with them, waivers are
-// applied again from this machine's readiness.yaml, and the policy judges
-// the result again. Only then is it accepted, and only for this digest.
-func (a *App) evidenceGates(opts *imageReleaseOptions) (sign.GatesFunc, error) {
-	cfg, err := a.imageScanConfig(opts.ConfigPath)
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context, t *sign.Target) (*evidence.Bundle, error) {
+// releaseGates is where the evidence comes from: the gates run on the spot
+// (release.Live), or the bundle of --evidence (release.Carried), read and
+// checked now.
+func (a *App) releaseGates(opts *imageReleaseOptions) (sign.GatesFunc, error) {
+	if opts.Evidence != "" {
 		b, err := readBundle(opts.Evidence)
 		if err != nil {
 			return nil, err
 		}
-		doc := b.Doc
-		for i := range doc.Checks {
-			r := &doc.Checks[i]
-			if err := imagescan.Rederive(r, b.Report); err != nil {
-				return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s disagrees with its own reports: checks[%d] (%s): %v", opts.Evidence, i, r.Check, err)}
-			}
-			for j := range r.Findings {
-				r.Findings[j].WaivedBy = ""
-			}
-		}
-		a.rejudgeSettings(cfg, doc)
-		if err := a.pipeline().Rejudge(ctx, doc, pipeline.Selection{Config: cfg, Policy: opts.Policy.options()}); err != nil {
+		cfg, err := a.imageScanConfig(opts.ConfigPath)
+		if err != nil {
 			return nil, err
 		}
-		if !doc.GO() {
-			return b, nil
+		c, err := release.NewCarried(a.pipeline(), cfg, opts.ScanCheck, release.Carried{
+			Source: opts.Evidence, Bundle: b, Policy: opts.Policy.options(), MaxAge: opts.MaxAge.D(),
+		})
+		if err != nil {
+			return nil, err
 		}
-		age := a.Now().Sub(doc.GeneratedAt)
-		if age > opts.MaxAge.D() {
-			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s is %s old, older than --max-age %s; gather it again", opts.Evidence, age.Round(time.Minute), opts.MaxAge.D())}
-		}
-		if age < -5*time.Minute {
-			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s was generated %s in the future; a clock is wrong or the file was edited", opts.Evidence, (-age).Round(time.Minute))}
-		}
-		if missing := doc.NotRunOfType(imagescan.Type); len(missing) > 0 {
-			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s did not run the configured image-scan check %s; nothing it holds proves a scan", opts.Evidence, strings.Join(missing, ", "))}
-		}
-		// Which images were scanned is what the image-scan checks say
-		// (rebuilt from their reports above), not the file's summary list
-		// and not a subject another check's result claims.
-		doc.Subjects = scannedSubjects(doc)
-		if !sign.SubjectsCover(doc.Subjects, t) {
-			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s does not cover %s (it scanned %s)", opts.Evidence, t.Digest, subjectList(doc.Subjects))}
-		}
-		return b, nil
-	}, nil
-}
-
-// scannedSubjects lists the images the image-scan checks scanned. Only
-// their subjects were re-derived from raw reports; any other check's
-// subjects are text from the file.
-func scannedSubjects(doc *evidence.Document) []checks.Subject {
-	var out []checks.Subject
-	for _, r := range doc.Checks {
-		if r.Type == imagescan.Type {
-			out = append(out, r.Subjects...)
-		}
+		return c.Gates, nil
 	}
-	return out
-}
-
-// rejudgeSettings replaces what the policy takes from readiness.yaml
-// (waivers, block_on) with this machine's configuration: a carried
-// document must not bring its own waivers or loosen what blocks.
-func (a *App) rejudgeSettings(cfg *config.Config, doc *evidence.Document) {
-	doc.Settings = evidence.Settings{BlockOn: []string{"critical", "high"}}
-	if cfg != nil {
-		doc.Settings.BlockOn = cfg.Policy.BlockOn
+	cfg, err := a.imageScanConfig(opts.ConfigPath)
+	if err != nil {
+		return nil, err
 	}
-	for i := range doc.Checks {
-		r := &doc.Checks[i]
-		r.BlockOn = nil
-		if cfg == nil {
-			continue
-		}
-		for _, spec := range cfg.Checks {
-			if spec.Name == r.Check {
-				r.BlockOn = nil
-				for _, b := range spec.BlockOn {
-					r.BlockOn = append(r.BlockOn, checks.Severity(b))
-				}
-			}
-		}
+	live := &release.Live{
+		Pipeline: a.pipeline(), Config: cfg, ScanCheck: opts.ScanCheck, Policy: opts.Policy.options(), Timeout: opts.Timeout,
+		Insecure: opts.Registry.AllowHTTP || opts.Registry.AllowInsecure, Judge: a.judge,
 	}
-	doc.Waivers = []evidence.WaiverStatus{}
-	if cfg != nil {
-		doc.Waivers = waiver.Apply(doc.Checks, cfg.Waivers, cfg.Path, a.Now(), cfg.Policy.WaiverWarn.D())
+	// Build every check now, against a placeholder digest, so that a typo
+	// is a usage error before a password is asked or anything runs.
+	in, err := live.Inputs()
+	if err != nil {
+		return nil, err
 	}
+	if err := opts.Render.refuseInputs(in); err != nil {
+		return nil, err
+	}
+	return live.Gates, nil
 }
 
 // readBundle reads --evidence. A file that is not a bundle is a usage
@@ -478,17 +375,6 @@ func readBundle(path string) (*evidence.Bundle, error) {
 		return nil, usageErr("--evidence %s: %v", path, err)
 	}
 	return b, nil
-}
-
-func subjectList(ss []checks.Subject) string {
-	if len(ss) == 0 {
-		return "no image"
-	}
-	var out []string
-	for _, s := range ss {
-		out = append(out, s.Digest)
-	}
-	return strings.Join(out, ", ")
 }
 
 func unwrapPathErr(err error) error {
