@@ -562,6 +562,7 @@ type imageVerifyOptions struct {
 	TrustedRoot          string
 	RequireVuln          bool
 	MaxAge               durationFlag
+	DenyWaived           bool
 	Format               string
 	Registry             registryFlags
 }
@@ -578,7 +579,8 @@ func (o *imageVerifyOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.RekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log")
 	f.StringVar(&o.TrustedRoot, "trusted-root", "", "trust a private Sigstore: its trusted_root.json `FILE` (Fulcio CAs, CT logs, Rekor keys), as cosign's --trusted-root; default: the public Sigstore root via TUF")
 	f.BoolVar(&o.RequireVuln, "require-vuln-attestation", false, "also require the cosign vulnerability attestation")
-	f.Var(&o.MaxAge, "max-age", "reject evidence older than `D` (e.g. 12h, 7d); no limit by default")
+	f.Var(&o.MaxAge, "max-age", "reject evidence older than `D` (e.g. 12h, 7d); 0 disables the limit")
+	f.BoolVar(&o.DenyWaived, "deny-waived", false, "reject a GO that relied on a waiver (readiness.yaml's or policy code's) or on a block_on without critical and high")
 	f.StringVarP(&o.Format, "format", "f", "text", "output format: text or json")
 	o.Registry.AddFlags(cmd)
 }
@@ -587,21 +589,25 @@ func (o *imageVerifyOptions) verifyOptions() sign.VerifyOptions {
 	return sign.VerifyOptions{
 		Key: o.Key, CertIdentity: o.CertIdentity, CertIdentityRegexp: o.CertIdentityRegexp,
 		CertOIDCIssuer: o.CertOIDCIssuer, CertOIDCIssuerRegexp: o.CertOIDCIssuerRegexp,
-		IgnoreTlog: o.IgnoreTlog, RekorURL: o.RekorURL, TrustedRoot: o.TrustedRoot, RequireVuln: o.RequireVuln, MaxAge: o.MaxAge.D(),
+		IgnoreTlog: o.IgnoreTlog, RekorURL: o.RekorURL, TrustedRoot: o.TrustedRoot, RequireVuln: o.RequireVuln, MaxAge: o.MaxAge.D(), DenyWaived: o.DenyWaived,
 		Registry: o.Registry.options(),
 	}
 }
 
 // newImageVerifyCmd builds `readiness image verify`.
 func newImageVerifyCmd(app *App, runF func(context.Context, *imageVerifyOptions) error) *cobra.Command {
-	opts := &imageVerifyOptions{}
+	opts := &imageVerifyOptions{MaxAge: durationFlag(sign.DefaultVerifyMaxAge)}
 	cmd := &cobra.Command{
 		Use:   "verify IMAGE",
 		Short: "Verify IMAGE's signature and that its attested verdict is a fresh GO for its exact digest",
 		Long: `Verify, for IMAGE's digest: a valid signature by the trusted key (or keyless
 identity); a valid evidence attestation whose verdict is GO, whose scanned
-subjects include the digest, and (with --max-age) that is recent enough; and
-with --require-vuln-attestation the cosign vulnerability attestation.
+subjects include the digest, whose generated_at agrees with the scans and
+DB it records, and that is younger than --max-age (30d by default; a NO-GO
+writes nothing, so only an age limit retires an old GO; --max-age 0
+disables it); with --deny-waived, that the GO relied on no waiver and no
+block_on without critical and high; and with --require-vuln-attestation
+the cosign vulnerability attestation.
 
 This is what a deploy step or an admission controller runs before letting
 an image in.
@@ -686,6 +692,11 @@ func printVerification(w io.Writer, v *sign.Verification, now time.Time) {
 	line("signature", fmt.Sprintf("%d valid", v.Signatures))
 	if e := v.Evidence; e != nil {
 		line("evidence", fmt.Sprintf("%s, generated %s (%s ago) by %s, signed by %s", e.Verdict, e.GeneratedAt.Format(time.RFC3339), e.Age, e.Tool, e.Signer.String()))
+	}
+	if v.MaxAge == "none" {
+		line("max age", "none (--max-age 0)")
+	} else if v.MaxAge != "" {
+		line("max age", v.MaxAge+" (--max-age; 0 disables it)")
 	}
 	if vu := v.Vuln; vu != nil {
 		line("vuln", fmt.Sprintf("%d attestation(s), %s, DB schema %s, scan finished %s", vu.Count, vu.Scanner, vu.DBVersion, vu.ScanFinishedOn.Format(time.RFC3339)))
