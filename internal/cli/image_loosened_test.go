@@ -89,12 +89,12 @@ func TestImageSignRefusesABundleWhoseDateWasEdited(t *testing.T) {
 	d := e.reg.Push(t, "api:1", trivytest.Clean("amd64"))
 	out := filepath.Join(t.TempDir(), "bundle.json")
 	month := func() time.Time { return time.Now().Add(-31 * 24 * time.Hour) }
-	if code, stdout, stderr := e.run(t, month, nil, "image", "scan", "--bundle", out, d.String()); code != 0 {
+	if code, stdout, stderr := e.run(t, month, nil, "image", "scan", "--bundle", out, "--key", e.scanKeys.Private, d.String()); code != 0 {
 		t.Fatalf("scan: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	b := readBundleJSON(t, out)
 	b.doc()["generated_at"] = time.Now().UTC().Format(time.RFC3339Nano)
-	code, stdout, stderr := e.signFrom(t, b.write(t), d.String())
+	code, stdout, stderr := e.signFrom(t, b.sealed(t, e), d.String())
 	if code != 1 || !strings.Contains(stderr, "after its scan of "+d.DigestStr()+" finished") {
 		t.Errorf("sign: exit %d, want 1 naming the scan's date\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}

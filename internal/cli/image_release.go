@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -153,12 +154,15 @@ type imageReleaseOptions struct {
 	ScanCheck  string
 	Timeout    time.Duration
 	Evidence   string // image sign only
-	MaxAge     durationFlag
-	ResultFile string
-	Signing    signingFlags
-	Registry   registryFlags
-	Policy     policyOptions
-	Render     renderOptions
+	// EvidenceKey is the scanner's public key the --evidence envelope
+	// must verify with (image sign only).
+	EvidenceKey string
+	MaxAge      durationFlag
+	ResultFile  string
+	Signing     signingFlags
+	Registry    registryFlags
+	Policy      policyOptions
+	Render      renderOptions
 }
 
 // AddFlags registers the flags shared by release and sign.
@@ -258,6 +262,12 @@ Exit codes: 0 signed, 1 refused or failed, 2 usage or configuration error.`,
 			if opts.MaxAge <= 0 {
 				return usageErr("--max-age must be positive")
 			}
+			switch {
+			case opts.Evidence != "" && opts.EvidenceKey == "":
+				return usageErr("--evidence needs the scanner's trust material: --evidence-key cosign.pub, the public key of the key that signed the bundle (image scan --bundle FILE --key …); an unsigned bundle is never signed")
+			case opts.Evidence == "" && opts.EvidenceKey != "":
+				return usageErr("--evidence-key verifies --evidence; name the bundle with --evidence FILE")
+			}
 			return opts.validate()
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -268,7 +278,8 @@ Exit codes: 0 signed, 1 refused or failed, 2 usage or configuration error.`,
 		},
 	}
 	opts.AddFlags(cmd)
-	cmd.Flags().StringVar(&opts.Evidence, "evidence", "", "an evidence bundle `FILE` (image scan --bundle) for IMAGE's digest")
+	cmd.Flags().StringVar(&opts.Evidence, "evidence", "", "a signed evidence bundle `FILE` (image scan --bundle FILE --key …) for IMAGE's digest")
+	cmd.Flags().StringVar(&opts.EvidenceKey, "evidence-key", "", "the scanner's public `KEY` (cosign.pub, env://VAR, a KMS URI) the --evidence envelope must be signed with")
 	cmd.Flags().Var(&opts.MaxAge, "max-age", "refuse --evidence older than `D` (e.g. 2h, 1d)")
 	return cmd
 }
@@ -296,7 +307,7 @@ func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 			return err
 		}
 	}
-	gates, err := a.releaseGates(opts)
+	gates, scanner, err := a.releaseGates(ctx, opts)
 	if err != nil {
 		var refused *sign.RefusedError
 		if errors.As(err, &refused) {
@@ -310,7 +321,7 @@ func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 		return err
 	}
 	keyTime := time.Since(start)
-	rel := &sign.Release{Signer: signer, Gates: gates, Invocation: a.invocation(), Timeout: opts.Registry.NetworkTimeout, Now: a.Now}
+	rel := &sign.Release{Signer: signer, Gates: gates, Invocation: a.invocation(), Timeout: opts.Registry.NetworkTimeout, Now: a.Now, Scanner: scanner}
 	res, err := rel.Run(ctx, opts.Image)
 	if res != nil {
 		res.Phases.Key = keyTime
@@ -319,29 +330,30 @@ func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 }
 
 // releaseGates is where the evidence comes from: the gates run on the spot
-// (release.Live), or the bundle of --evidence (release.Carried), read and
-// checked now.
-func (a *App) releaseGates(opts *imageReleaseOptions) (sign.GatesFunc, error) {
+// (release.Live), or the signed bundle of --evidence (release.Carried),
+// verified with --evidence-key and checked now; then scanner is who signed
+// it.
+func (a *App) releaseGates(ctx context.Context, opts *imageReleaseOptions) (gates sign.GatesFunc, scanner *sign.Identity, err error) {
 	if opts.Evidence != "" {
-		b, err := readBundle(opts.Evidence)
+		opened, b, err := readSignedBundle(ctx, opts.Evidence, opts.EvidenceKey)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cfg, err := a.imageScanConfig(opts.ConfigPath)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		c, err := release.NewCarried(a.pipeline(), cfg, opts.ScanCheck, release.Carried{
-			Source: opts.Evidence, Bundle: b, Policy: opts.Policy.options(), MaxAge: opts.MaxAge.D(),
+			Source: opts.Evidence, Bundle: b, Policy: opts.Policy.options(), MaxAge: opts.MaxAge.D(), Signed: opened.Subjects,
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return c.Gates, nil
+		return c.Gates, &opened.SignedBy, nil
 	}
 	cfg, err := a.imageScanConfig(opts.ConfigPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	live := &release.Live{
 		Pipeline: a.pipeline(), Config: cfg, ScanCheck: opts.ScanCheck, Policy: opts.Policy.options(), Timeout: opts.Timeout,
@@ -351,30 +363,37 @@ func (a *App) releaseGates(opts *imageReleaseOptions) (sign.GatesFunc, error) {
 	// is a usage error before a password is asked or anything runs.
 	in, err := live.Inputs()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := opts.Render.refuseInputs(in); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return live.Gates, nil
+	return live.Gates, nil, nil
 }
 
-// readBundle reads --evidence. A file that is not a bundle is a usage
-// error; a bundle whose reports are missing or altered is refused.
-func readBundle(path string) (*evidence.Bundle, error) {
-	f, err := os.Open(path)
+// readSignedBundle reads --evidence, verifies its envelope with the
+// scanner's key before reading anything in it, and decodes the bundle.
+// A bad key or a file that cannot be read is a usage error; an unsigned
+// envelope, one another key signed, or a bundle whose reports are missing
+// or altered is refused.
+func readSignedBundle(ctx context.Context, path, key string) (*sign.Opened, *evidence.Bundle, error) {
+	trust := &sign.EvidenceTrust{Key: key}
+	if err := trust.Load(ctx); err != nil {
+		return nil, nil, usageErr("--evidence-key: %v", err)
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, usageErr("--evidence: %v", unwrapPathErr(err))
+		return nil, nil, usageErr("--evidence: %v", unwrapPathErr(err))
 	}
-	defer f.Close()
-	b, err := evidence.ReadBundle(f)
-	switch {
-	case errors.Is(err, evidence.ErrBundleIntegrity):
-		return nil, &sign.RefusedError{Reason: fmt.Sprintf("--evidence %s: %v", path, err)}
-	case err != nil:
-		return nil, usageErr("--evidence %s: %v", path, err)
+	opened, err := trust.Open(ctx, data, sign.BundlePredicateType)
+	if err != nil {
+		return nil, nil, &sign.RefusedError{Reason: fmt.Sprintf("--evidence %s: %v", path, err)}
 	}
-	return b, nil
+	b, err := evidence.ReadBundle(bytes.NewReader(opened.Body))
+	if err != nil {
+		return nil, nil, &sign.RefusedError{Reason: fmt.Sprintf("--evidence %s: %v", path, err)}
+	}
+	return opened, b, nil
 }
 
 func unwrapPathErr(err error) error {

@@ -10,6 +10,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,6 +109,10 @@ type Carried struct {
 	Policy pipeline.PolicyOptions
 	// MaxAge is the oldest evidence that may be signed.
 	MaxAge time.Duration
+	// Signed are the subjects the scanner signed the bundle about (its
+	// envelope's in-toto subjects): every image the bundle's scans cover
+	// must be one of them.
+	Signed []checks.Subject
 
 	spec config.CheckSpec
 	opts imagescan.Options
@@ -184,6 +189,11 @@ func (c *Carried) Gates(ctx context.Context, t *sign.Target) (*evidence.Bundle, 
 	doc.Subjects = ScannedSubjects(doc)
 	if !sign.SubjectsCover(doc.Subjects, t) {
 		return nil, c.refuse("the evidence in %s does not cover %s (it scanned %s)", c.Source, t.Digest, subjectList(doc.Subjects))
+	}
+	for _, s := range doc.Subjects {
+		if !slices.ContainsFunc(c.Signed, func(x checks.Subject) bool { return x.Digest == s.Digest }) {
+			return nil, c.refuse("the evidence in %s scanned %s, which its signed statement does not name as a subject (it names %s)", c.Source, s.Digest, subjectList(c.Signed))
+		}
 	}
 	return b, nil
 }
