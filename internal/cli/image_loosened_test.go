@@ -89,7 +89,7 @@ func TestImageSignRefusesABundleWhoseDateWasEdited(t *testing.T) {
 	d := e.reg.Push(t, "api:1", trivytest.Clean("amd64"))
 	out := filepath.Join(t.TempDir(), "bundle.json")
 	month := func() time.Time { return time.Now().Add(-31 * 24 * time.Hour) }
-	if code, stdout, stderr := e.run(t, month, nil, "image", "scan", "--bundle", out, "--key", e.scanKeys.Private, d.String()); code != 0 {
+	if code, stdout, stderr := e.run(t, month, scanEnv, "image", "scan", "--bundle", out, "--key", e.scanKeys.Private, d.String()); code != 0 {
 		t.Fatalf("scan: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	b := readBundleJSON(t, out)

@@ -711,6 +711,9 @@ func printVerification(w io.Writer, v *sign.Verification, now time.Time) {
 	line("signature", fmt.Sprintf("%d valid", v.Signatures))
 	if e := v.Evidence; e != nil {
 		line("evidence", fmt.Sprintf("%s, generated %s (%s ago) by %s, signed by %s", e.Verdict, e.GeneratedAt.Format(time.RFC3339), e.Age, e.Tool, e.Signer.String()))
+		if e.Scanner != nil {
+			line("scanned by", e.Scanner.String()+" (the signed bundle's key)")
+		}
 	}
 	if v.MaxAge == "none" {
 		line("max age", "none (--max-age 0)")

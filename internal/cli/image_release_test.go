@@ -24,6 +24,12 @@ import (
 
 const relPassword = "release password"
 
+// scanPassword is the scan job's key password (a key of its own).
+const scanPassword = "scan job password"
+
+// scanEnv is the scan job's environment.
+var scanEnv = map[string]string{"COSIGN_PASSWORD": scanPassword}
+
 // relEnv is a release test's world: a registry, a key pair, the real trivy
 // with the offline test DB, and a readiness.yaml whose image-scan check the
 // release pins to the digest.
@@ -40,7 +46,7 @@ func newRelEnv(t testing.TB) *relEnv {
 	t.Helper()
 	bin := trivytest.Binary(t)
 	cache := trivytest.CacheDir(t, time.Now())
-	e := &relEnv{reg: signtest.StartRegistry(t), keys: signtest.KeyPair(t, relPassword), scanKeys: signtest.KeyPair(t, relPassword), dir: t.TempDir()}
+	e := &relEnv{reg: signtest.StartRegistry(t), keys: signtest.KeyPair(t, relPassword), scanKeys: signtest.KeyPair(t, scanPassword), dir: t.TempDir()}
 	cfg := `version: 1
 checks:
   - name: release-image
@@ -295,7 +301,7 @@ func TestImageSignNeedsGOEvidenceForTheDigest(t *testing.T) {
 
 	scan := func(d string) string {
 		out := filepath.Join(t.TempDir(), "bundle.json")
-		code, _, stderr := e.run(t, nil, nil, "image", "scan", "--bundle", out, "--key", e.scanKeys.Private, d)
+		code, _, stderr := e.run(t, nil, scanEnv, "image", "scan", "--bundle", out, "--key", e.scanKeys.Private, d)
 		if code > 1 {
 			t.Fatalf("scan exit %d: %s", code, stderr)
 		}

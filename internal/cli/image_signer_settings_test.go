@@ -81,7 +81,7 @@ func (e *relEnv) setSignerConfig(t *testing.T, with, top string, files map[strin
 func (e *relEnv) scanBundleWith(t *testing.T, cfg, image string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "bundle.json")
-	code, stdout, stderr := e.run(t, nil, nil, "image", "scan", "--config", cfg, "--bundle", out, "--key", e.scanKeys.Private, image)
+	code, stdout, stderr := e.run(t, nil, scanEnv, "image", "scan", "--config", cfg, "--bundle", out, "--key", e.scanKeys.Private, image)
 	if code != 0 {
 		t.Fatalf("the scan side's scan must say GO for the attack to mean anything: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}

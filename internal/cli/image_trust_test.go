@@ -66,7 +66,7 @@ func TestImageReleaseScansAnIndexEntryThatOnlyClaimsToBeAnAttestation(t *testing
 func (e *relEnv) scanBundle(t *testing.T, image string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "bundle.json")
-	code, stdout, stderr := e.run(t, nil, nil, "image", "scan", "--bundle", out, "--key", e.scanKeys.Private, image)
+	code, stdout, stderr := e.run(t, nil, scanEnv, "image", "scan", "--bundle", out, "--key", e.scanKeys.Private, image)
 	if code > 1 {
 		t.Fatalf("scan exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}

@@ -229,7 +229,10 @@ type VerifiedEvidence struct {
 	GeneratedAt time.Time `json:"generated_at"`
 	Age         string    `json:"age"`
 	Signer      Identity  `json:"signer"`
-	Tool        string    `json:"tool"`
+	// Scanner is who gathered carried evidence (absent when the signer
+	// ran the gates itself).
+	Scanner *Identity `json:"scanner,omitempty"`
+	Tool    string    `json:"tool"`
 	// Count is how many verified evidence attestations there were.
 	Count int `json:"count"`
 }
@@ -338,7 +341,7 @@ func (v *Verification) checkEvidence(t *Target, stmts []*rawStatement, o VerifyO
 	age := now.Sub(newest.GeneratedAt)
 	v.Evidence = &VerifiedEvidence{
 		Verdict: newest.Verdict, GeneratedAt: newest.GeneratedAt, Age: roundAge(age),
-		Signer: newest.Signer, Tool: newest.Tool.Name + " " + newest.Tool.Version, Count: len(stmts),
+		Signer: newest.Signer, Scanner: newest.Scanner, Tool: newest.Tool.Name + " " + newest.Tool.Version, Count: len(stmts),
 	}
 	if newest.Verdict != evidence.GO || !newestDoc.GO() {
 		v.fail("attested verdict is %s, not GO", newestDoc.Verdict.Decision)
