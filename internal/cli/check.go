@@ -108,7 +108,7 @@ func (a *App) checkRun(ctx context.Context, opts *checkOptions) error {
 		if err != nil {
 			return asUsage(err)
 		}
-		opts.Render.seal = func(doc *evidence.Document, data []byte) ([]byte, error) {
+		opts.Render.Seal = func(doc *evidence.Document, data []byte) ([]byte, error) {
 			return signer.Seal(ctx, sign.DocumentPredicateType, data, doc.Subjects)
 		}
 	}

@@ -23,9 +23,9 @@ import (
 type renderOptions struct {
 	Format  string
 	Outputs []string
-	// seal, when set, signs every json output (the evidence document) as
+	// Seal (set by the command, not a flag), when set, signs every json output (the evidence document) as
 	// a DSSE envelope (check --sign-evidence).
-	seal func(doc *evidence.Document, data []byte) ([]byte, error)
+	Seal func(doc *evidence.Document, data []byte) ([]byte, error)
 }
 
 // output is one rendering of the judged document; Path "" is stdout.
@@ -186,7 +186,7 @@ func (a *App) renderReleased(doc *evidence.Document, ro renderOptions, releases 
 	rules := a.rules()
 	for _, out := range outs {
 		opts := report.Options{Color: out.Path == "" && out.Format == "text" && a.IO.ColorOut(), Rules: rules, Releases: releases}
-		if err := writeReport(a.IO.Out, out, doc, opts, ro.seal); err != nil {
+		if err := writeReport(a.IO.Out, out, doc, opts, ro.Seal); err != nil {
 			return err
 		}
 	}
