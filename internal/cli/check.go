@@ -81,7 +81,10 @@ func newCheckCmd(app *App, runF func(context.Context, *checkOptions) error) *cob
 			if err := opts.Render.Validate(); err != nil {
 				return err
 			}
-			if outs, _ := opts.Render.outputs(); opts.SignEvidence && !slices.ContainsFunc(outs, func(o output) bool { return o.Format == "json" }) {
+			if !opts.SignEvidence {
+				return nil
+			}
+			if outs, _ := opts.Render.outputs(); !slices.ContainsFunc(outs, func(o output) bool { return o.Format == "json" }) {
 				return usageErr("--sign-evidence signs the json evidence; add -o json=FILE")
 			}
 			return nil
