@@ -135,8 +135,17 @@ func TestImageSignNeedsABundleSignedByTheScanner(t *testing.T) {
 	}
 	e.assertNothingWritten(t, "api", "1", "2")
 
+	// Issue 22: the evidence is checked before any network call. With
+	// the registry unreachable (a port nothing listens on) an unsigned
+	// bundle is still refused for what it is, not for the network.
+	unreachable := "127.0.0.1:1/api@" + clean.DigestStr()
+	code, stdout, stderr := e.signFrom(t, writeFile(t, unsealed(t, goodEnvelope)), unreachable)
+	if code != 1 || !strings.Contains(stderr, "is not signed") || strings.Contains(stderr, "connection refused") {
+		t.Errorf("sign an unreachable image from an unsigned bundle: exit %d, want 1 refusing the bundle before any network call\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+
 	// The genuine one is signed, and the attestation names who scanned.
-	code, stdout, stderr := e.signFrom(t, good, clean.String())
+	code, stdout, stderr = e.signFrom(t, good, clean.String())
 	if code != 0 {
 		t.Fatalf("sign from the scanner's bundle: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
