@@ -64,6 +64,16 @@ deny contains msg if {
 	msg := {"msg": "no checks ran; nothing was proved", "rule": "CHECK-NOT-RUN", "severity": "critical"}
 }
 
+# readiness.yaml's require: lists a gate type no check configures.
+deny contains msg if {
+	some n in input.coverage.uncovered
+	n.required
+	msg := {
+		"msg": sprintf("required gate %s is not configured (%s)", [n.type, n.why]),
+		"rule": "GATE-NOT-CONFIGURED", "severity": "critical",
+	}
+}
+
 deny contains msg if {
 	input.interrupted
 	msg := {"msg": "the run was interrupted before every check finished", "rule": "RUN-INTERRUPTED", "severity": "critical"}

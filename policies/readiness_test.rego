@@ -132,3 +132,20 @@ test_expiring_waiver_message_counts_days if {
 	some m0 in readiness.warn with input as zero
 	endswith(m0.msg, "expires on 2020-01-01, today")
 }
+
+test_required_gate_not_configured_blocks if {
+	inp := object.union(base, {
+		"checks": [check("a", "pass", [])],
+		"coverage": {"configured": ["a"], "uncovered": [{"type": "tests", "why": "required by readiness.yaml", "required": true}]},
+	})
+	some m in readiness.deny with input as inp
+	m.rule == "GATE-NOT-CONFIGURED"
+}
+
+test_uncovered_gate_not_required_does_not_block if {
+	inp := object.union(base, {
+		"checks": [check("a", "pass", [])],
+		"coverage": {"configured": ["a"], "uncovered": [{"type": "tests", "why": "a unittest suite was found"}]},
+	})
+	count(readiness.deny) == 0 with input as inp
+}

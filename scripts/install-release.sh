@@ -25,6 +25,11 @@
 #   READINESS_VERIFY_KEY   a cosign public key to verify the bundle with
 #             instead of the release workflow's identity, offline (tests,
 #             private mirrors signed with a key)
+#   READINESS_PRIVATE_SIGSTORE_ISSUER  the OIDC issuer of a private Sigstore
+#             without a transparency log whose Fulcio certified the release
+#             workflow (tests, air-gapped mirrors): the certificate identity
+#             is still the release workflow's at VERSION; the roots come from
+#             SIGSTORE_ROOT_FILE and SIGSTORE_CT_LOG_PUBLIC_KEY_FILE
 set -euo pipefail
 
 die() { echo "install-release: $*" >&2; exit 1; }
@@ -53,8 +58,12 @@ fetch "$archive"
 if [ -n "${READINESS_VERIFY_KEY:-}" ]; then
 	verify=(--key "$READINESS_VERIFY_KEY" --insecure-ignore-tlog=true)
 else
-	verify=(--certificate-identity "$repo_url/.github/workflows/release.yml@refs/tags/$VERSION"
-		--certificate-oidc-issuer https://token.actions.githubusercontent.com)
+	verify=(--certificate-identity "$repo_url/.github/workflows/release.yml@refs/tags/$VERSION")
+	if [ -n "${READINESS_PRIVATE_SIGSTORE_ISSUER:-}" ]; then
+		verify+=(--certificate-oidc-issuer "$READINESS_PRIVATE_SIGSTORE_ISSUER" --insecure-ignore-tlog=true)
+	else
+		verify+=(--certificate-oidc-issuer https://token.actions.githubusercontent.com)
+	fi
 fi
 cosign verify-blob "$work/checksums.txt" --bundle "$work/checksums.txt.sigstore.json" "${verify[@]}" >&2 ||
 	die "the signature of checksums.txt of $VERSION does not verify: refusing to install"

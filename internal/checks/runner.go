@@ -117,7 +117,14 @@ type outcome struct {
 }
 
 func runOne(parent context.Context, job Job, grace time.Duration) Result {
-	ctx, cancel := context.WithTimeout(parent, job.Timeout)
+	// The cause names this deadline, so that a check cut short (a test
+	// runner killed mid-build) can say which deadline fired: its own, or
+	// the run's (which the parent's cause names).
+	advice := job.TimeoutAdvice
+	if advice == "" {
+		advice = "raise its timeout in readiness.yaml"
+	}
+	ctx, cancel := context.WithTimeoutCause(parent, job.Timeout, fmt.Errorf("%w: the check's %s timeout ran out (%s)", context.DeadlineExceeded, job.Timeout, advice))
 	defer cancel()
 	done := make(chan outcome, 1) // buffered: an abandoned check must not leak blocked
 	go func() {

@@ -9,11 +9,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/readiness-dev/readiness/internal/repo"
 	"github.com/readiness-dev/readiness/internal/scaffold"
 )
 
 type initOptions struct {
 	Dir    string
+	DirSet bool // --dir was given: inspect exactly it
 	Output string
 	DryRun bool
 	Force  bool
@@ -31,7 +33,10 @@ never replaced unless --force is given.`,
 		Example: `  readiness init --dry-run
   readiness init && readiness check`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return app.initRun(opts) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			opts.DirSet = c.Flags().Changed("dir")
+			return app.initRun(opts)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Dir, "dir", ".", "the repository `DIR` to inspect")
@@ -42,11 +47,18 @@ never replaced unless --force is given.`,
 }
 
 func (a *App) initRun(opts *initOptions) error {
+	if !opts.DirSet {
+		// Run from a subdirectory, init inspects (and writes at) the
+		// repository's root, where SECURITY.md and .github/ live.
+		if root, ok := repo.FindRoot(opts.Dir); ok {
+			opts.Dir = root
+		}
+	}
 	plan, err := scaffold.Inspect(os.DirFS(opts.Dir))
 	if err != nil {
 		return fmt.Errorf("inspect %s: %w", opts.Dir, err)
 	}
-	data := scaffold.Render(plan)
+	data := scaffold.Render(plan, a.Now())
 	if opts.DryRun {
 		_, err := a.IO.Out.Write(data)
 		return err

@@ -94,7 +94,7 @@ func TestInitThenCheck(t *testing.T) {
 		}, wantChecks: []string{"workflow"}, wantCode: 1, wantRule: "WF-SCAN-AFTER-SIGN", wantInYAML: []string{"dir: .github/workflows"}},
 		{name: "Dockerfile only", setup: func(t *testing.T, dir string) {
 			writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\n"})
-		}, wantChecks: []string{"security-key"}, wantCode: 1, wantInYAML: []string{"# - name: image-scan", "Image guessed from Dockerfile"}},
+		}, wantChecks: []string{"security-key"}, wantCode: 1, wantInYAML: []string{"# - name: image-scan", "Dockerfile builds an image, but no workflow names where it is pushed"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.tool != "" {
@@ -238,5 +238,36 @@ func TestExplainUX(t *testing.T) {
 	r = run(t, "", nil, "__complete", "explain", "KEY-EXP")
 	if !strings.Contains(r.stdout, "KEY-EXPIRED\t") {
 		t.Errorf("explain completion: %q", r.stdout)
+	}
+}
+
+// TestInitFromSubdirectory: run below the root, init inspects the
+// repository root (where SECURITY.md and .github/ live) and writes there.
+func TestInitFromSubdirectory(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		".git/HEAD":                     "ref: refs/heads/main\n",
+		"SECURITY.md":                   "Mail security@acme.io, PGP-encrypted to docs/keys/security.asc.\n",
+		"docs/keys/security.asc":        "",
+		".github/workflows/release.yml": "jobs:\n  r:\n    steps:\n      - run: cosign sign ghcr.io/acme/app@sha256:0\n",
+		"go.mod":                        "module acme\n",
+		"internal/pkg/pkg.go":           "package pkg\n",
+	})
+	sub := filepath.Join(root, "internal", "pkg")
+	r := run(t, sub, nil, "init")
+	if r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "readiness.yaml"))
+	if err != nil {
+		t.Fatalf("init did not write readiness.yaml at the repository root: %v", err)
+	}
+	for _, want := range []string{"- name: security-key", "- name: workflow", "- name: tests"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("proposal lacks %q:\n%s", want, data)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(sub, "readiness.yaml")); err == nil {
+		t.Error("init also wrote readiness.yaml in the subdirectory")
 	}
 }

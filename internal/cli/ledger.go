@@ -437,6 +437,7 @@ type ledgerTestOptions struct {
 	Processes int
 	Modes     []string
 	Timeout   time.Duration
+	MaxConns  int
 }
 
 func newLedgerTestCmd(app *App, lo *ledgerOptions) *cobra.Command {
@@ -455,8 +456,8 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
   readiness ledger test --driver -- python3 tools/ledger_driver.py --db /tmp/router.db`,
 		Args: df.args,
 		PreRunE: func(*cobra.Command, []string) error {
-			if o.Repeat <= 0 || o.Processes <= 0 {
-				return usageErr("--repeat and --processes must be positive")
+			if o.Repeat <= 0 || o.Processes <= 0 || o.MaxConns <= 0 {
+				return usageErr("--repeat, --processes and --max-conns must be positive")
 			}
 			if _, _, err := ledgersuite.ParseSelection(o.Run, o.Modes); err != nil {
 				return usageErr("--%v", err)
@@ -464,7 +465,7 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg := ledgersuite.Config{Repeat: o.Repeat, Processes: o.Processes, ScenarioTimeout: o.Timeout, Driver: df.command(args)}
+			cfg := ledgersuite.Config{Repeat: o.Repeat, Processes: o.Processes, ScenarioTimeout: o.Timeout, Driver: df.command(args), MaxConns: o.MaxConns}
 			if cfg.Driver == nil {
 				cleanup, err := lo.ownStore(app, &cfg.DSN, &cfg.Worker)
 				if err != nil {
@@ -475,6 +476,11 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 			var err error
 			if cfg.Run, cfg.Modes, err = ledgersuite.ParseSelection(o.Run, o.Modes); err != nil {
 				return usageErr("--%v", err)
+			}
+			if d, err := ledger.ParseDSN(cfg.DSN); err == nil && d.Driver == ledger.DriverPostgres {
+				if err := ledgersuite.CheckBudget(o.MaxConns, o.Processes, cfg.Modes); err != nil {
+					return usageErr("--max-conns: %v", err)
+				}
 			}
 			done, failed := 0, 0
 			cfg.Progress = func(oc ledgersuite.Outcome) {
@@ -514,6 +520,7 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 	cmd.Flags().IntVar(&o.Processes, "processes", 4, "worker processes for the many-process scenarios")
 	cmd.Flags().StringSliceVar(&o.Modes, "modes", nil, "modes to run: inproc, procs (default both)")
 	cmd.Flags().DurationVar(&o.Timeout, "scenario-timeout", time.Minute, "deadline of one scenario run")
+	cmd.Flags().IntVar(&o.MaxConns, "max-conns", ledgersuite.DefaultMaxConns, "PostgreSQL: the most server connections the suite (this process and its workers) holds at once")
 	df.AddFlags(cmd)
 	return cmd
 }
@@ -534,7 +541,7 @@ func writeSuiteTable(w io.Writer, rep *ledgersuite.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tMODE\tRUNS\tPASS\tFAIL\tSKIP\tP50\tMAX\tRULE")
 	for _, s := range rep.Scenarios {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", s.Scenario, s.Mode, s.Runs, s.Passed, s.Failed, s.Skipped, fmtDur(s.P50), fmtDur(s.Max), s.Rule)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", s.Scenario, s.Mode, s.Runs, s.Passed, s.Failed, s.Skipped, fmtDur(s.P50), fmtDur(s.Max), s.FindingRule())
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -573,8 +580,8 @@ func writeSuiteTable(w io.Writer, rep *ledgersuite.Report) error {
 	if rep.Failed() > 0 {
 		verdict = "FAIL"
 	}
-	_, err := fmt.Fprintf(w, "%s: %d runs on %s (%s), %d failed, %d skipped, repeat %d, %d processes, in %s\n",
-		verdict, runs, rep.Driver, rep.DSN, failed, skipped, rep.Repeat, rep.Processes, rep.Duration.Round(100*time.Millisecond))
+	_, err := fmt.Fprintf(w, "%s: %d runs on %s, %d failed, %d skipped, repeat %d, %d processes, in %s\n",
+		verdict, runs, rep.Target(), failed, skipped, rep.Repeat, rep.Processes, rep.Duration.Round(100*time.Millisecond))
 	return err
 }
 

@@ -64,11 +64,25 @@ func driverStartErr(err error) error {
 // reference implementation of docs/gates/ledger-driver.md.
 func newLedgerDriverCmd(app *App) *cobra.Command {
 	return &cobra.Command{
-		Use:                "driver --db DSN",
-		Short:              "Serve readiness's own ledger over the ledger driver protocol (the reference driver)",
+		Use:   "driver --db DSN [--name NAME]",
+		Short: "Serve readiness's own ledger over the ledger driver protocol (the reference driver)",
+		Long: `driver serves readiness's own ledger over the ledger driver protocol
+(docs/gates/ledger-driver.md) on stdin/stdout: the reference driver, and
+what ledger test --driver runs to compare a team's driver with readiness's
+own ledger.
+
+Flags:
+  --db DSN      the ledger store (sqlite:///path/ledger.db or postgres://…); required
+  --name NAME   owner-ID prefix of this process (default "driver")`,
+		Example:            `  readiness ledger test --driver -- readiness ledger driver --db sqlite:///tmp/l.db`,
 		Hidden:             true,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, a := range args {
+				if a == "-h" || a == "--help" || a == "-help" {
+					return cmd.Help()
+				}
+			}
 			if err := ledgersuite.DriverMain(cmd.Context(), args, app.IO.In, app.IO.Out); err != nil {
 				return fmt.Errorf("ledger driver: %w", err)
 			}

@@ -5,6 +5,17 @@ import (
 	"testing"
 )
 
+// TestLedgerDriverHelp: ledger driver --help prints the command's help
+// and exits 0 (it printed Go flag usage and exited 2).
+func TestLedgerDriverHelp(t *testing.T) {
+	for _, arg := range []string{"--help", "-h"} {
+		r := run(t, "", nil, "ledger", "driver", arg)
+		if r.code != 0 || !strings.Contains(r.stdout, "--db DSN") || strings.Contains(r.stderr, "Usage of") {
+			t.Errorf("ledger driver %s: exit %d\nstdout: %s\nstderr: %s", arg, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
 // A ledger driver that cannot be started or speaks another protocol is a
 // usage error (exit 2) naming the driver and what it did, never a pass.
 // The sh drivers are fakes that exist only to misbehave on demand.
@@ -32,6 +43,26 @@ func TestLedgerTestDriverBadInput(t *testing.T) {
 				if !strings.Contains(r.stderr, w) {
 					t.Errorf("stderr %q does not say %q", r.stderr, w)
 				}
+			}
+		})
+	}
+}
+
+// TestLedgerTestMaxConns: a connection budget too small for the worker
+// processes is a usage error before anything connects.
+func TestLedgerTestMaxConns(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"too small", []string{"ledger", "test", "--db", "postgres://u@127.0.0.1:1/x?sslmode=disable", "--max-conns", "10"}, "too small for 4 worker processes"},
+		{"not positive", []string{"ledger", "test", "--max-conns", "0"}, "--max-conns must be positive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, "", nil, tc.args...)
+			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, tc.want)
 			}
 		})
 	}

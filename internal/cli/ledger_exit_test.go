@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"database/sql"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite"
 
 	"github.com/readiness-dev/readiness/internal/testutil/need"
@@ -136,5 +138,42 @@ func TestLedgerExitCodes(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(foreign); !bytes.Equal(after, foreignBefore) {
 		t.Errorf("another application's database was written to")
+	}
+}
+
+// TestLedgerReadersCreateNoPostgresSchema: inspect, wait and complete
+// against a PostgreSQL schema that holds no ledger exit 2 and create
+// nothing (they created the schema and its tables, and inspect exited 0).
+func TestLedgerReadersCreateNoPostgresSchema(t *testing.T) {
+	t.Parallel()
+	pg := need.PostgresDSN(t)
+	schema := "cli_missing_" + strings.ToLower(rand.Text()[:10])
+	sep := "?"
+	if strings.Contains(pg, "?") {
+		sep = "&"
+	}
+	dsn := pg + sep + "schema=" + schema
+	for _, args := range [][]string{
+		{"ledger", "inspect", "k", "--db", dsn},
+		{"ledger", "wait", "k", "--timeout", "1s", "--db", dsn},
+		{"ledger", "complete", "k", "--owner", "a", "--output", "x", "--db", dsn},
+	} {
+		r := runBinary(t, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "holds no ledger") {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and a sentence saying the schema holds no ledger", strings.Join(args[:2], " "), r.code, r.stderr)
+		}
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, schema).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("a reader created schema %s", schema)
 	}
 }

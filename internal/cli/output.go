@@ -114,8 +114,10 @@ func parseOutput(v, format string) (output, error) {
 // without leaving a new file behind.
 func writable(path string) error {
 	dir := filepath.Dir(path)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+	if st, err := os.Stat(dir); err != nil {
 		return usageErr("--output %s: directory %s does not exist", path, dir)
+	} else if !st.IsDir() {
+		return usageErr("--output %s cannot be written: %s is a file, not a directory", path, dir)
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return usageErr("--output %s is a directory; name a file", path)
@@ -190,8 +192,10 @@ func (a *App) renderReleased(doc *evidence.Document, ro renderOptions, releases 
 			return err
 		}
 	}
-	if ro.stdoutFormat() != "text" {
-		// Still tell the person at the terminal what was decided.
+	if f := ro.stdoutFormat(); f != "text" && f != "github" {
+		// Still tell the person at the terminal what was decided; the
+		// text and github formats end with the verdict already (CI logs
+		// merge both streams, so it would be printed twice).
 		fmt.Fprintln(a.IO.ErrOut, report.VerdictLine(doc))
 	}
 	if p := a.IO.Getenv("GITHUB_STEP_SUMMARY"); p != "" {

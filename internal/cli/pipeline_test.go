@@ -203,11 +203,25 @@ func TestUnknownSubcommands(t *testing.T) {
 			}
 		})
 	}
-	r := run(t, "", nil, "image")
-	if r.code != 0 || !strings.Contains(r.stdout, "Available Commands") {
-		t.Errorf("bare group: exit %d", r.code)
+	// cobra's own `completion` and `help` commands exited 0 on a typo.
+	for _, args := range [][]string{{"completion", "bsh"}, {"help", "chek"}, {"help", "image", "sacn"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := run(t, "", nil, args...)
+			if r.code != 2 || !strings.Contains(r.stderr, "unknown") || !strings.Contains(r.stderr, "did you mean") {
+				t.Errorf("exit %d stderr %q", r.code, r.stderr)
+			}
+		})
 	}
-	r = run(t, "", nil, "--version")
+	for _, args := range [][]string{{"image"}, {"help", "image"}, {"help"}, {"completion"}} {
+		r := run(t, "", nil, args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "Available Commands") {
+			t.Errorf("%v: exit %d %s", args, r.code, r.stderr)
+		}
+	}
+	if r := run(t, "", nil, "completion", "bash"); r.code != 0 || !strings.Contains(r.stdout, "bash completion") {
+		t.Errorf("completion bash: exit %d %s", r.code, r.stderr)
+	}
+	r := run(t, "", nil, "--version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "readiness ") || !strings.Contains(r.stdout, "go:") {
 		t.Errorf("--version: exit %d %q", r.code, r.stdout)
 	}
@@ -287,5 +301,24 @@ func TestInterruptReachesPolicy(t *testing.T) {
 				t.Errorf("second SIGINT not reported:\n%s", strings.Join(seen, "\n"))
 			}
 		})
+	}
+}
+
+// TestGithubFormatVerdictOnce: -o github ends with the verdict on stdout;
+// CI logs merge both streams, so stderr must not repeat it.
+func TestGithubFormatVerdictOnce(t *testing.T) {
+	dir := writeConfig(t, goConfig)
+	r := run(t, dir, nil, "check", "-o", "github")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	lines := 0
+	for _, l := range strings.Split(r.stdout+"\n"+r.stderr, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "GO") {
+			lines++
+		}
+	}
+	if lines != 1 {
+		t.Errorf("the verdict is printed %d times\nstdout:\n%s\nstderr:\n%s", lines, r.stdout, r.stderr)
 	}
 }

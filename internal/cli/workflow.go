@@ -3,9 +3,14 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -33,7 +38,7 @@ func (o *workflowLintOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVarP(&o.ConfigPath, "config", "c", "readiness.yaml", "configuration `FILE` for waivers, policy and the workflow check's options (used when it exists)")
 	f.StringVar(&o.Check, "check", "", "which workflow check of the configuration to take options from, by `NAME` (needed when there are several)")
 	f.BoolVar(&o.Actionlint, "actionlint", true, "also run actionlint's rules (WF-ACTIONLINT findings, low severity)")
-	f.Int64Var(&o.MaxFileBytes, "max-file-bytes", 0, "largest workflow, action or script file read, in `BYTES` (default 1 MiB)")
+	f.Var((*byteSize)(&o.MaxFileBytes), "max-file-bytes", "largest workflow, action or script file read: `SIZE` in bytes, or with a unit (512KiB, 1MiB, 2MB; default 1MiB)")
 	o.Policy.AddFlags(cmd)
 	o.Render.AddFlags(cmd)
 }
@@ -170,4 +175,36 @@ func workflowRepoRoot(dir string) string {
 			return dir
 		}
 	}
+}
+
+// byteSize is an int64 flag of bytes that also takes a unit: 1MiB, 512KiB,
+// 2MB, 100k. A bare number is bytes.
+type byteSize int64
+
+func (b *byteSize) String() string {
+	if *b == 0 {
+		return ""
+	}
+	return strconv.FormatInt(int64(*b), 10)
+}
+
+func (b *byteSize) Type() string { return "bytesize" }
+
+var byteUnits = map[string]int64{
+	"": 1, "b": 1,
+	"k": 1 << 10, "kib": 1 << 10, "kb": 1000,
+	"m": 1 << 20, "mib": 1 << 20, "mb": 1000 * 1000,
+	"g": 1 << 30, "gib": 1 << 30, "gb": 1000 * 1000 * 1000,
+}
+
+func (b *byteSize) Set(s string) error {
+	num := strings.TrimRightFunc(strings.TrimSpace(s), func(r rune) bool { return !unicode.IsDigit(r) })
+	unit := strings.ToLower(strings.TrimSpace(strings.TrimSpace(s)[len(num):]))
+	mult, ok := byteUnits[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || n < 0 || (mult > 1 && n > math.MaxInt64/mult) {
+		return fmt.Errorf("expected a size in bytes, such as 1048576, 512KiB or 1MiB")
+	}
+	*b = byteSize(n * mult)
+	return nil
 }

@@ -45,6 +45,9 @@ type Config struct {
 	Policy  Policy      `yaml:"policy"`
 	Checks  []CheckSpec `yaml:"checks"`
 	Waivers []Waiver    `yaml:"waivers"`
+	// Require lists gate types that must be configured: a full run without
+	// a check of each is NO-GO (GATE-NOT-CONFIGURED). Default: none.
+	Require []string `yaml:"require"`
 }
 
 // Policy settings.
@@ -231,6 +234,11 @@ func (c *Config) validate(doc *yaml.Node, opts LoadOptions) error {
 		}
 		if err := validSeverities(file, ch.Line, "block_on", ch.BlockOn); err != nil {
 			return err
+		}
+	}
+	for _, typ := range c.Require {
+		if opts.KnownTypes != nil && !slices.Contains(opts.KnownTypes, typ) {
+			return &Error{File: file, Line: keyLine(doc, "require"), Msg: fmt.Sprintf("require: unknown gate type %q; this build implements: %s", typ, strings.Join(opts.KnownTypes, ", "))}
 		}
 	}
 	horizon := c.Policy.WaiverHorizon.D()

@@ -98,6 +98,9 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top-level key", base + "chekcs: []\n", `readiness.yaml:4: unknown key "chekcs"; expected one of: version, timeout, policy, checks, waivers`},
 		{"unknown check key", base + "    requird: true\n", `readiness.yaml:4: unknown key "requird"`},
 		{"wrong type", "version: one\nchecks:\n  - name: a\n", `readiness.yaml:1: expected a whole number, got "one"`},
+		// yaml.v3's raw "cannot unmarshal !!map into []config.CheckSpec" reached the user.
+		{"checks as a map", "version: 1\nchecks:\n  security-key:\n    timeout: 1m\n", `readiness.yaml:3: expected a list, got a mapping; write each entry as a list item starting with "- " (for checks: "- name: security-key")`},
+		{"policy as a list", "version: 1\npolicy:\n  - dirs: [p]\nchecks:\n  - name: security-key\n", `readiness.yaml:3: expected a mapping, got a list; remove the leading "- " and write the keys directly`},
 		{"wrong type bool", base + "    required: maybe\n", `readiness.yaml:4: expected true or false, got "maybe"`},
 		{"bad version", "version: 2\nchecks:\n  - name: security-key\n", "readiness.yaml:1: version must be 1 (got 2)"},
 		{"no checks", "version: 1\n", "no checks configured"},

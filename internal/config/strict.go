@@ -62,7 +62,9 @@ func DecodeStrict(file string, node *yaml.Node, v any) error {
 
 var (
 	lineRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^line (\d+): (.*)$`) })
-	unmarshalRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^cannot unmarshal !!(\\w+) `?(.*?)`? into (.*)$") })
+	unmarshalRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `?(.*?)`?)? into (.*)$")
+	})
 )
 
 // typeError turns yaml.v3's "line N: cannot unmarshal !!str `x` into int"
@@ -98,7 +100,7 @@ func humanizeYAML(msg string) string {
 	case strings.HasPrefix(want, "[]"):
 		want = "a list"
 	case strings.HasPrefix(want, "map["), strings.Contains(want, "."):
-		want = "a mapping (" + want + ")"
+		want = "a mapping" // never a Go type name: the reader wrote YAML
 	case want == "bool":
 		want = "true or false"
 	case strings.HasPrefix(want, "int"), strings.HasPrefix(want, "uint"):
@@ -111,7 +113,15 @@ func humanizeYAML(msg string) string {
 	got := m[2]
 	if m[1] == "map" || m[1] == "seq" {
 		got = map[string]string{"map": "a mapping", "seq": "a list"}[m[1]]
-		return fmt.Sprintf("expected %s, got %s", want, got)
+		msg := fmt.Sprintf("expected %s, got %s", want, got)
+		switch {
+		case want == "a list" && m[1] == "map":
+			// `checks:` written as a map of names: say how to write the list.
+			msg += "; write each entry as a list item starting with \"- \" (for checks: \"- name: security-key\")"
+		case m[1] == "seq":
+			msg += "; remove the leading \"- \" and write the keys directly"
+		}
+		return msg
 	}
 	return fmt.Sprintf("expected %s, got %q", want, got)
 }

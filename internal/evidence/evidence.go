@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/readiness-dev/readiness/internal/buildinfo"
@@ -36,12 +37,15 @@ type Document struct {
 	Only        []string       `json:"only,omitempty"`
 	// NotRun lists the configured checks this run left out (--only, a
 	// single-gate command): a GO then covers only what ran.
-	NotRun      []CheckRef       `json:"not_run,omitempty"`
-	Interrupted bool             `json:"interrupted,omitempty"`
-	Checks      []checks.Result  `json:"checks"`
-	Subjects    []checks.Subject `json:"subjects,omitempty"`
-	Waivers     []WaiverStatus   `json:"waivers"`
-	Verdict     Verdict          `json:"verdict"`
+	NotRun      []CheckRef `json:"not_run,omitempty"`
+	Interrupted bool       `json:"interrupted,omitempty"`
+	// Coverage compares the gates configured with the gates the repository
+	// calls for, so that a GO says what it covered.
+	Coverage *Coverage        `json:"coverage,omitempty"`
+	Checks   []checks.Result  `json:"checks"`
+	Subjects []checks.Subject `json:"subjects,omitempty"`
+	Waivers  []WaiverStatus   `json:"waivers"`
+	Verdict  Verdict          `json:"verdict"`
 }
 
 // Repository is where the run happened, when it is a git checkout.
@@ -150,6 +154,40 @@ func (d *Document) PartialNote() string {
 	}
 	ran := len(d.Checks)
 	return fmt.Sprintf(" (partial: %d of %d configured checks ran)", ran, ran+len(d.NotRun))
+}
+
+// Coverage is which gates a full run had against the ones the repository
+// calls for (what `readiness init` would propose) and the ones readiness.yaml
+// requires (require:).
+type Coverage struct {
+	// Configured are the gate types readiness.yaml configures.
+	Configured []string `json:"configured"`
+	// Uncovered are the gate types called for or required and not
+	// configured.
+	Uncovered []GateNeed `json:"uncovered,omitempty"`
+}
+
+// GateNeed is a gate type a run lacked, and why it was called for.
+type GateNeed struct {
+	Type string `json:"type"`
+	Why  string `json:"why"`
+	// Required: readiness.yaml's require: lists it, so its absence blocks.
+	Required bool `json:"required,omitempty"`
+}
+
+// CoverageNote is " — 2 of 4 gates configured; not configured: tests (a
+// unittest suite was found), image-scan (…)" when the run lacked gates the
+// repository calls for, else "".
+func (d *Document) CoverageNote() string {
+	if d.Coverage == nil || len(d.Coverage.Uncovered) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, n := range d.Coverage.Uncovered {
+		parts = append(parts, fmt.Sprintf("%s (%s)", n.Type, n.Why))
+	}
+	have := len(d.Coverage.Configured)
+	return fmt.Sprintf(" — %d of %d gates configured; not configured: %s", have, have+len(d.Coverage.Uncovered), strings.Join(parts, ", "))
 }
 
 // NotRunOfType lists the configured checks of type typ that did not run.

@@ -70,8 +70,24 @@ type ScanDB struct {
 	NextUpdate    time.Time `json:"next_update"`
 	DownloadedAt  time.Time `json:"downloaded_at"`
 	// MaxAgeHours is the oldest DB the check allowed.
-	MaxAgeHours float64  `json:"max_age_hours"`
-	Repository  []string `json:"repository,omitempty"`
+	MaxAgeHours float64 `json:"max_age_hours"`
+	// Repository lists the repositories the scanner was allowed to
+	// download a DB from, in order.
+	Repository []string `json:"repository,omitempty"`
+	// URI is where the DB the scans used came from, as far as the scanning
+	// machine saw it: oci://REPOSITORY when the scanner downloaded it
+	// during the scan, else file://PATH, the DB already in the cache
+	// (whose origin the scan did not see). Empty in evidence from before
+	// it was recorded.
+	URI string `json:"uri,omitempty"`
+	// Origin is "downloaded" (during this scan) or "cache".
+	Origin string `json:"origin,omitempty"`
+	// Path is the DB file the scans read.
+	Path string `json:"path,omitempty"`
+	// SHA256 and MetadataSHA256 are the hex sha256 of the DB file and of
+	// its metadata.json, read just after the scans.
+	SHA256         string `json:"sha256,omitempty"`
+	MetadataSHA256 string `json:"metadata_sha256,omitempty"`
 }
 
 // Scanner names the scanner that ran.

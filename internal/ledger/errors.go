@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -33,7 +34,47 @@ var (
 	// ErrCorrupt: a stored output does not match the sha256 stored with
 	// it. It is never delivered.
 	ErrCorrupt = errors.New("stored output does not match its checksum")
+	// ErrStore wraps an operation's failure that is the store's, not a
+	// ledger outcome: a refused or dropped connection, too many clients,
+	// a full disk, a read-only database, a lock not granted within the
+	// budget. Nothing is known about the key from it.
+	ErrStore = errors.New("ledger store error")
 )
+
+// StoreError is an operation that the store failed (it wraps ErrStore
+// and the store's own error).
+type StoreError struct {
+	Op  string
+	Err error
+}
+
+func (e *StoreError) Error() string { return "store error: " + e.Err.Error() }
+
+// Unwrap returns ErrStore and the store's error.
+func (e *StoreError) Unwrap() []error { return []error{ErrStore, e.Err} }
+
+// opErr wraps an operation's error with the operation and key, marking
+// what is not a ledger outcome as a StoreError.
+func opErr(op, key string, err error) error {
+	if !isOutcome(err) {
+		err = &StoreError{Op: op, Err: err}
+	}
+	return fmt.Errorf("%s %s: %w", op, KeyRef(key), err)
+}
+
+// isOutcome reports whether err is the ledger's answer (or the caller's
+// doing) rather than a fault of the store.
+func isOutcome(err error) bool {
+	var fe *FailedError
+	var te *TimeoutError
+	var se *StoreError
+	for _, e := range []error{ErrNotOwner, ErrCompleted, ErrInvalid, ErrClosed, ErrCorrupt, context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return errors.As(err, &fe) || errors.As(err, &te) || errors.As(err, &se)
+}
 
 // CheckKey rejects keys no store holds (empty, or over MaxKeySize), with
 // an error wrapping ErrInvalid; every operation calls it.

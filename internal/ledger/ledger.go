@@ -66,6 +66,13 @@ type Options struct {
 	// ReadOnly opens the store for reading (Inspect, Wait): a SQLite file
 	// is opened read-only and nothing is swept. Writes fail.
 	ReadOnly bool
+	// Pool, for PostgreSQL, shares one connection pool and one LISTEN
+	// connection among the handles of this process that name it.
+	Pool *Pool
+	// MaxConns bounds a PostgreSQL handle's own pool (without Pool);
+	// zero: pool_max_conns from the DSN, else 8. The handle holds one
+	// more connection, its listener.
+	MaxConns int
 }
 
 // backend is one storage implementation. Every method is one transaction.
@@ -234,6 +241,15 @@ func (l *Ledger) logf(format string, args ...any) {
 // connections' application_name).
 func (l *Ledger) ID() string { return l.id }
 
+// AppName is the application_name of this handle's PostgreSQL
+// connections (with a Pool, the Pool's); "" for SQLite.
+func (l *Ledger) AppName() string {
+	if b, ok := l.b.(*pgBackend); ok {
+		return b.app
+	}
+	return ""
+}
+
 // DSN is the store's address.
 func (l *Ledger) DSN() DSN { return l.dsn }
 
@@ -345,7 +361,7 @@ func (l *Ledger) Claim(ctx context.Context, key, owner string, lease time.Durati
 	err := l.retry(ctx, func() (err error) { c, err = l.b.claim(ctx, key, owner, lease); return err })
 	if err != nil {
 		l.writeFailed(key, err)
-		return Claim{}, fmt.Errorf("claim %s: %w", KeyRef(key), err)
+		return Claim{}, opErr("claim", key, err)
 	}
 	l.hub.publish(c.State)
 	return c, nil
@@ -363,7 +379,7 @@ func (l *Ledger) Renew(ctx context.Context, key, owner string, lease time.Durati
 	var st State
 	err := l.retry(ctx, func() (err error) { st, err = l.b.renew(ctx, key, owner, lease); return err })
 	if err != nil {
-		return fmt.Errorf("renew %s: %w", KeyRef(key), err)
+		return opErr("renew", key, err)
 	}
 	l.hub.publish(st)
 	return nil
@@ -388,7 +404,7 @@ func (l *Ledger) Complete(ctx context.Context, key, owner string, output []byte)
 	})
 	if err != nil {
 		l.writeFailed(key, err)
-		return State{}, false, fmt.Errorf("complete %s: %w", KeyRef(key), err)
+		return State{}, false, opErr("complete", key, err)
 	}
 	if !stored && st.Output != nil && st.Output.Owner == owner && bytes.Equal(st.Output.Data, output) {
 		// A retry after a commit whose reply was lost (a dropped
@@ -411,11 +427,11 @@ func (l *Ledger) Fail(ctx context.Context, key, owner, msg string) (State, error
 	err := l.retry(ctx, func() (err error) { st, err = l.b.fail(ctx, key, owner, msg); return err })
 	if err != nil && !errors.Is(err, ErrCompleted) {
 		l.writeFailed(key, err)
-		return st, fmt.Errorf("fail %s: %w", KeyRef(key), err)
+		return st, opErr("fail", key, err)
 	}
 	l.hub.publish(st)
 	if err != nil {
-		return st, fmt.Errorf("fail %s: %w", KeyRef(key), err)
+		return st, opErr("fail", key, err)
 	}
 	return st, nil
 }
@@ -427,7 +443,7 @@ func (l *Ledger) Inspect(ctx context.Context, key string) (State, error) {
 	}
 	st, err := l.inspectRetry(ctx, key)
 	if err != nil {
-		return State{}, fmt.Errorf("inspect %s: %w", KeyRef(key), err)
+		return State{}, opErr("inspect", key, err)
 	}
 	return st, nil
 }
@@ -443,7 +459,7 @@ func (l *Ledger) Forget(ctx context.Context, key string) error {
 	err := l.retry(ctx, func() (err error) { st, err = l.b.forget(ctx, key); return err })
 	if err != nil {
 		l.writeFailed(key, err)
-		return fmt.Errorf("forget %s: %w", KeyRef(key), err)
+		return opErr("forget", key, err)
 	}
 	l.hub.publish(st)
 	return nil
@@ -461,7 +477,7 @@ func (l *Ledger) UnsafeRecreate(ctx context.Context, key, owner string, lease ti
 	err := l.retry(ctx, func() (err error) { st, err = l.b.recreate(ctx, key, owner, lease); return err })
 	if err != nil {
 		l.writeFailed(key, err)
-		return fmt.Errorf("recreate %s: %w", KeyRef(key), err)
+		return opErr("recreate", key, err)
 	}
 	l.hub.publish(st)
 	return nil
@@ -582,7 +598,7 @@ func (l *Ledger) watchUntil(ctx context.Context, key string, ready func(State), 
 		if ctx.Err() != nil {
 			return timeout(ctx.Err())
 		}
-		return last, fmt.Errorf("wait %s: %w", KeyRef(key), err)
+		return last, opErr("wait", key, err)
 	}
 	l.hub.publish(st)
 	var timer *time.Timer
@@ -629,7 +645,7 @@ func (l *Ledger) watchUntil(ctx context.Context, key string, ready func(State), 
 				if ctx.Err() != nil {
 					return timeout(ctx.Err())
 				}
-				return last, fmt.Errorf("wait %s: %w", KeyRef(key), err)
+				return last, opErr("wait", key, err)
 			}
 			l.hub.publish(st)
 		}
@@ -682,6 +698,11 @@ func (l *Ledger) Do(ctx context.Context, key string, generate func(context.Conte
 			}
 			return false
 		})
+		var te *TimeoutError
+		if errors.As(err, &te) {
+			// The caller waited since Do began, claims included.
+			te.Elapsed = time.Since(start)
+		}
 		if err != nil {
 			return Result{}, err
 		}

@@ -170,7 +170,11 @@ func pgKey(key string) ([]byte, []byte) {
 }
 
 type pgBackend struct {
-	pool    *pgxpool.Pool
+	pool *pgxpool.Pool
+	// shared, when set, owns pool and the LISTEN connection (Options.Pool).
+	shared *pgShared
+	// app is the application_name of the connections this handle uses.
+	app     string
 	connCfg *pgx.ConnConfig
 	schema  string // quoted
 	channel string
@@ -189,29 +193,39 @@ type pgBackend struct {
 // clock whatever host the routers run on.
 const pgNow = `(extract(epoch from clock_timestamp()) * 1000000)::bigint`
 
-func openPostgres(ctx context.Context, d DSN, appName string, opts Options, logf func(string, ...any)) (*pgBackend, error) {
+func openPostgres(ctx context.Context, d DSN, name string, opts Options, logf func(string, ...any)) (*pgBackend, error) {
 	pcfg, err := pgxpool.ParseConfig(d.Conn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: %w", d, err)
 	}
-	app := "readiness-ledger:" + appName
-	if len(app) > 63 {
-		app = app[:63]
-	}
-	pcfg.ConnConfig.RuntimeParams["application_name"] = app
-	// A router's ledger needs few connections: every write is one round
-	// trip and writes travel in groups (at most pgGroups at once), the
-	// rest are reads. pool_max_conns in the DSN overrides.
-	if !strings.Contains(d.Conn, "pool_max_conns") {
-		pcfg.MaxConns = 8
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres %s: %w", d, err)
+	var pool *pgxpool.Pool
+	var shared *pgShared
+	app := appName(name)
+	if opts.Pool != nil {
+		// Connections shared with the process's other handles.
+		if shared, err = opts.Pool.store(ctx, d, pcfg, logf); err != nil {
+			return nil, err
+		}
+		pool, app = shared.pool, opts.Pool.AppName()
+	} else {
+		pcfg.ConnConfig.RuntimeParams["application_name"] = app
+		// A router's ledger needs few connections: every write is one
+		// round trip and writes travel in groups (at most pgGroups at
+		// once), the rest are reads. MaxConns, then pool_max_conns in
+		// the DSN, override.
+		switch {
+		case opts.MaxConns > 0:
+			pcfg.MaxConns = int32(opts.MaxConns)
+		case !strings.Contains(d.Conn, "pool_max_conns"):
+			pcfg.MaxConns = 8
+		}
+		if pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
+			return nil, fmt.Errorf("postgres %s: %w", d, err)
+		}
 	}
 	schema := pgx.Identifier{d.Schema}.Sanitize()
 	b := &pgBackend{
-		pool: pool, connCfg: pcfg.ConnConfig.Copy(), schema: schema,
+		pool: pool, shared: shared, app: app, connCfg: pcfg.ConnConfig.Copy(), schema: schema,
 		channel: "readiness_ledger_" + d.Schema, lockNS: d.Schema + ":", logf: logf,
 		origin: randomHex(6),
 	}
@@ -231,7 +245,7 @@ func openPostgres(ctx context.Context, d DSN, appName string, opts Options, logf
 	deadline := time.Now().Add(budget)
 	backoff := 5 * time.Millisecond
 	for {
-		err = b.migrate(ctx)
+		err = b.prepare(ctx, d, opts)
 		if err == nil || !b.transient(err) || errors.Is(err, syscall.ECONNREFUSED) || ctx.Err() != nil || time.Now().After(deadline) {
 			break
 		}
@@ -243,10 +257,40 @@ func openPostgres(ctx context.Context, d DSN, appName string, opts Options, logf
 		backoff = min(2*backoff, 200*time.Millisecond)
 	}
 	if err != nil {
-		pool.Close()
+		if shared == nil {
+			pool.Close()
+		}
 		return nil, fmt.Errorf("postgres %s: %w", d, err)
 	}
 	return b, nil
+}
+
+// prepare readies the schema: a writer creates or migrates it; with
+// MustExist or ReadOnly nothing is created (a mistyped schema must not
+// look like an empty ledger, and a read must not write), and a reader
+// needs the schema this build writes.
+func (b *pgBackend) prepare(ctx context.Context, d DSN, opts Options) error {
+	if !opts.MustExist && !opts.ReadOnly {
+		return b.migrate(ctx)
+	}
+	var v *int
+	err := b.pool.QueryRow(ctx, `SELECT CASE WHEN to_regclass($1) IS NULL THEN NULL ELSE 0 END`, b.schema+".meta").Scan(&v)
+	if err == nil && v != nil {
+		err = b.pool.QueryRow(ctx, `SELECT max(version) FROM `+b.schema+`.meta`).Scan(&v)
+	}
+	switch {
+	case err != nil:
+		return err
+	case v == nil:
+		return fmt.Errorf("%w: schema %q of %s holds no ledger (nothing was created; check the DSN's schema, or claim a key first)", ErrNoLedger, d.Schema, d)
+	case *v > len(pgMigrations):
+		return fmt.Errorf("schema version %d is newer than this build knows (%d)", *v, len(pgMigrations))
+	case *v < len(pgMigrations) && opts.ReadOnly:
+		return fmt.Errorf("%w: schema %q is at version %d, this build reads version %d; a writer (a router, ledger claim) migrates it", ErrNoLedger, d.Schema, *v, len(pgMigrations))
+	case *v < len(pgMigrations):
+		return b.migrate(ctx)
+	}
+	return nil
 }
 
 func (b *pgBackend) migrate(ctx context.Context) error {
@@ -329,7 +373,12 @@ func isConnErr(err error) bool {
 	return false
 }
 
-func (b *pgBackend) close() error { b.pool.Close(); return nil }
+func (b *pgBackend) close() error {
+	if b.shared == nil {
+		b.pool.Close()
+	}
+	return nil
+}
 
 func (b *pgBackend) readState(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
@@ -580,6 +629,16 @@ func (b *pgBackend) sweep(ctx context.Context, retention time.Duration) error {
 // backoff and then re-reads every watched key, since notifications sent
 // meanwhile are lost.
 func (b *pgBackend) feed(ctx context.Context, h *hub, changed func([]string)) {
+	if b.shared != nil {
+		// The process's one listener tells this handle; a commit whose
+		// notification came before the subscription is found by the
+		// re-read that follows it.
+		unsubscribe := b.shared.subscribe(b.origin, changed)
+		defer unsubscribe()
+		changed(nil)
+		<-ctx.Done()
+		return
+	}
 	backoff := 5 * time.Millisecond
 	first := true
 	for ctx.Err() == nil {

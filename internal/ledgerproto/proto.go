@@ -41,6 +41,11 @@ const (
 	// FeatureTokens: claims and failures carry the attempt's token, and a
 	// wait with "after" ignores failures of attempts up to that token.
 	FeatureTokens = "tokens"
+	// FeatureLeases: a claim lasts lease_ms unless renewed; once it has
+	// run out, another claimer becomes owner (the state is "expired").
+	// Without it, the scenarios that need an owner's claim to run out
+	// (takeover after a dead or stalled owner) do not apply.
+	FeatureLeases = "leases"
 )
 
 // Init is readiness's first line to a driver.
@@ -138,6 +143,12 @@ type Error struct {
 	Message string `json:"message"`
 	// Token of the failed attempt (kind failed, feature tokens).
 	Token int64 `json:"token,omitempty"`
+	// Key, State and WaitedMS describe a timeout (kind timeout): the key
+	// waited for, the last state the waiter saw, and how long it waited.
+	// readiness judges these fields, not the message's wording.
+	Key      string `json:"key,omitempty"`
+	State    string `json:"state,omitempty"`
+	WaitedMS int64  `json:"waited_ms,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Kind + ": " + e.Message }

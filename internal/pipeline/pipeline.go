@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,8 @@ import (
 	"github.com/readiness-dev/readiness/internal/config"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/policy"
+	repository "github.com/readiness-dev/readiness/internal/repo"
+	"github.com/readiness-dev/readiness/internal/scaffold"
 	"github.com/readiness-dev/readiness/internal/waiver"
 )
 
@@ -266,6 +269,9 @@ func (p *Pipeline) Run(ctx context.Context, sel Selection) (*evidence.Document, 
 	}
 	repo := make(chan *evidence.Repository, 1)
 	go func() { repo <- evidence.DetectRepository(context.WithoutCancel(ctx), repoDir) }()
+	// What the repository calls for, read while the checks run.
+	calledFor := make(chan []scaffold.Need, 1)
+	go func() { calledFor <- callsFor(repoDir) }()
 	runner := &checks.Runner{Now: p.Now, Events: sel.Events}
 	results := runner.Run(runCtx, jobs)
 
@@ -273,11 +279,58 @@ func (p *Pipeline) Run(ctx context.Context, sel Selection) (*evidence.Document, 
 	doc.Only = sel.Only
 	doc.NotRun = notRun(sel, jobs)
 	doc.Interrupted = ctx.Err() != nil
+	needs := <-calledFor
+	if sel.Config != nil && len(doc.NotRun) == 0 && len(sel.Only) == 0 {
+		// Only a full run can say what the configuration lacks; a partial
+		// one already says it is partial.
+		doc.Coverage = coverage(sel.Config, needs)
+	}
 	p.applyWaivers(doc, sel.Config)
 	judgeCtx, stop := judgeContext(ctx, runCtx)
 	defer stop()
 	engine.Judge(judgeCtx, doc)
 	return doc, nil
+}
+
+// callsFor is what `readiness init` would propose for the repository at
+// dir; nothing when it cannot be read.
+func callsFor(dir string) []scaffold.Need {
+	root, _ := repository.FindRoot(dir)
+	p, err := scaffold.Inspect(os.DirFS(root))
+	if err != nil {
+		return nil
+	}
+	return scaffold.CalledFor(p)
+}
+
+// coverage compares the configured gate types with the ones the repository
+// calls for and the ones readiness.yaml requires.
+func coverage(cfg *config.Config, needs []scaffold.Need) *evidence.Coverage {
+	cov := &evidence.Coverage{Configured: []string{}}
+	for _, c := range cfg.Checks {
+		if !slices.Contains(cov.Configured, c.Type) {
+			cov.Configured = append(cov.Configured, c.Type)
+		}
+	}
+	add := func(typ, why string, required bool) {
+		if slices.Contains(cov.Configured, typ) {
+			return
+		}
+		for i := range cov.Uncovered {
+			if cov.Uncovered[i].Type == typ {
+				cov.Uncovered[i].Required = cov.Uncovered[i].Required || required
+				return
+			}
+		}
+		cov.Uncovered = append(cov.Uncovered, evidence.GateNeed{Type: typ, Why: why, Required: required})
+	}
+	for _, n := range needs {
+		add(n.Type, n.Why, slices.Contains(cfg.Require, n.Type))
+	}
+	for _, typ := range cfg.Require {
+		add(typ, "required by "+filepath.Base(cfg.Path)+" require:", true)
+	}
+	return cov
 }
 
 // withRunTimeout bounds the run; the cause says it was the run's deadline,
@@ -363,6 +416,10 @@ func (p *Pipeline) JudgeCarried(ctx context.Context, doc *evidence.Document, sel
 	}
 	specs := sel.Configured()
 	doc.Settings = settings(sel.Config)
+	// Coverage is the scanning machine's account of its own repository;
+	// this machine's configured checks missing from the document are its
+	// not_run (the caller's), judged by their required flags.
+	doc.Coverage = nil
 	for i := range doc.Checks {
 		r := &doc.Checks[i]
 		r.BlockOn, r.Required = nil, true

@@ -3,6 +3,8 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -87,5 +89,63 @@ func TestRunRecordsNotRunAndPolicySet(t *testing.T) {
 	err = p.Rejudge(context.Background(), doc, pipeline.Selection{})
 	if !errors.Is(err, pipeline.ErrPolicySet) {
 		t.Errorf("rejudge without a recorded set: %v", err)
+	}
+}
+
+// TestGOSaysWhatItCovered: a full run over fewer gates than the repository
+// calls for says which are missing and why (issue 27, 7: a GO was printed
+// where no test had run); require: makes an absent gate blocking.
+func TestGOSaysWhatItCovered(t *testing.T) {
+	p := &pipeline.Pipeline{Gates: []checks.Gate{checkstest.Gate()}, Now: func() time.Time { return now }}
+	for _, tc := range []struct {
+		name, require string
+		files         map[string]string
+		summary       string
+		uncovered     []evidence.GateNeed
+		denyRule      string
+	}{
+		{name: "a repository with a unittest suite and a Dockerfile",
+			files:   map[string]string{"tests/test_core.py": "import unittest\n", "Dockerfile": "FROM scratch\n"},
+			summary: "GO — 1 of 3 gates configured; not configured: tests (a unittest suite was found: tests/test_core.py (import unittest)), image-scan (Dockerfile builds an image)",
+			uncovered: []evidence.GateNeed{{Type: "tests", Why: "a unittest suite was found: tests/test_core.py (import unittest)"},
+				{Type: "image-scan", Why: "Dockerfile builds an image"}}},
+		{name: "require: makes an absent gate blocking", require: "require: [tests]\n",
+			files:     map[string]string{"go.mod": "module x\n"},
+			uncovered: []evidence.GateNeed{{Type: "tests", Why: "a go suite was found: go.mod", Required: true}},
+			denyRule:  "GATE-NOT-CONFIGURED"},
+		{name: "required and not called for", require: "require: [workflow]\n",
+			uncovered: []evidence.GateNeed{{Type: "workflow", Why: "required by readiness.yaml require:", Required: true}},
+			denyRule:  "GATE-NOT-CONFIGURED"},
+		{name: "nothing more called for", summary: "GO"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, body := range tc.files {
+				os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+				os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644)
+			}
+			os.Mkdir(filepath.Join(dir, ".git"), 0o755)
+			cfg, err := config.Parse(filepath.Join(dir, "readiness.yaml"), []byte("version: 1\n"+tc.require+"checks:\n  - {name: a, type: test}\n"),
+				config.LoadOptions{Now: now, KnownTypes: []string{"test", "tests", "workflow", "image-scan", "security-key"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Dir = dir
+			doc, err := p.Run(context.Background(), pipeline.Selection{Config: cfg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.uncovered, doc.Coverage.Uncovered); diff != "" {
+				t.Errorf("uncovered (-want +got):\n%s", diff)
+			}
+			if tc.summary != "" && doc.Verdict.Summary != tc.summary {
+				t.Errorf("summary %q\nwant    %q", doc.Verdict.Summary, tc.summary)
+			}
+			if tc.denyRule != "" {
+				if doc.Verdict.Decision != evidence.NOGO || len(doc.Verdict.Deny) == 0 || doc.Verdict.Deny[0].Rule != tc.denyRule {
+					t.Errorf("verdict %+v, want NO-GO by %s", doc.Verdict, tc.denyRule)
+				}
+			}
+		})
 	}
 }

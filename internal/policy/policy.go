@@ -297,10 +297,10 @@ func (e *Engine) Judge(ctx context.Context, doc *evidence.Document) {
 		if waived > 0 {
 			v.Summary += fmt.Sprintf(", %d blocking %s waived by %s", waived, plural(waived, "finding", "findings"), strings.Join(e.waivedAt, ", "))
 		}
-		v.Summary += doc.PartialNote()
+		v.Summary += doc.PartialNote() + doc.CoverageNote()
 	} else {
 		v.Decision = evidence.NOGO
-		v.Summary = summarize(deny) + doc.PartialNote()
+		v.Summary = summarize(deny) + doc.PartialNote() + doc.CoverageNote()
 	}
 	doc.Verdict = v
 }

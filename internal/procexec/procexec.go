@@ -25,6 +25,9 @@ type Cmd struct {
 	Dir  string
 	// Env is added to the current environment (KEY=VALUE).
 	Env []string
+	// OnlyEnv makes Env the whole environment: the process inherits none
+	// of the current one (a tool whose settings ambient variables change).
+	OnlyEnv bool
 	// Stdin, when set, is fed to the process.
 	Stdin io.Reader
 	// Stdout and Stderr, when set, receive the output as well as the Result.
@@ -63,6 +66,10 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	cmd := exec.CommandContext(ctx, path, c.Args...)
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), c.Env...)
+	if c.OnlyEnv {
+		// Never nil: a nil Env would inherit everything.
+		cmd.Env = append([]string{}, c.Env...)
+	}
 	cmd.Stdin = c.Stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = teeTo(&stdout, c.Stdout)

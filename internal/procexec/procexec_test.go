@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -71,5 +72,33 @@ func TestCancelKillsTheGroup(t *testing.T) {
 			t.Fatalf("grandchild %d survived the cancellation", pid)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// OnlyEnv: the process sees Env and nothing of the current environment;
+// without it Env is added to the current one.
+func TestOnlyEnv(t *testing.T) {
+	t.Setenv("READINESS_PROCEXEC_AMBIENT", "leaked")
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		only    bool
+		env     []string
+		wantOut string
+	}{
+		{"only Env", true, []string{"GIVEN=yes"}, "yes \n"},
+		{"empty Env is an empty environment", true, nil, " \n"},
+		{"added to the current one", false, []string{"GIVEN=yes"}, "yes leaked\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Run(context.Background(), Cmd{Path: sh, Args: []string{"-c", `echo "$GIVEN $READINESS_PROCEXEC_AMBIENT"`}, Env: tt.env, OnlyEnv: tt.only})
+			if err != nil || string(res.Stdout) != tt.wantOut {
+				t.Errorf("output %q, %v; want %q", res.Stdout, err, tt.wantOut)
+			}
+		})
 	}
 }

@@ -2,13 +2,17 @@ package report_test
 
 import (
 	"bytes"
-	"github.com/readiness-dev/readiness/internal/checks"
+	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/policy"
 	"github.com/readiness-dev/readiness/internal/report"
 )
 
@@ -134,5 +138,70 @@ func TestSARIFVerdictResults(t *testing.T) {
 	}
 	if uri := *rep.Runs[0].Results[0].Locations[0].PhysicalLocation.ArtifactLocation.URI; uri != "readiness.yaml" {
 		t.Errorf("located at %s", uri)
+	}
+}
+
+// TestCustomRuleLocated: a custom deny that returns a plain string or an
+// object with only "msg" (and "check", as the README's example) pointed at
+// readiness.yaml:1, not at the policy line that produced it.
+func TestCustomRuleLocated(t *testing.T) {
+	root := t.TempDir()
+	pol := `package readiness
+
+import rego.v1
+
+deny contains "release freeze: no Friday releases" if {
+	input.schema != ""
+}
+
+deny contains {"msg": sprintf("image %v is too old", ["app"]), "check": "image-scan"} if {
+	some c in input.checks
+	c.name == "image-scan"
+}
+
+deny contains msg if {
+	input.schema != ""
+	msg := {"msg": "no owner named"}
+}
+`
+	if err := os.MkdirAll(filepath.Join(root, "policy"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "policy", "org.rego"), []byte(pol), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "readiness.yaml"), []byte("version: 1\nchecks:\n  - name: image-scan\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	doc := sampleDoc(t)
+	doc.Repository.Root = root
+	doc.Config.Path = filepath.Join(root, "readiness.yaml")
+	doc.Checks[3].Findings[0].Location.Path = filepath.Join(root, ".github/workflows/release.yml")
+	engine, err := policy.Load(context.Background(), []string{filepath.Join(root, "policy")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine.Judge(context.Background(), doc)
+	var buf bytes.Buffer
+	if err := report.Write(&buf, "github", doc, report.Options{Rules: rules()}); err != nil {
+		t.Fatal(err)
+	}
+	for msg, want := range map[string]string{
+		"release freeze: no Friday releases": "file=policy/org.rego,line=5,",
+		"image app is too old":               "file=policy/org.rego,line=9,",
+		"no owner named":                     "file=policy/org.rego,line=14,",
+	} {
+		found := false
+		for _, l := range strings.Split(buf.String(), "\n") {
+			if strings.HasSuffix(l, "::"+msg) {
+				found = true
+				if !strings.Contains(l, want) {
+					t.Errorf("%q located as %q, want %s", msg, l, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no annotation for %q:\n%s", msg, buf.String())
+		}
 	}
 }

@@ -78,6 +78,9 @@ type htmlSuite struct {
 	Runs        []htmlRun
 	Rows        []htmlRow
 	Omitted     string
+	// Recorded is how many tests any report of the suite named: 0 when it
+	// produced no report, which must never read as "every test passed".
+	Recorded int
 }
 
 type htmlRun struct {
@@ -265,7 +268,7 @@ func testSuites(r checks.Result) []htmlSuite {
 	}
 	var out []htmlSuite
 	for _, s := range f.Suites {
-		hs := htmlSuite{Check: r.Check, Name: s.Name}
+		hs := htmlSuite{Check: r.Check, Name: s.Name, Recorded: len(s.Tests) + s.TestsOmitted}
 		omitted := s.TestsOmitted
 		for _, run := range s.Runs {
 			hs.Runs = append(hs.Runs, htmlRun{N: run.Run, ExitCode: run.ExitCode, Duration: duration(run.DurationMS), Log: run.Log})

@@ -178,3 +178,31 @@ func TestHTMLChainSignature(t *testing.T) {
 		})
 	}
 }
+
+// TestHTMLSuiteWithoutReport: a suite that produced no report shows that
+// no test was recorded, never "every recorded test passed" (issue 27, 8).
+func TestHTMLSuiteWithoutReport(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		tests map[string]any
+		want  string
+		not   string
+	}{
+		{"no report", map[string]any{}, "no test was recorded", "every recorded test passed"},
+		{"all passed", map[string]any{"TestA": []any{"passed"}}, "every recorded test passed", "no test was recorded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := richDoc(t)
+			doc.Checks[2].Facts = map[string]any{"suites": []any{map[string]any{
+				"name": "unit", "runs": []any{map[string]any{"run": 1, "exit_code": 2, "duration_ms": 100}}, "tests": tc.tests,
+			}}}
+			var buf bytes.Buffer
+			if err := report.Write(&buf, "html", doc, report.Options{Rules: rules()}); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(buf.String(), tc.want) || strings.Contains(buf.String(), tc.not) {
+				t.Errorf("page: want %q and not %q", tc.want, tc.not)
+			}
+		})
+	}
+}

@@ -84,16 +84,18 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 			c.Skipped = &junitProblem{Message: r.Summary}
 			suite.Skipped++
 		}
+		// Waived findings keep their waiver's reason, owner and expiry,
+		// as in every other format.
+		out := []string{}
 		if r.Summary != "" {
-			c.SystemOut = r.Summary
+			out = append(out, r.Summary)
 		}
-		// Policy code that waived a finding has no waiver entry to show
-		// anywhere else in a test view: name it here.
 		for _, f := range r.Findings {
-			if strings.HasPrefix(f.WaivedBy, "policy:") {
-				c.SystemOut = strings.TrimPrefix(c.SystemOut+"\n", "\n") + f.ID + ": " + waiverNote(doc, f.WaivedBy)
+			if f.WaivedBy != "" {
+				out = append(out, fmt.Sprintf("waived [%s] %s: %s; %s", f.Severity, f.ID, f.Message, waiverNote(doc, f.WaivedBy)))
 			}
 		}
+		c.SystemOut = strings.Join(out, "\n")
 		suite.Cases = append(suite.Cases, c)
 	}
 	// A partial run's left-out checks are skipped cases, so a CI test view

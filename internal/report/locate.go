@@ -48,6 +48,14 @@ func (l *locator) of(b blocker) place {
 	if f := b.Finding; f != nil && f.Location != nil && f.Location.Path != "" {
 		return place{Path: relPath(l.doc, f.Location.Path), Line: f.Location.Line}
 	}
+	if b.Finding == nil {
+		// A message of a user policy (the default policy names a rule for
+		// each of its own): the policy line that produced it, even when
+		// it names a check.
+		if p, ok := l.customRule(b.Message); ok {
+			return p
+		}
+	}
 	if b.Finding != nil || b.Check != "" {
 		// A finding without a location, or a check-level message
 		// (CHECK-ERROR, CHECK-NOT-RUN): the check's entry in the config.
@@ -66,19 +74,102 @@ func (l *locator) of(b blocker) place {
 			}
 		}
 	}
-	if b.Rule != "" {
-		// A custom rule: the first line of a user policy that names it.
-		re := regexp.MustCompile(regexp.QuoteMeta(strconv.Quote(b.Rule)))
-		for _, src := range l.doc.Verdict.Policies {
-			if strings.HasPrefix(src, "embedded:") {
+	return l.configPlace()
+}
+
+// customRule finds the line of a user policy that produced m: the line
+// naming its "rule" when it has one, else the head of the deny or warn rule
+// whose message format matches m's text, else (one user rule only) that rule.
+func (l *locator) customRule(m evidence.Message) (place, bool) {
+	var user []string
+	for _, src := range l.doc.Verdict.Policies {
+		if !strings.HasPrefix(src, "embedded:") {
+			user = append(user, src)
+		}
+	}
+	if len(user) == 0 {
+		return place{}, false
+	}
+	if m.Rule != "" {
+		re := regexp.MustCompile(regexp.QuoteMeta(strconv.Quote(m.Rule)))
+		for _, src := range user {
+			if line := l.grepLine(src, re); line > 0 {
+				return place{Path: relPath(l.doc, src), Line: line}, true
+			}
+		}
+		return place{}, false
+	}
+	var heads []place
+	for _, src := range user {
+		for _, h := range l.ruleHeads(src) {
+			if h.format != nil && h.format.MatchString(m.Msg) {
+				return place{Path: relPath(l.doc, src), Line: h.line}, true
+			}
+			heads = append(heads, place{Path: relPath(l.doc, src), Line: h.line})
+		}
+	}
+	if len(heads) == 1 {
+		return heads[0], true
+	}
+	return place{}, false
+}
+
+// ruleHead is the first line of a deny or warn rule and the message format
+// found in its body (the first string literal that can produce a message).
+type ruleHead struct {
+	line   int
+	format *regexp.Regexp
+}
+
+var (
+	headRE    = regexp.MustCompile(`^(deny|warn)\b`)
+	literalRE = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`)
+	verbRE    = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z]`)
+)
+
+// ruleHeads lists the deny and warn rules of a Rego file. Each rule's
+// string literals become patterns (sprintf verbs match anything); the first
+// that matches a message names its rule.
+func (l *locator) ruleHeads(path string) []ruleHead {
+	l.grepLine(path, headRE) // fills the cache
+	var out []ruleHead
+	var lits []string
+	flush := func() {
+		if len(out) == 0 {
+			return
+		}
+		var alts []string
+		for _, lit := range lits {
+			s, err := strconv.Unquote(`"` + lit + `"`)
+			if err != nil || strings.TrimSpace(verbRE.ReplaceAllString(s, "")) == "" {
 				continue
 			}
-			if line := l.grepLine(src, re); line > 0 {
-				return place{Path: relPath(l.doc, src), Line: line}
+			parts := verbRE.Split(s, -1)
+			for i := range parts {
+				parts[i] = regexp.QuoteMeta(parts[i])
+			}
+			alts = append(alts, strings.Join(parts, "(?s:.*)"))
+		}
+		if len(alts) > 0 && out[len(out)-1].format == nil {
+			out[len(out)-1].format = regexp.MustCompile(`^(?:` + strings.Join(alts, "|") + `)$`)
+		}
+		lits = nil
+	}
+	sc := bufio.NewScanner(bytes.NewReader(l.cache[path]))
+	for n := 1; sc.Scan(); n++ {
+		text := sc.Text()
+		if headRE.MatchString(text) {
+			flush()
+			out = append(out, ruleHead{line: n})
+		}
+		if len(out) > 0 && !strings.HasPrefix(strings.TrimSpace(text), "#") {
+			for _, m := range literalRE.FindAllStringSubmatch(text, -1) {
+				lits = append(lits, m[1])
 			}
 		}
 	}
-	return l.configPlace()
+	flush()
+	return out
 }
 
 func checkEntryRE(name string) *regexp.Regexp {

@@ -69,7 +69,11 @@ func writeMarkdown(w io.Writer, doc *evidence.Document, opts Options) error {
 		}
 	}
 	if len(all) > 0 {
-		fmt.Fprintf(ew, "\n<details><summary>All %d findings</summary>\n\n| Check | Finding | Severity | Message |\n| --- | --- | --- | --- |\n%s\n\n</details>\n", len(all), strings.Join(all, "\n"))
+		summary := fmt.Sprintf("All %d findings", len(all))
+		if len(all) == 1 {
+			summary = "The finding"
+		}
+		fmt.Fprintf(ew, "\n<details><summary>%s</summary>\n\n| Check | Finding | Severity | Message |\n| --- | --- | --- | --- |\n%s\n\n</details>\n", summary, strings.Join(all, "\n"))
 	}
 	return ew.err
 }

@@ -157,7 +157,12 @@ func remediation(b blocker, rules map[string]checks.Rule) string {
 		return b.Finding.Remediation
 	}
 	if r, ok := rules[b.Rule]; ok {
-		return strings.TrimSpace(r.Remediation)
+		rem := strings.TrimSpace(r.Remediation)
+		if b.Check != "" {
+			// CHECK-ERROR's command names the check that errored.
+			rem = strings.ReplaceAll(rem, "--only NAME", "--only "+b.Check)
+		}
+		return rem
 	}
 	return ""
 }
@@ -202,5 +207,34 @@ func waivedFindings(doc *evidence.Document) []struct {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Check < out[j].Check })
+	return out
+}
+
+type checkFinding struct {
+	Check   string
+	Finding checks.Finding
+}
+
+// unjudgedFindings lists, for every check whose status is not pass, the
+// unwaived findings that no deny or warn message names: a low finding that
+// made a check fail would otherwise appear nowhere in the text report.
+func unjudgedFindings(doc *evidence.Document) []checkFinding {
+	named := map[string]bool{}
+	for _, ms := range [][]evidence.Message{doc.Verdict.Deny, doc.Verdict.Warn} {
+		for _, m := range ms {
+			named[m.Check+"\x00"+m.Finding] = true
+		}
+	}
+	var out []checkFinding
+	for _, r := range doc.Checks {
+		if r.Status == checks.StatusPass {
+			continue
+		}
+		for _, f := range r.Findings {
+			if f.WaivedBy == "" && !named[r.Check+"\x00"+f.ID] {
+				out = append(out, checkFinding{r.Check, f})
+			}
+		}
+	}
 	return out
 }

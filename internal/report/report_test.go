@@ -283,3 +283,40 @@ func TestProgressLive(t *testing.T) {
 		t.Errorf("live output: %q", out)
 	}
 }
+
+// TestPromisedContent: the text report named no low finding of a check it
+// showed as fail, and JUnit dropped waived findings and their waivers.
+func TestPromisedContent(t *testing.T) {
+	for _, tc := range []struct {
+		format string
+		want   []string
+	}{
+		{"text", []string{"[low] workflow: scan results are not uploaded", ".github/workflows/release.yml:42"}},
+		{"junit", []string{"SCAN-HIGH-VULN/CVE-2024-0002/zlib", "not reachable", "owner platform", "expires 2026-12-01"}},
+		{"markdown", []string{"not reachable", "platform", "2026-12-01"}},
+		{"sarif", []string{"not reachable"}},
+		{"github", []string{"not reachable", "owner platform", "2026-12-01"}},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := report.Write(&buf, tc.format, sampleDoc(t), report.Options{Rules: rules()}); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(buf.String(), w) {
+					t.Errorf("%s report lacks %q:\n%s", tc.format, w, buf.String())
+				}
+			}
+		})
+	}
+	// A passing check's findings stay out of "Other findings".
+	doc := sampleDoc(t)
+	doc.Checks[1].Findings = []checks.Finding{{Rule: "KEY-INFO", ID: "KEY-INFO", Severity: checks.SeverityInfo, Message: "a note on a passing check"}}
+	var buf bytes.Buffer
+	if err := report.Write(&buf, "text", doc, report.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "a note on a passing check") {
+		t.Errorf("a passing check's info finding listed:\n%s", buf.String())
+	}
+}

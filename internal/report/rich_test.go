@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/policy"
+	"github.com/readiness-dev/readiness/internal/report"
 )
 
 // richDoc is a NO-GO release that exercises every part of the HTML page:
@@ -79,3 +81,25 @@ func judge(t testing.TB, doc *evidence.Document) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestMarkdownOneFinding: one finding is not "All 1 findings".
+func TestMarkdownOneFinding(t *testing.T) {
+	doc := sampleDoc(t)
+	n := 0
+	for i := range doc.Checks {
+		if n > 0 {
+			doc.Checks[i].Findings = nil
+		}
+		if len(doc.Checks[i].Findings) > 0 {
+			doc.Checks[i].Findings = doc.Checks[i].Findings[:1]
+			n++
+		}
+	}
+	var buf bytes.Buffer
+	if err := report.Write(&buf, "markdown", doc, report.Options{Rules: rules()}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "All 1 findings") {
+		t.Errorf("markdown says \"All 1 findings\":\n%s", buf.String())
+	}
+}

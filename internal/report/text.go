@@ -89,6 +89,27 @@ func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
 			fmt.Fprintf(ew, "  - %s %s\n", p.paint(ansiYellow, "["+orDefault(m.Severity, "warn")+"]"), m.Msg)
 		}
 	}
+	if other := unjudgedFindings(doc); len(other) > 0 {
+		// A check that shows fail or warn must say why, even when its
+		// findings are below what the policy blocks or warns on.
+		fmt.Fprintf(ew, "\n%s\n", p.paint(ansiBold, "Other findings (not blocking):"))
+		for _, x := range other {
+			fmt.Fprintf(ew, "  - [%s] %s: %s", x.Finding.Severity, x.Check, x.Finding.Message)
+			if x.Finding.ID != x.Finding.Rule {
+				fmt.Fprintf(ew, " (%s)", x.Finding.ID)
+			} else if x.Finding.Rule != "" {
+				fmt.Fprintf(ew, " (%s)", x.Finding.Rule)
+			}
+			fmt.Fprintln(ew)
+			if l := x.Finding.Location; l != nil && l.Path != "" {
+				if l.Line > 0 {
+					fmt.Fprintf(ew, "    at %s:%d\n", relPath(doc, l.Path), l.Line)
+				} else {
+					fmt.Fprintf(ew, "    at %s\n", relPath(doc, l.Path))
+				}
+			}
+		}
+	}
 	if wf := waivedFindings(doc); len(wf) > 0 {
 		fmt.Fprintf(ew, "\n%s\n", p.paint(ansiBold, "Waived:"))
 		for _, x := range wf {

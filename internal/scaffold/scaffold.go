@@ -14,6 +14,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/readiness-dev/readiness/internal/checks/securitykey"
 )
 
 // Plan is what Inspect found and Render writes.
@@ -23,6 +27,10 @@ type Plan struct {
 	SecurityMD  string
 	SecurityTxt string
 	Keys        []string
+	// KeyPromised is set when a key file was found or the disclosure
+	// policy promises a key (names one, a fingerprint, or encryption):
+	// without it there is no key to verify and no security-key gate.
+	KeyPromised bool
 	// Workflows are the workflow files that release, sign or publish.
 	Workflows []string
 	// AnyWorkflows is set when .github/workflows holds any workflow.
@@ -43,6 +51,9 @@ type Suite struct {
 	Format  string // junit, go-test-json or tap
 	Path    string // report path for junit
 	Note    string // a caveat for the reader, written as a comment
+	// Commented: the runner writes no report the tests gate reads, so the
+	// suite is proposed commented out, with Note saying what to add.
+	Commented bool
 }
 
 // skipDirs are never walked: dependencies and build output hold other
@@ -57,11 +68,46 @@ func Inspect(fsys fs.FS) (Plan, error) {
 	var p Plan
 	p.SecurityMD = firstFile(fsys, "SECURITY.md", ".github/SECURITY.md", "docs/SECURITY.md")
 	p.SecurityTxt = firstFile(fsys, ".well-known/security.txt", "security.txt")
+	if p.SecurityTxt == "" {
+		// A site's web root in the repository (docs/.well-known/ …).
+		p.SecurityTxt = securitykey.FindWebrootFile(fsys, ".well-known/security.txt")
+	}
 	p.Keys = findKeys(fsys, p.SecurityMD)
+	if k := txtKey(fsys, p.SecurityTxt); k != "" && !slices.Contains(p.Keys, k) {
+		p.Keys = append([]string{k}, p.Keys...)
+	}
+	p.KeyPromised = len(p.Keys) > 0 || keyPromised(fsys, p.SecurityMD, p.SecurityTxt)
 	p.Workflows, p.AnyWorkflows = releaseWorkflows(fsys)
 	p.Suites = suites(fsys)
 	p.Image, p.ImageSource = guessImage(fsys, p.Workflows)
 	return p, nil
+}
+
+// txtKey is the repository file that security.txt's Encryption: URL
+// serves from the project's web root, if any.
+func txtKey(fsys fs.FS, securityTxt string) string {
+	if securityTxt == "" {
+		return ""
+	}
+	for _, ref := range securitykey.ParseSecurityTxt(securityTxt, readSmall(fsys, securityTxt)).KeyRefs {
+		if f := securitykey.FileForURL(fsys, ref.Value); f != "" {
+			return f
+		}
+	}
+	return ""
+}
+
+// keyPromised reads the disclosure policy and security.txt as the
+// security-key gate reads them.
+func keyPromised(fsys fs.FS, securityMD, securityTxt string) bool {
+	var c securitykey.Claims
+	if securityMD != "" {
+		c = securitykey.ParseSecurityMD(securityMD, readSmall(fsys, securityMD))
+	}
+	if securityTxt != "" && !c.PromisesKey() {
+		c = securitykey.ParseSecurityTxt(securityTxt, readSmall(fsys, securityTxt))
+	}
+	return c.PromisesKey()
 }
 
 func firstFile(fsys fs.FS, names ...string) string {
@@ -117,9 +163,84 @@ func findKeys(fsys fs.FS, securityMD string) []string {
 	return keys
 }
 
-var releaseRE = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`(?i)\b(release|releases|publish|sign|signing|cosign|goreleaser|docker/build-push-action|docker push|deploy|attest)\b`)
-})
+var (
+	// releaseNameRE matches a workflow file named for releasing.
+	releaseNameRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\b(release|releases|publish|deploy|sign|signing|cd)\b`)
+	})
+	// releaseRunRE matches a step command that publishes, signs or releases.
+	releaseRunRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)(\b(goreleaser|cosign|notation sign|gh release|npm publish|yarn publish|pnpm publish|twine upload|cargo publish|gem push|helm push|docker push|podman push|crane (push|copy)|skopeo copy|ko (build|publish)|mvn deploy|gradle publish|readiness image release)\b|\b(make|just|task|npm run|yarn) (release|publish|deploy)\b|--push\b|\bgpg .*--(detach-)?sign\b)`)
+	})
+	// releaseUsesRE matches an action that publishes, signs or attests.
+	releaseUsesRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)^(goreleaser/goreleaser-action|docker/build-push-action|sigstore/|actions/attest|softprops/action-gh-release|ncipollo/release-action|pypa/gh-action-pypi-publish|JS-DevTools/npm-publish|google-github-actions/deploy|aws-actions/amazon-ecs-deploy|azure/webapps-deploy)`)
+	})
+)
+
+// workflowFile is the part of a GitHub workflow that says whether it
+// releases: its triggers and its steps.
+type workflowFile struct {
+	On   yaml.Node `yaml:"on"`
+	Jobs map[string]struct {
+		Steps []struct {
+			Uses string `yaml:"uses"`
+			Run  string `yaml:"run"`
+		} `yaml:"steps"`
+	} `yaml:"jobs"`
+}
+
+// releases reports whether a workflow releases, signs or publishes: it runs
+// on a release event or a tag push, or a step publishes, signs or attests.
+// Names, comments and branch names (release/*) do not count: a test-only CI
+// workflow on a release branch is not a release workflow.
+func releases(data []byte) bool {
+	var wf workflowFile
+	if yaml.Unmarshal(data, &wf) != nil {
+		return false
+	}
+	if onRelease(&wf.On) {
+		return true
+	}
+	for _, j := range wf.Jobs {
+		for _, s := range j.Steps {
+			if (s.Uses != "" && releaseUsesRE().MatchString(s.Uses)) || releaseRunRE().MatchString(s.Run) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// onRelease: `on: release`, `on: [release]`, `on: {release: …}` or
+// `on: {push: {tags: …}}`.
+func onRelease(n *yaml.Node) bool {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.Value == "release"
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			if c.Value == "release" {
+				return true
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i].Value, n.Content[i+1]
+			if k == "release" || k == "registry_package" {
+				return true
+			}
+			if k == "push" && v.Kind == yaml.MappingNode {
+				for j := 0; j+1 < len(v.Content); j += 2 {
+					if v.Content[j].Value == "tags" {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
 
 // releaseWorkflows lists the workflows that release, sign or publish.
 func releaseWorkflows(fsys fs.FS) ([]string, bool) {
@@ -135,7 +256,7 @@ func releaseWorkflows(fsys fs.FS) ([]string, bool) {
 		}
 		any = true
 		p := ".github/workflows/" + e.Name()
-		if releaseRE().MatchString(e.Name()) || releaseRE().Match(readSmall(fsys, p)) {
+		if releaseNameRE().MatchString(strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".yml"), ".yaml")) || releases(readSmall(fsys, p)) {
 			out = append(out, p)
 		}
 	}
@@ -156,7 +277,103 @@ func suites(fsys fs.FS) []Suite {
 	if s, ok := nodeSuite(fsys); ok {
 		out = append(out, s)
 	}
+	return append(out, buildSuites(fsys, len(out) > 0)...)
+}
+
+// buildSuites proposes suites for the build systems and runners beyond Go,
+// pytest and Node: meson, CMake/CTest, Maven, Gradle, cargo, Python's
+// unittest, and `make test`/`make check`.
+func buildSuites(fsys fs.FS, haveSuite bool) []Suite {
+	var out []Suite
+	meson := bytes.Contains(readSmall(fsys, "meson.build"), []byte("test("))
+	if meson {
+		// meson test writes a JUnit log of every run into the build dir.
+		out = append(out, Suite{Name: "meson", Why: "meson.build (test())",
+			Command: []string{"sh", "-c", "[ -d build ] || meson setup build; meson test -C build"},
+			Format:  "junit", Path: "build/meson-logs/testlog.junit.xml"})
+	}
+	if cm := readSmall(fsys, "CMakeLists.txt"); cmakeTests().Match(cm) {
+		out = append(out, Suite{Name: "ctest", Why: "CMakeLists.txt (enable_testing/add_test)",
+			Command: []string{"sh", "-c", "cmake -S . -B build && cmake --build build && ctest --test-dir build --output-junit ctest-junit.xml"},
+			Format:  "junit", Path: "build/ctest-junit.xml", Note: "ctest --output-junit needs CMake 3.21 or later"})
+	}
+	if firstFile(fsys, "pom.xml") != "" {
+		out = append(out, Suite{Name: "maven", Why: "pom.xml", Command: []string{"mvn", "-B", "test"},
+			Format: "junit", Path: "target/surefire-reports"})
+	}
+	if g := firstFile(fsys, "build.gradle", "build.gradle.kts"); g != "" {
+		cmd := []string{"gradle", "test"}
+		if firstFile(fsys, "gradlew") != "" {
+			cmd = []string{"./gradlew", "test"}
+		}
+		out = append(out, Suite{Name: "gradle", Why: g, Command: cmd, Format: "junit", Path: "build/test-results/test"})
+	}
+	if firstFile(fsys, "Cargo.toml") != "" {
+		out = append(out, Suite{Name: "cargo", Why: "Cargo.toml", Command: []string{"cargo", "nextest", "run", "--profile", "ci"},
+			Format: "junit", Path: "target/nextest/ci/junit.xml", Commented: true,
+			Note: "cargo test writes no report the tests gate reads; with cargo-nextest, add [profile.ci.junit] path = \"junit.xml\" to .config/nextest.toml and uncomment"})
+	}
+	if why := unittestUse(fsys); why != "" && !meson && !slices.ContainsFunc(out, func(s Suite) bool { return s.Name == "pytest" }) {
+		// pytest runs unittest suites and writes the JUnit report that
+		// `python -m unittest` cannot.
+		out = append(out, Suite{Name: "unittest", Why: why,
+			Command: []string{"python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=build/readiness/unittest.xml"},
+			Format:  "junit", Path: "build/readiness/unittest.xml",
+			Note: "pytest runs these unittest suites and writes JUnit, which `python -m unittest` does not; it must be installed (pip install pytest)"})
+	}
+	if !haveSuite && len(out) == 0 {
+		if t := makeTarget(fsys); t != "" {
+			out = append(out, Suite{Name: "make", Why: "Makefile (" + t + ":)", Command: []string{"make", t},
+				Format: "tap", Commented: true,
+				Note: "make " + t + " prints no report the tests gate reads: make it print TAP, or write JUnit and set report.path, then uncomment"})
+		}
+	}
 	return out
+}
+
+var (
+	cmakeTests = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?im)^\s*(enable_testing|add_test|include\s*\(\s*CTest)\b`)
+	})
+	unittestRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`python[0-9.]*\s+-m\s+unittest\b`) })
+	makeTargetRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^(test|check)\s*:`) })
+)
+
+// unittestUse says where the repository runs Python's unittest: a
+// `python -m unittest` in CI, tox, nox or a Makefile, or test modules that
+// import unittest.
+func unittestUse(fsys fs.FS) string {
+	for _, f := range []string{"Makefile", "tox.ini", "noxfile.py", "setup.cfg", "pyproject.toml"} {
+		if unittestRE().Match(readSmall(fsys, f)) {
+			return f + " (python -m unittest)"
+		}
+	}
+	if entries, err := fs.ReadDir(fsys, ".github/workflows"); err == nil {
+		for _, e := range entries {
+			if p := ".github/workflows/" + e.Name(); unittestRE().Match(readSmall(fsys, p)) {
+				return p + " (python -m unittest)"
+			}
+		}
+	}
+	for _, dir := range []string{"tests", "test", "."} {
+		matches, _ := fs.Glob(fsys, path.Join(dir, "test*.py"))
+		for _, m := range matches {
+			if bytes.Contains(readSmall(fsys, m), []byte("import unittest")) {
+				return m + " (import unittest)"
+			}
+		}
+	}
+	return ""
+}
+
+// makeTarget is the Makefile's test or check target, if it has one.
+func makeTarget(fsys fs.FS) string {
+	for _, f := range []string{"Makefile", "makefile", "GNUmakefile"} {
+		if m := makeTargetRE().FindSubmatch(readSmall(fsys, f)); m != nil {
+			return string(m[1])
+		}
+	}
+	return ""
 }
 
 func pytestConfig(fsys fs.FS) string {
@@ -218,30 +435,4 @@ func nodeSuite(fsys fs.FS) (Suite, bool) {
 		s.Note = "readiness could not tell which runner `npm test` uses: make it print TAP to stdout, or write JUnit and set report.path"
 	}
 	return s, true
-}
-
-var (
-	imageRefRE = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`\b((?:ghcr\.io|docker\.io|quay\.io|registry\.gitlab\.com|[a-z0-9-]+\.azurecr\.io|[0-9]+\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com)/[a-z0-9._/-]+(?::[A-Za-z0-9._-]+)?)`)
-	})
-	tagFlagRE = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`(?:-t|--tag)[ =]([a-z0-9.-]+(?::[0-9]+)?/[a-z0-9._/-]+(?::[A-Za-z0-9._-]+)?)`)
-	})
-)
-
-// guessImage finds the image the repository builds: a registry reference
-// in a release workflow, else a Dockerfile's presence.
-func guessImage(fsys fs.FS, workflows []string) (string, string) {
-	for _, w := range workflows {
-		data := readSmall(fsys, w)
-		for _, re := range []*regexp.Regexp{imageRefRE(), tagFlagRE()} {
-			if m := re.FindSubmatch(data); m != nil && !bytes.Contains(m[1], []byte("${{")) {
-				return string(m[1]), w
-			}
-		}
-	}
-	if f := firstFile(fsys, "Dockerfile", "Containerfile", "docker/Dockerfile"); f != "" {
-		return "registry.example.com/app:latest", f
-	}
-	return "", ""
 }

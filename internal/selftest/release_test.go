@@ -17,20 +17,30 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/readiness-dev/readiness/internal/testutil/sigstoretest"
 )
 
 // The release a user downloads, produced here the way release.yml produces
-// it (goreleaser with this repository's goreleaser.yaml), except: a
-// snapshot for this machine's platform only, no SBOM, and the checksum file
-// signed with a key instead of keyless (a cosign wrapper adds --key and
-// turns the Rekor upload off; goreleaser's own signing arguments are used
-// unchanged). Offline.
+// it (goreleaser with this repository's goreleaser.yaml, which signs
+// checksums.txt keyless with cosign), except: a snapshot for this machine's
+// platform only, no SBOM, and a private Sigstore on loopback in place of
+// the public one (sigstoretest.StartGitHub: the real Fulcio, issuing the
+// certificate GitHub's release workflow at the tag would get, and no
+// transparency log). A cosign wrapper adds only where Fulcio is and the
+// token to present; goreleaser's own signing arguments are used unchanged.
 type release struct {
 	dir     string // the release's files, as uploaded
 	version string // its tag
-	pubKey  string // cosign public key that signed checksums.txt
 	archive string // this platform's archive name
 	binary  string // this platform's binary, as goreleaser built it
+	sg      *sigstoretest.Sigstore
+	trust   []string // the private Sigstore's roots, as cosign reads them from the environment
+}
+
+// releaseWorkflow is the job that signs a release: release.yml at the tag.
+var releaseWorkflow = sigstoretest.GitHubWorkflow{
+	Repository: "readiness-dev/readiness", Workflow: ".github/workflows/release.yml", Ref: "refs/tags/v" + releaseVersion,
 }
 
 const releaseVersion = "9.9.9"
@@ -47,14 +57,17 @@ func buildRelease(t *testing.T) release {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	t.Cleanup(cancel)
 
-	// A key pair, and a cosign that signs with it, offline.
-	run(t, ctx, tmp, []string{"COSIGN_PASSWORD="}, cosign, "generate-key-pair")
+	// The release workflow's keyless signature, from a private Sigstore.
+	sg := sigstoretest.StartGitHub(t)
+	trust := sg.LegacyTrustEnv(t)
+	token := sigstoretest.TokenFile(t, sg.WorkflowToken(t, releaseWorkflow))
 	wrapDir := filepath.Join(tmp, "wrap")
 	if err := os.Mkdir(wrapDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	wrapper := "#!/bin/sh\n[ \"$1\" = sign-blob ] || exec " + cosign + " \"$@\"\nshift\n" +
-		"exec " + cosign + " sign-blob --key " + filepath.Join(tmp, "cosign.key") + " --tlog-upload=false \"$@\"\n"
+		"exec " + cosign + " sign-blob --fulcio-url " + sg.FulcioURL + " --oidc-issuer " + sg.Issuer +
+		" --identity-token " + token + " --tlog-upload=false \"$@\"\n"
 	if err := os.WriteFile(filepath.Join(wrapDir, "cosign"), []byte(wrapper), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -86,10 +99,10 @@ func buildRelease(t *testing.T) release {
 	if err := os.WriteFile(cfgPath, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run(t, ctx, root, []string{"PATH=" + wrapDir + string(os.PathListSeparator) + os.Getenv("PATH"), "COSIGN_PASSWORD="},
+	run(t, ctx, root, append([]string{"PATH=" + wrapDir + string(os.PathListSeparator) + os.Getenv("PATH")}, trust...),
 		goreleaser, "release", "--snapshot", "--clean", "--skip=sbom,publish,announce,before", "--config", cfgPath)
 
-	rel := release{dir: filepath.Join(tmp, "release"), version: "v" + releaseVersion, pubKey: filepath.Join(tmp, "cosign.pub"),
+	rel := release{dir: filepath.Join(tmp, "release"), version: "v" + releaseVersion, sg: sg, trust: trust,
 		archive: "readiness_" + releaseVersion + "_" + runtime.GOOS + "_" + runtime.GOARCH + ".tar.gz"}
 	bins, err := filepath.Glob(filepath.Join(dist, "readiness_"+runtime.GOOS+"_"+runtime.GOARCH+"*", "readiness*"))
 	if err != nil || len(bins) != 1 {
@@ -165,22 +178,17 @@ func readmeVerifyCommands(t *testing.T) []string {
 	return cmds
 }
 
-// keyed turns a README command that verifies the release workflow's
-// certificate identity into the same command verifying this test's key:
-// the only part a test offline cannot reproduce is GitHub's OIDC identity.
-func keyed(t *testing.T, cmd, pubKey string) string {
+// keyless is a README command that verifies the release workflow's
+// certificate as written, pointed at the private Sigstore: its issuer for
+// GitHub's, and no transparency log to require. The identity flags stay
+// exactly as the README writes them.
+func keyless(t *testing.T, cmd string, sg *sigstoretest.Sigstore) string {
 	t.Helper()
-	fields := strings.Fields(cmd)
-	var outFields []string
-	for i := 0; i < len(fields); i++ {
-		switch fields[i] {
-		case "--certificate-identity-regexp", "--certificate-identity", "--certificate-oidc-issuer":
-			i++ // and its value
-			continue
-		}
-		outFields = append(outFields, fields[i])
+	const github = "--certificate-oidc-issuer https://token.actions.githubusercontent.com"
+	if !strings.Contains(cmd, github) {
+		t.Fatalf("README's command does not require GitHub's OIDC issuer (%s): %s", github, cmd)
 	}
-	return strings.Join(outFields, " ") + " --key " + pubKey + " --insecure-ignore-tlog=true"
+	return strings.Replace(cmd, github, "--certificate-oidc-issuer "+sg.Issuer, 1) + " --insecure-ignore-tlog=true"
 }
 
 // TestRelease builds the release once and checks it as users do: README's
@@ -200,7 +208,7 @@ func testReadmeVerify(t *testing.T, rel release) {
 	for _, c := range cmds {
 		switch {
 		case strings.HasPrefix(c, "cosign verify-blob "):
-			verifyBlob = keyed(t, c, rel.pubKey)
+			verifyBlob = keyless(t, c, rel.sg)
 		case strings.HasPrefix(c, "sha256sum "):
 			sha = c
 		}
@@ -212,7 +220,7 @@ func testReadmeVerify(t *testing.T, rel release) {
 		t.Fatalf("README verifies %q, not the bundle goreleaser publishes (checksums.txt.sigstore.json)", verifyBlob)
 	}
 	sh := func(dir, c string) ([]byte, error) {
-		return runErr(ctx, dir, []string{"PATH=" + filepath.Dir(cosign) + string(os.PathListSeparator) + os.Getenv("PATH")}, "sh", "-c", c)
+		return runErr(ctx, dir, append([]string{"PATH=" + filepath.Dir(cosign) + string(os.PathListSeparator) + os.Getenv("PATH")}, rel.trust...), "sh", "-c", c)
 	}
 	if out, err := sh(rel.dir, verifyBlob); err != nil {
 		t.Fatalf("README's cosign verify-blob on the release: %v\n%s", err, out)
@@ -247,6 +255,34 @@ func testReadmeVerify(t *testing.T, rel release) {
 	if out, err := sh(tampered("checksums.txt", reSum), verifyBlob); err == nil {
 		t.Errorf("cosign verify-blob accepted an altered checksums.txt:\n%s", out)
 	}
+	// Signed by the same Sigstore, but not by the release workflow at a tag.
+	for _, w := range []sigstoretest.GitHubWorkflow{
+		{Repository: "mallory/readiness", Workflow: ".github/workflows/release.yml", Ref: releaseWorkflow.Ref},
+		{Repository: releaseWorkflow.Repository, Workflow: ".github/workflows/ci.yml", Ref: releaseWorkflow.Ref},
+		{Repository: releaseWorkflow.Repository, Workflow: releaseWorkflow.Workflow, Ref: "refs/heads/main"},
+	} {
+		bundle := otherWorkflowBundle(t, rel, w)
+		if out, err := sh(tampered("checksums.txt.sigstore.json", func([]byte) []byte { return bundle }), verifyBlob); err == nil {
+			t.Errorf("README's verification accepted a signature by %s:\n%s", w.Identity(), out)
+		}
+	}
+}
+
+// otherWorkflowBundle signs the release's checksums.txt as workflow w, on
+// the release's own private Sigstore.
+func otherWorkflowBundle(t *testing.T, rel release, w sigstoretest.GitHubWorkflow) []byte {
+	t.Helper()
+	cosign := need(t, "cosign")
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "bundle.json")
+	run(t, context.Background(), dir, rel.trust, cosign, "sign-blob", "--yes", "--fulcio-url", rel.sg.FulcioURL,
+		"--oidc-issuer", rel.sg.Issuer, "--identity-token", sigstoretest.TokenFile(t, rel.sg.WorkflowToken(t, w)),
+		"--tlog-upload=false", "--bundle", bundle, filepath.Join(rel.dir, "checksums.txt"))
+	b, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // testInstallRelease runs the Action's install script against a local
@@ -256,16 +292,10 @@ func testInstallRelease(t *testing.T, rel release) {
 	root := repoRoot(t)
 	ctx := context.Background()
 
-	// A second key: a bundle that verifies, but not with the release key.
-	other := t.TempDir()
-	run(t, ctx, other, []string{"COSIGN_PASSWORD="}, cosign, "generate-key-pair")
-	otherBundle := filepath.Join(other, "bundle.json")
-	run(t, ctx, other, []string{"COSIGN_PASSWORD="}, cosign, "sign-blob", "--yes", "--key", filepath.Join(other, "cosign.key"),
-		"--tlog-upload=false", "--bundle", otherBundle, filepath.Join(rel.dir, "checksums.txt"))
-	otherSig, err := os.ReadFile(otherBundle)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A bundle that verifies, but was signed by another repository's
+	// release workflow.
+	otherSig := otherWorkflowBundle(t, rel, sigstoretest.GitHubWorkflow{
+		Repository: "mallory/readiness", Workflow: releaseWorkflow.Workflow, Ref: releaseWorkflow.Ref})
 	read := func(name string) []byte {
 		b, err := os.ReadFile(filepath.Join(rel.dir, name))
 		if err != nil {
@@ -287,7 +317,7 @@ func testInstallRelease(t *testing.T, rel release) {
 		{name: "good release", version: rel.version},
 		{name: "archive altered (bad checksum)", files: map[string][]byte{rel.archive: evil}, version: rel.version,
 			wantErr: "refusing to install"},
-		{name: "bundle by another key (bad signature)", files: map[string][]byte{"checksums.txt.sigstore.json": otherSig},
+		{name: "bundle by another repository's workflow", files: map[string][]byte{"checksums.txt.sigstore.json": otherSig},
 			version: rel.version, wantErr: "does not verify"},
 		{name: "checksums.txt re-made for an altered archive", version: rel.version, wantErr: "does not verify",
 			files: map[string][]byte{rel.archive: evil, "checksums.txt": bytes.Replace(sums,
@@ -319,11 +349,11 @@ func testInstallRelease(t *testing.T, rel release) {
 			}))
 			defer srv.Close()
 			dest := filepath.Join(t.TempDir(), "bin")
-			out, err := runErr(ctx, root, []string{
+			out, err := runErr(ctx, root, append([]string{
 				"VERSION=" + tc.version, "DEST=" + dest,
-				"READINESS_RELEASE_URL=" + srv.URL, "READINESS_VERIFY_KEY=" + rel.pubKey,
+				"READINESS_RELEASE_URL=" + srv.URL, "READINESS_PRIVATE_SIGSTORE_ISSUER=" + rel.sg.Issuer,
 				"PATH=" + filepath.Dir(cosign) + string(os.PathListSeparator) + os.Getenv("PATH"),
-			}, "bash", "scripts/install-release.sh")
+			}, rel.trust...), "bash", "scripts/install-release.sh")
 			_, statErr := os.Stat(filepath.Join(dest, "readiness"))
 			if tc.wantErr == "" {
 				if err != nil || statErr != nil {

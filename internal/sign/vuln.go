@@ -72,9 +72,6 @@ func ScansFromBundle(b *evidence.Bundle, t *Target) ([]Scan, error) {
 	return out, nil
 }
 
-// trivyDBURI is where trivy fetches its DB from by default.
-const trivyDBURI = "oci://mirror.gcr.io/aquasec/trivy-db:2"
-
 // VulnStatement builds the cosign vulnerability attestation for one scan
 // from trivy's raw JSON report. It fills in what trivy's own cosign-vuln
 // output leaves empty: the DB's version, URI and update times, and the
@@ -86,10 +83,11 @@ func VulnStatement(sc Scan, t *Target, inv Invocation, tool buildinfo.Info) (Sta
 		return Statement{}, fmt.Errorf("trivy report sha256:%s: %v", f.ReportSHA256, err)
 	}
 	version := strings.TrimPrefix(sc.ScannerVersion, "v")
-	db := VulnDB{URI: trivyDBURI, Version: fmt.Sprint(sc.DB.SchemaVersion)}
-	if len(sc.DB.Repository) > 0 {
-		db.URI = "oci://" + sc.DB.Repository[0]
-	}
+	// The DB the scan recorded it used (imagescan's recordDBSource):
+	// oci://REPO when trivy downloaded it then, file://PATH for a cached
+	// one. Evidence from before that was recorded leaves it empty rather
+	// than naming a default repository the DB may not have come from.
+	db := VulnDB{URI: sc.DB.URI, Version: fmt.Sprint(sc.DB.SchemaVersion)}
 	if !sc.DB.UpdatedAt.IsZero() {
 		db.UpdatedAt, db.NextUpdate, db.DownloadedAt = &sc.DB.UpdatedAt, &sc.DB.NextUpdate, &sc.DB.DownloadedAt
 	}

@@ -25,7 +25,9 @@ class InflightFailed(Exception):
 
 
 class InflightTimeout(Exception):
-    pass
+    def __init__(self, message, key, state, waited):
+        super().__init__(message)
+        self.key, self.state, self.waited = key, state, waited
 
 
 class NotOwner(Exception):
@@ -144,6 +146,7 @@ class SharedLedger:
                 raise InflightFailed(f"key {key!r}: generation by {st['owner']} failed: {st['error']}", st["attempt"])
             left = timeout - (time.monotonic() - start)
             if left <= 0:
-                raise InflightTimeout(f"wait for key {key!r} timed out after {time.monotonic() - start:.3f}s; "
-                                      f"last state: {st['state']}")
+                waited = time.monotonic() - start
+                raise InflightTimeout(f"wait for key {key!r} timed out after {waited:.3f}s; last state: {st['state']}",
+                                      key, st["state"], waited)
             time.sleep(min(poll_interval, left))

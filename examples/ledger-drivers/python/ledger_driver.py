@@ -70,6 +70,8 @@ def main():
     ap.add_argument("--db", required=True, help="SQLite file the ledger uses")
     ap.add_argument("--poll", type=float, default=POLL, help="wait_for_inflight poll interval, seconds")
     ap.add_argument("--ops", default=",".join(OPS), help="ops to declare (to see what readiness does without one)")
+    ap.add_argument("--features", default="tokens,leases",
+                    help="features to declare: tokens (attempt tokens, wait after), leases (a claim runs out unless renewed)")
     args = ap.parse_args()
     POLL = args.poll
     module, cls = args.ledger.split(":")
@@ -85,7 +87,8 @@ def main():
     init = json.loads(sys.stdin.readline() or "{}")
     if init.get("type") != "init" or init.get("protocol") != 1:
         sys.exit(f"ledger_driver: expected init for protocol 1, got {init!r}")
-    send({"type": "init_ok", "protocol": 1, "ops": ops, "features": ["tokens"], "durable": True,
+    features = [f for f in args.features.split(",") if f]
+    send({"type": "init_ok", "protocol": 1, "ops": ops, "features": features, "durable": True,
           "name": f"python {args.ledger} (SQLite)"})
 
     def serve(req):
@@ -96,7 +99,10 @@ def main():
             reply.update(OPS[req["op"]](lg, req, lambda: send({"id": req["id"], "event": "waiting"})))
         except Exception as e:  # every failure is an answer, never silence
             kind = "unsupported" if isinstance(e, LookupError) else KINDS.get(type(e).__name__, "store")
-            reply = {"id": req["id"], "error": {"kind": kind, "message": str(e), "token": getattr(e, "attempt", 0)}}
+            error = {"kind": kind, "message": str(e), "token": getattr(e, "attempt", 0)}
+            if kind == "timeout":  # what readiness judges, not the wording
+                error.update(key=e.key, state=e.state, waited_ms=int(e.waited * 1000))
+            reply = {"id": req["id"], "error": error}
         send(reply)
 
     for line in sys.stdin:  # each request in its own thread: waits block only themselves

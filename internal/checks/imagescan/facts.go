@@ -19,6 +19,12 @@ const (
 	FactTrivy = evidence.FactScanner
 	// FactCounts holds Counts over every scan (unsuppressed findings).
 	FactCounts = "counts"
+	// FactSettings holds Settings: every result-changing trivy setting,
+	// with the value passed.
+	FactSettings = "trivy_settings"
+	// FactEnvWithheld names the TRIVY_* variables readiness's environment
+	// had and trivy was not given.
+	FactEnvWithheld = "trivy_env_withheld"
 )
 
 // ScanFact records one trivy scan of one image, by digest: the neutral
@@ -96,10 +102,6 @@ type DBFact struct {
 type TrivyFact struct {
 	evidence.Scanner
 	MinVersion string `json:"min_version"`
-	// VersionCached says the `trivy version` output (version and DB
-	// metadata) was reused from an earlier run with the very same binary
-	// and DB metadata file, instead of run again.
-	VersionCached bool `json:"version_cached,omitempty"`
 }
 
 // Scans reads Facts["scans"] back from a Result.

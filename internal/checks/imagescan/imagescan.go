@@ -111,10 +111,8 @@ func (o *Options) Validate() error {
 	if len(o.Scanners) == 0 {
 		o.Scanners = []string{"vuln"}
 	}
-	for _, s := range o.Scanners {
-		if !slices.Contains(knownScanners, s) {
-			return fmt.Errorf("scanner %q is not one of %s", s, strings.Join(knownScanners, ", "))
-		}
+	if err := validScanners(o.Scanners); err != nil {
+		return err
 	}
 	if o.DBMaxAge == 0 {
 		o.DBMaxAge = config.Duration(DefaultDBMaxAge)
@@ -127,6 +125,21 @@ func (o *Options) Validate() error {
 	}
 	if !checks.Severity(o.UnknownSeverity).Valid() {
 		return fmt.Errorf("unknown_severity %q is not a severity; use critical, high, medium, low or info", o.UnknownSeverity)
+	}
+	return nil
+}
+
+// validScanners checks a non-empty scanner list: known scanners, and vuln
+// among them. Without vuln trivy reports no vulnerability, and an image that
+// was never scanned for any would pass the gate.
+func validScanners(scanners []string) error {
+	for _, s := range scanners {
+		if !slices.Contains(knownScanners, s) {
+			return fmt.Errorf("scanner %q is not one of %s", s, strings.Join(knownScanners, ", "))
+		}
+	}
+	if !slices.Contains(scanners, "vuln") {
+		return fmt.Errorf("scanners [%s] leave out vuln, so nothing would be scanned for vulnerabilities and a vulnerable image would pass; list vuln too (e.g. [vuln, %s]) or leave scanners unset for the default [vuln]", strings.Join(scanners, ", "), scanners[0])
 	}
 	return nil
 }
@@ -168,6 +181,13 @@ func OptionsFromSpec(env checks.Env, spec config.CheckSpec) (Options, error) {
 	if err := config.DecodeStrict(env.ConfigFile, &spec.With, &o); err != nil {
 		return Options{}, err
 	}
+	if len(o.Scanners) > 0 {
+		// Here, where the line is known: a flag can still replace the
+		// list, and Validate checks it again.
+		if err := validScanners(o.Scanners); err != nil {
+			return Options{}, config.Errorf(env.ConfigFile, keyNode(spec, "scanners"), "check %q: %v", spec.Name, err)
+		}
+	}
 	o.resolvePaths(env.Dir)
 	return o, nil
 }
@@ -193,7 +213,20 @@ func fromSpec(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
 	if err := o.ValidReferences(); err != nil {
 		return nil, config.Errorf(env.ConfigFile, withNode(spec), "check %q: %v", spec.Name, err)
 	}
-	return New(o, Deps{Now: env.Now, ProbeCache: DefaultProbeCache()}), nil
+	return New(o, Deps{Now: env.Now}), nil
+}
+
+// keyNode is the value of key in the `with:` block, or the block itself.
+func keyNode(spec config.CheckSpec, key string) *yaml.Node {
+	w := &spec.With
+	if w.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(w.Content); i += 2 {
+			if w.Content[i].Value == key {
+				return w.Content[i+1]
+			}
+		}
+	}
+	return withNode(spec)
 }
 
 // withNode is where an error in the `with:` block points.
@@ -225,7 +258,7 @@ func WithImages(env checks.Env, spec config.CheckSpec, refs []string, insecure b
 	if err := o.ValidReferences(); err != nil {
 		return nil, err
 	}
-	return New(o, Deps{Now: env.Now, ProbeCache: DefaultProbeCache()}), nil
+	return New(o, Deps{Now: env.Now}), nil
 }
 
 // Deps are what the check needs from outside.
@@ -236,22 +269,17 @@ type Deps struct {
 	Now func() time.Time
 	// Remote adds registry options (transport, auth) to digest resolution.
 	Remote []remote.Option
-	// ProbeCache is a directory where the output of `trivy version` is
-	// kept between runs, keyed by the identity of the trivy binary and of
-	// the DB metadata file (see probe.go); "" turns it off.
+	// ProbeCache is ignored: the `trivy version` probe is no longer
+	// cached (probe.go says why).
+	//
+	// Deprecated: kept so that callers still compile; remove with them.
 	ProbeCache string
 }
 
-// DefaultProbeCache is where readiness keeps `trivy version` results:
-// $XDG_CACHE_HOME/readiness/trivy-version, or "" when there is no user
-// cache directory.
-func DefaultProbeCache() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(dir, "readiness", "trivy-version")
-}
+// DefaultProbeCache returns "": the probe is never cached.
+//
+// Deprecated: see Deps.ProbeCache.
+func DefaultProbeCache() string { return "" }
 
 // Check is a configured image-scan check.
 type Check struct {
@@ -297,20 +325,13 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 		}
 	}
 
-	// The version probe runs while images resolve and the first scan
-	// runs: it costs a whole trivy start-up, which would otherwise add to
-	// every run. Its verdict still comes first: a trivy that is too old or
-	// unversioned fails the check whatever the scans say.
-	probeCtx, cancelProbe := context.WithCancel(ctx)
-	defer cancelProbe()
-	probe := make(chan probeResult, 1)
-	go func() { probe <- c.version(probeCtx, bin, work) }()
-
+	inv, err := c.newInvocation(bin, work)
+	if err != nil {
+		return res, err
+	}
+	res.Facts[FactSettings] = inv.set
 	targets, err := c.resolve(ctx, work)
 	if err != nil {
-		if p := <-probe; p.err != nil {
-			return res, p.err
-		}
 		return res, err
 	}
 	reportDir := o.ReportDir
@@ -322,23 +343,20 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 	} else if err := os.MkdirAll(reportDir, 0o755); err != nil {
 		return res, fmt.Errorf("create report_dir %s: %v", reportDir, unwrapPath(err))
 	}
-	scanCtx, cancelScans := context.WithCancel(ctx)
-	defer cancelScans()
-	done := make(chan scanned, 1)
-	go func() { done <- c.scanAll(scanCtx, bin, work, reportDir, targets) }()
-	probed := <-probe
-	if probed.err != nil {
-		cancelScans()
-		<-done
-		return res, probed.err
-	}
-	res.Facts[FactTrivy] = TrivyFact{Scanner: evidence.Scanner{Path: bin, Version: probed.info.Version}, MinVersion: MinTrivyVersion, VersionCached: probed.cached}
-	out := <-done
+	out := c.scanAll(ctx, inv, reportDir, targets)
 	scans, findings := out.scans, out.findings
 	res.Facts[FactScans] = nonNil(scans)
 	if out.err != nil {
 		return res, out.err
 	}
+	// The version is judged after the scans, whose results count only if
+	// it passes: trivy names itself in each report (releases since early 2026, v0.74 among them), and
+	// only an older one costs a `trivy version` run.
+	version, err := c.trivyVersion(ctx, inv, out.versions)
+	if err != nil {
+		return res, err
+	}
+	res.Facts[FactTrivy] = TrivyFact{Scanner: evidence.Scanner{Path: bin, Version: version}, MinVersion: MinTrivyVersion}
 	var (
 		total   Counts
 		took    time.Duration
@@ -360,26 +378,24 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 	if len(o.Platforms) > 0 {
 		res.Facts["platforms"] = o.Platforms
 	}
-	if env := trivyEnv(); len(env) > 0 {
-		// Names only: TRIVY_* variables can change what trivy reports.
-		res.Facts["trivy_env"] = env
+	if env := withheldEnv(os.Environ()); len(env) > 0 {
+		// Names only, for whoever wonders why a variable had no effect.
+		res.Facts[FactEnvWithheld] = env
 	}
 	if o.IgnoreFile != "" {
 		res.Facts["ignorefile"] = map[string]any{"path": o.IgnoreFile, "suppressed": nonNil(allSupp)}
 	}
 
-	// The DB the scans used. In offline mode it cannot have changed since
-	// the probe; otherwise trivy may just have downloaded a new one.
-	info := probed.info
-	if !o.SkipDBUpdate {
-		p := c.version(ctx, bin, work)
-		if p.err != nil {
-			return res, p.err
-		}
-		info = p.info
-	}
-	db, stale, err := c.judgeDB(info)
+	// The DB the scans used, read from the cache directory after them
+	// (trivy may just have downloaded a new one): the same metadata.json
+	// `trivy version` would read.
+	meta, err := readDB(inv.set)
 	if err != nil {
+		return res, err
+	}
+	db, stale := c.judgeDB(meta.meta, inv.set)
+	recordDBSource(&db, meta, inv.set.SkipDBUpdate, out.downloadedFrom)
+	if err := checkDownload(db, scans, inv.set); err != nil {
 		return res, err
 	}
 	res.Facts[FactDB] = db
@@ -413,9 +429,9 @@ func (c *Check) findTrivy() (string, error) {
 	p, err := exec.LookPath(name)
 	if err != nil {
 		if name == "trivy" {
-			return "", errors.New("trivy is not installed (not found on PATH); install it (scripts/install-trivy.sh, or GOEXPERIMENT=jsonv2 go install github.com/aquasecurity/trivy/cmd/trivy@v0.74.0, or a release from https://trivy.dev) or point trivy: / --trivy at it")
+			return "", fmt.Errorf("trivy is not installed (not found on PATH); %s, or point trivy: / --trivy at it", installTrivy)
 		}
-		return "", fmt.Errorf("trivy binary %s was not found or is not executable; install trivy (scripts/install-trivy.sh) or fix trivy: / --trivy", name)
+		return "", fmt.Errorf("trivy binary %s was not found or is not executable; fix trivy: / --trivy, or %s", name, installTrivy)
 	}
 	if abs, err := filepath.Abs(p); err == nil {
 		p = abs
@@ -491,67 +507,33 @@ func (c *Check) resolve(ctx context.Context, work string) ([]target, error) {
 	return out, nil
 }
 
-// args is the trivy command line for one target. Every flag that changes
-// what trivy reports is passed explicitly, so that TRIVY_* variables and a
-// trivy.yaml cannot quietly narrow the scan.
-func (c *Check) args(ctx context.Context, t target) []string {
-	o := c.opts
-	args := []string{"image",
-		"--format", "json",
-		"--exit-code", "0",
-		"--scanners", strings.Join(o.Scanners, ","),
-		"--severity", "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL",
-		"--pkg-types", "os,library",
-		"--ignore-unfixed=" + fmt.Sprint(o.IgnoreUnfixed),
-		"--cache-backend", "memory",
-		"--no-progress",
-		"--skip-version-check",
-	}
-	if o.IgnoreFile != "" {
-		args = append(args, "--ignorefile", o.IgnoreFile, "--show-suppressed")
-	} else {
-		// Not trivy's default ./.trivyignore, nor $TRIVY_IGNOREFILE: only
-		// what readiness.yaml names may suppress findings.
-		args = append(args, "--ignorefile", os.DevNull)
-	}
-	if o.CacheDir != "" {
-		args = append(args, "--cache-dir", o.CacheDir)
-	}
-	for _, r := range o.DBRepositories {
-		args = append(args, "--db-repository", r)
-	}
-	if o.SkipDBUpdate {
-		args = append(args, "--skip-db-update", "--skip-java-db-update", "--skip-check-update", "--offline-scan", "--disable-telemetry")
-	}
-	if o.Insecure {
-		args = append(args, "--insecure")
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		// trivy's own default timeout (5m) must not cut a scan the check's
-		// timeout allows.
-		if left := time.Until(dl).Round(time.Second); left > time.Second {
-			args = append(args, "--timeout", left.String())
-		}
-	}
-	return append(args, t.Args...)
-}
-
 type scanned struct {
 	scans    []ScanFact
 	findings []checks.Finding
+	// downloadedFrom is the DB repository trivy downloaded its DB from
+	// during these scans, "" when it used the DB already in its cache.
+	downloadedFrom string
+	// versions are the trivy versions the reports name ("" for a trivy
+	// that predates the report field, trivy PR #10065).
+	versions []string
 	err      error
 }
 
 // scanAll scans the targets one after another: trivy processes sharing a
 // cache dir would contend for it, and one scan at a time keeps the load of
 // a release gate predictable.
-func (c *Check) scanAll(ctx context.Context, bin, work, reportDir string, targets []target) scanned {
+func (c *Check) scanAll(ctx context.Context, inv *invocation, reportDir string, targets []target) scanned {
 	var out scanned
 	for i, t := range targets {
-		sf, fs, err := c.scan(ctx, bin, work, reportDir, i, t)
+		sf, fs, rep, err := c.scan(ctx, inv, reportDir, i, t)
 		if err != nil {
 			out.err = err
 			return out
+		}
+		out.versions = append(out.versions, rep.version)
+		stderr := rep.stderr
+		if repo := downloadedDBRepo(stderr, inv.set.DBRepositories); repo != "" {
+			out.downloadedFrom = repo
 		}
 		out.scans = append(out.scans, sf)
 		out.findings = append(out.findings, fs...)
@@ -559,43 +541,51 @@ func (c *Check) scanAll(ctx context.Context, bin, work, reportDir string, target
 	return out
 }
 
+// scanRun is what one trivy run says besides its findings.
+type scanRun struct {
+	// version is the trivy version the report names, if it does.
+	version string
+	// stderr is trivy's log, where it says which DB it downloaded.
+	stderr []byte
+}
+
 // scan runs trivy on one target and turns its report into findings.
-func (c *Check) scan(ctx context.Context, bin, work, reportDir string, i int, t target) (ScanFact, []checks.Finding, error) {
-	args := c.args(ctx, t)
+func (c *Check) scan(ctx context.Context, inv *invocation, reportDir string, i int, t target) (ScanFact, []checks.Finding, scanRun, error) {
+	args := inv.scanArgs(ctx, t)
 	sf := ScanFact{ImageScan: evidence.ImageScan{
 		Reference: t.Reference, Source: t.Source, Name: t.Name, Digest: t.Digest, DigestKind: t.DigestKind,
-		ImageID: t.ImageID, Platform: t.Platform, Command: append([]string{bin}, args...),
+		ImageID: t.ImageID, Platform: t.Platform, Command: append([]string{inv.bin}, args...),
 		StartedAt: c.deps.Now().UTC(),
 	}}
-	out, err := c.deps.Exec(ctx, procexec.Cmd{Path: bin, Args: args, Dir: work})
+	out, err := c.deps.Exec(ctx, inv.cmd(args))
 	sf.FinishedAt = c.deps.Now().UTC()
 	sf.DurationMS = out.Duration.Milliseconds()
 	what := t.display()
 	if err != nil {
-		return sf, nil, runFailure(ctx, "the trivy scan of "+what, err)
+		return sf, nil, scanRun{}, runFailure(ctx, "the trivy scan of "+what, err)
 	}
 	if out.ExitCode != 0 {
-		return sf, nil, trivyFailure(what, out.ExitCode, out.Stderr, c.opts.CacheDir)
+		return sf, nil, scanRun{}, trivyFailure(what, out.ExitCode, out.Stderr, inv.set.CacheDir)
 	}
 	rep, err := parseReport(out.Stdout)
 	if err != nil {
-		return sf, nil, fmt.Errorf("scanning %s: %v", what, err)
+		return sf, nil, scanRun{}, fmt.Errorf("scanning %s: %v", what, err)
 	}
 	// Fail closed: a report that does not name the resolved image (no
 	// ImageID, another ImageID, another manifest) is not a scan of it.
 	if err := tieReport(out.Stdout, t); err != nil {
-		return sf, nil, fmt.Errorf("trivy's report for %s cannot be tied to the image that was resolved: %v; refusing to record it as a scan of that image", what, err)
+		return sf, nil, scanRun{}, fmt.Errorf("trivy's report for %s cannot be tied to the image that was resolved: %v; refusing to record it as a scan of that image", what, err)
 	}
 	sum := sha256.Sum256(out.Stdout)
 	sf.ReportSHA256 = hex.EncodeToString(sum[:])
 	sf.ReportPath = filepath.Join(reportDir, fmt.Sprintf("trivy-%02d-%s.json", i+1, strings.ReplaceAll(shortDigest(t.Digest), ":", "-")))
 	if err := os.WriteFile(sf.ReportPath, out.Stdout, 0o644); err != nil {
-		return sf, nil, fmt.Errorf("save trivy's report for %s: %w", what, err)
+		return sf, nil, scanRun{}, fmt.Errorf("save trivy's report for %s: %w", what, err)
 	}
 	if rep.Metadata.OS == nil && len(rep.Results) == 0 {
 		// No operating system and no package found: trivy looked at
 		// nothing, which must not read as "no vulnerabilities".
-		return sf, nil, fmt.Errorf("trivy found no operating system and no packages in %s, so nothing was scanned; check that the image is what you meant to release", what)
+		return sf, nil, scanRun{}, fmt.Errorf("trivy found no operating system and no packages in %s, so nothing was scanned; check that the image is what you meant to release", what)
 	}
 	if osInfo := rep.Metadata.OS; osInfo != nil {
 		sf.OS = strings.TrimSpace(osInfo.Family + " " + osInfo.Name)
@@ -603,36 +593,28 @@ func (c *Check) scan(ctx context.Context, bin, work, reportDir string, i int, t 
 	}
 	fs, counts, supp := findingsOf(rep, t, checks.Severity(c.opts.UnknownSeverity))
 	sf.Counts, sf.Suppressed = counts, supp
-	return sf, fs, nil
+	return sf, fs, scanRun{version: rep.Trivy.Version, stderr: out.Stderr}, nil
 }
 
 // judgeDB reports the DB and a SCAN-DB-STALE finding when it is too old.
-func (c *Check) judgeDB(info *versionInfo) (DBFact, *checks.Finding, error) {
+func (c *Check) judgeDB(m dbMetadata, set Settings) (DBFact, *checks.Finding) {
 	o := c.opts
-	if info == nil || info.VulnerabilityDB == nil {
-		return DBFact{}, nil, fmt.Errorf("`trivy version` reports no vulnerability DB in %s after the scan, so its age cannot be judged", orDefault(o.CacheDir))
-	}
-	m := info.VulnerabilityDB
 	now := c.deps.Now()
 	age := now.Sub(m.UpdatedAt)
 	db := DBFact{
 		ScanDB: evidence.ScanDB{
 			SchemaVersion: m.Version, UpdatedAt: m.UpdatedAt.UTC(), NextUpdate: m.NextUpdate.UTC(), DownloadedAt: m.DownloadedAt.UTC(),
-			MaxAgeHours: roundTenth(o.DBMaxAge.D().Hours()), Repository: o.DBRepositories,
+			MaxAgeHours: roundTenth(o.DBMaxAge.D().Hours()), Repository: slices.Clone(set.DBRepositories),
 		},
-		AgeHours: roundTenth(age.Hours()), SkipUpdate: o.SkipDBUpdate, CacheDir: o.CacheDir,
+		AgeHours: roundTenth(age.Hours()), SkipUpdate: o.SkipDBUpdate, CacheDir: set.CacheDir,
 	}
 	if age <= o.DBMaxAge.D() {
-		return db, nil, nil
+		return db, nil
 	}
 	db.Stale = true
 	how := "let trivy update it (remove skip_db_update)"
 	if o.SkipDBUpdate {
-		dir := o.CacheDir
-		if dir == "" {
-			dir = "~/.cache/trivy"
-		}
-		how = fmt.Sprintf("refresh the offline cache (trivy image --download-db-only --cache-dir %s)", dir)
+		how = fmt.Sprintf("refresh the offline cache (trivy image --download-db-only --cache-dir %s)", set.CacheDir)
 	}
 	return db, &checks.Finding{
 		Rule: RuleDBStale, ID: RuleDBStale, Severity: checks.SeverityHigh,
@@ -642,7 +624,7 @@ func (c *Check) judgeDB(info *versionInfo) (DBFact, *checks.Finding, error) {
 		Properties: map[string]any{
 			"updated_at": m.UpdatedAt.UTC().Format(time.RFC3339), "age_hours": db.AgeHours, "max_age_hours": db.MaxAgeHours,
 		},
-	}, nil
+	}
 }
 
 func roundTenth(f float64) float64 {
@@ -680,11 +662,12 @@ func summary(scans []ScanFact, c Counts, db DBFact, stale bool) string {
 	return s
 }
 
-// trivyEnv lists the names of TRIVY_* variables set in the environment.
-func trivyEnv() []string {
+// withheldEnv lists the names of the TRIVY_* variables in environ, which
+// trivy was not given.
+func withheldEnv(environ []string) []string {
 	var names []string
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "TRIVY_") {
+	for _, kv := range environ {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(strings.ToUpper(k), "TRIVY_") {
 			names = append(names, k)
 		}
 	}

@@ -2,55 +2,60 @@ package imagescan
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/readiness-dev/readiness/internal/procexec"
 )
 
-// The version probe, `trivy version --format json`, tells the gate
-// trivy's version and its DB's metadata. It costs a whole trivy start-up
-// (about 80 ms of CPU for a 250 MB binary), as much as a scan of a small
-// image, so its output is kept between runs in Deps.ProbeCache, keyed by
-// the identity of the two files it depends on:
-//
-//   - the trivy binary (path, inode, size, modification and change times):
-//     an upgrade, a reinstall or a copy over it changes the key;
-//   - the DB's metadata.json in the configured cache_dir, which trivy
-//     rewrites whenever the DB changes.
-//
-// The change time (ctime) cannot be set from user space, so a file edited
-// and given back its old modification time still gets a new key. Without
-// an explicit cache_dir (trivy then picks its own directory) the probe
-// always runs.
+// trivy's version is judged (MinTrivyVersion), and so is its DB's age
+// (SCAN-DB-STALE). Neither is cached: a cache under $XDG_CACHE_HOME, keyed
+// by file metadata, could be planted with an answer that makes an old DB
+// read as fresh or an old trivy as new. The version comes from the reports
+// themselves (trivy releases since PR #10065, January 2026, v0.74 among
+// them, name their version); only an older trivy
+// costs a `trivy version` run, a whole trivy start-up. The DB's metadata is
+// read from the cache directory (dbsource.go), where `trivy version` would
+// read it.
+
+// installTrivy says how to get a trivy this gate accepts, for users of any
+// repository.
+const installTrivy = "install trivy " + MinTrivyVersion + " or newer: a release from https://github.com/aquasecurity/trivy/releases (see https://trivy.dev), or GOEXPERIMENT=jsonv2 go install -ldflags '-X github.com/aquasecurity/trivy/pkg/version/app.ver=0.74.0' github.com/aquasecurity/trivy/cmd/trivy@v0.74.0"
 
 type probeResult struct {
-	info   *versionInfo
-	cached bool
-	err    error
+	info *versionInfo
+	err  error
 }
 
-// version returns the checked output of `trivy version --format json`,
-// from the probe cache when the binary and the DB metadata are unchanged.
-func (c *Check) version(ctx context.Context, bin, work string) probeResult {
-	key := c.probeKey(bin)
-	if key != "" {
-		if data, err := os.ReadFile(filepath.Join(c.deps.ProbeCache, key+".json")); err == nil {
-			if info, err := parseVersionInfo(data); err == nil {
-				if err := checkVersion(bin, info); err == nil {
-					return probeResult{info: info, cached: true}
-				}
-			}
+// trivyVersion is the checked version of the trivy that wrote the reports:
+// the one they name, or for a trivy that names none the output of `trivy
+// version`. Reports that disagree are an error.
+func (c *Check) trivyVersion(ctx context.Context, inv *invocation, versions []string) (string, error) {
+	named := ""
+	for _, v := range versions {
+		switch {
+		case v == "":
+		case named == "":
+			named = v
+		case v != named:
+			return "", fmt.Errorf("trivy %s named two versions in its reports (%s and %s)", inv.bin, named, v)
 		}
 	}
-	args := []string{"version", "--format", "json"}
-	if c.opts.CacheDir != "" {
-		args = append(args, "--cache-dir", c.opts.CacheDir)
+	if named == "" {
+		p := c.version(ctx, inv)
+		if p.err != nil {
+			return "", p.err
+		}
+		named = p.info.Version
 	}
-	out, err := c.deps.Exec(ctx, procexec.Cmd{Path: bin, Args: args, Dir: work})
+	if err := checkVersion(inv.bin, &versionInfo{Version: named}); err != nil {
+		return "", err
+	}
+	return named, nil
+}
+
+// version returns the checked output of `trivy version --format json`.
+func (c *Check) version(ctx context.Context, inv *invocation) probeResult {
+	out, err := c.deps.Exec(ctx, inv.cmd(inv.versionArgs()))
 	if err != nil {
 		return probeResult{err: runFailure(ctx, "trivy version", err)}
 	}
@@ -61,61 +66,27 @@ func (c *Check) version(ctx context.Context, bin, work string) probeResult {
 	if err != nil {
 		return probeResult{err: err}
 	}
-	if err := checkVersion(bin, info); err != nil {
+	if err := checkVersion(inv.bin, info); err != nil {
 		return probeResult{err: err}
 	}
-	if key != "" && info.VulnerabilityDB != nil {
-		storeProbe(c.deps.ProbeCache, key, out.Stdout)
-	}
 	return probeResult{info: info}
+}
+
+// cmd is a trivy process: in readiness's work directory, with the
+// allowlisted environment only.
+func (v *invocation) cmd(args []string) procexec.Cmd {
+	return procexec.Cmd{Path: v.bin, Args: args, Dir: v.work, Env: v.env, OnlyEnv: true}
 }
 
 // checkVersion holds trivy's version against MinTrivyVersion.
 func checkVersion(bin string, info *versionInfo) error {
 	v, err := parseSemver(info.Version)
 	if err != nil {
-		return fmt.Errorf("trivy %s reports version %q, which cannot be checked against the minimum %s; install a release build (scripts/install-trivy.sh stamps the version into a go install build)", bin, info.Version, MinTrivyVersion)
+		return fmt.Errorf("trivy %s reports version %q, which cannot be checked against the minimum %s; %s (a plain go install reports \"dev\": stamp the version with -ldflags as shown)", bin, info.Version, MinTrivyVersion, installTrivy)
 	}
 	minV, _ := parseSemver(MinTrivyVersion)
 	if v.less(minV) {
-		return fmt.Errorf("trivy %s is %s, older than the minimum %s this gate needs; upgrade it (scripts/install-trivy.sh)", bin, info.Version, MinTrivyVersion)
+		return fmt.Errorf("trivy %s is %s, older than the minimum %s this gate needs; %s", bin, info.Version, MinTrivyVersion, installTrivy)
 	}
 	return nil
-}
-
-// probeKey names the cache entry for bin and the configured DB, or "" when
-// the probe must run (no cache, no explicit cache_dir, a file missing).
-func (c *Check) probeKey(bin string) string {
-	if c.deps.ProbeCache == "" || c.opts.CacheDir == "" {
-		return ""
-	}
-	h := sha256.New()
-	for _, p := range []string{bin, filepath.Join(c.opts.CacheDir, "db", "metadata.json")} {
-		id, ok := fileIdentity(p)
-		if !ok {
-			return ""
-		}
-		fmt.Fprintf(h, "%s\x00%s\x00", p, id)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:32]
-}
-
-// storeProbe writes an entry atomically; a failure only costs the next
-// run a probe.
-func storeProbe(dir, key string, data []byte) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return
-	}
-	f, err := os.CreateTemp(dir, key+".*.tmp")
-	if err != nil {
-		return
-	}
-	_, werr := f.Write(data)
-	if cerr := f.Close(); werr != nil || cerr != nil {
-		os.Remove(f.Name())
-		return
-	}
-	if err := os.Rename(f.Name(), filepath.Join(dir, key+".json")); err != nil {
-		os.Remove(f.Name())
-	}
 }

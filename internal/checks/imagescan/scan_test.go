@@ -350,8 +350,8 @@ func TestStrayTrivyIgnoreHasNoEffect(t *testing.T) {
 	if len(res.Findings) != 2 {
 		t.Errorf("findings = %v (status %s: %s), want both", findingIDs(res), res.Status, res.Error)
 	}
-	if env, _ := res.Facts["trivy_env"].([]string); !slices.Contains(env, "TRIVY_SEVERITY") {
-		t.Errorf("trivy_env = %v, want the TRIVY_* names recorded", res.Facts["trivy_env"])
+	if env, _ := res.Facts[FactEnvWithheld].([]string); !slices.Contains(env, "TRIVY_SEVERITY") {
+		t.Errorf("%s = %v, want the TRIVY_* names recorded", FactEnvWithheld, res.Facts[FactEnvWithheld])
 	}
 }
 
@@ -448,10 +448,30 @@ func fakeTrivy(t *testing.T, name, version, scan string) string {
 	return path
 }
 
+// fakeCacheDir is a trivy cache dir for fake trivies: a DB file and
+// metadata the gate can hash, which no real trivy could read.
+func fakeCacheDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "db"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	meta := `{"Version":2,"NextUpdate":"2026-06-02T00:00:00Z","UpdatedAt":"2026-06-01T00:00:00Z","DownloadedAt":"2026-06-01T00:00:00Z"}`
+	for name, body := range map[string]string{"trivy.db": "not a bolt DB", "metadata.json": meta} {
+		if err := os.WriteFile(filepath.Join(dir, "db", name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 func TestFaultsWithFakeTrivy(t *testing.T) {
 	fx := trivytest.Load(t) // tarballs only: no real trivy needed
 	report := func(imageID string) string {
 		return `  echo '{"SchemaVersion":2,"Metadata":{"ImageID":"` + imageID + `","OS":{"Family":"alpine","Name":"3.19.1"}},"Results":[]}'`
+	}
+	namedReport := func(version, imageID string) string {
+		return `  echo '{"SchemaVersion":2,"Trivy":{"Version":"` + version + `"},"Metadata":{"ImageID":"` + imageID + `","OS":{"Family":"alpine","Name":"3.19.1"}},"Results":[]}'`
 	}
 	cleanID, _ := trivytest.Clean("amd64").ConfigName()
 	// No OS and no packages: trivy looked at nothing.
@@ -466,6 +486,11 @@ func TestFaultsWithFakeTrivy(t *testing.T) {
 		{"fake-trivy-crash", "0.74.0", "  kill -SEGV $$", "trivy crashed (signal: segmentation fault) during the trivy scan of"},
 		{"fake-trivy-exit-3", "0.74.0", "  echo 'panic: something inside trivy' >&2\n  exit 3", "trivy exited with unexpected code 3 while scanning " + fx.CleanTar + "@" + shortDigest(cleanID.String()) + " (linux/amd64): panic: something inside trivy"},
 		{"fake-trivy-too-old", "0.50.1", report(cleanID.String()), "is 0.50.1, older than the minimum 0.64.0 this gate needs"},
+		// A report that names its trivy is believed over `trivy version`,
+		// which then never runs (the fake's would say 0.74.0 or dev).
+		{"fake-trivy-report-names-old", "0.74.0", namedReport("0.50.1", cleanID.String()), "is 0.50.1, older than the minimum 0.64.0 this gate needs"},
+		{"fake-trivy-report-names-new", "dev", namedReport("0.74.0", cleanID.String()), ""},
+		{"fake-trivy-unknown-flag", "0.74.0", "  printf '2026-06-01T06:00:00Z\\tFATAL\\tFatal error\\tunknown flag: --detection-priority\\n' >&2\n  exit 1", "trivy does not know a flag this gate passes (unknown flag: --detection-priority)"},
 		{"fake-trivy-dev", "dev", report(cleanID.String()), `reports version "dev", which cannot be checked against the minimum 0.64.0`},
 		{"fake-trivy-scanned-nothing", "0.74.0", scannedNothing, "trivy found no operating system and no packages in"},
 		{"fake-trivy-wrong-image", "0.74.0", report("sha256:0000000000000000000000000000000000000000000000000000000000000000"), "Metadata.ImageID is sha256:0000000000000000000000000000000000000000000000000000000000000000, but the image's config digest is"},
@@ -475,7 +500,7 @@ func TestFaultsWithFakeTrivy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			bin := fakeTrivy(t, tt.name, tt.version, tt.scan)
-			o := Options{Inputs: []string{fx.CleanTar}, Trivy: bin, SkipDBUpdate: true, ReportDir: t.TempDir()}
+			o := Options{Inputs: []string{fx.CleanTar}, Trivy: bin, SkipDBUpdate: true, CacheDir: fakeCacheDir(t), ReportDir: t.TempDir()}
 			if err := o.Validate(); err != nil {
 				t.Fatal(err)
 			}
@@ -499,8 +524,8 @@ func TestTrivyMissing(t *testing.T) {
 	tests := []struct {
 		name, trivy, want string
 	}{
-		{"not on PATH", "", "trivy is not installed (not found on PATH); install it (scripts/install-trivy.sh, or GOEXPERIMENT=jsonv2 go install github.com/aquasecurity/trivy/cmd/trivy@v0.74.0"},
-		{"configured path missing", "/nonexistent/fake-trivy", "trivy binary /nonexistent/fake-trivy was not found or is not executable"},
+		{"not on PATH", "", "trivy is not installed (not found on PATH); install trivy 0.64.0 or newer: a release from https://github.com/aquasecurity/trivy/releases"},
+		{"configured path missing", "/nonexistent/fake-trivy", "trivy binary /nonexistent/fake-trivy was not found or is not executable; fix trivy: / --trivy, or install trivy 0.64.0 or newer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -512,6 +537,10 @@ func TestTrivyMissing(t *testing.T) {
 			if res.Status != checks.StatusError || !strings.Contains(res.Error, tt.want) {
 				t.Fatalf("status %s, error %q; want error containing %q", res.Status, res.Error, tt.want)
 			}
+			// A user of another repository has no scripts/install-trivy.sh.
+			if strings.Contains(res.Error, "scripts/") {
+				t.Errorf("error points at this repository's scripts: %q", res.Error)
+			}
 		})
 	}
 }
@@ -522,7 +551,7 @@ func TestFakeTrivyHangKilledWithChildren(t *testing.T) {
 	fx := trivytest.Load(t)
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
 	bin := fakeTrivy(t, "fake-trivy-hang", "0.74.0", "  sleep 300 &\n  echo $! > "+pidFile+"\n  wait")
-	o := Options{Inputs: []string{fx.CleanTar}, Trivy: bin, SkipDBUpdate: true, ReportDir: t.TempDir()}
+	o := Options{Inputs: []string{fx.CleanTar}, Trivy: bin, SkipDBUpdate: true, CacheDir: fakeCacheDir(t), ReportDir: t.TempDir()}
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -555,67 +584,52 @@ func alive(pid int) bool {
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
-// `trivy version` runs once per binary and DB: a second run with the same
-// files reuses its output, a changed DB metadata file or binary runs it
-// again. Counted with a fake trivy.
-func TestVersionProbeCache(t *testing.T) {
+// The DB the evidence names is the one trivy used: downloaded from a
+// configured repository during the scan (oci://…, with that DB's sha256),
+// or the DB already in the cache (file://…).
+func TestDBRecordedAsUsed(t *testing.T) {
 	fx := trivytest.Load(t)
-	cleanID, _ := trivytest.Clean("amd64").ConfigName()
-	dir := t.TempDir()
-	count := filepath.Join(dir, "version-calls")
-	bin := filepath.Join(dir, "fake-trivy-counting")
-	script := "#!/bin/sh\ncase \"$1\" in\nversion)\n  echo x >> " + count + "\n  echo '" + fmt.Sprintf(fakeVersionJSON, "0.74.0") + "'\n  ;;\nimage)\n" +
-		`  echo '{"SchemaVersion":2,"Metadata":{"ImageID":"` + cleanID.String() + `","OS":{"Family":"alpine","Name":"3.19.1"}},"Results":[]}'` + "\n  ;;\nesac\n"
-	writeBin := func(extra string) {
-		if err := os.WriteFile(bin, []byte(script+extra), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeBin("")
-	cache := filepath.Join(dir, "trivy-cache")
-	meta := filepath.Join(cache, "db", "metadata.json")
-	if err := os.MkdirAll(filepath.Dir(meta), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeMeta := func(s string) {
-		if err := os.WriteFile(meta, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeMeta("{}")
-	probeCache := filepath.Join(dir, "probe-cache")
-	run := func(cacheDir string) (calls int, cached bool) {
-		t.Helper()
-		o := Options{Inputs: []string{fx.CleanTar}, Trivy: bin, SkipDBUpdate: true, CacheDir: cacheDir, ReportDir: t.TempDir()}
-		if err := o.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		res := runJob(t, New(o, Deps{Now: func() time.Time { return fakeNow }, ProbeCache: probeCache}), 30*time.Second)
-		if res.Status != checks.StatusPass {
-			t.Fatalf("status %s: %s", res.Status, res.Error)
-		}
-		data, _ := os.ReadFile(count)
-		return strings.Count(string(data), "x"), res.Facts[FactTrivy].(TrivyFact).VersionCached
-	}
-	steps := []struct {
+	reg := trivytest.StartRegistry(t)
+	published := trivytest.CacheDir(t, time.Now())
+	repo := reg.PushDB(t, "mirror/trivy-db:2", published)
+	tests := []struct {
 		name       string
-		change     func()
-		cacheDir   string
-		wantCalls  int
-		wantCached bool
+		o          func(o *Options)
+		wantOrigin string
+		wantURI    func(o Options) string
 	}{
-		{"first run probes", func() {}, cache, 1, false},
-		{"same files: cached", func() {}, cache, 1, true},
-		{"DB metadata rewritten", func() { writeMeta(`{"Version":2}`) }, cache, 2, false},
-		{"cached again", func() {}, cache, 2, true},
-		{"binary replaced", func() { writeBin("# upgraded\n") }, cache, 3, false},
-		{"no explicit cache_dir: always probes", func() {}, "", 4, false},
+		{"offline: the cached DB", func(o *Options) {}, DBCache,
+			func(o Options) string { return "file://" + filepath.Join(o.CacheDir, "db", "trivy.db") }},
+		{"stale cache, update allowed: downloaded from the configured mirror", func(o *Options) {
+			o.SkipDBUpdate = false
+			o.CacheDir = trivytest.CacheDir(t, time.Now().Add(-72*time.Hour))
+			o.DBRepositories = []string{repo}
+		}, DBDownloaded, func(Options) string { return "oci://" + repo }},
 	}
-	for _, s := range steps {
-		s.change()
-		calls, cached := run(s.cacheDir)
-		if calls != s.wantCalls || cached != s.wantCached {
-			t.Errorf("%s: %d probes (cached %v), want %d (cached %v)", s.name, calls, cached, s.wantCalls, s.wantCached)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := offline(t, Options{Inputs: []string{fx.AlpineTar}})
+			tt.o(&o)
+			res := runJob(t, New(o, Deps{}), 2*time.Minute)
+			if res.Status != checks.StatusFail || len(res.Findings) != 2 {
+				t.Fatalf("status %s (%s), findings %v; want the two", res.Status, res.Error, findingIDs(res))
+			}
+			db, err := DB(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantPath := filepath.Join(o.CacheDir, "db", "trivy.db")
+			got := fmt.Sprint(db.Origin, " ", db.URI, " ", db.Path, " ", db.SHA256 != "", " ", db.MetadataSHA256 != "")
+			want := fmt.Sprint(tt.wantOrigin, " ", tt.wantURI(o), " ", wantPath, " true true")
+			if got != want {
+				t.Errorf("db = %q, want %q", got, want)
+			}
+			if sum := sha256File(t, filepath.Join(published, "db", "trivy.db")); db.SHA256 != sum {
+				t.Errorf("db sha256 = %s, want the test DB's %s", db.SHA256, sum)
+			}
+			if db.Stale {
+				t.Errorf("db judged stale: %+v", db)
+			}
+		})
 	}
 }

@@ -22,10 +22,15 @@ const MinTrivyVersion = "0.64.0"
 // trivyReport is the part of `trivy image --format json` the gate reads.
 // Unknown fields are ignored, so newer trivy versions keep working.
 type trivyReport struct {
-	SchemaVersion int    `json:"SchemaVersion"`
-	ArtifactName  string `json:"ArtifactName"`
-	ArtifactType  string `json:"ArtifactType"`
-	Metadata      struct {
+	SchemaVersion int `json:"SchemaVersion"`
+	// Trivy names the trivy that wrote the report (trivy PR #10065, January
+	// 2026; v0.74 has it). Older reports lack it.
+	Trivy struct {
+		Version string `json:"Version"`
+	} `json:"Trivy"`
+	ArtifactName string `json:"ArtifactName"`
+	ArtifactType string `json:"ArtifactType"`
+	Metadata     struct {
 		OS *struct {
 			Family string `json:"Family"`
 			Name   string `json:"Name"`
@@ -212,6 +217,8 @@ func trivyFailure(what string, exit int, stderr []byte, cacheDir string) error {
 		return fmt.Errorf("trivy has no vulnerability DB in its cache dir %s and skip_db_update is set; download one first (trivy image --download-db-only --cache-dir %s) or let trivy update it", orDefault(cacheDir), orDefault(cacheDir))
 	case strings.Contains(fatal, "failed to download vulnerability DB") || strings.Contains(fatal, "failed to download") && strings.Contains(fatal, "DB"):
 		return fmt.Errorf("trivy could not download its vulnerability DB while scanning %s: %s", what, lastCause(fatal))
+	case strings.Contains(fatal, "unknown flag"):
+		return fmt.Errorf("trivy does not know a flag this gate passes (%s) while scanning %s: it is probably older than the minimum %s; %s", shorten(fatal, 200), what, MinTrivyVersion, installTrivy)
 	case fatal != "":
 		return fmt.Errorf("trivy failed (exit code %d) while scanning %s: %s", exit, what, shorten(fatal, 400))
 	}

@@ -271,7 +271,11 @@ insecure: true
 		{name: "wrong type", with: "images: a\n", wantErr: "readiness.yaml:1: expected a list"},
 		{name: "no image", with: "scanners: [vuln]\n", wantErr: "no image to scan"},
 		{name: "empty with", with: "", wantErr: "readiness.yaml:3: check \"image-scan\": no image to scan"},
-		{name: "bad scanner", with: "images: [a]\nscanners: [license]\n", wantErr: `scanner "license" is not one of vuln, secret, misconfig`},
+		{name: "bad scanner", with: "images: [a]\nscanners: [license]\n", wantErr: `readiness.yaml:2: check "image-scan": scanner "license" is not one of vuln, secret, misconfig`},
+		// An image-scan gate that scans for no vulnerability would pass
+		// every vulnerable image.
+		{name: "scanners without vuln", with: "images: [a]\nscanners: [secret]\n", wantErr: `readiness.yaml:2: check "image-scan": scanners [secret] leave out vuln, so nothing would be scanned for vulnerabilities and a vulnerable image would pass; list vuln too (e.g. [vuln, secret])`},
+		{name: "scanners without vuln, several", with: "images: [a]\nscanners:\n  - misconfig\n  - secret\n", wantErr: `readiness.yaml:3: check "image-scan": scanners [misconfig, secret] leave out vuln`},
 		{name: "bad platform", with: "images: [a]\nplatforms: [amd64]\n", wantErr: `platform "amd64": write os/arch`},
 		{name: "bad unknown_severity", with: "images: [a]\nunknown_severity: urgent\n", wantErr: `unknown_severity "urgent" is not a severity`},
 		{name: "bad duration", with: "images: [a]\ndb_max_age: soon\n", wantErr: `readiness.yaml:2: "soon" is not a duration`},

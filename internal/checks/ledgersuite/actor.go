@@ -35,9 +35,9 @@ type Actor interface {
 	Crash()
 	// Alive is false after Crash or an unexpected exit.
 	Alive() bool
-	// LedgerID is the actor's ledger handle ID (its PostgreSQL
-	// application_name suffix).
-	LedgerID() string
+	// AppName is the application_name of the actor's PostgreSQL
+	// connections (in-process actors share theirs).
+	AppName() string
 	Close() error
 }
 
@@ -50,9 +50,12 @@ type Call struct {
 	Generating chan struct{}
 	done       chan Response
 	final      *Response
-	mu         sync.Mutex
-	readyOnce  sync.Once
-	genOnce    sync.Once
+	// observe, when set, sees the final response (Env records store
+	// faults with it).
+	observe   func(Response)
+	mu        sync.Mutex
+	readyOnce sync.Once
+	genOnce   sync.Once
 }
 
 func newCall(req Request) *Call {
@@ -85,6 +88,9 @@ func (c *Call) Done(d time.Duration) (Response, error) {
 	select {
 	case r := <-c.done:
 		c.final = &r
+		if c.observe != nil {
+			c.observe(r)
+		}
 		return r, nil
 	case <-t.C:
 		return Response{}, fmt.Errorf("%s %s: no answer within %s", c.Req.Op, c.Req.Key, d)
@@ -100,10 +106,29 @@ func (c *Call) AwaitReady(d time.Duration) error {
 		return nil
 	case r := <-c.done:
 		c.done <- r
-		return fmt.Errorf("%s %s ended before waiting: %s", c.Req.Op, c.Req.Key, describe(r))
+		return &endedError{call: c, r: r}
 	case <-t.C:
 		return fmt.Errorf("%s %s: waiter not in place within %s", c.Req.Op, c.Req.Key, d)
 	}
+}
+
+// endedError: a call ended before its waiter was in place (AwaitReady).
+type endedError struct {
+	call *Call
+	r    Response
+}
+
+func (e *endedError) Error() string {
+	return fmt.Sprintf("%s %s ended before waiting: %s", e.call.Req.Op, e.call.Req.Key, describe(e.r))
+}
+
+// startError: a worker process reported why it could not start.
+type startError struct {
+	actor, kind, msg string
+}
+
+func (e *startError) Error() string {
+	return fmt.Sprintf("worker %s could not open the ledger: %s", e.actor, e.msg)
 }
 
 // inproc is an actor in this process with its own ledger handle (so its
@@ -119,11 +144,11 @@ type inproc struct {
 	mu   sync.Mutex
 }
 
-func newInproc(ctx context.Context, open OpenFunc, name, dsn string, lease time.Duration) (*inproc, error) {
+func newInproc(ctx context.Context, open OpenFunc, name, dsn string, lease time.Duration, pool *ledger.Pool) (*inproc, error) {
 	if open == nil {
 		open = openLedger
 	}
-	l, err := open(ctx, dsn, ledger.Options{Lease: lease, Name: "inproc-" + name})
+	l, err := open(ctx, dsn, ledger.Options{Lease: lease, Name: name, Pool: pool})
 	if err != nil {
 		return nil, err
 	}
@@ -131,8 +156,13 @@ func newInproc(ctx context.Context, open OpenFunc, name, dsn string, lease time.
 	return &inproc{name: name, h: newHandler(l), ctx: actx, stop: stop}, nil
 }
 
-func (a *inproc) Name() string     { return a.name }
-func (a *inproc) LedgerID() string { return a.h.l.ID() }
+func (a *inproc) Name() string { return a.name }
+func (a *inproc) AppName() string {
+	if n, ok := a.h.l.(interface{ AppName() string }); ok {
+		return n.AppName()
+	}
+	return ""
+}
 
 func (a *inproc) Start(req Request) *Call {
 	c := newCall(req)
@@ -166,22 +196,29 @@ func (a *inproc) Close() error {
 
 // proc is a worker process speaking JSON lines.
 type proc struct {
-	name     string
-	kill     context.CancelFunc
-	stdin    *io.PipeWriter
-	encMu    sync.Mutex
-	enc      *json.Encoder
-	mu       sync.Mutex
-	calls    map[int64]*Call
-	next     int64
-	exited   chan struct{}
-	stderr   *lockedBuffer
-	pid      int
-	ledgerID string
-	dead     bool
+	name    string
+	kill    context.CancelFunc
+	stdin   *io.PipeWriter
+	encMu   sync.Mutex
+	enc     *json.Encoder
+	mu      sync.Mutex
+	calls   map[int64]*Call
+	next    int64
+	exited  chan struct{}
+	stderr  *lockedBuffer
+	pid     int
+	appName string
+	dead    bool
 }
 
-func startProc(ctx context.Context, x Exec, name, dsn string, lease time.Duration) (*proc, error) {
+// procLimits bound a worker process: its PostgreSQL pool (0: the
+// ledger's default) and a func called once it has exited.
+type procLimits struct {
+	maxConns int
+	onExit   func()
+}
+
+func startProc(ctx context.Context, x Exec, name, dsn string, lease time.Duration, lim procLimits) (*proc, error) {
 	if x.Path == "" {
 		return nil, errors.New("no worker executable configured")
 	}
@@ -189,7 +226,10 @@ func startProc(ctx context.Context, x Exec, name, dsn string, lease time.Duratio
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	p := &proc{name: name, kill: kill, stdin: inW, enc: json.NewEncoder(inW), calls: map[int64]*Call{}, exited: make(chan struct{}), stderr: &lockedBuffer{}}
-	args := append(append([]string{}, x.Args...), "--dsn", dsn, "--lease", lease.String(), "--name", "proc-"+name)
+	args := append(append([]string{}, x.Args...), "--dsn", dsn, "--lease", lease.String(), "--name", name)
+	if lim.maxConns > 0 {
+		args = append(args, "--max-conns", fmt.Sprint(lim.maxConns))
+	}
 	go func() {
 		_, err := procexec.Run(pctx, procexec.Cmd{Path: x.Path, Args: args, Env: x.Env, Stdin: inR, Stdout: outW, Stderr: p.stderr, WaitDelay: 500 * time.Millisecond})
 		if err != nil && pctx.Err() == nil {
@@ -201,6 +241,9 @@ func startProc(ctx context.Context, x Exec, name, dsn string, lease time.Duratio
 	hello := make(chan Response, 1)
 	go func() {
 		defer close(p.exited)
+		if lim.onExit != nil {
+			defer lim.onExit()
+		}
 		sc := bufio.NewScanner(outR)
 		sc.Buffer(make([]byte, 1<<20), 64<<20)
 		for sc.Scan() {
@@ -236,7 +279,11 @@ func startProc(ctx context.Context, x Exec, name, dsn string, lease time.Duratio
 	defer t.Stop()
 	select {
 	case r := <-hello:
-		p.pid, p.ledgerID = r.PID, r.LedgerID
+		if r.Err != "" {
+			p.Crash() // it is exiting; close its stdin and reap it
+			return nil, &startError{actor: name, kind: r.Kind, msg: r.Err}
+		}
+		p.pid, p.appName = r.PID, r.AppName
 		return p, nil
 	case <-p.exited:
 		return nil, fmt.Errorf("worker %s exited at start: %s", name, strings.TrimSpace(p.stderr.String()))
@@ -249,8 +296,8 @@ func startProc(ctx context.Context, x Exec, name, dsn string, lease time.Duratio
 	}
 }
 
-func (p *proc) Name() string     { return p.name }
-func (p *proc) LedgerID() string { return p.ledgerID }
+func (p *proc) Name() string    { return p.name }
+func (p *proc) AppName() string { return p.appName }
 
 func (p *proc) Start(req Request) *Call {
 	p.mu.Lock()
@@ -330,10 +377,16 @@ func describe(r Response) string {
 		return fmt.Sprintf("error (%s): %s", r.Kind, r.Err)
 	case r.Result != nil:
 		return fmt.Sprintf("output %q (%s)", r.Result.Output, r.Result.Source)
+	case r.Claim != nil && r.Claim.Owned && r.Claim.State.Attempt != nil:
+		return fmt.Sprintf("became the owner (attempt %d)", r.Claim.State.Attempt.Token)
 	case r.Claim != nil && r.Claim.Owned:
-		return "owner"
+		return "became the owner"
+	case r.Claim != nil && r.Desc != "":
+		return "not owner; " + r.Desc
 	case r.Claim != nil:
 		return "not owner; " + r.Claim.State.Describe()
+	case r.Desc != "":
+		return r.Desc
 	case r.State != nil:
 		return r.State.Describe()
 	}

@@ -238,7 +238,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
 				if cfg.WorkerCPUProfile != "" {
 					x.Args = append(append([]string{}, x.Args...), "--cpuprofile", fmt.Sprintf("%s.%d", cfg.WorkerCPUProfile, i))
 				}
-				p, err := startProc(ctx, x, fmt.Sprintf("bench%d", i), cfg.DSN, ledger.DefaultLease)
+				p, err := startProc(ctx, x, fmt.Sprintf("proc-bench%d", i), cfg.DSN, ledger.DefaultLease, procLimits{})
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {

@@ -38,7 +38,7 @@ func DriverBench(ctx context.Context, cfg BenchConfig, cmd ledgerproto.Command) 
 				startErr = errors.Join(startErr, err)
 				return
 			}
-			actors[i] = newDriverActor(name, c, false, DefaultLease, nil)
+			actors[i] = newDriverActor(name, c, false, DefaultLease, 0, nil)
 		}()
 	}
 	wg.Wait()

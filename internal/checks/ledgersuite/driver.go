@@ -25,10 +25,12 @@ import (
 // would); in procs mode every actor is its own driver process and a crash
 // is a SIGKILL.
 type driverActor struct {
-	name    string
-	c       *ledgerproto.Client
-	shared  bool
-	lease   time.Duration
+	name   string
+	c      *ledgerproto.Client
+	shared bool
+	lease  time.Duration
+	// wait is the router's wait slice (router.wait; 0: lease/8).
+	wait    time.Duration
 	ctx     context.Context
 	stop    context.CancelFunc
 	crashed chan struct{}
@@ -41,13 +43,28 @@ type driverActor struct {
 	fault func(error)
 }
 
-func newDriverActor(name string, c *ledgerproto.Client, shared bool, lease time.Duration, fault func(error)) *driverActor {
+func newDriverActor(name string, c *ledgerproto.Client, shared bool, lease, wait time.Duration, fault func(error)) *driverActor {
 	ctx, stop := context.WithCancel(context.Background())
-	return &driverActor{name: name, c: c, shared: shared, lease: lease, ctx: ctx, stop: stop, crashed: make(chan struct{}), fault: fault}
+	return &driverActor{name: name, c: c, shared: shared, lease: lease, wait: wait, ctx: ctx, stop: stop, crashed: make(chan struct{}), fault: fault}
 }
 
-func (a *driverActor) Name() string     { return a.name }
-func (a *driverActor) LedgerID() string { return "" }
+// protoPhase is a state's phase in the protocol's words.
+func protoPhase(st ledger.State) string {
+	switch st.Phase() {
+	case ledger.PhaseCompleted:
+		return ledgerproto.StateCompleted
+	case ledger.PhaseRunning:
+		return ledgerproto.StateRunning
+	case ledger.PhaseExpired:
+		return ledgerproto.StateExpired
+	case ledger.PhaseFailed:
+		return ledgerproto.StateFailed
+	}
+	return ledgerproto.StateAbsent
+}
+
+func (a *driverActor) Name() string    { return a.name }
+func (a *driverActor) AppName() string { return "" }
 
 func (a *driverActor) Start(req Request) *Call {
 	c := newCall(req)
@@ -146,13 +163,18 @@ func (a *driverActor) serve(req Request, emit func(Response)) Response {
 func fromReply(op, key string, r ledgerproto.Reply) Response {
 	var out Response
 	if r.Error != nil {
-		out.Err, out.Kind, out.Token = r.Error.Message, kindOf(r.Error.Kind), r.Error.Token
+		e := r.Error
+		out.Err, out.Kind, out.Token = e.Message, kindOf(e.Kind), e.Token
 		if out.Err == "" {
-			out.Err = r.Error.Kind
+			out.Err = e.Kind
+		}
+		if out.Kind == kindTimeout && (e.Key != "" || e.State != "" || e.WaitedMS != 0) {
+			out.Timeout = &TimeoutFacts{Key: e.Key, State: e.State, WaitedMS: e.WaitedMS}
 		}
 		return out
 	}
 	st := toState(key, r)
+	out.Desc = protoDescribe(r)
 	switch op {
 	case "claim":
 		out.Claim = &ledger.Claim{Owned: r.Owned, State: st}
@@ -183,8 +205,32 @@ func kindOf(k string) string {
 		return kindNotOwner
 	case ledgerproto.ErrCompleted:
 		return kindCompleted
+	case ledgerproto.ErrStore:
+		return kindStore
 	}
 	return kindOther
+}
+
+// protoDescribe says what a reply reports of its key, and nothing the
+// protocol does not carry (no lease times: a driver reports none).
+func protoDescribe(r ledgerproto.Reply) string {
+	switch r.State {
+	case ledgerproto.StateCompleted:
+		n := 0
+		if r.Output != nil {
+			n = len(*r.Output)
+		}
+		return fmt.Sprintf("completed by %q (%d bytes)", r.Owner, n)
+	case ledgerproto.StateRunning:
+		return fmt.Sprintf("running: claimed by %q", r.Owner)
+	case ledgerproto.StateExpired:
+		return fmt.Sprintf("claimed by %q, lease expired", r.Owner)
+	case ledgerproto.StateFailed:
+		return fmt.Sprintf("failed by %q: %s", r.Owner, r.Failure)
+	case ledgerproto.StateAbsent, "":
+		return "absent (no claim, no output)"
+	}
+	return r.State
 }
 
 // toState renders a reply's state as a ledger state whose Phase is the
@@ -214,7 +260,12 @@ func toState(key string, r ledgerproto.Reply) ledger.State {
 
 // doSlice is how long one wait of a composed Do lasts before it claims
 // again: a dead owner's lease is noticed within a slice.
-func (a *driverActor) doSlice() time.Duration { return max(50*time.Millisecond, a.lease/8) }
+func (a *driverActor) doSlice() time.Duration {
+	if a.wait > 0 {
+		return a.wait
+	}
+	return max(50*time.Millisecond, a.lease/8)
+}
 
 // do is a router's request path over the primitives: claim; the owner
 // generates and completes (or fails); anyone else replays a retained
@@ -226,7 +277,7 @@ func (a *driverActor) do(req Request, emit func(Response)) Response {
 	owner := fmt.Sprintf("%s/do-%d", a.name, a.owners.Add(1))
 	var readyOnce sync.Once
 	ready := func() { readyOnce.Do(func() { emit(Response{ID: req.ID, Event: "ready"}) }) }
-	last := "absent"
+	last, lastState := "absent (no claim, no output)", ledgerproto.StateAbsent
 	for {
 		cl := a.serve(Request{Op: "claim", Key: req.Key, Owner: owner, Lease: a.lease}, emit)
 		if cl.Err != "" {
@@ -240,10 +291,12 @@ func (a *driverActor) do(req Request, emit func(Response)) Response {
 			o := cl.Claim.State.Output
 			return Response{Result: &ledger.Result{Output: o.Data, Source: ledger.Replayed, Owner: o.Owner}}
 		}
-		last = cl.Claim.State.Describe()
+		last, lastState = cl.Desc, protoPhase(cl.Claim.State)
 		left := time.Until(deadline)
 		if left <= 0 {
-			return Response{Err: fmt.Sprintf("wait for key %q timed out after %s; last state: %s", req.Key, time.Since(start).Round(time.Millisecond), last), Kind: kindTimeout}
+			waited := time.Since(start)
+			return Response{Err: fmt.Sprintf("wait for key %q timed out after %s; last state: %s", req.Key, waited.Round(time.Millisecond), last), Kind: kindTimeout,
+				Timeout: &TimeoutFacts{Key: req.Key, State: lastState, WaitedMS: waited.Milliseconds()}}
 		}
 		w := a.serve(Request{ID: req.ID, Op: "wait", Key: req.Key, Timeout: min(left, a.doSlice())}, func(r Response) {
 			if r.Event == "ready" {
@@ -256,6 +309,8 @@ func (a *driverActor) do(req Request, emit func(Response)) Response {
 			return w
 		case w.Kind != kindTimeout:
 			return w
+		case w.Timeout != nil && w.Timeout.State != "":
+			lastState = w.Timeout.State
 		}
 		ready() // a slice ended: this waiter has been in place
 	}

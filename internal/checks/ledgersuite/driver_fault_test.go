@@ -69,3 +69,32 @@ func TestDriverOptions(t *testing.T) {
 		}
 	}
 }
+
+// A driver whose store fails (a fake in sh answering every request with a
+// "store" error: no real disk fills on demand) is a fault, never an
+// accusation: LEDGER-STORE-FAULT naming the op and the error, status
+// error; it used to be reported under the scenario's own rule.
+func TestFakeDriverStoreErrorsAreFaults(t *testing.T) {
+	t.Parallel()
+	script := `read init; echo '` + fakeHello + `'; while read r; do id=$(echo "$r" | sed 's/.*"id":\([0-9]*\).*/\1/'); ` +
+		`echo '{"id":'"$id"',"error":{"kind":"store","message":"database or disk is full"}}'; done`
+	cmd := &ledgerproto.Command{Argv: []string{"/bin/sh", "-c", script}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, Config{Driver: cmd, Processes: 2, Run: regexp.MustCompile(`^empty-output$`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Evaluate(rep)
+	if res.Status != checks.StatusError || !strings.Contains(res.Error, "disk is full") {
+		t.Errorf("status %s (%s), want error naming the store's error", res.Status, res.Error)
+	}
+	if len(res.Findings) != 2 {
+		t.Fatalf("want one finding per mode, got %+v", res.Findings)
+	}
+	for _, f := range res.Findings {
+		if f.Rule != RuleStoreFault || !strings.Contains(f.Message, "claim") || !strings.Contains(f.Message, "disk is full") {
+			t.Errorf("want LEDGER-STORE-FAULT naming the op and the error, got %s: %s", f.Rule, f.Message)
+		}
+	}
+}

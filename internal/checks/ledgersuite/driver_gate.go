@@ -17,7 +17,16 @@ func checkDriverOptions(o Options) error {
 		if len(o.Env) > 0 {
 			return errors.New("env is only for a driver: set driver too")
 		}
+		if o.Router.Wait.D() != 0 || o.Router.Lease.D() != 0 {
+			return errors.New("router is only for a driver (readiness's own router waits on events, not slices): set driver too, or use lease")
+		}
 		return nil
+	}
+	if o.Router.Wait.D() < 0 || o.Router.Lease.D() < 0 {
+		return errors.New("router.wait and router.lease must be positive durations")
+	}
+	if o.Router.Lease.D() != 0 && o.Lease.D() != 0 {
+		return errors.New("lease and router.lease both set the routers' lease: keep one")
 	}
 	if strings.TrimSpace(o.Driver[0]) == "" {
 		return errors.New("driver: the command's first element (the program) is empty")
@@ -53,7 +62,7 @@ func DriverCommand(argv []string, env map[string]string, dir string) *ledgerprot
 // fails the runs it broke (LEDGER-STORE-FAULT, status error).
 func (c *check) runDriver(ctx context.Context) (checks.Result, error) {
 	cfg := Config{Driver: DriverCommand(c.o.Driver, c.o.Env, c.o.dir), Repeat: c.o.Repeat, Processes: c.o.Processes,
-		ScenarioTimeout: c.o.ScenarioTimeout.D(), Lease: c.o.Lease.D()}
+		ScenarioTimeout: c.o.ScenarioTimeout.D(), Lease: max(c.o.Lease.D(), c.o.Router.Lease.D()), RouterWait: c.o.Router.Wait.D()}
 	var err error
 	if cfg.Run, cfg.Modes, err = ParseSelection(c.o.Run, c.o.Modes); err != nil {
 		return checks.Result{}, err

@@ -20,18 +20,25 @@ var scenarioNeeds = map[string][]string{
 	"lost-output/review-restart":              {"claim", "complete", "recreate", "fail", "wait"},
 	"lost-output/owner-killed-after-complete": {"claim", "complete", "wait"},
 	"lost-output/row-cleared":                 {"claim", "complete", "forget", "recreate", "fail", "wait", "inspect"},
-	"lost-output/first-output-wins":           {"claim", "complete", "wait"},
+	"lost-output/first-output-wins":           {"claim", "complete", "wait", ledgerproto.FeatureLeases},
 	"lost-output/waiters-during-commit":       {"claim", "complete", "wait"},
 	"wait-unbounded/deadline":                 {"claim", "wait", "inspect"},
-	"double-owner/claim-race":                 {"claim", "fail", "renew"},
+	"double-owner/claim-race":                 {"claim", "fail", "renew", ledgerproto.FeatureLeases},
 	"double-owner/do-race":                    {"claim", "complete", "wait"},
-	"no-takeover/owner-killed":                {"claim", "complete", "fail", "wait"},
+	"no-takeover/owner-killed":                {"claim", "complete", "fail", "wait", ledgerproto.FeatureLeases},
 	"failure/delivered":                       {"claim", "fail", "wait"},
 	"failure/recovery":                        {"claim", "complete", "fail", "wait", ledgerproto.FeatureTokens},
 	"empty-output":                            {"claim", "complete", "wait"},
 	"late-write":                              {"claim", "complete", "forget", "wait"},
 	"store-fault/busy-writers":                {"claim", "complete", "fail"},
 }
+
+// requiredScenarios reproduce the review's defect: a driver may not leave
+// them out (not applicable is a blocking finding unless waived).
+var requiredScenarios = []string{"lost-output/review-restart", "lost-output/owner-killed-after-complete"}
+
+// RuleRequiredNotApplicable marks a required scenario a driver could not run.
+const RuleRequiredNotApplicable = "LEDGER-REQUIRED-NOT-APPLICABLE"
 
 // killsProcesses: scenarios that SIGKILL routers and then expect the store
 // to still hold what was committed.
@@ -46,14 +53,30 @@ func notApplicable(sc Scenario, m Mode, h ledgerproto.Hello) string {
 	if !ok {
 		return "not applicable: this scenario does not run over the driver protocol yet"
 	}
-	var missing []string
+	var missing, features []string
 	for _, op := range needs {
-		if !h.Supports(op) {
+		switch {
+		case h.Supports(op):
+		case slices.Contains(ledgerproto.KnownOps, op):
 			missing = append(missing, op)
+		default:
+			features = append(features, op)
 		}
 	}
+	var why []string
 	if len(missing) > 0 {
-		return fmt.Sprintf("not applicable: the driver lacks %s", strings.Join(missing, ", "))
+		why = append(why, fmt.Sprintf("the driver lacks %s (implement it and list it in init_ok's ops)", strings.Join(missing, ", ")))
+	}
+	for _, f := range features {
+		switch f {
+		case ledgerproto.FeatureLeases:
+			why = append(why, "the driver does not declare the leases feature: its claims never run out, and this scenario needs an owner's claim to run out")
+		default:
+			why = append(why, fmt.Sprintf("the driver does not declare the %s feature", f))
+		}
+	}
+	if len(why) > 0 {
+		return "not applicable: " + strings.Join(why, "; ")
 	}
 	if m == Processes && !h.Durable && slices.Contains(killsProcesses, sc.Name) {
 		return "not applicable: the driver's store does not survive a killed process (durable: false)"
@@ -121,14 +144,14 @@ func (e *Env) newDriverActor(name string) (Actor, error) {
 			e.driverFault(err)
 			return nil, err
 		}
-		return newDriverActor(name, c, false, e.Lease, e.driverFault), nil
+		return newDriverActor(name, c, false, e.Lease, e.suite.cfg.RouterWait, e.driverFault), nil
 	}
 	c, err := d.sharedClient(e.ctx)
 	if err != nil {
 		e.driverFault(err)
 		return nil, err
 	}
-	return newDriverActor(name, c, true, e.Lease, e.driverFault), nil
+	return newDriverActor(name, c, true, e.Lease, e.suite.cfg.RouterWait, e.driverFault), nil
 }
 
 // driverFault records that the driver misbehaved during this run: the run
@@ -164,11 +187,16 @@ func judgeDriver(rep *Report, res *checks.Result, passed int) {
 	for _, s := range rep.Scenarios {
 		id := s.Scenario + "/" + string(s.Mode)
 		if s.Skipped > 0 && strings.HasPrefix(s.Reason, "not applicable") {
+			ruleID, rule := RuleNotApplicable, rule
+			if slices.Contains(requiredScenarios, s.Scenario) {
+				ruleID = RuleRequiredNotApplicable
+				rule = rulesByID()[ruleID]
+			}
 			res.Findings = append(res.Findings, checks.Finding{
-				Rule: RuleNotApplicable, ID: RuleNotApplicable + "/" + id, Severity: checks.SeverityMedium,
+				Rule: ruleID, ID: ruleID + "/" + id, Severity: rule.Severity,
 				Message:     fmt.Sprintf("scenario %s [%s] (%s) did not run against driver %q: %s", s.Scenario, s.Mode, s.Rule, strings.Join(rep.LedgerDriver.Command, " "), s.Reason),
 				Remediation: strings.TrimSpace(rule.Remediation),
-				Properties:  map[string]any{"scenario": s.Scenario, "mode": string(s.Mode), "rule": s.Rule, "reason": s.Reason},
+				Properties:  map[string]any{"scenario": s.Scenario, "mode": string(s.Mode), "rule": s.Rule, "reason": s.Reason, "required": ruleID == RuleRequiredNotApplicable},
 			})
 		}
 		if s.DriverFaults > 0 {

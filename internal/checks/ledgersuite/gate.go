@@ -60,6 +60,23 @@ type Options struct {
 	Driver []string `yaml:"driver"`
 	// Env is added to the driver's environment.
 	Env map[string]string `yaml:"env"`
+	// Router is how the team's router uses a driver's ledger: how long
+	// its request path waits before claiming again (wait) and the lease
+	// it claims with (lease), so that takeovers happen when the team's
+	// router would take over. Only with driver; the defaults (lease 2s,
+	// wait lease÷8) keep the suite fast.
+	Router struct {
+		Wait  config.Duration `yaml:"wait"`
+		Lease config.Duration `yaml:"lease"`
+	} `yaml:"router"`
+	// Failover is the team's failover drill for its own primary and
+	// replica (dsn naming both hosts, target_session_attrs=read-write):
+	// with it, the failover scenarios run.
+	Failover *FailoverCommands `yaml:"failover"`
+	// MaxConnections is the PostgreSQL connection budget: the most server
+	// connections the suite holds at once, across this process and its
+	// worker processes (default 50).
+	MaxConnections int `yaml:"max_connections"`
 	// dir is where the driver runs (readiness.yaml's directory).
 	dir string
 }
@@ -108,14 +125,23 @@ func fromSpec(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
 			}
 		}
 	}
-	if o.Repeat < 0 || o.Processes < 0 {
-		return nil, bad("repeat and processes must be positive")
+	if o.Repeat < 0 || o.Processes < 0 || o.MaxConnections < 0 {
+		return nil, bad("repeat, processes and max_connections must be positive")
 	}
-	if _, _, err := ParseSelection(o.Run, o.Modes); err != nil {
+	_, modes, err := ParseSelection(o.Run, o.Modes)
+	if err != nil {
 		return nil, bad("%v", err)
+	}
+	if d, err := ledger.ParseDSN(o.DSN); err == nil && d.Driver == ledger.DriverPostgres {
+		if err := CheckBudget(o.MaxConnections, o.Processes, modes); err != nil {
+			return nil, bad("%v", err)
+		}
 	}
 	if err := checkDriverOptions(o); err != nil {
 		return nil, bad("%v", err)
+	}
+	if f := o.Failover; f != nil && (len(f.Kill) == 0 || len(f.Promote) == 0 || len(o.Driver) > 0) {
+		return nil, bad("failover needs kill and promote commands (argument lists), and readiness's own ledger (not a driver)")
 	}
 	o.dir = env.Dir
 	return New(o, Deps{}), nil
@@ -178,7 +204,13 @@ func (c *check) Run(ctx context.Context) (checks.Result, error) {
 	}
 	cfg := Config{
 		DSN: dsn, Repeat: c.o.Repeat, Processes: c.o.Processes,
-		ScenarioTimeout: c.o.ScenarioTimeout.D(), Lease: c.o.Lease.D(), Worker: c.deps.Worker,
+		ScenarioTimeout: c.o.ScenarioTimeout.D(), Lease: c.o.Lease.D(), Worker: c.deps.Worker, MaxConns: c.o.MaxConnections,
+	}
+	if c.o.Failover != nil {
+		if d, err := ledger.ParseDSN(dsn); err != nil || d.Driver != ledger.DriverPostgres {
+			return checks.Result{}, fmt.Errorf("failover needs a PostgreSQL dsn naming the primary and the replica, not %s", source)
+		}
+		cfg.Failover = c.o.Failover.Failover(c.o.dir)
 	}
 	var err error
 	if cfg.Run, cfg.Modes, err = ParseSelection(c.o.Run, c.o.Modes); err != nil {
@@ -225,7 +257,7 @@ func Evaluate(rep *Report) checks.Result {
 	res := checks.Result{Status: checks.StatusPass, Findings: []checks.Finding{}, Facts: map[string]any{}}
 	scen := map[string]any{}
 	runs, passed, skipped := 0, 0, 0
-	var skippedNames []string
+	var skippedNames, storeFaults []string
 	for _, s := range rep.Scenarios {
 		id := s.Scenario + "/" + string(s.Mode)
 		entry := map[string]any{"rule": s.Rule, "runs": s.Runs, "passed": s.Passed, "failed": s.Failed, "skipped": s.Skipped,
@@ -247,16 +279,18 @@ func Evaluate(rep *Report) checks.Result {
 			continue
 		}
 		ruleID := s.Rule
-		if s.DriverFaults > 0 {
-			// The driver broke, so the invariant was not judged.
-			ruleID = RuleStoreFault
+		if s.DriverFaults+s.StoreFaults > 0 {
+			storeFaults = append(storeFaults, fmt.Sprintf("%s: %s", id, strings.Join(s.Failures, " | ")))
 		}
+		// A run the store or driver broke judged nothing: a fault, never
+		// an accusation (a run that failed on its own still accuses).
+		ruleID = s.FindingRule()
 		rule := rulesByID()[ruleID]
 		res.Findings = append(res.Findings, checks.Finding{
 			Rule:     ruleID,
 			ID:       ruleID + "/" + id,
 			Severity: checks.SeverityCritical,
-			Message: fmt.Sprintf("scenario %s [%s] failed %d of %d runs on %s: %s", s.Scenario, s.Mode, s.Failed, s.Runs, rep.Driver,
+			Message: fmt.Sprintf("scenario %s [%s] failed %d of %d runs on %s: %s", s.Scenario, s.Mode, s.Failed, s.Runs, rep.Target(),
 				strings.Join(s.Failures, " | ")),
 			Remediation: strings.TrimSpace(rule.Remediation),
 			Properties: map[string]any{"scenario": s.Scenario, "mode": string(s.Mode), "runs": s.Runs, "failed": s.Failed,
@@ -276,14 +310,20 @@ func Evaluate(rep *Report) checks.Result {
 	res.Facts["duration_ms"] = ms(rep.Duration)
 	if len(res.Findings) > 0 {
 		res.Status = checks.StatusFail
-		res.Summary = fmt.Sprintf("%d of %d scenario×mode combinations failed on %s (%d runs)", len(res.Findings), len(rep.Scenarios), rep.Driver, runs)
+		res.Summary = fmt.Sprintf("%d of %d scenario×mode combinations failed on %s (%d runs)", len(res.Findings), len(rep.Scenarios), rep.Target(), runs)
 	} else {
-		res.Summary = fmt.Sprintf("all %d scenario runs passed on %s (%d scenarios × modes, repeat %d)", passed, rep.Driver, len(rep.Scenarios), rep.Repeat)
+		res.Summary = fmt.Sprintf("all %d scenario runs passed on %s (%d scenarios × modes, repeat %d)", passed, rep.Target(), len(rep.Scenarios), rep.Repeat)
 	}
 	if len(skippedNames) > 0 {
 		res.Summary += fmt.Sprintf("; skipped: %s", strings.Join(skippedNames, ", "))
 	}
 	judgeDriver(rep, &res, passed)
+	if len(storeFaults) > 0 && res.Status != checks.StatusError {
+		// A store that fails operations proves nothing either way: the
+		// check errs (fail closed), naming what failed.
+		res.Status = checks.StatusError
+		res.Error = "the ledger's store failed operations during the run: " + strings.Join(storeFaults, "; ")
+	}
 	return res
 }
 

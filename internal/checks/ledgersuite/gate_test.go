@@ -19,7 +19,7 @@ import (
 func TestRulesCoverScenarios(t *testing.T) {
 	rules := map[string]bool{}
 	for _, r := range Gate().Rules {
-		if r.ID != RuleNotApplicable { // about a driver, not an invariant
+		if r.ID != RuleNotApplicable && r.ID != RuleRequiredNotApplicable { // about a driver, not an invariant
 			rules[r.ID] = true
 		}
 	}
@@ -69,7 +69,11 @@ func TestFromSpec(t *testing.T) {
 		{name: "bad dsn", with: "{dsn: 'mysql://x'}", wantErr: `readiness.yaml:3: check "ledger": dsn: bad ledger DSN`},
 		{name: "bad regex", with: "{run: '('}", wantErr: "run: error parsing regexp"},
 		{name: "bad mode", with: "{modes: [threads]}", wantErr: `modes: "threads" is not inproc or procs`},
-		{name: "negative repeat", with: "{repeat: -1}", wantErr: "repeat and processes must be positive"},
+		{name: "negative repeat", with: "{repeat: -1}", wantErr: "repeat, processes and max_connections must be positive"},
+		{name: "negative max_connections", with: "{max_connections: -1}", wantErr: "max_connections must be positive"},
+		{name: "budget too small for the workers", with: "{dsn: 'postgres://u@h/db', max_connections: 10}", wantErr: "max_connections 10 is too small for 4 worker processes"},
+		{name: "router without a driver", with: "{router: {wait: 120s}}", wantErr: "router is only for a driver"},
+		{name: "failover without promote", with: "{dsn: 'postgres://u@h1,h2/db', failover: {kill: [./kill-primary.sh]}}", wantErr: "failover needs kill and promote"},
 		{name: "bad duration", with: "{lease: soon}", wantErr: "is not a duration"},
 	}
 	for _, tt := range tests {

@@ -81,30 +81,86 @@ func TestPythonLedgers(t *testing.T) {
 	}
 }
 
-// A driver that declares only the core ops runs what it can; every other
-// scenario is a not-applicable warning naming what is missing, never a
-// silent skip or a pass.
-func TestPythonLedgerCoreOpsOnly(t *testing.T) {
+// The developers' buggy ledger, declaring only the core ops, used to be
+// GO: the review's scenario became a medium warning. It is required: not
+// applicable is a blocking (high) finding naming the missing op and how
+// to provide it; what can run still runs.
+func TestPythonBuggyLedgerCoreOpsIsNoGo(t *testing.T) {
 	t.Parallel()
-	rep := runLogged(t, Config{Driver: pythonDriver(t, "fixed_ledger:SharedLedger", "--ops", "claim,complete,fail,wait"),
+	rep := runLogged(t, Config{Driver: pythonDriver(t, "buggy_ledger:SharedLedger", "--ops", "claim,complete,fail,wait"),
 		Processes: 2, Run: regexp.MustCompile(`review-restart|empty-output`)})
 	res := Evaluate(rep)
-	var na []string
+	var required []string
 	for _, f := range res.Findings {
-		if f.Rule != RuleNotApplicable {
+		if f.Rule != RuleRequiredNotApplicable {
 			t.Errorf("unexpected finding %+v", f)
 			continue
 		}
-		if !strings.Contains(f.Message, "lacks recreate") {
-			t.Errorf("the warning must name the missing op: %s", f.Message)
+		if f.Severity != checks.SeverityHigh {
+			t.Errorf("%s: severity %s, want high (blocking)", f.ID, f.Severity)
 		}
-		na = append(na, f.ID)
+		for _, want := range []string{"lacks recreate", "init_ok's ops"} {
+			if !strings.Contains(f.Message, want) {
+				t.Errorf("the finding must name the missing op and how to provide it (%q): %s", want, f.Message)
+			}
+		}
+		required = append(required, f.ID)
 	}
-	if len(na) != 2 {
-		t.Errorf("want review-restart not applicable in both modes, got %v", na)
+	if len(required) != 2 {
+		t.Errorf("want review-restart required in both modes, got %v", required)
+	}
+	if res.Status != checks.StatusFail {
+		t.Errorf("status %s, want fail", res.Status)
 	}
 	if res.Facts["passed"] != 2 {
 		t.Errorf("empty-output must have run and passed in both modes, facts %v", res.Facts["passed"])
+	}
+}
+
+// A ledger without leases (the reviewed one has none) gets its
+// lease-dependent scenarios reported not applicable, saying why, never
+// failures; no message mentions a lease the driver never reported; the
+// lease-free half of late-write still runs; and connection-killed, which
+// no driver can run, is not listed at all.
+func TestPythonLedgerWithoutLeases(t *testing.T) {
+	t.Parallel()
+	rep := runLogged(t, Config{Driver: pythonDriver(t, "fixed_ledger:SharedLedger", "--features", "tokens"),
+		Processes: 2, Modes: []Mode{InProcess}})
+	res := Evaluate(rep)
+	na := map[string]bool{}
+	for _, f := range res.Findings {
+		if f.Rule != RuleNotApplicable {
+			t.Errorf("unexpected finding %s: %s", f.ID, f.Message)
+			continue
+		}
+		if !strings.Contains(f.Message, "leases feature") {
+			t.Errorf("%s: the reason must say the driver declares no leases: %s", f.ID, f.Message)
+		}
+		na[f.Properties["scenario"].(string)] = true
+	}
+	for _, sc := range []string{"no-takeover/owner-killed", "lost-output/first-output-wins", "double-owner/claim-race"} {
+		if !na[sc] {
+			t.Errorf("%s must be not applicable without leases; not applicable: %v", sc, na)
+		}
+	}
+	if len(na) != 3 {
+		t.Errorf("only the lease scenarios may be not applicable, got %v", na)
+	}
+	for _, s := range rep.Scenarios {
+		if s.Scenario == "store-fault/connection-killed" {
+			t.Errorf("connection-killed is listed for a driver: %+v", s)
+		}
+		if s.Scenario == "late-write" && s.Passed != s.Runs {
+			t.Errorf("late-write's lease-free half must run and pass: %+v", s)
+		}
+		for _, f := range s.Failures {
+			if strings.Contains(f, "lease") {
+				t.Errorf("%s mentions a lease the driver never reported: %s", s.Scenario, f)
+			}
+		}
+	}
+	if res.Status != checks.StatusFail || res.Error != "" {
+		t.Errorf("status %s (%s), want fail with medium warnings only", res.Status, res.Error)
 	}
 }
 

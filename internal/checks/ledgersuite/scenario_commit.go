@@ -47,6 +47,7 @@ func commitRound(ctx context.Context, e *Env, A Actor, round, per int) error {
 		wg      sync.WaitGroup
 		calls   = make([]*Call, per)
 		errs    = make([]error, per)
+		fresh   = make([]Actor, per)
 	)
 	for i := range per {
 		wg.Add(1)
@@ -64,6 +65,7 @@ func commitRound(ctx context.Context, e *Env, A Actor, round, per int) error {
 				errs[i] = err
 				return
 			}
+			fresh[i] = a
 			calls[i] = a.Start(Request{Op: "wait", Key: k, Timeout: e.WaitTimeout})
 		}()
 	}
@@ -76,9 +78,13 @@ func commitRound(ctx context.Context, e *Env, A Actor, round, per int) error {
 	c := complete(A, k, "A", out)
 	if err := mustOK("owner completes while waiters start", c); err != nil {
 		wg.Wait()
+		e.Retire(fresh...)
 		return err
 	}
 	wg.Wait()
+	// This round's waiters hold connections; the next round starts its
+	// own.
+	defer e.Retire(fresh...)
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

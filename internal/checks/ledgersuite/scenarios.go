@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/readiness-dev/readiness/internal/ledger"
+	"github.com/readiness-dev/readiness/internal/ledgerproto"
 )
 
 // Rule IDs, one per invariant.
@@ -32,7 +34,12 @@ type Scenario struct {
 	Invariant string
 	// Skip, when it returns a reason, skips the scenario for a store/mode.
 	Skip func(d ledger.DSN, m Mode) string
-	Run  func(ctx context.Context, e *Env) error
+	// OwnLedgerOnly: the scenario reaches into readiness's own ledger
+	// (its PostgreSQL connections); it is not listed for a driver.
+	OwnLedgerOnly bool
+	// NeedsFailover: listed only when Config.Failover is set.
+	NeedsFailover bool
+	Run           func(ctx context.Context, e *Env) error
 }
 
 // Bounds the scenarios judge by. They are generous: the suite proves
@@ -87,8 +94,10 @@ func scenarios() []Scenario {
 			Invariant: "an output stored after the attempt row was cleared, or by an owner that lost its lease, reaches the waiters"},
 		{Name: "store-fault/busy-writers", Rule: RuleStoreFault, Run: busyWriters,
 			Invariant: "contention between many writer processes never surfaces as an error (SQLite: database is locked)"},
-		{Name: "store-fault/connection-killed", Rule: RuleStoreFault, Run: connectionKilled, Skip: needsPostgres,
+		{Name: "store-fault/connection-killed", Rule: RuleStoreFault, Run: connectionKilled, Skip: needsPostgres, OwnLedgerOnly: true,
 			Invariant: "a PostgreSQL connection killed mid-wait is re-established and the waiter still gets its output"},
+		{Name: "failover/primary-killed", Rule: RuleLostOutput, Run: primaryKilled, OwnLedgerOnly: true, NeedsFailover: true,
+			Invariant: "the PostgreSQL primary is SIGKILLed while outputs commit and its replica is promoted: with synchronous replication no acknowledged output is lost and every waiter gets its output"},
 	}
 }
 
@@ -147,7 +156,8 @@ func complete(a Actor, key, owner string, out []byte) Response {
 // startWait starts a waiter and returns once it is in place (or answered).
 func startWait(a Actor, key string, timeout time.Duration, after int64) (*Call, error) {
 	c := a.Start(Request{Op: "wait", Key: key, Timeout: timeout, After: after})
-	if err := c.AwaitReady(readyWithin); err != nil && !strings.Contains(err.Error(), "ended before waiting") {
+	var ended *endedError
+	if err := c.AwaitReady(readyWithin); err != nil && !errors.As(err, &ended) {
 		return nil, fmt.Errorf("%s: %w", a.Name(), err)
 	}
 	return c, nil
@@ -298,7 +308,8 @@ func rowCleared(ctx context.Context, e *Env) error {
 	}
 	cl := call(B, claimReq(k, "B", 30*time.Second))
 	if cl.Err != "" || cl.Claim == nil || cl.Claim.Owned {
-		return fmt.Errorf("claim after the row was cleared must not make a new owner: %s", describe(cl))
+		return fmt.Errorf("key %s: A completed %q; router %s cleared the row; router %s's claim as owner B must replay the output, not make B owner, but it answered: %s",
+			k, out, B.Name(), B.Name(), describe(cl))
 	}
 	if err := mustOK("recreate the row", call(B, Request{Op: "recreate", Key: k, Owner: "B", Lease: 30 * time.Second})); err != nil {
 		return err
@@ -401,10 +412,12 @@ func waitDeadline(ctx context.Context, e *Env) error {
 		if r.Kind != kindTimeout {
 			return fmt.Errorf("%s: want a timeout, got %s", what, describe(r))
 		}
-		for _, part := range []string{c.Req.Key, "last state", "after"} {
-			if !strings.Contains(r.Err, part) {
-				return fmt.Errorf("%s: timeout error %q does not name %q", what, r.Err, part)
-			}
+		wantState := ledgerproto.StateRunning
+		if c.Req.Key == absent {
+			wantState = ledgerproto.StateAbsent
+		}
+		if err := judgeTimeout(r, c.Req.Key, wantState, d); err != nil {
+			return fmt.Errorf("%s with a %s deadline: %w", what, d, err)
 		}
 		if elapsed < d-2*time.Millisecond {
 			return fmt.Errorf("%s: returned after %s, before its %s deadline", what, elapsed, d)
@@ -417,6 +430,24 @@ func waitDeadline(ctx context.Context, e *Env) error {
 	in := call(W, Request{Op: "inspect", Key: k})
 	if in.State == nil || in.State.Phase() != ledger.PhaseRunning || in.State.Attempt.Owner != "A" {
 		return fmt.Errorf("timed-out waiters must leave the owner's claim alone, got %s", describe(in))
+	}
+	return nil
+}
+
+// judgeTimeout checks a timeout's structured fields (never its wording):
+// the key waited for, the last state seen, and a time waited that is not
+// shorter than the deadline.
+func judgeTimeout(r Response, key, state string, d time.Duration) error {
+	t := r.Timeout
+	switch {
+	case t == nil:
+		return fmt.Errorf("the timeout (%q) carries no key, state and waited_ms: an operator cannot tell a dead owner from a slow one", r.Err)
+	case t.Key != key:
+		return fmt.Errorf("the timeout names key %q, the wait was for %q", t.Key, key)
+	case t.State != state:
+		return fmt.Errorf("the timeout says the last state was %q, the key was %s", t.State, state)
+	case time.Duration(t.WaitedMS)*time.Millisecond < d-2*time.Millisecond:
+		return fmt.Errorf("the timeout says it waited %d ms, less than its deadline", t.WaitedMS)
 	}
 	return nil
 }
@@ -577,7 +608,7 @@ func ownerKilled(ctx context.Context, e *Env) error {
 	var earliest int64
 	var seen []string
 	for i, c := range waiters {
-		r, err := c.Done(answerWithin)
+		r, err := c.Done(max(answerWithin, e.WaitTimeout+callTimeout))
 		if err != nil {
 			return err
 		}
@@ -602,9 +633,11 @@ func ownerKilled(ctx context.Context, e *Env) error {
 	}
 	took := time.Duration(earliest - crashed.UnixNano())
 	e.Observe("takeover", took)
-	if took > e.Lease+takeoverMargin {
-		return fmt.Errorf("takeover took %s after the owner died, more than the lease %s plus %s (%s; crash itself took %s)",
-			took.Round(time.Millisecond), e.Lease, takeoverMargin, strings.Join(seen, ", "), crashTook.Round(time.Millisecond))
+	// A router that waits in slices claims again only when its slice
+	// ends: it takes over within the lease plus one slice.
+	if bound := e.Lease + e.RouterWait + takeoverMargin; took > bound {
+		return fmt.Errorf("takeover took %s after the owner died, more than the lease %s plus the router's wait %s plus %s (%s; crash itself took %s)",
+			took.Round(time.Millisecond), e.Lease, e.RouterWait, takeoverMargin, strings.Join(seen, ", "), crashTook.Round(time.Millisecond))
 	}
 	return nil
 }
@@ -783,6 +816,9 @@ func lateWrite(ctx context.Context, e *Env) error {
 	}
 	e.Observe("delivery", latency(c, r))
 
+	if !e.Leases {
+		return nil // no lease to lose: the second half does not apply
+	}
 	// The owner lost its lease to B, and still finishes first.
 	k2 := e.Key("taken-over")
 	short := 300 * time.Millisecond

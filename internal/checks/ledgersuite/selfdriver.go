@@ -19,6 +19,7 @@ import (
 // protocol, against which the suite proves itself.
 func DriverMain(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("ledger driver", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the command prints its own help; errors are returned
 	dsn := fs.String("db", "", "ledger DSN")
 	name := fs.String("name", "driver", "owner-ID prefix")
 	if err := fs.Parse(args); err != nil {
@@ -34,7 +35,7 @@ func DriverMain(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	defer l.Close()
 	hello := ledgerproto.Hello{
 		Ops:      ledgerproto.KnownOps,
-		Features: []string{ledgerproto.FeatureTokens},
+		Features: []string{ledgerproto.FeatureTokens, ledgerproto.FeatureLeases},
 		Durable:  true,
 		Name:     "readiness internal/ledger (" + string(l.DSN().Driver) + ")",
 		Version:  buildinfo.Get().Version,
@@ -134,6 +135,10 @@ func protoError(err error) *ledgerproto.Error {
 		}
 	case kindTimeout:
 		e.Kind = ledgerproto.ErrTimeout
+		var te *ledger.TimeoutError
+		if errors.As(err, &te) {
+			e.Key, e.State, e.WaitedMS = te.Key, protoState(te.Last).State, te.Elapsed.Milliseconds()
+		}
 	case kindNotOwner:
 		e.Kind = ledgerproto.ErrNotOwner
 	case kindCompleted:

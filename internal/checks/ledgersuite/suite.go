@@ -70,6 +70,21 @@ type Config struct {
 	// runs every router in one driver process; procs mode one process
 	// per router.
 	Driver *ledgerproto.Command
+	// MaxConns is the PostgreSQL connection budget: the most server
+	// connections this process and its workers hold at once (default
+	// DefaultMaxConns).
+	MaxConns int
+	// RouterWait is how long a driver router's composed Do waits before
+	// it claims again (a dead owner's lease is noticed within it);
+	// default the lease ÷ 8. A team whose router waits 120 s sets 120s,
+	// so that takeovers happen when its router would take over.
+	RouterWait time.Duration
+	// Failover, when set, runs the failover scenarios against DSN (a
+	// primary and its replica).
+	Failover *Failover
+	// Tag prefixes every actor's name, and so the application_name of
+	// every connection the suite opens (default: random).
+	Tag string
 }
 
 // Outcome is one run of one scenario in one mode.
@@ -83,8 +98,12 @@ type Outcome struct {
 	Error    string `json:"error,omitempty"`
 	// DriverFault: the driver misbehaved (exited, broke the protocol,
 	// did not answer); the run failed for that, not for its invariant.
-	DriverFault string        `json:"driver_fault,omitempty"`
-	Duration    time.Duration `json:"duration"`
+	DriverFault string `json:"driver_fault,omitempty"`
+	// StoreFault: the store failed an operation (a refused connection,
+	// too many clients, a full disk); the run says nothing about its
+	// invariant.
+	StoreFault string        `json:"store_fault,omitempty"`
+	Duration   time.Duration `json:"duration"`
 	// Metrics are the timings the run observed (delivery latency,
 	// overshoot, takeover), by name.
 	Metrics map[string][]time.Duration `json:"-"`
@@ -103,11 +122,23 @@ type ScenarioReport struct {
 	Failures []string `json:"failures,omitempty"`
 	// DriverFaults counts runs that failed because the driver misbehaved.
 	DriverFaults int `json:"driver_faults,omitempty"`
+	// StoreFaults counts runs in which the store failed an operation.
+	StoreFaults int `json:"store_faults,omitempty"`
 	// Duration percentiles of the runs.
 	P50 time.Duration `json:"p50"`
 	Max time.Duration `json:"max"`
 	// Metrics: percentiles of what the runs observed.
 	Metrics map[string]Percentiles `json:"metrics,omitempty"`
+}
+
+// FindingRule is the rule a failing scenario is reported under: its own,
+// unless every failed run was a fault of the store or the driver (then
+// the invariant was never judged: LEDGER-STORE-FAULT).
+func (s ScenarioReport) FindingRule() string {
+	if s.Failed > 0 && s.DriverFaults+s.StoreFaults == s.Failed {
+		return RuleStoreFault
+	}
+	return s.Rule
 }
 
 // Percentiles of a set of durations.
@@ -131,6 +162,8 @@ type Report struct {
 	Duration time.Duration          `json:"duration"`
 	// LedgerDriver is the driver under test, when there is one.
 	LedgerDriver *DriverInfo `json:"ledger_driver,omitempty"`
+	// Connections is how the PostgreSQL connection budget was divided.
+	Connections *connPlan `json:"connections,omitempty"`
 }
 
 // DriverInfo records a driver run in the evidence: its command, protocol
@@ -139,6 +172,19 @@ type DriverInfo struct {
 	Command   []string          `json:"command"`
 	Protocol  int               `json:"protocol"`
 	Handshake ledgerproto.Hello `json:"handshake"`
+}
+
+// Target names the ledger under test for messages: the driver's name and
+// command, or the store and its DSN.
+func (r *Report) Target() string {
+	if d := r.LedgerDriver; d != nil {
+		name := d.Handshake.Name
+		if name == "" {
+			name = "unnamed"
+		}
+		return fmt.Sprintf("driver %q (%s)", name, strings.Join(d.Command, " "))
+	}
+	return fmt.Sprintf("%s (%s)", r.Driver, r.DSN)
 }
 
 // Failed counts failing scenario reports.
@@ -182,8 +228,25 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.WaitTimeout <= 0 {
 		cfg.WaitTimeout = DefaultWaitTimeout
 	}
+	if cfg.RouterWait > 0 {
+		// A router that waits long takes over late: waits that must be
+		// answered, and scenarios, get room for two of its slices.
+		cfg.WaitTimeout = max(cfg.WaitTimeout, 2*(cfg.RouterWait+cfg.Lease)+takeoverMargin)
+		cfg.ScenarioTimeout = max(cfg.ScenarioTimeout, 3*cfg.WaitTimeout)
+	}
+	if cfg.Tag == "" {
+		cfg.Tag = "s" + nonce()
+	}
 	start := time.Now()
 	s := &suite{cfg: cfg, dsn: d, runID: "run-" + time.Now().UTC().Format("150405.000000")}
+	if cfg.Driver == nil && d.Driver == ledger.DriverPostgres {
+		if s.plan, err = planConns(cfg.MaxConns, cfg.Processes, slices.Contains(cfg.Modes, Processes)); err != nil {
+			return nil, err
+		}
+		// Every in-process actor shares one pool and one listener.
+		s.pgPool = ledger.NewPool(cfg.Tag+"-inproc", s.plan.Inproc)
+		defer s.pgPool.Close()
+	}
 	if cfg.Driver != nil {
 		if s.driver, err = startDriver(ctx, *cfg.Driver); err != nil {
 			return nil, err
@@ -194,7 +257,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, errors.New("processes mode needs a worker executable")
 		}
 		// Open once here: the schema exists before any actor races to create it.
-		l, err := ledger.OpenDSN(ctx, d, ledger.Options{Name: "suite"})
+		l, err := ledger.OpenDSN(ctx, d, ledger.Options{Name: cfg.Tag + "-suite", Pool: s.pgPool})
 		if err != nil {
 			return nil, err
 		}
@@ -203,6 +266,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer s.closePools()
 	var selected []Scenario
 	for _, sc := range scenarios() {
+		if sc.OwnLedgerOnly && cfg.Driver != nil || sc.NeedsFailover && cfg.Failover == nil {
+			continue // cannot apply here: not listed
+		}
 		if cfg.Run == nil || cfg.Run.MatchString(sc.Name) {
 			selected = append(selected, sc)
 		}
@@ -242,6 +308,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					if o.DriverFault != "" {
 						r.DriverFaults++
 					}
+					if o.StoreFault != "" {
+						r.StoreFaults++
+					}
 					if len(r.Failures) < 3 {
 						r.Failures = append(r.Failures, fmt.Sprintf("run %d: %s", rep, o.Error))
 					}
@@ -260,6 +329,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	rep := &Report{DSN: d.String(), Driver: d.Driver, Repeat: cfg.Repeat, Processes: cfg.Processes, Metrics: map[string]Percentiles{}}
+	if s.pgPool != nil {
+		rep.Connections = &s.plan
+	}
 	if s.driver != nil {
 		rep.DSN, rep.Driver = "", "driver"
 		rep.LedgerDriver = &DriverInfo{Command: s.driver.cmd.Argv, Protocol: s.driver.hello.Protocol, Handshake: s.driver.hello}
@@ -308,20 +380,27 @@ type suite struct {
 	actors int
 	// driver is the ledger driver under test (nil: readiness's own ledger).
 	driver *driverState
+	// plan divides the PostgreSQL connection budget; pgPool is the
+	// in-process actors' shared pool; procsAlive counts worker
+	// processes not yet exited (guarded by mu).
+	plan       connPlan
+	pgPool     *ledger.Pool
+	procsAlive int
 }
 
 func (s *suite) closePools() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	pool := s.pool
+	s.pool = nil
+	s.mu.Unlock() // a worker's exit takes s.mu (procExited)
 	var wg sync.WaitGroup
-	for _, actors := range s.pool {
+	for _, actors := range pool {
 		for _, a := range actors {
 			wg.Add(1)
 			go func() { defer wg.Done(); _ = a.Close() }()
 		}
 	}
 	wg.Wait()
-	s.pool = nil
 }
 
 func (s *suite) runOne(ctx context.Context, sc Scenario, mode Mode, rep int) (o Outcome) {
@@ -342,6 +421,7 @@ func (s *suite) runOne(ctx context.Context, sc Scenario, mode Mode, rep int) (o 
 	defer cancel()
 	e := &Env{
 		ctx: ctx, Mode: mode, DSN: s.cfg.DSN, Driver: s.dsn.Driver, Lease: s.cfg.Lease, Processes: s.cfg.Processes, WaitTimeout: s.cfg.WaitTimeout,
+		Leases: s.driver == nil || s.driver.hello.Supports(ledgerproto.FeatureLeases), RouterWait: s.cfg.RouterWait,
 		prefix:  fmt.Sprintf("%s/%s/%s/%d", s.runID, sc.Name, mode, rep),
 		suite:   s,
 		metrics: map[string][]time.Duration{},
@@ -357,6 +437,12 @@ func (s *suite) runOne(ctx context.Context, sc Scenario, mode Mode, rep int) (o 
 	if fault := e.driverErr(); fault != nil {
 		err = fmt.Errorf("the ledger driver failed: %w (the scenario saw: %v)", fault, err)
 		o.DriverFault = fault.Error()
+	}
+	if fault := e.storeErr(); fault != "" && o.DriverFault == "" {
+		// Nothing is known about the invariant when the store failed an
+		// operation: say what failed, accuse nobody.
+		err = fmt.Errorf("the ledger's store failed: %s (the scenario saw: %v)", fault, err)
+		o.StoreFault = fault
 	}
 	e.release(err == nil)
 	o.Duration = time.Since(start)
@@ -379,13 +465,31 @@ type Env struct {
 	Processes int
 	// WaitTimeout is the deadline of waits that must be answered.
 	WaitTimeout time.Duration
-	prefix      string
-	suite       *suite
-	mu          sync.Mutex
-	actors      []Actor
-	metrics     map[string][]time.Duration
+	// Leases: the ledger's claims run out unless renewed (readiness's
+	// own always; a driver that declares the leases feature).
+	Leases bool
+	// RouterWait is a driver router's wait slice (0: lease÷8).
+	RouterWait time.Duration
+	prefix     string
+	suite      *suite
+	mu         sync.Mutex
+	actors     []Actor
+	metrics    map[string][]time.Duration
 	// fault is the first misbehaviour of the driver in this run.
 	fault error
+	// storeFaults are the first operations the store failed in this run.
+	storeFaults []string
+	// faultsExpected: the scenario makes the store fail on purpose (a
+	// failover); its own judgement decides.
+	faultsExpected bool
+}
+
+// tolerateStoreFaults: from now on, the scenario provokes store errors and
+// judges their outcome itself.
+func (e *Env) tolerateStoreFaults() {
+	e.mu.Lock()
+	e.faultsExpected = true
+	e.mu.Unlock()
 }
 
 // Key returns a key unique to this scenario run.
@@ -400,8 +504,7 @@ func (e *Env) Actor() (Actor, error) {
 		a := pool[len(pool)-1]
 		s.pool[e.Mode] = pool[:len(pool)-1]
 		s.mu.Unlock()
-		e.track(a)
-		return a, nil
+		return e.track(a), nil
 	}
 	s.mu.Unlock()
 	return e.Fresh()
@@ -415,19 +518,44 @@ func (e *Env) Fresh() (Actor, error) {
 	e.suite.mu.Unlock()
 	var a Actor
 	var err error
+	tag := e.suite.cfg.Tag
 	switch {
 	case e.suite.driver != nil:
 		a, err = e.newDriverActor(name)
 	case e.Mode == Processes:
-		a, err = startProc(e.ctx, e.suite.cfg.Worker, name, e.DSN, e.Lease)
+		var exited func()
+		if exited, err = e.suite.reserveProc(e.ctx); err != nil {
+			break
+		}
+		a, err = startProc(e.ctx, e.suite.cfg.Worker, tag+"-proc-"+name, e.DSN, e.Lease, procLimits{maxConns: e.suite.plan.PerProc, onExit: exited})
 	default:
-		a, err = newInproc(e.ctx, e.suite.cfg.Open, name, e.DSN, e.Lease)
+		a, err = newInproc(e.ctx, e.suite.cfg.Open, tag+"-inproc-"+name, e.DSN, e.Lease, e.suite.pgPool)
 	}
 	if err != nil {
+		var se *startError
+		if errors.Is(err, ledger.ErrUnavailable) || errors.Is(err, ledger.ErrStore) || (errors.As(err, &se) && se.kind == kindStore) {
+			e.storeFault(fmt.Sprintf("router %s could not open the ledger: %v", name, err))
+		}
 		return nil, fmt.Errorf("start actor: %w", err)
 	}
-	e.track(a)
-	return a, nil
+	return e.track(a), nil
+}
+
+// Retire closes actors a scenario is done with before its end, so that
+// they hold no connections while it goes on.
+func (e *Env) Retire(as ...Actor) {
+	e.mu.Lock()
+	e.actors = slices.DeleteFunc(e.actors, func(x Actor) bool { return slices.Contains(as, x) })
+	e.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, a := range as {
+		if a == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = a.Close() }()
+	}
+	wg.Wait()
 }
 
 // Actors returns n routers.
@@ -446,10 +574,46 @@ func (e *Env) Actors(n int) ([]Actor, error) {
 	return out, errors.Join(errs...)
 }
 
-func (e *Env) track(a Actor) {
+// track wraps a for this run and keeps it for release.
+func (e *Env) track(a Actor) Actor {
+	r := &runActor{Actor: a, e: e}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.actors = append(e.actors, a)
+	e.actors = append(e.actors, r)
+	return r
+}
+
+// runActor is an actor as one scenario run uses it: every answer its
+// calls return is looked at for a store fault.
+type runActor struct {
+	Actor
+	e *Env
+}
+
+func (r *runActor) Start(req Request) *Call {
+	c := r.Actor.Start(req)
+	c.observe = func(resp Response) {
+		if resp.Kind == kindStore {
+			r.e.storeFault(fmt.Sprintf("router %s: %s %s: %s", r.Name(), req.Op, req.Key, resp.Err))
+		}
+	}
+	return c
+}
+
+// storeFault records that the store failed an operation during this run:
+// the run is then a store fault, whatever its scenario judged.
+func (e *Env) storeFault(what string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.faultsExpected && len(e.storeFaults) < 3 {
+		e.storeFaults = append(e.storeFaults, what)
+	}
+}
+
+func (e *Env) storeErr() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return strings.Join(e.storeFaults, "; ")
 }
 
 // release returns live actors to the pool; after a failed run they are
@@ -458,7 +622,8 @@ func (e *Env) track(a Actor) {
 func (e *Env) release(ok bool) {
 	s := e.suite
 	var wg sync.WaitGroup
-	for _, a := range e.actors {
+	for _, r := range e.actors {
+		a := r.(*runActor).Actor
 		if ok && a.Alive() {
 			s.mu.Lock()
 			if s.pool == nil {
@@ -494,15 +659,17 @@ func (e *Env) KillConnections(ctx context.Context, a Actor) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	conn, err := pgx.Connect(ctx, d.Conn)
+	cfg, err := pgx.ParseConfig(d.Conn)
+	if err != nil {
+		return 0, err
+	}
+	cfg.RuntimeParams["application_name"] = ledger.NewPool(e.suite.cfg.Tag+"-admin", 1).AppName()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return 0, err
 	}
 	defer conn.Close(ctx)
-	app := "readiness-ledger:" + a.LedgerID()
-	if len(app) > 63 {
-		app = app[:63]
-	}
+	app := a.AppName()
 	var n int
 	err = conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&n)
 	return n, err

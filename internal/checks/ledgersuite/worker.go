@@ -62,6 +62,12 @@ type Response struct {
 	Err   string `json:"err,omitempty"`
 	Kind  string `json:"kind,omitempty"`
 	Token int64  `json:"token,omitempty"`
+	// Timeout is what a timeout reports beside its message (kind
+	// timeout): the scenarios judge these fields, not wording.
+	Timeout *TimeoutFacts `json:"timeout,omitempty"`
+	// Desc, when set, describes the state instead of State.Describe (a
+	// driver's state has no lease readiness may describe).
+	Desc string `json:"desc,omitempty"`
 	// StartNS and DoneNS are the wall clock (Unix ns) when the call began
 	// and ended in the actor's own process.
 	StartNS int64 `json:"start_ns,omitempty"`
@@ -76,6 +82,14 @@ type Response struct {
 	// Hello fields.
 	PID      int    `json:"pid,omitempty"`
 	LedgerID string `json:"ledger_id,omitempty"`
+	AppName  string `json:"app_name,omitempty"`
+}
+
+// TimeoutFacts are a timeout's structured fields.
+type TimeoutFacts struct {
+	Key      string `json:"key"`
+	State    string `json:"state"`
+	WaitedMS int64  `json:"waited_ms"`
 }
 
 // Error kinds carried across processes.
@@ -85,7 +99,11 @@ const (
 	kindFailed    = "failed"
 	kindTimeout   = "timeout"
 	kindClosed    = "closed"
-	kindOther     = "other"
+	// kindStore: the store failed the operation (ledger.ErrStore,
+	// ledger.ErrUnavailable; a driver's "store" error): a fault, never a
+	// verdict about the ledger.
+	kindStore = "store"
+	kindOther = "other"
 )
 
 func errKind(err error) string {
@@ -98,6 +116,8 @@ func errKind(err error) string {
 		return kindFailed
 	case errors.As(err, &te):
 		return kindTimeout
+	case errors.Is(err, ledger.ErrStore), errors.Is(err, ledger.ErrUnavailable):
+		return kindStore
 	case errors.Is(err, ledger.ErrCompleted):
 		return kindCompleted
 	case errors.Is(err, ledger.ErrNotOwner):
@@ -162,8 +182,12 @@ func (h *handler) serve(ctx context.Context, req Request, emit func(Response)) {
 		if err != nil {
 			r.Err, r.Kind = err.Error(), errKind(err)
 			var fe *ledger.FailedError
+			var te *ledger.TimeoutError
 			if errors.As(err, &fe) {
 				r.Token = fe.Token
+			}
+			if errors.As(err, &te) {
+				r.Timeout = &TimeoutFacts{Key: te.Key, State: string(te.Last.Phase()), WaitedMS: te.Elapsed.Milliseconds()}
 			}
 		}
 	}
@@ -377,6 +401,7 @@ func WorkerMain(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	lease := fs.Duration("lease", time.Second, "lease for Do")
 	name := fs.String("name", "worker", "owner-ID prefix")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file when stdin closes")
+	maxConns := fs.Int("max-conns", 0, "PostgreSQL pool size (0: the ledger's default); the suite's connection budget sets it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -387,8 +412,11 @@ func WorkerMain(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 		}
 		defer stop()
 	}
-	l, err := ledger.Open(ctx, *dsn, ledger.Options{Lease: *lease, Name: fmt.Sprintf("%s:%d", *name, os.Getpid())})
+	l, err := ledger.Open(ctx, *dsn, ledger.Options{Lease: *lease, Name: fmt.Sprintf("%s:%d", *name, os.Getpid()), MaxConns: *maxConns})
 	if err != nil {
+		// Said on stdout too, typed, so that the suite can tell a store
+		// that refused the worker from a worker that broke.
+		_ = json.NewEncoder(stdout).Encode(Response{Event: "hello", PID: os.Getpid(), Err: err.Error(), Kind: errKind(err)})
 		return err
 	}
 	h := newHandler(l)
@@ -399,7 +427,7 @@ func WorkerMain(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 		defer mu.Unlock()
 		_ = enc.Encode(r)
 	}
-	emit(Response{Event: "hello", PID: os.Getpid(), LedgerID: l.ID()})
+	emit(Response{Event: "hello", PID: os.Getpid(), LedgerID: l.ID(), AppName: l.AppName()})
 	sc := bufio.NewScanner(stdin)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	var wg sync.WaitGroup

@@ -113,3 +113,37 @@ func FuzzParseSecurityTxt(f *testing.F) {
 		checkClaims(t, ParseSecurityTxt("security.txt", data), data)
 	})
 }
+
+// FuzzMergeCopies: any file read twice (every certificate appearing as two
+// copies) merges into one certificate per fingerprint, holding at least
+// every signature of each copy, and is judged without a fault.
+func FuzzMergeCopies(f *testing.F) {
+	seedFiles(f, filepath.Join("docs", "keys", "security.asc"))
+	ev := newEvaluator(judgedAt, Options{}.WithDefaults(), "k.asc")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		kf := parseKeyFile(append(append([]byte{}, data...), data...))
+		fprs := map[string]int{}
+		for _, c := range kf.Certs {
+			fprs[fingerprintHex(c.Entity.PrimaryKey.Fingerprint)]++
+		}
+		merged := kf.distinctCerts()
+		if len(merged) != len(fprs) {
+			t.Fatalf("%d certificates merged from %d fingerprints", len(merged), len(fprs))
+		}
+		for _, m := range merged {
+			fpr := fingerprintHex(m.Entity.PrimaryKey.Fingerprint)
+			for _, c := range kf.Certs {
+				if fingerprintHex(c.Entity.PrimaryKey.Fingerprint) != fpr {
+					continue
+				}
+				if len(m.Entity.Revocations) < len(c.Entity.Revocations) || len(m.Entity.Subkeys) < len(c.Entity.Subkeys) ||
+					len(m.Entity.Identities) < len(c.Entity.Identities) {
+					t.Fatalf("merged certificate %s holds less than one of its copies", fpr)
+				}
+			}
+			if rep := ev.evaluate(m); rep.Facts.Fingerprint != fpr {
+				t.Fatalf("merged certificate judged as %q, want %s", rep.Facts.Fingerprint, fpr)
+			}
+		}
+	})
+}

@@ -332,25 +332,10 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// distinctCerts is Certs with each certificate once, in file order: a file
-// holding a key's public and private blocks (or one block twice) holds one
-// certificate. The public copy is kept where there is one.
-func (kf *keyFile) distinctCerts() []*cert {
-	var out []*cert
-	at := map[string]int{}
-	for _, c := range kf.Certs {
-		f := fingerprintHex(c.Entity.PrimaryKey.Fingerprint)
-		i, seen := at[f]
-		switch {
-		case !seen:
-			at[f] = len(out)
-			out = append(out, c)
-		case out[i].Entity.PrivateKey != nil && c.Entity.PrivateKey == nil:
-			out[i] = c
-		}
-	}
-	return out
-}
+// distinctCerts is Certs with each certificate once, every copy of it
+// merged (mergeCerts): a file holding a key's public and private blocks, or
+// one block twice, holds one certificate.
+func (kf *keyFile) distinctCerts() []*cert { return mergeCerts(kf.Certs) }
 
 // fingerprints lists the distinct certificates' fingerprints, sorted.
 func (kf *keyFile) fingerprints() []string {

@@ -260,6 +260,8 @@ type run struct {
 	keyAbs, keyRel string
 	keyDigest      string
 	kf             *keyFile
+	ikf            *keyFile // the key block pasted into SECURITY.md (inlineKeyFile)
+	notPromised    bool     // no key file, and the documents promise none
 	reports        []certReport
 	claims         Claims
 	mdRel, txtRel  string
@@ -292,6 +294,14 @@ func (r *run) add(f checks.Finding) {
 	if f.Remediation == "" {
 		f.Remediation = strings.TrimSpace(r.c.rules[f.Rule].Remediation)
 	}
+	// The rules' commands are written for security@example.org: a remedy
+	// names this repository's own address (the finding's, else the first
+	// SECURITY.md or security.txt gives), never the placeholder.
+	addr, _ := f.Properties["email"].(string)
+	if addr == "" {
+		addr = r.contactAddress()
+	}
+	f.Remediation = strings.ReplaceAll(f.Remediation, "security@example.org", addr)
 	// Finding IDs are unique within the check.
 	base, id := f.ID, f.ID
 	for n := 2; slices.ContainsFunc(r.findings, func(x checks.Finding) bool { return x.ID == id }); n++ {
@@ -299,6 +309,22 @@ func (r *run) add(f checks.Finding) {
 	}
 	f.ID = id
 	r.findings = append(r.findings, f)
+}
+
+// contactAddress is the first contact address the documents give, or a
+// slot that says what belongs there.
+func (r *run) contactAddress() string {
+	if len(r.claims.Emails) > 0 {
+		return r.claims.Emails[0].Value
+	}
+	return "<the security contact address>"
+}
+
+// PromisesKey reports whether SECURITY.md or security.txt promises an
+// OpenPGP key: names a key file or URL, a fingerprint or key ID, pastes a
+// key, or mentions encryption, PGP or GPG.
+func (c Claims) PromisesKey() bool {
+	return len(c.KeyRefs)+len(c.Fingerprints)+len(c.KeyIDs)+len(c.ShortKeyIDs) > 0 || c.InlineKey != nil || c.PromisesEncryption != nil
 }
 
 func (r *run) gather() {
@@ -352,6 +378,10 @@ func (r *run) readDocs() {
 	txtCandidates := []string{o.SecurityTxt}
 	if o.SecurityTxt == "" {
 		txtCandidates = securityTxtCandidates
+		// A site's web root in the repository (docs/.well-known/ …).
+		if f := FindWebrootFile(os.DirFS(r.c.root), ".well-known/security.txt"); f != "" && !slices.Contains(txtCandidates, f) {
+			txtCandidates = append(slices.Clone(txtCandidates), f)
+		}
 	}
 	for _, cand := range txtCandidates {
 		abs := r.resolve(cand)
@@ -386,13 +416,42 @@ func (r *run) readKey() {
 		r.keyAbs, r.keyRel, r.keyInMD = r.mdAbs, r.mdRel, true
 		data, err = r.mdData, nil
 	}
+	var unmapped []Claim // security.txt Encryption: URLs that are no file here
+	if errors.Is(err, fs.ErrNotExist) && r.c.defaultKey {
+		// security.txt names the key by its URL on the project's site:
+		// follow it to the file in the repository's web root.
+		for _, ref := range r.claims.KeyRefs {
+			if ref.Path != r.txtRel {
+				continue
+			}
+			if f := FileForURL(os.DirFS(r.c.root), ref.Value); f != "" {
+				r.keyAbs = r.resolve(f)
+				r.keyRel = r.rel(r.keyAbs)
+				data, err = readLimited(r.keyAbs)
+				unmapped = nil
+				break
+			}
+			unmapped = append(unmapped, ref)
+		}
+	}
 	loc := &checks.Location{Path: r.keyRel}
 	id := func(rule string) string { return rule + "/" + r.keyRel }
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && r.mdFound && !r.claims.PromisesKey():
+		// Nothing promised, nothing to keep: a project whose disclosure
+		// policy offers no encrypted channel is not missing a key.
+		r.add(checks.Finding{Rule: "KEY-NOT-PROMISED", ID: id("KEY-NOT-PROMISED"), Severity: checks.SeverityInfo,
+			Message:  fmt.Sprintf("no key promised: %s names no OpenPGP key, fingerprint or encrypted channel, and %s does not exist; nothing to verify", r.mdRel, r.keyRel),
+			Location: &checks.Location{Path: r.mdRel}})
+		r.notPromised = true
+		return
 	case errors.Is(err, fs.ErrNotExist):
 		msg := fmt.Sprintf("the security contact key %s does not exist", r.keyRel)
 		if p := r.claims.PromisesEncryption; p != nil {
 			msg += fmt.Sprintf(", yet %s:%d promises encrypted reports", p.Path, p.Line)
+		}
+		for _, u := range unmapped {
+			msg += fmt.Sprintf("; %s names the key at %s, which is no file in this repository: verify that URL's key by hand, or commit a copy and set the check's key:", claimWhere(u), u.Value)
 		}
 		r.add(checks.Finding{Rule: "KEY-MISSING", ID: id("KEY-MISSING"), Severity: checks.SeverityCritical, Message: msg, Location: loc})
 		return
@@ -426,9 +485,10 @@ func (r *run) readKey() {
 				fpr, strings.Join(parts, ", ")),
 			Location: &checks.Location{Path: r.keyRel, Line: weak[fpr][0].Line}, Properties: map[string]any{"fingerprint": fpr, "signatures": parts}})
 	}
-	// The same key twice (a public and a private block of it, or one
-	// pasted twice) is one certificate: judged once, counted once.
-	certs := kf.distinctCerts()
+	// The same key twice (a public and a private block of it, one pasted
+	// twice, or pasted into SECURITY.md beside the file) is one
+	// certificate: every copy merged, judged once, counted once.
+	certs := mergeCerts(append(slices.Clone(kf.Certs), r.inlineCopies()...))
 	if len(certs) > 1 && *r.c.opts.SingleCertificate {
 		var fprs []string
 		for _, c := range certs {
@@ -490,14 +550,44 @@ func (r *run) fileFaults(kf *keyFile, rel string) {
 	}
 }
 
+// inlineKeyFile is the key block pasted into SECURITY.md, read once, when
+// the key is also published as a separate file; nil otherwise.
+func (r *run) inlineKeyFile() *keyFile {
+	if r.mdData == nil || r.keyInMD || r.kf == nil || r.keyAbs == r.mdAbs {
+		return nil
+	}
+	if r.ikf == nil {
+		r.ikf = parseKeyFile(r.mdData)
+	}
+	return r.ikf
+}
+
+// inlineCopies are the certificates pasted into SECURITY.md that are
+// copies of one in the key file: gpg merges what a reporter imports from
+// either, so a revocation pasted there counts against the file's key.
+func (r *run) inlineCopies() []*cert {
+	ikf := r.inlineKeyFile()
+	if ikf == nil {
+		return nil
+	}
+	inFile := r.kf.fingerprints()
+	var out []*cert
+	for _, c := range ikf.Certs {
+		if slices.Contains(inFile, fingerprintHex(c.Entity.PrimaryKey.Fingerprint)) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // inlineKey compares the key pasted into SECURITY.md with the separate key
 // file: reporters copy one or the other, so both must be the same
 // certificate. A fault in the pasted block is reported like one in a file.
 func (r *run) inlineKey() {
-	if r.mdData == nil || r.keyInMD || r.kf == nil || r.keyAbs == r.mdAbs {
+	ikf := r.inlineKeyFile()
+	if ikf == nil {
 		return
 	}
-	ikf := parseKeyFile(r.mdData)
 	r.fileFaults(ikf, r.mdRel)
 	inline, file := ikf.fingerprints(), r.kf.fingerprints()
 	if len(inline) == 0 || len(file) == 0 || slices.Equal(inline, file) {
@@ -512,6 +602,9 @@ func (r *run) inlineKey() {
 
 // crossCheck compares what the documents claim with the key.
 func (r *run) crossCheck() {
+	if r.notPromised {
+		return // no key, none promised: nothing to compare
+	}
 	o := r.c.opts
 	mdLoc := &checks.Location{Path: r.mdRel}
 	docsRead := r.mdFound || r.txtRel != ""

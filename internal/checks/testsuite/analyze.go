@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -190,16 +191,25 @@ func analyze(sr *suiteRun, configFile string) []checks.Finding {
 					unfinished = append(unfinished, t.ID)
 				}
 			}
-			msg = fmt.Sprintf("suite %s: `%s` was killed after its %s timeout in %s", sr.Name, cmd, sr.Timeout.D(), where)
-			if sr.Timeout == 0 {
+			switch {
+			case r.Cause != "":
+				msg = fmt.Sprintf("suite %s: `%s` was killed in %s: %s", sr.Name, cmd, where, r.Cause)
+				props["deadline"] = r.Cause
+			case sr.Timeout == 0:
 				msg = fmt.Sprintf("suite %s: `%s` was killed when the check ran out of time in %s", sr.Name, cmd, where)
+			default:
+				msg = fmt.Sprintf("suite %s: `%s` was killed after its %s timeout in %s", sr.Name, cmd, sr.Timeout.D(), where)
 			}
+
 			if len(unfinished) > 0 {
 				msg += "; still running: " + strings.Join(firstN(unfinished, 5), ", ")
 				props["unfinished"] = unfinished
 			}
 			if sr.notRun > 0 {
 				msg += fmt.Sprintf("; %d further run(s) were not started", sr.notRun)
+			}
+			if r.Report.Count().Total == 0 {
+				msg += "; no test had started: the time went to building, downloading or setting up (warm the build and module caches, or allow longer)"
 			}
 		case "TESTS-COMMAND-FAILED":
 			how := fmt.Sprintf("exited %d", r.ExitCode)
@@ -213,7 +223,7 @@ func analyze(sr *suiteRun, configFile string) []checks.Finding {
 			case r.ReportErr != nil:
 				msg += "; its report could not be read: " + firstLine(r.ReportErr.Error())
 			}
-			msg += "; output: " + lastLine(r.Tail)
+			msg += "; output: " + causeLine(r.Tail)
 		case "TESTS-REPORT-MISSING":
 			msg = fmt.Sprintf("suite %s: `%s` exited 0 but wrote no report at %s in %s", sr.Name, cmd, sr.Report.Path, where)
 			if len(r.Stale) > 0 {
@@ -513,6 +523,57 @@ func firstN(s []string, n int) []string {
 	return s
 }
 
+// causeLine is the line of a failed command's output that says why: a
+// compiler's error, npm's own error (not its "A complete log…" pointer or
+// its code/path bookkeeping), a line starting with error:/fatal:, else the
+// last line.
+func causeLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	var npm []string
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(l, "npm error ") || strings.HasPrefix(l, "npm ERR! "):
+			rest := strings.TrimPrefix(strings.TrimPrefix(l, "npm error "), "npm ERR! ")
+			if npmBookkeeping().MatchString(rest) {
+				continue
+			}
+			npm = append(npm, l)
+		case compilerLine().MatchString(l) || errorLine().MatchString(l):
+			return truncateBytes(l, 300)
+		}
+	}
+	if len(npm) > 0 {
+		return truncateBytes(npm[0], 300)
+	}
+	return lastLine(s)
+}
+
+var (
+	npmBookkeeping = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(code|syscall|path|errno|command|signal|cwd|A complete log|Log files were not written|\s*$)`)
+	})
+	// file.go:12:3: msg, file.c:4:1: error: msg, src/x.rs:3:5
+	compilerLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\S+\.(go|c|cc|cpp|h|rs|ts|tsx|js|java|kt|py|swift):\d+(:\d+)?:? `)
+	})
+	errorLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(error(\[E\d+\])?|fatal|FATAL|ERROR|Error):? `)
+	})
+)
+
+// compilerError is the first compiler diagnostic of go's build output.
+func compilerError(lines []string) string {
+	for _, l := range lines {
+		for _, one := range strings.Split(l, "\n") {
+			if one = strings.TrimSpace(one); compilerLine().MatchString(one) {
+				return truncateBytes(one, 300)
+			}
+		}
+	}
+	return ""
+}
+
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
@@ -657,5 +718,10 @@ func summarize(runs []*suiteRun) string {
 			nruns++
 		}
 	}
-	return fmt.Sprintf("%d suite(s), %d run(s): %d passed, %d failed, %d errors, %d skipped", len(runs), nruns, c.Passed, c.Failed, c.Errors, c.Skipped)
+	s := fmt.Sprintf("%d suite(s), %d run(s): %d passed, %d failed, %d errors, %d skipped", len(runs), nruns, c.Passed, c.Failed, c.Errors, c.Skipped)
+	if c.Passed+c.Failed+c.Errors+c.Skipped == 0 {
+		// Zero of everything must not read as a clean run.
+		s += "; no test was recorded"
+	}
+	return s
 }

@@ -144,3 +144,21 @@ func TestAnalyzeCapsTestFindings(t *testing.T) {
 		t.Errorf("last finding = %+v", last)
 	}
 }
+
+// TestCauseLine: a failed command's excerpt is the line that says why, not
+// the last one (issue 27, 8).
+func TestCauseLine(t *testing.T) {
+	for _, tc := range []struct{ name, out, want string }{
+		{"npm", "> x@1.0.0 test\n> vitest run\n\nnpm error code ENOENT\nnpm error syscall open\nnpm error path /w/package.json\nnpm error errno -2\nnpm error enoent Could not read package.json: Error: ENOENT: no such file or directory\nnpm error enoent This is related to npm not being able to find a file.\nnpm error A complete log of this run can be found in: /root/.npm/_logs/x.log\n",
+			"npm error enoent Could not read package.json: Error: ENOENT: no such file or directory"},
+		{"old npm", "npm ERR! code ELIFECYCLE\nnpm ERR! Test failed.  See above for more details.\n", "npm ERR! Test failed.  See above for more details."},
+		{"go build", "# acme/x\nx/x.go:3:2: undefined: foo\nFAIL\tacme/x [build failed]\n", "x/x.go:3:2: undefined: foo"},
+		{"rust", "   Compiling x v0.1.0\nerror[E0425]: cannot find value `y` in this scope\n --> src/lib.rs:2:5\nerror: could not compile `x`\n", "error[E0425]: cannot find value `y` in this scope"},
+		{"nothing recognisable", "line one\nlast words\n", "last words"},
+		{"empty", "", "(none)"},
+	} {
+		if got := causeLine(tc.out); got != tc.want {
+			t.Errorf("%s: causeLine = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

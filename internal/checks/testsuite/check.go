@@ -47,6 +47,9 @@ type runRecord struct {
 	ExitCode int
 	Duration time.Duration
 	TimedOut bool
+	// Cause is the deadline that fired when it was not the suite's own
+	// (the check's timeout, the run's --timeout, an interrupt).
+	Cause string
 	// Died is set when the process was killed by a signal we did not send.
 	Died    string
 	Log     string
@@ -91,6 +94,19 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 		res.Findings = []checks.Finding{}
 		for _, sr := range runs {
 			res.Findings = append(res.Findings, analyze(sr, c.configFile)...)
+		}
+		if c.logDir == "" && len(res.Findings) == 0 && len(errs) == 0 && ctx.Err() == nil {
+			// A clean run's logs in a temporary directory say nothing a
+			// report needs: remove them rather than leave a directory per
+			// run behind. A configured log_dir, or any failure, keeps them.
+			if os.RemoveAll(logDir) == nil {
+				logDir = ""
+				for _, sr := range runs {
+					for i := range sr.runs {
+						sr.runs[i].Log = ""
+					}
+				}
+			}
 		}
 		res.Facts = factsOf(logDir, runs)
 		res.Summary = summarize(runs)
@@ -212,8 +228,12 @@ func (c *Check) runOnce(ctx context.Context, sr *suiteRun, n int, logDir string)
 	case errors.Is(err, procexec.ErrNotFound):
 		return rec, fmt.Errorf("command %q not found (install it, or fix the suite's command in readiness.yaml)", sr.Command[0])
 	case ctx.Err() != nil:
-		// Interrupted or out of the check's time: keep what there is.
+		// Interrupted or out of the check's or the run's time: keep what
+		// there is, and which deadline it was.
 		rec.TimedOut = true
+		if cause := context.Cause(ctx); cause != nil {
+			rec.Cause = cause.Error()
+		}
 	case runTimedOut:
 		rec.TimedOut = true
 	case errors.Is(err, procexec.ErrDied):

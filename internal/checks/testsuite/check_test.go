@@ -303,23 +303,30 @@ suites:
 // TestSuiteTimeoutKillsProcessGroup_FakeSleeper: a stand-in runner starts a
 // child and both sleep; the suite's timeout must kill both, report
 // TESTS-TIMEOUT, and not start the remaining runs.
-func TestSuiteTimeoutKillsProcessGroup_FakeSleeper(t *testing.T) {
+// sleeperCheck is a check whose one suite is a stand-in runner that starts
+// a child and sleeps with it, writing the child's pid to pidfile.
+func sleeperCheck(t *testing.T, timeout string, repeat int) (c *Check, pidfile string) {
+	t.Helper()
 	tmp := t.TempDir()
-	pidfile := filepath.Join(tmp, "pid")
+	pidfile = filepath.Join(tmp, "pid")
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newCheck(t, tmp, `
-log_dir: `+tmp+`
+	return newCheck(t, tmp, fmt.Sprintf(`
+log_dir: %s
 suites:
   - name: sleeper
-    command: [`+exe+`]
-    env: {TESTSUITE_HELPER: sleep, HELPER_PIDFILE: `+pidfile+`}
-    timeout: 3s
-    repeat: 3
+    command: [%s]
+    env: {TESTSUITE_HELPER: sleep, HELPER_PIDFILE: %s}
+    timeout: %s
+    repeat: %d
     report: {format: tap}
-`, Overrides{})
+`, tmp, exe, pidfile, timeout, repeat), Overrides{}), pidfile
+}
+
+func TestSuiteTimeoutKillsProcessGroup_FakeSleeper(t *testing.T) {
+	c, pidfile := sleeperCheck(t, "3s", 3)
 	res, err := c.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -644,5 +651,80 @@ suites:
 	}
 	if runs := res.Facts["suites"].([]any)[0].(map[string]any)["runs"].([]any); len(runs) != 2 {
 		t.Errorf("%d runs, want 2", len(runs))
+	}
+}
+
+// TestTimeoutNamesTheDeadline_FakeSleeper: when the run's deadline fires
+// before the suite's own 10m timeout, the finding names the run's deadline
+// (it said "after its 10m timeout"), and that no test had started.
+func TestTimeoutNamesTheDeadline_FakeSleeper(t *testing.T) {
+	c, _ := sleeperCheck(t, "10m", 1)
+	// The pipeline's run deadline, as withRunTimeout makes it. Whether it
+	// fires before or after the sleeper starts, the outcome is the same.
+	ctx, cancel := context.WithTimeoutCause(context.Background(), 2*time.Second, errors.New("the run timed out (3m); raise --timeout"))
+	defer cancel()
+	// Cut short, the check returns what it saw with the context's error
+	// (the runner makes that an error status); the finding says why.
+	res, err := c.Run(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v, want the deadline", err)
+	}
+	if len(res.Findings) != 1 {
+		t.Fatalf("findings %v", findingIDs(res))
+	}
+	m := res.Findings[0].Message
+	for _, want := range []string{"the run timed out (3m); raise --timeout", "no test had started"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("message %q lacks %q", m, want)
+		}
+	}
+	if strings.Contains(m, "10m") {
+		t.Errorf("message names the suite's 10m timeout, which did not fire: %q", m)
+	}
+}
+
+// TestTempLogsCleanedUp_FakeRunner: a clean run in the default (temporary)
+// log directory leaves nothing behind and names no log; a failing one
+// keeps its logs for the reader (issue 27, 8).
+func TestTempLogsCleanedUp_FakeRunner(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		tap  string
+		keep bool
+	}{
+		{"passing", "TAP version 13\n1..1\nok 1 - a\n", false},
+		{"failing", "TAP version 13\n1..1\nnot ok 1 - a\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp) // where os.MkdirTemp makes the default log dir
+			tapFile := filepath.Join(t.TempDir(), "out.tap")
+			if err := os.WriteFile(tapFile, []byte(tc.tap), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c := newCheck(t, t.TempDir(), `
+suites:
+  - name: unit
+    command: [`+exe+`]
+    env: {TESTSUITE_HELPER: write, HELPER_STDOUT_FILE: `+tapFile+`}
+    report: {format: tap}
+`, Overrides{})
+			res, err := c.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			left, _ := filepath.Glob(filepath.Join(tmp, "readiness-tests-*"))
+			if kept := len(left) > 0; kept != tc.keep {
+				t.Errorf("log dirs left %v, want kept=%v", left, tc.keep)
+			}
+			logDir, _ := res.Facts["log_dir"].(string)
+			if (logDir != "") != tc.keep {
+				t.Errorf("facts name log_dir %q, want kept=%v", logDir, tc.keep)
+			}
+		})
 	}
 }

@@ -222,6 +222,9 @@ func parseGoTest(data []byte) (Report, error) {
 			out := strings.Join(p.output, "")
 			if p.failedBuild != "" {
 				tc.Message = "the package did not build"
+				if l := compilerError(build[p.failedBuild]); l != "" {
+					tc.Message += ": " + l
+				}
 				out = strings.Join(build[p.failedBuild], "") + out
 			}
 			tc.Output = tail(out, maxOutputLines)

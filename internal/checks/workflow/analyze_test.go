@@ -70,6 +70,11 @@ var wantRules = map[string]struct {
 	"matrix-partial": {[]string{"WF-MATRIX-NOT-SCANNED", "WF-MATRIX-NOT-SCANNED", "WF-SCAN-REF-MISMATCH"}, repeat("not-gated", 2)},
 	"matrix-covered": {nil, repeat("gated", 2)},
 	"matrix-opaque":  {[]string{"WF-MATRIX-NOT-SCANNED"}, []string{"not-gated"}},
+	// Issue 26, 1-3: signers inside wrapper actions, JavaScript and Python,
+	// skopeo --sign-by*, cosign attach, containers, go run, fetched scripts.
+	"hidden-signers":       {repeat("WF-SIGN-BEFORE-SCAN", 8), repeat("not-gated", 8)},
+	"sign-two-images":      {[]string{"WF-SCAN-REF-MISMATCH", "WF-SCAN-RESULTS-NOT-UPLOADED"}, []string{"gated", "not-gated"}},
+	"hidden-signers-gated": {[]string{"WF-SCAN-RESULTS-NOT-UPLOADED"}, repeat("gated", 6)},
 }
 
 func repeat(s string, n int) []string {

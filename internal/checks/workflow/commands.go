@@ -32,7 +32,10 @@ func (a *analysis) runStep(w *jobWalk, s *stepInst, sc scope) {
 	}
 	errexit, pipefail, posix := shell.Options(name)
 	if !posix && name != "pwsh" && name != "powershell" {
-		return // python, cmd: not shell
+		// python, node, cmd: not shell; the programs it starts are read
+		// from its calls, and a signer it names fails closed.
+		a.foreignScript(w, s, sc, s.Def.Run, strings.Fields(name + " script")[0])
+		return
 	}
 	sh := shell.Parse(s.Def.Run, errexit, pipefail)
 	sc.local = map[string]string{}
@@ -175,15 +178,31 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shell.Script, 
 		}
 		switch pos[0] {
 		case "sign", "attest", "sign-blob", "attest-blob":
-			e := mk(evSign, "cosign "+pos[0])
-			e.Written = pos[1]
-			e.Target = res(pos[1])
-			e.TKind = "image"
+			// Every image argument is signed: cosign sign A B signs both.
+			targets := pos[1:]
 			if strings.HasSuffix(pos[0], "-blob") {
-				e.TKind, e.Blob = "blob", true
+				targets = pos[1:2]
 			}
-			e.sh, e.ci = sh, ci
-			w.emit(e)
+			for _, t := range targets {
+				e := mk(evSign, "cosign "+pos[0])
+				e.Written = t
+				e.Target = res(t)
+				e.TKind = "image"
+				if strings.HasSuffix(pos[0], "-blob") {
+					e.TKind, e.Blob = "blob", true
+				}
+				e.sh, e.ci = sh, ci
+				w.emit(e)
+			}
+		case "attach":
+			// cosign generate IMAGE > payload; (sign it elsewhere);
+			// cosign attach signature --payload … --signature … IMAGE.
+			if len(pos) >= 3 && (pos[1] == "signature" || pos[1] == "attestation") {
+				e := mk(evSign, "cosign attach "+pos[1])
+				e.Written, e.Target, e.TKind = pos[2], res(pos[2]), "image"
+				e.sh, e.ci = sh, ci
+				w.emit(e)
+			}
 		}
 		return
 	case "notation":
@@ -324,21 +343,44 @@ func effective(ws []string, env map[string]string) (string, []string, xargsInfo)
 			if len(ws) > 2 && ws[1] == "run" {
 				pos := dockerRunImage(ws[2:])
 				if pos >= 0 {
+					rest := ws[2+pos+1:]
+					if ep := runEntrypoint(ws[2 : 2+pos]); ep != "" {
+						// --entrypoint cosign IMAGE sign …: the entrypoint runs.
+						ws = append([]string{ep}, rest...)
+						continue
+					}
 					if tool := toolImage(ws[2+pos]); tool != "" {
-						rest := ws[2+pos+1:]
 						// The image's entrypoint is the tool; some invoke it by name.
 						if len(rest) > 0 && path.Base(rest[0]) == tool {
 							rest = rest[1:]
 						}
 						return tool, slices.Clone(rest), xr
 					}
+					if len(rest) > 0 {
+						// docker run alpine sh -c '… cosign sign …': the
+						// container's command is read as a command here.
+						ws = slices.Clone(rest)
+						continue
+					}
 				}
 			}
 			return base, slices.Clone(ws[1:]), xr
 		case "go":
-			// go run ./cmd/readiness …
-			if len(ws) > 2 && ws[1] == "run" && strings.HasSuffix(strings.TrimSuffix(ws[2], "/"), "readiness") {
-				return "readiness", slices.Clone(ws[3:]), xr
+			// go run ./cmd/readiness …; go run github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5 sign …
+			if len(ws) > 2 && ws[1] == "run" {
+				i := 2
+				for i < len(ws) && strings.HasPrefix(ws[i], "-") {
+					i++
+				}
+				if i < len(ws) {
+					pkg, _, _ := strings.Cut(strings.TrimSuffix(ws[i], "/"), "@")
+					switch tool := path.Base(pkg); {
+					case strings.HasSuffix(pkg, "readiness"):
+						return "readiness", slices.Clone(ws[i+1:]), xr
+					case goRunTools[tool]:
+						return tool, slices.Clone(ws[i+1:]), xr
+					}
+				}
 			}
 			return base, slices.Clone(ws[1:]), xr
 		default:
@@ -360,6 +402,23 @@ var dockerRunValueFlags = map[string]bool{
 	"--restart": true, "--runtime": true, "--security-opt": true, "--shm-size": true, "--tmpfs": true,
 	"--ulimit": true, "--userns": true, "--volumes-from": true, "--gpus": true, "--cap-add": true,
 	"--cap-drop": true, "--group-add": true,
+}
+
+// goRunTools are the signers and scanners `go run PKG@VERSION` can run
+// straight from the module proxy.
+var goRunTools = map[string]bool{"cosign": true, "notation": true, "trivy": true, "grype": true, "skopeo": true, "crane": true}
+
+// runEntrypoint is the --entrypoint among docker run's flags, if any.
+func runEntrypoint(flags []string) string {
+	for i, f := range flags {
+		if v, ok := strings.CutPrefix(f, "--entrypoint="); ok {
+			return v
+		}
+		if f == "--entrypoint" && i+1 < len(flags) {
+			return flags[i+1]
+		}
+	}
+	return ""
 }
 
 // dockerRunImage returns the index of the image among docker run's
@@ -603,7 +662,11 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 	}
 	switch {
 	case sub[0] == "push":
-		pos, _ := parseArgs(sub[1:], set("--platform", "--format", "-f", "--creds", "--authfile", "--digestfile"))
+		vf := set("--platform", "--format", "-f", "--creds", "--authfile", "--digestfile")
+		for f := range signByFlags {
+			vf[f] = true
+		}
+		pos, flags := parseArgs(sub[1:], vf)
 		if len(pos) == 0 {
 			return
 		}
@@ -613,6 +676,12 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 		e.Tags = []string{e.Target}
 		e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
 		w.emit(e)
+		if f := signBy(flags); f != "" {
+			// podman push --sign-by-sigstore-private-key …: signs as it pushes.
+			s := mk(evSign, name+" push "+f)
+			s.Written, s.Target, s.TKind = e.Written, e.Target, "image"
+			w.emit(s)
+		}
 	case sub[0] == "build" || sub[0] == "bud":
 		pos, flags := parseArgs(sub[1:], dockerBuildValueFlags)
 		tags, _ := flagOf(flags, "-t", "--tag")
@@ -743,13 +812,22 @@ func (a *analysis) pushCmd(w *jobWalk, name string, args []string, mk func(evKin
 		w.emit(e)
 		return
 	case "skopeo":
-		pos, _ := parseArgs(args, map[string]bool{"--src-creds": true, "--dest-creds": true, "--authfile": true, "--format": true, "-f": true})
+		vf := map[string]bool{"--src-creds": true, "--dest-creds": true, "--authfile": true, "--format": true, "-f": true}
+		for f := range signByFlags {
+			vf[f] = true
+		}
+		pos, flags := parseArgs(args, vf)
 		if len(pos) >= 3 && pos[0] == "copy" && strings.HasPrefix(pos[2], "docker://") {
 			e := mk(evPush, "skopeo copy")
 			e.Written, e.Target, e.TKind = pos[2], res(strings.TrimPrefix(pos[2], "docker://")), "image"
 			e.Tags = []string{e.Target}
 			e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
 			w.emit(e)
+			if f := signBy(flags); f != "" {
+				s := mk(evSign, "skopeo copy "+f)
+				s.Written, s.Target, s.TKind = e.Written, e.Target, "image"
+				w.emit(s)
+			}
 		}
 		return
 	case "ko":
@@ -763,6 +841,21 @@ func (a *analysis) pushCmd(w *jobWalk, name string, args []string, mk func(evKin
 		}
 		return
 	}
+}
+
+// signByFlags are skopeo's and podman's options that sign what they copy
+// or push (simple signing, sigstore).
+var signByFlags = map[string]bool{"--sign-by": true, "--sign-by-sigstore": true, "--sign-by-sigstore-private-key": true,
+	"--sign-by-sq-fingerprint": true, "--sign-passphrase-file": true, "--sign-identity": true}
+
+// signBy names the signing option among parsed flags, or "".
+func signBy(flags map[string]string) string {
+	for _, f := range []string{"--sign-by-sigstore-private-key", "--sign-by-sigstore", "--sign-by", "--sign-by-sq-fingerprint"} {
+		if _, ok := flags[f]; ok {
+			return f
+		}
+	}
+	return ""
 }
 
 // shellState applies what a command does to the shell's variables —

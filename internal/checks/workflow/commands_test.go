@@ -18,7 +18,11 @@ func TestEffective(t *testing.T) {
 		{"timeout 10m trivy image x", "trivy", "image x"},
 		{"docker run --rm -v /var/run/docker.sock:/var/run/docker.sock aquasec/trivy:0.64.1 image --exit-code 1 x", "trivy", "image --exit-code 1 x"},
 		{"docker run --rm ghcr.io/sigstore/cosign/cosign:v2.5.0 sign x", "cosign", "sign x"},
-		{"docker run --rm alpine echo hi", "docker", "run --rm alpine echo hi"},
+		// The container's command is read as a command (docker run alpine sh -c '… cosign sign …').
+		{"docker run --rm alpine echo hi", "echo", "hi"},
+		{"docker run --rm alpine", "docker", "run --rm alpine"},
+		{"docker run --entrypoint cosign ghcr.io/x/tools:1 sign img", "cosign", "sign img"},
+		{"go run github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5 sign img", "cosign", "sign img"},
 		{"go run ./cmd/readiness image release x", "readiness", "image release x"},
 		{"./dist/readiness_linux_amd64/readiness check", "readiness", "check"},
 		{"xargs -I {} cosign sign {}@d", "cosign", "sign {}@d"},

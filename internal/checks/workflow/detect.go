@@ -311,11 +311,39 @@ func (a *analysis) actionStep(w *jobWalk, s *stepInst, sc scope) {
 		e := w.newEvent(evUpload, name, s, line)
 		e.Target, _ = a.with(s, sc, "path")
 		w.emit(e)
+	case wrapperActions[name] != nil:
+		// A wrapper's command input is a shell script.
+		for _, in := range wrapperActions[name] {
+			cmd, ok := a.with(s, sc, in)
+			if !ok || cmd == "" {
+				continue
+			}
+			sh := shell.Parse(cmd, true, false)
+			sc.local = map[string]string{}
+			for ci := range sh.Cmds {
+				a.command(w, s, sc, &sh, ci, line, "", nil, 0)
+			}
+		}
+	case name == "actions/github-script":
+		script, _ := a.with(s, sc, "script")
+		a.foreignScript(w, s, sc, script, "JavaScript")
 	case strings.HasPrefix(name, "docker://"):
 		img := strings.TrimPrefix(name, "docker://")
-		if tool := toolImage(img); tool != "" {
-			args, _ := a.with(s, sc, "args")
-			sh := shell.Parse(tool+" "+args, true, false)
+		args, _ := a.with(s, sc, "args")
+		entry, _ := a.with(s, sc, "entrypoint")
+		text := ""
+		switch tool := toolImage(img); {
+		case entry != "":
+			text = entry + " " + args
+		case tool != "":
+			text = tool + " " + args
+		default:
+			// Another image's command (args: sh -c '… cosign sign …') runs
+			// like a host command.
+			text = args
+		}
+		if strings.TrimSpace(text) != "" {
+			sh := shell.Parse(text, true, false)
 			sc.local = map[string]string{}
 			for ci := range sh.Cmds {
 				a.command(w, s, sc, &sh, ci, line, "", nil, 0)

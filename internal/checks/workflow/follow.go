@@ -6,8 +6,10 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/readiness-dev/readiness/internal/checks/workflow/buildtool"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
@@ -135,7 +137,7 @@ func (a *analysis) stdinScript(w *jobWalk, s *stepInst, sh *shell.Script, ci int
 			sub(strings.Join(prev.Words[1:], " "), "a script piped into "+c.Words[0])
 			return
 		}
-		if installerPipe(prev.Words) {
+		if installerPipe(prev.Words, c.Words[1:]) {
 			return
 		}
 		a.mayBeSigning(w, s, mk, strings.Join(firstN(prev.Words, 3), " ")+" | "+c.Words[0],
@@ -457,14 +459,28 @@ func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 // grype and cosign are commonly installed: read as installing a tool,
 // not as a release script. (A hole, named in docs/gates/workflow.md: an
 // "install" script could sign.)
-func installerPipe(prev []string) bool {
+func installerPipe(prev, shellArgs []string) bool {
 	if len(prev) == 0 || (prev[0] != "curl" && prev[0] != "wget") {
 		return false
 	}
+	// A script handed an image (curl …/install-and-sign.sh | bash -s --
+	// IMAGE) does more than install.
+	for _, x := range shellArgs {
+		if strings.Contains(x, "@sha256:") || strings.Contains(x, "/") && strings.Contains(x, ":") && !strings.Contains(x, "://") {
+			return false
+		}
+	}
 	for _, x := range prev[1:] {
-		if strings.HasPrefix(x, "http") && strings.Contains(path.Base(x), "install") {
+		base := strings.ToLower(path.Base(x))
+		if strings.HasPrefix(x, "http") && strings.Contains(base, "install") && !fetchedDoesMore().MatchString(base) {
 			return true
 		}
 	}
 	return false
 }
+
+// fetchedDoesMore matches a fetched script's name that says it does more
+// than install a tool.
+var fetchedDoesMore = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`sign|attest|release|publish|deploy|push`)
+})

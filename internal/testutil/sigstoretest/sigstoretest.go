@@ -98,7 +98,23 @@ type Sigstore struct {
 // when the test ends.
 func Start(tb testing.TB) *Sigstore {
 	tb.Helper()
-	s, err := start(tb.TempDir())
+	return startTyped(tb, "email")
+}
+
+// StartGitHub is Start with an issuer that Fulcio treats as GitHub
+// Actions' (type github-workflow): its certificates carry the workflow
+// identity GitHub's would (SAN https://github.com/OWNER/REPO/.github/
+// workflows/FILE@REF and the GitHub extensions), so a verification written
+// for a release workflow's identity is tested as written, with only the
+// issuer URL and the trust root this machine's.
+func StartGitHub(tb testing.TB) *Sigstore {
+	tb.Helper()
+	return startTyped(tb, "github-workflow")
+}
+
+func startTyped(tb testing.TB, issuerType string) *Sigstore {
+	tb.Helper()
+	s, err := start(tb.TempDir(), issuerType)
 	if err != nil {
 		tb.Fatalf("start a private Sigstore: %v", err)
 	}
@@ -116,7 +132,7 @@ func (s *Sigstore) close() {
 	}
 }
 
-func start(dir string) (_ *Sigstore, err error) {
+func start(dir, issuerType string) (_ *Sigstore, err error) {
 	var stop []func()
 	defer func() {
 		if err != nil {
@@ -156,7 +172,7 @@ func start(dir string) (_ *Sigstore, err error) {
 	}
 	certs, _ := eca.GetSignerWithChain()
 	caCert := certs[len(certs)-1]
-	fulcioSrv, err := fulcio(id, m.Issuer(), ctSrv.URL, &ctKey.PublicKey, eca)
+	fulcioSrv, err := fulcio(id, m.Issuer(), issuerType, ctSrv.URL, &ctKey.PublicKey, eca)
 	if err != nil {
 		return nil, err
 	}
@@ -179,8 +195,8 @@ func start(dir string) (_ *Sigstore, err error) {
 
 // fulcio serves Fulcio's gRPC CA service through its REST gateway, the v2
 // API and the legacy v1 API cosign calls, on loopback.
-func fulcio(id, issuer, ctURL string, ctPub crypto.PublicKey, eca *ephemeralca.EphemeralCA) (*httptest.Server, error) {
-	cfg, err := config.Read([]byte(fmt.Sprintf(`{"OIDCIssuers": {%q: {"IssuerURL": %q, "ClientID": %q, "Type": "email"}}}`, issuer, issuer, ClientID)))
+func fulcio(id, issuer, issuerType, ctURL string, ctPub crypto.PublicKey, eca *ephemeralca.EphemeralCA) (*httptest.Server, error) {
+	cfg, err := config.Read([]byte(fmt.Sprintf(`{"OIDCIssuers": {%q: {"IssuerURL": %q, "ClientID": %q, "Type": %q}}}`, issuer, issuer, ClientID, issuerType)))
 	if err != nil {
 		return nil, fmt.Errorf("fulcio config: %w", err)
 	}
@@ -446,11 +462,75 @@ func TokenFile(tb testing.TB, tok string) string {
 }
 
 func (s *Sigstore) token(u *User, shift time.Duration) (string, error) {
-	s.clock.Lock()
-	defer s.clock.Unlock()
 	if u == nil {
 		u = Jane()
 	}
+	return s.tokenFor(u, shift)
+}
+
+// GitHubWorkflow is a GitHub Actions job's identity, as GitHub's OIDC
+// issuer puts it in a token (the claims Fulcio's github-workflow principal
+// requires), for a Sigstore from StartGitHub.
+type GitHubWorkflow struct {
+	Repository string // owner/name
+	Workflow   string // path in the repository, .github/workflows/release.yml
+	Ref        string // refs/tags/v1.2.3
+}
+
+// WorkflowToken returns an ID token for the workflow run w.
+func (s *Sigstore) WorkflowToken(tb testing.TB, w GitHubWorkflow) string {
+	tb.Helper()
+	tok, err := s.tokenFor(w, 0)
+	if err != nil {
+		tb.Fatalf("oidc token: %v", err)
+	}
+	return tok
+}
+
+// Identity is the certificate identity (SAN) Fulcio gives w's signatures.
+func (w GitHubWorkflow) Identity() string {
+	return "https://github.com/" + w.Repository + "/" + w.Workflow + "@" + w.Ref
+}
+
+func (w GitHubWorkflow) ID() string { return "repo:" + w.Repository + ":ref:" + w.Ref }
+
+func (w GitHubWorkflow) Userinfo([]string) ([]byte, error) {
+	return json.Marshal(map[string]string{"sub": w.ID()})
+}
+
+func (w GitHubWorkflow) Claims(_ []string, base *mockoidc.IDTokenClaims) (jwt.Claims, error) {
+	owner, _, _ := strings.Cut(w.Repository, "/")
+	const sha = "0123456789abcdef0123456789abcdef01234567"
+	ref := w.Repository + "/" + w.Workflow + "@" + w.Ref
+	return &githubClaims{IDTokenClaims: base, JobWorkflowRef: ref, JobWorkflowSha: sha, WorkflowRef: ref, WorkflowSha: sha,
+		Sha: sha, EventName: "push", Repository: w.Repository, Workflow: "Release", Ref: w.Ref,
+		RunnerEnvironment: "github-hosted", RepositoryID: "1", RepositoryOwner: owner, RepositoryOwnerID: "2",
+		RepositoryVisibility: "public", RunID: "3", RunAttempt: "1"}, nil
+}
+
+type githubClaims struct {
+	*mockoidc.IDTokenClaims
+	JobWorkflowRef       string `json:"job_workflow_ref"`
+	JobWorkflowSha       string `json:"job_workflow_sha"`
+	WorkflowRef          string `json:"workflow_ref"`
+	WorkflowSha          string `json:"workflow_sha"`
+	Sha                  string `json:"sha"`
+	EventName            string `json:"event_name"`
+	Repository           string `json:"repository"`
+	Workflow             string `json:"workflow"`
+	Ref                  string `json:"ref"`
+	RunnerEnvironment    string `json:"runner_environment"`
+	RepositoryID         string `json:"repository_id"`
+	RepositoryOwner      string `json:"repository_owner"`
+	RepositoryOwnerID    string `json:"repository_owner_id"`
+	RepositoryVisibility string `json:"repository_visibility"`
+	RunID                string `json:"run_id"`
+	RunAttempt           string `json:"run_attempt"`
+}
+
+func (s *Sigstore) tokenFor(u mockoidc.User, shift time.Duration) (string, error) {
+	s.clock.Lock()
+	defer s.clock.Unlock()
 	s.oidc.QueueUser(u)
 	s.oidc.FastForward(shift)
 	defer s.oidc.FastForward(-shift)

@@ -117,6 +117,15 @@ func TestStops(t *testing.T) {
 		why      string
 	}{
 		{"plain", "trivy image x\ncosign sign x", true, false, true, ""},
+		// Issue 26, 6 and 8: traps that turn failure into success; a status
+		// captured with || and exited on.
+		{"trap exit 0 on ERR", "trap 'echo scan failed; exit 0' ERR\ntrivy image x\ncosign sign x", true, false, false, "turns `trivy image`'s failure into success"},
+		{"trap exit 0 on EXIT", "trap 'exit 0' EXIT\ntrivy image x\ncosign sign x", true, false, false, "trap"},
+		{"trap reset", "trap 'exit 0' ERR\ntrap - ERR\ntrivy image x\ncosign sign x", true, false, true, ""},
+		{"trap that reports", "trap 'echo failed at $LINENO' ERR\ntrivy image x\ncosign sign x", true, false, true, ""},
+		{"trap after the scan", "trivy image x\ntrap 'exit 0' EXIT\ncosign sign x", true, false, true, ""},
+		{"or rc then checked", "rc=0\ntrivy image x || rc=$?\n[ \"$rc\" -eq 0 ] || exit \"$rc\"\ncosign sign x", true, false, true, ""},
+		{"or rc never checked", "rc=0\ntrivy image x || rc=$?\necho \"scan: $rc\"\ncosign sign x", true, false, false, "carries on"},
 		{"or true", "trivy image x || true\ncosign sign x", true, false, false, "|| true"},
 		{"or exit", "trivy image x || exit 1\ncosign sign x", true, false, true, ""},
 		{"or bare exit", "trivy image x || exit\ncosign sign x", true, false, true, ""},

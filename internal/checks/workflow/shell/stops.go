@@ -2,7 +2,9 @@ package shell
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
+	"sync"
 )
 
 // Stops reports whether a failing command stops its script with a
@@ -12,6 +14,9 @@ func (sc *Script) Stops(ci int) (bool, string) {
 	name := strings.Join(firstWords(c.Words, 2), " ")
 	end := min(max(c.PipeLast, ci), len(sc.Cmds)-1)
 	last := sc.Cmds[end]
+	if trap := sc.successTrap(ci); trap != "" {
+		return false, fmt.Sprintf("`%s` turns `%s`'s failure into success", trap, name)
+	}
 	switch {
 	case c.Subst:
 		return false, fmt.Sprintf("`%s` runs inside a command substitution $(…), whose failure does not stop the script", name)
@@ -35,7 +40,9 @@ func (sc *Script) Stops(ci int) (bool, string) {
 	case "||":
 		if end+1 < len(sc.Cmds) {
 			rhs := sc.Cmds[end+1]
-			if sc.rhsExits(end + 1) {
+			// `scan || exit 1`, or `scan || rc=$?` with rc tested and
+			// exited on afterwards.
+			if sc.rhsExits(end+1) || sc.StatusChecked(end) {
 				return true, ""
 			}
 			return false, fmt.Sprintf("`%s || %s` carries on when the scan fails", name, strings.Join(firstWords(rhs.Words, 3), " "))
@@ -53,6 +60,32 @@ func (sc *Script) Stops(ci int) (bool, string) {
 	}
 	return true, ""
 }
+
+// successTrap is an ERR or EXIT trap set before command ci whose action
+// exits 0 (`trap 'echo scan failed; exit 0' ERR`), still in force; "".
+func (sc *Script) successTrap(ci int) string {
+	var trap string
+	for j := 0; j < ci; j++ {
+		w := sc.Cmds[j].Words
+		if len(w) < 3 || w[0] != "trap" {
+			continue
+		}
+		for _, sig := range w[2:] {
+			switch strings.TrimPrefix(strings.ToUpper(sig), "SIG") {
+			case "ERR", "EXIT", "0":
+				switch {
+				case w[1] == "-" || w[1] == "":
+					trap = "" // reset
+				case exitZeroRE().MatchString(w[1]):
+					trap = strings.Join(firstWords(w, 3), " ")
+				}
+			}
+		}
+	}
+	return trap
+}
+
+var exitZeroRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\bexit\s+0\b`) })
 
 // StatusChecked reports whether the command after i tests $? and exits
 // on failure: `exit $?`, `if [ $? -ne 0 ]; then exit 1; fi`, or

@@ -1,0 +1,3 @@
+module example.com/doc
+
+go 1.22
