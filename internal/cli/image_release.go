@@ -240,22 +240,27 @@ func newImageSignCmd(app *App, runF func(context.Context, *imageReleaseOptions) 
 		Use:   "sign IMAGE",
 		Short: "Sign IMAGE's digest, only with a GO evidence document for that exact digest",
 		Long: `Sign an image and attach its attestations, like 'image release', but
-from evidence already gathered: --evidence FILE names an evidence bundle
-(readiness image scan --bundle FILE): the evidence document plus trivy's raw
-reports, addressed by sha256, so it can be carried from a CI job to another
-machine. Nothing in it is believed: the image-scan findings are rebuilt from
-the reports, each report must be trivy's report of the exact manifest and
-config digest the registry serves, waivers come from this machine's
-readiness.yaml, and the policy judges it again; a document that disagrees
-with its reports, or a report missing or altered, is refused. It must also
+from evidence already gathered: --evidence FILE names an evidence bundle the
+scan job signed (readiness image scan --bundle FILE --key scan.key): a DSSE
+envelope around the evidence document plus trivy's raw reports, addressed
+by sha256, so it can be carried from a CI job to another machine.
+--evidence-key names the scan job's public key; the envelope is verified
+with it before anything in it is read, and an unsigned bundle or another
+key's is refused. Nothing in it is believed even then: the image-scan
+findings are rebuilt from the reports, each report must be trivy's report
+of the exact manifest and config digest the registry serves, a scan run
+under looser settings than this machine's image-scan check (ignore_unfixed,
+fewer scanners, an older DB, suppressions this machine does not make,
+another unknown_severity) is refused naming the difference, and the result
+is judged with this machine's readiness.yaml and policy only. It must also
 be younger than --max-age. Without --evidence the gates run on the spot,
 exactly as 'image release' runs them.
 
 There is no way to sign without a passing scan of the digest.
 
 Exit codes: 0 signed, 1 refused or failed, 2 usage or configuration error.`,
-		Example: `  readiness image scan --bundle bundle.json ghcr.io/acme/api@sha256:…
-  readiness image sign --key cosign.key --evidence bundle.json ghcr.io/acme/api@sha256:…`,
+		Example: `  readiness image scan --bundle bundle.json --key scan.key ghcr.io/acme/api@sha256:…
+  readiness image sign --key cosign.key --evidence bundle.json --evidence-key scan.pub ghcr.io/acme/api@sha256:…`,
 		Args: exactArgs(1, "name one image to sign: readiness image sign IMAGE"),
 		PreRunE: func(_ *cobra.Command, args []string) error {
 			opts.Image = args[0]
