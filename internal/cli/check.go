@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/pipeline"
+	"github.com/readiness-dev/readiness/internal/sign"
 )
 
 // checkOptions are the flags of `readiness check`.
@@ -18,8 +21,11 @@ type checkOptions struct {
 	Only       []string
 	Timeout    time.Duration
 	ExitZero   bool
-	Policy     policyOptions
-	Render     renderOptions
+	// SignEvidence signs the json evidence with Key as a DSSE envelope.
+	SignEvidence bool
+	Key          string
+	Policy       policyOptions
+	Render       renderOptions
 }
 
 // AddFlags registers the flags.
@@ -29,6 +35,8 @@ func (o *checkOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().Var((*durationFlag)(&o.Timeout), "timeout", "deadline for the whole run (e.g. 15m, 1d); overrides the config's timeout")
 	cmd.Flags().BoolVar(&o.ExitZero, "exit-zero", false, "report only: exit 0 on NO-GO (still 2 on configuration errors); never for release gating")
 	cmd.Flags().BoolVar(&o.ExitZero, "no-fail", false, "same as --exit-zero (conftest's name)")
+	cmd.Flags().BoolVar(&o.SignEvidence, "sign-evidence", false, "write the json evidence as a DSSE envelope signed with --key, so that 'policy eval --evidence-key' can tell an edited document")
+	cmd.Flags().StringVar(&o.Key, "key", "", "with --sign-evidence: the private `KEY` (cosign.key, env://VAR, a KMS URI); its password comes from COSIGN_PASSWORD or a prompt")
 	o.Policy.AddFlags(cmd)
 	o.Render.AddFlags(cmd)
 	// --only completes the check names of the discovered (or named) config.
@@ -64,7 +72,22 @@ func newCheckCmd(app *App, runF func(context.Context, *checkOptions) error) *cob
 			if opts.Timeout < 0 {
 				return usageErr("--timeout must be positive")
 			}
-			return opts.Render.Validate()
+			switch {
+			case opts.SignEvidence && opts.Key == "":
+				return usageErr("--sign-evidence needs --key (the private key that signs the evidence)")
+			case opts.Key != "" && !opts.SignEvidence:
+				return usageErr("--key signs the evidence only with --sign-evidence")
+			}
+			if err := opts.Render.Validate(); err != nil {
+				return err
+			}
+			if !opts.SignEvidence {
+				return nil
+			}
+			if outs, _ := opts.Render.outputs(); !slices.ContainsFunc(outs, func(o output) bool { return o.Format == "json" }) {
+				return usageErr("--sign-evidence signs the json evidence; add -o json=FILE")
+			}
+			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -81,6 +104,16 @@ func (a *App) checkRun(ctx context.Context, opts *checkOptions) error {
 	cfg, err := a.loadConfig(opts.ConfigPath)
 	if err != nil {
 		return err
+	}
+	if opts.SignEvidence {
+		// The key first: a wrong password costs no run.
+		signer, err := sign.New(ctx, sign.Options{Key: sign.KeyOptions{KeyRef: opts.Key, PassFunc: a.passFunc(opts.Key)}})
+		if err != nil {
+			return asUsage(err)
+		}
+		opts.Render.Seal = func(doc *evidence.Document, data []byte) ([]byte, error) {
+			return signer.Seal(ctx, sign.DocumentPredicateType, data, doc.Subjects)
+		}
 	}
 	err = a.execute(ctx, pipeline.Selection{Config: cfg, Only: opts.Only, Policy: opts.Policy.options(), Timeout: opts.Timeout}, opts.Render)
 	if opts.ExitZero && err == errNOGO {

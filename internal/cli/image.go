@@ -16,6 +16,8 @@ import (
 	"github.com/readiness-dev/readiness/internal/config"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/pipeline"
+	"github.com/readiness-dev/readiness/internal/release"
+	"github.com/readiness-dev/readiness/internal/sign"
 )
 
 // newImageCmd builds `readiness image`, the container image commands.
@@ -51,9 +53,11 @@ type imageScanOptions struct {
 	Platforms     []string
 	ReportDir     string
 	Bundle        string
-	Timeout       time.Duration
-	Policy        policyOptions
-	Render        renderOptions
+	// Key signs the bundle as a DSSE envelope.
+	Key     string
+	Timeout time.Duration
+	Policy  policyOptions
+	Render  renderOptions
 
 	// changed reports whether a flag was given (flags override the config).
 	changed func(string) bool
@@ -75,6 +79,7 @@ func (o *imageScanOptions) AddFlags(cmd *cobra.Command) {
 	f.StringSliceVar(&o.Platforms, "platform", nil, "scan only these platforms of a multi-platform image, e.g. linux/amd64 (repeatable)")
 	f.StringVar(&o.ReportDir, "report-dir", "", "save trivy's raw JSON reports in `DIR` (default: a new temp dir)")
 	f.StringVar(&o.Bundle, "bundle", "", "also write the evidence with trivy's raw reports (by sha256) as one portable `FILE` for 'image sign --evidence'")
+	f.StringVar(&o.Key, "key", "", "sign the --bundle with this private `KEY` (cosign.key, env://VAR, a KMS URI) as a DSSE envelope, as 'image sign --evidence' requires; its password comes from COSIGN_PASSWORD or a prompt")
 	f.Var((*durationFlag)(&o.Timeout), "timeout", "deadline for the scan (default: the check's timeout, 10m)")
 	o.Policy.AddFlags(cmd)
 	o.Render.AddFlags(cmd)
@@ -108,6 +113,9 @@ Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
 			}
 			if opts.Timeout < 0 {
 				return usageErr("--timeout must be positive")
+			}
+			if opts.Key != "" && opts.Bundle == "" {
+				return usageErr("--key signs the bundle; name it with --bundle FILE")
 			}
 			if _, err := blockOn(opts.Severity); err != nil {
 				return err
@@ -191,20 +199,30 @@ func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 	if err := opts.Render.refuseInputs(sel.Inputs()); err != nil {
 		return err
 	}
+	// The key is loaded (its password asked) before the scan, so that a
+	// wrong password costs nothing.
+	var signer *sign.Signer
+	if opts.Key != "" {
+		if signer, err = sign.New(ctx, sign.Options{Key: sign.KeyOptions{KeyRef: opts.Key, PassFunc: a.passFunc(opts.Key)}}); err != nil {
+			return asUsage(err)
+		}
+	}
 	doc, err := a.judge(ctx, sel)
 	if err != nil {
 		return err
 	}
 	published := a.publish(doc, opts.Render)
-	if err := writeBundle(opts.Bundle, doc); err != nil {
+	if err := writeBundle(ctx, opts.Bundle, doc, signer); err != nil {
 		return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("--bundle %s was not written: %w", opts.Bundle, err)}
 	}
 	return published
 }
 
 // writeBundle writes doc with the reports its scans name, read back from
-// this machine and checked against the sha256 each scan recorded.
-func writeBundle(path string, doc *evidence.Document) error {
+// this machine and checked against the sha256 each scan recorded; with a
+// signer, as a DSSE envelope whose in-toto subjects are the scanned
+// digests.
+func writeBundle(ctx context.Context, path string, doc *evidence.Document, signer *sign.Signer) error {
 	b, err := evidence.CollectReports(doc)
 	if err != nil {
 		return err
@@ -213,7 +231,13 @@ func writeBundle(path string, doc *evidence.Document) error {
 	if err := b.Encode(&buf); err != nil {
 		return err
 	}
-	return os.WriteFile(path, buf.Bytes(), 0o644)
+	data := buf.Bytes()
+	if signer != nil {
+		if data, err = signer.Seal(ctx, sign.BundlePredicateType, data, release.ScannedSubjects(doc)); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(path, data, 0o644)
 }
 
 // imageScanConfig loads --config, or readiness.yaml when it exists.

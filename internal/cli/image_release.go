@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,14 +16,12 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/readiness-dev/readiness/internal/checks"
-	"github.com/readiness-dev/readiness/internal/checks/imagescan"
 	"github.com/readiness-dev/readiness/internal/config"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/pipeline"
+	"github.com/readiness-dev/readiness/internal/release"
 	"github.com/readiness-dev/readiness/internal/report"
 	"github.com/readiness-dev/readiness/internal/sign"
-	"github.com/readiness-dev/readiness/internal/waiver"
 )
 
 // registryFlags are the registry flag group of the image release commands.
@@ -155,12 +154,15 @@ type imageReleaseOptions struct {
 	ScanCheck  string
 	Timeout    time.Duration
 	Evidence   string // image sign only
-	MaxAge     durationFlag
-	ResultFile string
-	Signing    signingFlags
-	Registry   registryFlags
-	Policy     policyOptions
-	Render     renderOptions
+	// EvidenceKey is the scanner's public key the --evidence envelope
+	// must verify with (image sign only).
+	EvidenceKey string
+	MaxAge      durationFlag
+	ResultFile  string
+	Signing     signingFlags
+	Registry    registryFlags
+	Policy      policyOptions
+	Render      renderOptions
 }
 
 // AddFlags registers the flags shared by release and sign.
@@ -238,27 +240,38 @@ func newImageSignCmd(app *App, runF func(context.Context, *imageReleaseOptions) 
 		Use:   "sign IMAGE",
 		Short: "Sign IMAGE's digest, only with a GO evidence document for that exact digest",
 		Long: `Sign an image and attach its attestations, like 'image release', but
-from evidence already gathered: --evidence FILE names an evidence bundle
-(readiness image scan --bundle FILE): the evidence document plus trivy's raw
-reports, addressed by sha256, so it can be carried from a CI job to another
-machine. Nothing in it is believed: the image-scan findings are rebuilt from
-the reports, each report must be trivy's report of the exact manifest and
-config digest the registry serves, waivers come from this machine's
-readiness.yaml, and the policy judges it again; a document that disagrees
-with its reports, or a report missing or altered, is refused. It must also
+from evidence already gathered: --evidence FILE names an evidence bundle the
+scan job signed (readiness image scan --bundle FILE --key scan.key): a DSSE
+envelope around the evidence document plus trivy's raw reports, addressed
+by sha256, so it can be carried from a CI job to another machine.
+--evidence-key names the scan job's public key; the envelope is verified
+with it before anything in it is read, and an unsigned bundle or another
+key's is refused. Nothing in it is believed even then: the image-scan
+findings are rebuilt from the reports, each report must be trivy's report
+of the exact manifest and config digest the registry serves, a scan run
+under looser settings than this machine's image-scan check (ignore_unfixed,
+fewer scanners, an older DB, suppressions this machine does not make,
+another unknown_severity) is refused naming the difference, and the result
+is judged with this machine's readiness.yaml and policy only. It must also
 be younger than --max-age. Without --evidence the gates run on the spot,
 exactly as 'image release' runs them.
 
 There is no way to sign without a passing scan of the digest.
 
 Exit codes: 0 signed, 1 refused or failed, 2 usage or configuration error.`,
-		Example: `  readiness image scan --bundle bundle.json ghcr.io/acme/api@sha256:…
-  readiness image sign --key cosign.key --evidence bundle.json ghcr.io/acme/api@sha256:…`,
+		Example: `  readiness image scan --bundle bundle.json --key scan.key ghcr.io/acme/api@sha256:…
+  readiness image sign --key cosign.key --evidence bundle.json --evidence-key scan.pub ghcr.io/acme/api@sha256:…`,
 		Args: exactArgs(1, "name one image to sign: readiness image sign IMAGE"),
 		PreRunE: func(_ *cobra.Command, args []string) error {
 			opts.Image = args[0]
 			if opts.MaxAge <= 0 {
 				return usageErr("--max-age must be positive")
+			}
+			switch {
+			case opts.Evidence != "" && opts.EvidenceKey == "":
+				return usageErr("--evidence needs the scanner's trust material: --evidence-key cosign.pub, the public key of the key that signed the bundle (image scan --bundle FILE --key …); an unsigned bundle is never signed")
+			case opts.Evidence == "" && opts.EvidenceKey != "":
+				return usageErr("--evidence-key verifies --evidence; name the bundle with --evidence FILE")
 			}
 			return opts.validate()
 		},
@@ -270,7 +283,8 @@ Exit codes: 0 signed, 1 refused or failed, 2 usage or configuration error.`,
 		},
 	}
 	opts.AddFlags(cmd)
-	cmd.Flags().StringVar(&opts.Evidence, "evidence", "", "an evidence bundle `FILE` (image scan --bundle) for IMAGE's digest")
+	cmd.Flags().StringVar(&opts.Evidence, "evidence", "", "a signed evidence bundle `FILE` (image scan --bundle FILE --key …) for IMAGE's digest")
+	cmd.Flags().StringVar(&opts.EvidenceKey, "evidence-key", "", "the scanner's public `KEY` (cosign.pub, env://VAR, a KMS URI) the --evidence envelope must be signed with")
 	cmd.Flags().Var(&opts.MaxAge, "max-age", "refuse --evidence older than `D` (e.g. 2h, 1d)")
 	return cmd
 }
@@ -286,32 +300,25 @@ func exactArgs(n int, msg string) cobra.PositionalArgs {
 }
 
 // imageReleaseRun is `image release`, and `image sign` (with --evidence
-// the gates are replaced by the document, re-judged).
+// the gates are replaced by the carried bundle, re-judged here). Every
+// input is read and checked before the key is loaded or the registry
+// contacted.
 func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) error {
 	if _, err := sign.ParseRef(opts.Image, opts.Registry.options()); err != nil {
 		return asUsage(err)
 	}
-	var cfg *config.Config
-	var gates sign.GatesFunc
 	if opts.Evidence != "" {
-		if _, err := os.Stat(opts.Evidence); err != nil {
-			return usageErr("--evidence: %v", unwrapPathErr(err))
-		}
 		if err := opts.Render.refuseInputs(append([]string{opts.Evidence}, opts.Policy.Dirs...)); err != nil {
 			return err
 		}
-		var err error
-		if gates, err = a.evidenceGates(opts); err != nil {
-			return err
+	}
+	gates, scanner, err := a.releaseGates(ctx, opts)
+	if err != nil {
+		var refused *sign.RefusedError
+		if errors.As(err, &refused) {
+			return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("not released: %w", err)}
 		}
-	} else {
-		var err error
-		if cfg, err = a.imageScanConfig(opts.ConfigPath); err != nil {
-			return err
-		}
-		if gates, err = a.releaseGates(cfg, opts); err != nil {
-			return err
-		}
+		return err
 	}
 	start := time.Now()
 	signer, err := a.signer(ctx, opts.Signing, opts.Registry)
@@ -319,7 +326,7 @@ func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 		return err
 	}
 	keyTime := time.Since(start)
-	rel := &sign.Release{Signer: signer, Gates: gates, Invocation: a.invocation(), Timeout: opts.Registry.NetworkTimeout, Now: a.Now}
+	rel := &sign.Release{Signer: signer, Gates: gates, Invocation: a.invocation(), Timeout: opts.Registry.NetworkTimeout, Now: a.Now, Scanner: scanner}
 	res, err := rel.Run(ctx, opts.Image)
 	if res != nil {
 		res.Phases.Key = keyTime
@@ -327,168 +334,71 @@ func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 	return a.reportRelease(res, err, opts)
 }
 
-// releaseGates runs the configured checks with the image-scan check pinned
-// to the digest being released.
-func (a *App) releaseGates(cfg *config.Config, opts *imageReleaseOptions) (sign.GatesFunc, error) {
-	pin, err := pipeline.SpecOrDefault(cfg, imagescan.Type, "--scan-check", opts.ScanCheck)
-	if err != nil {
-		return nil, err
-	}
-	insecure := opts.Registry.AllowHTTP || opts.Registry.AllowInsecure
-	sel := func(ref string) pipeline.Selection {
-		return pipeline.Selection{
-			Config: cfg, Specs: []config.CheckSpec{pin}, Policy: opts.Policy.options(), Timeout: opts.Timeout,
-			Build: map[string]pipeline.BuildFunc{pin.Name: func(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
-				return imagescan.WithImages(env, spec, []string{ref}, insecure)
-			}},
+// releaseGates is where the evidence comes from: the gates run on the spot
+// (release.Live), or the signed bundle of --evidence (release.Carried),
+// verified with --evidence-key and checked now; then scanner is who signed
+// it.
+func (a *App) releaseGates(ctx context.Context, opts *imageReleaseOptions) (gates sign.GatesFunc, scanner *sign.Identity, err error) {
+	if opts.Evidence != "" {
+		opened, b, err := readSignedBundle(ctx, opts.Evidence, opts.EvidenceKey)
+		if err != nil {
+			return nil, nil, err
 		}
+		cfg, err := a.imageScanConfig(opts.ConfigPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		c, err := release.NewCarried(a.pipeline(), cfg, opts.ScanCheck, release.Carried{
+			Source: opts.Evidence, Bundle: b, Policy: opts.Policy.options(), MaxAge: opts.MaxAge.D(), Signed: opened.Subjects,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return c.Gates, &opened.SignedBy, nil
+	}
+	cfg, err := a.imageScanConfig(opts.ConfigPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	live := &release.Live{
+		Pipeline: a.pipeline(), Config: cfg, ScanCheck: opts.ScanCheck, Policy: opts.Policy.options(), Timeout: opts.Timeout,
+		Insecure: opts.Registry.AllowHTTP || opts.Registry.AllowInsecure, Judge: a.judge,
 	}
 	// Build every check now, against a placeholder digest, so that a typo
 	// is a usage error before a password is asked or anything runs.
-	placeholder := sel("example.invalid/placeholder@sha256:" + strings.Repeat("0", 64))
-	if _, err := a.pipeline().Jobs(placeholder); err != nil {
-		return nil, err
-	}
-	if err := opts.Render.refuseInputs(placeholder.Inputs()); err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context, t *sign.Target) (*evidence.Bundle, error) {
-		doc, err := a.judge(ctx, sel(t.String()))
-		if err != nil || doc == nil || !doc.GO() {
-			return &evidence.Bundle{Doc: doc}, err
-		}
-		// The signer works from the reports by content address, on this
-		// machine as from a carried bundle.
-		b, err := evidence.CollectReports(doc)
-		if err != nil {
-			return &evidence.Bundle{Doc: doc}, &sign.RefusedError{Reason: err.Error()}
-		}
-		return b, nil
-	}, nil
-}
-
-// evidenceGates stands in for the gates with a carried bundle. Nothing in
-// its evidence is believed: the image-scan results are rebuilt from the
-// raw reports it carries (by sha256) and must agree with them, waivers are
-// applied again from this machine's readiness.yaml, and the policy judges
-// the result again. Only then is it accepted, and only for this digest.
-func (a *App) evidenceGates(opts *imageReleaseOptions) (sign.GatesFunc, error) {
-	cfg, err := a.imageScanConfig(opts.ConfigPath)
+	in, err := live.Inputs()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return func(ctx context.Context, t *sign.Target) (*evidence.Bundle, error) {
-		b, err := readBundle(opts.Evidence)
-		if err != nil {
-			return nil, err
-		}
-		doc := b.Doc
-		for i := range doc.Checks {
-			r := &doc.Checks[i]
-			if err := imagescan.Rederive(r, b.Report); err != nil {
-				return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s disagrees with its own reports: checks[%d] (%s): %v", opts.Evidence, i, r.Check, err)}
-			}
-			for j := range r.Findings {
-				r.Findings[j].WaivedBy = ""
-			}
-		}
-		a.rejudgeSettings(cfg, doc)
-		if err := a.pipeline().Rejudge(ctx, doc, pipeline.Selection{Config: cfg, Policy: opts.Policy.options()}); err != nil {
-			return nil, err
-		}
-		if !doc.GO() {
-			return b, nil
-		}
-		age := a.Now().Sub(doc.GeneratedAt)
-		if age > opts.MaxAge.D() {
-			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s is %s old, older than --max-age %s; gather it again", opts.Evidence, age.Round(time.Minute), opts.MaxAge.D())}
-		}
-		if age < -5*time.Minute {
-			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s was generated %s in the future; a clock is wrong or the file was edited", opts.Evidence, (-age).Round(time.Minute))}
-		}
-		if missing := doc.NotRunOfType(imagescan.Type); len(missing) > 0 {
-			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s did not run the configured image-scan check %s; nothing it holds proves a scan", opts.Evidence, strings.Join(missing, ", "))}
-		}
-		// Which images were scanned is what the image-scan checks say
-		// (rebuilt from their reports above), not the file's summary list
-		// and not a subject another check's result claims.
-		doc.Subjects = scannedSubjects(doc)
-		if !sign.SubjectsCover(doc.Subjects, t) {
-			return nil, &sign.RefusedError{Reason: fmt.Sprintf("the evidence in %s does not cover %s (it scanned %s)", opts.Evidence, t.Digest, subjectList(doc.Subjects))}
-		}
-		return b, nil
-	}, nil
+	if err := opts.Render.refuseInputs(in); err != nil {
+		return nil, nil, err
+	}
+	return live.Gates, nil, nil
 }
 
-// scannedSubjects lists the images the image-scan checks scanned. Only
-// their subjects were re-derived from raw reports; any other check's
-// subjects are text from the file.
-func scannedSubjects(doc *evidence.Document) []checks.Subject {
-	var out []checks.Subject
-	for _, r := range doc.Checks {
-		if r.Type == imagescan.Type {
-			out = append(out, r.Subjects...)
-		}
+// readSignedBundle reads --evidence, verifies its envelope with the
+// scanner's key before reading anything in it, and decodes the bundle.
+// A bad key or a file that cannot be read is a usage error; an unsigned
+// envelope, one another key signed, or a bundle whose reports are missing
+// or altered is refused.
+func readSignedBundle(ctx context.Context, path, key string) (*sign.Opened, *evidence.Bundle, error) {
+	trust := &sign.EvidenceTrust{Key: key}
+	if err := trust.Load(ctx); err != nil {
+		return nil, nil, usageErr("--evidence-key: %v", err)
 	}
-	return out
-}
-
-// rejudgeSettings replaces what the policy takes from readiness.yaml
-// (waivers, block_on) with this machine's configuration: a carried
-// document must not bring its own waivers or loosen what blocks.
-func (a *App) rejudgeSettings(cfg *config.Config, doc *evidence.Document) {
-	doc.Settings = evidence.Settings{BlockOn: []string{"critical", "high"}}
-	if cfg != nil {
-		doc.Settings.BlockOn = cfg.Policy.BlockOn
-	}
-	for i := range doc.Checks {
-		r := &doc.Checks[i]
-		r.BlockOn = nil
-		if cfg == nil {
-			continue
-		}
-		for _, spec := range cfg.Checks {
-			if spec.Name == r.Check {
-				r.BlockOn = nil
-				for _, b := range spec.BlockOn {
-					r.BlockOn = append(r.BlockOn, checks.Severity(b))
-				}
-			}
-		}
-	}
-	doc.Waivers = []evidence.WaiverStatus{}
-	if cfg != nil {
-		doc.Waivers = waiver.Apply(doc.Checks, cfg.Waivers, cfg.Path, a.Now(), cfg.Policy.WaiverWarn.D())
-	}
-}
-
-// readBundle reads --evidence. A file that is not a bundle is a usage
-// error; a bundle whose reports are missing or altered is refused.
-func readBundle(path string) (*evidence.Bundle, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, usageErr("--evidence: %v", unwrapPathErr(err))
+		return nil, nil, usageErr("--evidence: %v", unwrapPathErr(err))
 	}
-	defer f.Close()
-	b, err := evidence.ReadBundle(f)
-	switch {
-	case errors.Is(err, evidence.ErrBundleIntegrity):
-		return nil, &sign.RefusedError{Reason: fmt.Sprintf("--evidence %s: %v", path, err)}
-	case err != nil:
-		return nil, usageErr("--evidence %s: %v", path, err)
+	opened, err := trust.Open(ctx, data, sign.BundlePredicateType)
+	if err != nil {
+		return nil, nil, &sign.RefusedError{Reason: fmt.Sprintf("--evidence %s: %v", path, err)}
 	}
-	return b, nil
-}
-
-func subjectList(ss []checks.Subject) string {
-	if len(ss) == 0 {
-		return "no image"
+	b, err := evidence.ReadBundle(bytes.NewReader(opened.Body))
+	if err != nil {
+		return nil, nil, &sign.RefusedError{Reason: fmt.Sprintf("--evidence %s: %v", path, err)}
 	}
-	var out []string
-	for _, s := range ss {
-		out = append(out, s.Digest)
-	}
-	return strings.Join(out, ", ")
+	return opened, b, nil
 }
 
 func unwrapPathErr(err error) error {
@@ -676,6 +586,7 @@ type imageVerifyOptions struct {
 	TrustedRoot          string
 	RequireVuln          bool
 	MaxAge               durationFlag
+	DenyWaived           bool
 	Format               string
 	Registry             registryFlags
 }
@@ -692,7 +603,8 @@ func (o *imageVerifyOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.RekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log")
 	f.StringVar(&o.TrustedRoot, "trusted-root", "", "trust a private Sigstore: its trusted_root.json `FILE` (Fulcio CAs, CT logs, Rekor keys), as cosign's --trusted-root; default: the public Sigstore root via TUF")
 	f.BoolVar(&o.RequireVuln, "require-vuln-attestation", false, "also require the cosign vulnerability attestation")
-	f.Var(&o.MaxAge, "max-age", "reject evidence older than `D` (e.g. 12h, 7d); no limit by default")
+	f.Var(&o.MaxAge, "max-age", "reject evidence older than `D` (e.g. 12h, 7d); 0 disables the limit")
+	f.BoolVar(&o.DenyWaived, "deny-waived", false, "reject a GO that relied on a waiver (readiness.yaml's or policy code's) or on a block_on without critical and high")
 	f.StringVarP(&o.Format, "format", "f", "text", "output format: text or json")
 	o.Registry.AddFlags(cmd)
 }
@@ -701,21 +613,25 @@ func (o *imageVerifyOptions) verifyOptions() sign.VerifyOptions {
 	return sign.VerifyOptions{
 		Key: o.Key, CertIdentity: o.CertIdentity, CertIdentityRegexp: o.CertIdentityRegexp,
 		CertOIDCIssuer: o.CertOIDCIssuer, CertOIDCIssuerRegexp: o.CertOIDCIssuerRegexp,
-		IgnoreTlog: o.IgnoreTlog, RekorURL: o.RekorURL, TrustedRoot: o.TrustedRoot, RequireVuln: o.RequireVuln, MaxAge: o.MaxAge.D(),
+		IgnoreTlog: o.IgnoreTlog, RekorURL: o.RekorURL, TrustedRoot: o.TrustedRoot, RequireVuln: o.RequireVuln, MaxAge: o.MaxAge.D(), DenyWaived: o.DenyWaived,
 		Registry: o.Registry.options(),
 	}
 }
 
 // newImageVerifyCmd builds `readiness image verify`.
 func newImageVerifyCmd(app *App, runF func(context.Context, *imageVerifyOptions) error) *cobra.Command {
-	opts := &imageVerifyOptions{}
+	opts := &imageVerifyOptions{MaxAge: durationFlag(sign.DefaultVerifyMaxAge)}
 	cmd := &cobra.Command{
 		Use:   "verify IMAGE",
 		Short: "Verify IMAGE's signature and that its attested verdict is a fresh GO for its exact digest",
 		Long: `Verify, for IMAGE's digest: a valid signature by the trusted key (or keyless
 identity); a valid evidence attestation whose verdict is GO, whose scanned
-subjects include the digest, and (with --max-age) that is recent enough; and
-with --require-vuln-attestation the cosign vulnerability attestation.
+subjects include the digest, whose generated_at agrees with the scans and
+DB it records, and that is younger than --max-age (30d by default; a NO-GO
+writes nothing, so only an age limit retires an old GO; --max-age 0
+disables it); with --deny-waived, that the GO relied on no waiver and no
+block_on without critical and high; and with --require-vuln-attestation
+the cosign vulnerability attestation.
 
 This is what a deploy step or an admission controller runs before letting
 an image in.
@@ -800,6 +716,14 @@ func printVerification(w io.Writer, v *sign.Verification, now time.Time) {
 	line("signature", fmt.Sprintf("%d valid", v.Signatures))
 	if e := v.Evidence; e != nil {
 		line("evidence", fmt.Sprintf("%s, generated %s (%s ago) by %s, signed by %s", e.Verdict, e.GeneratedAt.Format(time.RFC3339), e.Age, e.Tool, e.Signer.String()))
+		if e.Scanner != nil {
+			line("scanned by", e.Scanner.String()+" (the signed bundle's key)")
+		}
+	}
+	if v.MaxAge == "none" {
+		line("max age", "none (--max-age 0)")
+	} else if v.MaxAge != "" {
+		line("max age", v.MaxAge+" (--max-age; 0 disables it)")
 	}
 	if vu := v.Vuln; vu != nil {
 		line("vuln", fmt.Sprintf("%d attestation(s), %s, DB schema %s, scan finished %s", vu.Count, vu.Scanner, vu.DBVersion, vu.ScanFinishedOn.Format(time.RFC3339)))

@@ -24,20 +24,29 @@ import (
 
 const relPassword = "release password"
 
+// scanPassword is the scan job's key password (a key of its own).
+const scanPassword = "scan job password"
+
+// scanEnv is the scan job's environment.
+var scanEnv = map[string]string{"COSIGN_PASSWORD": scanPassword}
+
 // relEnv is a release test's world: a registry, a key pair, the real trivy
 // with the offline test DB, and a readiness.yaml whose image-scan check the
 // release pins to the digest.
 type relEnv struct {
 	reg  *signtest.Registry
 	keys signtest.Keys
-	dir  string
+	// scanKeys are the scan job's: it signs the bundles it writes.
+	scanKeys signtest.Keys
+	sealer   *sign.Signer
+	dir      string
 }
 
 func newRelEnv(t testing.TB) *relEnv {
 	t.Helper()
 	bin := trivytest.Binary(t)
 	cache := trivytest.CacheDir(t, time.Now())
-	e := &relEnv{reg: signtest.StartRegistry(t), keys: signtest.KeyPair(t, relPassword), dir: t.TempDir()}
+	e := &relEnv{reg: signtest.StartRegistry(t), keys: signtest.KeyPair(t, relPassword), scanKeys: signtest.KeyPair(t, scanPassword), dir: t.TempDir()}
 	cfg := `version: 1
 checks:
   - name: release-image
@@ -292,7 +301,7 @@ func TestImageSignNeedsGOEvidenceForTheDigest(t *testing.T) {
 
 	scan := func(d string) string {
 		out := filepath.Join(t.TempDir(), "bundle.json")
-		code, _, stderr := e.run(t, nil, nil, "image", "scan", "--bundle", out, d)
+		code, _, stderr := e.run(t, nil, scanEnv, "image", "scan", "--bundle", out, "--key", e.scanKeys.Private, d)
 		if code > 1 {
 			t.Fatalf("scan exit %d: %s", code, stderr)
 		}
@@ -300,7 +309,7 @@ func TestImageSignNeedsGOEvidenceForTheDigest(t *testing.T) {
 	}
 	goEvidence, nogoEvidence := scan(clean.String()), scan(vulnerable.String())
 	signArgs := func(ev, image string) []string {
-		return []string{"image", "sign", "--key", e.keys.Private, "--tlog-upload=false", "--evidence", ev, image}
+		return []string{"image", "sign", "--key", e.keys.Private, "--tlog-upload=false", "--evidence", ev, "--evidence-key", e.scanKeys.Public, image}
 	}
 
 	code, stdout, stderr := e.run(t, nil, nil, signArgs(nogoEvidence, vulnerable.String())...)
@@ -321,20 +330,18 @@ func TestImageSignNeedsGOEvidenceForTheDigest(t *testing.T) {
 	}
 	// A summary list edited to claim another digest does not count: the
 	// checks' own subjects decide what was scanned.
-	forged := filepath.Join(t.TempDir(), "forged.json")
+	var forged string
 	data, err := os.ReadFile(goEvidence)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
+	if err := json.Unmarshal(unsealed(t, data), &doc); err != nil {
 		t.Fatal(err)
 	}
 	doc["evidence"].(map[string]any)["subjects"] = []map[string]string{{"name": other.Context().Name(), "digest": other.DigestStr()}}
 	data, _ = json.Marshal(doc)
-	if err := os.WriteFile(forged, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	forged = e.seal(t, data)
 	code, _, stderr = e.run(t, nil, nil, signArgs(forged, other.String())...)
 	if code != 1 || !strings.Contains(stderr, "does not cover "+other.DigestStr()) {
 		t.Errorf("sign with a forged subject list: exit %d\nstderr: %s", code, stderr)
@@ -374,7 +381,11 @@ func TestImageReleaseUsageErrors(t *testing.T) {
 		{"verify without a key or identity", nil, []string{"image", "verify", image}, "say whom to trust"},
 		{"verify with a bad --max-age", nil, []string{"image", "verify", "--key", e.keys.Public, "--max-age", "soon", image}, "not a duration"},
 		{"verify with an unreadable public key", nil, []string{"image", "verify", "--key", filepath.Join(e.dir, "nope.pub"), image}, "nope.pub"},
-		{"sign with a missing evidence file", nil, []string{"image", "sign", "--key", e.keys.Private, "--tlog-upload=false", "--evidence", "missing.json", image}, "--evidence"},
+		{"sign with a missing evidence file", nil, []string{"image", "sign", "--key", e.keys.Private, "--tlog-upload=false", "--evidence", "missing.json", "--evidence-key", e.keys.Public, image}, "--evidence"},
+		{"sign from evidence without the scanner's key", nil, []string{"image", "sign", "--key", e.keys.Private, "--tlog-upload=false", "--evidence", "missing.json", image}, "--evidence needs the scanner's trust material: --evidence-key"},
+		{"sign from evidence with an unreadable scanner key", nil, []string{"image", "sign", "--key", e.keys.Private, "--tlog-upload=false", "--evidence", "missing.json", "--evidence-key", "nope.pub", image}, "--evidence-key"},
+		{"--evidence-key without --evidence", nil, []string{"image", "sign", "--key", e.keys.Private, "--tlog-upload=false", "--evidence-key", e.keys.Public, image}, "name the bundle with --evidence"},
+		{"scan --key without --bundle", nil, []string{"image", "scan", "--key", e.keys.Private, image}, "--key signs the bundle"},
 		{"password is never a flag", nil, []string{"image", "release", "--key", e.keys.Private, "--password", "x", image}, "unknown flag"},
 	}
 	// Ambient OIDC providers read the process environment: hide any.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/sign"
 	"github.com/readiness-dev/readiness/internal/sign/signtest"
@@ -38,17 +39,31 @@ func TestSignNeverTrustsAnEditedBundle(t *testing.T) {
 	clean := reg.Push(t, "api:1", trivytest.Clean("amd64"))
 	vuln := reg.Push(t, "api:2", trivytest.AlpineVulnerable("amd64"))
 	ctx := context.Background()
+	// The scan job signs its bundles; the property is about what a signer
+	// accepts from a scan job whose key it trusts but which signs whatever
+	// it is handed, so every edited bundle is signed again below.
+	scanKeys := signtest.KeyPair(t, "scan")
+	sealer, err := sign.New(ctx, sign.Options{Key: sign.KeyOptions{KeyRef: scanKeys.Private, PassFunc: scanKeys.PassFunc()}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	scan := func(ref string) []byte {
 		out := filepath.Join(t.TempDir(), "bundle.json")
 		streams, _, errOut := Test()
-		if code := Run(ctx, NewApp(streams), []string{"image", "scan", "--config", cfg, "--bundle", out, ref}); code > 1 {
+		streams.Getenv = func(k string) string {
+			if k == "COSIGN_PASSWORD" {
+				return "scan"
+			}
+			return ""
+		}
+		if code := Run(ctx, NewApp(streams), []string{"image", "scan", "--config", cfg, "--bundle", out, "--key", scanKeys.Private, ref}); code > 1 {
 			t.Fatalf("scan %s: exit %d: %s", ref, code, errOut)
 		}
 		data, err := os.ReadFile(out)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return data
+		return unsealedBundle(t, data)
 	}
 	bundles := map[string][]byte{"clean": scan(clean.String()), "vuln": scan(vuln.String())}
 	targets := map[string]*sign.Target{}
@@ -65,16 +80,28 @@ func TestSignNeverTrustsAnEditedBundle(t *testing.T) {
 	}
 
 	a := NewApp(nil)
-	opts := &imageReleaseOptions{ConfigPath: cfg, MaxAge: durationFlag(24 * time.Hour)}
+	opts := &imageReleaseOptions{ConfigPath: cfg, MaxAge: durationFlag(24 * time.Hour), EvidenceKey: scanKeys.Public}
 	decide := func(data []byte, tg *sign.Target) (used []string, reason string) {
+		var claimed struct {
+			Evidence struct{ Subjects []checks.Subject }
+		}
+		if err := json.Unmarshal(data, &claimed); err != nil {
+			return nil, err.Error()
+		}
+		env, err := sealer.Seal(ctx, sign.BundlePredicateType, data, claimed.Evidence.Subjects)
+		if err != nil {
+			return nil, err.Error()
+		}
 		p := filepath.Join(t.TempDir(), "b.json")
-		if err := os.WriteFile(p, data, 0o644); err != nil {
+		if err := os.WriteFile(p, env, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		opts.Evidence = p
-		gates, err := a.evidenceGates(opts)
+		// The bundle is read and checked before the signer is built: a
+		// refusal there is a refusal too.
+		gates, _, err := a.releaseGates(ctx, opts)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err.Error()
 		}
 		b, err := gates(ctx, tg)
 		switch {
@@ -138,6 +165,24 @@ func TestSignNeverTrustsAnEditedBundle(t *testing.T) {
 		}
 	}
 	t.Logf("%d iterations (seed %d), %d accepted (clean digest, untouched clean reports); mutations tried: %v", iterations, seed, accepted, tried)
+}
+
+// unsealedBundle is the bundle inside an envelope the test wrote.
+func unsealedBundle(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var env struct{ Payload string }
+	if err := json.Unmarshal(data, &env); err != nil || env.Payload == "" {
+		t.Fatalf("not an envelope: %v", err)
+	}
+	payload, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Predicate json.RawMessage }
+	if err := json.Unmarshal(payload, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Predicate
 }
 
 func pick(rng *rand.Rand, a, b string) string {

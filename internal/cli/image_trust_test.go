@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/sign"
 	"github.com/readiness-dev/readiness/internal/sign/signtest"
 	"github.com/readiness-dev/readiness/internal/testutil/trivytest"
 )
@@ -58,25 +61,75 @@ func TestImageReleaseScansAnIndexEntryThatOnlyClaimsToBeAnAttestation(t *testing
 	e.assertVerifyRefuses(t, d.String())
 }
 
-// scanBundle runs image scan --bundle in dir and returns the bundle path.
+// scanBundle runs image scan --bundle --key in dir (the scan job signs
+// what it saw) and returns the envelope's path.
 func (e *relEnv) scanBundle(t *testing.T, image string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "bundle.json")
-	code, stdout, stderr := e.run(t, nil, nil, "image", "scan", "--bundle", out, image)
+	code, stdout, stderr := e.run(t, nil, scanEnv, "image", "scan", "--bundle", out, "--key", e.scanKeys.Private, image)
 	if code > 1 {
 		t.Fatalf("scan exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	return out
 }
 
+// signFrom signs image from a bundle, trusting the scan job's key.
 func (e *relEnv) signFrom(t *testing.T, bundle, image string) (int, string, string) {
 	t.Helper()
-	return e.run(t, nil, nil, "image", "sign", "--key", e.keys.Private, "--tlog-upload=false", "--evidence", bundle, image)
+	return e.run(t, nil, nil, "image", "sign", "--key", e.keys.Private, "--tlog-upload=false", "--evidence", bundle, "--evidence-key", e.scanKeys.Public, image)
+}
+
+// unsealed is the bundle inside an envelope the test wrote, unverified.
+func unsealed(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var env struct{ Payload string }
+	if err := json.Unmarshal(data, &env); err != nil || env.Payload == "" {
+		t.Fatalf("not an envelope: %v", err)
+	}
+	payload, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Predicate json.RawMessage }
+	if err := json.Unmarshal(payload, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Predicate
+}
+
+// seal signs a (possibly edited) bundle with the scan job's key, about the
+// subjects its evidence lists: what a scan job whose key is trusted, but
+// which signs whatever it is given, would write.
+func (e *relEnv) seal(t testing.TB, plain []byte) string {
+	t.Helper()
+	if e.sealer == nil {
+		s, err := sign.New(context.Background(), sign.Options{Key: sign.KeyOptions{KeyRef: e.scanKeys.Private, PassFunc: e.scanKeys.PassFunc()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.sealer = s
+	}
+	var b struct {
+		Evidence struct{ Subjects []checks.Subject }
+	}
+	if err := json.Unmarshal(plain, &b); err != nil {
+		t.Fatal(err)
+	}
+	env, err := e.sealer.Seal(context.Background(), sign.BundlePredicateType, plain, b.Evidence.Subjects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "sealed.json")
+	if err := os.WriteFile(p, env, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // bundleJSON is a bundle decoded for editing as jq would.
 type bundleJSON map[string]any
 
+// readBundleJSON reads the bundle inside the envelope at path.
 func readBundleJSON(t *testing.T, path string) bundleJSON {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -84,24 +137,23 @@ func readBundleJSON(t *testing.T, path string) bundleJSON {
 		t.Fatal(err)
 	}
 	var b bundleJSON
-	if err := json.Unmarshal(data, &b); err != nil {
+	if err := json.Unmarshal(unsealed(t, data), &b); err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-func (b bundleJSON) write(t *testing.T) string {
+func (b bundleJSON) bytes(t testing.TB) []byte {
 	t.Helper()
 	data, err := json.Marshal(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(t.TempDir(), "edited.json")
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return data
 }
+
+// sealed writes the edited bundle signed by the scan job's key.
+func (b bundleJSON) sealed(t *testing.T, e *relEnv) string { return e.seal(t, b.bytes(t)) }
 
 func (b bundleJSON) doc() map[string]any { return b["evidence"].(map[string]any) }
 
@@ -122,7 +174,7 @@ func TestImageSignRefusesEvidenceThatDisagreesWithItsReports(t *testing.T) {
 	b.check()["findings"] = []any{}
 	b.check()["status"] = "pass"
 	b.doc()["verdict"] = map[string]any{"decision": "GO", "summary": "GO", "deny": []any{}, "warn": []any{}}
-	code, stdout, stderr := e.signFrom(t, b.write(t), vulnerable.String())
+	code, stdout, stderr := e.signFrom(t, b.sealed(t, e), vulnerable.String())
 	if code != 1 || !strings.Contains(stderr, "disagrees with its own reports") || !strings.Contains(stderr, "findings lack") {
 		t.Errorf("sign with findings deleted: exit %d, want 1 naming the findings\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -132,10 +184,7 @@ func TestImageSignRefusesEvidenceThatDisagreesWithItsReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	swapped := filepath.Join(t.TempDir(), "swapped.json")
-	if err := os.WriteFile(swapped, []byte(strings.ReplaceAll(string(data), clean.DigestStr(), vulnerable.DigestStr())), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	swapped := e.seal(t, []byte(strings.ReplaceAll(string(unsealed(t, data)), clean.DigestStr(), vulnerable.DigestStr())))
 	code, stdout, stderr = e.signFrom(t, swapped, vulnerable.String())
 	if code != 1 || !strings.Contains(stderr, "refusing to sign") {
 		t.Errorf("sign with a GO bundle whose digest was swapped: exit %d, want 1\nstdout: %s\nstderr: %s", code, stdout, stderr)
@@ -211,7 +260,7 @@ func TestImageSignFromACopiedBundle(t *testing.T) {
 	i := strings.Index(string(raw), "ImageID")
 	raw[i] = 'i'
 	rep["data"] = base64.StdEncoding.EncodeToString(raw)
-	code, stdout, stderr := e.signFrom(t, b.write(t), clean.String())
+	code, stdout, stderr := e.signFrom(t, b.sealed(t, e), clean.String())
 	if code != 1 || !strings.Contains(stderr, "was altered") {
 		t.Errorf("sign with one report byte changed: exit %d, want 1 saying it was altered\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,9 @@ import (
 type renderOptions struct {
 	Format  string
 	Outputs []string
+	// Seal (set by the command, not a flag), when set, signs every json output (the evidence document) as
+	// a DSSE envelope (check --sign-evidence).
+	Seal func(doc *evidence.Document, data []byte) ([]byte, error)
 }
 
 // output is one rendering of the judged document; Path "" is stdout.
@@ -184,7 +188,7 @@ func (a *App) renderReleased(doc *evidence.Document, ro renderOptions, releases 
 	rules := a.rules()
 	for _, out := range outs {
 		opts := report.Options{Color: out.Path == "" && out.Format == "text" && a.IO.ColorOut(), Rules: rules, Releases: releases}
-		if err := writeReport(a.IO.Out, out, doc, opts); err != nil {
+		if err := writeReport(a.IO.Out, out, doc, opts, ro.Seal); err != nil {
 			return err
 		}
 	}
@@ -203,7 +207,7 @@ func (a *App) renderReleased(doc *evidence.Document, ro renderOptions, releases 
 	return nil
 }
 
-func writeReport(stdout io.Writer, out output, doc *evidence.Document, opts report.Options) error {
+func writeReport(stdout io.Writer, out output, doc *evidence.Document, opts report.Options, seal func(*evidence.Document, []byte) ([]byte, error)) error {
 	w := stdout
 	var f *os.File
 	if out.Path != "" {
@@ -213,7 +217,18 @@ func writeReport(stdout io.Writer, out output, doc *evidence.Document, opts repo
 		}
 		w = f
 	}
-	err := report.Write(w, out.Format, doc, opts)
+	var err error
+	if out.Format == "json" && seal != nil {
+		var buf bytes.Buffer
+		var env []byte
+		if err = report.Write(&buf, out.Format, doc, opts); err == nil {
+			if env, err = seal(doc, buf.Bytes()); err == nil {
+				_, err = w.Write(env)
+			}
+		}
+	} else {
+		err = report.Write(w, out.Format, doc, opts)
+	}
 	if f != nil {
 		err = errors.Join(err, f.Close())
 	}

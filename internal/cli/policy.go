@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -10,6 +12,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/pipeline"
 	"github.com/readiness-dev/readiness/internal/policy"
+	"github.com/readiness-dev/readiness/internal/sign"
 )
 
 func newPolicyCmd(app *App) *cobra.Command {
@@ -24,8 +27,10 @@ func newPolicyCmd(app *App) *cobra.Command {
 type policyEvalOptions struct {
 	Input      string
 	ConfigPath string
-	Policy     policyOptions
-	Render     renderOptions
+	// EvidenceKey verifies a signed document (check --sign-evidence).
+	EvidenceKey string
+	Policy      policyOptions
+	Render      renderOptions
 }
 
 func newPolicyEvalCmd(app *App) *cobra.Command {
@@ -54,6 +59,7 @@ judging with fewer rules could turn a NO-GO into GO.`,
 	}
 	cmd.Flags().StringVarP(&opts.Input, "input", "i", "", "evidence `FILE` written by `readiness check --format json` (- for stdin)")
 	cmd.Flags().StringVarP(&opts.ConfigPath, "config", "c", "", "configuration `FILE` whose policy.dirs and policy.namespaces join the policy set")
+	cmd.Flags().StringVar(&opts.EvidenceKey, "evidence-key", "", "the input must be a DSSE envelope (check --sign-evidence) signed by this public `KEY`; verified before anything in it is read")
 	opts.Policy.AddFlags(cmd)
 	opts.Render.AddFlags(cmd)
 	return cmd
@@ -80,14 +86,44 @@ func (a *App) policyEval(ctx context.Context, opts *policyEvalOptions) error {
 	if err := opts.Render.refuseInputs(sel.Inputs()); err != nil {
 		return err
 	}
-	doc, err := evidence.Decode(in)
+	doc, err := a.readEvidenceInput(ctx, in, opts)
 	if err != nil {
-		return usageErr("%s: %v", opts.Input, err)
+		return err
 	}
 	if err := a.pipeline().Rejudge(ctx, doc, sel); err != nil {
 		return fmt.Errorf("%s: %w", opts.Input, err)
 	}
 	return a.publish(doc, opts.Render)
+}
+
+// readEvidenceInput decodes --input; with --evidence-key it must be a
+// signed envelope, verified before its document is read, so that an edited
+// not_run or policy_set cannot pass as the document that was judged.
+func (a *App) readEvidenceInput(ctx context.Context, in io.Reader, opts *policyEvalOptions) (*evidence.Document, error) {
+	if opts.EvidenceKey == "" {
+		doc, err := evidence.Decode(in)
+		if err != nil {
+			return nil, usageErr("%s: %v (a signed document needs --evidence-key)", opts.Input, err)
+		}
+		return doc, nil
+	}
+	trust := &sign.EvidenceTrust{Key: opts.EvidenceKey}
+	if err := trust.Load(ctx); err != nil {
+		return nil, usageErr("--evidence-key: %v", err)
+	}
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return nil, usageErr("--input: %v", err)
+	}
+	opened, err := trust.Open(ctx, data, sign.DocumentPredicateType)
+	if err != nil {
+		return nil, &ExitError{Code: ExitNOGO, Err: fmt.Errorf("%s: not judged: %w", opts.Input, err)}
+	}
+	doc, err := evidence.Decode(bytes.NewReader(opened.Body))
+	if err != nil {
+		return nil, &ExitError{Code: ExitNOGO, Err: fmt.Errorf("%s: the signed document: %w", opts.Input, err)}
+	}
+	return doc, nil
 }
 
 func newPolicyTestCmd(app *App) *cobra.Command {

@@ -285,10 +285,7 @@ func (p *Pipeline) Run(ctx context.Context, sel Selection) (*evidence.Document, 
 		// one already says it is partial.
 		doc.Coverage = coverage(sel.Config, needs)
 	}
-	if sel.Config != nil {
-		warn := sel.Config.Policy.WaiverWarn.D()
-		doc.Waivers = waiver.Apply(doc.Checks, sel.Config.Waivers, sel.Config.Path, p.Now(), warn)
-	}
+	p.applyWaivers(doc, sel.Config)
 	judgeCtx, stop := judgeContext(ctx, runCtx)
 	defer stop()
 	engine.Judge(judgeCtx, doc)
@@ -377,15 +374,66 @@ func (p *Pipeline) newDocument(cfg *config.Config, results []checks.Result, repo
 		GeneratedAt: p.Now().UTC().Truncate(time.Millisecond),
 		Checks:      results,
 		Waivers:     []evidence.WaiverStatus{},
-		Settings:    evidence.Settings{BlockOn: []string{"critical", "high"}},
+		Settings:    settings(cfg),
 	}
 	if cfg != nil {
 		doc.Config = evidence.ConfigRef{Path: cfg.Path, Digest: cfg.Digest}
-		doc.Settings.BlockOn = cfg.Policy.BlockOn
 	}
 	doc.Subjects = doc.CheckSubjects()
 	doc.Repository = repo
 	return doc
+}
+
+// settings are what the policy takes from readiness.yaml besides waivers.
+func settings(cfg *config.Config) evidence.Settings {
+	if cfg == nil {
+		return evidence.Settings{BlockOn: []string{"critical", "high"}}
+	}
+	return evidence.Settings{BlockOn: slices.Clone(cfg.Policy.BlockOn)}
+}
+
+// applyWaivers marks the findings cfg's waivers cover and records every
+// waiver's state; without a config there are none.
+func (p *Pipeline) applyWaivers(doc *evidence.Document, cfg *config.Config) {
+	doc.Waivers = []evidence.WaiverStatus{}
+	if cfg != nil {
+		doc.Waivers = waiver.Apply(doc.Checks, cfg.Waivers, cfg.Path, p.Now(), cfg.Policy.WaiverWarn.D())
+	}
+}
+
+// JudgeCarried judges a document gathered on another machine with this
+// selection's settings and policy set only, as Run would have judged the
+// same results: each result's required flag and block_on come from the
+// configured check of its name (none: the policy's defaults), waivers from
+// sel's config, the policy from sel's directories and the config's. Nothing
+// the document records about how it was judged (its settings, waiver marks
+// and states, policy modules, verdict) is used; a module it names that
+// happens to exist on this machine is not loaded.
+func (p *Pipeline) JudgeCarried(ctx context.Context, doc *evidence.Document, sel Selection) error {
+	engine, err := loadPolicy(ctx, sel)
+	if err != nil {
+		return err
+	}
+	specs := sel.Configured()
+	doc.Settings = settings(sel.Config)
+	// Coverage is the scanning machine's account of its own repository;
+	// this machine's configured checks missing from the document are its
+	// not_run (the caller's), judged by their required flags.
+	doc.Coverage = nil
+	for i := range doc.Checks {
+		r := &doc.Checks[i]
+		r.BlockOn, r.Required = nil, true
+		if j := slices.IndexFunc(specs, func(c config.CheckSpec) bool { return c.Name == r.Check }); j >= 0 {
+			r.BlockOn, r.Required = severities(specs[j].BlockOn), specs[j].IsRequired()
+		}
+		for k := range r.Findings {
+			r.Findings[k].WaivedBy = ""
+		}
+	}
+	p.applyWaivers(doc, sel.Config)
+	doc.Verdict = evidence.Verdict{}
+	engine.Judge(ctx, doc)
+	return nil
 }
 
 // ErrPolicySet is returned (wrapped) when a saved document cannot be judged

@@ -31,6 +31,75 @@ type Engine struct {
 	// count; set records what judged.
 	namespaces []string
 	set        evidence.PolicySet
+	// waivedAt are the file:line of every definition of waived(f) outside
+	// the embedded policy: policy code that can cancel a built-in deny.
+	waivedAt []string
+}
+
+// PolicyWaiverPrefix starts Finding.WaivedBy when policy code, not a
+// readiness.yaml waiver, waived the finding: "policy:dir/x.rego:4".
+const PolicyWaiverPrefix = "policy:"
+
+// policyWaivedQuery finds the findings the policy's waived(f) holds for
+// that no readiness.yaml waiver covers, and whether each would have
+// blocked: [check index, finding index, blocking].
+const policyWaivedQuery = `policy_waived := [[i, j, b] | some i, j; c := input.checks[i]; f := c.findings[j]; object.get(f, "waived_by", "") == ""; data.readiness.waived(f); b := f.severity in data.readiness.block_on(c)]`
+
+// waivingRules lists where modules other than the embedded policy define
+// waived in package readiness.
+func waivingRules(mods []Module, parsed map[string]*ast.Module) []string {
+	var out []string
+	for _, m := range mods {
+		pm := parsed[m.Name]
+		if m.embedded || pm == nil || pm.Package.Path.String() != "data.readiness" {
+			continue
+		}
+		for _, r := range pm.Rules {
+			if r.Head.Name.String() == "waived" || (len(r.Head.Ref()) > 0 && r.Head.Ref()[0].Value.String() == "waived") {
+				out = append(out, fmt.Sprintf("%s:%d", m.Name, r.Location.Row))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func index(v any) (int64, error) {
+	switch n := v.(type) {
+	case json.Number:
+		return n.Int64()
+	case float64:
+		return int64(n), nil
+	case int:
+		return int64(n), nil
+	}
+	return 0, fmt.Errorf("%v is not an index", v)
+}
+
+// markPolicyWaived records, on each finding policy code waived, where that
+// code is, and returns how many of them would otherwise have blocked.
+func (e *Engine) markPolicyWaived(doc *evidence.Document, v any) (int, error) {
+	rows, ok := v.([]any)
+	if !ok {
+		return 0, fmt.Errorf("policy_waived is %T, not a list", v)
+	}
+	blocking := 0
+	for _, row := range rows {
+		cell, ok := row.([]any)
+		if !ok || len(cell) != 3 {
+			return 0, fmt.Errorf("policy_waived row %v", row)
+		}
+		i, ierr := index(cell[0])
+		j, jerr := index(cell[1])
+		if ierr != nil || jerr != nil || i < 0 || int(i) >= len(doc.Checks) || j < 0 || int(j) >= len(doc.Checks[i].Findings) {
+			return 0, fmt.Errorf("policy_waived row %v names no finding", row)
+		}
+		doc.Checks[i].Findings[j].WaivedBy = PolicyWaiverPrefix + strings.Join(e.waivedAt, ", ")
+		if b, _ := cell[2].(bool); b {
+			blocking++
+		}
+	}
+	return blocking, nil
 }
 
 // Rules documents the findings the policy itself reports.
@@ -153,15 +222,20 @@ func compile(ctx context.Context, mods []Module, opts Options) (*Engine, error) 
 	if compiler.Failed() {
 		return nil, fmt.Errorf("policy %s", astError(compiler.Errors))
 	}
+	waivedAt := waivingRules(mods, parsed)
+	q := query(namespaces)
+	if len(waivedAt) > 0 {
+		q += "; " + policyWaivedQuery
+	}
 	pq, err := rego.New(
-		rego.Query(query(namespaces)),
+		rego.Query(q),
 		rego.Compiler(compiler),
 		rego.StrictBuiltinErrors(true),
 	).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("prepare policy: %s", astError(err))
 	}
-	e := &Engine{prepared: pq, namespaces: namespaces, set: record(mods, namespaces)}
+	e := &Engine{prepared: pq, namespaces: namespaces, set: record(mods, namespaces), waivedAt: waivedAt}
 	for _, m := range mods {
 		e.sources = append(e.sources, m.Name)
 	}
@@ -199,7 +273,15 @@ func (e *Engine) Sources() []string { return e.sources }
 func (e *Engine) Judge(ctx context.Context, doc *evidence.Document) {
 	set := e.set
 	v := evidence.Verdict{Policies: e.sources, PolicySet: &set, Deny: []evidence.Message{}, Warn: []evidence.Message{}}
-	deny, warn, err := e.eval(ctx, doc)
+	// Marks from an earlier judgement are this engine's to make again.
+	for i := range doc.Checks {
+		for j := range doc.Checks[i].Findings {
+			if f := &doc.Checks[i].Findings[j]; strings.HasPrefix(f.WaivedBy, PolicyWaiverPrefix) {
+				f.WaivedBy = ""
+			}
+		}
+	}
+	deny, warn, waived, err := e.eval(ctx, doc)
 	if err != nil {
 		v.Decision = evidence.NOGO
 		v.PolicyError = err.Error()
@@ -211,7 +293,11 @@ func (e *Engine) Judge(ctx context.Context, doc *evidence.Document) {
 	v.Deny, v.Warn = deny, warn
 	if len(deny) == 0 {
 		v.Decision = evidence.GO
-		v.Summary = "GO" + doc.PartialNote() + doc.CoverageNote()
+		v.Summary = "GO"
+		if waived > 0 {
+			v.Summary += fmt.Sprintf(", %d blocking %s waived by %s", waived, plural(waived, "finding", "findings"), strings.Join(e.waivedAt, ", "))
+		}
+		v.Summary += doc.PartialNote() + doc.CoverageNote()
 	} else {
 		v.Decision = evidence.NOGO
 		v.Summary = summarize(deny) + doc.PartialNote() + doc.CoverageNote()
@@ -236,18 +322,25 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-func (e *Engine) eval(ctx context.Context, doc *evidence.Document) (deny, warn []evidence.Message, err error) {
+// eval evaluates the policy; waived counts the blocking findings policy
+// code waived (each marked with where that code is).
+func (e *Engine) eval(ctx context.Context, doc *evidence.Document) (deny, warn []evidence.Message, waived int, err error) {
 	input, err := toInput(doc)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	rs, err := e.prepared.Eval(ctx, rego.EvalInput(input))
 	if err != nil {
-		return nil, nil, fmt.Errorf("evaluate: %s", astError(err))
+		return nil, nil, 0, fmt.Errorf("evaluate: %s", astError(err))
 	}
 	if len(rs) != 1 {
 		// Undefined means deny, as cosign's rego does.
-		return nil, nil, errors.New("data.readiness.deny or data.readiness.warn is undefined")
+		return nil, nil, 0, errors.New("data.readiness.deny or data.readiness.warn is undefined")
+	}
+	if len(e.waivedAt) > 0 {
+		if waived, err = e.markPolicyWaived(doc, rs[0].Bindings["policy_waived"]); err != nil {
+			return nil, nil, 0, err
+		}
 	}
 	deny, warn = []evidence.Message{}, []evidence.Message{}
 	for i, ns := range append([]string{"readiness"}, e.namespaces...) {
@@ -258,7 +351,7 @@ func (e *Engine) eval(ctx context.Context, doc *evidence.Document) (deny, warn [
 			}
 			ms, err := messages(b, rule)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s (package %s)", err, ns)
+				return nil, nil, 0, fmt.Errorf("%s (package %s)", err, ns)
 			}
 			for j := range ms {
 				if ns != "readiness" {
@@ -277,7 +370,7 @@ func (e *Engine) eval(ctx context.Context, doc *evidence.Document) (deny, warn [
 	}
 	sortMessages(deny)
 	sortMessages(warn)
-	return deny, warn, nil
+	return deny, warn, waived, nil
 }
 
 // toInput turns the document into the plain JSON value Rego sees.

@@ -139,6 +139,11 @@ func waiverOf(doc *evidence.Document, id string) (evidence.WaiverStatus, bool) {
 
 // waiverNote says who accepted a waived finding, why, and until when.
 func waiverNote(doc *evidence.Document, id string) string {
+	if at, ok := strings.CutPrefix(id, "policy:"); ok {
+		// policy.PolicyWaiverPrefix: no readiness.yaml waiver, no owner,
+		// no expiry; say where the code is.
+		return "waived by policy code at " + at + " (no readiness.yaml waiver: no reason, owner or expiry)"
+	}
 	w, ok := waiverOf(doc, id)
 	if !ok {
 		return "waived by " + id

@@ -29,11 +29,15 @@ const (
 // verdict and time repeat the document's so that an admission policy can
 // judge them without reading the whole document.
 type EvidencePredicate struct {
-	Verdict     string         `json:"verdict"`
-	GeneratedAt time.Time      `json:"generated_at"`
-	Image       Target         `json:"image"`
-	Signer      Identity       `json:"signer"`
-	Tool        buildinfo.Info `json:"tool"`
+	Verdict     string    `json:"verdict"`
+	GeneratedAt time.Time `json:"generated_at"`
+	Image       Target    `json:"image"`
+	Signer      Identity  `json:"signer"`
+	// Scanner is who gathered the evidence, when it was carried to the
+	// signer in a signed envelope: the key that signed the bundle. Absent
+	// when the signer ran the gates itself.
+	Scanner *Identity      `json:"scanner,omitempty"`
+	Tool    buildinfo.Info `json:"tool"`
 	// Evidence is the complete evidence document (readiness.dev/evidence/v1).
 	Evidence json.RawMessage `json:"evidence"`
 }

@@ -30,6 +30,9 @@ type Release struct {
 	// sign → attest → verify sequence. Zero means 5 minutes.
 	Timeout time.Duration
 	Now     func() time.Time
+	// Scanner is who gathered carried evidence (the key its envelope
+	// verified with); the evidence attestation names it.
+	Scanner *Identity
 }
 
 // Phases are the wall times of a release, for people and benchmarks.
@@ -196,6 +199,7 @@ func (r *Release) Run(ctx context.Context, image string) (*ReleaseResult, error)
 		if err != nil {
 			return err
 		}
+		ep.Scanner = r.Scanner
 		stmts = append(stmts, Statement{PredicateType: EvidencePredicateType, Predicate: ep})
 		ar, err := r.Signer.Attest(pctx, t, stmts)
 		res.Attestations = &ar

@@ -43,8 +43,12 @@ type VerifyOptions struct {
 	TrustedRoot string
 	// RequireVuln also demands the cosign vulnerability attestation.
 	RequireVuln bool
-	// MaxAge, when positive, rejects evidence generated longer ago.
+	// MaxAge, when positive, rejects evidence generated longer ago; zero
+	// means no limit (the CLI defaults it to DefaultVerifyMaxAge).
 	MaxAge time.Duration
+	// DenyWaived refuses a GO that relied on a waiver (readiness.yaml's or
+	// policy code's) or on a block_on without critical and high.
+	DenyWaived bool
 	// Now is the clock MaxAge is judged by.
 	Now      func() time.Time
 	Registry RegistryOptions
@@ -208,9 +212,16 @@ type Verification struct {
 	// Evidence is the newest verified evidence attestation.
 	Evidence *VerifiedEvidence `json:"evidence,omitempty"`
 	// Vuln is the newest verified vulnerability attestation.
-	Vuln     *VerifiedVuln `json:"vuln,omitempty"`
-	Failures []string      `json:"failures"`
+	Vuln *VerifiedVuln `json:"vuln,omitempty"`
+	// MaxAge is the age limit that applied ("none" when disabled).
+	MaxAge   string   `json:"max_age"`
+	Failures []string `json:"failures"`
 }
+
+// DefaultVerifyMaxAge is image verify's --max-age: a NO-GO writes nothing
+// to the registry, so an old GO would otherwise outlive every later
+// verdict on the same digest.
+const DefaultVerifyMaxAge = 30 * 24 * time.Hour
 
 // VerifiedEvidence summarises the evidence attestation that was checked.
 type VerifiedEvidence struct {
@@ -218,7 +229,10 @@ type VerifiedEvidence struct {
 	GeneratedAt time.Time `json:"generated_at"`
 	Age         string    `json:"age"`
 	Signer      Identity  `json:"signer"`
-	Tool        string    `json:"tool"`
+	// Scanner is who gathered carried evidence (absent when the signer
+	// ran the gates itself).
+	Scanner *Identity `json:"scanner,omitempty"`
+	Tool    string    `json:"tool"`
 	// Count is how many verified evidence attestations there were.
 	Count int `json:"count"`
 }
@@ -254,7 +268,10 @@ func Verify(ctx context.Context, t *Target, o VerifyOptions) (*Verification, err
 	if err != nil {
 		return nil, err
 	}
-	v := &Verification{Image: t.String(), Digest: t.Digest, Failures: []string{}}
+	v := &Verification{Image: t.String(), Digest: t.Digest, Failures: []string{}, MaxAge: "none"}
+	if o.MaxAge > 0 {
+		v.MaxAge = roundAge(o.MaxAge)
+	}
 
 	sigCO := *co
 	sigCO.ClaimVerifier = cosign.SimpleClaimVerifier
@@ -324,7 +341,7 @@ func (v *Verification) checkEvidence(t *Target, stmts []*rawStatement, o VerifyO
 	age := now.Sub(newest.GeneratedAt)
 	v.Evidence = &VerifiedEvidence{
 		Verdict: newest.Verdict, GeneratedAt: newest.GeneratedAt, Age: roundAge(age),
-		Signer: newest.Signer, Tool: newest.Tool.Name + " " + newest.Tool.Version, Count: len(stmts),
+		Signer: newest.Signer, Scanner: newest.Scanner, Tool: newest.Tool.Name + " " + newest.Tool.Version, Count: len(stmts),
 	}
 	if newest.Verdict != evidence.GO || !newestDoc.GO() {
 		v.fail("attested verdict is %s, not GO", newestDoc.Verdict.Decision)
@@ -343,6 +360,14 @@ func (v *Verification) checkEvidence(t *Target, stmts []*rawStatement, o VerifyO
 	}
 	if age < -5*time.Minute {
 		v.fail("evidence claims to be generated in the future (%s)", newest.GeneratedAt.Format(time.RFC3339))
+	}
+	for _, p := range datesDisagree(newestDoc) {
+		v.fail("%s", p)
+	}
+	if o.DenyWaived {
+		for _, p := range loosened(newestDoc) {
+			v.fail("--deny-waived: %s", p)
+		}
 	}
 	if wantFP != "" && newest.Signer.Fingerprint != wantFP {
 		v.fail("evidence names signer %s but verified with key %s", newest.Signer.Fingerprint, wantFP)
@@ -436,4 +461,63 @@ func roundAge(d time.Duration) string {
 // oneLine keeps cosign's multi-line errors to one line.
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// maxScanToDocument is how long after its last scan an evidence document
+// may say it was generated: the document is written as its run ends.
+const maxScanToDocument = 24 * time.Hour
+
+// datesDisagree cross-checks a document's generated_at against what its
+// image scans record: a scan cannot end after the document was written,
+// nor long before it, and a DB cannot be updated after the document. An
+// edited generated_at (an old GO made to look fresh) fails here.
+func datesDisagree(doc *evidence.Document) []string {
+	var out []string
+	at := doc.GeneratedAt
+	for _, r := range doc.Checks {
+		rec, err := evidence.ImageScans(r)
+		if err != nil {
+			out = append(out, fmt.Sprintf("evidence check %s: %v", r.Check, err))
+			continue
+		}
+		for _, s := range rec.Scans {
+			switch {
+			case s.FinishedAt.After(at.Add(time.Second)):
+				out = append(out, fmt.Sprintf("evidence generated_at %s is before its scan of %s finished (%s)", at.Format(time.RFC3339), s.Digest, s.FinishedAt.Format(time.RFC3339)))
+			case at.Sub(s.FinishedAt) > maxScanToDocument:
+				out = append(out, fmt.Sprintf("evidence generated_at %s is %s after its scan of %s finished (%s): the date does not belong to the scan", at.Format(time.RFC3339), roundAge(at.Sub(s.FinishedAt)), s.Digest, s.FinishedAt.Format(time.RFC3339)))
+			}
+		}
+		if len(rec.Scans) > 0 && rec.DB.UpdatedAt.After(at.Add(time.Second)) {
+			out = append(out, fmt.Sprintf("evidence check %s: its vulnerability DB was updated %s, after the evidence was generated (%s)", r.Check, rec.DB.UpdatedAt.Format(time.RFC3339), at.Format(time.RFC3339)))
+		}
+	}
+	return out
+}
+
+// loosened lists what a GO relied on beyond the default policy's rules:
+// a waived finding that would otherwise have blocked, or a block_on
+// without critical or high.
+func loosened(doc *evidence.Document) []string {
+	var out []string
+	strict := func(bo []string) bool { return slices.Contains(bo, "critical") && slices.Contains(bo, "high") }
+	if !strict(doc.Settings.BlockOn) {
+		out = append(out, fmt.Sprintf("the policy's block_on is %v, without critical or high", doc.Settings.BlockOn))
+	}
+	for _, r := range doc.Checks {
+		var bo []string
+		for _, s := range r.BlockOn {
+			bo = append(bo, string(s))
+		}
+		if len(bo) > 0 && !strict(bo) {
+			out = append(out, fmt.Sprintf("check %s's block_on is %v, without critical or high", r.Check, bo))
+		}
+		for _, f := range r.Findings {
+			blocking := f.Severity == "critical" || f.Severity == "high" || slices.Contains(bo, string(f.Severity)) || slices.Contains(doc.Settings.BlockOn, string(f.Severity))
+			if f.WaivedBy != "" && blocking {
+				out = append(out, fmt.Sprintf("%s finding %s was waived (%s)", f.Severity, f.ID, f.WaivedBy))
+			}
+		}
+	}
+	return out
 }

@@ -1,0 +1,212 @@
+package sign
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
+	"github.com/sigstore/sigstore/pkg/signature"
+	sigdsse "github.com/sigstore/sigstore/pkg/signature/dsse"
+	"github.com/sigstore/sigstore/pkg/signature/options"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+)
+
+// The signed evidence a scan job hands to a signer: a DSSE envelope whose
+// payload is an in-toto statement; its subjects are the scanned digests and
+// its predicate the evidence bundle (or document) exactly as written.
+const (
+	// InTotoPayloadType is the DSSE payload type of an in-toto statement.
+	InTotoPayloadType = "application/vnd.in-toto+json"
+	// InTotoStatementType is the statement's _type.
+	InTotoStatementType = "https://in-toto.io/Statement/v1"
+	// BundlePredicateType is a carried evidence bundle (image scan
+	// --bundle): the evidence document with trivy's raw reports.
+	BundlePredicateType = "https://readiness.dev/attestation/evidence-bundle/v1"
+	// DocumentPredicateType is an evidence document alone (check -o json
+	// --sign-evidence).
+	DocumentPredicateType = "https://readiness.dev/attestation/evidence-document/v1"
+)
+
+// maxEnvelope bounds what is read before the signature is checked.
+const maxEnvelope = 512 << 20
+
+type inTotoSubject struct {
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
+type inTotoStatement struct {
+	Type          string          `json:"_type"`
+	Subject       []inTotoSubject `json:"subject"`
+	PredicateType string          `json:"predicateType"`
+	Predicate     json.RawMessage `json:"predicate"`
+}
+
+// Seal signs body (a bundle or document as encoded) as a DSSE envelope
+// about subjects, with predicate type predicateType. Only key signing is
+// supported: a keyless envelope would need its certificate carried beside
+// it, which a plain DSSE envelope has no place for.
+func (s *Signer) Seal(ctx context.Context, predicateType string, body []byte, subjects []checks.Subject) ([]byte, error) {
+	if s.key.identity.Mode != ModeKey {
+		return nil, errors.New("signing evidence keylessly is not supported yet; sign it with --key")
+	}
+	if !json.Valid(body) {
+		return nil, errors.New("the evidence to sign is not JSON")
+	}
+	st := inTotoStatement{Type: InTotoStatementType, PredicateType: predicateType, Predicate: json.RawMessage(bytes.TrimSpace(body)), Subject: []inTotoSubject{}}
+	for _, sub := range subjects {
+		alg, hexDigest, ok := strings.Cut(sub.Digest, ":")
+		if !ok {
+			return nil, fmt.Errorf("subject %s: digest %q is not alg:hex", sub.Name, sub.Digest)
+		}
+		st.Subject = append(st.Subject, inTotoSubject{Name: sub.Name, Digest: map[string]string{alg: hexDigest}})
+	}
+	payload, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encode the in-toto statement: %w", err)
+	}
+	env, err := sigdsse.WrapSigner(s.key.sv, InTotoPayloadType).SignMessage(bytes.NewReader(payload), options.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("sign the evidence: %w", err)
+	}
+	// The key ID is DSSE's own (the SSH-style SHA256 fingerprint that
+	// go-securesystemslib matches verifiers by), so that a verifier can
+	// say which key an envelope claims before trying it.
+	var e ssldsse.Envelope
+	if err := json.Unmarshal(env, &e); err != nil {
+		return nil, err
+	}
+	pub, err := s.key.sv.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	if id, err := ssldsse.SHA256KeyID(pub); err == nil {
+		for i := range e.Signatures {
+			e.Signatures[i].KeyID = id
+		}
+	}
+	out, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
+
+// ErrUnsigned means evidence that must be signed is not a DSSE envelope.
+var ErrUnsigned = errors.New("the evidence is not signed (not a DSSE envelope); sign it where it is gathered (image scan --bundle FILE --key …, check -o json --sign-evidence --key …)")
+
+// EnvelopeError means an envelope did not verify, or what it holds is not
+// what was expected. Nothing in it was read.
+type EnvelopeError struct{ Err error }
+
+func (e *EnvelopeError) Error() string { return e.Err.Error() }
+func (e *EnvelopeError) Unwrap() error { return e.Err }
+
+// Opened is what a verified envelope holds.
+type Opened struct {
+	// Body is the predicate: the bundle or document as the signer wrote it.
+	Body []byte
+	// Subjects are the statement's subjects, "alg:hex" digests.
+	Subjects []checks.Subject
+	// SignedBy is the key that verified it.
+	SignedBy Identity
+}
+
+// EvidenceTrust is whom a signer trusts to have gathered evidence.
+type EvidenceTrust struct {
+	// Key is the scanner's public key (cosign.pub, env://, a KMS URI).
+	Key string
+
+	verifier signature.Verifier
+}
+
+// Load loads the key, so that a bad one is a usage error before anything
+// else is read.
+func (t *EvidenceTrust) Load(ctx context.Context) error {
+	if t.Key == "" {
+		return errors.New("no scanner key to trust")
+	}
+	v, err := verifierFromRef(ctx, t.Key)
+	if err != nil {
+		return &KeyError{Ref: t.Key, Err: explainKeyErr(err), Public: true}
+	}
+	t.verifier = v
+	return nil
+}
+
+// Open verifies data, a DSSE envelope, with the trusted key before reading
+// anything in its payload, then returns its predicate if it has
+// predicateType. An unsigned document (not an envelope) is ErrUnsigned.
+func (t *EvidenceTrust) Open(ctx context.Context, data []byte, predicateType string) (*Opened, error) {
+	if t.verifier == nil {
+		if err := t.Load(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if len(data) > maxEnvelope {
+		return nil, &EnvelopeError{Err: fmt.Errorf("the envelope is larger than %d MiB", maxEnvelope>>20)}
+	}
+	var env ssldsse.Envelope
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&env); err != nil || env.PayloadType == "" || len(env.Signatures) == 0 {
+		return nil, ErrUnsigned
+	}
+	if dec.More() {
+		return nil, &EnvelopeError{Err: errors.New("data after the envelope")}
+	}
+	if env.PayloadType != InTotoPayloadType {
+		return nil, &EnvelopeError{Err: fmt.Errorf("the envelope's payload type is %q, not %s", env.PayloadType, InTotoPayloadType)}
+	}
+	// Verify the envelope exactly as decoded: the payload read below is
+	// the one whose signature verified.
+	canon, err := json.Marshal(env)
+	if err != nil {
+		return nil, &EnvelopeError{Err: err}
+	}
+	if err := sigdsse.WrapVerifier(t.verifier).VerifySignature(bytes.NewReader(canon), nil, options.WithContext(ctx)); err != nil {
+		return nil, &EnvelopeError{Err: fmt.Errorf("the envelope's signature does not verify with %s: %v", t.Key, err)}
+	}
+	payload, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return nil, &EnvelopeError{Err: fmt.Errorf("the envelope's payload is not base64: %v", err)}
+	}
+	var st inTotoStatement
+	pd := json.NewDecoder(bytes.NewReader(payload))
+	pd.DisallowUnknownFields()
+	if err := pd.Decode(&st); err != nil {
+		return nil, &EnvelopeError{Err: fmt.Errorf("the signed payload is not an in-toto statement: %v", err)}
+	}
+	if st.Type != InTotoStatementType {
+		return nil, &EnvelopeError{Err: fmt.Errorf("the signed statement's _type is %q, not %s", st.Type, InTotoStatementType)}
+	}
+	if st.PredicateType != predicateType {
+		return nil, &EnvelopeError{Err: fmt.Errorf("the signed statement is a %s, not a %s", st.PredicateType, predicateType)}
+	}
+	out := &Opened{Body: st.Predicate}
+	for _, s := range st.Subject {
+		for alg, h := range s.Digest {
+			if _, err := hex.DecodeString(h); err != nil || h == "" {
+				return nil, &EnvelopeError{Err: fmt.Errorf("subject %s: digest %s:%q is not hex", s.Name, alg, h)}
+			}
+			out.Subjects = append(out.Subjects, checks.Subject{Name: s.Name, Digest: alg + ":" + h})
+		}
+	}
+	pub, err := t.verifier.PublicKey()
+	if err != nil {
+		return nil, &EnvelopeError{Err: err}
+	}
+	fp, alg, err := fingerprint(pub)
+	if err != nil {
+		return nil, &EnvelopeError{Err: err}
+	}
+	out.SignedBy = Identity{Mode: ModeKey, KeyRef: publicKeyRef(t.Key), Fingerprint: fp, Algorithm: alg}
+	return out, nil
+}
