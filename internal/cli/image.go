@@ -182,7 +182,7 @@ func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 		if err := o.ValidReferences(); err != nil {
 			return nil, usageErr("%v", err)
 		}
-		return imagescan.New(o, imagescan.Deps{Now: a.Now, ProbeCache: imagescan.DefaultProbeCache()}), nil
+		return imagescan.New(o, imagescan.Deps{Now: a.Now}), nil
 	}
 	sel := pipeline.Selection{
 		Config: cfg, Only: []string{spec.Name}, Specs: []config.CheckSpec{spec},

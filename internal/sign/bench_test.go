@@ -53,17 +53,17 @@ func addPhases(sum *sign.Phases, p sign.Phases) {
 	sum.Verify += p.Verify
 }
 
-// BenchmarkRelease times the release flow against the in-process registry
+// BenchmarkRelease_CannedVerdict times the release flow against the in-process registry
 // with a key pair and the transparency log off; the gates are a canned GO
 // (the CLI's BenchmarkImageRelease runs the real trivy).
-func BenchmarkRelease(b *testing.B) {
+func BenchmarkRelease_CannedVerdict(b *testing.B) {
 	reg := signtest.StartRegistry(b)
 	keys := signtest.KeyPair(b, password)
 	s, err := sign.New(context.Background(), sign.Options{Key: sign.KeyOptions{KeyRef: keys.Private, PassFunc: keys.PassFunc()}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	rel := &sign.Release{Signer: s, Gates: gatesFor(b, evidence.GO, time.Now()), Now: time.Now}
+	rel := &sign.Release{Signer: s, Gates: cannedGates(b, evidence.GO, time.Now()), Now: time.Now}
 	refs := make([]string, b.N)
 	for i := range refs {
 		refs[i] = reg.Push(b, fmt.Sprintf("app:%d", i), uniqueImage(b, i)).String()
@@ -81,15 +81,15 @@ func BenchmarkRelease(b *testing.B) {
 	reportPhases(b, sum)
 }
 
-// BenchmarkKeylessRelease is BenchmarkRelease signing keylessly against the
+// BenchmarkKeylessRelease_CannedVerdict is BenchmarkRelease_CannedVerdict signing keylessly against the
 // private Sigstore on loopback (sigstoretest): each iteration is a new
 // signer, so it pays for the ephemeral key and a Fulcio certificate (in
 // the sign phase) as a real keyless release does.
-func BenchmarkKeylessRelease(b *testing.B) {
+func BenchmarkKeylessRelease_CannedVerdict(b *testing.B) {
 	reg := signtest.StartRegistry(b)
 	sg := sigstoretest.Start(b)
 	token := sg.Token(b, nil)
-	gates := gatesFor(b, evidence.GO, time.Now())
+	gates := cannedGates(b, evidence.GO, time.Now())
 	refs := make([]string, b.N)
 	for i := range refs {
 		refs[i] = reg.Push(b, fmt.Sprintf("app:%d", i), uniqueImage(b, i)).String()

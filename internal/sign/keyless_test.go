@@ -42,11 +42,11 @@ func keylessVerifyOpts(sg *sigstoretest.Sigstore) sign.VerifyOptions {
 	}
 }
 
-func TestKeylessReleaseSignsAttestsAndVerifiesOffline(t *testing.T) {
+func TestKeylessReleaseSignsAttestsAndVerifiesOffline_CannedVerdict(t *testing.T) {
 	sg := sigstoretest.Start(t)
 	reg := signtest.StartRegistry(t)
 	d := reg.Push(t, "app:1", trivytest.Clean("amd64"))
-	rel := &sign.Release{Signer: keylessSigner(t, sg, sg.Token(t, nil), sg.TrustedRoot), Gates: gatesFor(t, evidence.GO, now), Now: clock}
+	rel := &sign.Release{Signer: keylessSigner(t, sg, sg.Token(t, nil), sg.TrustedRoot), Gates: cannedGates(t, evidence.GO, now), Now: clock}
 
 	res, err := rel.Run(context.Background(), reg.Host+"/app:1")
 	if err != nil {
@@ -104,7 +104,7 @@ func TestKeylessReleaseSignsAttestsAndVerifiesOffline(t *testing.T) {
 	}
 }
 
-func TestKeylessSigningRefused(t *testing.T) {
+func TestKeylessSigningRefused_CannedVerdict(t *testing.T) {
 	sg := sigstoretest.Start(t)
 	other := sigstoretest.Start(t)
 	reg := signtest.StartRegistry(t)
@@ -129,7 +129,7 @@ func TestKeylessSigningRefused(t *testing.T) {
 		{"certificate from a CA outside the trust root", other, other.Token(t, nil), sg.TrustedRoot, "verifying SCT", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rel := &sign.Release{Signer: keylessSigner(t, tc.fulcio, tc.token, tc.trustedRoot), Gates: gatesFor(t, evidence.GO, now), Now: clock}
+			rel := &sign.Release{Signer: keylessSigner(t, tc.fulcio, tc.token, tc.trustedRoot), Gates: cannedGates(t, evidence.GO, now), Now: clock}
 			logBefore := tc.fulcio.FulcioLog()
 			res, err := rel.Run(context.Background(), reg.Host+"/app:1")
 			if err == nil {

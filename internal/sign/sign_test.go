@@ -95,9 +95,11 @@ func cannedBundle(t testing.TB, repo, decision string, generated time.Time, imgs
 	return &evidence.Bundle{Doc: doc, Reports: reports}
 }
 
-// gatesFor returns gates that report a canned verdict about the digest
-// they are given (all platforms of an index, unless only is set).
-func gatesFor(t testing.TB, decision string, generated time.Time, only ...string) sign.GatesFunc {
+// cannedGates returns gates that report a canned verdict about the digest
+// they are given (all platforms of an index, unless only is set): a
+// stand-in for the real gates, which internal/cli's release tests run; the
+// tests that use it say so in their names (_CannedVerdict).
+func cannedGates(t testing.TB, decision string, generated time.Time, only ...string) sign.GatesFunc {
 	return func(_ context.Context, tg *sign.Target) (*evidence.Bundle, error) {
 		var imgs []scanned
 		if tg.Index {
@@ -126,11 +128,11 @@ func resolve(t *testing.T, ref string) *sign.Target {
 	return tg
 }
 
-func TestReleaseSignsAttestsAndVerifies(t *testing.T) {
+func TestReleaseSignsAttestsAndVerifies_CannedVerdict(t *testing.T) {
 	reg := signtest.StartRegistry(t)
 	keys := signtest.KeyPair(t, password)
 	d := reg.Push(t, "app:1", trivytest.Clean("amd64"))
-	rel := &sign.Release{Signer: newSigner(t, keys), Gates: gatesFor(t, evidence.GO, now), Now: clock}
+	rel := &sign.Release{Signer: newSigner(t, keys), Gates: cannedGates(t, evidence.GO, now), Now: clock}
 
 	res, err := rel.Run(context.Background(), reg.Host+"/app:1")
 	if err != nil {
@@ -176,11 +178,11 @@ func TestReleaseSignsAttestsAndVerifies(t *testing.T) {
 	}
 }
 
-func TestReleaseNoGoWritesNothing(t *testing.T) {
+func TestReleaseNoGoWritesNothing_CannedVerdict(t *testing.T) {
 	reg := signtest.StartRegistry(t)
 	keys := signtest.KeyPair(t, password)
 	d := reg.Push(t, "app:1", trivytest.AlpineVulnerable("amd64"))
-	rel := &sign.Release{Signer: newSigner(t, keys), Gates: gatesFor(t, evidence.NOGO, now), Now: clock}
+	rel := &sign.Release{Signer: newSigner(t, keys), Gates: cannedGates(t, evidence.NOGO, now), Now: clock}
 
 	res, err := rel.Run(context.Background(), reg.Host+"/app:1")
 	if !errors.Is(err, sign.ErrNoGo) {
@@ -198,11 +200,11 @@ func TestReleaseNoGoWritesNothing(t *testing.T) {
 	}
 }
 
-// TestReleaseFakeRegistryRefusingAttestations: a fake in front of the
+// TestReleaseFakeRegistryRefusingAttestations_CannedVerdict: a fake in front of the
 // real registry denies the attestation push after the signature landed.
 // The release reports exactly what was written and fails; a second run
 // (the fake removed) completes the set with still exactly one signature.
-func TestReleaseFakeRegistryRefusingAttestations(t *testing.T) {
+func TestReleaseFakeRegistryRefusingAttestations_CannedVerdict(t *testing.T) {
 	reg := signtest.StartRegistry(t)
 	keys := signtest.KeyPair(t, password)
 	d := reg.Push(t, "app:1", trivytest.Clean("amd64"))
@@ -210,7 +212,7 @@ func TestReleaseFakeRegistryRefusingAttestations(t *testing.T) {
 	signer := newSigner(t, keys)
 
 	reg.SetFault(signtest.RefuseAttestations)
-	rel := &sign.Release{Signer: signer, Gates: gatesFor(t, evidence.GO, now), Now: clock}
+	rel := &sign.Release{Signer: signer, Gates: cannedGates(t, evidence.GO, now), Now: clock}
 	res, err := rel.Run(context.Background(), reg.Host+"/app:1")
 	var inc *sign.IncompleteError
 	if !errors.As(err, &inc) || inc.Step != "attest" {
@@ -255,9 +257,9 @@ func TestReleaseFakeRegistryRefusingAttestations(t *testing.T) {
 	}
 }
 
-// TestReleaseSurvivesTransientRegistryFault: a fake answers the first
+// TestReleaseSurvivesTransientRegistryFault_CannedVerdict: a fake answers the first
 // signature push with 503; the bounded retry pushes it again.
-func TestReleaseSurvivesTransientRegistryFault(t *testing.T) {
+func TestReleaseSurvivesTransientRegistryFault_CannedVerdict(t *testing.T) {
 	reg := signtest.StartRegistry(t)
 	keys := signtest.KeyPair(t, password)
 	d := reg.Push(t, "app:1", trivytest.Clean("amd64"))
@@ -265,7 +267,7 @@ func TestReleaseSurvivesTransientRegistryFault(t *testing.T) {
 	reg.SetFault(signtest.FailOnce(http.StatusServiceUnavailable, func(r *http.Request) bool {
 		return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, ".sig")
 	}))
-	rel := &sign.Release{Signer: newSigner(t, keys), Gates: gatesFor(t, evidence.GO, now), Now: clock}
+	rel := &sign.Release{Signer: newSigner(t, keys), Gates: cannedGates(t, evidence.GO, now), Now: clock}
 	if _, err := rel.Run(context.Background(), reg.Host+"/app:1"); err != nil {
 		t.Fatalf("release with one transient 503: %v", err)
 	}
@@ -274,13 +276,13 @@ func TestReleaseSurvivesTransientRegistryFault(t *testing.T) {
 	}
 }
 
-func TestReleaseMultiPlatformIndex(t *testing.T) {
+func TestReleaseMultiPlatformIndex_CannedVerdict(t *testing.T) {
 	reg := signtest.StartRegistry(t)
 	keys := signtest.KeyPair(t, password)
 	d := reg.PushIndex(t, "multi:1", trivytest.MultiPlatform())
 
 	t.Run("every platform scanned: the index is signed", func(t *testing.T) {
-		rel := &sign.Release{Signer: newSigner(t, keys), Gates: gatesFor(t, evidence.GO, now), Now: clock}
+		rel := &sign.Release{Signer: newSigner(t, keys), Gates: cannedGates(t, evidence.GO, now), Now: clock}
 		res, err := rel.Run(context.Background(), reg.Host+"/multi:1")
 		if err != nil {
 			t.Fatalf("release: %v", err)
@@ -303,7 +305,7 @@ func TestReleaseMultiPlatformIndex(t *testing.T) {
 	t.Run("one platform unscanned: refused", func(t *testing.T) {
 		reg2 := signtest.StartRegistry(t)
 		reg2.PushIndex(t, "multi:1", trivytest.MultiPlatform())
-		rel := &sign.Release{Signer: newSigner(t, keys), Gates: gatesFor(t, evidence.GO, now, "linux/amd64"), Now: clock}
+		rel := &sign.Release{Signer: newSigner(t, keys), Gates: cannedGates(t, evidence.GO, now, "linux/amd64"), Now: clock}
 		_, err := rel.Run(context.Background(), reg2.Host+"/multi:1")
 		var refused *sign.RefusedError
 		if !errors.As(err, &refused) {
@@ -315,12 +317,12 @@ func TestReleaseMultiPlatformIndex(t *testing.T) {
 	})
 }
 
-func TestVerifyRejects(t *testing.T) {
+func TestVerifyRejects_CannedVerdict(t *testing.T) {
 	reg := signtest.StartRegistry(t)
 	keys := signtest.KeyPair(t, password)
 	other := signtest.KeyPair(t, "other")
 	good := reg.Push(t, "app:1", trivytest.Clean("amd64"))
-	rel := &sign.Release{Signer: newSigner(t, keys), Gates: gatesFor(t, evidence.GO, now), Now: clock}
+	rel := &sign.Release{Signer: newSigner(t, keys), Gates: cannedGates(t, evidence.GO, now), Now: clock}
 	if _, err := rel.Run(context.Background(), reg.Host+"/app:1"); err != nil {
 		t.Fatalf("release: %v", err)
 	}

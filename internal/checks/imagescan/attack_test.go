@@ -240,7 +240,7 @@ func TestScanConfiguredByReadinessYAMLAlone(t *testing.T) {
 			}
 			o := offline(t, Options{Inputs: []string{image}})
 			tt.attack(t, &o)
-			c := New(o, Deps{ProbeCache: DefaultProbeCache()})
+			c := New(o, Deps{})
 			res := runJob(t, c, 2*time.Minute)
 			if res.Status == checks.StatusPass {
 				t.Fatalf("the attack passed the image (findings %v)", findingIDs(res))

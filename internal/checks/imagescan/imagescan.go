@@ -269,17 +269,7 @@ type Deps struct {
 	Now func() time.Time
 	// Remote adds registry options (transport, auth) to digest resolution.
 	Remote []remote.Option
-	// ProbeCache is ignored: the `trivy version` probe is no longer
-	// cached (probe.go says why).
-	//
-	// Deprecated: kept so that callers still compile; remove with them.
-	ProbeCache string
 }
-
-// DefaultProbeCache returns "": the probe is never cached.
-//
-// Deprecated: see Deps.ProbeCache.
-func DefaultProbeCache() string { return "" }
 
 // Check is a configured image-scan check.
 type Check struct {
