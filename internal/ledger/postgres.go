@@ -639,40 +639,9 @@ func (b *pgBackend) feed(ctx context.Context, h *hub, changed func([]string)) {
 		<-ctx.Done()
 		return
 	}
-	backoff := 5 * time.Millisecond
-	first := true
-	for ctx.Err() == nil {
-		conn, err := pgx.ConnectConfig(ctx, b.connCfg)
-		if err == nil {
-			_, err = conn.Exec(ctx, `LISTEN `+pgx.Identifier{b.channel}.Sanitize())
-		}
-		if err == nil {
-			if !first {
-				b.logf("ledger: postgres listener reconnected")
-			}
-			changed(nil) // whatever changed while not listening
-			first = false
-			backoff = 5 * time.Millisecond
-			err = b.listen(ctx, conn, changed)
-		}
-		if conn != nil {
-			cctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_ = conn.Close(cctx)
-			cancel()
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		b.logf("ledger: postgres listener: %v; reconnecting in %s", err, backoff)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		if backoff < time.Second {
-			backoff *= 2
-		}
-	}
+	listenLoop(ctx, b.connCfg, b.channel, b.logf, "postgres listener", func() {
+		changed(nil) // whatever changed while not listening
+	}, func(ctx context.Context, conn *pgx.Conn) error { return b.listen(ctx, conn, changed) })
 }
 
 func (b *pgBackend) listen(ctx context.Context, conn *pgx.Conn, changed func([]string)) error {

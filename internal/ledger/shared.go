@@ -150,18 +150,34 @@ func (s *pgShared) snapshot() []*pgSub {
 // reconnecting with backoff; after each (re)connection every handle
 // re-reads its watched keys, since notifications sent meanwhile are lost.
 func (s *pgShared) listen(ctx context.Context) {
+	listenLoop(ctx, s.connCfg, s.channel, s.logf, "shared postgres listener", func() {
+		for _, sub := range s.snapshot() {
+			sub.changed(nil)
+		}
+	}, s.dispatch)
+}
+
+// listenLoop keeps one LISTEN connection on channel, reconnecting with
+// backoff (5 ms, doubling to 1 s) until ctx ends: connected runs after each
+// (re)connection, since notifications sent meanwhile are lost, and serve
+// reads the connection until it fails.
+func listenLoop(ctx context.Context, cfg *pgx.ConnConfig, channel string, logf func(string, ...any), what string,
+	connected func(), serve func(context.Context, *pgx.Conn) error) {
 	backoff := 5 * time.Millisecond
+	first := true
 	for ctx.Err() == nil {
-		conn, err := pgx.ConnectConfig(ctx, s.connCfg)
+		conn, err := pgx.ConnectConfig(ctx, cfg)
 		if err == nil {
-			_, err = conn.Exec(ctx, `LISTEN `+pgx.Identifier{s.channel}.Sanitize())
+			_, err = conn.Exec(ctx, `LISTEN `+pgx.Identifier{channel}.Sanitize())
 		}
 		if err == nil {
-			for _, sub := range s.snapshot() {
-				sub.changed(nil)
+			if !first {
+				logf("ledger: %s reconnected", what)
 			}
+			first = false
+			connected()
 			backoff = 5 * time.Millisecond
-			err = s.dispatch(ctx, conn)
+			err = serve(ctx, conn)
 		}
 		if conn != nil {
 			cctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -171,7 +187,7 @@ func (s *pgShared) listen(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		s.logf("ledger: shared postgres listener: %v; reconnecting in %s", err, backoff)
+		logf("ledger: %s: %v; reconnecting in %s", what, err, backoff)
 		select {
 		case <-ctx.Done():
 			return
