@@ -76,6 +76,7 @@ var wantRules = map[string]struct {
 	// skopeo --sign-by*, cosign attach, containers, go run, fetched scripts.
 	"hidden-signers":       {repeat("WF-SIGN-BEFORE-SCAN", 8), repeat("not-gated", 8)},
 	"honest-gates":         {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"gated", "gated", "not-gated"}},
+	"cloud-login-tests":    {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
 	"sign-two-images":      {[]string{"WF-SCAN-REF-MISMATCH", "WF-SCAN-RESULTS-NOT-UPLOADED"}, []string{"gated", "not-gated"}},
 	"hidden-signers-gated": {[]string{"WF-SCAN-RESULTS-NOT-UPLOADED"}, repeat("gated", 6)},
 }

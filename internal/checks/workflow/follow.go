@@ -156,15 +156,20 @@ func (a *analysis) signCapable(w *jobWalk, s *stepInst) string {
 			return fmt.Sprintf("the job installs cosign (%s at %s:%d)", e.Tool, e.Path, e.Line)
 		}
 	}
-	for j := w.job; j != nil; j = j.Parent {
-		if j.Def.IDToken != nil {
-			if *j.Def.IDToken {
-				return "the job has id-token: write, so it can sign keyless"
+	// id-token: write is mostly cloud logins (AWS, GCP, Azure) in test and
+	// deploy jobs: it makes an unseen command count as signing only where
+	// the job builds, pushes or publishes an image or artifact.
+	if pub := jobPublishes(w.job); pub != "" {
+		for j := w.job; j != nil; j = j.Parent {
+			if j.Def.IDToken != nil {
+				if *j.Def.IDToken {
+					return "the job has id-token: write, so it can sign keyless, and signing is plausible there (" + pub + ")"
+				}
+				break
 			}
-			break
-		}
-		if j.File.IDToken {
-			return "the workflow grants id-token: write, so the job can sign keyless"
+			if j.File.IDToken {
+				return "the workflow grants id-token: write, so the job can sign keyless, and signing is plausible there (" + pub + ")"
+			}
 		}
 	}
 	envs := append([]envMap{}, s.Envs...)
@@ -176,6 +181,38 @@ func (a *analysis) signCapable(w *jobWalk, s *stepInst) string {
 				strings.Contains(lv, "signing_key") || strings.HasPrefix(lk, "sigstore_") {
 				return fmt.Sprintf("the step has signing credentials in its environment (%s)", k)
 			}
+		}
+	}
+	return ""
+}
+
+var (
+	releaseNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)release|publish|sign|attest`) })
+	publishUsesRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)^(docker/(build-push|login)-action|goreleaser/goreleaser-action|ko-build/setup-ko|sigstore/cosign-installer|notaryproject/|anchore/sbom-action|actions/attest|softprops/action-gh-release|pypa/gh-action-pypi-publish|redhat-actions/(push-to-registry|buildah-build))`)
+	})
+	publishRunRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\b((docker|podman|nerdctl)\s+(buildx\s+)?(build|push|bake)|buildah\s+(bud|push)|ko\s+(build|publish|resolve|apply)|goreleaser|cosign|notation|skopeo|crane\s+(push|copy|append|mutate)|npm\s+publish|twine\s+upload|gh\s+release|jib)\b`)
+	})
+)
+
+// jobPublishes names what makes signing plausible in a job: it builds,
+// pushes or publishes something a signature could be for (an action or a
+// command among its steps), it is named for releasing, or its workflow
+// runs on release; "" when nothing does.
+func jobPublishes(j *jobInst) string {
+	if releaseNameRE().MatchString(j.Def.ID) || releaseNameRE().MatchString(j.Def.Name) {
+		return "the job is named for releasing"
+	}
+	if slices.Contains(j.File.Triggers, "release") {
+		return "the workflow runs on release"
+	}
+	for _, st := range j.Def.Steps {
+		if st.Uses != "" && publishUsesRE().MatchString(actionName(st.Uses)) {
+			return "it uses " + actionName(st.Uses)
+		}
+		if m := publishRunRE().FindString(st.Run); m != "" {
+			return "it runs " + m
 		}
 	}
 	return ""
