@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -112,7 +113,9 @@ func buildPage(doc *evidence.Document, opts Options) htmlPage {
 		PolicyError: doc.Verdict.PolicyError,
 	}
 	if r := doc.Repository; r != nil {
-		p.Repo, p.Commit, p.Branch = orDefault(r.Remote, r.Root), short(r.Commit), r.Branch
+		// The page is shared: the checkout's absolute path on the machine
+		// that ran it means nothing elsewhere.
+		p.Repo, p.Commit, p.Branch = orDefault(r.Remote, filepath.Base(r.Root)), short(r.Commit), r.Branch
 	}
 	if doc.Config.Path != "" {
 		p.Config = relPath(doc, doc.Config.Path)
@@ -120,7 +123,7 @@ func buildPage(doc *evidence.Document, opts Options) htmlPage {
 	p.Policies = count(len(doc.Verdict.Policies), "policy module", "policy modules")
 	counts := blockingCount(doc)
 	for _, r := range doc.Checks {
-		c := htmlCheck{Name: r.Check, Type: r.Type, Status: string(r.Status), Duration: duration(r.DurationMS), Summary: r.Summary, Required: r.Required, Log: logDir(r)}
+		c := htmlCheck{Name: r.Check, Type: r.Type, Status: string(r.Status), Duration: duration(r.DurationMS), Summary: r.Summary, Required: r.Required, Log: shareable(doc, logDir(r))}
 		if r.Status == checks.StatusError {
 			c.Summary = r.Error
 		}
@@ -128,7 +131,7 @@ func buildPage(doc *evidence.Document, opts Options) htmlPage {
 			c.Blocking = count(n, "blocker", "blockers")
 		}
 		p.Checks = append(p.Checks, c)
-		p.Suites = append(p.Suites, testSuites(r)...)
+		p.Suites = append(p.Suites, testSuites(doc, r)...)
 	}
 	loc := newLocator(doc)
 	for _, b := range blockers(doc) {
@@ -250,6 +253,21 @@ func readFacts(r checks.Result, v any) bool {
 	return err == nil && json.Unmarshal(raw, v) == nil
 }
 
+// shareable is a path as a report read elsewhere can show it: relative to
+// the repository when it lies inside, else its last element marked as
+// local to the machine that ran (a temporary log directory's absolute
+// path says nothing to a reader of a shared page). The text report on the
+// terminal that ran keeps the absolute path.
+func shareable(doc *evidence.Document, p string) string {
+	if p == "" {
+		return ""
+	}
+	if rel := relPath(doc, p); rel != p || !filepath.IsAbs(p) {
+		return rel
+	}
+	return filepath.Base(p) + " (on the machine that ran)"
+}
+
 // logDir is where the tests gate kept its logs, when it is one.
 func logDir(r checks.Result) string {
 	var f testsFacts
@@ -261,7 +279,7 @@ func logDir(r checks.Result) string {
 
 // testSuites builds the run-by-run matrix: one row per test that did not
 // pass in every run, one column per run.
-func testSuites(r checks.Result) []htmlSuite {
+func testSuites(doc *evidence.Document, r checks.Result) []htmlSuite {
 	var f testsFacts
 	if r.Type != "tests" || !readFacts(r, &f) {
 		return nil
@@ -271,7 +289,7 @@ func testSuites(r checks.Result) []htmlSuite {
 		hs := htmlSuite{Check: r.Check, Name: s.Name, Recorded: len(s.Tests) + s.TestsOmitted}
 		omitted := s.TestsOmitted
 		for _, run := range s.Runs {
-			hs.Runs = append(hs.Runs, htmlRun{N: run.Run, ExitCode: run.ExitCode, Duration: duration(run.DurationMS), Log: run.Log})
+			hs.Runs = append(hs.Runs, htmlRun{N: run.Run, ExitCode: run.ExitCode, Duration: duration(run.DurationMS), Log: shareable(doc, run.Log)})
 		}
 		names := make([]string, 0, len(s.Tests))
 		for n := range s.Tests {

@@ -206,3 +206,26 @@ func TestHTMLSuiteWithoutReport(t *testing.T) {
 		})
 	}
 }
+
+// TestHTMLHasNothingMachineLocal: a shared page names no absolute path of
+// the machine that ran: not the checkout, not a temporary log directory
+// (issue 28, 5; issue 27, 8).
+func TestHTMLHasNothingMachineLocal(t *testing.T) {
+	doc := richDoc(t)
+	var buf bytes.Buffer
+	if err := report.Write(&buf, "html", doc, report.Options{Rules: rules()}); err != nil {
+		t.Fatal(err)
+	}
+	doc.Repository.Remote = "" // the header falls back to the checkout's name
+	var noRemote bytes.Buffer
+	if err := report.Write(&noRemote, "html", doc, report.Options{Rules: rules()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []string{buf.String(), noRemote.String()} {
+		for _, local := range []string{doc.Repository.Root, "/var/tmp/", "/tmp/"} {
+			if strings.Contains(page, local) {
+				t.Errorf("the page names %q", local)
+			}
+		}
+	}
+}
