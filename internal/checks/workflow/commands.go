@@ -171,47 +171,8 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shell.Script, 
 	case "make", "gmake", "task", "go-task", "just", "npm", "yarn", "pnpm", "bun":
 		a.buildTool(w, s, sc, name, args, res, toolCall{line: line, script: script, chain: here, depth: depth, mk: mk, errexit: c.Errexit})
 		return
-	case "cosign":
-		pos, _ := parseArgs(args, cosignValueFlags)
-		if len(pos) < 2 {
-			return
-		}
-		switch pos[0] {
-		case "sign", "attest", "sign-blob", "attest-blob":
-			// Every image argument is signed: cosign sign A B signs both.
-			targets := pos[1:]
-			if strings.HasSuffix(pos[0], "-blob") {
-				targets = pos[1:2]
-			}
-			for _, t := range targets {
-				e := mk(evSign, "cosign "+pos[0])
-				e.Written = t
-				e.Target = res(t)
-				e.TKind = "image"
-				if strings.HasSuffix(pos[0], "-blob") {
-					e.TKind, e.Blob = "blob", true
-				}
-				e.sh, e.ci = sh, ci
-				w.emit(e)
-			}
-		case "attach":
-			// cosign generate IMAGE > payload; (sign it elsewhere);
-			// cosign attach signature --payload … --signature … IMAGE.
-			if len(pos) >= 3 && (pos[1] == "signature" || pos[1] == "attestation") {
-				e := mk(evSign, "cosign attach "+pos[1])
-				e.Written, e.Target, e.TKind = pos[2], res(pos[2]), "image"
-				e.sh, e.ci = sh, ci
-				w.emit(e)
-			}
-		}
-		return
-	case "notation":
-		pos, _ := parseArgs(args, map[string]bool{"--key": true, "-k": true, "--signature-format": true, "--plugin-config": true, "--id": true, "--plugin": true, "-u": true, "--username": true, "-p": true, "--password": true})
-		if len(pos) >= 2 && pos[0] == "sign" {
-			e := mk(evSign, "notation sign")
-			e.Written, e.Target, e.TKind = pos[1], res(pos[1]), "image"
-			w.emit(e)
-		}
+	case "cosign", "notation":
+		signCmd(w, name, args, mk, res)
 		return
 	case "trivy":
 		a.trivyCmd(w, s, sc, args, mk, envOf, res)
@@ -739,6 +700,43 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 		e := mk(evSign, name+" trust sign")
 		e.Written, e.Target, e.TKind = sub[len(sub)-1], res(sub[len(sub)-1]), "image"
 		w.emit(e)
+	}
+}
+
+// signCmd classifies cosign's and notation's signing subcommands: every
+// image argument of cosign sign A B is signed; cosign attach
+// signature|attestation IMAGE signs what cosign generate made elsewhere.
+func signCmd(w *jobWalk, name string, args []string, mk func(evKind, string) *event, res func(string) string) {
+	emit := func(tool, written string, blob bool) {
+		e := mk(evSign, tool)
+		e.Written, e.Target, e.TKind = written, res(written), "image"
+		if blob {
+			e.TKind, e.Blob = "blob", true
+		}
+		w.emit(e)
+	}
+	if name == "notation" {
+		pos, _ := parseArgs(args, map[string]bool{"--key": true, "-k": true, "--signature-format": true, "--plugin-config": true, "--id": true, "--plugin": true, "-u": true, "--username": true, "-p": true, "--password": true})
+		if len(pos) >= 2 && pos[0] == "sign" {
+			emit("notation sign", pos[1], false)
+		}
+		return
+	}
+	pos, _ := parseArgs(args, cosignValueFlags)
+	if len(pos) < 2 {
+		return
+	}
+	switch pos[0] {
+	case "sign", "attest":
+		for _, t := range pos[1:] {
+			emit("cosign "+pos[0], t, false)
+		}
+	case "sign-blob", "attest-blob":
+		emit("cosign "+pos[0], pos[1], true)
+	case "attach":
+		if len(pos) >= 3 && (pos[1] == "signature" || pos[1] == "attestation") {
+			emit("cosign attach "+pos[1], pos[2], false)
+		}
 	}
 }
 
