@@ -171,3 +171,47 @@ func TestSealKeylessNeedsTlogOff(t *testing.T) {
 		t.Errorf("Seal with the transparency log on: %v, want a refusal naming --tlog-upload=false", err)
 	}
 }
+
+// FuzzOpenKeylessEvidence: a keyless bundle comes from another machine.
+// Whatever it holds, Open must not panic, and what it accepts for the
+// trusted identity is exactly what the certified key signed.
+func FuzzOpenKeylessEvidence(f *testing.F) {
+	sg := sigstoretest.Start(f)
+	s, err := sign.New(context.Background(), sign.Options{
+		Key:         sign.KeyOptions{Keyless: sign.KeylessOptions{FulcioURL: sg.FulcioURL, IDToken: sg.Token(f, nil), OIDCIssuer: sg.Issuer}},
+		Registry:    sign.RegistryOptions{Retry: fast},
+		TrustedRoot: sg.TrustedRoot,
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	sealed, err := s.Seal(context.Background(), sign.BundlePredicateType, []byte(keylessBody), keylessSubject)
+	if err != nil {
+		f.Fatal(err)
+	}
+	trust := &sign.EvidenceTrust{CertIdentity: jane, CertOIDCIssuer: sg.Issuer, TrustedRoot: sg.TrustedRoot}
+	if err := trust.Load(context.Background()); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sealed)
+	f.Add([]byte(strings.Replace(string(sealed), "v0.3", "v0.1", 1)))
+	f.Add([]byte(strings.Replace(string(sealed), `"certificate"`, `"x509CertificateChain"`, 1)))
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`))
+	f.Add([]byte(keylessBody))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		opened, err := trust.Open(context.Background(), data, sign.BundlePredicateType)
+		if err != nil {
+			return
+		}
+		var got, want any
+		if json.Unmarshal(opened.Body, &got) != nil {
+			t.Fatalf("accepted a body that is not JSON: %q", opened.Body)
+		}
+		_ = json.Unmarshal([]byte(keylessBody), &want)
+		gb, _ := json.Marshal(got)
+		wb, _ := json.Marshal(want)
+		if string(gb) != string(wb) || opened.SignedBy.CertificateIdentity != jane {
+			t.Fatalf("accepted a body the certified key never signed, or for another identity: %s by %+v", opened.Body, opened.SignedBy)
+		}
+	})
+}
