@@ -267,7 +267,13 @@ envelope around the evidence document plus trivy's raw reports, addressed
 by sha256, so it can be carried from a CI job to another machine.
 --evidence-key names the scan job's public key; the envelope is verified
 with it before anything in it is read, and an unsigned bundle or another
-key's is refused. Nothing in it is believed even then: the image-scan
+key's is refused. A bundle the scan job signed keylessly (image scan
+--bundle FILE --keyless --tlog-upload=false) is trusted instead with
+--evidence-certificate-identity (or -regexp) and
+--evidence-certificate-oidc-issuer, against --trusted-root (default: the
+public Sigstore root): the certificate's chain, SCT, identity and issuer,
+then the signature. Offline its signing time is not proven: the
+certificate must still be valid when the bundle is read. Nothing in it is believed even then: the image-scan
 findings are rebuilt from the reports, each report must be trivy's report
 of the exact manifest and config digest the registry serves, a scan run
 under looser settings than this machine's image-scan check (ignore_unfixed,
@@ -281,7 +287,9 @@ There is no way to sign without a passing scan of the digest.
 
 Exit codes: 0 signed, 1 refused or failed, 2 usage or configuration error.`,
 		Example: `  readiness image scan --bundle bundle.json --key scan.key ghcr.io/acme/api@sha256:…
-  readiness image sign --key cosign.key --evidence bundle.json --evidence-key scan.pub ghcr.io/acme/api@sha256:…`,
+  readiness image sign --key cosign.key --evidence bundle.json --evidence-key scan.pub ghcr.io/acme/api@sha256:…
+  readiness image sign --key cosign.key --evidence bundle.json --evidence-certificate-identity ci@acme.dev \
+    --evidence-certificate-oidc-issuer https://accounts.google.com ghcr.io/acme/api@sha256:…`,
 		Args: exactArgs(1, "name one image to sign: readiness image sign IMAGE"),
 		PreRunE: func(_ *cobra.Command, args []string) error {
 			opts.Image = args[0]
