@@ -145,8 +145,10 @@ func (opts *imageScanOptions) validateSigning(changed func(string) bool) error {
 	switch {
 	case opts.Key != "" && k.Keyless:
 		return usageErr("--key and --keyless exclude each other: sign the bundle with one")
-	case (opts.Key != "" || k.Keyless) && opts.Bundle == "":
-		return usageErr("--key and --keyless sign the bundle; name it with --bundle FILE")
+	case opts.Key != "" && opts.Bundle == "":
+		return usageErr("--key signs the bundle; name it with --bundle FILE")
+	case k.Keyless && opts.Bundle == "":
+		return usageErr("--keyless signs the bundle; name it with --bundle FILE")
 	case k.Keyless && k.TlogUpload:
 		return usageErr("image scan --keyless does not record the bundle in Rekor yet: add --tlog-upload=false (image sign then accepts the bundle only while its Fulcio certificate is valid, 10 minutes for the public Fulcio)")
 	}

@@ -54,7 +54,7 @@ func TestImageScanSigningFlags(t *testing.T) {
 		{"keyless against the public Sigstore", []string{"--bundle", "b.json", "--keyless", "--tlog-upload=false"}, ""},
 		{"a key", []string{"--bundle", "b.json", "--key", "scan.key"}, ""},
 		{"key and keyless", []string{"--bundle", "b.json", "--key", "scan.key", "--keyless", "--tlog-upload=false"}, "exclude each other"},
-		{"keyless without a bundle", []string{"--keyless", "--tlog-upload=false"}, "name it with --bundle FILE"},
+		{"keyless without a bundle", []string{"--keyless", "--tlog-upload=false"}, "--keyless signs the bundle; name it with --bundle FILE"},
 		{"keyless with the transparency log", []string{"--bundle", "b.json", "--keyless"}, "--tlog-upload=false"},
 		{"an identity token without keyless", []string{"--bundle", "b.json", "--key", "scan.key", "--identity-token", "t.jwt"}, "--identity-token is for signing the bundle keylessly"},
 		{"a trust root without keyless", []string{"--bundle", "b.json", "--trusted-root", "tr.json"}, "--trusted-root is for signing the bundle keylessly"},

@@ -315,6 +315,7 @@ Exit codes: 0 signed, 1 refused or failed, 2 usage or configuration error.`,
 	cmd.Flags().StringVar(&opts.EvidenceIdentityRegexp, "evidence-certificate-identity-regexp", "", "keyless --evidence: a regexp the scan job's certificate identity must match (anchor it: ^…$)")
 	cmd.Flags().StringVar(&opts.EvidenceIssuer, "evidence-certificate-oidc-issuer", "", "keyless --evidence: the OIDC issuer of the scan job's certificate (https://token.actions.githubusercontent.com for GitHub Actions); the trust root is --trusted-root's")
 	cmd.Flags().Var(&opts.MaxAge, "max-age", "refuse --evidence older than `D` (e.g. 2h, 1d)")
+	cmd.Flags().Lookup("trusted-root").Usage = "a private Sigstore's trusted_root.json `FILE` (Fulcio CAs, CT logs, Rekor keys), as cosign's --trusted-root: for --keyless signing, and the trust root a keyless --evidence's certificate must chain to; default: the public Sigstore root via TUF"
 	return cmd
 }
 
