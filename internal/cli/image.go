@@ -53,8 +53,10 @@ type imageScanOptions struct {
 	Platforms     []string
 	ReportDir     string
 	Bundle        string
-	// Key signs the bundle as a DSSE envelope.
+	// Key signs the bundle as a DSSE envelope; Signing.Keyless instead
+	// as a Sigstore bundle with a Fulcio certificate.
 	Key     string
+	Signing keylessFlags
 	Timeout time.Duration
 	Policy  policyOptions
 	Render  renderOptions
@@ -80,6 +82,9 @@ func (o *imageScanOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.ReportDir, "report-dir", "", "save trivy's raw JSON reports in `DIR` (default: a new temp dir)")
 	f.StringVar(&o.Bundle, "bundle", "", "also write the evidence with trivy's raw reports (by sha256) as one portable `FILE` for 'image sign --evidence'")
 	f.StringVar(&o.Key, "key", "", "sign the --bundle with this private `KEY` (cosign.key, env://VAR, a KMS URI) as a DSSE envelope, as 'image sign --evidence' requires; its password comes from COSIGN_PASSWORD or a prompt")
+	o.Signing.AddFlags(cmd)
+	f.Lookup("keyless").Usage = "sign the --bundle keylessly instead: an ephemeral key certified by Fulcio for the CI's OIDC identity; the certificate is stored with the envelope (the identity becomes visible to whoever holds the bundle)"
+	f.Lookup("tlog-upload").Usage = "record the signature in Rekor; not supported yet for the --bundle: with --keyless give --tlog-upload=false (image sign then checks the certificate when it reads the bundle, so sign within its lifetime)"
 	f.Var((*durationFlag)(&o.Timeout), "timeout", "deadline for the scan (default: the check's timeout, 10m)")
 	o.Policy.AddFlags(cmd)
 	o.Render.AddFlags(cmd)
@@ -114,8 +119,8 @@ Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
 			if opts.Timeout < 0 {
 				return usageErr("--timeout must be positive")
 			}
-			if opts.Key != "" && opts.Bundle == "" {
-				return usageErr("--key signs the bundle; name it with --bundle FILE")
+			if err := opts.validateSigning(cmd.Flags().Changed); err != nil {
+				return err
 			}
 			if _, err := blockOn(opts.Severity); err != nil {
 				return err
@@ -131,6 +136,30 @@ Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
 	}
 	opts.AddFlags(cmd)
 	return cmd
+}
+
+// validateSigning checks how the --bundle is signed: with --key or
+// --keyless (not both), and keyless flags only with --keyless.
+func (opts *imageScanOptions) validateSigning(changed func(string) bool) error {
+	k := opts.Signing
+	switch {
+	case opts.Key != "" && k.Keyless:
+		return usageErr("--key and --keyless exclude each other: sign the bundle with one")
+	case opts.Key != "" && opts.Bundle == "":
+		return usageErr("--key signs the bundle; name it with --bundle FILE")
+	case k.Keyless && opts.Bundle == "":
+		return usageErr("--keyless signs the bundle; name it with --bundle FILE")
+	case k.Keyless && k.TlogUpload:
+		return usageErr("image scan --keyless does not record the bundle in Rekor yet: add --tlog-upload=false (image sign then accepts the bundle only while its Fulcio certificate is valid, 10 minutes for the public Fulcio)")
+	}
+	if !k.Keyless {
+		for _, name := range []string{"identity-token", "fulcio-url", "oidc-issuer", "oidc-client-id", "oidc-provider", "trusted-root", "tlog-upload"} {
+			if changed(name) {
+				return usageErr("--%s is for signing the bundle keylessly: add --keyless --bundle FILE, or drop it", name)
+			}
+		}
+	}
+	return nil
 }
 
 // blockOn maps --severity (trivy's or readiness's names, any case) onto
@@ -202,8 +231,15 @@ func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 	// The key is loaded (its password asked) before the scan, so that a
 	// wrong password costs nothing.
 	var signer *sign.Signer
-	if opts.Key != "" {
+	switch {
+	case opts.Key != "":
 		if signer, err = sign.New(ctx, sign.Options{Key: sign.KeyOptions{KeyRef: opts.Key, PassFunc: a.passFunc(opts.Key)}}); err != nil {
+			return asUsage(err)
+		}
+	case opts.Signing.Keyless:
+		// The token is read, and Fulcio asked, only after the scan.
+		so := sign.Options{Key: sign.KeyOptions{Keyless: opts.Signing.options()}, TrustedRoot: opts.Signing.TrustedRoot, TlogUpload: opts.Signing.TlogUpload}
+		if signer, err = sign.New(ctx, so); err != nil {
 			return asUsage(err)
 		}
 	}

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks/imagescan"
 	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/sign"
 )
 
 func TestNewImageScanCmdFlags(t *testing.T) {
@@ -32,9 +35,49 @@ func TestNewImageScanCmdFlags(t *testing.T) {
 		Severity: []string{"CRITICAL", "high"}, IgnoreUnfixed: true, Scanners: []string{"vuln", "secret"},
 		SkipDBUpdate: true, CacheDir: "/c", Platforms: []string{"linux/amd64", "linux/arm64"}, ReportDir: "/r",
 		Timeout: 3 * time.Minute, Policy: policyOptions{Dirs: []string{"p"}}, Render: renderOptions{Format: "sarif"},
+		Signing: keylessFlags{FulcioURL: sign.DefaultFulcioURL, OIDCIssuer: sign.DefaultOIDCIssuer, OIDCClientID: "sigstore", TlogUpload: true},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(imageScanOptions{})); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
+	}
+}
+
+// How image scan signs its --bundle: a key or keylessly, never both, and
+// keyless flags only with --keyless (issue 23 section 3).
+func TestImageScanSigningFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // "" accepted; else the usage error says it
+	}{
+		{"keyless with its flags", []string{"--bundle", "b.json", "--keyless", "--identity-token", "t.jwt", "--fulcio-url", "http://f", "--oidc-issuer", "http://i", "--trusted-root", "tr.json", "--tlog-upload=false"}, ""},
+		{"keyless against the public Sigstore", []string{"--bundle", "b.json", "--keyless", "--tlog-upload=false"}, ""},
+		{"a key", []string{"--bundle", "b.json", "--key", "scan.key"}, ""},
+		{"key and keyless", []string{"--bundle", "b.json", "--key", "scan.key", "--keyless", "--tlog-upload=false"}, "exclude each other"},
+		{"keyless without a bundle", []string{"--keyless", "--tlog-upload=false"}, "--keyless signs the bundle; name it with --bundle FILE"},
+		{"keyless with the transparency log", []string{"--bundle", "b.json", "--keyless"}, "--tlog-upload=false"},
+		{"an identity token without keyless", []string{"--bundle", "b.json", "--key", "scan.key", "--identity-token", "t.jwt"}, "--identity-token is for signing the bundle keylessly"},
+		{"a trust root without keyless", []string{"--bundle", "b.json", "--trusted-root", "tr.json"}, "--trusted-root is for signing the bundle keylessly"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			streams, _, _ := Test()
+			var got *imageScanOptions
+			cmd := newImageScanCmd(&App{IO: streams, Now: time.Now}, func(_ context.Context, o *imageScanOptions) error { got = o; return nil })
+			cmd.SetArgs(append(tc.args, "ghcr.io/acme/api:1"))
+			err := cmd.Execute()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if slices.Contains(tc.args, "--keyless") && (!got.Signing.Keyless || got.Signing.TlogUpload) {
+					t.Errorf("keyless flags %+v", got.Signing)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want a usage error saying %q", err, tc.want)
+			}
+		})
 	}
 }
 

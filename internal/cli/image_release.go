@@ -54,14 +54,20 @@ func (o *registryFlags) validate() error {
 // log. There is deliberately no password flag: the password comes from
 // COSIGN_PASSWORD or a prompt.
 type signingFlags struct {
-	Key          string
+	Key string
+	keylessFlags
+	RekorURL string
+}
+
+// keylessFlags are keyless signing's: image release and sign, and image
+// scan's signed --bundle take the same.
+type keylessFlags struct {
 	Keyless      bool
 	IDToken      string
 	FulcioURL    string
 	OIDCIssuer   string
 	OIDCClientID string
 	OIDCProvider string
-	RekorURL     string
 	TlogUpload   bool
 	TrustedRoot  string
 }
@@ -70,15 +76,26 @@ type signingFlags struct {
 func (o *signingFlags) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.Key, "key", "", "sign with this private key: cosign.key, env://VAR, an https:// URL; with readiness-kms also a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://), k8s://ns/secret or gitlab://project")
+	o.keylessFlags.AddFlags(cmd)
+	f.StringVar(&o.RekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log")
+}
+
+// AddFlags registers the keyless flags.
+func (o *keylessFlags) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
 	f.BoolVar(&o.Keyless, "keyless", false, "sign keylessly: an ephemeral key certified by Fulcio for the CI's OIDC identity, logged in Rekor (the identity becomes public)")
 	f.StringVar(&o.IDToken, "identity-token", "", "keyless: an OIDC `TOKEN` or a file holding one (default: the CI's ambient token, e.g. GitHub Actions with id-token: write)")
 	f.StringVar(&o.FulcioURL, "fulcio-url", sign.DefaultFulcioURL, "keyless: Fulcio certificate authority")
 	f.StringVar(&o.OIDCIssuer, "oidc-issuer", sign.DefaultOIDCIssuer, "keyless: OIDC issuer")
 	f.StringVar(&o.OIDCClientID, "oidc-client-id", "sigstore", "keyless: OIDC client ID")
 	f.StringVar(&o.OIDCProvider, "oidc-provider", "", "keyless: use only this ambient token provider (github-actions, buildkite-agent, envvar, filesystem, google-workload-identity, spiffe)")
-	f.StringVar(&o.RekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log")
 	f.BoolVar(&o.TlogUpload, "tlog-upload", true, "record signatures and attestations in Rekor; --tlog-upload=false only for private, offline setups (verify then needs --insecure-ignore-tlog)")
 	f.StringVar(&o.TrustedRoot, "trusted-root", "", "keyless with a private Sigstore: its trusted_root.json `FILE` (Fulcio CA, CT logs, Rekor keys), as cosign's --trusted-root; default: the public Sigstore root via TUF")
+}
+
+// options are the keyless options for sign.KeyOptions.
+func (o *keylessFlags) options() sign.KeylessOptions {
+	return sign.KeylessOptions{FulcioURL: o.FulcioURL, IDToken: o.IDToken, OIDCIssuer: o.OIDCIssuer, OIDCClientID: o.OIDCClientID, OIDCProvider: o.OIDCProvider}
 }
 
 func (o *signingFlags) validate() error {
@@ -105,7 +122,7 @@ func (o *signingFlags) validate() error {
 func (a *App) signer(ctx context.Context, s signingFlags, r registryFlags) (*sign.Signer, error) {
 	ko := sign.KeyOptions{KeyRef: s.Key, PassFunc: a.passFunc(s.Key)}
 	if s.Key == "" {
-		ko.Keyless = sign.KeylessOptions{FulcioURL: s.FulcioURL, IDToken: s.IDToken, OIDCIssuer: s.OIDCIssuer, OIDCClientID: s.OIDCClientID, OIDCProvider: s.OIDCProvider}
+		ko.Keyless = s.options()
 	}
 	sg, err := sign.New(ctx, sign.Options{Key: ko, Registry: r.options(), TlogUpload: s.TlogUpload, RekorURL: s.RekorURL, TrustedRoot: s.TrustedRoot})
 	if err != nil {
@@ -155,14 +172,18 @@ type imageReleaseOptions struct {
 	Timeout    time.Duration
 	Evidence   string // image sign only
 	// EvidenceKey is the scanner's public key the --evidence envelope
-	// must verify with (image sign only).
-	EvidenceKey string
-	MaxAge      durationFlag
-	ResultFile  string
-	Signing     signingFlags
-	Registry    registryFlags
-	Policy      policyOptions
-	Render      renderOptions
+	// must verify with, or EvidenceIdentity (exact or regexp) and
+	// EvidenceIssuer its keyless certificate's (image sign only).
+	EvidenceKey            string
+	EvidenceIdentity       string
+	EvidenceIdentityRegexp string
+	EvidenceIssuer         string
+	MaxAge                 durationFlag
+	ResultFile             string
+	Signing                signingFlags
+	Registry               registryFlags
+	Policy                 policyOptions
+	Render                 renderOptions
 }
 
 // AddFlags registers the flags shared by release and sign.
@@ -246,7 +267,13 @@ envelope around the evidence document plus trivy's raw reports, addressed
 by sha256, so it can be carried from a CI job to another machine.
 --evidence-key names the scan job's public key; the envelope is verified
 with it before anything in it is read, and an unsigned bundle or another
-key's is refused. Nothing in it is believed even then: the image-scan
+key's is refused. A bundle the scan job signed keylessly (image scan
+--bundle FILE --keyless --tlog-upload=false) is trusted instead with
+--evidence-certificate-identity (or -regexp) and
+--evidence-certificate-oidc-issuer, against --trusted-root (default: the
+public Sigstore root): the certificate's chain, SCT, identity and issuer,
+then the signature. Offline its signing time is not proven: the
+certificate must still be valid when the bundle is read. Nothing in it is believed even then: the image-scan
 findings are rebuilt from the reports, each report must be trivy's report
 of the exact manifest and config digest the registry serves, a scan run
 under looser settings than this machine's image-scan check (ignore_unfixed,
@@ -260,18 +287,17 @@ There is no way to sign without a passing scan of the digest.
 
 Exit codes: 0 signed, 1 refused or failed, 2 usage or configuration error.`,
 		Example: `  readiness image scan --bundle bundle.json --key scan.key ghcr.io/acme/api@sha256:…
-  readiness image sign --key cosign.key --evidence bundle.json --evidence-key scan.pub ghcr.io/acme/api@sha256:…`,
+  readiness image sign --key cosign.key --evidence bundle.json --evidence-key scan.pub ghcr.io/acme/api@sha256:…
+  readiness image sign --key cosign.key --evidence bundle.json --evidence-certificate-identity ci@acme.dev \
+    --evidence-certificate-oidc-issuer https://accounts.google.com ghcr.io/acme/api@sha256:…`,
 		Args: exactArgs(1, "name one image to sign: readiness image sign IMAGE"),
 		PreRunE: func(_ *cobra.Command, args []string) error {
 			opts.Image = args[0]
 			if opts.MaxAge <= 0 {
 				return usageErr("--max-age must be positive")
 			}
-			switch {
-			case opts.Evidence != "" && opts.EvidenceKey == "":
-				return usageErr("--evidence needs the scanner's trust material: --evidence-key cosign.pub, the public key of the key that signed the bundle (image scan --bundle FILE --key …); an unsigned bundle is never signed")
-			case opts.Evidence == "" && opts.EvidenceKey != "":
-				return usageErr("--evidence-key verifies --evidence; name the bundle with --evidence FILE")
+			if err := opts.validateEvidenceTrust(); err != nil {
+				return err
 			}
 			return opts.validate()
 		},
@@ -285,8 +311,45 @@ Exit codes: 0 signed, 1 refused or failed, 2 usage or configuration error.`,
 	opts.AddFlags(cmd)
 	cmd.Flags().StringVar(&opts.Evidence, "evidence", "", "a signed evidence bundle `FILE` (image scan --bundle FILE --key …) for IMAGE's digest")
 	cmd.Flags().StringVar(&opts.EvidenceKey, "evidence-key", "", "the scanner's public `KEY` (cosign.pub, env://VAR, a KMS URI) the --evidence envelope must be signed with")
+	cmd.Flags().StringVar(&opts.EvidenceIdentity, "evidence-certificate-identity", "", "keyless --evidence: the scan job's certificate identity (an email, or a workflow URI); with --evidence-certificate-oidc-issuer")
+	cmd.Flags().StringVar(&opts.EvidenceIdentityRegexp, "evidence-certificate-identity-regexp", "", "keyless --evidence: a regexp the scan job's certificate identity must match (anchor it: ^…$)")
+	cmd.Flags().StringVar(&opts.EvidenceIssuer, "evidence-certificate-oidc-issuer", "", "keyless --evidence: the OIDC issuer of the scan job's certificate (https://token.actions.githubusercontent.com for GitHub Actions); the trust root is --trusted-root's")
 	cmd.Flags().Var(&opts.MaxAge, "max-age", "refuse --evidence older than `D` (e.g. 2h, 1d)")
+	cmd.Flags().Lookup("trusted-root").Usage = "a private Sigstore's trusted_root.json `FILE` (Fulcio CAs, CT logs, Rekor keys), as cosign's --trusted-root: for --keyless signing, and the trust root a keyless --evidence's certificate must chain to; default: the public Sigstore root via TUF"
 	return cmd
+}
+
+// validateEvidenceTrust demands exactly one kind of scanner trust with
+// --evidence: a key, or a keyless identity and issuer.
+func (o *imageReleaseOptions) validateEvidenceTrust() error {
+	keyless := o.EvidenceIdentity != "" || o.EvidenceIdentityRegexp != "" || o.EvidenceIssuer != ""
+	switch {
+	case o.Evidence == "" && (o.EvidenceKey != "" || keyless):
+		return usageErr("--evidence-key and --evidence-certificate-* verify --evidence; name the bundle with --evidence FILE")
+	case o.Evidence == "":
+		return nil
+	case o.EvidenceKey != "" && keyless:
+		return usageErr("trust the scanner's key (--evidence-key) or its keyless identity (--evidence-certificate-*), not both")
+	case o.EvidenceKey == "" && !keyless:
+		return usageErr("--evidence needs the scanner's trust material: --evidence-key cosign.pub (image scan --bundle FILE --key …), or --evidence-certificate-identity and --evidence-certificate-oidc-issuer (image scan --bundle FILE --keyless); an unsigned bundle is never signed")
+	case !keyless:
+		return nil
+	case o.EvidenceIdentity != "" && o.EvidenceIdentityRegexp != "":
+		return usageErr("give --evidence-certificate-identity or --evidence-certificate-identity-regexp, not both")
+	case o.EvidenceIdentity == "" && o.EvidenceIdentityRegexp == "":
+		return usageErr("--evidence-certificate-oidc-issuer needs the scanner's identity too: --evidence-certificate-identity or --evidence-certificate-identity-regexp")
+	case o.EvidenceIssuer == "":
+		return usageErr("the scanner's keyless identity needs its issuer too: --evidence-certificate-oidc-issuer (https://token.actions.githubusercontent.com for GitHub Actions)")
+	}
+	return nil
+}
+
+// evidenceTrust is whom --evidence must be signed by.
+func (o *imageReleaseOptions) evidenceTrust() *sign.EvidenceTrust {
+	return &sign.EvidenceTrust{
+		Key: o.EvidenceKey, CertIdentity: o.EvidenceIdentity, CertIdentityRegexp: o.EvidenceIdentityRegexp,
+		CertOIDCIssuer: o.EvidenceIssuer, TrustedRoot: o.Signing.TrustedRoot,
+	}
 }
 
 // exactArgs is cobra.ExactArgs with a message that says what to do.
@@ -340,9 +403,12 @@ func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 // it.
 func (a *App) releaseGates(ctx context.Context, opts *imageReleaseOptions) (gates sign.GatesFunc, scanner *sign.Identity, err error) {
 	if opts.Evidence != "" {
-		opened, b, err := readSignedBundle(ctx, opts.Evidence, opts.EvidenceKey)
+		opened, b, err := readSignedBundle(ctx, opts.Evidence, opts.evidenceTrust())
 		if err != nil {
 			return nil, nil, err
+		}
+		for _, n := range opened.Notes {
+			fmt.Fprintf(a.IO.ErrOut, "readiness: note: --evidence: %s\n", n)
 		}
 		cfg, err := a.imageScanConfig(opts.ConfigPath)
 		if err != nil {
@@ -377,14 +443,18 @@ func (a *App) releaseGates(ctx context.Context, opts *imageReleaseOptions) (gate
 }
 
 // readSignedBundle reads --evidence, verifies its envelope with the
-// scanner's key before reading anything in it, and decodes the bundle.
-// A bad key or a file that cannot be read is a usage error; an unsigned
-// envelope, one another key signed, or a bundle whose reports are missing
-// or altered is refused.
-func readSignedBundle(ctx context.Context, path, key string) (*sign.Opened, *evidence.Bundle, error) {
-	trust := &sign.EvidenceTrust{Key: key}
+// scanner's key or keyless identity before reading anything in it, and
+// decodes the bundle. A bad key or trust root, or a file that cannot be
+// read, is a usage error; an unsigned envelope, one another key or
+// identity signed, or a bundle whose reports are missing or altered is
+// refused.
+func readSignedBundle(ctx context.Context, path string, trust *sign.EvidenceTrust) (*sign.Opened, *evidence.Bundle, error) {
 	if err := trust.Load(ctx); err != nil {
-		return nil, nil, usageErr("--evidence-key: %v", err)
+		flag := "--evidence-key"
+		if trust.Key == "" {
+			flag = "--evidence-certificate-identity"
+		}
+		return nil, nil, usageErr("%s: %v", flag, err)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -717,7 +787,11 @@ func printVerification(w io.Writer, v *sign.Verification, now time.Time) {
 	if e := v.Evidence; e != nil {
 		line("evidence", fmt.Sprintf("%s, generated %s (%s ago) by %s, signed by %s", e.Verdict, e.GeneratedAt.Format(time.RFC3339), e.Age, e.Tool, e.Signer.String()))
 		if e.Scanner != nil {
-			line("scanned by", e.Scanner.String()+" (the signed bundle's key)")
+			how := " (the signed bundle's key)"
+			if e.Scanner.Mode == sign.ModeKeyless {
+				how = " (the signed bundle's certificate)"
+			}
+			line("scanned by", e.Scanner.String()+how)
 		}
 	}
 	if v.MaxAge == "none" {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,12 +24,12 @@ func TestNewImageReleaseCmdFlags(t *testing.T) {
 	}
 	want := &imageReleaseOptions{
 		Image: "ghcr.io/acme/api:1", ConfigPath: "r.yaml", ScanCheck: "api-scan", Timeout: 20 * time.Minute, ResultFile: "out.json",
-		Signing: signingFlags{Key: "awskms:///alias/release", FulcioURL: sign.DefaultFulcioURL, OIDCIssuer: sign.DefaultOIDCIssuer,
-			OIDCClientID: "sigstore", RekorURL: sign.DefaultRekorURL, TlogUpload: false},
+		Signing: signingFlags{Key: "awskms:///alias/release", keylessFlags: keylessFlags{FulcioURL: sign.DefaultFulcioURL, OIDCIssuer: sign.DefaultOIDCIssuer,
+			OIDCClientID: "sigstore", TlogUpload: false}, RekorURL: sign.DefaultRekorURL},
 		Registry: registryFlags{AllowHTTP: true, NetworkTimeout: 90 * time.Second},
 		Policy:   policyOptions{Dirs: []string{"p"}}, Render: renderOptions{Format: "json"},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(signingFlags{})); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
 	}
 }
@@ -50,7 +51,7 @@ func TestNewImageVerifyCmdFlags(t *testing.T) {
 		RekorURL: sign.DefaultRekorURL, RequireVuln: true, MaxAge: durationFlag(7 * 24 * time.Hour), Format: "json",
 		Registry: registryFlags{NetworkTimeout: 5 * time.Minute},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(signingFlags{})); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
 	}
 }
@@ -94,8 +95,8 @@ func TestKeylessFlags(t *testing.T) {
 	}{
 		{"keyless with a private trust root and no transparency log",
 			[]string{"--keyless", "--identity-token", "t.jwt", "--fulcio-url", "http://fulcio.internal", "--oidc-issuer", "https://idp.internal", "--trusted-root", "tr.json", "--tlog-upload=false"},
-			&signingFlags{Keyless: true, IDToken: "t.jwt", FulcioURL: "http://fulcio.internal", OIDCIssuer: "https://idp.internal",
-				OIDCClientID: "sigstore", RekorURL: sign.DefaultRekorURL, TrustedRoot: "tr.json"}},
+			&signingFlags{keylessFlags: keylessFlags{Keyless: true, IDToken: "t.jwt", FulcioURL: "http://fulcio.internal", OIDCIssuer: "https://idp.internal",
+				OIDCClientID: "sigstore", TrustedRoot: "tr.json"}, RekorURL: sign.DefaultRekorURL}},
 		{"keyless against the public Sigstore without the transparency log", []string{"--keyless", "--tlog-upload=false"}, nil},
 		{"keyless and a key", []string{"--keyless", "--key", "cosign.key"}, nil},
 	} {
@@ -114,7 +115,7 @@ func TestKeylessFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(*tc.want, got.Signing); diff != "" {
+			if diff := cmp.Diff(*tc.want, got.Signing, cmp.AllowUnexported(signingFlags{})); diff != "" {
 				t.Errorf("signing flags (-want +got):\n%s", diff)
 			}
 		})
@@ -129,5 +130,47 @@ func TestKeylessFlags(t *testing.T) {
 	}
 	if vo := got.verifyOptions(); vo.TrustedRoot != "tr.json" || !vo.IgnoreTlog || vo.CertIdentity != "jane@example.com" {
 		t.Errorf("verify options %+v", vo)
+	}
+}
+
+// image sign --evidence takes exactly one kind of scanner trust: a key,
+// or a keyless identity (exact or regexp) with its issuer.
+func TestImageSignEvidenceTrustFlags(t *testing.T) {
+	key := []string{"--key", "cosign.key"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // "" accepted; else the usage error says it
+	}{
+		{"a scanner key", []string{"--evidence", "b.json", "--evidence-key", "scan.pub"}, ""},
+		{"a keyless identity and issuer", []string{"--evidence", "b.json", "--evidence-certificate-identity", "ci@example.com", "--evidence-certificate-oidc-issuer", "https://i", "--trusted-root", "tr.json"}, ""},
+		{"a keyless identity regexp and issuer", []string{"--evidence", "b.json", "--evidence-certificate-identity-regexp", "^ci@", "--evidence-certificate-oidc-issuer", "https://i"}, ""},
+		{"no trust", []string{"--evidence", "b.json"}, "needs the scanner's trust material"},
+		{"a key and an identity", []string{"--evidence", "b.json", "--evidence-key", "scan.pub", "--evidence-certificate-identity", "ci@example.com", "--evidence-certificate-oidc-issuer", "https://i"}, "not both"},
+		{"identity and regexp", []string{"--evidence", "b.json", "--evidence-certificate-identity", "ci@example.com", "--evidence-certificate-identity-regexp", "^ci@", "--evidence-certificate-oidc-issuer", "https://i"}, "not both"},
+		{"an identity without issuer", []string{"--evidence", "b.json", "--evidence-certificate-identity", "ci@example.com"}, "--evidence-certificate-oidc-issuer"},
+		{"an issuer without identity", []string{"--evidence", "b.json", "--evidence-certificate-oidc-issuer", "https://i"}, "needs the scanner's identity too"},
+		{"an identity without evidence", []string{"--evidence-certificate-identity", "ci@example.com", "--evidence-certificate-oidc-issuer", "https://i"}, "name the bundle with --evidence FILE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			streams, _, _ := Test()
+			var got *imageReleaseOptions
+			cmd := newImageSignCmd(&App{IO: streams, Now: time.Now}, func(_ context.Context, o *imageReleaseOptions) error { got = o; return nil })
+			cmd.SetArgs(append(append(tc.args, key...), "ghcr.io/acme/api@sha256:"+strings.Repeat("ab", 32)))
+			err := cmd.Execute()
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("error %v, want a usage error saying %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			tr := got.evidenceTrust()
+			if tr.TrustedRoot != got.Signing.TrustedRoot || (tr.Key == "") == (tr.CertOIDCIssuer == "") {
+				t.Errorf("evidence trust %+v", tr)
+			}
+		})
 	}
 }

@@ -50,27 +50,16 @@ type inTotoStatement struct {
 }
 
 // Seal signs body (a bundle or document as encoded) as a DSSE envelope
-// about subjects, with predicate type predicateType. Only key signing is
-// supported: a keyless envelope would need its certificate carried beside
-// it, which a plain DSSE envelope has no place for.
+// about subjects, with predicate type predicateType. With a key the result
+// is the plain envelope; keylessly it is a Sigstore bundle (sealKeyless):
+// the envelope with the Fulcio certificate beside it.
 func (s *Signer) Seal(ctx context.Context, predicateType string, body []byte, subjects []checks.Subject) ([]byte, error) {
-	if s.key.identity.Mode != ModeKey {
-		return nil, errors.New("signing evidence keylessly is not supported yet; sign it with --key")
-	}
-	if !json.Valid(body) {
-		return nil, errors.New("the evidence to sign is not JSON")
-	}
-	st := inTotoStatement{Type: InTotoStatementType, PredicateType: predicateType, Predicate: json.RawMessage(bytes.TrimSpace(body)), Subject: []inTotoSubject{}}
-	for _, sub := range subjects {
-		alg, hexDigest, ok := strings.Cut(sub.Digest, ":")
-		if !ok {
-			return nil, fmt.Errorf("subject %s: digest %q is not alg:hex", sub.Name, sub.Digest)
-		}
-		st.Subject = append(st.Subject, inTotoSubject{Name: sub.Name, Digest: map[string]string{alg: hexDigest}})
-	}
-	payload, err := json.Marshal(st)
+	payload, err := statementPayload(predicateType, body, subjects)
 	if err != nil {
-		return nil, fmt.Errorf("encode the in-toto statement: %w", err)
+		return nil, err
+	}
+	if s.key.keyless != nil {
+		return s.sealKeyless(ctx, payload)
 	}
 	env, err := sigdsse.WrapSigner(s.key.sv, InTotoPayloadType).SignMessage(bytes.NewReader(payload), options.WithContext(ctx))
 	if err != nil {
@@ -99,8 +88,28 @@ func (s *Signer) Seal(ctx context.Context, predicateType string, body []byte, su
 	return append(out, '\n'), nil
 }
 
+// statementPayload is the in-toto statement Seal signs.
+func statementPayload(predicateType string, body []byte, subjects []checks.Subject) ([]byte, error) {
+	if !json.Valid(body) {
+		return nil, errors.New("the evidence to sign is not JSON")
+	}
+	st := inTotoStatement{Type: InTotoStatementType, PredicateType: predicateType, Predicate: json.RawMessage(bytes.TrimSpace(body)), Subject: []inTotoSubject{}}
+	for _, sub := range subjects {
+		alg, hexDigest, ok := strings.Cut(sub.Digest, ":")
+		if !ok {
+			return nil, fmt.Errorf("subject %s: digest %q is not alg:hex", sub.Name, sub.Digest)
+		}
+		st.Subject = append(st.Subject, inTotoSubject{Name: sub.Name, Digest: map[string]string{alg: hexDigest}})
+	}
+	payload, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encode the in-toto statement: %w", err)
+	}
+	return payload, nil
+}
+
 // ErrUnsigned means evidence that must be signed is not a DSSE envelope.
-var ErrUnsigned = errors.New("the evidence is not signed (not a DSSE envelope); sign it where it is gathered (image scan --bundle FILE --key …, check -o json --sign-evidence --key …)")
+var ErrUnsigned = errors.New("the evidence is not signed (not a DSSE envelope); sign it where it is gathered (image scan --bundle FILE --key … or --keyless, check -o json --sign-evidence --key …)")
 
 // EnvelopeError means an envelope did not verify, or what it holds is not
 // what was expected. Nothing in it was read.
@@ -115,23 +124,48 @@ type Opened struct {
 	Body []byte
 	// Subjects are the statement's subjects, "alg:hex" digests.
 	Subjects []checks.Subject
-	// SignedBy is the key that verified it.
+	// SignedBy is the key, or the certified keyless identity, that
+	// verified it.
 	SignedBy Identity
+	// Notes say what the verification could not establish (offline, a
+	// keyless signature's time is not proven by a transparency log).
+	Notes []string
 }
 
-// EvidenceTrust is whom a signer trusts to have gathered evidence.
+// EvidenceTrust is whom a signer trusts to have gathered evidence: a
+// public key, or a keyless identity certified by Fulcio (exactly one).
 type EvidenceTrust struct {
 	// Key is the scanner's public key (cosign.pub, env://, a KMS URI).
 	Key string
+	// CertIdentity or CertIdentityRegexp, with CertOIDCIssuer, is the
+	// keyless scanner's certificate identity (SAN) and OIDC issuer.
+	CertIdentity       string
+	CertIdentityRegexp string
+	CertOIDCIssuer     string
+	// TrustedRoot is a trusted_root.json naming the Fulcio CAs and CT logs
+	// to trust; empty means the public Sigstore root through TUF.
+	TrustedRoot string
 
 	verifier signature.Verifier
+	keyless  *keylessTrust
 }
 
-// Load loads the key, so that a bad one is a usage error before anything
-// else is read.
+// Load loads the key, or the trust root and identity policy, so that a
+// bad one is a usage error before anything else is read.
 func (t *EvidenceTrust) Load(ctx context.Context) error {
-	if t.Key == "" {
-		return errors.New("no scanner key to trust")
+	keyless := t.CertIdentity != "" || t.CertIdentityRegexp != "" || t.CertOIDCIssuer != ""
+	switch {
+	case t.Key != "" && keyless:
+		return errors.New("trust the scanner's key or its keyless identity, not both")
+	case keyless:
+		k, err := newKeylessTrust(t)
+		if err != nil {
+			return err
+		}
+		t.keyless = k
+		return nil
+	case t.Key == "":
+		return errors.New("no scanner key or keyless identity to trust")
 	}
 	v, err := verifierFromRef(ctx, t.Key)
 	if err != nil {
@@ -141,17 +175,36 @@ func (t *EvidenceTrust) Load(ctx context.Context) error {
 	return nil
 }
 
-// Open verifies data, a DSSE envelope, with the trusted key before reading
-// anything in its payload, then returns its predicate if it has
-// predicateType. An unsigned document (not an envelope) is ErrUnsigned.
+// Open verifies data before reading anything in its payload, then returns
+// its predicate if it has predicateType. With a key, data must be a DSSE
+// envelope that key signed; with a keyless identity, a Sigstore bundle
+// whose certificate chains to the trust root and names the identity. An
+// unsigned document (neither) is ErrUnsigned.
 func (t *EvidenceTrust) Open(ctx context.Context, data []byte, predicateType string) (*Opened, error) {
-	if t.verifier == nil {
+	if t.verifier == nil && t.keyless == nil {
 		if err := t.Load(ctx); err != nil {
 			return nil, err
 		}
 	}
 	if len(data) > maxEnvelope {
 		return nil, &EnvelopeError{Err: fmt.Errorf("the envelope is larger than %d MiB", maxEnvelope>>20)}
+	}
+	isBundle := isSigstoreBundle(data)
+	switch {
+	case t.keyless != nil && isBundle:
+		payload, id, err := t.keyless.verify(data)
+		if err != nil {
+			return nil, err
+		}
+		out, err := readStatement(payload, predicateType)
+		if err != nil {
+			return nil, err
+		}
+		out.SignedBy = id
+		out.Notes = []string{keylessOfflineNote}
+		return out, nil
+	case t.keyless == nil && isBundle:
+		return nil, &EnvelopeError{Err: errors.New("the evidence is signed keylessly (a Sigstore bundle with a Fulcio certificate): trust the scanner's identity with --evidence-certificate-identity and --evidence-certificate-oidc-issuer, not a key")}
 	}
 	var env ssldsse.Envelope
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -161,6 +214,9 @@ func (t *EvidenceTrust) Open(ctx context.Context, data []byte, predicateType str
 	}
 	if dec.More() {
 		return nil, &EnvelopeError{Err: errors.New("data after the envelope")}
+	}
+	if t.keyless != nil {
+		return nil, &EnvelopeError{Err: errors.New("the evidence is signed with a key, not keylessly: it carries no certificate for the trusted identity (trust the scanner's key with --evidence-key instead)")}
 	}
 	if env.PayloadType != InTotoPayloadType {
 		return nil, &EnvelopeError{Err: fmt.Errorf("the envelope's payload type is %q, not %s", env.PayloadType, InTotoPayloadType)}
@@ -178,6 +234,25 @@ func (t *EvidenceTrust) Open(ctx context.Context, data []byte, predicateType str
 	if err != nil {
 		return nil, &EnvelopeError{Err: fmt.Errorf("the envelope's payload is not base64: %v", err)}
 	}
+	out, err := readStatement(payload, predicateType)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := t.verifier.PublicKey()
+	if err != nil {
+		return nil, &EnvelopeError{Err: err}
+	}
+	fp, alg, err := fingerprint(pub)
+	if err != nil {
+		return nil, &EnvelopeError{Err: err}
+	}
+	out.SignedBy = Identity{Mode: ModeKey, KeyRef: publicKeyRef(t.Key), Fingerprint: fp, Algorithm: alg}
+	return out, nil
+}
+
+// readStatement reads a verified payload: an in-toto statement of
+// predicateType whose subjects are hex digests.
+func readStatement(payload []byte, predicateType string) (*Opened, error) {
 	var st inTotoStatement
 	pd := json.NewDecoder(bytes.NewReader(payload))
 	pd.DisallowUnknownFields()
@@ -199,14 +274,5 @@ func (t *EvidenceTrust) Open(ctx context.Context, data []byte, predicateType str
 			out.Subjects = append(out.Subjects, checks.Subject{Name: s.Name, Digest: alg + ":" + h})
 		}
 	}
-	pub, err := t.verifier.PublicKey()
-	if err != nil {
-		return nil, &EnvelopeError{Err: err}
-	}
-	fp, alg, err := fingerprint(pub)
-	if err != nil {
-		return nil, &EnvelopeError{Err: err}
-	}
-	out.SignedBy = Identity{Mode: ModeKey, KeyRef: publicKeyRef(t.Key), Fingerprint: fp, Algorithm: alg}
 	return out, nil
 }

@@ -49,6 +49,9 @@ func FuzzOpenEnvelope(f *testing.F) {
 	f.Add([]byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"sig":"AAAA"}]}`))
 	f.Add([]byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}`))
 	f.Add(append(bytes.Clone(env), []byte(`{}`)...))
+	// A document that says it is a (keyless) Sigstore bundle must not get
+	// past a key: it is refused for what it is.
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","dsseEnvelope":{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"AAAA"}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opened, err := trust.Open(ctx, data, BundlePredicateType)
 		if err != nil {
