@@ -1,3 +1,8 @@
+//go:build unix
+
+// The failover family starts PostgreSQL clusters as the postgres user and
+// kills their postmaster: Unix only (pg_ctl, signals, credentials).
+
 package ledgersuite
 
 import (
