@@ -62,7 +62,10 @@ type htmlCheck struct {
 }
 
 type htmlMessage struct {
-	Severity, Msg, Rule, Where, Fix string
+	Severity, Msg, Rule, Where string
+	// Fix is the remedy as HTML: `code` spans as <code>, command lines as
+	// a <pre> block a reader can copy (fixHTML).
+	Fix template.HTML
 }
 
 type htmlWaiver struct {
@@ -135,7 +138,7 @@ func buildPage(doc *evidence.Document, opts Options) htmlPage {
 	}
 	loc := newLocator(doc)
 	for _, b := range blockers(doc) {
-		m := htmlMessage{Severity: orDefault(b.Severity, "blocking"), Msg: b.Msg, Rule: b.Rule, Fix: oneLine(remediation(b, opts.Rules))}
+		m := htmlMessage{Severity: orDefault(b.Severity, "blocking"), Msg: b.Msg, Rule: b.Rule, Fix: fixHTML(remediation(b, opts.Rules))}
 		if pl := loc.of(b); pl.Line > 0 {
 			m.Where = fmt.Sprintf("%s:%d", pl.Path, pl.Line)
 		}
@@ -251,6 +254,71 @@ func readFacts(r checks.Result, v any) bool {
 	}
 	raw, err := json.Marshal(r.Facts)
 	return err == nil && json.Unmarshal(raw, v) == nil
+}
+
+// fixHTML renders a remedy: prose with its `code` spans marked up, and
+// lines that are commands (they start with a program a remedy names) as a
+// <pre><code> block, so that they read and copy as commands, not as
+// prose with literal backticks.
+func fixHTML(text string) template.HTML {
+	var b strings.Builder
+	var prose, cmds []string
+	flush := func() {
+		if len(prose) > 0 {
+			b.WriteString(codeSpans(strings.Join(prose, " ")))
+			b.WriteString(" ")
+			prose = nil
+		}
+		if len(cmds) > 0 {
+			b.WriteString("<pre><code>" + template.HTMLEscapeString(strings.Join(cmds, "\n")) + "</code></pre>")
+			cmds = nil
+		}
+	}
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "":
+		case commandLine(l):
+			if len(prose) > 0 {
+				flush()
+			}
+			cmds = append(cmds, l)
+		default:
+			if len(cmds) > 0 {
+				flush()
+			}
+			prose = append(prose, l)
+		}
+	}
+	flush()
+	return template.HTML(strings.TrimSpace(b.String()))
+}
+
+// commandLine reports whether a remedy's line is a command to run.
+func commandLine(l string) bool {
+	first, _, _ := strings.Cut(l, " ")
+	switch first {
+	case "gpg", "trivy", "cosign", "readiness", "go", "git", "docker", "podman", "npm", "npx", "pip", "apt-get", "grype", "make", "curl", "sha256sum", "crane", "skopeo", "pg_ctl", "psql":
+		return strings.Contains(l, " ")
+	}
+	return false
+}
+
+// codeSpans escapes prose and marks `x` up as <code>x</code>.
+func codeSpans(s string) string {
+	parts := strings.Split(s, "`")
+	if len(parts)%2 == 0 {
+		return template.HTMLEscapeString(s) // unbalanced: leave as written
+	}
+	var b strings.Builder
+	for i, p := range parts {
+		if i%2 == 1 {
+			b.WriteString("<code>" + template.HTMLEscapeString(p) + "</code>")
+		} else {
+			b.WriteString(template.HTMLEscapeString(p))
+		}
+	}
+	return b.String()
 }
 
 // shareable is a path as a report read elsewhere can show it: relative to
