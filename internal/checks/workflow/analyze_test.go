@@ -59,6 +59,7 @@ var wantRules = map[string]struct {
 	"buildtool-sign-no-scan":   {repeat("WF-SIGN-BEFORE-SCAN", 4), repeat("not-gated", 4)},
 	"buildtool-scan-then-sign": {nil, []string{"gated"}},
 	"buildtool-fail-closed":    {repeat("WF-SIGN-BEFORE-SCAN", 4), repeat("not-gated", 4)},
+	"buildtool-matrix-vars":    {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
 	"buildtool-not-signing":    {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
 	// Issue 14.3: commands hidden in substitutions, eval, here-documents,
 	// xargs and functions; scanners named through variables.

@@ -196,6 +196,15 @@ var (
 	})
 )
 
+// resolvedWords splits a resolved word into the words it holds; one that
+// still holds an unresolved ${{ }} expression stays whole.
+func resolvedWords(r string) []string {
+	if strings.Contains(r, "${{") {
+		return []string{r}
+	}
+	return strings.Fields(r)
+}
+
 // jobPublishes names what makes signing plausible in a job: it builds,
 // pushes or publishes something a signature could be for (an action or a
 // command among its steps), it is named for releasing, or its workflow
@@ -366,7 +375,14 @@ func (a *analysis) makeLines(dir string, args []string, res func(string) string)
 			k, v, _ := strings.Cut(x, "=")
 			vars[k] = res(v)
 		default:
-			targets = append(targets, res(x))
+			// make test ${{ matrix.args }} with "RACE=0 V=1": variables.
+			for _, t := range resolvedWords(res(x)) {
+				if k, v, ok := strings.Cut(t, "="); ok {
+					vars[k] = v
+				} else {
+					targets = append(targets, t)
+				}
+			}
 		}
 	}
 	var m *buildtool.Makefile
@@ -417,7 +433,13 @@ func (a *analysis) taskLines(dir string, args []string, res func(string) string)
 			i = len(args)
 		case strings.HasPrefix(x, "-") || strings.Contains(x, "="):
 		default:
-			targets = append(targets, res(x))
+			// A word may resolve to several, variables among them:
+			// task test ${{ matrix.test-args }} with "RACE=false COVER=false".
+			for _, t := range resolvedWords(res(x)) {
+				if !strings.Contains(t, "=") {
+					targets = append(targets, t)
+				}
+			}
 		}
 	}
 	var src []byte

@@ -138,3 +138,16 @@ func TestMakefileExpansionBounded(t *testing.T) {
 		t.Fatalf("expansion not bounded: %d lines", len(got))
 	}
 }
+
+// TestTaskfileShorthand: a task written as a list of commands or one
+// string (goreleaser's Taskfile does this) is read, not a parse error.
+func TestTaskfileShorthand(t *testing.T) {
+	tf, err := ParseTaskfile("Taskfile.yml", []byte("version: '3'\ntasks:\n  fuzz:\n    desc: Run fuzz tests\n  cmds:\n    - task: sign\n  sign: cosign sign ghcr.io/a/b\n  release:\n    cmds:\n      - task: cmds\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := tf.Commands("release")
+	if want := []string{"Taskfile.yml:7 cosign sign ghcr.io/a/b"}; !ok || !cmp.Equal(want, texts(got)) {
+		t.Errorf("task release: %q, want %q", texts(got), want)
+	}
+}

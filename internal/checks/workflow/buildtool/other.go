@@ -23,6 +23,26 @@ type taskDef struct {
 	Cmd  yaml.Node   `yaml:"cmd"`
 }
 
+// UnmarshalYAML also reads task's shorthand forms: a task written as a
+// list of commands (`build: [go build ./...]`) or as one command string.
+// goreleaser's own Taskfile uses the list form; reading it as a mapping
+// failed the whole file, and every task call then counted as a possible
+// signer.
+func (t *taskDef) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			t.Cmds = append(t.Cmds, *c)
+		}
+		return nil
+	case yaml.ScalarNode:
+		t.Cmd = *n
+		return nil
+	}
+	type plain taskDef
+	return n.Decode((*plain)(t))
+}
+
 // ParseTaskfile reads a Taskfile.
 func ParseTaskfile(file string, src []byte) (*Taskfile, error) {
 	var doc struct {
