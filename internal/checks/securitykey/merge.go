@@ -2,7 +2,6 @@ package securitykey
 
 import (
 	"bytes"
-	"encoding/binary"
 	"slices"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
@@ -126,22 +125,17 @@ func mergeSigs(have, add []*packet.VerifiableSignature) []*packet.VerifiableSign
 	return have
 }
 
-// sameSig tells two copies of one signature apart from two signatures: the
-// same type, issuer, creation time, hash and the hash's first two bytes.
+// sameSig reports whether two signatures are byte-for-byte the same
+// packet. Anything less (the same type, issuer, time and hash tag) would
+// let a forged look-alike in one copy displace a genuine revocation in
+// another; a signature that cannot be serialized is never called a copy.
 func sameSig(a, b *packet.Signature) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return a.SigType == b.SigType && a.Hash == b.Hash && a.HashTag == b.HashTag &&
-		a.CreationTime.Equal(b.CreationTime) && issuer(a) == issuer(b) && bytes.Equal(a.IssuerFingerprint, b.IssuerFingerprint)
-}
-
-func issuer(s *packet.Signature) uint64 {
-	if s.IssuerKeyId != nil {
-		return *s.IssuerKeyId
+	var x, y bytes.Buffer
+	if a.Serialize(&x) != nil || b.Serialize(&y) != nil {
+		return false
 	}
-	if len(s.IssuerFingerprint) >= 8 {
-		return binary.BigEndian.Uint64(s.IssuerFingerprint[len(s.IssuerFingerprint)-8:])
-	}
-	return 0
+	return bytes.Equal(x.Bytes(), y.Bytes())
 }

@@ -225,3 +225,28 @@ func TestNoPromiseNoKeyFinding(t *testing.T) {
 		})
 	}
 }
+
+// TestMergeKeepsAForgedLookAlikeApart: a copy holding a revocation that
+// looks like the genuine one (same type, issuer, time, hash tag) but is
+// not must not displace the genuine revocation of another copy.
+func TestMergeKeepsAForgedLookAlikeApart(t *testing.T) {
+	e := genEntity(t, "security@example.org", genConfig(2*365*oneDay))
+	clean := rawPublic(t, e)
+	if err := e.Revoke(packet.KeyCompromised, "lost", genConfig(0)); err != nil {
+		t.Fatal(err)
+	}
+	genuine := rawPublic(t, e)
+	kf := parseKeyFile(armorRaw(t, clean, genuine))
+	rev := *kf.Certs[1].Entity.Revocations[0].Packet
+	forged := rev
+	forged.EdDSASigR = rev.EdDSASigS // the same look, a signature that does not verify
+	forged.EdDSASigS = rev.EdDSASigR
+	kf.Certs[0].Entity.Revocations = []*packet.VerifiableSignature{packet.NewVerifiableSig(&forged)}
+	merged := mergeCerts(kf.Certs)
+	if n := len(merged[0].Entity.Revocations); n != 2 {
+		t.Fatalf("%d revocations after merging, want the look-alike and the genuine one", n)
+	}
+	if !merged[0].Entity.Revoked(judgedAt) {
+		t.Error("the merged certificate is not revoked: the look-alike displaced the genuine revocation")
+	}
+}
