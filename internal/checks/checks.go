@@ -126,6 +126,10 @@ type Rule struct {
 	Severity    Severity `yaml:"severity" json:"severity"`
 	Description string   `yaml:"description" json:"description"`
 	Remediation string   `yaml:"remediation" json:"remediation"`
+	// Cases are named circumstances of the rule that carry another
+	// severity (KEY-EXPIRING-SOON within the blocking window is high where
+	// the rule is medium). The gate names the case; the table grades it.
+	Cases map[string]Severity `yaml:"cases,omitempty" json:"cases,omitempty"`
 }
 
 // Subject is an artifact identified by digest, as in-toto names them.

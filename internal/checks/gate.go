@@ -87,6 +87,11 @@ func ParseRules(data []byte) ([]Rule, error) {
 		if r.ID == "" || r.Title == "" || r.Remediation == "" || !r.Severity.Valid() {
 			return nil, fmt.Errorf("rule %q: id, title, a valid severity and remediation are required", r.ID)
 		}
+		for c, sev := range r.Cases {
+			if c == "" || !sev.Valid() {
+				return nil, fmt.Errorf("rule %q: case %q needs a name and a valid severity", r.ID, c)
+			}
+		}
 	}
 	return rules, nil
 }
