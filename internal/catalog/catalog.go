@@ -28,20 +28,7 @@ func Gates() []checks.Gate {
 }
 
 // Types lists the gate types.
-func Types(gates []checks.Gate) []string {
-	out := make([]string, len(gates))
-	for i, g := range gates {
-		out[i] = g.Type
-	}
-	return out
-}
+func Types(gates []checks.Gate) []string { return checks.GateTypes(gates) }
 
 // Find returns the gate of the given type.
-func Find(gates []checks.Gate, typ string) (checks.Gate, bool) {
-	for _, g := range gates {
-		if g.Type == typ {
-			return g, true
-		}
-	}
-	return checks.Gate{}, false
-}
+func Find(gates []checks.Gate, typ string) (checks.Gate, bool) { return checks.FindGate(gates, typ) }

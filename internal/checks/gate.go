@@ -73,6 +73,28 @@ type Gate struct {
 	// New builds the check from its config; a bad `with:` block is a
 	// *config.Error naming the file and line.
 	New func(env Env, spec config.CheckSpec) (Check, error)
+	// Command, when set, is the gate's own command (`readiness key
+	// verify`), built by the command layer from this description.
+	Command *Command
+}
+
+// GateTypes lists the gates' types.
+func GateTypes(gates []Gate) []string {
+	out := make([]string, len(gates))
+	for i, g := range gates {
+		out[i] = g.Type
+	}
+	return out
+}
+
+// FindGate returns the gate of the given type.
+func FindGate(gates []Gate, typ string) (Gate, bool) {
+	for _, g := range gates {
+		if g.Type == typ {
+			return g, true
+		}
+	}
+	return Gate{}, false
 }
 
 // ParseRules reads a gate's embedded rules.yaml.

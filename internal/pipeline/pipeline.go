@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/readiness-dev/readiness/internal/buildinfo"
-	"github.com/readiness-dev/readiness/internal/catalog"
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/config"
 	"github.com/readiness-dev/readiness/internal/evidence"
@@ -54,10 +53,6 @@ type Pipeline struct {
 	Now   func() time.Time
 }
 
-// BuildFunc builds a check from its spec; single-gate commands use it to lay
-// their flags over the spec's settings.
-type BuildFunc func(env checks.Env, spec config.CheckSpec) (checks.Check, error)
-
 // Selection is what a command chooses: the only thing that differs between
 // `check --only X` and the single-gate command for X.
 type Selection struct {
@@ -70,8 +65,9 @@ type Selection struct {
 	// command's flags laid over it), or are added when the configuration
 	// lacks it (or there is no readiness.yaml).
 	Specs []config.CheckSpec
-	// Build replaces how the named checks are built.
-	Build map[string]BuildFunc
+	// Overrides are a command line's settings for the named checks, laid
+	// over their `with:` blocks before their gates build them.
+	Overrides map[string]config.Overrides
 	// Policy is the policy set: extra directories and namespaces on top of
 	// the config's.
 	Policy PolicyOptions
@@ -108,7 +104,7 @@ type PolicyOptions struct {
 
 // LoadConfig reads readiness.yaml strictly.
 func (p *Pipeline) LoadConfig(path string) (*config.Config, error) {
-	cfg, err := config.Load(path, config.LoadOptions{Now: p.Now(), KnownTypes: catalog.Types(p.Gates)})
+	cfg, err := config.Load(path, config.LoadOptions{Now: p.Now(), KnownTypes: checks.GateTypes(p.Gates)})
 	if err != nil {
 		return nil, AsUsage(err)
 	}
@@ -176,17 +172,18 @@ func (p *Pipeline) Jobs(sel Selection) ([]checks.Job, error) {
 }
 
 func (p *Pipeline) job(env checks.Env, sel Selection, spec config.CheckSpec) (checks.Job, error) {
-	build := sel.Build[spec.Name]
-	if build == nil {
-		gate, ok := catalog.Find(p.Gates, spec.Type)
-		if !ok {
-			return checks.Job{}, Usagef("%s:%d: unknown check type %q", env.ConfigFile, spec.Line, spec.Type)
-		}
-		build = gate.New
+	gate, ok := checks.FindGate(p.Gates, spec.Type)
+	if !ok {
+		return checks.Job{}, Usagef("%s:%d: unknown check type %q", env.ConfigFile, spec.Line, spec.Type)
 	}
-	chk, err := build(env, spec)
+	ov := sel.Overrides[spec.Name]
+	spec, err := spec.Override(ov.Set)
 	if err != nil {
 		return checks.Job{}, AsUsage(err)
+	}
+	chk, err := gate.New(env, spec)
+	if err != nil {
+		return checks.Job{}, AsUsage(flagged(err, ov))
 	}
 	timeout := spec.Timeout.D()
 	if timeout == 0 {
@@ -202,6 +199,21 @@ func (p *Pipeline) job(env checks.Env, sel Selection, spec config.CheckSpec) (ch
 		job.TimeoutAdvice = fmt.Sprintf("raise its timeout at %s:%d", env.ConfigFile, spec.Line)
 	}
 	return job, nil
+}
+
+// flagged names the flags a command line set in an error about its
+// check's settings.
+func flagged(err error, ov config.Overrides) error {
+	if len(ov.Set) == 0 {
+		return err
+	}
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		c := *ce
+		c.Msg = ov.Rename(c.Msg)
+		return &c
+	}
+	return errors.New(ov.Rename(err.Error()))
 }
 
 func severities(in []string) []checks.Severity {

@@ -48,11 +48,13 @@ func (l *Live) Selection(ref string) (pipeline.Selection, error) {
 	if err != nil {
 		return pipeline.Selection{}, err
 	}
+	set := map[string]any{"images": []string{ref}, "inputs": []string{}, "oci_layouts": []string{}}
+	if l.Insecure {
+		set["insecure"] = true
+	}
 	sel := pipeline.Selection{
 		Config: l.Config, Specs: []config.CheckSpec{pin}, Policy: l.Policy, Timeout: l.Timeout,
-		Build: map[string]pipeline.BuildFunc{pin.Name: func(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
-			return imagescan.WithImages(env, spec, []string{ref}, l.Insecure)
-		}},
+		Overrides: map[string]config.Overrides{pin.Name: {Set: set}},
 	}
 	if _, err := l.Pipeline.Jobs(sel); err != nil {
 		return pipeline.Selection{}, err

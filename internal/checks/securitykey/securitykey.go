@@ -41,6 +41,7 @@ func Gate() checks.Gate {
 		Summary: "the published OpenPGP security contact key exists, is sound, can receive encrypted reports, and matches SECURITY.md",
 		Rules:   checks.MustRules(rulesYAML),
 		New:     fromSpec,
+		Command: command(),
 	}
 }
 

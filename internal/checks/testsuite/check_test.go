@@ -100,13 +100,18 @@ func writePID(path string) {
 }
 
 // newCheck builds a check from a `with:` block the way readiness.yaml does.
-func newCheck(t *testing.T, dir, with string, ov Overrides) *Check {
+// set, a command line's settings, is laid over it as `tests run` does.
+func newCheck(t *testing.T, dir, with string, set map[string]any) *Check {
 	t.Helper()
 	var node yaml.Node
 	if err := yaml.Unmarshal([]byte(with), &node); err != nil {
 		t.Fatal(err)
 	}
-	c, err := FromSpec(checks.Env{Dir: dir, ConfigFile: "readiness.yaml", Now: time.Now}, config.CheckSpec{Name: "tests", Type: Type, Line: 3, With: node}, ov)
+	spec, err := config.CheckSpec{Name: "tests", Type: Type, Line: 3, With: node}.Override(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := FromSpec(checks.Env{Dir: dir, ConfigFile: "readiness.yaml", Now: time.Now}, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +197,7 @@ suites:
       - TestDedupe/odd name/with slash & ünïcode ✓
       - TestJournalReplay
       - TestRestartRecreatesInflightRow
-`, Overrides{})
+`, nil)
 	res, err := c.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +229,7 @@ suites:
             `+goEnv+`
     report: {format: go-test-json}
     required: [TestFailsWhenAsked]
-`, Overrides{})
+`, nil)
 	res, err := c.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +271,7 @@ suites:
             GOMOD_SLEEP_PIDFILE: `+pidfile+`
             `+goEnv+`
     report: {format: go-test-json}
-`, Overrides{})
+`, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type out struct {
@@ -322,7 +327,7 @@ suites:
     timeout: %s
     repeat: %d
     report: {format: tap}
-`, tmp, exe, pidfile, timeout, repeat), Overrides{}), pidfile
+`, tmp, exe, pidfile, timeout, repeat), nil), pidfile
 }
 
 func TestSuiteTimeoutKillsProcessGroup_FakeSleeper(t *testing.T) {
@@ -446,7 +451,7 @@ suites:
 			if tc.extra != "" {
 				with += "    " + tc.extra + "\n"
 			}
-			res, err := newCheck(t, dir, with, Overrides{}).Run(context.Background())
+			res, err := newCheck(t, dir, with, nil).Run(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -473,7 +478,7 @@ suites:
     command: [`+exe+`]
     env: {TESTSUITE_HELPER: write, HELPER_SAY: "1..1\nok 1 - fine", HELPER_EXIT: "0"}
     report: {format: tap}
-`, Overrides{})
+`, nil)
 	res, err := c.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -492,7 +497,7 @@ func TestOverrides(t *testing.T) {
 suites:
   - {name: a, command: [x], report: {format: tap}, repeat: 3}
   - {name: b, command: [x], report: {format: tap}}
-`, Overrides{Suites: []string{"b"}, Repeat: 5})
+`, map[string]any{"only": []string{"b"}, "repeat": 5})
 	if diff := cmp.Diff([]string{"b"}, c.SuiteNames()); diff != "" {
 		t.Errorf("suites (-want +got):\n%s", diff)
 	}
@@ -520,7 +525,7 @@ func TestFromSpecErrors(t *testing.T) {
 		if err := yaml.Unmarshal([]byte(tc.with), &node); err != nil {
 			t.Fatal(err)
 		}
-		_, err := FromSpec(checks.Env{Dir: t.TempDir(), ConfigFile: "readiness.yaml"}, config.CheckSpec{Name: "tests", Line: 3, With: node}, Overrides{})
+		_, err := FromSpec(checks.Env{Dir: t.TempDir(), ConfigFile: "readiness.yaml"}, config.CheckSpec{Name: "tests", Line: 3, With: node})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("with %s: error %v, want it to contain %q", tc.with, err, tc.want)
 		}
@@ -562,7 +567,7 @@ suites:
       - tests/api/test_ledger.py::test_known_race
       - tests/api/test_ledger.py::test_odd_names[a/b::c]
       - tests/api/test_ledger.py::test_waiters_receive_outputs
-`, Overrides{})
+`, nil)
 			res, err := c.Run(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -641,7 +646,7 @@ suites:
     timeout: 10m
     repeat: 2
     report: {format: tap}
-`, Overrides{})
+`, nil)
 	res, err := c.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -712,7 +717,7 @@ suites:
     command: [`+exe+`]
     env: {TESTSUITE_HELPER: write, HELPER_STDOUT_FILE: `+tapFile+`}
     report: {format: tap}
-`, Overrides{})
+`, nil)
 			res, err := c.Run(context.Background())
 			if err != nil {
 				t.Fatal(err)

@@ -49,7 +49,11 @@ suites:
 	}
 	// The config as the user named it, from the repository root.
 	env := checks.Env{Dir: filepath.Join(root, "ci"), ConfigFile: "ci/readiness.yaml", Now: time.Now}
-	c, err := FromSpec(env, config.CheckSpec{Name: "tests", Type: Type, Line: 3, With: node}, Overrides{LogDir: t.TempDir()})
+	spec, err := config.CheckSpec{Name: "tests", Type: Type, Line: 3, With: node}.Override(map[string]any{"log_dir": t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := FromSpec(env, spec)
 	if err != nil {
 		t.Fatal(err)
 	}

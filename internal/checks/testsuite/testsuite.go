@@ -52,8 +52,9 @@ func Gate() checks.Gate {
 		Summary: "run the project's test suites, repeatedly, and require the regression tests that guard its blockers",
 		Rules:   checks.MustRules(rulesYAML),
 		New: func(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
-			return FromSpec(env, spec, Overrides{})
+			return FromSpec(env, spec)
 		},
+		Command: command(),
 	}
 }
 
@@ -64,6 +65,11 @@ type Options struct {
 	// LogDir receives one log file per suite run, relative to the config's
 	// directory. Default: a new os.TempDir()/readiness-tests-* directory.
 	LogDir string `yaml:"log_dir"`
+	// Only runs just these suites (all when empty): `tests run --suite`.
+	Only []string `yaml:"only"`
+	// Repeat, when set, runs every suite this many times, replacing each
+	// suite's own repeat: `tests run --repeat`.
+	Repeat int `yaml:"repeat"`
 }
 
 // SuiteOptions configures one suite.
@@ -99,21 +105,10 @@ type ReportOptions struct {
 	MaxMB int `yaml:"max_mb"`
 }
 
-// Overrides narrow a configured check from the command line
-// (`readiness tests run --suite NAME --repeat N`).
-type Overrides struct {
-	// Suites keeps only these suites (all when empty).
-	Suites []string
-	// Repeat replaces every suite's repeat count when > 0.
-	Repeat int
-	// LogDir replaces log_dir when set.
-	LogDir string
-}
-
 var suiteNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`) })
 
 // FromSpec builds the check from its readiness.yaml entry.
-func FromSpec(env checks.Env, spec config.CheckSpec, ov Overrides) (*Check, error) {
+func FromSpec(env checks.Env, spec config.CheckSpec) (*Check, error) {
 	var o Options
 	if err := config.DecodeStrict(env.ConfigFile, &spec.With, &o); err != nil {
 		return nil, err
@@ -124,8 +119,8 @@ func FromSpec(env checks.Env, spec config.CheckSpec, ov Overrides) (*Check, erro
 	if len(o.Suites) == 0 {
 		return nil, bad("with.suites is empty; configure at least one suite (see docs/gates/tests.md)")
 	}
-	if ov.Repeat < 0 || ov.Repeat > MaxRepeat {
-		return nil, fmt.Errorf("--repeat must be between 1 and %d", MaxRepeat)
+	if o.Repeat < 0 || o.Repeat > MaxRepeat {
+		return nil, bad("repeat must be between 1 and %d", MaxRepeat)
 	}
 	dir := env.Dir
 	if dir == "" {
@@ -157,8 +152,8 @@ func FromSpec(env checks.Env, spec config.CheckSpec, ov Overrides) (*Check, erro
 		if s.Repeat == 0 {
 			s.Repeat = 1
 		}
-		if ov.Repeat > 0 {
-			s.Repeat = ov.Repeat
+		if o.Repeat > 0 {
+			s.Repeat = o.Repeat
 		}
 		if s.Report.MaxMB < 0 {
 			return nil, bad("suite %q: report.max_mb must be positive", s.Name)
@@ -191,19 +186,17 @@ func FromSpec(env checks.Env, spec config.CheckSpec, ov Overrides) (*Check, erro
 		}
 		suites = append(suites, suite{SuiteOptions: s})
 	}
-	if len(ov.Suites) > 0 {
+	if len(o.Only) > 0 {
 		var kept []suite
 		for _, s := range suites {
-			if slices.Contains(ov.Suites, s.Name) {
+			if slices.Contains(o.Only, s.Name) {
 				kept = append(kept, s)
 			}
 		}
 		suites = kept
 	}
 	logDir := o.LogDir
-	if ov.LogDir != "" {
-		logDir = ov.LogDir
-	} else if logDir != "" && !filepath.IsAbs(logDir) {
+	if logDir != "" && !filepath.IsAbs(logDir) {
 		logDir = filepath.Join(dir, logDir)
 	}
 	now := env.Now

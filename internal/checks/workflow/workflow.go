@@ -35,6 +35,7 @@ func Gate() checks.Gate {
 		Summary: "CI workflows scan the image, and block on HIGH/CRITICAL, before they sign or attest it",
 		Rules:   rules(),
 		New:     fromSpec,
+		Command: command(),
 	}
 }
 
