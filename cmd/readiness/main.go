@@ -5,8 +5,9 @@ import (
 	"os"
 
 	"github.com/readiness-dev/readiness/internal/cli"
+	"github.com/readiness-dev/readiness/internal/cli/root"
 )
 
 func main() {
-	os.Exit(cli.Main(os.Args[1:], cli.System()))
+	os.Exit(root.Main(os.Args[1:], cli.System()))
 }

@@ -24,15 +24,15 @@ type checkOptions struct {
 	// SignEvidence signs the json evidence with Key as a DSSE envelope.
 	SignEvidence bool
 	Key          string
-	Policy       policyOptions
-	Render       renderOptions
+	Policy       PolicyOptions
+	Render       RenderOptions
 }
 
 // AddFlags registers the flags.
 func (o *checkOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&o.ConfigPath, "config", "c", "", "configuration `FILE` (default: readiness.yaml, .readiness.yaml or .github/readiness.yaml, found from here up to the repository root; $READINESS_CONFIG overrides)")
 	cmd.Flags().StringArrayVar(&o.Only, "only", nil, "run only the check `NAME` (repeatable)")
-	cmd.Flags().Var((*durationFlag)(&o.Timeout), "timeout", "deadline for the whole run (e.g. 15m, 1d); overrides the config's timeout")
+	cmd.Flags().Var((*DurationFlag)(&o.Timeout), "timeout", "deadline for the whole run (e.g. 15m, 1d); overrides the config's timeout")
 	cmd.Flags().BoolVar(&o.ExitZero, "exit-zero", false, "report only: exit 0 on NO-GO (still 2 on configuration errors); never for release gating")
 	cmd.Flags().BoolVar(&o.ExitZero, "no-fail", false, "same as --exit-zero (conftest's name)")
 	cmd.Flags().BoolVar(&o.SignEvidence, "sign-evidence", false, "write the json evidence as a DSSE envelope signed with --key, so that 'policy eval --evidence-key' can tell an edited document")
@@ -70,13 +70,13 @@ func newCheckCmd(app *App, runF func(context.Context, *checkOptions) error) *cob
 		Args: cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			if opts.Timeout < 0 {
-				return usageErr("--timeout must be positive")
+				return Usagef("--timeout must be positive")
 			}
 			switch {
 			case opts.SignEvidence && opts.Key == "":
-				return usageErr("--sign-evidence needs --key (the private key that signs the evidence)")
+				return Usagef("--sign-evidence needs --key (the private key that signs the evidence)")
 			case opts.Key != "" && !opts.SignEvidence:
-				return usageErr("--key signs the evidence only with --sign-evidence")
+				return Usagef("--key signs the evidence only with --sign-evidence")
 			}
 			if err := opts.Render.Validate(); err != nil {
 				return err
@@ -85,7 +85,7 @@ func newCheckCmd(app *App, runF func(context.Context, *checkOptions) error) *cob
 				return nil
 			}
 			if outs, _ := opts.Render.outputs(); !slices.ContainsFunc(outs, func(o output) bool { return o.Format == "json" }) {
-				return usageErr("--sign-evidence signs the json evidence; add -o json=FILE")
+				return Usagef("--sign-evidence signs the json evidence; add -o json=FILE")
 			}
 			return nil
 		},
@@ -101,22 +101,22 @@ func newCheckCmd(app *App, runF func(context.Context, *checkOptions) error) *cob
 }
 
 func (a *App) checkRun(ctx context.Context, opts *checkOptions) error {
-	cfg, err := a.loadConfig(opts.ConfigPath)
+	cfg, err := a.LoadConfig(opts.ConfigPath)
 	if err != nil {
 		return err
 	}
 	if opts.SignEvidence {
 		// The key first: a wrong password costs no run.
-		signer, err := sign.New(ctx, sign.Options{Key: sign.KeyOptions{KeyRef: opts.Key, PassFunc: a.passFunc(opts.Key)}})
+		signer, err := sign.New(ctx, sign.Options{Key: sign.KeyOptions{KeyRef: opts.Key, PassFunc: a.PassFunc(opts.Key)}})
 		if err != nil {
-			return asUsage(err)
+			return AsUsage(err)
 		}
 		opts.Render.Seal = func(doc *evidence.Document, data []byte) ([]byte, error) {
 			return signer.Seal(ctx, sign.DocumentPredicateType, data, doc.Subjects)
 		}
 	}
-	err = a.execute(ctx, pipeline.Selection{Config: cfg, Only: opts.Only, Policy: opts.Policy.options(), Timeout: opts.Timeout}, opts.Render)
-	if opts.ExitZero && err == errNOGO {
+	err = a.Execute(ctx, pipeline.Selection{Config: cfg, Only: opts.Only, Policy: opts.Policy.Options(), Timeout: opts.Timeout}, opts.Render)
+	if opts.ExitZero && err == ErrNOGO {
 		// The verdict was printed; a report-only run does not fail on it.
 		fmt.Fprintln(a.IO.ErrOut, "readiness: --exit-zero: exiting 0 although the verdict is NO-GO (report only, not a release gate)")
 		return nil

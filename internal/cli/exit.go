@@ -37,13 +37,13 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// usageErr marks a usage or configuration error: nothing was judged.
-func usageErr(format string, args ...any) error {
+// Usagef marks a usage or configuration error: nothing was judged.
+func Usagef(format string, args ...any) error {
 	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
 }
 
-// asUsage wraps err as a usage error (exit 2) unless it already has a code.
-func asUsage(err error) error {
+// AsUsage wraps err as a usage error (exit 2) unless it already has a code.
+func AsUsage(err error) error {
 	var ee *ExitError
 	if err == nil || errors.As(err, &ee) {
 		return err
@@ -51,15 +51,8 @@ func asUsage(err error) error {
 	return pipeline.AsUsage(err)
 }
 
-// errNOGO is returned after a NO-GO verdict has been rendered.
-var errNOGO = &ExitError{Code: ExitNOGO}
-
-// Main runs the CLI with args and returns the process exit code. SIGINT and
-// SIGTERM cancel the context; checks stop, what finished is printed, and the
-// verdict is NO-GO.
-func Main(args []string, io *IOStreams) int {
-	return MainApp(NewApp(io), args)
-}
+// ErrNOGO is returned after a NO-GO verdict has been rendered.
+var ErrNOGO = &ExitError{Code: ExitNOGO}
 
 // MainApp is Main for a given App (tests supply their own gates). The first
 // SIGINT or SIGTERM cancels the run: checks stop, what finished is judged and

@@ -43,9 +43,9 @@ func newExplainCmd(app *App) *cobra.Command {
 			r, ok := rules[id]
 			if !ok {
 				if near := nearestRule(id, rules); near != "" {
-					return usageErr("no rule %q; did you mean %s? (`readiness explain` lists them)", args[0], near)
+					return Usagef("no rule %q; did you mean %s? (`readiness explain` lists them)", args[0], near)
 				}
-				return usageErr("no rule %q; `readiness explain` lists them", args[0])
+				return Usagef("no rule %q; `readiness explain` lists them", args[0])
 			}
 			return report.Explain(app.IO.Out, r)
 		},

@@ -34,7 +34,7 @@ func TestNewImageScanCmdFlags(t *testing.T) {
 		ConfigPath: "x.yaml", Inputs: []string{"a.tar"}, OCILayouts: []string{"oci"}, Trivy: "/opt/trivy",
 		Severity: []string{"CRITICAL", "high"}, IgnoreUnfixed: true, Scanners: []string{"vuln", "secret"},
 		SkipDBUpdate: true, CacheDir: "/c", Platforms: []string{"linux/amd64", "linux/arm64"}, ReportDir: "/r",
-		Timeout: 3 * time.Minute, Policy: policyOptions{Dirs: []string{"p"}}, Render: renderOptions{Format: "sarif"},
+		Timeout: 3 * time.Minute, Policy: PolicyOptions{Dirs: []string{"p"}}, Render: RenderOptions{Format: "sarif"},
 		Signing: keylessFlags{FulcioURL: sign.DefaultFulcioURL, OIDCIssuer: sign.DefaultOIDCIssuer, OIDCClientID: "sigstore", TlogUpload: true},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(imageScanOptions{})); diff != "" {

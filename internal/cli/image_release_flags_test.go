@@ -27,7 +27,7 @@ func TestNewImageReleaseCmdFlags(t *testing.T) {
 		Signing: signingFlags{Key: "awskms:///alias/release", keylessFlags: keylessFlags{FulcioURL: sign.DefaultFulcioURL, OIDCIssuer: sign.DefaultOIDCIssuer,
 			OIDCClientID: "sigstore", TlogUpload: false}, RekorURL: sign.DefaultRekorURL},
 		Registry: registryFlags{AllowHTTP: true, NetworkTimeout: 90 * time.Second},
-		Policy:   policyOptions{Dirs: []string{"p"}}, Render: renderOptions{Format: "json"},
+		Policy:   PolicyOptions{Dirs: []string{"p"}}, Render: RenderOptions{Format: "json"},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(signingFlags{})); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
@@ -48,7 +48,7 @@ func TestNewImageVerifyCmdFlags(t *testing.T) {
 	want := &imageVerifyOptions{
 		Image:              "ghcr.io/acme/api@sha256:0123456789012345678901234567890123456789012345678901234567890123",
 		CertIdentityRegexp: "^https://github.com/acme/", CertOIDCIssuer: "https://token.actions.githubusercontent.com",
-		RekorURL: sign.DefaultRekorURL, RequireVuln: true, MaxAge: durationFlag(7 * 24 * time.Hour), Format: "json",
+		RekorURL: sign.DefaultRekorURL, RequireVuln: true, MaxAge: DurationFlag(7 * 24 * time.Hour), Format: "json",
 		Registry: registryFlags{NetworkTimeout: 5 * time.Minute},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(signingFlags{})); diff != "" {
@@ -65,12 +65,12 @@ func TestPassFuncPrefersCOSIGN_PASSWORD(t *testing.T) {
 		return ""
 	}
 	app := &App{IO: streams, Now: time.Now}
-	pw, err := app.passFunc("cosign.key")(false)
+	pw, err := app.PassFunc("cosign.key")(false)
 	if err != nil || string(pw) != "s3cret" || errOut.Len() != 0 {
 		t.Errorf("password %q, err %v, prompt %q", pw, err, errOut.String())
 	}
 	streams.Getenv = func(string) string { return "" }
-	pw, err = app.passFunc("cosign.key")(false)
+	pw, err = app.PassFunc("cosign.key")(false)
 	if err != nil || len(pw) != 0 || errOut.Len() != 0 {
 		t.Errorf("without a terminal or COSIGN_PASSWORD: password %q, err %v, prompt %q", pw, err, errOut.String())
 	}
@@ -82,7 +82,7 @@ func TestInvocationFromGitHubActions(t *testing.T) {
 	streams.Getenv = func(k string) string { return env[k] }
 	app := &App{IO: streams, Now: time.Now}
 	want := sign.Invocation{URI: "https://github.com/acme/api/actions/runs/42/attempts/2", EventID: "42-2"}
-	if diff := cmp.Diff(want, app.invocation()); diff != "" {
+	if diff := cmp.Diff(want, app.Invocation()); diff != "" {
 		t.Errorf("invocation (-want +got):\n%s", diff)
 	}
 }

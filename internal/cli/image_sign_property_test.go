@@ -80,7 +80,7 @@ func TestSignNeverTrustsAnEditedBundle(t *testing.T) {
 	}
 
 	a := NewApp(nil)
-	opts := &imageReleaseOptions{ConfigPath: cfg, MaxAge: durationFlag(24 * time.Hour), EvidenceKey: scanKeys.Public}
+	opts := &imageReleaseOptions{ConfigPath: cfg, MaxAge: DurationFlag(24 * time.Hour), EvidenceKey: scanKeys.Public}
 	decide := func(data []byte, tg *sign.Target) (used []string, reason string) {
 		var claimed struct {
 			Evidence struct{ Subjects []checks.Subject }

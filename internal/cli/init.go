@@ -73,10 +73,10 @@ func (a *App) initRun(opts *initOptions) error {
 	}
 	f, err := os.OpenFile(out, flags, 0o644)
 	if errors.Is(err, fs.ErrExist) {
-		return usageErr("%s already exists; not replacing it (use --force to replace it, or --dry-run to see the proposal)", out)
+		return Usagef("%s already exists; not replacing it (use --force to replace it, or --dry-run to see the proposal)", out)
 	}
 	if err != nil {
-		return usageErr("init: %v", err)
+		return Usagef("init: %v", err)
 	}
 	_, werr := f.Write(data)
 	if err := errors.Join(werr, f.Close()); err != nil {

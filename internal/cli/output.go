@@ -17,10 +17,10 @@ import (
 	"github.com/readiness-dev/readiness/internal/report"
 )
 
-// renderOptions is the flag group every verdict-printing command shares:
+// RenderOptions is the flag group every verdict-printing command shares:
 // -o FORMAT[=FILE], repeatable, as grype's; --format names the format of a
 // bare -o FILE and of standard output when no -o is given.
-type renderOptions struct {
+type RenderOptions struct {
 	Format  string
 	Outputs []string
 	// Seal (set by the command, not a flag), when set, signs every json output (the evidence document) as
@@ -35,7 +35,7 @@ type output struct {
 }
 
 // AddFlags registers --format and --output.
-func (o *renderOptions) AddFlags(cmd *cobra.Command) {
+func (o *RenderOptions) AddFlags(cmd *cobra.Command) {
 	formats := strings.Join(report.Formats, ", ")
 	cmd.Flags().StringVarP(&o.Format, "format", "f", "text", "format of standard output and of a bare -o FILE: "+formats)
 	cmd.Flags().StringArrayVarP(&o.Outputs, "output", "o", nil, "write a report: `FORMAT[=FILE]` ("+formats+"; FILE - is stdout), repeatable; a bare FILE takes --format")
@@ -45,7 +45,7 @@ func (o *renderOptions) AddFlags(cmd *cobra.Command) {
 // Validate parses the outputs and rejects an unknown format, two reports on
 // stdout or in one file, and a file that cannot be written, before any
 // check runs: nothing is lost at the end of a long run.
-func (o *renderOptions) Validate() error {
+func (o *RenderOptions) Validate() error {
 	outs, err := o.outputs()
 	if err != nil {
 		return err
@@ -61,9 +61,9 @@ func (o *renderOptions) Validate() error {
 }
 
 // outputs parses the -o values; with none, --format goes to stdout.
-func (o *renderOptions) outputs() ([]output, error) {
+func (o *RenderOptions) outputs() ([]output, error) {
 	if !slices.Contains(report.Formats, o.Format) {
-		return nil, usageErr("unknown --format %q; use one of %s", o.Format, strings.Join(report.Formats, ", "))
+		return nil, Usagef("unknown --format %q; use one of %s", o.Format, strings.Join(report.Formats, ", "))
 	}
 	var outs []output
 	for _, v := range o.Outputs {
@@ -77,7 +77,7 @@ func (o *renderOptions) outputs() ([]output, error) {
 				if out.Path != "" {
 					where = out.Path
 				}
-				return nil, usageErr("-o %s: %s already receives the %s report; give each report its own file", v, where, prev.Format)
+				return nil, Usagef("-o %s: %s already receives the %s report; give each report its own file", v, where, prev.Format)
 			}
 		}
 		outs = append(outs, out)
@@ -94,9 +94,9 @@ func parseOutput(v, format string) (output, error) {
 	name, path, hasPath := strings.Cut(v, "=")
 	switch {
 	case hasPath && !slices.Contains(report.Formats, name):
-		return output{}, usageErr("-o %s: unknown format %q; use one of %s", v, name, strings.Join(report.Formats, ", "))
+		return output{}, Usagef("-o %s: unknown format %q; use one of %s", v, name, strings.Join(report.Formats, ", "))
 	case hasPath && path == "":
-		return output{}, usageErr("-o %s: name a file after =, or - for standard output", v)
+		return output{}, Usagef("-o %s: name a file after =, or - for standard output", v)
 	case hasPath:
 		format = name
 	case slices.Contains(report.Formats, v):
@@ -115,17 +115,17 @@ func parseOutput(v, format string) (output, error) {
 func writable(path string) error {
 	dir := filepath.Dir(path)
 	if st, err := os.Stat(dir); err != nil {
-		return usageErr("--output %s: directory %s does not exist", path, dir)
+		return Usagef("--output %s: directory %s does not exist", path, dir)
 	} else if !st.IsDir() {
-		return usageErr("--output %s cannot be written: %s is a file, not a directory", path, dir)
+		return Usagef("--output %s cannot be written: %s is a file, not a directory", path, dir)
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return usageErr("--output %s is a directory; name a file", path)
+		return Usagef("--output %s is a directory; name a file", path)
 	}
 	_, statErr := os.Stat(path)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
-		return usageErr("--output %s cannot be written: %v", path, unwrapFSError(err))
+		return Usagef("--output %s cannot be written: %v", path, UnwrapFSError(err))
 	}
 	f.Close()
 	if errors.Is(statErr, fs.ErrNotExist) {
@@ -137,7 +137,7 @@ func writable(path string) error {
 // refuseInputs refuses to write a report over a file the run reads (the
 // configuration, a policy, the evidence being re-judged): the report would
 // destroy its own input.
-func (o *renderOptions) refuseInputs(inputs []string) error {
+func (o *RenderOptions) RefuseInputs(inputs []string) error {
 	outs, err := o.outputs()
 	if err != nil {
 		return err
@@ -154,7 +154,7 @@ func (o *renderOptions) refuseInputs(inputs []string) error {
 			same := abs == inAbs || (oerr == nil && ierr == nil && os.SameFile(ost, ist))
 			inside := ierr == nil && ist.IsDir() && strings.HasPrefix(abs, inAbs+string(filepath.Separator))
 			if same || inside {
-				return usageErr("--output %s would overwrite %s, which this run reads; write the report elsewhere", out.Path, in)
+				return Usagef("--output %s would overwrite %s, which this run reads; write the report elsewhere", out.Path, in)
 			}
 		}
 	}
@@ -162,7 +162,7 @@ func (o *renderOptions) refuseInputs(inputs []string) error {
 }
 
 // stdoutFormat is the format written to stdout, "" when none is.
-func (o *renderOptions) stdoutFormat() string {
+func (o *RenderOptions) StdoutFormat() string {
 	outs, _ := o.outputs()
 	for _, out := range outs {
 		if out.Path == "" {
@@ -174,13 +174,13 @@ func (o *renderOptions) stdoutFormat() string {
 
 // render writes every requested report of doc, and the markdown job
 // summary under GitHub Actions.
-func (a *App) render(doc *evidence.Document, ro renderOptions) error {
-	return a.renderReleased(doc, ro, nil)
+func (a *App) Render(doc *evidence.Document, ro RenderOptions) error {
+	return a.RenderReleased(doc, ro, nil)
 }
 
 // renderReleased is render for `image release`, which also knows what it
 // signed and attested (shown in the HTML report's chain).
-func (a *App) renderReleased(doc *evidence.Document, ro renderOptions, releases map[string]report.Release) error {
+func (a *App) RenderReleased(doc *evidence.Document, ro RenderOptions, releases map[string]report.Release) error {
 	outs, err := ro.outputs()
 	if err != nil {
 		return err
@@ -192,7 +192,7 @@ func (a *App) renderReleased(doc *evidence.Document, ro renderOptions, releases 
 			return err
 		}
 	}
-	if f := ro.stdoutFormat(); f != "text" && f != "github" {
+	if f := ro.StdoutFormat(); f != "text" && f != "github" {
 		// Still tell the person at the terminal what was decided; the
 		// text and github formats end with the verdict already (CI logs
 		// merge both streams, so it would be printed twice).
@@ -213,7 +213,7 @@ func writeReport(stdout io.Writer, out output, doc *evidence.Document, opts repo
 	if out.Path != "" {
 		var err error
 		if f, err = os.Create(out.Path); err != nil {
-			return usageErr("--output: %v", err)
+			return Usagef("--output: %v", err)
 		}
 		w = f
 	}

@@ -29,8 +29,8 @@ type policyEvalOptions struct {
 	ConfigPath string
 	// EvidenceKey verifies a signed document (check --sign-evidence).
 	EvidenceKey string
-	Policy      policyOptions
-	Render      renderOptions
+	Policy      PolicyOptions
+	Render      RenderOptions
 }
 
 func newPolicyEvalCmd(app *App) *cobra.Command {
@@ -49,7 +49,7 @@ judging with fewer rules could turn a NO-GO into GO.`,
 		Args: cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			if opts.Input == "" {
-				return usageErr("--input is required")
+				return Usagef("--input is required")
 			}
 			return opts.Render.Validate()
 		},
@@ -70,30 +70,30 @@ func (a *App) policyEval(ctx context.Context, opts *policyEvalOptions) error {
 	if opts.Input != "-" {
 		f, err := os.Open(opts.Input)
 		if err != nil {
-			return usageErr("--input: %v", err)
+			return Usagef("--input: %v", err)
 		}
 		defer f.Close()
 		in = f
 	}
-	sel := pipeline.Selection{Policy: opts.Policy.options(), Reads: []string{opts.Input}}
+	sel := pipeline.Selection{Policy: opts.Policy.Options(), Reads: []string{opts.Input}}
 	if opts.ConfigPath != "" {
-		cfg, err := a.loadConfig(opts.ConfigPath)
+		cfg, err := a.LoadConfig(opts.ConfigPath)
 		if err != nil {
 			return err
 		}
 		sel.Config = cfg
 	}
-	if err := opts.Render.refuseInputs(sel.Inputs()); err != nil {
+	if err := opts.Render.RefuseInputs(sel.Inputs()); err != nil {
 		return err
 	}
 	doc, err := a.readEvidenceInput(ctx, in, opts)
 	if err != nil {
 		return err
 	}
-	if err := a.pipeline().Rejudge(ctx, doc, sel); err != nil {
+	if err := a.Pipeline().Rejudge(ctx, doc, sel); err != nil {
 		return fmt.Errorf("%s: %w", opts.Input, err)
 	}
-	return a.publish(doc, opts.Render)
+	return a.Publish(doc, opts.Render)
 }
 
 // readEvidenceInput decodes --input; with --evidence-key it must be a
@@ -103,17 +103,17 @@ func (a *App) readEvidenceInput(ctx context.Context, in io.Reader, opts *policyE
 	if opts.EvidenceKey == "" {
 		doc, err := evidence.Decode(in)
 		if err != nil {
-			return nil, usageErr("%s: %v (a signed document needs --evidence-key)", opts.Input, err)
+			return nil, Usagef("%s: %v (a signed document needs --evidence-key)", opts.Input, err)
 		}
 		return doc, nil
 	}
 	trust := &sign.EvidenceTrust{Key: opts.EvidenceKey}
 	if err := trust.Load(ctx); err != nil {
-		return nil, usageErr("--evidence-key: %v", err)
+		return nil, Usagef("--evidence-key: %v", err)
 	}
 	data, err := io.ReadAll(in)
 	if err != nil {
-		return nil, usageErr("--input: %v", err)
+		return nil, Usagef("--input: %v", err)
 	}
 	opened, err := trust.Open(ctx, data, sign.DocumentPredicateType)
 	if err != nil {
@@ -137,7 +137,7 @@ together with the default policy, so tests can exercise the combined verdict.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := policy.Test(cmd.Context(), args)
 			if err != nil {
-				return asUsage(err)
+				return AsUsage(err)
 			}
 			for _, r := range res {
 				if verbose || !r.Pass {
@@ -151,7 +151,7 @@ together with the default policy, so tests can exercise the combined verdict.`,
 			passed, failed := policy.Count(res)
 			fmt.Fprintf(app.IO.Out, "%d passed, %d failed\n", passed, failed)
 			if failed > 0 {
-				return errNOGO
+				return ErrNOGO
 			}
 			return nil
 		},

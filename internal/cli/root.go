@@ -30,7 +30,7 @@ Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
 	root.SetErr(app.IO.ErrOut)
 	root.SetIn(app.IO.In)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErr("%v (see '%s --help')", flagError(err), c.CommandPath())
+		return Usagef("%v (see '%s --help')", flagError(err), c.CommandPath())
 	})
 	root.AddCommand(
 		newCheckCmd(app, nil),
@@ -38,13 +38,10 @@ Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
 		newPolicyCmd(app),
 		newExplainCmd(app),
 		newVersionCmd(app),
-		newTestsCmd(app),
-		newImageCmd(app),
-		newLedgerCmd(app),
-		newKeyCmd(app),
-		newWorkflowCmd(app),
-		// gate commands: one line each
 	)
+	if app.Commands != nil {
+		root.AddCommand(app.Commands(app)...)
+	}
 	info := buildinfo.Get()
 	root.Version = info.Version
 	root.SetVersionTemplate(versionText(info))
@@ -84,7 +81,7 @@ func requireSubcommands(cmd *cobra.Command) {
 		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
 			msg += fmt.Sprintf("; did you mean %s?", strings.Join(s, " or "))
 		}
-		return usageErr("%s (see '%s --help')", msg, c.CommandPath())
+		return Usagef("%s (see '%s --help')", msg, c.CommandPath())
 	}
 }
 
@@ -112,7 +109,7 @@ func strictHelp(root *cobra.Command) {
 				if s := parent.SuggestionsFor(unknown); len(s) > 0 {
 					msg += fmt.Sprintf("; did you mean %s?", strings.Join(s, " or "))
 				}
-				return usageErr("%s (see '%s help')", msg, root.Name())
+				return Usagef("%s (see '%s help')", msg, root.Name())
 			}
 			return cmd.Help()
 		}

@@ -18,36 +18,36 @@ import (
 )
 
 // policyOptions is the policy flag group.
-type policyOptions struct {
+type PolicyOptions struct {
 	Dirs          []string
 	Namespaces    []string
 	AllNamespaces bool
 }
 
 // AddFlags registers --policy, --namespace and --all-namespaces.
-func (o *policyOptions) AddFlags(cmd *cobra.Command) {
+func (o *PolicyOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVarP(&o.Dirs, "policy", "p", nil, "extra Rego policy `DIR` (repeatable), added to the embedded default policy")
 	cmd.Flags().StringArrayVar(&o.Namespaces, "namespace", nil, "also evaluate deny and warn in Rego package `NAME` (repeatable; package readiness always counts)")
 	cmd.Flags().BoolVar(&o.AllNamespaces, "all-namespaces", false, "evaluate deny and warn in every package of the policy set")
 }
 
-func (o *policyOptions) options() pipeline.PolicyOptions {
+func (o *PolicyOptions) Options() pipeline.PolicyOptions {
 	return pipeline.PolicyOptions{Dirs: o.Dirs, Namespaces: o.Namespaces, AllNamespaces: o.AllNamespaces}
 }
 
 // pipeline is the run pipeline with this App's gates and clock.
-func (a *App) pipeline() *pipeline.Pipeline {
+func (a *App) Pipeline() *pipeline.Pipeline {
 	return &pipeline.Pipeline{Gates: a.Gates(), Now: a.Now}
 }
 
 // loadConfig reads readiness.yaml strictly; with no path it discovers one
 // (config.Discover) and says on stderr which file it took unless it is
 // ./readiness.yaml.
-func (a *App) loadConfig(path string) (*config.Config, error) {
+func (a *App) LoadConfig(path string) (*config.Config, error) {
 	if path == "" {
 		found, err := config.Discover(".", a.IO.Getenv)
 		if err != nil {
-			return nil, asUsage(err)
+			return nil, AsUsage(err)
 		}
 		path = found
 		if path != "readiness.yaml" {
@@ -55,55 +55,55 @@ func (a *App) loadConfig(path string) (*config.Config, error) {
 			fmt.Fprintf(a.IO.ErrOut, "readiness: using config %s\n", path)
 		}
 	}
-	return a.pipeline().LoadConfig(path)
+	return a.Pipeline().LoadConfig(path)
 }
 
 // optionalConfig loads path when the user named it (then a missing file is
 // an error); otherwise the discovered config, or nil when there is none.
-func (a *App) optionalConfig(path string, named bool) (*config.Config, error) {
+func (a *App) OptionalConfig(path string, named bool) (*config.Config, error) {
 	if !named {
 		found, err := config.Discover(".", a.IO.Getenv)
 		if errors.Is(err, config.ErrNotFound) && a.IO.Getenv(config.EnvConfig) == "" {
 			return nil, nil
 		}
 		if err != nil {
-			return nil, asUsage(err)
+			return nil, AsUsage(err)
 		}
 		path = found
 	}
-	return a.loadConfig(path)
+	return a.LoadConfig(path)
 }
 
 // judge runs the selection through the pipeline with live progress on
 // stderr, and returns the judged document.
-func (a *App) judge(ctx context.Context, sel pipeline.Selection) (*evidence.Document, error) {
+func (a *App) Judge(ctx context.Context, sel pipeline.Selection) (*evidence.Document, error) {
 	progress := report.NewProgress(a.IO.ErrOut, report.ProgressOptions{Live: a.IO.Live(), Color: a.IO.ColorErr(), Now: a.Now})
 	sel.Events = progress.Event
-	doc, err := a.pipeline().Run(ctx, sel)
+	doc, err := a.Pipeline().Run(ctx, sel)
 	progress.Stop()
 	return doc, err
 }
 
 // execute judges the selection, renders the document, and returns errNOGO
 // unless the verdict is GO.
-func (a *App) execute(ctx context.Context, sel pipeline.Selection, ro renderOptions) error {
-	if err := ro.refuseInputs(sel.Inputs()); err != nil {
+func (a *App) Execute(ctx context.Context, sel pipeline.Selection, ro RenderOptions) error {
+	if err := ro.RefuseInputs(sel.Inputs()); err != nil {
 		return err
 	}
-	doc, err := a.judge(ctx, sel)
+	doc, err := a.Judge(ctx, sel)
 	if err != nil {
 		return err
 	}
-	return a.publish(doc, ro)
+	return a.Publish(doc, ro)
 }
 
 // publish renders doc and maps the verdict to an exit code.
-func (a *App) publish(doc *evidence.Document, ro renderOptions) error {
-	if err := a.render(doc, ro); err != nil {
+func (a *App) Publish(doc *evidence.Document, ro RenderOptions) error {
+	if err := a.Render(doc, ro); err != nil {
 		return err
 	}
 	if !doc.GO() {
-		return errNOGO
+		return ErrNOGO
 	}
 	return nil
 }

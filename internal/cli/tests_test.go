@@ -23,12 +23,12 @@ func Test_NewCmdTestsRun(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: testsRunOptions{ConfigPath: "", Render: renderOptions{Format: "text"}},
+			want: testsRunOptions{ConfigPath: "", Render: RenderOptions{Format: "text"}},
 		},
 		{
 			name: "everything",
 			args: []string{"--config", "ci.yaml", "--suite", "go", "--suite", "py", "--repeat", "5", "--log-dir", "logs", "--policy", "pol", "--format", "json", "--output", filepath.Join(t.TempDir(), "e.json")},
-			want: testsRunOptions{ConfigPath: "ci.yaml", Suites: []string{"go", "py"}, Repeat: 5, LogDir: "logs", Policy: policyOptions{Dirs: []string{"pol"}}, Render: renderOptions{Format: "json"}},
+			want: testsRunOptions{ConfigPath: "ci.yaml", Suites: []string{"go", "py"}, Repeat: 5, LogDir: "logs", Policy: PolicyOptions{Dirs: []string{"pol"}}, Render: RenderOptions{Format: "json"}},
 		},
 		{name: "negative repeat", args: []string{"--repeat", "-1"}, wantCode: ExitUsage},
 		{name: "repeat too high", args: []string{"--repeat", "101"}, wantCode: ExitUsage},

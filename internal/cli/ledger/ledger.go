@@ -1,4 +1,4 @@
-package cli
+package ledger
 
 import (
 	"context"
@@ -42,12 +42,12 @@ func (o *ledgerOptions) dsn(app *App, required bool) (string, func(), error) {
 	}
 	if dsn != "" {
 		if _, err := ledger.ParseDSN(dsn); err != nil {
-			return "", nil, usageErr("--db: %v", err)
+			return "", nil, Usagef("--db: %v", err)
 		}
 		return dsn, func() {}, nil
 	}
 	if required {
-		return "", nil, usageErr("no ledger: pass --db DSN or set %s (e.g. sqlite:///var/lib/router/ledger.db)", ledgerDSNEnv)
+		return "", nil, Usagef("no ledger: pass --db DSN or set %s (e.g. sqlite:///var/lib/router/ledger.db)", ledgerDSNEnv)
 	}
 	tmp, cleanup, err := ledgersuite.TempSQLiteDSN()
 	return tmp, cleanup, err
@@ -62,7 +62,7 @@ func (o *ledgerOptions) open(ctx context.Context, app *App, lo ledger.Options) (
 	}
 	l, err := ledger.Open(ctx, dsn, lo)
 	if err != nil {
-		return nil, usageErr("cannot use the ledger: %v", err)
+		return nil, Usagef("cannot use the ledger: %v", err)
 	}
 	return l, nil
 }
@@ -72,10 +72,10 @@ func (o *ledgerOptions) open(ctx context.Context, app *App, lo ledger.Options) (
 // opened or created.
 func keyArg(_ *cobra.Command, args []string) error {
 	if len(args) != 1 {
-		return usageErr("accepts exactly one KEY, received %d", len(args))
+		return Usagef("accepts exactly one KEY, received %d", len(args))
 	}
 	if err := ledger.CheckKey(args[0]); err != nil {
-		return usageErr("KEY: %v", err)
+		return Usagef("KEY: %v", err)
 	}
 	return nil
 }
@@ -87,7 +87,7 @@ func keyArg(_ *cobra.Command, args []string) error {
 func ledgerExit(cmd *cobra.Command) {
 	for _, c := range cmd.Commands() {
 		if run := c.RunE; run != nil {
-			c.RunE = func(cmd *cobra.Command, args []string) error { return asUsage(run(cmd, args)) }
+			c.RunE = func(cmd *cobra.Command, args []string) error { return AsUsage(run(cmd, args)) }
 		}
 	}
 }
@@ -163,10 +163,10 @@ stdout, as wait would) or another owner's lease is live (named on stderr).`,
 		Args: cobra.ExactArgs(1),
 		PreRunE: func(*cobra.Command, []string) error {
 			if o.Owner == "" {
-				return usageErr("--owner is required")
+				return Usagef("--owner is required")
 			}
 			if o.Lease <= 0 {
-				return usageErr("--lease must be positive, not %s", o.Lease)
+				return Usagef("--lease must be positive, not %s", o.Lease)
 			}
 			return nil
 		},
@@ -229,11 +229,11 @@ The ledger must exist (a mistyped --db is an error, not a new ledger).`,
 		Args: keyArg,
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Owner == "" {
-				return usageErr("--owner is required")
+				return Usagef("--owner is required")
 			}
 			o.set = cmd.Flags().Changed("output")
 			if o.set == (o.OutputFile != "") {
-				return usageErr("give exactly one of --output and --output-file")
+				return Usagef("give exactly one of --output and --output-file")
 			}
 			return nil
 		},
@@ -247,7 +247,7 @@ The ledger must exist (a mistyped --db is an error, not a new ledger).`,
 					out, err = os.ReadFile(o.OutputFile)
 				}
 				if err != nil {
-					return usageErr("--output-file: %v", err)
+					return Usagef("--output-file: %v", err)
 				}
 			}
 			l, err := lo.open(cmd.Context(), app, ledger.Options{MustExist: true})
@@ -289,7 +289,7 @@ waiters get that), or --owner does not hold the running attempt.`,
 		Args: keyArg,
 		PreRunE: func(*cobra.Command, []string) error {
 			if owner == "" || msg == "" {
-				return usageErr("--owner and --error are required")
+				return Usagef("--owner and --error are required")
 			}
 			return nil
 		},
@@ -344,10 +344,10 @@ exist.`,
 		Args: keyArg,
 		PreRunE: func(*cobra.Command, []string) error {
 			if timeout <= 0 {
-				return usageErr("--timeout must be positive")
+				return Usagef("--timeout must be positive")
 			}
 			if after < 0 {
-				return usageErr("--after must be a token (0 or more), not %d", after)
+				return Usagef("--after must be a token (0 or more), not %d", after)
 			}
 			return nil
 		},
@@ -457,10 +457,10 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 		Args: df.args,
 		PreRunE: func(*cobra.Command, []string) error {
 			if o.Repeat <= 0 || o.Processes <= 0 || o.MaxConns <= 0 {
-				return usageErr("--repeat, --processes and --max-conns must be positive")
+				return Usagef("--repeat, --processes and --max-conns must be positive")
 			}
 			if _, _, err := ledgersuite.ParseSelection(o.Run, o.Modes); err != nil {
-				return usageErr("--%v", err)
+				return Usagef("--%v", err)
 			}
 			return nil
 		},
@@ -475,11 +475,11 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 			}
 			var err error
 			if cfg.Run, cfg.Modes, err = ledgersuite.ParseSelection(o.Run, o.Modes); err != nil {
-				return usageErr("--%v", err)
+				return Usagef("--%v", err)
 			}
 			if d, err := ledger.ParseDSN(cfg.DSN); err == nil && d.Driver == ledger.DriverPostgres {
 				if err := ledgersuite.CheckBudget(o.MaxConns, o.Processes, cfg.Modes); err != nil {
-					return usageErr("--max-conns: %v", err)
+					return Usagef("--max-conns: %v", err)
 				}
 			}
 			done, failed := 0, 0
@@ -622,33 +622,33 @@ ledger driver (docs/gates/ledger-driver.md); idle CPU is not measured.`,
 			case "peer":
 				applyPeerWorkload(cmd, &waiters, &processes, &samples, &round, &wl)
 			default:
-				return usageErr("--workload: unknown workload %q (known: peer)", workload)
+				return Usagef("--workload: unknown workload %q (known: peer)", workload)
 			}
 			if idle <= 0 || throughput <= 0 || samples <= 0 || processes <= 0 {
-				return usageErr("--idle, --throughput, --samples and --processes must be positive")
+				return Usagef("--idle, --throughput, --samples and --processes must be positive")
 			}
 			if wl.Keys < 0 || wl.InFlight <= 0 || wl.WaitersPerKey < 0 {
-				return usageErr("--keys and --waiters-per-key must be 0 or more, --in-flight positive")
+				return Usagef("--keys and --waiters-per-key must be 0 or more, --in-flight positive")
 			}
 			if cmd.Flags().Changed("waiters-per-process") {
 				if cmd.Flags().Changed("waiters") {
-					return usageErr("give --waiters or --waiters-per-process, not both")
+					return Usagef("give --waiters or --waiters-per-process, not both")
 				}
 				if perProcess <= 0 {
-					return usageErr("--waiters-per-process must be positive")
+					return Usagef("--waiters-per-process must be positive")
 				}
 				waiters = []int{perProcess * processes}
 			}
 			for _, n := range waiters {
 				if n <= 0 {
-					return usageErr("--waiters must be positive")
+					return Usagef("--waiters must be positive")
 				}
 			}
 			if round.Spread < 0 || round.CompleteAfter < 0 {
-				return usageErr("--spread and --complete-after must be 0 or more")
+				return Usagef("--spread and --complete-after must be 0 or more")
 			}
 			if round.CompleteAfter > 0 && round.Spread >= round.CompleteAfter {
-				return usageErr("--spread must be shorter than --complete-after (every waiter arrives before the output)")
+				return Usagef("--spread must be shorter than --complete-after (every waiter arrives before the output)")
 			}
 			return nil
 		},
@@ -656,7 +656,7 @@ ledger driver (docs/gates/ledger-driver.md); idle CPU is not measured.`,
 			if cpuprofile != "" {
 				stop, err := ledgersuite.StartCPUProfile(cpuprofile)
 				if err != nil {
-					return usageErr("%v", err)
+					return Usagef("%v", err)
 				}
 				defer stop()
 			}

@@ -1,4 +1,4 @@
-package cli
+package ledger
 
 import (
 	"errors"
@@ -28,15 +28,15 @@ func (d *driverFlags) AddFlags(cmd *cobra.Command) {
 func (d *driverFlags) args(_ *cobra.Command, args []string) error {
 	switch {
 	case d.On && len(args) == 0:
-		return usageErr("--driver needs the driver command after --, e.g. --driver -- python3 tools/ledger_driver.py --db /tmp/ledger.db")
+		return Usagef("--driver needs the driver command after --, e.g. --driver -- python3 tools/ledger_driver.py --db /tmp/ledger.db")
 	case !d.On && len(args) > 0:
-		return usageErr("unexpected arguments %q (a driver command needs --driver)", args)
+		return Usagef("unexpected arguments %q (a driver command needs --driver)", args)
 	case !d.On && len(d.Env) > 0:
-		return usageErr("--driver-env needs --driver")
+		return Usagef("--driver-env needs --driver")
 	}
 	for _, kv := range d.Env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return usageErr("--driver-env %q: want KEY=VALUE", kv)
+			return Usagef("--driver-env %q: want KEY=VALUE", kv)
 		}
 	}
 	return nil
@@ -55,7 +55,7 @@ func (d *driverFlags) command(args []string) *ledgerproto.Command {
 func driverStartErr(err error) error {
 	var de *ledgerproto.DriverError
 	if errors.As(err, &de) {
-		return usageErr("%v", err)
+		return Usagef("%v", err)
 	}
 	return err
 }

@@ -1,4 +1,4 @@
-package cli
+package image
 
 import (
 	"bytes"
@@ -58,8 +58,8 @@ type imageScanOptions struct {
 	Key     string
 	Signing keylessFlags
 	Timeout time.Duration
-	Policy  policyOptions
-	Render  renderOptions
+	Policy  PolicyOptions
+	Render  RenderOptions
 
 	// changed reports whether a flag was given (flags override the config).
 	changed func(string) bool
@@ -85,7 +85,7 @@ func (o *imageScanOptions) AddFlags(cmd *cobra.Command) {
 	o.Signing.AddFlags(cmd)
 	f.Lookup("keyless").Usage = "sign the --bundle keylessly instead: an ephemeral key certified by Fulcio for the CI's OIDC identity; the certificate is stored with the envelope (the identity becomes visible to whoever holds the bundle)"
 	f.Lookup("tlog-upload").Usage = "record the signature in Rekor; not supported yet for the --bundle: with --keyless give --tlog-upload=false (image sign then checks the certificate when it reads the bundle, so sign within its lifetime)"
-	f.Var((*durationFlag)(&o.Timeout), "timeout", "deadline for the scan (default: the check's timeout, 10m)")
+	f.Var((*DurationFlag)(&o.Timeout), "timeout", "deadline for the scan (default: the check's timeout, 10m)")
 	o.Policy.AddFlags(cmd)
 	o.Render.AddFlags(cmd)
 }
@@ -114,10 +114,10 @@ Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
 			opts.Images = args
 			opts.changed = cmd.Flags().Changed
 			if len(args)+len(opts.Inputs)+len(opts.OCILayouts) == 0 {
-				return usageErr("name an image to scan: IMAGE, --input FILE.tar or --oci-layout DIR (see 'readiness image scan --help')")
+				return Usagef("name an image to scan: IMAGE, --input FILE.tar or --oci-layout DIR (see 'readiness image scan --help')")
 			}
 			if opts.Timeout < 0 {
-				return usageErr("--timeout must be positive")
+				return Usagef("--timeout must be positive")
 			}
 			if err := opts.validateSigning(cmd.Flags().Changed); err != nil {
 				return err
@@ -144,18 +144,18 @@ func (opts *imageScanOptions) validateSigning(changed func(string) bool) error {
 	k := opts.Signing
 	switch {
 	case opts.Key != "" && k.Keyless:
-		return usageErr("--key and --keyless exclude each other: sign the bundle with one")
+		return Usagef("--key and --keyless exclude each other: sign the bundle with one")
 	case opts.Key != "" && opts.Bundle == "":
-		return usageErr("--key signs the bundle; name it with --bundle FILE")
+		return Usagef("--key signs the bundle; name it with --bundle FILE")
 	case k.Keyless && opts.Bundle == "":
-		return usageErr("--keyless signs the bundle; name it with --bundle FILE")
+		return Usagef("--keyless signs the bundle; name it with --bundle FILE")
 	case k.Keyless && k.TlogUpload:
-		return usageErr("image scan --keyless does not record the bundle in Rekor yet: add --tlog-upload=false (image sign then accepts the bundle only while its Fulcio certificate is valid, 10 minutes for the public Fulcio)")
+		return Usagef("image scan --keyless does not record the bundle in Rekor yet: add --tlog-upload=false (image sign then accepts the bundle only while its Fulcio certificate is valid, 10 minutes for the public Fulcio)")
 	}
 	if !k.Keyless {
 		for _, name := range []string{"identity-token", "fulcio-url", "oidc-issuer", "oidc-client-id", "oidc-provider", "trusted-root", "tlog-upload"} {
 			if changed(name) {
-				return usageErr("--%s is for signing the bundle keylessly: add --keyless --bundle FILE, or drop it", name)
+				return Usagef("--%s is for signing the bundle keylessly: add --keyless --bundle FILE, or drop it", name)
 			}
 		}
 	}
@@ -170,9 +170,9 @@ func blockOn(in []string) ([]checks.Severity, error) {
 		s = strings.ToLower(strings.TrimSpace(s))
 		switch {
 		case s == "unknown":
-			return nil, usageErr("--severity UNKNOWN: vulnerabilities trivy rates UNKNOWN are reported as medium (unknown_severity in readiness.yaml); add MEDIUM to block on them")
+			return nil, Usagef("--severity UNKNOWN: vulnerabilities trivy rates UNKNOWN are reported as medium (unknown_severity in readiness.yaml); add MEDIUM to block on them")
 		case !checks.Severity(s).Valid():
-			return nil, usageErr("--severity %q is not a severity; use CRITICAL, HIGH, MEDIUM, LOW or INFO", s)
+			return nil, Usagef("--severity %q is not a severity; use CRITICAL, HIGH, MEDIUM, LOW or INFO", s)
 		}
 		out = append(out, checks.Severity(s))
 	}
@@ -206,16 +206,16 @@ func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 		}
 		opts.apply(&o)
 		if err := o.Validate(); err != nil {
-			return nil, usageErr("%v", err)
+			return nil, Usagef("%v", err)
 		}
 		if err := o.ValidReferences(); err != nil {
-			return nil, usageErr("%v", err)
+			return nil, Usagef("%v", err)
 		}
 		return imagescan.New(o, imagescan.Deps{Now: a.Now}), nil
 	}
 	sel := pipeline.Selection{
 		Config: cfg, Only: []string{spec.Name}, Specs: []config.CheckSpec{spec},
-		Build: map[string]pipeline.BuildFunc{spec.Name: build}, Policy: opts.Policy.options(),
+		Build: map[string]pipeline.BuildFunc{spec.Name: build}, Policy: opts.Policy.Options(),
 	}
 	if opts.Timeout > 0 {
 		// The scan is the whole run: --timeout bounds both, or the
@@ -223,9 +223,9 @@ func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 		sel.Timeout, sel.CheckTimeoutFlag = opts.Timeout, "--timeout"
 	}
 	if opts.Bundle == "" {
-		return a.execute(ctx, sel, opts.Render)
+		return a.Execute(ctx, sel, opts.Render)
 	}
-	if err := opts.Render.refuseInputs(sel.Inputs()); err != nil {
+	if err := opts.Render.RefuseInputs(sel.Inputs()); err != nil {
 		return err
 	}
 	// The key is loaded (its password asked) before the scan, so that a
@@ -233,21 +233,21 @@ func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 	var signer *sign.Signer
 	switch {
 	case opts.Key != "":
-		if signer, err = sign.New(ctx, sign.Options{Key: sign.KeyOptions{KeyRef: opts.Key, PassFunc: a.passFunc(opts.Key)}}); err != nil {
-			return asUsage(err)
+		if signer, err = sign.New(ctx, sign.Options{Key: sign.KeyOptions{KeyRef: opts.Key, PassFunc: a.PassFunc(opts.Key)}}); err != nil {
+			return AsUsage(err)
 		}
 	case opts.Signing.Keyless:
 		// The token is read, and Fulcio asked, only after the scan.
-		so := sign.Options{Key: sign.KeyOptions{Keyless: opts.Signing.options()}, TrustedRoot: opts.Signing.TrustedRoot, TlogUpload: opts.Signing.TlogUpload}
+		so := sign.Options{Key: sign.KeyOptions{Keyless: opts.Signing.Options()}, TrustedRoot: opts.Signing.TrustedRoot, TlogUpload: opts.Signing.TlogUpload}
 		if signer, err = sign.New(ctx, so); err != nil {
-			return asUsage(err)
+			return AsUsage(err)
 		}
 	}
-	doc, err := a.judge(ctx, sel)
+	doc, err := a.Judge(ctx, sel)
 	if err != nil {
 		return err
 	}
-	published := a.publish(doc, opts.Render)
+	published := a.Publish(doc, opts.Render)
 	if err := writeBundle(ctx, opts.Bundle, doc, signer); err != nil {
 		return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("--bundle %s was not written: %w", opts.Bundle, err)}
 	}
@@ -279,9 +279,9 @@ func writeBundle(ctx context.Context, path string, doc *evidence.Document, signe
 // imageScanConfig loads --config, or readiness.yaml when it exists.
 func (a *App) imageScanConfig(path string) (*config.Config, error) {
 	if path != "" {
-		return a.optionalConfig(path, true)
+		return a.OptionalConfig(path, true)
 	}
-	return a.optionalConfig("readiness.yaml", false)
+	return a.OptionalConfig("readiness.yaml", false)
 }
 
 // apply lays the flags over the options from readiness.yaml: images named

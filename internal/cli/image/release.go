@@ -1,4 +1,4 @@
-package cli
+package image
 
 import (
 	"bytes"
@@ -39,13 +39,13 @@ func (o *registryFlags) AddFlags(cmd *cobra.Command) {
 	f.DurationVar(&o.NetworkTimeout, "network-timeout", 5*time.Minute, "deadline for resolving the digest, and separately for signing, attesting and verifying (registry, Fulcio, Rekor; each request is retried with bounded backoff)")
 }
 
-func (o *registryFlags) options() sign.RegistryOptions {
+func (o *registryFlags) Options() sign.RegistryOptions {
 	return sign.RegistryOptions{AllowHTTP: o.AllowHTTP, AllowInsecure: o.AllowInsecure}
 }
 
 func (o *registryFlags) validate() error {
 	if o.NetworkTimeout <= 0 {
-		return usageErr("--network-timeout must be positive")
+		return Usagef("--network-timeout must be positive")
 	}
 	return nil
 }
@@ -94,64 +94,45 @@ func (o *keylessFlags) AddFlags(cmd *cobra.Command) {
 }
 
 // options are the keyless options for sign.KeyOptions.
-func (o *keylessFlags) options() sign.KeylessOptions {
+func (o *keylessFlags) Options() sign.KeylessOptions {
 	return sign.KeylessOptions{FulcioURL: o.FulcioURL, IDToken: o.IDToken, OIDCIssuer: o.OIDCIssuer, OIDCClientID: o.OIDCClientID, OIDCProvider: o.OIDCProvider}
 }
 
 func (o *signingFlags) validate() error {
 	switch {
 	case o.Key == "" && !o.Keyless:
-		return usageErr("choose how to sign: --key cosign.key (or env://VAR, a KMS URI), or --keyless (Fulcio + Rekor, for CI)")
+		return Usagef("choose how to sign: --key cosign.key (or env://VAR, a KMS URI), or --keyless (Fulcio + Rekor, for CI)")
 	case o.Key != "" && o.Keyless:
-		return usageErr("--key and --keyless exclude each other")
+		return Usagef("--key and --keyless exclude each other")
 	}
 	if o.Key == "" && !o.TlogUpload && o.TrustedRoot == "" {
 		// Without a Rekor entry (or a timestamp) nothing proves when a
 		// 10-minute Fulcio certificate signed; against the public
 		// Sigstore that is never what anyone wants.
-		return usageErr("keyless signing without the transparency log is for a private Sigstore only: --tlog-upload=false with --keyless needs --trusted-root (and its signatures verify only while the Fulcio certificate is valid)")
+		return Usagef("keyless signing without the transparency log is for a private Sigstore only: --tlog-upload=false with --keyless needs --trusted-root (and its signatures verify only while the Fulcio certificate is valid)")
 	}
 	if o.Key != "" && o.IDToken != "" {
-		return usageErr("--identity-token is for keyless signing; drop it or drop --key")
+		return Usagef("--identity-token is for keyless signing; drop it or drop --key")
 	}
 	return nil
 }
 
 // signer loads the key (asking for its password) before any gate runs, so
 // that a wrong password costs nothing.
-func (a *App) signer(ctx context.Context, s signingFlags, r registryFlags) (*sign.Signer, error) {
-	ko := sign.KeyOptions{KeyRef: s.Key, PassFunc: a.passFunc(s.Key)}
+func (a *App) Signer(ctx context.Context, s signingFlags, r registryFlags) (*sign.Signer, error) {
+	ko := sign.KeyOptions{KeyRef: s.Key, PassFunc: a.PassFunc(s.Key)}
 	if s.Key == "" {
-		ko.Keyless = s.options()
+		ko.Keyless = s.Options()
 	}
-	sg, err := sign.New(ctx, sign.Options{Key: ko, Registry: r.options(), TlogUpload: s.TlogUpload, RekorURL: s.RekorURL, TrustedRoot: s.TrustedRoot})
+	sg, err := sign.New(ctx, sign.Options{Key: ko, Registry: r.Options(), TlogUpload: s.TlogUpload, RekorURL: s.RekorURL, TrustedRoot: s.TrustedRoot})
 	if err != nil {
-		return nil, asUsage(err)
+		return nil, AsUsage(err)
 	}
 	return sg, nil
 }
 
-// passFunc reads the key password from COSIGN_PASSWORD, else prompts on
-// the terminal (without echo), else uses an empty password. It is never
-// printed or logged.
-func (a *App) passFunc(keyRef string) func(bool) ([]byte, error) {
-	return func(bool) ([]byte, error) {
-		if pw := a.IO.Getenv("COSIGN_PASSWORD"); pw != "" {
-			return []byte(pw), nil
-		}
-		f, ok := a.IO.In.(*os.File)
-		if !ok || !term.IsTerminal(int(f.Fd())) {
-			return []byte{}, nil
-		}
-		fmt.Fprintf(a.IO.ErrOut, "Enter password for private key %s: ", keyRef)
-		pw, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(a.IO.ErrOut)
-		return pw, err
-	}
-}
-
 // invocation describes the CI run for the vulnerability attestation.
-func (a *App) invocation() sign.Invocation {
+func (a *App) Invocation() sign.Invocation {
 	server, repo, run := a.IO.Getenv("GITHUB_SERVER_URL"), a.IO.Getenv("GITHUB_REPOSITORY"), a.IO.Getenv("GITHUB_RUN_ID")
 	if server == "" || repo == "" || run == "" {
 		return sign.Invocation{}
@@ -178,12 +159,12 @@ type imageReleaseOptions struct {
 	EvidenceIdentity       string
 	EvidenceIdentityRegexp string
 	EvidenceIssuer         string
-	MaxAge                 durationFlag
+	MaxAge                 DurationFlag
 	ResultFile             string
 	Signing                signingFlags
 	Registry               registryFlags
-	Policy                 policyOptions
-	Render                 renderOptions
+	Policy                 PolicyOptions
+	Render                 RenderOptions
 }
 
 // AddFlags registers the flags shared by release and sign.
@@ -191,7 +172,7 @@ func (o *imageReleaseOptions) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&o.ConfigPath, "config", "c", "", "configuration `FILE` (default: readiness.yaml when it exists; without one, only the image-scan check runs, with its defaults)")
 	f.StringVar(&o.ScanCheck, "scan-check", "", "the image-scan check `NAME` to pin to the digest, when readiness.yaml has several")
-	f.Var((*durationFlag)(&o.Timeout), "timeout", "deadline for the gates (default: the config's timeout)")
+	f.Var((*DurationFlag)(&o.Timeout), "timeout", "deadline for the gates (default: the config's timeout)")
 	f.StringVar(&o.ResultFile, "result", "", "write what the release did (digest, signer, tags, phase timings) as JSON to `FILE`")
 	o.Signing.AddFlags(cmd)
 	o.Registry.AddFlags(cmd)
@@ -201,7 +182,7 @@ func (o *imageReleaseOptions) AddFlags(cmd *cobra.Command) {
 
 func (o *imageReleaseOptions) validate() error {
 	if o.Timeout < 0 {
-		return usageErr("--timeout must be positive")
+		return Usagef("--timeout must be positive")
 	}
 	if err := o.Signing.validate(); err != nil {
 		return err
@@ -238,7 +219,7 @@ Exit codes: 0 released, 1 NO-GO or not released, 2 usage or configuration error.
 		Example: `  COSIGN_PASSWORD=… readiness image release --key cosign.key ghcr.io/acme/api:1.4.2
   readiness image release --keyless ghcr.io/acme/api:1.4.2   # in GitHub Actions, with id-token: write
   readiness image release --key cosign.key --tlog-upload=false --format json --output evidence.json registry.local/api:rc1`,
-		Args: exactArgs(1, "name one image to release: readiness image release IMAGE"),
+		Args: ExactArgs(1, "name one image to release: readiness image release IMAGE"),
 		PreRunE: func(_ *cobra.Command, args []string) error {
 			opts.Image = args[0]
 			return opts.validate()
@@ -256,7 +237,7 @@ Exit codes: 0 released, 1 NO-GO or not released, 2 usage or configuration error.
 
 // newImageSignCmd builds `readiness image sign`.
 func newImageSignCmd(app *App, runF func(context.Context, *imageReleaseOptions) error) *cobra.Command {
-	opts := &imageReleaseOptions{MaxAge: durationFlag(24 * time.Hour)}
+	opts := &imageReleaseOptions{MaxAge: DurationFlag(24 * time.Hour)}
 	cmd := &cobra.Command{
 		Use:   "sign IMAGE",
 		Short: "Sign IMAGE's digest, only with a GO evidence document for that exact digest",
@@ -290,11 +271,11 @@ Exit codes: 0 signed, 1 refused or failed, 2 usage or configuration error.`,
   readiness image sign --key cosign.key --evidence bundle.json --evidence-key scan.pub ghcr.io/acme/api@sha256:…
   readiness image sign --key cosign.key --evidence bundle.json --evidence-certificate-identity ci@acme.dev \
     --evidence-certificate-oidc-issuer https://accounts.google.com ghcr.io/acme/api@sha256:…`,
-		Args: exactArgs(1, "name one image to sign: readiness image sign IMAGE"),
+		Args: ExactArgs(1, "name one image to sign: readiness image sign IMAGE"),
 		PreRunE: func(_ *cobra.Command, args []string) error {
 			opts.Image = args[0]
 			if opts.MaxAge <= 0 {
-				return usageErr("--max-age must be positive")
+				return Usagef("--max-age must be positive")
 			}
 			if err := opts.validateEvidenceTrust(); err != nil {
 				return err
@@ -325,21 +306,21 @@ func (o *imageReleaseOptions) validateEvidenceTrust() error {
 	keyless := o.EvidenceIdentity != "" || o.EvidenceIdentityRegexp != "" || o.EvidenceIssuer != ""
 	switch {
 	case o.Evidence == "" && (o.EvidenceKey != "" || keyless):
-		return usageErr("--evidence-key and --evidence-certificate-* verify --evidence; name the bundle with --evidence FILE")
+		return Usagef("--evidence-key and --evidence-certificate-* verify --evidence; name the bundle with --evidence FILE")
 	case o.Evidence == "":
 		return nil
 	case o.EvidenceKey != "" && keyless:
-		return usageErr("trust the scanner's key (--evidence-key) or its keyless identity (--evidence-certificate-*), not both")
+		return Usagef("trust the scanner's key (--evidence-key) or its keyless identity (--evidence-certificate-*), not both")
 	case o.EvidenceKey == "" && !keyless:
-		return usageErr("--evidence needs the scanner's trust material: --evidence-key cosign.pub (image scan --bundle FILE --key …), or --evidence-certificate-identity and --evidence-certificate-oidc-issuer (image scan --bundle FILE --keyless); an unsigned bundle is never signed")
+		return Usagef("--evidence needs the scanner's trust material: --evidence-key cosign.pub (image scan --bundle FILE --key …), or --evidence-certificate-identity and --evidence-certificate-oidc-issuer (image scan --bundle FILE --keyless); an unsigned bundle is never signed")
 	case !keyless:
 		return nil
 	case o.EvidenceIdentity != "" && o.EvidenceIdentityRegexp != "":
-		return usageErr("give --evidence-certificate-identity or --evidence-certificate-identity-regexp, not both")
+		return Usagef("give --evidence-certificate-identity or --evidence-certificate-identity-regexp, not both")
 	case o.EvidenceIdentity == "" && o.EvidenceIdentityRegexp == "":
-		return usageErr("--evidence-certificate-oidc-issuer needs the scanner's identity too: --evidence-certificate-identity or --evidence-certificate-identity-regexp")
+		return Usagef("--evidence-certificate-oidc-issuer needs the scanner's identity too: --evidence-certificate-identity or --evidence-certificate-identity-regexp")
 	case o.EvidenceIssuer == "":
-		return usageErr("the scanner's keyless identity needs its issuer too: --evidence-certificate-oidc-issuer (https://token.actions.githubusercontent.com for GitHub Actions)")
+		return Usagef("the scanner's keyless identity needs its issuer too: --evidence-certificate-oidc-issuer (https://token.actions.githubusercontent.com for GitHub Actions)")
 	}
 	return nil
 }
@@ -352,26 +333,16 @@ func (o *imageReleaseOptions) evidenceTrust() *sign.EvidenceTrust {
 	}
 }
 
-// exactArgs is cobra.ExactArgs with a message that says what to do.
-func exactArgs(n int, msg string) cobra.PositionalArgs {
-	return func(_ *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageErr("%s", msg)
-		}
-		return nil
-	}
-}
-
 // imageReleaseRun is `image release`, and `image sign` (with --evidence
 // the gates are replaced by the carried bundle, re-judged here). Every
 // input is read and checked before the key is loaded or the registry
 // contacted.
 func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) error {
-	if _, err := sign.ParseRef(opts.Image, opts.Registry.options()); err != nil {
-		return asUsage(err)
+	if _, err := sign.ParseRef(opts.Image, opts.Registry.Options()); err != nil {
+		return AsUsage(err)
 	}
 	if opts.Evidence != "" {
-		if err := opts.Render.refuseInputs(append([]string{opts.Evidence}, opts.Policy.Dirs...)); err != nil {
+		if err := opts.Render.RefuseInputs(append([]string{opts.Evidence}, opts.Policy.Dirs...)); err != nil {
 			return err
 		}
 	}
@@ -384,12 +355,12 @@ func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 		return err
 	}
 	start := time.Now()
-	signer, err := a.signer(ctx, opts.Signing, opts.Registry)
+	signer, err := a.Signer(ctx, opts.Signing, opts.Registry)
 	if err != nil {
 		return err
 	}
 	keyTime := time.Since(start)
-	rel := &sign.Release{Signer: signer, Gates: gates, Invocation: a.invocation(), Timeout: opts.Registry.NetworkTimeout, Now: a.Now, Scanner: scanner}
+	rel := &sign.Release{Signer: signer, Gates: gates, Invocation: a.Invocation(), Timeout: opts.Registry.NetworkTimeout, Now: a.Now, Scanner: scanner}
 	res, err := rel.Run(ctx, opts.Image)
 	if res != nil {
 		res.Phases.Key = keyTime
@@ -414,8 +385,8 @@ func (a *App) releaseGates(ctx context.Context, opts *imageReleaseOptions) (gate
 		if err != nil {
 			return nil, nil, err
 		}
-		c, err := release.NewCarried(a.pipeline(), cfg, opts.ScanCheck, release.Carried{
-			Source: opts.Evidence, Bundle: b, Policy: opts.Policy.options(), MaxAge: opts.MaxAge.D(), Signed: opened.Subjects,
+		c, err := release.NewCarried(a.Pipeline(), cfg, opts.ScanCheck, release.Carried{
+			Source: opts.Evidence, Bundle: b, Policy: opts.Policy.Options(), MaxAge: opts.MaxAge.D(), Signed: opened.Subjects,
 		})
 		if err != nil {
 			return nil, nil, err
@@ -427,8 +398,8 @@ func (a *App) releaseGates(ctx context.Context, opts *imageReleaseOptions) (gate
 		return nil, nil, err
 	}
 	live := &release.Live{
-		Pipeline: a.pipeline(), Config: cfg, ScanCheck: opts.ScanCheck, Policy: opts.Policy.options(), Timeout: opts.Timeout,
-		Insecure: opts.Registry.AllowHTTP || opts.Registry.AllowInsecure, Judge: a.judge,
+		Pipeline: a.Pipeline(), Config: cfg, ScanCheck: opts.ScanCheck, Policy: opts.Policy.Options(), Timeout: opts.Timeout,
+		Insecure: opts.Registry.AllowHTTP || opts.Registry.AllowInsecure, Judge: a.Judge,
 	}
 	// Build every check now, against a placeholder digest, so that a typo
 	// is a usage error before a password is asked or anything runs.
@@ -436,7 +407,7 @@ func (a *App) releaseGates(ctx context.Context, opts *imageReleaseOptions) (gate
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := opts.Render.refuseInputs(in); err != nil {
+	if err := opts.Render.RefuseInputs(in); err != nil {
 		return nil, nil, err
 	}
 	return live.Gates, nil, nil
@@ -454,11 +425,11 @@ func readSignedBundle(ctx context.Context, path string, trust *sign.EvidenceTrus
 		if trust.Key == "" {
 			flag = "--evidence-certificate-identity"
 		}
-		return nil, nil, usageErr("%s: %v", flag, err)
+		return nil, nil, Usagef("%s: %v", flag, err)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, usageErr("--evidence: %v", unwrapPathErr(err))
+		return nil, nil, Usagef("--evidence: %v", unwrapPathErr(err))
 	}
 	opened, err := trust.Open(ctx, data, sign.BundlePredicateType)
 	if err != nil {
@@ -486,30 +457,30 @@ func (a *App) reportRelease(res *sign.ReleaseResult, runErr error, opts *imageRe
 	var usage *pipeline.UsageError
 	switch {
 	case errors.As(runErr, &refErr):
-		return asUsage(runErr)
+		return AsUsage(runErr)
 	case errors.As(runErr, &exitErr), errors.As(runErr, &usage):
 		return runErr
 	}
 	if res != nil && res.Evidence != nil {
-		if err := a.renderReleased(res.Evidence, opts.Render, releasedChains(res)); err != nil {
+		if err := a.RenderReleased(res.Evidence, opts.Render, releasedChains(res)); err != nil {
 			return err
 		}
 	}
 	if res != nil && opts.ResultFile != "" {
-		if err := writeJSON(opts.ResultFile, res); err != nil {
+		if err := WriteJSON(opts.ResultFile, res); err != nil {
 			fmt.Fprintf(a.IO.ErrOut, "readiness: warning: --result: %v\n", err)
 		}
 	}
 	// The release report goes where the verdict went, unless that is a
 	// machine format on stdout.
 	w := a.IO.Out
-	if f := opts.Render.stdoutFormat(); f != "" && f != "text" {
+	if f := opts.Render.StdoutFormat(); f != "" && f != "text" {
 		w = a.IO.ErrOut
 	}
 	switch {
 	case errors.Is(runErr, sign.ErrNoGo):
 		fmt.Fprintf(w, "\nreadiness: %s is NO-GO: nothing was signed, nothing was pushed\n", res.Target)
-		return errNOGO
+		return ErrNOGO
 	case runErr != nil:
 		printReleaseSteps(w, res)
 		return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("not released: %w", runErr)}
@@ -611,38 +582,6 @@ func uniq(in []string) []string {
 
 func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
 
-func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
-}
-
-// durationFlag is a duration flag that also accepts whole days ("30d").
-type durationFlag time.Duration
-
-func (d *durationFlag) String() string {
-	if *d == 0 {
-		return "0"
-	}
-	return time.Duration(*d).String()
-}
-
-func (d *durationFlag) Set(s string) error {
-	v, err := config.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = durationFlag(v)
-	return nil
-}
-
-func (d *durationFlag) Type() string { return "duration" }
-
-// D returns the value as a time.Duration.
-func (d durationFlag) D() time.Duration { return time.Duration(d) }
-
 // imageVerifyOptions are the flags of `image verify`.
 type imageVerifyOptions struct {
 	Image                string
@@ -655,7 +594,7 @@ type imageVerifyOptions struct {
 	RekorURL             string
 	TrustedRoot          string
 	RequireVuln          bool
-	MaxAge               durationFlag
+	MaxAge               DurationFlag
 	DenyWaived           bool
 	Format               string
 	Registry             registryFlags
@@ -684,13 +623,13 @@ func (o *imageVerifyOptions) verifyOptions() sign.VerifyOptions {
 		Key: o.Key, CertIdentity: o.CertIdentity, CertIdentityRegexp: o.CertIdentityRegexp,
 		CertOIDCIssuer: o.CertOIDCIssuer, CertOIDCIssuerRegexp: o.CertOIDCIssuerRegexp,
 		IgnoreTlog: o.IgnoreTlog, RekorURL: o.RekorURL, TrustedRoot: o.TrustedRoot, RequireVuln: o.RequireVuln, MaxAge: o.MaxAge.D(), DenyWaived: o.DenyWaived,
-		Registry: o.Registry.options(),
+		Registry: o.Registry.Options(),
 	}
 }
 
 // newImageVerifyCmd builds `readiness image verify`.
 func newImageVerifyCmd(app *App, runF func(context.Context, *imageVerifyOptions) error) *cobra.Command {
-	opts := &imageVerifyOptions{MaxAge: durationFlag(sign.DefaultVerifyMaxAge)}
+	opts := &imageVerifyOptions{MaxAge: DurationFlag(sign.DefaultVerifyMaxAge)}
 	cmd := &cobra.Command{
 		Use:   "verify IMAGE",
 		Short: "Verify IMAGE's signature and that its attested verdict is a fresh GO for its exact digest",
@@ -710,17 +649,17 @@ Exit codes: 0 verified, 1 not verified, 2 usage error.`,
 		Example: `  readiness image verify --key cosign.pub --max-age 7d ghcr.io/acme/api:1.4.2
   readiness image verify --certificate-identity-regexp '^https://github.com/acme/api/' \
       --certificate-oidc-issuer https://token.actions.githubusercontent.com ghcr.io/acme/api@sha256:…`,
-		Args: exactArgs(1, "name one image to verify: readiness image verify IMAGE"),
+		Args: ExactArgs(1, "name one image to verify: readiness image verify IMAGE"),
 		PreRunE: func(_ *cobra.Command, args []string) error {
 			opts.Image = args[0]
 			if opts.Format != "text" && opts.Format != "json" {
-				return usageErr("unknown --format %q; use text or json", opts.Format)
+				return Usagef("unknown --format %q; use text or json", opts.Format)
 			}
 			if err := opts.Registry.validate(); err != nil {
 				return err
 			}
 			if err := opts.verifyOptions().Validate(); err != nil {
-				return usageErr("%v", err)
+				return Usagef("%v", err)
 			}
 			return nil
 		},
@@ -743,13 +682,13 @@ func (a *App) imageVerifyRun(ctx context.Context, opts *imageVerifyOptions) erro
 	// The key first: a bad key is a usage error (exit 2) whatever the
 	// image reference, and costs no registry round trip.
 	if err := sign.LoadVerifier(rctx, &vo); err != nil {
-		return asUsage(err)
+		return AsUsage(err)
 	}
 	t, err := sign.Resolve(rctx, opts.Image, vo.Registry)
 	if err != nil {
 		var re *sign.RefError
 		if errors.As(err, &re) {
-			return asUsage(err)
+			return AsUsage(err)
 		}
 		return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("not verified: %w", err)}
 	}
@@ -757,7 +696,7 @@ func (a *App) imageVerifyRun(ctx context.Context, opts *imageVerifyOptions) erro
 	if err != nil {
 		var ke *sign.KeyError
 		if errors.As(err, &ke) {
-			return asUsage(err)
+			return AsUsage(err)
 		}
 		return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("not verified: %w", err)}
 	}
@@ -771,7 +710,7 @@ func (a *App) imageVerifyRun(ctx context.Context, opts *imageVerifyOptions) erro
 		printVerification(a.IO.Out, v, a.Now())
 	}
 	if !v.OK() {
-		return errNOGO
+		return ErrNOGO
 	}
 	return nil
 }
