@@ -25,4 +25,3 @@ func (a *App) PassFunc(keyRef string) func(bool) ([]byte, error) {
 		return pw, err
 	}
 }
-
