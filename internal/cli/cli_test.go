@@ -16,6 +16,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/checkstest"
 	"github.com/readiness-dev/readiness/internal/cli"
+	"github.com/readiness-dev/readiness/internal/cli/root"
 	"github.com/readiness-dev/readiness/internal/evidence"
 )
 
@@ -23,7 +24,7 @@ import (
 // compiled in, so subprocess tests can send real signals to a real process.
 func TestMain(m *testing.M) {
 	if os.Getenv("READINESS_CLI_TEST_MAIN") == "1" {
-		app := cli.NewApp(cli.System())
+		app := root.NewApp(cli.System())
 		gates := append(app.Gates(), checkstest.Gate())
 		app.Gates = func() []checks.Gate { return gates }
 		os.Exit(cli.MainApp(app, os.Args[1:]))
@@ -42,7 +43,7 @@ func run(t *testing.T, dir string, env map[string]string, args ...string) runRes
 	t.Helper()
 	io, out, errOut := cli.Test()
 	io.Getenv = func(k string) string { return env[k] }
-	app := cli.NewApp(io)
+	app := root.NewApp(io)
 	app.Now = func() time.Time { return fixedNow }
 	gates := append(app.Gates(), checkstest.Gate())
 	app.Gates = func() []checks.Gate { return gates }

@@ -130,12 +130,12 @@ func (a *App) exitCode(err error) int {
 	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, config.ErrNotFound), !errors.As(err, &re):
 		code = ExitUsage
 	}
-	fmt.Fprintf(a.IO.ErrOut, "readiness: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(a.IO.ErrOut, "readiness: %s\n", OneLine(err.Error()))
 	return code
 }
 
-// oneLine keeps an error to one line: no stack traces, no YAML dumps.
-func oneLine(s string) string {
+// OneLine keeps an error to one line: no stack traces, no YAML dumps.
+func OneLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		rest := strings.Fields(s[i+1:])

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/readiness-dev/readiness/internal/cli"
+	"github.com/readiness-dev/readiness/internal/cli/root"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/sign"
 	"github.com/readiness-dev/readiness/internal/sign/signtest"
@@ -73,7 +74,7 @@ func (e *relEnv) run(t testing.TB, now func() time.Time, env map[string]string, 
 		vars[k] = v
 	}
 	streams.Getenv = func(k string) string { return vars[k] }
-	app := cli.NewApp(streams)
+	app := root.NewApp(streams)
 	if now != nil {
 		app.Now = now
 	}

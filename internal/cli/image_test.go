@@ -11,6 +11,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks/imagescan"
 	"github.com/readiness-dev/readiness/internal/cli"
+	"github.com/readiness-dev/readiness/internal/cli/root"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/testutil/trivytest"
 )
@@ -20,7 +21,7 @@ import (
 func imgRun(t *testing.T, dir string, args ...string) (int, string, string) {
 	t.Helper()
 	streams, out, errOut := cli.Test()
-	app := cli.NewApp(streams)
+	app := root.NewApp(streams)
 	t.Chdir(dir)
 	// The `trivy version` cache goes to $XDG_CACHE_HOME, not the user's.
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())

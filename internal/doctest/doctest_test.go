@@ -16,6 +16,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/catalog"
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/cli"
+	"github.com/readiness-dev/readiness/internal/cli/root"
 	"github.com/readiness-dev/readiness/internal/config"
 	"github.com/readiness-dev/readiness/internal/doctest"
 	"github.com/readiness-dev/readiness/internal/evidence"
@@ -26,7 +27,7 @@ import (
 // that name (the Action test puts a link called readiness on PATH).
 func TestMain(m *testing.M) {
 	if filepath.Base(os.Args[0]) == "readiness" {
-		os.Exit(cli.Main(os.Args[1:], cli.System()))
+		os.Exit(root.Main(os.Args[1:], cli.System()))
 	}
 	os.Exit(m.Run())
 }
@@ -182,7 +183,7 @@ func copyTree(t *testing.T, src, dst string) {
 func readiness(t *testing.T, dir string, args ...string) (int, string, string) {
 	t.Helper()
 	io, out, errOut := cli.Test()
-	app := cli.NewApp(io)
+	app := root.NewApp(io)
 	t.Chdir(dir)
 	code := cli.Run(context.Background(), app, args)
 	return code, out.String(), errOut.String()

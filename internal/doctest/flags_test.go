@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/readiness-dev/readiness/internal/cli"
+	"github.com/readiness-dev/readiness/internal/cli/root"
 	"github.com/readiness-dev/readiness/internal/report"
 )
 
@@ -34,7 +35,7 @@ var documented = map[string]string{
 // its page.
 func TestFlagsDocumented(t *testing.T) {
 	io, _, _ := cli.Test()
-	root := cli.NewRootCmd(cli.NewApp(io))
+	root := cli.NewRootCmd(root.NewApp(io))
 	seen := 0
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {

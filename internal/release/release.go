@@ -22,6 +22,9 @@ import (
 	"github.com/readiness-dev/readiness/internal/sign"
 )
 
+// ScanType is the type of the gate that scans the image to be signed.
+const ScanType = imagescan.Type
+
 // placeholderDigest stands in for the digest when the checks are built
 // before it is known, so that a typo is a usage error before anything runs.
 const placeholderDigest = "example.invalid/placeholder@sha256:0000000000000000000000000000000000000000000000000000000000000000"

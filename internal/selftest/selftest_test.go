@@ -16,6 +16,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks/workflow"
 	"github.com/readiness-dev/readiness/internal/cli"
+	"github.com/readiness-dev/readiness/internal/cli/root"
 	needpkg "github.com/readiness-dev/readiness/internal/testutil/need"
 )
 
@@ -23,7 +24,7 @@ import (
 // processes) find the CLI here.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 2 && os.Args[1] == "ledger" && os.Args[2] == "worker" {
-		os.Exit(cli.Main(os.Args[1:], cli.System()))
+		os.Exit(root.Main(os.Args[1:], cli.System()))
 	}
 	os.Exit(m.Run())
 }

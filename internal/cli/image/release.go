@@ -14,9 +14,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
-	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/cli"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/pipeline"
 	"github.com/readiness-dev/readiness/internal/release"
@@ -45,7 +44,7 @@ func (o *registryFlags) Options() sign.RegistryOptions {
 
 func (o *registryFlags) validate() error {
 	if o.NetworkTimeout <= 0 {
-		return Usagef("--network-timeout must be positive")
+		return cli.Usagef("--network-timeout must be positive")
 	}
 	return nil
 }
@@ -101,38 +100,38 @@ func (o *keylessFlags) Options() sign.KeylessOptions {
 func (o *signingFlags) validate() error {
 	switch {
 	case o.Key == "" && !o.Keyless:
-		return Usagef("choose how to sign: --key cosign.key (or env://VAR, a KMS URI), or --keyless (Fulcio + Rekor, for CI)")
+		return cli.Usagef("choose how to sign: --key cosign.key (or env://VAR, a KMS URI), or --keyless (Fulcio + Rekor, for CI)")
 	case o.Key != "" && o.Keyless:
-		return Usagef("--key and --keyless exclude each other")
+		return cli.Usagef("--key and --keyless exclude each other")
 	}
 	if o.Key == "" && !o.TlogUpload && o.TrustedRoot == "" {
 		// Without a Rekor entry (or a timestamp) nothing proves when a
 		// 10-minute Fulcio certificate signed; against the public
 		// Sigstore that is never what anyone wants.
-		return Usagef("keyless signing without the transparency log is for a private Sigstore only: --tlog-upload=false with --keyless needs --trusted-root (and its signatures verify only while the Fulcio certificate is valid)")
+		return cli.Usagef("keyless signing without the transparency log is for a private Sigstore only: --tlog-upload=false with --keyless needs --trusted-root (and its signatures verify only while the Fulcio certificate is valid)")
 	}
 	if o.Key != "" && o.IDToken != "" {
-		return Usagef("--identity-token is for keyless signing; drop it or drop --key")
+		return cli.Usagef("--identity-token is for keyless signing; drop it or drop --key")
 	}
 	return nil
 }
 
 // signer loads the key (asking for its password) before any gate runs, so
 // that a wrong password costs nothing.
-func (a *App) Signer(ctx context.Context, s signingFlags, r registryFlags) (*sign.Signer, error) {
+func (a *app) Signer(ctx context.Context, s signingFlags, r registryFlags) (*sign.Signer, error) {
 	ko := sign.KeyOptions{KeyRef: s.Key, PassFunc: a.PassFunc(s.Key)}
 	if s.Key == "" {
 		ko.Keyless = s.Options()
 	}
 	sg, err := sign.New(ctx, sign.Options{Key: ko, Registry: r.Options(), TlogUpload: s.TlogUpload, RekorURL: s.RekorURL, TrustedRoot: s.TrustedRoot})
 	if err != nil {
-		return nil, AsUsage(err)
+		return nil, cli.AsUsage(err)
 	}
 	return sg, nil
 }
 
 // invocation describes the CI run for the vulnerability attestation.
-func (a *App) Invocation() sign.Invocation {
+func (a *app) Invocation() sign.Invocation {
 	server, repo, run := a.IO.Getenv("GITHUB_SERVER_URL"), a.IO.Getenv("GITHUB_REPOSITORY"), a.IO.Getenv("GITHUB_RUN_ID")
 	if server == "" || repo == "" || run == "" {
 		return sign.Invocation{}
@@ -159,12 +158,12 @@ type imageReleaseOptions struct {
 	EvidenceIdentity       string
 	EvidenceIdentityRegexp string
 	EvidenceIssuer         string
-	MaxAge                 DurationFlag
+	MaxAge                 cli.DurationFlag
 	ResultFile             string
 	Signing                signingFlags
 	Registry               registryFlags
-	Policy                 PolicyOptions
-	Render                 RenderOptions
+	Policy                 cli.PolicyOptions
+	Render                 cli.RenderOptions
 }
 
 // AddFlags registers the flags shared by release and sign.
@@ -172,7 +171,7 @@ func (o *imageReleaseOptions) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&o.ConfigPath, "config", "c", "", "configuration `FILE` (default: readiness.yaml when it exists; without one, only the image-scan check runs, with its defaults)")
 	f.StringVar(&o.ScanCheck, "scan-check", "", "the image-scan check `NAME` to pin to the digest, when readiness.yaml has several")
-	f.Var((*DurationFlag)(&o.Timeout), "timeout", "deadline for the gates (default: the config's timeout)")
+	f.Var((*cli.DurationFlag)(&o.Timeout), "timeout", "deadline for the gates (default: the config's timeout)")
 	f.StringVar(&o.ResultFile, "result", "", "write what the release did (digest, signer, tags, phase timings) as JSON to `FILE`")
 	o.Signing.AddFlags(cmd)
 	o.Registry.AddFlags(cmd)
@@ -182,7 +181,7 @@ func (o *imageReleaseOptions) AddFlags(cmd *cobra.Command) {
 
 func (o *imageReleaseOptions) validate() error {
 	if o.Timeout < 0 {
-		return Usagef("--timeout must be positive")
+		return cli.Usagef("--timeout must be positive")
 	}
 	if err := o.Signing.validate(); err != nil {
 		return err
@@ -194,7 +193,7 @@ func (o *imageReleaseOptions) validate() error {
 }
 
 // newImageReleaseCmd builds `readiness image release`.
-func newImageReleaseCmd(app *App, runF func(context.Context, *imageReleaseOptions) error) *cobra.Command {
+func newImageReleaseCmd(app *app, runF func(context.Context, *imageReleaseOptions) error) *cobra.Command {
 	opts := &imageReleaseOptions{}
 	cmd := &cobra.Command{
 		Use:   "release IMAGE",
@@ -219,7 +218,7 @@ Exit codes: 0 released, 1 NO-GO or not released, 2 usage or configuration error.
 		Example: `  COSIGN_PASSWORD=… readiness image release --key cosign.key ghcr.io/acme/api:1.4.2
   readiness image release --keyless ghcr.io/acme/api:1.4.2   # in GitHub Actions, with id-token: write
   readiness image release --key cosign.key --tlog-upload=false --format json --output evidence.json registry.local/api:rc1`,
-		Args: ExactArgs(1, "name one image to release: readiness image release IMAGE"),
+		Args: cli.ExactArgs(1, "name one image to release: readiness image release IMAGE"),
 		PreRunE: func(_ *cobra.Command, args []string) error {
 			opts.Image = args[0]
 			return opts.validate()
@@ -236,8 +235,8 @@ Exit codes: 0 released, 1 NO-GO or not released, 2 usage or configuration error.
 }
 
 // newImageSignCmd builds `readiness image sign`.
-func newImageSignCmd(app *App, runF func(context.Context, *imageReleaseOptions) error) *cobra.Command {
-	opts := &imageReleaseOptions{MaxAge: DurationFlag(24 * time.Hour)}
+func newImageSignCmd(app *app, runF func(context.Context, *imageReleaseOptions) error) *cobra.Command {
+	opts := &imageReleaseOptions{MaxAge: cli.DurationFlag(24 * time.Hour)}
 	cmd := &cobra.Command{
 		Use:   "sign IMAGE",
 		Short: "Sign IMAGE's digest, only with a GO evidence document for that exact digest",
@@ -271,11 +270,11 @@ Exit codes: 0 signed, 1 refused or failed, 2 usage or configuration error.`,
   readiness image sign --key cosign.key --evidence bundle.json --evidence-key scan.pub ghcr.io/acme/api@sha256:…
   readiness image sign --key cosign.key --evidence bundle.json --evidence-certificate-identity ci@acme.dev \
     --evidence-certificate-oidc-issuer https://accounts.google.com ghcr.io/acme/api@sha256:…`,
-		Args: ExactArgs(1, "name one image to sign: readiness image sign IMAGE"),
+		Args: cli.ExactArgs(1, "name one image to sign: readiness image sign IMAGE"),
 		PreRunE: func(_ *cobra.Command, args []string) error {
 			opts.Image = args[0]
 			if opts.MaxAge <= 0 {
-				return Usagef("--max-age must be positive")
+				return cli.Usagef("--max-age must be positive")
 			}
 			if err := opts.validateEvidenceTrust(); err != nil {
 				return err
@@ -306,21 +305,21 @@ func (o *imageReleaseOptions) validateEvidenceTrust() error {
 	keyless := o.EvidenceIdentity != "" || o.EvidenceIdentityRegexp != "" || o.EvidenceIssuer != ""
 	switch {
 	case o.Evidence == "" && (o.EvidenceKey != "" || keyless):
-		return Usagef("--evidence-key and --evidence-certificate-* verify --evidence; name the bundle with --evidence FILE")
+		return cli.Usagef("--evidence-key and --evidence-certificate-* verify --evidence; name the bundle with --evidence FILE")
 	case o.Evidence == "":
 		return nil
 	case o.EvidenceKey != "" && keyless:
-		return Usagef("trust the scanner's key (--evidence-key) or its keyless identity (--evidence-certificate-*), not both")
+		return cli.Usagef("trust the scanner's key (--evidence-key) or its keyless identity (--evidence-certificate-*), not both")
 	case o.EvidenceKey == "" && !keyless:
-		return Usagef("--evidence needs the scanner's trust material: --evidence-key cosign.pub (image scan --bundle FILE --key …), or --evidence-certificate-identity and --evidence-certificate-oidc-issuer (image scan --bundle FILE --keyless); an unsigned bundle is never signed")
+		return cli.Usagef("--evidence needs the scanner's trust material: --evidence-key cosign.pub (image scan --bundle FILE --key …), or --evidence-certificate-identity and --evidence-certificate-oidc-issuer (image scan --bundle FILE --keyless); an unsigned bundle is never signed")
 	case !keyless:
 		return nil
 	case o.EvidenceIdentity != "" && o.EvidenceIdentityRegexp != "":
-		return Usagef("give --evidence-certificate-identity or --evidence-certificate-identity-regexp, not both")
+		return cli.Usagef("give --evidence-certificate-identity or --evidence-certificate-identity-regexp, not both")
 	case o.EvidenceIdentity == "" && o.EvidenceIdentityRegexp == "":
-		return Usagef("--evidence-certificate-oidc-issuer needs the scanner's identity too: --evidence-certificate-identity or --evidence-certificate-identity-regexp")
+		return cli.Usagef("--evidence-certificate-oidc-issuer needs the scanner's identity too: --evidence-certificate-identity or --evidence-certificate-identity-regexp")
 	case o.EvidenceIssuer == "":
-		return Usagef("the scanner's keyless identity needs its issuer too: --evidence-certificate-oidc-issuer (https://token.actions.githubusercontent.com for GitHub Actions)")
+		return cli.Usagef("the scanner's keyless identity needs its issuer too: --evidence-certificate-oidc-issuer (https://token.actions.githubusercontent.com for GitHub Actions)")
 	}
 	return nil
 }
@@ -337,9 +336,9 @@ func (o *imageReleaseOptions) evidenceTrust() *sign.EvidenceTrust {
 // the gates are replaced by the carried bundle, re-judged here). Every
 // input is read and checked before the key is loaded or the registry
 // contacted.
-func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) error {
+func (a *app) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) error {
 	if _, err := sign.ParseRef(opts.Image, opts.Registry.Options()); err != nil {
-		return AsUsage(err)
+		return cli.AsUsage(err)
 	}
 	if opts.Evidence != "" {
 		if err := opts.Render.RefuseInputs(append([]string{opts.Evidence}, opts.Policy.Dirs...)); err != nil {
@@ -350,7 +349,7 @@ func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 	if err != nil {
 		var refused *sign.RefusedError
 		if errors.As(err, &refused) {
-			return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("not released: %w", err)}
+			return &cli.ExitError{Code: cli.ExitNOGO, Err: fmt.Errorf("not released: %w", err)}
 		}
 		return err
 	}
@@ -372,7 +371,7 @@ func (a *App) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 // (release.Live), or the signed bundle of --evidence (release.Carried),
 // verified with --evidence-key and checked now; then scanner is who signed
 // it.
-func (a *App) releaseGates(ctx context.Context, opts *imageReleaseOptions) (gates sign.GatesFunc, scanner *sign.Identity, err error) {
+func (a *app) releaseGates(ctx context.Context, opts *imageReleaseOptions) (gates sign.GatesFunc, scanner *sign.Identity, err error) {
 	if opts.Evidence != "" {
 		opened, b, err := readSignedBundle(ctx, opts.Evidence, opts.evidenceTrust())
 		if err != nil {
@@ -425,11 +424,11 @@ func readSignedBundle(ctx context.Context, path string, trust *sign.EvidenceTrus
 		if trust.Key == "" {
 			flag = "--evidence-certificate-identity"
 		}
-		return nil, nil, Usagef("%s: %v", flag, err)
+		return nil, nil, cli.Usagef("%s: %v", flag, err)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, Usagef("--evidence: %v", unwrapPathErr(err))
+		return nil, nil, cli.Usagef("--evidence: %v", unwrapPathErr(err))
 	}
 	opened, err := trust.Open(ctx, data, sign.BundlePredicateType)
 	if err != nil {
@@ -451,13 +450,13 @@ func unwrapPathErr(err error) error {
 }
 
 // reportRelease prints what happened and maps it to an exit code.
-func (a *App) reportRelease(res *sign.ReleaseResult, runErr error, opts *imageReleaseOptions) error {
+func (a *app) reportRelease(res *sign.ReleaseResult, runErr error, opts *imageReleaseOptions) error {
 	var refErr *sign.RefError
-	var exitErr *ExitError
+	var exitErr *cli.ExitError
 	var usage *pipeline.UsageError
 	switch {
 	case errors.As(runErr, &refErr):
-		return AsUsage(runErr)
+		return cli.AsUsage(runErr)
 	case errors.As(runErr, &exitErr), errors.As(runErr, &usage):
 		return runErr
 	}
@@ -467,7 +466,7 @@ func (a *App) reportRelease(res *sign.ReleaseResult, runErr error, opts *imageRe
 		}
 	}
 	if res != nil && opts.ResultFile != "" {
-		if err := WriteJSON(opts.ResultFile, res); err != nil {
+		if err := cli.WriteJSON(opts.ResultFile, res); err != nil {
 			fmt.Fprintf(a.IO.ErrOut, "readiness: warning: --result: %v\n", err)
 		}
 	}
@@ -480,10 +479,10 @@ func (a *App) reportRelease(res *sign.ReleaseResult, runErr error, opts *imageRe
 	switch {
 	case errors.Is(runErr, sign.ErrNoGo):
 		fmt.Fprintf(w, "\nreadiness: %s is NO-GO: nothing was signed, nothing was pushed\n", res.Target)
-		return ErrNOGO
+		return cli.ErrNOGO
 	case runErr != nil:
 		printReleaseSteps(w, res)
-		return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("not released: %w", runErr)}
+		return &cli.ExitError{Code: cli.ExitNOGO, Err: fmt.Errorf("not released: %w", runErr)}
 	}
 	fmt.Fprintf(w, "\nreadiness: released %s\n", res.Target)
 	printReleaseSteps(w, res)
@@ -594,7 +593,7 @@ type imageVerifyOptions struct {
 	RekorURL             string
 	TrustedRoot          string
 	RequireVuln          bool
-	MaxAge               DurationFlag
+	MaxAge               cli.DurationFlag
 	DenyWaived           bool
 	Format               string
 	Registry             registryFlags
@@ -628,8 +627,8 @@ func (o *imageVerifyOptions) verifyOptions() sign.VerifyOptions {
 }
 
 // newImageVerifyCmd builds `readiness image verify`.
-func newImageVerifyCmd(app *App, runF func(context.Context, *imageVerifyOptions) error) *cobra.Command {
-	opts := &imageVerifyOptions{MaxAge: DurationFlag(sign.DefaultVerifyMaxAge)}
+func newImageVerifyCmd(app *app, runF func(context.Context, *imageVerifyOptions) error) *cobra.Command {
+	opts := &imageVerifyOptions{MaxAge: cli.DurationFlag(sign.DefaultVerifyMaxAge)}
 	cmd := &cobra.Command{
 		Use:   "verify IMAGE",
 		Short: "Verify IMAGE's signature and that its attested verdict is a fresh GO for its exact digest",
@@ -649,17 +648,17 @@ Exit codes: 0 verified, 1 not verified, 2 usage error.`,
 		Example: `  readiness image verify --key cosign.pub --max-age 7d ghcr.io/acme/api:1.4.2
   readiness image verify --certificate-identity-regexp '^https://github.com/acme/api/' \
       --certificate-oidc-issuer https://token.actions.githubusercontent.com ghcr.io/acme/api@sha256:…`,
-		Args: ExactArgs(1, "name one image to verify: readiness image verify IMAGE"),
+		Args: cli.ExactArgs(1, "name one image to verify: readiness image verify IMAGE"),
 		PreRunE: func(_ *cobra.Command, args []string) error {
 			opts.Image = args[0]
 			if opts.Format != "text" && opts.Format != "json" {
-				return Usagef("unknown --format %q; use text or json", opts.Format)
+				return cli.Usagef("unknown --format %q; use text or json", opts.Format)
 			}
 			if err := opts.Registry.validate(); err != nil {
 				return err
 			}
 			if err := opts.verifyOptions().Validate(); err != nil {
-				return Usagef("%v", err)
+				return cli.Usagef("%v", err)
 			}
 			return nil
 		},
@@ -674,7 +673,7 @@ Exit codes: 0 verified, 1 not verified, 2 usage error.`,
 	return cmd
 }
 
-func (a *App) imageVerifyRun(ctx context.Context, opts *imageVerifyOptions) error {
+func (a *app) imageVerifyRun(ctx context.Context, opts *imageVerifyOptions) error {
 	vo := opts.verifyOptions()
 	vo.Now = a.Now
 	rctx, cancel := context.WithTimeout(ctx, opts.Registry.NetworkTimeout)
@@ -682,23 +681,23 @@ func (a *App) imageVerifyRun(ctx context.Context, opts *imageVerifyOptions) erro
 	// The key first: a bad key is a usage error (exit 2) whatever the
 	// image reference, and costs no registry round trip.
 	if err := sign.LoadVerifier(rctx, &vo); err != nil {
-		return AsUsage(err)
+		return cli.AsUsage(err)
 	}
 	t, err := sign.Resolve(rctx, opts.Image, vo.Registry)
 	if err != nil {
 		var re *sign.RefError
 		if errors.As(err, &re) {
-			return AsUsage(err)
+			return cli.AsUsage(err)
 		}
-		return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("not verified: %w", err)}
+		return &cli.ExitError{Code: cli.ExitNOGO, Err: fmt.Errorf("not verified: %w", err)}
 	}
 	v, err := sign.Verify(rctx, t, vo)
 	if err != nil {
 		var ke *sign.KeyError
 		if errors.As(err, &ke) {
-			return AsUsage(err)
+			return cli.AsUsage(err)
 		}
-		return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("not verified: %w", err)}
+		return &cli.ExitError{Code: cli.ExitNOGO, Err: fmt.Errorf("not verified: %w", err)}
 	}
 	if opts.Format == "json" {
 		enc := json.NewEncoder(a.IO.Out)
@@ -710,7 +709,7 @@ func (a *App) imageVerifyRun(ctx context.Context, opts *imageVerifyOptions) erro
 		printVerification(a.IO.Out, v, a.Now())
 	}
 	if !v.OK() {
-		return ErrNOGO
+		return cli.ErrNOGO
 	}
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/readiness-dev/readiness/internal/checks"
-	"github.com/readiness-dev/readiness/internal/checks/imagescan"
+	"github.com/readiness-dev/readiness/internal/cli"
 	"github.com/readiness-dev/readiness/internal/config"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/pipeline"
@@ -20,8 +20,8 @@ import (
 	"github.com/readiness-dev/readiness/internal/sign"
 )
 
-// newImageCmd builds `readiness image`, the container image commands.
-func newImageCmd(app *App) *cobra.Command {
+// newImageCmd builds `readiness image`.
+func newImageCmd(app *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "image",
 		Short: "Scan container images (and release, sign and verify them)",
@@ -58,8 +58,8 @@ type imageScanOptions struct {
 	Key     string
 	Signing keylessFlags
 	Timeout time.Duration
-	Policy  PolicyOptions
-	Render  RenderOptions
+	Policy  cli.PolicyOptions
+	Render  cli.RenderOptions
 
 	// changed reports whether a flag was given (flags override the config).
 	changed func(string) bool
@@ -85,14 +85,14 @@ func (o *imageScanOptions) AddFlags(cmd *cobra.Command) {
 	o.Signing.AddFlags(cmd)
 	f.Lookup("keyless").Usage = "sign the --bundle keylessly instead: an ephemeral key certified by Fulcio for the CI's OIDC identity; the certificate is stored with the envelope (the identity becomes visible to whoever holds the bundle)"
 	f.Lookup("tlog-upload").Usage = "record the signature in Rekor; not supported yet for the --bundle: with --keyless give --tlog-upload=false (image sign then checks the certificate when it reads the bundle, so sign within its lifetime)"
-	f.Var((*DurationFlag)(&o.Timeout), "timeout", "deadline for the scan (default: the check's timeout, 10m)")
+	f.Var((*cli.DurationFlag)(&o.Timeout), "timeout", "deadline for the scan (default: the check's timeout, 10m)")
 	o.Policy.AddFlags(cmd)
 	o.Render.AddFlags(cmd)
 }
 
 // newImageScanCmd builds `readiness image scan`. runF replaces the behaviour
 // in tests of flag parsing.
-func newImageScanCmd(app *App, runF func(context.Context, *imageScanOptions) error) *cobra.Command {
+func newImageScanCmd(app *app, runF func(context.Context, *imageScanOptions) error) *cobra.Command {
 	opts := &imageScanOptions{}
 	cmd := &cobra.Command{
 		Use:   "scan [IMAGE...]",
@@ -114,10 +114,10 @@ Exit codes: 0 GO, 1 NO-GO, 2 usage or configuration error.`,
 			opts.Images = args
 			opts.changed = cmd.Flags().Changed
 			if len(args)+len(opts.Inputs)+len(opts.OCILayouts) == 0 {
-				return Usagef("name an image to scan: IMAGE, --input FILE.tar or --oci-layout DIR (see 'readiness image scan --help')")
+				return cli.Usagef("name an image to scan: IMAGE, --input FILE.tar or --oci-layout DIR (see 'readiness image scan --help')")
 			}
 			if opts.Timeout < 0 {
-				return Usagef("--timeout must be positive")
+				return cli.Usagef("--timeout must be positive")
 			}
 			if err := opts.validateSigning(cmd.Flags().Changed); err != nil {
 				return err
@@ -144,18 +144,18 @@ func (opts *imageScanOptions) validateSigning(changed func(string) bool) error {
 	k := opts.Signing
 	switch {
 	case opts.Key != "" && k.Keyless:
-		return Usagef("--key and --keyless exclude each other: sign the bundle with one")
+		return cli.Usagef("--key and --keyless exclude each other: sign the bundle with one")
 	case opts.Key != "" && opts.Bundle == "":
-		return Usagef("--key signs the bundle; name it with --bundle FILE")
+		return cli.Usagef("--key signs the bundle; name it with --bundle FILE")
 	case k.Keyless && opts.Bundle == "":
-		return Usagef("--keyless signs the bundle; name it with --bundle FILE")
+		return cli.Usagef("--keyless signs the bundle; name it with --bundle FILE")
 	case k.Keyless && k.TlogUpload:
-		return Usagef("image scan --keyless does not record the bundle in Rekor yet: add --tlog-upload=false (image sign then accepts the bundle only while its Fulcio certificate is valid, 10 minutes for the public Fulcio)")
+		return cli.Usagef("image scan --keyless does not record the bundle in Rekor yet: add --tlog-upload=false (image sign then accepts the bundle only while its Fulcio certificate is valid, 10 minutes for the public Fulcio)")
 	}
 	if !k.Keyless {
 		for _, name := range []string{"identity-token", "fulcio-url", "oidc-issuer", "oidc-client-id", "oidc-provider", "trusted-root", "tlog-upload"} {
 			if changed(name) {
-				return Usagef("--%s is for signing the bundle keylessly: add --keyless --bundle FILE, or drop it", name)
+				return cli.Usagef("--%s is for signing the bundle keylessly: add --keyless --bundle FILE, or drop it", name)
 			}
 		}
 	}
@@ -170,9 +170,9 @@ func blockOn(in []string) ([]checks.Severity, error) {
 		s = strings.ToLower(strings.TrimSpace(s))
 		switch {
 		case s == "unknown":
-			return nil, Usagef("--severity UNKNOWN: vulnerabilities trivy rates UNKNOWN are reported as medium (unknown_severity in readiness.yaml); add MEDIUM to block on them")
+			return nil, cli.Usagef("--severity UNKNOWN: vulnerabilities trivy rates UNKNOWN are reported as medium (unknown_severity in readiness.yaml); add MEDIUM to block on them")
 		case !checks.Severity(s).Valid():
-			return nil, Usagef("--severity %q is not a severity; use CRITICAL, HIGH, MEDIUM, LOW or INFO", s)
+			return nil, cli.Usagef("--severity %q is not a severity; use CRITICAL, HIGH, MEDIUM, LOW or INFO", s)
 		}
 		out = append(out, checks.Severity(s))
 	}
@@ -181,12 +181,12 @@ func blockOn(in []string) ([]checks.Severity, error) {
 
 // imageScanRun runs the image-scan check of readiness.yaml (or a default
 // one) with the flags laid over its settings, through the shared pipeline.
-func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
+func (a *app) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 	cfg, err := a.imageScanConfig(opts.ConfigPath)
 	if err != nil {
 		return err
 	}
-	spec, err := pipeline.SpecOrDefault(cfg, imagescan.Type, "--check", opts.Check)
+	spec, err := pipeline.SpecOrDefault(cfg, release.ScanType, "--check", opts.Check)
 	if err != nil {
 		return err
 	}
@@ -199,23 +199,9 @@ func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 			spec.BlockOn = append(spec.BlockOn, string(b))
 		}
 	}
-	build := func(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
-		o, err := imagescan.OptionsFromSpec(env, spec)
-		if err != nil {
-			return nil, err
-		}
-		opts.apply(&o)
-		if err := o.Validate(); err != nil {
-			return nil, Usagef("%v", err)
-		}
-		if err := o.ValidReferences(); err != nil {
-			return nil, Usagef("%v", err)
-		}
-		return imagescan.New(o, imagescan.Deps{Now: a.Now}), nil
-	}
 	sel := pipeline.Selection{
-		Config: cfg, Only: []string{spec.Name}, Specs: []config.CheckSpec{spec},
-		Build: map[string]pipeline.BuildFunc{spec.Name: build}, Policy: opts.Policy.Options(),
+		Config: cfg, Only: []string{spec.Name}, Specs: []config.CheckSpec{spec}, Policy: opts.Policy.Options(),
+		Overrides: map[string]config.Overrides{spec.Name: opts.overrides()},
 	}
 	if opts.Timeout > 0 {
 		// The scan is the whole run: --timeout bounds both, or the
@@ -234,13 +220,13 @@ func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 	switch {
 	case opts.Key != "":
 		if signer, err = sign.New(ctx, sign.Options{Key: sign.KeyOptions{KeyRef: opts.Key, PassFunc: a.PassFunc(opts.Key)}}); err != nil {
-			return AsUsage(err)
+			return cli.AsUsage(err)
 		}
 	case opts.Signing.Keyless:
 		// The token is read, and Fulcio asked, only after the scan.
 		so := sign.Options{Key: sign.KeyOptions{Keyless: opts.Signing.Options()}, TrustedRoot: opts.Signing.TrustedRoot, TlogUpload: opts.Signing.TlogUpload}
 		if signer, err = sign.New(ctx, so); err != nil {
-			return AsUsage(err)
+			return cli.AsUsage(err)
 		}
 	}
 	doc, err := a.Judge(ctx, sel)
@@ -249,7 +235,7 @@ func (a *App) imageScanRun(ctx context.Context, opts *imageScanOptions) error {
 	}
 	published := a.Publish(doc, opts.Render)
 	if err := writeBundle(ctx, opts.Bundle, doc, signer); err != nil {
-		return &ExitError{Code: ExitNOGO, Err: fmt.Errorf("--bundle %s was not written: %w", opts.Bundle, err)}
+		return &cli.ExitError{Code: cli.ExitNOGO, Err: fmt.Errorf("--bundle %s was not written: %w", opts.Bundle, err)}
 	}
 	return published
 }
@@ -277,17 +263,26 @@ func writeBundle(ctx context.Context, path string, doc *evidence.Document, signe
 }
 
 // imageScanConfig loads --config, or readiness.yaml when it exists.
-func (a *App) imageScanConfig(path string) (*config.Config, error) {
+func (a *app) imageScanConfig(path string) (*config.Config, error) {
 	if path != "" {
 		return a.OptionalConfig(path, true)
 	}
 	return a.OptionalConfig("readiness.yaml", false)
 }
 
-// apply lays the flags over the options from readiness.yaml: images named
-// on the command line replace the configured ones; other flags override
-// only when given.
-func (opts *imageScanOptions) apply(o *imagescan.Options) {
+// scanFlags names the flag that sets each `with:` key, for messages. Keys
+// that are also plain words (trivy, scanners) are left out: a message about
+// the trivy binary is not about the --trivy flag.
+var scanFlags = map[string]string{
+	"oci_layouts": "--oci-layout", "ignore_unfixed": "--ignore-unfixed", "skip_db_update": "--skip-db-update",
+	"cache_dir": "--cache-dir", "report_dir": "--report-dir",
+}
+
+// overrides lays the flags over the image-scan check's settings: images
+// named on the command line replace the configured ones; other flags
+// override only when given. Paths are the user's, relative to where they
+// stand.
+func (opts *imageScanOptions) overrides() config.Overrides {
 	abs := func(ps []string) []string {
 		out := make([]string, len(ps))
 		for i, p := range ps {
@@ -295,33 +290,39 @@ func (opts *imageScanOptions) apply(o *imagescan.Options) {
 		}
 		return out
 	}
-	o.Images, o.Inputs, o.OCILayouts = opts.Images, abs(opts.Inputs), abs(opts.OCILayouts)
+	absOne := func(p string) string {
+		a, _ := filepath.Abs(p)
+		return a
+	}
+	set := map[string]any{"images": append([]string{}, opts.Images...), "inputs": abs(opts.Inputs), "oci_layouts": abs(opts.OCILayouts)}
 	changed := opts.changed
 	if changed == nil {
 		changed = func(string) bool { return false }
 	}
 	if changed("trivy") {
-		o.Trivy = opts.Trivy
-		if strings.ContainsRune(o.Trivy, filepath.Separator) {
-			o.Trivy, _ = filepath.Abs(o.Trivy)
+		t := opts.Trivy
+		if strings.ContainsRune(t, filepath.Separator) {
+			t = absOne(t)
 		}
+		set["trivy"] = t
 	}
 	if changed("ignore-unfixed") {
-		o.IgnoreUnfixed = opts.IgnoreUnfixed
+		set["ignore_unfixed"] = opts.IgnoreUnfixed
 	}
 	if changed("scanners") {
-		o.Scanners = opts.Scanners
+		set["scanners"] = opts.Scanners
 	}
 	if changed("skip-db-update") {
-		o.SkipDBUpdate = opts.SkipDBUpdate
+		set["skip_db_update"] = opts.SkipDBUpdate
 	}
 	if changed("cache-dir") {
-		o.CacheDir, _ = filepath.Abs(opts.CacheDir)
+		set["cache_dir"] = absOne(opts.CacheDir)
 	}
 	if changed("platform") {
-		o.Platforms = opts.Platforms
+		set["platforms"] = opts.Platforms
 	}
 	if changed("report-dir") {
-		o.ReportDir, _ = filepath.Abs(opts.ReportDir)
+		set["report_dir"] = absOne(opts.ReportDir)
 	}
+	return config.Overrides{Set: set, Flags: scanFlags}
 }

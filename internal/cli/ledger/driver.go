@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/readiness-dev/readiness/internal/checks/ledgersuite"
+	"github.com/readiness-dev/readiness/internal/cli"
 	"github.com/readiness-dev/readiness/internal/ledgerproto"
 )
 
@@ -28,15 +29,15 @@ func (d *driverFlags) AddFlags(cmd *cobra.Command) {
 func (d *driverFlags) args(_ *cobra.Command, args []string) error {
 	switch {
 	case d.On && len(args) == 0:
-		return Usagef("--driver needs the driver command after --, e.g. --driver -- python3 tools/ledger_driver.py --db /tmp/ledger.db")
+		return cli.Usagef("--driver needs the driver command after --, e.g. --driver -- python3 tools/ledger_driver.py --db /tmp/ledger.db")
 	case !d.On && len(args) > 0:
-		return Usagef("unexpected arguments %q (a driver command needs --driver)", args)
+		return cli.Usagef("unexpected arguments %q (a driver command needs --driver)", args)
 	case !d.On && len(d.Env) > 0:
-		return Usagef("--driver-env needs --driver")
+		return cli.Usagef("--driver-env needs --driver")
 	}
 	for _, kv := range d.Env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return Usagef("--driver-env %q: want KEY=VALUE", kv)
+			return cli.Usagef("--driver-env %q: want KEY=VALUE", kv)
 		}
 	}
 	return nil
@@ -55,14 +56,14 @@ func (d *driverFlags) command(args []string) *ledgerproto.Command {
 func driverStartErr(err error) error {
 	var de *ledgerproto.DriverError
 	if errors.As(err, &de) {
-		return Usagef("%v", err)
+		return cli.Usagef("%v", err)
 	}
 	return err
 }
 
 // newLedgerDriverCmd is readiness's own ledger as a ledger driver, the
 // reference implementation of docs/gates/ledger-driver.md.
-func newLedgerDriverCmd(app *App) *cobra.Command {
+func newLedgerDriverCmd(app *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "driver --db DSN [--name NAME]",
 		Short: "Serve readiness's own ledger over the ledger driver protocol (the reference driver)",

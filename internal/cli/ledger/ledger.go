@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/readiness-dev/readiness/internal/checks/ledgersuite"
+	"github.com/readiness-dev/readiness/internal/cli"
 	"github.com/readiness-dev/readiness/internal/ledger"
 )
 
@@ -35,19 +36,19 @@ func (o *ledgerOptions) AddFlags(cmd *cobra.Command) {
 // dsn resolves --db, then the environment; required says whether a
 // missing DSN is a usage error (operations) or means a fresh temporary
 // SQLite file (test, bench).
-func (o *ledgerOptions) dsn(app *App, required bool) (string, func(), error) {
+func (o *ledgerOptions) dsn(app *app, required bool) (string, func(), error) {
 	dsn := o.DB
 	if dsn == "" {
 		dsn = app.IO.Getenv(ledgerDSNEnv)
 	}
 	if dsn != "" {
 		if _, err := ledger.ParseDSN(dsn); err != nil {
-			return "", nil, Usagef("--db: %v", err)
+			return "", nil, cli.Usagef("--db: %v", err)
 		}
 		return dsn, func() {}, nil
 	}
 	if required {
-		return "", nil, Usagef("no ledger: pass --db DSN or set %s (e.g. sqlite:///var/lib/router/ledger.db)", ledgerDSNEnv)
+		return "", nil, cli.Usagef("no ledger: pass --db DSN or set %s (e.g. sqlite:///var/lib/router/ledger.db)", ledgerDSNEnv)
 	}
 	tmp, cleanup, err := ledgersuite.TempSQLiteDSN()
 	return tmp, cleanup, err
@@ -55,14 +56,14 @@ func (o *ledgerOptions) dsn(app *App, required bool) (string, func(), error) {
 
 // open opens the ledger named by --db. Commands that must not create one
 // (wait, inspect, complete, fail) set MustExist; readers set ReadOnly.
-func (o *ledgerOptions) open(ctx context.Context, app *App, lo ledger.Options) (*ledger.Ledger, error) {
+func (o *ledgerOptions) open(ctx context.Context, app *app, lo ledger.Options) (*ledger.Ledger, error) {
 	dsn, _, err := o.dsn(app, true)
 	if err != nil {
 		return nil, err
 	}
 	l, err := ledger.Open(ctx, dsn, lo)
 	if err != nil {
-		return nil, Usagef("cannot use the ledger: %v", err)
+		return nil, cli.Usagef("cannot use the ledger: %v", err)
 	}
 	return l, nil
 }
@@ -72,10 +73,10 @@ func (o *ledgerOptions) open(ctx context.Context, app *App, lo ledger.Options) (
 // opened or created.
 func keyArg(_ *cobra.Command, args []string) error {
 	if len(args) != 1 {
-		return Usagef("accepts exactly one KEY, received %d", len(args))
+		return cli.Usagef("accepts exactly one KEY, received %d", len(args))
 	}
 	if err := ledger.CheckKey(args[0]); err != nil {
-		return Usagef("KEY: %v", err)
+		return cli.Usagef("KEY: %v", err)
 	}
 	return nil
 }
@@ -87,12 +88,12 @@ func keyArg(_ *cobra.Command, args []string) error {
 func ledgerExit(cmd *cobra.Command) {
 	for _, c := range cmd.Commands() {
 		if run := c.RunE; run != nil {
-			c.RunE = func(cmd *cobra.Command, args []string) error { return AsUsage(run(cmd, args)) }
+			c.RunE = func(cmd *cobra.Command, args []string) error { return cli.AsUsage(run(cmd, args)) }
 		}
 	}
 }
 
-func newLedgerCmd(app *App) *cobra.Command {
+func newLedgerCmd(app *app) *cobra.Command {
 	opts := &ledgerOptions{}
 	cmd := &cobra.Command{
 		Use:   "ledger",
@@ -127,14 +128,14 @@ benchmarks. Every command takes --db (or $` + ledgerDSNEnv + `) and --json.`,
 	return cmd
 }
 
-func (a *App) printJSON(v any) error {
+func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.IO.Out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
 
 // writeOutput prints an output exactly; a terminal gets a final newline.
-func (a *App) writeOutput(b []byte) error {
+func (a *app) writeOutput(b []byte) error {
 	if _, err := a.IO.Out.Write(b); err != nil {
 		return err
 	}
@@ -152,7 +153,7 @@ type ledgerClaimOptions struct {
 	Lease time.Duration
 }
 
-func newLedgerClaimCmd(app *App, lo *ledgerOptions) *cobra.Command {
+func newLedgerClaimCmd(app *app, lo *ledgerOptions) *cobra.Command {
 	o := &ledgerClaimOptions{}
 	cmd := &cobra.Command{
 		Use:   "claim KEY --owner ID",
@@ -163,10 +164,10 @@ stdout, as wait would) or another owner's lease is live (named on stderr).`,
 		Args: cobra.ExactArgs(1),
 		PreRunE: func(*cobra.Command, []string) error {
 			if o.Owner == "" {
-				return Usagef("--owner is required")
+				return cli.Usagef("--owner is required")
 			}
 			if o.Lease <= 0 {
-				return Usagef("--lease must be positive, not %s", o.Lease)
+				return cli.Usagef("--lease must be positive, not %s", o.Lease)
 			}
 			return nil
 		},
@@ -198,9 +199,9 @@ stdout, as wait would) or another owner's lease is live (named on stderr).`,
 						return err
 					}
 				}
-				return &ExitError{Code: 1}
+				return &cli.ExitError{Code: 1}
 			default:
-				return &ExitError{Code: 1, Err: fmt.Errorf("%s is %s; not claimed", ledger.KeyRef(args[0]), c.State.Describe())}
+				return &cli.ExitError{Code: 1, Err: fmt.Errorf("%s is %s; not claimed", ledger.KeyRef(args[0]), c.State.Describe())}
 			}
 		},
 	}
@@ -218,7 +219,7 @@ type ledgerCompleteOptions struct {
 	set        bool
 }
 
-func newLedgerCompleteCmd(app *App, lo *ledgerOptions) *cobra.Command {
+func newLedgerCompleteCmd(app *app, lo *ledgerOptions) *cobra.Command {
 	o := &ledgerCompleteOptions{}
 	cmd := &cobra.Command{
 		Use:   "complete KEY --owner ID (--output TEXT | --output-file FILE)",
@@ -229,11 +230,11 @@ The ledger must exist (a mistyped --db is an error, not a new ledger).`,
 		Args: keyArg,
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Owner == "" {
-				return Usagef("--owner is required")
+				return cli.Usagef("--owner is required")
 			}
 			o.set = cmd.Flags().Changed("output")
 			if o.set == (o.OutputFile != "") {
-				return Usagef("give exactly one of --output and --output-file")
+				return cli.Usagef("give exactly one of --output and --output-file")
 			}
 			return nil
 		},
@@ -247,7 +248,7 @@ The ledger must exist (a mistyped --db is an error, not a new ledger).`,
 					out, err = os.ReadFile(o.OutputFile)
 				}
 				if err != nil {
-					return Usagef("--output-file: %v", err)
+					return cli.Usagef("--output-file: %v", err)
 				}
 			}
 			l, err := lo.open(cmd.Context(), app, ledger.Options{MustExist: true})
@@ -278,7 +279,7 @@ The ledger must exist (a mistyped --db is an error, not a new ledger).`,
 
 // --- fail ---
 
-func newLedgerFailCmd(app *App, lo *ledgerOptions) *cobra.Command {
+func newLedgerFailCmd(app *app, lo *ledgerOptions) *cobra.Command {
 	var owner, msg string
 	cmd := &cobra.Command{
 		Use:   "fail KEY --owner ID --error TEXT",
@@ -289,7 +290,7 @@ waiters get that), or --owner does not hold the running attempt.`,
 		Args: keyArg,
 		PreRunE: func(*cobra.Command, []string) error {
 			if owner == "" || msg == "" {
-				return Usagef("--owner and --error are required")
+				return cli.Usagef("--owner and --error are required")
 			}
 			return nil
 		},
@@ -316,9 +317,9 @@ waiters get that), or --owner does not hold the running attempt.`,
 				}
 				return nil
 			case errors.Is(err, ledger.ErrCompleted):
-				return &ExitError{Code: 1, Err: fmt.Errorf("%s already has an output (%s); the failure was not recorded and waiters get the output", ledger.KeyRef(args[0]), st.Describe())}
+				return &cli.ExitError{Code: 1, Err: fmt.Errorf("%s already has an output (%s); the failure was not recorded and waiters get the output", ledger.KeyRef(args[0]), st.Describe())}
 			case errors.Is(err, ledger.ErrNotOwner):
-				return &ExitError{Code: 1, Err: fmt.Errorf("%s does not hold the running attempt of %s (%s); nothing recorded", owner, ledger.KeyRef(args[0]), st.Describe())}
+				return &cli.ExitError{Code: 1, Err: fmt.Errorf("%s does not hold the running attempt of %s (%s); nothing recorded", owner, ledger.KeyRef(args[0]), st.Describe())}
 			}
 			return err
 		},
@@ -330,7 +331,7 @@ waiters get that), or --owner does not hold the running attempt.`,
 
 // --- wait ---
 
-func newLedgerWaitCmd(app *App, lo *ledgerOptions) *cobra.Command {
+func newLedgerWaitCmd(app *app, lo *ledgerOptions) *cobra.Command {
 	var timeout time.Duration
 	var after int64
 	cmd := &cobra.Command{
@@ -344,10 +345,10 @@ exist.`,
 		Args: keyArg,
 		PreRunE: func(*cobra.Command, []string) error {
 			if timeout <= 0 {
-				return Usagef("--timeout must be positive")
+				return cli.Usagef("--timeout must be positive")
 			}
 			if after < 0 {
-				return Usagef("--after must be a token (0 or more), not %d", after)
+				return cli.Usagef("--after must be a token (0 or more), not %d", after)
 			}
 			return nil
 		},
@@ -376,7 +377,7 @@ exist.`,
 					_ = app.printJSON(doc)
 				}
 				if isFailed || isTimeout {
-					return &ExitError{Code: 1, Err: err}
+					return &cli.ExitError{Code: 1, Err: err}
 				}
 				return err
 			}
@@ -393,7 +394,7 @@ exist.`,
 
 // --- inspect ---
 
-func newLedgerInspectCmd(app *App, lo *ledgerOptions) *cobra.Command {
+func newLedgerInspectCmd(app *app, lo *ledgerOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "inspect KEY",
 		Short: "Show what the ledger holds for KEY (read-only; the ledger must exist)",
@@ -440,7 +441,7 @@ type ledgerTestOptions struct {
 	MaxConns  int
 }
 
-func newLedgerTestCmd(app *App, lo *ledgerOptions) *cobra.Command {
+func newLedgerTestCmd(app *app, lo *ledgerOptions) *cobra.Command {
 	o := &ledgerTestOptions{}
 	df := &driverFlags{}
 	cmd := &cobra.Command{
@@ -457,10 +458,10 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 		Args: df.args,
 		PreRunE: func(*cobra.Command, []string) error {
 			if o.Repeat <= 0 || o.Processes <= 0 || o.MaxConns <= 0 {
-				return Usagef("--repeat, --processes and --max-conns must be positive")
+				return cli.Usagef("--repeat, --processes and --max-conns must be positive")
 			}
 			if _, _, err := ledgersuite.ParseSelection(o.Run, o.Modes); err != nil {
-				return Usagef("--%v", err)
+				return cli.Usagef("--%v", err)
 			}
 			return nil
 		},
@@ -475,11 +476,11 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 			}
 			var err error
 			if cfg.Run, cfg.Modes, err = ledgersuite.ParseSelection(o.Run, o.Modes); err != nil {
-				return Usagef("--%v", err)
+				return cli.Usagef("--%v", err)
 			}
 			if d, err := ledger.ParseDSN(cfg.DSN); err == nil && d.Driver == ledger.DriverPostgres {
 				if err := ledgersuite.CheckBudget(o.MaxConns, o.Processes, cfg.Modes); err != nil {
-					return Usagef("--max-conns: %v", err)
+					return cli.Usagef("--max-conns: %v", err)
 				}
 			}
 			done, failed := 0, 0
@@ -487,7 +488,7 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 				done++
 				if !oc.Passed && oc.Skipped == "" {
 					failed++
-					fmt.Fprintf(app.IO.ErrOut, "FAIL %s [%s] run %d: %s\n", oc.Scenario, oc.Mode, oc.Run, oneLine(oc.Error))
+					fmt.Fprintf(app.IO.ErrOut, "FAIL %s [%s] run %d: %s\n", oc.Scenario, oc.Mode, oc.Run, cli.OneLine(oc.Error))
 				}
 				if app.IO.Live() {
 					fmt.Fprintf(app.IO.ErrOut, "\r\033[K%d runs, %d failed (round %d of %d)", done, failed, oc.Run, o.Repeat)
@@ -510,7 +511,7 @@ directory. Exit 0 when every scenario passed every run, 1 otherwise.`,
 				return err
 			}
 			if rep.Failed() > 0 || nothingPassed(rep) {
-				return &ExitError{Code: 1}
+				return &cli.ExitError{Code: 1}
 			}
 			return nil
 		},
@@ -567,7 +568,7 @@ func writeSuiteTable(w io.Writer, rep *ledgersuite.Report) error {
 	}
 	for _, s := range rep.Scenarios {
 		for _, f := range s.Failures {
-			fmt.Fprintf(w, "FAIL %s %s [%s] %s\n", s.Rule, s.Scenario, s.Mode, oneLine(f))
+			fmt.Fprintf(w, "FAIL %s %s [%s] %s\n", s.Rule, s.Scenario, s.Mode, cli.OneLine(f))
 		}
 	}
 	runs, failed, skipped := 0, 0, 0
@@ -587,7 +588,7 @@ func writeSuiteTable(w io.Writer, rep *ledgersuite.Report) error {
 
 // --- bench ---
 
-func newLedgerBenchCmd(app *App, lo *ledgerOptions) *cobra.Command {
+func newLedgerBenchCmd(app *app, lo *ledgerOptions) *cobra.Command {
 	var idle, throughput time.Duration
 	var samples, processes, perProcess int
 	var waiters []int
@@ -622,33 +623,33 @@ ledger driver (docs/gates/ledger-driver.md); idle CPU is not measured.`,
 			case "peer":
 				applyPeerWorkload(cmd, &waiters, &processes, &samples, &round, &wl)
 			default:
-				return Usagef("--workload: unknown workload %q (known: peer)", workload)
+				return cli.Usagef("--workload: unknown workload %q (known: peer)", workload)
 			}
 			if idle <= 0 || throughput <= 0 || samples <= 0 || processes <= 0 {
-				return Usagef("--idle, --throughput, --samples and --processes must be positive")
+				return cli.Usagef("--idle, --throughput, --samples and --processes must be positive")
 			}
 			if wl.Keys < 0 || wl.InFlight <= 0 || wl.WaitersPerKey < 0 {
-				return Usagef("--keys and --waiters-per-key must be 0 or more, --in-flight positive")
+				return cli.Usagef("--keys and --waiters-per-key must be 0 or more, --in-flight positive")
 			}
 			if cmd.Flags().Changed("waiters-per-process") {
 				if cmd.Flags().Changed("waiters") {
-					return Usagef("give --waiters or --waiters-per-process, not both")
+					return cli.Usagef("give --waiters or --waiters-per-process, not both")
 				}
 				if perProcess <= 0 {
-					return Usagef("--waiters-per-process must be positive")
+					return cli.Usagef("--waiters-per-process must be positive")
 				}
 				waiters = []int{perProcess * processes}
 			}
 			for _, n := range waiters {
 				if n <= 0 {
-					return Usagef("--waiters must be positive")
+					return cli.Usagef("--waiters must be positive")
 				}
 			}
 			if round.Spread < 0 || round.CompleteAfter < 0 {
-				return Usagef("--spread and --complete-after must be 0 or more")
+				return cli.Usagef("--spread and --complete-after must be 0 or more")
 			}
 			if round.CompleteAfter > 0 && round.Spread >= round.CompleteAfter {
-				return Usagef("--spread must be shorter than --complete-after (every waiter arrives before the output)")
+				return cli.Usagef("--spread must be shorter than --complete-after (every waiter arrives before the output)")
 			}
 			return nil
 		},
@@ -656,7 +657,7 @@ ledger driver (docs/gates/ledger-driver.md); idle CPU is not measured.`,
 			if cpuprofile != "" {
 				stop, err := ledgersuite.StartCPUProfile(cpuprofile)
 				if err != nil {
-					return Usagef("%v", err)
+					return cli.Usagef("%v", err)
 				}
 				defer stop()
 			}
@@ -717,7 +718,7 @@ ledger driver (docs/gates/ledger-driver.md); idle CPU is not measured.`,
 
 // ownStore sets dsn to the --db store (default: a fresh SQLite file that
 // cleanup removes) and worker to this binary as its worker process.
-func (o *ledgerOptions) ownStore(app *App, dsn *string, worker *ledgersuite.Exec) (cleanup func(), err error) {
+func (o *ledgerOptions) ownStore(app *app, dsn *string, worker *ledgersuite.Exec) (cleanup func(), err error) {
 	d, cleanup, err := o.dsn(app, false)
 	if err != nil {
 		return nil, err
@@ -789,7 +790,7 @@ func writeBench(w io.Writer, rep *ledgersuite.BenchReport) error {
 
 // --- worker (hidden) ---
 
-func newLedgerWorkerCmd(app *App) *cobra.Command {
+func newLedgerWorkerCmd(app *app) *cobra.Command {
 	return &cobra.Command{
 		Use:                "worker",
 		Short:              "Serve ledger operations on stdin/stdout (used by `ledger test` and `ledger bench`)",

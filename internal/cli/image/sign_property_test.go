@@ -1,4 +1,4 @@
-package cli
+package image
 
 import (
 	"bytes"
@@ -13,11 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/readiness-dev/readiness/internal/catalog"
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/cli"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/sign"
 	"github.com/readiness-dev/readiness/internal/sign/signtest"
 	"github.com/readiness-dev/readiness/internal/testutil/trivytest"
+	"github.com/spf13/cobra"
 )
 
 // TestSignNeverTrustsAnEditedBundle is the property test of issue 12: from
@@ -49,14 +52,14 @@ func TestSignNeverTrustsAnEditedBundle(t *testing.T) {
 	}
 	scan := func(ref string) []byte {
 		out := filepath.Join(t.TempDir(), "bundle.json")
-		streams, _, errOut := Test()
+		streams, _, errOut := cli.Test()
 		streams.Getenv = func(k string) string {
 			if k == "COSIGN_PASSWORD" {
 				return "scan"
 			}
 			return ""
 		}
-		if code := Run(ctx, NewApp(streams), []string{"image", "scan", "--config", cfg, "--bundle", out, "--key", scanKeys.Private, ref}); code > 1 {
+		if code := cli.Run(ctx, testApp(streams), []string{"image", "scan", "--config", cfg, "--bundle", out, "--key", scanKeys.Private, ref}); code > 1 {
 			t.Fatalf("scan %s: exit %d: %s", ref, code, errOut)
 		}
 		data, err := os.ReadFile(out)
@@ -79,8 +82,8 @@ func TestSignNeverTrustsAnEditedBundle(t *testing.T) {
 		cleanReports[r.(map[string]any)["data"].(string)] = true
 	}
 
-	a := NewApp(nil)
-	opts := &imageReleaseOptions{ConfigPath: cfg, MaxAge: DurationFlag(24 * time.Hour), EvidenceKey: scanKeys.Public}
+	a := &app{testApp(nil)}
+	opts := &imageReleaseOptions{ConfigPath: cfg, MaxAge: cli.DurationFlag(24 * time.Hour), EvidenceKey: scanKeys.Public}
 	decide := func(data []byte, tg *sign.Target) (used []string, reason string) {
 		var claimed struct {
 			Evidence struct{ Subjects []checks.Subject }
@@ -365,4 +368,9 @@ var mutations = []mutation{
 			f.(map[string]any)["message"] = fmt.Sprint("nothing to see")
 		}
 	}},
+}
+
+// testApp is the tool's App with the real gates and the image commands.
+func testApp(streams *cli.IOStreams) *cli.App {
+	return cli.NewApp(streams, catalog.Gates, func(a *cli.App) []*cobra.Command { return []*cobra.Command{NewCmd(a)} })
 }

@@ -1,74 +1,97 @@
-package cli
+package gate_test
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/securitykey"
+	"github.com/readiness-dev/readiness/internal/checks/testsuite"
+	"github.com/readiness-dev/readiness/internal/checks/workflow"
+	"github.com/readiness-dev/readiness/internal/cli"
+	"github.com/readiness-dev/readiness/internal/cli/gate"
+	"github.com/readiness-dev/readiness/internal/cli/root"
 	"github.com/readiness-dev/readiness/internal/config"
 )
 
-func Test_NewCmdTestsRun(t *testing.T) {
+// TestNewCmdSettings: a gate command's flags and arguments become `with:`
+// settings, only when given; paths become absolute.
+func TestNewCmdSettings(t *testing.T) {
+	cwd, _ := filepath.Abs(".")
 	for _, tc := range []struct {
 		name     string
+		gate     checks.Gate
 		args     []string
-		want     testsRunOptions
+		want     map[string]any
 		wantCode int // exit code of a rejected command line; 0 when accepted
 	}{
+		{name: "tests: defaults", gate: testsuite.Gate(), want: map[string]any{}},
 		{
-			name: "defaults",
-			want: testsRunOptions{ConfigPath: "", Render: RenderOptions{Format: "text"}},
-		},
-		{
-			name: "everything",
+			name: "tests: everything", gate: testsuite.Gate(),
 			args: []string{"--config", "ci.yaml", "--suite", "go", "--suite", "py", "--repeat", "5", "--log-dir", "logs", "--policy", "pol", "--format", "json", "--output", filepath.Join(t.TempDir(), "e.json")},
-			want: testsRunOptions{ConfigPath: "ci.yaml", Suites: []string{"go", "py"}, Repeat: 5, LogDir: "logs", Policy: PolicyOptions{Dirs: []string{"pol"}}, Render: RenderOptions{Format: "json"}},
+			want: map[string]any{"only": []string{"go", "py"}, "repeat": 5, "log_dir": filepath.Join(cwd, "logs")},
 		},
-		{name: "negative repeat", args: []string{"--repeat", "-1"}, wantCode: ExitUsage},
-		{name: "repeat too high", args: []string{"--repeat", "101"}, wantCode: ExitUsage},
-		{name: "unknown format", args: []string{"--format", "yaml"}, wantCode: ExitUsage},
-		{name: "stray argument", args: []string{"go"}, wantCode: ExitUsage},
+		{name: "tests: unknown format", gate: testsuite.Gate(), args: []string{"--format", "yaml"}, wantCode: cli.ExitUsage},
+		{name: "tests: stray argument", gate: testsuite.Gate(), args: []string{"go"}, wantCode: cli.ExitUsage},
+		{name: "tests: bad number", gate: testsuite.Gate(), args: []string{"--repeat", "x"}, wantCode: cli.ExitUsage},
+		{
+			name: "key: file and windows", gate: securitykey.Gate(),
+			args: []string{"k.asc", "--security-txt", "none", "--expiry-fail", "60d", "--security-md", "S.md"},
+			want: map[string]any{"key": filepath.Join(cwd, "k.asc"), "security_txt": "none", "expiry_fail": "1440h0m0s", "security_md": filepath.Join(cwd, "S.md")},
+		},
+		{name: "key: bad duration", gate: securitykey.Gate(), args: []string{"--expiry-fail", "soon"}, wantCode: cli.ExitUsage},
+		{name: "key: two files", gate: securitykey.Gate(), args: []string{"a", "b"}, wantCode: cli.ExitUsage},
+		{
+			name: "workflow: flags", gate: workflow.Gate(), args: []string{"--actionlint=false", "--max-file-bytes", "1MiB"},
+			want: map[string]any{"actionlint": false, "max_file_bytes": int64(1 << 20)},
+		},
+		{name: "workflow: missing target", gate: workflow.Gate(), args: []string{"no/such/dir"}, wantCode: cli.ExitUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			io, _, _ := Test()
-			app := NewApp(io)
-			var got *testsRunOptions
-			cmd := newTestsRunCmd(app, func(_ context.Context, o *testsRunOptions) error {
+			io, _, _ := cli.Test()
+			app := root.NewApp(io)
+			var got *gate.Options
+			cmd := gate.NewCmd(app, tc.gate, func(_ context.Context, o *gate.Options) error {
 				got = o
 				return nil
 			})
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.Out)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
+			top := &cobra.Command{Use: "readiness", SilenceErrors: true, SilenceUsage: true}
+			top.AddCommand(cmd)
+			top.SetArgs(append([]string{cmd.Name()}, tc.args...))
+			top.SetOut(io.Out)
+			top.SetErr(io.ErrOut)
+			err := top.Execute()
 			if tc.wantCode != 0 {
-				if code := app.exitCode(err); code != tc.wantCode {
-					t.Fatalf("exit %d (%v), want %d", code, err, tc.wantCode)
+				if err == nil {
+					t.Fatalf("accepted, want exit %d", tc.wantCode)
+				}
+				var ee *cli.ExitError
+				if errors.As(err, &ee) && ee.Code != tc.wantCode {
+					t.Fatalf("exit %d (%v), want %d", ee.Code, err, tc.wantCode)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			got.Render.Outputs = nil // a temporary path
-			if diff := cmp.Diff(tc.want, *got); diff != "" {
-				t.Errorf("options (-want +got):\n%s", diff)
+			if diff := cmp.Diff(tc.want, got.Set); diff != "" {
+				t.Errorf("settings (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-func runCLI(t *testing.T, app *App, args ...string) int {
+func runCLI(t *testing.T, app *cli.App, args ...string) int {
 	t.Helper()
-	root := NewRootCmd(app)
-	root.SetArgs(args)
-	return app.exitCode(root.ExecuteContext(context.Background()))
+	return cli.Run(context.Background(), app, args)
 }
 
 func testsConfig(t *testing.T, body string) string {
@@ -85,7 +108,7 @@ func testsConfig(t *testing.T, body string) string {
 // one suite passes (GO), the other is flaky over two runs (NO-GO, with the
 // flake in the evidence).
 func TestTestsRun(t *testing.T) {
-	gomod, err := filepath.Abs(filepath.Join("..", "checks", "testsuite", "testdata", "gomod"))
+	gomod, err := filepath.Abs(filepath.Join("..", "..", "checks", "testsuite", "testdata", "gomod"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,17 +130,17 @@ func TestTestsRun(t *testing.T) {
           env: {GOFLAGS: "", GOWORK: "off", GOTOOLCHAIN: local, GOMOD_FLAKY_COUNTER: `+filepath.Join(tmp, "counter")+`}
           report: {format: go-test-json}
 `)
-	io, out, errOut := Test()
-	if code := runCLI(t, NewApp(io), "tests", "run", "--config", cfg, "--suite", "fast"); code != ExitGO {
+	io, out, errOut := cli.Test()
+	if code := runCLI(t, root.NewApp(io), "tests", "run", "--config", cfg, "--suite", "fast"); code != cli.ExitGO {
 		t.Fatalf("exit %d, want 0 (GO)\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	if !strings.Contains(out.String(), "GO") {
 		t.Errorf("no GO verdict in:\n%s", out)
 	}
 
-	io, out, errOut = Test()
+	io, out, errOut = cli.Test()
 	evidence := filepath.Join(tmp, "evidence.json")
-	if code := runCLI(t, NewApp(io), "tests", "run", "--config", cfg, "--suite", "flaky", "--repeat", "2", "--format", "json", "--output", evidence); code != ExitNOGO {
+	if code := runCLI(t, root.NewApp(io), "tests", "run", "--config", cfg, "--suite", "flaky", "--repeat", "2", "--format", "json", "--output", evidence); code != cli.ExitNOGO {
 		t.Fatalf("exit %d, want 1 (NO-GO)\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	data, err := os.ReadFile(evidence)
@@ -163,14 +186,16 @@ func TestTestsRunUsageErrors(t *testing.T) {
 		{"unknown suite", withTests, []string{"--suite", "py"}, "--suite py: no such suite in"},
 		{"bad with block", testsConfig(t, "checks:\n  - name: tests\n    with:\n      suites:\n        - {name: go, command: [go], report: {format: nunit}}\n"), nil, `readiness.yaml:3: check "tests": suite "go": report.format "nunit"`},
 		{"missing config", filepath.Join(t.TempDir(), "none.yaml"), nil, "config file not found"},
+		{"negative repeat", withTests, []string{"--repeat", "-1"}, `check "tests": --repeat must be between 1 and 100`},
+		{"repeat too high", withTests, []string{"--repeat", "101"}, "--repeat must be between 1 and 100"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			io, _, errOut := Test()
-			app := NewApp(io)
+			io, _, errOut := cli.Test()
+			app := root.NewApp(io)
 			gates := append(app.Gates(), other)
 			app.Gates = func() []checks.Gate { return gates }
 			args := append([]string{"tests", "run", "--config", tc.cfg}, tc.args...)
-			if code := runCLI(t, app, args...); code != ExitUsage {
+			if code := runCLI(t, app, args...); code != cli.ExitUsage {
 				t.Fatalf("exit %d, want 2; stderr: %s", code, errOut)
 			}
 			if !strings.Contains(errOut.String(), tc.wantErr) {

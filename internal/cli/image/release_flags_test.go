@@ -1,4 +1,4 @@
-package cli
+package image
 
 import (
 	"context"
@@ -8,12 +8,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/readiness-dev/readiness/internal/cli"
 	"github.com/readiness-dev/readiness/internal/sign"
 )
 
 func TestNewImageReleaseCmdFlags(t *testing.T) {
-	streams, _, _ := Test()
-	app := &App{IO: streams, Now: time.Now}
+	streams, _, _ := cli.Test()
+	app := &app{&cli.App{IO: streams, Now: time.Now}}
 	var got *imageReleaseOptions
 	cmd := newImageReleaseCmd(app, func(_ context.Context, o *imageReleaseOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"ghcr.io/acme/api:1", "--key", "awskms:///alias/release", "--tlog-upload=false",
@@ -27,7 +28,7 @@ func TestNewImageReleaseCmdFlags(t *testing.T) {
 		Signing: signingFlags{Key: "awskms:///alias/release", keylessFlags: keylessFlags{FulcioURL: sign.DefaultFulcioURL, OIDCIssuer: sign.DefaultOIDCIssuer,
 			OIDCClientID: "sigstore", TlogUpload: false}, RekorURL: sign.DefaultRekorURL},
 		Registry: registryFlags{AllowHTTP: true, NetworkTimeout: 90 * time.Second},
-		Policy:   PolicyOptions{Dirs: []string{"p"}}, Render: RenderOptions{Format: "json"},
+		Policy:   cli.PolicyOptions{Dirs: []string{"p"}}, Render: cli.RenderOptions{Format: "json"},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(signingFlags{})); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
@@ -35,8 +36,8 @@ func TestNewImageReleaseCmdFlags(t *testing.T) {
 }
 
 func TestNewImageVerifyCmdFlags(t *testing.T) {
-	streams, _, _ := Test()
-	app := &App{IO: streams, Now: time.Now}
+	streams, _, _ := cli.Test()
+	app := &app{&cli.App{IO: streams, Now: time.Now}}
 	var got *imageVerifyOptions
 	cmd := newImageVerifyCmd(app, func(_ context.Context, o *imageVerifyOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"ghcr.io/acme/api@sha256:0123456789012345678901234567890123456789012345678901234567890123",
@@ -48,7 +49,7 @@ func TestNewImageVerifyCmdFlags(t *testing.T) {
 	want := &imageVerifyOptions{
 		Image:              "ghcr.io/acme/api@sha256:0123456789012345678901234567890123456789012345678901234567890123",
 		CertIdentityRegexp: "^https://github.com/acme/", CertOIDCIssuer: "https://token.actions.githubusercontent.com",
-		RekorURL: sign.DefaultRekorURL, RequireVuln: true, MaxAge: DurationFlag(7 * 24 * time.Hour), Format: "json",
+		RekorURL: sign.DefaultRekorURL, RequireVuln: true, MaxAge: cli.DurationFlag(7 * 24 * time.Hour), Format: "json",
 		Registry: registryFlags{NetworkTimeout: 5 * time.Minute},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(signingFlags{})); diff != "" {
@@ -57,14 +58,14 @@ func TestNewImageVerifyCmdFlags(t *testing.T) {
 }
 
 func TestPassFuncPrefersCOSIGN_PASSWORD(t *testing.T) {
-	streams, _, errOut := Test()
+	streams, _, errOut := cli.Test()
 	streams.Getenv = func(k string) string {
 		if k == "COSIGN_PASSWORD" {
 			return "s3cret"
 		}
 		return ""
 	}
-	app := &App{IO: streams, Now: time.Now}
+	app := &app{&cli.App{IO: streams, Now: time.Now}}
 	pw, err := app.PassFunc("cosign.key")(false)
 	if err != nil || string(pw) != "s3cret" || errOut.Len() != 0 {
 		t.Errorf("password %q, err %v, prompt %q", pw, err, errOut.String())
@@ -77,10 +78,10 @@ func TestPassFuncPrefersCOSIGN_PASSWORD(t *testing.T) {
 }
 
 func TestInvocationFromGitHubActions(t *testing.T) {
-	streams, _, _ := Test()
+	streams, _, _ := cli.Test()
 	env := map[string]string{"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/api", "GITHUB_RUN_ID": "42", "GITHUB_RUN_ATTEMPT": "2"}
 	streams.Getenv = func(k string) string { return env[k] }
-	app := &App{IO: streams, Now: time.Now}
+	app := &app{&cli.App{IO: streams, Now: time.Now}}
 	want := sign.Invocation{URI: "https://github.com/acme/api/actions/runs/42/attempts/2", EventID: "42-2"}
 	if diff := cmp.Diff(want, app.Invocation()); diff != "" {
 		t.Errorf("invocation (-want +got):\n%s", diff)
@@ -101,9 +102,9 @@ func TestKeylessFlags(t *testing.T) {
 		{"keyless and a key", []string{"--keyless", "--key", "cosign.key"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			streams, _, _ := Test()
+			streams, _, _ := cli.Test()
 			var got *imageReleaseOptions
-			cmd := newImageReleaseCmd(&App{IO: streams, Now: time.Now}, func(_ context.Context, o *imageReleaseOptions) error { got = o; return nil })
+			cmd := newImageReleaseCmd(&app{&cli.App{IO: streams, Now: time.Now}}, func(_ context.Context, o *imageReleaseOptions) error { got = o; return nil })
 			cmd.SetArgs(append(tc.args, "ghcr.io/acme/api:1"))
 			err := cmd.Execute()
 			if tc.want == nil {
@@ -120,9 +121,9 @@ func TestKeylessFlags(t *testing.T) {
 			}
 		})
 	}
-	streams, _, _ := Test()
+	streams, _, _ := cli.Test()
 	var got *imageVerifyOptions
-	cmd := newImageVerifyCmd(&App{IO: streams, Now: time.Now}, func(_ context.Context, o *imageVerifyOptions) error { got = o; return nil })
+	cmd := newImageVerifyCmd(&app{&cli.App{IO: streams, Now: time.Now}}, func(_ context.Context, o *imageVerifyOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"--certificate-identity", "jane@example.com", "--certificate-oidc-issuer", "https://idp.internal",
 		"--trusted-root", "tr.json", "--insecure-ignore-tlog", "ghcr.io/acme/api:1"})
 	if err := cmd.Execute(); err != nil {
@@ -153,9 +154,9 @@ func TestImageSignEvidenceTrustFlags(t *testing.T) {
 		{"an identity without evidence", []string{"--evidence-certificate-identity", "ci@example.com", "--evidence-certificate-oidc-issuer", "https://i"}, "name the bundle with --evidence FILE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			streams, _, _ := Test()
+			streams, _, _ := cli.Test()
 			var got *imageReleaseOptions
-			cmd := newImageSignCmd(&App{IO: streams, Now: time.Now}, func(_ context.Context, o *imageReleaseOptions) error { got = o; return nil })
+			cmd := newImageSignCmd(&app{&cli.App{IO: streams, Now: time.Now}}, func(_ context.Context, o *imageReleaseOptions) error { got = o; return nil })
 			cmd.SetArgs(append(append(tc.args, key...), "ghcr.io/acme/api@sha256:"+strings.Repeat("ab", 32)))
 			err := cmd.Execute()
 			if tc.want != "" {

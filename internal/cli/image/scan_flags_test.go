@@ -1,4 +1,4 @@
-package cli
+package image
 
 import (
 	"context"
@@ -10,14 +10,16 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/imagescan"
+	"github.com/readiness-dev/readiness/internal/cli"
 	"github.com/readiness-dev/readiness/internal/config"
 	"github.com/readiness-dev/readiness/internal/sign"
 )
 
 func TestNewImageScanCmdFlags(t *testing.T) {
-	streams, _, _ := Test()
-	app := &App{IO: streams, Now: time.Now}
+	streams, _, _ := cli.Test()
+	app := &app{&cli.App{IO: streams, Now: time.Now}}
 	var got *imageScanOptions
 	cmd := newImageScanCmd(app, func(_ context.Context, o *imageScanOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"ghcr.io/acme/api:1", "r/b@sha256:0123456789012345678901234567890123456789012345678901234567890123",
@@ -34,7 +36,7 @@ func TestNewImageScanCmdFlags(t *testing.T) {
 		ConfigPath: "x.yaml", Inputs: []string{"a.tar"}, OCILayouts: []string{"oci"}, Trivy: "/opt/trivy",
 		Severity: []string{"CRITICAL", "high"}, IgnoreUnfixed: true, Scanners: []string{"vuln", "secret"},
 		SkipDBUpdate: true, CacheDir: "/c", Platforms: []string{"linux/amd64", "linux/arm64"}, ReportDir: "/r",
-		Timeout: 3 * time.Minute, Policy: PolicyOptions{Dirs: []string{"p"}}, Render: RenderOptions{Format: "sarif"},
+		Timeout: 3 * time.Minute, Policy: cli.PolicyOptions{Dirs: []string{"p"}}, Render: cli.RenderOptions{Format: "sarif"},
 		Signing: keylessFlags{FulcioURL: sign.DefaultFulcioURL, OIDCIssuer: sign.DefaultOIDCIssuer, OIDCClientID: "sigstore", TlogUpload: true},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(imageScanOptions{})); diff != "" {
@@ -60,9 +62,9 @@ func TestImageScanSigningFlags(t *testing.T) {
 		{"a trust root without keyless", []string{"--bundle", "b.json", "--trusted-root", "tr.json"}, "--trusted-root is for signing the bundle keylessly"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			streams, _, _ := Test()
+			streams, _, _ := cli.Test()
 			var got *imageScanOptions
-			cmd := newImageScanCmd(&App{IO: streams, Now: time.Now}, func(_ context.Context, o *imageScanOptions) error { got = o; return nil })
+			cmd := newImageScanCmd(&app{&cli.App{IO: streams, Now: time.Now}}, func(_ context.Context, o *imageScanOptions) error { got = o; return nil })
 			cmd.SetArgs(append(tc.args, "ghcr.io/acme/api:1"))
 			err := cmd.Execute()
 			if tc.want == "" {
@@ -84,10 +86,23 @@ func TestImageScanSigningFlags(t *testing.T) {
 // Flags override readiness.yaml only when given; images named on the
 // command line replace the configured ones.
 func TestImageScanApply(t *testing.T) {
-	base := imagescan.Options{
-		Images: []string{"configured:1"}, Inputs: []string{"/repo/x.tar"}, Trivy: "/repo/bin/trivy",
-		Scanners: []string{"vuln", "secret"}, IgnoreUnfixed: true, SkipDBUpdate: true, CacheDir: "/repo/cache",
-		Platforms: []string{"linux/arm64"}, DBMaxAge: config.Duration(time.Hour), ReportDir: "/repo/out",
+	cfg, err := config.Parse("/repo/readiness.yaml", []byte(`version: 1
+checks:
+  - name: image-scan
+    with:
+      images: ["configured:1"]
+      inputs: [/repo/x.tar]
+      trivy: /repo/bin/trivy
+      scanners: [vuln, secret]
+      ignore_unfixed: true
+      skip_db_update: true
+      cache_dir: /repo/cache
+      platforms: [linux/arm64]
+      db_max_age: 1h
+      report_dir: /repo/out
+`), config.LoadOptions{Now: time.Now(), KnownTypes: []string{"image-scan"}})
+	if err != nil {
+		t.Fatal(err)
 	}
 	cwd, _ := filepath.Abs(".")
 	tests := []struct {
@@ -112,14 +127,20 @@ func TestImageScanApply(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := base
 			opts := tt.opts
 			set := map[string]bool{}
 			for _, c := range tt.changed {
 				set[c] = true
 			}
 			opts.changed = func(n string) bool { return set[n] }
-			opts.apply(&o)
+			spec, err := cfg.Checks[0].Override(opts.overrides().Set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := imagescan.OptionsFromSpec(checks.Env{Dir: "/repo", ConfigFile: cfg.Path}, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if diff := cmp.Diff(tt.want, o); diff != "" {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}
