@@ -168,10 +168,9 @@ func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
 		c, err = a.loadAction(dir)
 	}
 	if err != nil {
-		a.add(a.finding("WF-UNRESOLVED-ACTION", w.g.file.Path, w.job.Key, s.Key,
-			&checks.Location{Path: s.Def.Path, Line: s.Def.Line},
+		a.add(book.Finding("WF-UNRESOLVED-ACTION", stepSubject(w.g.file.Path, w.job.Key, s.Key),
 			fmt.Sprintf("Step %s uses the local action %s, but %v; what it does is not visible.", displayStep(s.Def), s.Def.Uses, err),
-			map[string]any{"uses": s.Def.Uses}))
+			&checks.Location{Path: s.Def.Path, Line: s.Def.Line}).With(map[string]any{"uses": s.Def.Uses}))
 		w.emit(w.newEvent(evOpaque, s.Def.Uses, s, s.Def.Line))
 		return
 	}
@@ -394,13 +393,17 @@ func (a *analysis) remoteJob(g *graph, j *jobInst) {
 		j.events = append(j.events, e)
 		g.events = append(g.events, e)
 	}
-	if !a.reported("WF-UNRESOLVED-REUSABLE/" + j.File.Path + "/" + j.Def.ID) {
-		a.add(checks.Finding{Rule: "WF-UNRESOLVED-REUSABLE", ID: "WF-UNRESOLVED-REUSABLE/" + j.File.Path + "/" + j.Def.ID,
-			Severity: checks.SeverityLow,
-			Message: fmt.Sprintf("Job %s calls %s, a reusable workflow in another repository; whether it signs or scans is not visible here and was not assumed.",
+	if subject := j.File.Path + "/" + j.Def.ID; !a.reported("WF-UNRESOLVED-REUSABLE/" + subject) {
+		f := book.Finding("WF-UNRESOLVED-REUSABLE", subject,
+			fmt.Sprintf("Job %s calls %s, a reusable workflow in another repository; whether it signs or scans is not visible here and was not assumed.",
 				j.display(), j.Remote),
-			Location:   &checks.Location{Path: j.File.Path, Line: j.Def.UsesLine},
-			Properties: map[string]any{"uses": j.Remote, "workflow": g.file.Path, "job": j.Key}})
+			&checks.Location{Path: j.File.Path, Line: j.Def.UsesLine}).With(map[string]any{"uses": j.Remote, "workflow": g.file.Path, "job": j.Key})
+		// This finding has always gone out without the rule's remediation,
+		// unlike every other WF-UNRESOLVED-REUSABLE; kept so that the
+		// evidence is unchanged by the rules-as-data refactor. Delete the
+		// line to fix it.
+		f.Remediation = ""
+		a.add(f)
 	}
 }
 
@@ -725,9 +728,10 @@ func (a *analysis) goreleaser(w *jobWalk, s *stepInst, line int, args []string, 
 		}
 		return
 	}
-	a.add(a.finding("WF-UNRESOLVED-ACTION", w.g.file.Path, w.job.Key, s.Key, &checks.Location{Path: s.Def.Path, Line: line},
+	a.add(book.Finding("WF-UNRESOLVED-ACTION", stepSubject(w.g.file.Path, w.job.Key, s.Key),
 		fmt.Sprintf("Step %s runs goreleaser, but its configuration (%s) is not in the repository; whether it signs is not visible.",
-			displayStep(s.Def), strings.Join(candidates, ", ")), nil))
+			displayStep(s.Def), strings.Join(candidates, ", ")),
+		&checks.Location{Path: s.Def.Path, Line: line}))
 }
 
 // workDir is the step's working directory relative to the repository.
