@@ -80,7 +80,12 @@ jobs:
       - run: echo ${{ github.evnt_name }}
       - run: echo ${{ github.evnt_name }}
 `
-	remediation := strings.TrimSpace(mustRule(t, "WF-ACTIONLINT").Remediation)
+	// Messages are actionlint's own wording, so they are left out; what
+	// the gate decides is the ID, the location and the properties.
+	lint := func(subject string, loc *checks.Location, props map[string]any) checks.Finding {
+		return book.Finding("WF-ACTIONLINT", subject, "", loc).With(props)
+	}
+	const ci = ".github/workflows/ci.yml"
 	tests := []struct {
 		name  string
 		files map[string]string
@@ -89,22 +94,17 @@ jobs:
 		{
 			name: "unreadable config",
 			files: map[string]string{
-				".github/actionlint.yaml":  "self-hosted-runner: [\n",
-				".github/workflows/ci.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n",
+				".github/actionlint.yaml": "self-hosted-runner: [\n",
+				ci:                        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n",
 			},
-			want: []checks.Finding{{Rule: "WF-ACTIONLINT", ID: "WF-ACTIONLINT/config", Severity: checks.SeverityLow,
-				Remediation: remediation, Location: &checks.Location{Path: ".github/actionlint.yaml"}}},
+			want: []checks.Finding{lint("config", &checks.Location{Path: ".github/actionlint.yaml"}, nil)},
 		},
 		{
 			name:  "repeated message",
-			files: map[string]string{".github/workflows/ci.yml": twice},
+			files: map[string]string{ci: twice},
 			want: []checks.Finding{
-				{Rule: "WF-ACTIONLINT", ID: "WF-ACTIONLINT/.github/workflows/ci.yml/expression/" + "eeac7641", Severity: checks.SeverityLow,
-					Remediation: remediation, Location: &checks.Location{Path: ".github/workflows/ci.yml", Line: 6},
-					Properties: map[string]any{"kind": "expression"}},
-				{Rule: "WF-ACTIONLINT", ID: "WF-ACTIONLINT/.github/workflows/ci.yml/expression/" + "eeac7641" + "/2", Severity: checks.SeverityLow,
-					Remediation: remediation, Location: &checks.Location{Path: ".github/workflows/ci.yml", Line: 7},
-					Properties: map[string]any{"kind": "expression"}},
+				lint(ci+"/expression/eeac7641", &checks.Location{Path: ci, Line: 6}, map[string]any{"kind": "expression"}),
+				lint(ci+"/expression/eeac7641/2", &checks.Location{Path: ci, Line: 7}, map[string]any{"kind": "expression"}),
 			},
 		},
 	}
@@ -138,13 +138,4 @@ jobs:
 			}
 		})
 	}
-}
-
-func mustRule(t *testing.T, id string) checks.Rule {
-	t.Helper()
-	r, ok := book.Rule(id)
-	if !ok {
-		t.Fatalf("rule %s is not in rules.yaml", id)
-	}
-	return r
 }
