@@ -390,10 +390,9 @@ func (a *analysis) instantiate(g *graph, f *wfFile, prefix string, parent *jobIn
 		case !local:
 			j.Remote = d.Uses
 		case slices.Contains(stack, lp) || depth >= maxCallDepth:
-			a.add(a.finding("WF-UNRESOLVED-REUSABLE", g.file.Path, j.Key, "call",
-				&checks.Location{Path: f.Path, Line: d.UsesLine},
+			a.add(book.Finding("WF-UNRESOLVED-REUSABLE", stepSubject(g.file.Path, j.Key, "call"),
 				fmt.Sprintf("Job %q calls %s, which is already being expanded (a cycle) or nested deeper than %d; it was not followed.", d.ID, d.Uses, maxCallDepth),
-				map[string]any{"uses": d.Uses}))
+				&checks.Location{Path: f.Path, Line: d.UsesLine}).With(map[string]any{"uses": d.Uses}))
 		default:
 			called := a.loadWorkflow(lp)
 			if called == nil || called.Invalid != "" {
@@ -401,10 +400,9 @@ func (a *analysis) instantiate(g *graph, f *wfFile, prefix string, parent *jobIn
 				if called != nil {
 					why = called.Invalid
 				}
-				a.add(a.finding("WF-UNRESOLVED-REUSABLE", g.file.Path, j.Key, "call",
-					&checks.Location{Path: f.Path, Line: d.UsesLine},
+				a.add(book.Finding("WF-UNRESOLVED-REUSABLE", stepSubject(g.file.Path, j.Key, "call"),
 					fmt.Sprintf("Job %q calls the local reusable workflow %s, which %s; what it does is not visible.", d.ID, lp, why),
-					map[string]any{"uses": d.Uses}))
+					&checks.Location{Path: f.Path, Line: d.UsesLine}).With(map[string]any{"uses": d.Uses}))
 				j.Remote = d.Uses
 				continue
 			}

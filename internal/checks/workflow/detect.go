@@ -168,10 +168,9 @@ func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
 		c, err = a.loadAction(dir)
 	}
 	if err != nil {
-		a.add(a.finding("WF-UNRESOLVED-ACTION", w.g.file.Path, w.job.Key, s.Key,
-			&checks.Location{Path: s.Def.Path, Line: s.Def.Line},
+		a.add(book.Finding("WF-UNRESOLVED-ACTION", stepSubject(w.g.file.Path, w.job.Key, s.Key),
 			fmt.Sprintf("Step %s uses the local action %s, but %v; what it does is not visible.", displayStep(s.Def), s.Def.Uses, err),
-			map[string]any{"uses": s.Def.Uses}))
+			&checks.Location{Path: s.Def.Path, Line: s.Def.Line}).With(map[string]any{"uses": s.Def.Uses}))
 		w.emit(w.newEvent(evOpaque, s.Def.Uses, s, s.Def.Line))
 		return
 	}
@@ -253,105 +252,6 @@ func (a *analysis) with(s *stepInst, sc scope, key string) (string, bool) {
 	return strings.TrimSpace(a.resolveExprs(v.V, sc, 0)), true
 }
 
-// actionStep classifies a uses: step.
-func (a *analysis) actionStep(w *jobWalk, s *stepInst, sc scope) {
-	name := actionName(s.Def.Uses)
-	line := s.Def.Line
-	switch {
-	case name == "aquasecurity/trivy-action":
-		a.trivyAction(w, s, sc)
-	case name == "anchore/scan-action":
-		a.scanAction(w, s, sc)
-	case name == "readiness-dev/readiness":
-		e := w.newEvent(evScan, "readiness-dev/readiness", s, line)
-		e.ToolBlocking, e.AllPlatforms = true, true
-		e.TKind = "gates"
-		if v, ok := a.with(s, sc, "images"); ok && v != "" {
-			e.Written, e.Target, e.TKind = s.Def.With["images"].V, v, "image"
-		}
-		w.emit(e)
-	case name == "actions/attest-build-provenance" || name == "actions/attest" || name == "actions/attest-sbom":
-		e := w.newEvent(evSign, name, s, line)
-		subj, _ := a.with(s, sc, "subject-name")
-		dig, _ := a.with(s, sc, "subject-digest")
-		if subj != "" {
-			e.Written = s.Def.With["subject-name"].V
-			e.Target, e.TKind = subj, "image"
-			if dig != "" {
-				e.Target += "@" + dig
-				e.Written += "@" + s.Def.With["subject-digest"].V
-			}
-		} else {
-			p, _ := a.with(s, sc, "subject-path")
-			if p == "" {
-				p, _ = a.with(s, sc, "subject-checksums")
-			}
-			e.Target, e.Written, e.TKind, e.Blob = p, p, "blob", true
-		}
-		w.emit(e)
-	case name == "sigstore/gh-action-sigstore-python":
-		e := w.newEvent(evSign, name, s, line)
-		e.Target, _ = a.with(s, sc, "inputs")
-		e.Written, e.TKind, e.Blob = e.Target, "blob", true
-		w.emit(e)
-	case strings.HasPrefix(name, "sigstore/cosign-installer"):
-		w.emit(w.newEvent(evHint, name, s, line))
-	case name == "goreleaser/goreleaser-action":
-		args, _ := a.with(s, sc, "args")
-		a.goreleaser(w, s, line, strings.Fields(args), "")
-	case name == "docker/build-push-action":
-		a.buildPush(w, s, sc)
-	case name == "docker/metadata-action":
-		w.metas["jobs."+w.job.Key+".steps."+s.Prefix+s.Def.ID] = s
-	case name == "github/codeql-action/upload-sarif":
-		e := w.newEvent(evUpload, name, s, line)
-		e.Target, _ = a.with(s, sc, "sarif_file")
-		w.emit(e)
-	case name == "actions/upload-artifact":
-		e := w.newEvent(evUpload, name, s, line)
-		e.Target, _ = a.with(s, sc, "path")
-		w.emit(e)
-	case wrapperActions[name] != nil:
-		// A wrapper's command input is a shell script.
-		for _, in := range wrapperActions[name] {
-			cmd, ok := a.with(s, sc, in)
-			if !ok || cmd == "" {
-				continue
-			}
-			sh := shell.Parse(cmd, true, false)
-			sc.local = map[string]string{}
-			for ci := range sh.Cmds {
-				a.command(w, s, sc, &sh, ci, line, "", nil, 0)
-			}
-		}
-	case name == "actions/github-script":
-		script, _ := a.with(s, sc, "script")
-		a.foreignScript(w, s, sc, script, "JavaScript")
-	case strings.HasPrefix(name, "docker://"):
-		img := strings.TrimPrefix(name, "docker://")
-		args, _ := a.with(s, sc, "args")
-		entry, _ := a.with(s, sc, "entrypoint")
-		text := ""
-		switch tool := toolImage(img); {
-		case entry != "":
-			text = entry + " " + args
-		case tool != "":
-			text = tool + " " + args
-		default:
-			// Another image's command (args: sh -c '… cosign sign …') runs
-			// like a host command.
-			text = args
-		}
-		if strings.TrimSpace(text) != "" {
-			sh := shell.Parse(text, true, false)
-			sc.local = map[string]string{}
-			for ci := range sh.Cmds {
-				a.command(w, s, sc, &sh, ci, line, "", nil, 0)
-			}
-		}
-	}
-}
-
 // remoteJob handles a job that calls a reusable workflow in another
 // repository: the SLSA container generator attests; anything else is
 // reported as not visible.
@@ -394,13 +294,17 @@ func (a *analysis) remoteJob(g *graph, j *jobInst) {
 		j.events = append(j.events, e)
 		g.events = append(g.events, e)
 	}
-	if !a.reported("WF-UNRESOLVED-REUSABLE/" + j.File.Path + "/" + j.Def.ID) {
-		a.add(checks.Finding{Rule: "WF-UNRESOLVED-REUSABLE", ID: "WF-UNRESOLVED-REUSABLE/" + j.File.Path + "/" + j.Def.ID,
-			Severity: checks.SeverityLow,
-			Message: fmt.Sprintf("Job %s calls %s, a reusable workflow in another repository; whether it signs or scans is not visible here and was not assumed.",
+	if subject := j.File.Path + "/" + j.Def.ID; !a.reported("WF-UNRESOLVED-REUSABLE/" + subject) {
+		f := book.Finding("WF-UNRESOLVED-REUSABLE", subject,
+			fmt.Sprintf("Job %s calls %s, a reusable workflow in another repository; whether it signs or scans is not visible here and was not assumed.",
 				j.display(), j.Remote),
-			Location:   &checks.Location{Path: j.File.Path, Line: j.Def.UsesLine},
-			Properties: map[string]any{"uses": j.Remote, "workflow": g.file.Path, "job": j.Key}})
+			&checks.Location{Path: j.File.Path, Line: j.Def.UsesLine}).With(map[string]any{"uses": j.Remote, "workflow": g.file.Path, "job": j.Key})
+		// This finding has always gone out without the rule's remediation,
+		// unlike every other WF-UNRESOLVED-REUSABLE; kept so that the
+		// evidence is unchanged by the rules-as-data refactor. Delete the
+		// line to fix it.
+		f.Remediation = ""
+		a.add(f)
 	}
 }
 
@@ -725,9 +629,10 @@ func (a *analysis) goreleaser(w *jobWalk, s *stepInst, line int, args []string, 
 		}
 		return
 	}
-	a.add(a.finding("WF-UNRESOLVED-ACTION", w.g.file.Path, w.job.Key, s.Key, &checks.Location{Path: s.Def.Path, Line: line},
+	a.add(book.Finding("WF-UNRESOLVED-ACTION", stepSubject(w.g.file.Path, w.job.Key, s.Key),
 		fmt.Sprintf("Step %s runs goreleaser, but its configuration (%s) is not in the repository; whether it signs is not visible.",
-			displayStep(s.Def), strings.Join(candidates, ", ")), nil))
+			displayStep(s.Def), strings.Join(candidates, ", ")),
+		&checks.Location{Path: s.Def.Path, Line: line}))
 }
 
 // workDir is the step's working directory relative to the repository.
@@ -859,28 +764,6 @@ func (a *analysis) platformValues(j *jobInst, v string) []string {
 		out = append(out, p)
 	}
 	return out
-}
-
-// toolImage recognises scanner and signer container images run with
-// docker run or docker:// actions.
-func toolImage(img string) string {
-	base := img
-	if i := strings.LastIndexByte(base, '/'); i >= 0 {
-		base = base[i+1:]
-	}
-	base, _, _ = strings.Cut(base, ":")
-	base, _, _ = strings.Cut(base, "@")
-	switch {
-	case base == "trivy":
-		return "trivy"
-	case base == "grype":
-		return "grype"
-	case base == "cosign":
-		return "cosign"
-	case base == "readiness":
-		return "readiness"
-	}
-	return ""
 }
 
 var qualifiedRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b(?:needs|jobs|steps)\.[a-z0-9_-]+\.`) })

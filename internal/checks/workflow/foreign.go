@@ -8,17 +8,6 @@ import (
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
-// wrapperActions are actions that run one of their inputs as a shell
-// command (retry and output-capturing wrappers): the inputs named here are
-// read as a run: script would be. Adding a wrapper is one line.
-var wrapperActions = map[string][]string{
-	"nick-fields/retry":        {"command"},
-	"nick-invision/retry":      {"command"},
-	"wandalen/wretry.action":   {"command"},
-	"mathiasvr/command-output": {"run"},
-	"jcatana/retry-action":     {"command"},
-}
-
 // foreignSigners are the programs a script in another language may start
 // to sign: seeing one named is enough to fail closed.
 var foreignSigners = sync.OnceValue(func() *regexp.Regexp {

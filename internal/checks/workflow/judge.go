@@ -112,7 +112,7 @@ func (a *analysis) judgeSign(g *graph, s *event, key string, scans []*event) {
 		for k, v := range extra {
 			p[k] = v
 		}
-		a.add(a.finding(rule, g.file.Path, s.Job.Key, key, loc, msg, p))
+		a.add(book.Finding(rule, stepSubject(g.file.Path, s.Job.Key, key), msg, loc).With(p))
 		sig.Rules = append(sig.Rules, rule)
 	}
 	defer func() { a.report.Signings = append(a.report.Signings, sig) }()
@@ -293,13 +293,9 @@ func (a *analysis) signProps(g *graph, s *event) map[string]any {
 	return p
 }
 
-// finding builds a finding with the rule's severity and remediation.
-func (a *analysis) finding(rule, workflow, job, step string, loc *checks.Location, msg string, props map[string]any) checks.Finding {
-	r := ruleByID(rule)
-	id := rule + "/" + workflow + "/" + job + "/" + step
-	return checks.Finding{Rule: rule, ID: id, Severity: r.Severity, Message: msg, Remediation: strings.TrimSpace(r.Remediation),
-		Location: loc, Properties: props}
-}
+// stepSubject is what a finding about a step is about: its ID is
+// RULE/workflow/job/step, stable across edits that move lines.
+func stepSubject(workflow, job, step string) string { return workflow + "/" + job + "/" + step }
 
 var conclusionRE = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`github\.event\.workflow_run\.conclusion\s*==\s*'success'`)
@@ -754,7 +750,6 @@ func (a *analysis) uploads(g *graph, gate *event) {
 			}
 		}
 	}
-	id := "WF-SCAN-RESULTS-NOT-UPLOADED/" + g.file.Path + "/" + gate.Job.Key + "/" + gate.Step.Key
 	loc := &checks.Location{Path: gate.Path, Line: gate.Line}
 	props := map[string]any{"workflow": g.file.Path, "job": gate.Job.Key, "step": gate.Step.Key, "tool": gate.Tool}
 	for _, u := range after {
@@ -768,19 +763,18 @@ func (a *analysis) uploads(g *graph, gate *event) {
 			return
 		}
 	}
-	r := ruleByID("WF-SCAN-RESULTS-NOT-UPLOADED")
-	f := checks.Finding{Rule: r.ID, ID: id, Severity: r.Severity, Remediation: strings.TrimSpace(r.Remediation), Location: loc, Properties: props}
+	var msg string
 	switch {
 	case len(after) > 0:
 		u := after[0]
-		f.Message = fmt.Sprintf("The scan gate %s in job %s (%s) is uploaded by %s at %s only when the scan passes (no if: always()), so a failing scan's results are lost.",
+		msg = fmt.Sprintf("The scan gate %s in job %s (%s) is uploaded by %s at %s only when the scan passes (no if: always()), so a failing scan's results are lost.",
 			displayStep(gate.Step.Def), gate.Job.display(), gate.Tool, u.Tool, u.ref(g).Location())
 		props["upload"] = u.ref(g).Location()
 	default:
-		f.Message = fmt.Sprintf("The results of the scan gate %s in job %s (%s) are not uploaded to code scanning or as an artifact; when it fails, they are only in the job log.",
+		msg = fmt.Sprintf("The results of the scan gate %s in job %s (%s) are not uploaded to code scanning or as an artifact; when it fails, they are only in the job log.",
 			displayStep(gate.Step.Def), gate.Job.display(), gate.Tool)
 	}
-	a.add(f)
+	a.add(book.Finding("WF-SCAN-RESULTS-NOT-UPLOADED", stepSubject(g.file.Path, gate.Job.Key, gate.Step.Key), msg, loc).With(props))
 }
 
 // hints reports cosign installed in a job where no signing is visible.
@@ -799,9 +793,9 @@ func (a *analysis) hints(g *graph) {
 		if hint == nil || signs {
 			continue
 		}
-		a.add(a.finding("WF-SIGNING-NOT-VISIBLE", g.file.Path, j.Key, hint.Step.Key,
-			&checks.Location{Path: hint.Path, Line: hint.Line},
+		a.add(book.Finding("WF-SIGNING-NOT-VISIBLE", stepSubject(g.file.Path, j.Key, hint.Step.Key),
 			fmt.Sprintf("Job %s installs cosign (%s) but none of its steps signs, as far as they were followed (scripts, build-tool targets, eval strings); signing inside a JavaScript or Docker action, a remote action or a non-shell program cannot be checked for a scan before it.",
-				j.display(), hint.Tool), map[string]any{"workflow": g.file.Path, "job": j.Key}))
+				j.display(), hint.Tool),
+			&checks.Location{Path: hint.Path, Line: hint.Line}).With(map[string]any{"workflow": g.file.Path, "job": j.Key}))
 	}
 }

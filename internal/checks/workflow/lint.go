@@ -16,15 +16,13 @@ import (
 
 // lint runs actionlint's own rules on every workflow that could be read,
 // in-process, with shellcheck and pyflakes off (they would be external
-// processes started outside procexec). Its findings are low severity.
+// processes started outside procexec). Its findings are WF-ACTIONLINT's.
 func (a *analysis) lint(paths []string) error {
 	proj, err := actionlint.NewProject(a.root)
 	if err != nil {
 		// A broken .github/actionlint.yaml: say so, and lint without it.
-		a.add(checks.Finding{Rule: "WF-ACTIONLINT", ID: "WF-ACTIONLINT/config", Severity: checks.SeverityLow,
-			Message:     "actionlint's configuration could not be read: " + oneLine(err.Error()),
-			Remediation: strings.TrimSpace(ruleByID("WF-ACTIONLINT").Remediation),
-			Location:    &checks.Location{Path: ".github/actionlint.yaml"}})
+		a.add(book.Finding("WF-ACTIONLINT", "config", "actionlint's configuration could not be read: "+oneLine(err.Error()),
+			&checks.Location{Path: ".github/actionlint.yaml"}))
 		a.report.ActionlintFindings++
 		proj = nil
 	}
@@ -48,10 +46,8 @@ func (a *analysis) lint(paths []string) error {
 		}
 		errs, err := l.Lint(name, f.Src, proj)
 		if err != nil {
-			a.add(checks.Finding{Rule: "WF-ACTIONLINT", ID: "WF-ACTIONLINT/" + p + "/error", Severity: checks.SeverityLow,
-				Message:     "actionlint could not check this file: " + oneLine(err.Error()),
-				Remediation: strings.TrimSpace(ruleByID("WF-ACTIONLINT").Remediation),
-				Location:    &checks.Location{Path: p}})
+			a.add(book.Finding("WF-ACTIONLINT", p+"/error", "actionlint could not check this file: "+oneLine(err.Error()),
+				&checks.Location{Path: p}))
 			a.report.ActionlintFindings++
 			continue
 		}
@@ -75,16 +71,13 @@ func (a *analysis) lint(paths []string) error {
 			// would change it and the waiver stop matching): the message's
 			// digest, numbered when it repeats.
 			sum := sha256.Sum256([]byte(e.Message))
-			base := fmt.Sprintf("WF-ACTIONLINT/%s/%s/%s", p, e.Kind, hex.EncodeToString(sum[:4]))
-			id := base
-			for n := 2; a.seen[id]; n++ {
-				id = fmt.Sprintf("%s/%d", base, n)
+			base := fmt.Sprintf("%s/%s/%s", p, e.Kind, hex.EncodeToString(sum[:4]))
+			subject := base
+			for n := 2; a.seen["WF-ACTIONLINT/"+subject]; n++ {
+				subject = fmt.Sprintf("%s/%d", base, n)
 			}
-			a.add(checks.Finding{Rule: "WF-ACTIONLINT", ID: id, Severity: checks.SeverityLow,
-				Message:     fmt.Sprintf("actionlint [%s]: %s", e.Kind, e.Message),
-				Remediation: strings.TrimSpace(ruleByID("WF-ACTIONLINT").Remediation),
-				Location:    &checks.Location{Path: p, Line: e.Line, Column: e.Column},
-				Properties:  map[string]any{"kind": e.Kind}})
+			a.add(book.Finding("WF-ACTIONLINT", subject, fmt.Sprintf("actionlint [%s]: %s", e.Kind, e.Message),
+				&checks.Location{Path: p, Line: e.Line, Column: e.Column}).With(map[string]any{"kind": e.Kind}))
 			a.report.ActionlintFindings++
 		}
 	}
@@ -95,11 +88,8 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // invalidFinding reports a workflow file that cannot be analysed.
 func invalidFinding(f *wfFile) checks.Finding {
-	r := ruleByID("WF-INVALID-WORKFLOW")
-	loc := &checks.Location{Path: f.Path, Line: f.InvalidLine}
-	return checks.Finding{Rule: r.ID, ID: r.ID + "/" + f.Path, Severity: r.Severity,
-		Message:     fmt.Sprintf("%s %s.", f.Path, f.Invalid),
-		Remediation: strings.TrimSpace(r.Remediation), Location: loc}
+	return book.Finding("WF-INVALID-WORKFLOW", f.Path, fmt.Sprintf("%s %s.", f.Path, f.Invalid),
+		&checks.Location{Path: f.Path, Line: f.InvalidLine})
 }
 
 // summarise fills the report's per-workflow summary.

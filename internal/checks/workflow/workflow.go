@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/config"
@@ -22,8 +21,9 @@ import (
 //go:embed rules.yaml
 var rulesYAML []byte
 
-// rules are parsed on first use, not at start-up.
-var rules = sync.OnceValue(func() []checks.Rule { return checks.MustRules(rulesYAML) })
+// book is the gate's rules table, the only source of a finding's severity,
+// title and remediation; it is parsed on first use, not at start-up.
+var book = checks.NewRuleBook(rulesYAML)
 
 // Type is the gate type in readiness.yaml.
 const Type = "workflow"
@@ -33,23 +33,14 @@ func Gate() checks.Gate {
 	return checks.Gate{
 		Type:    Type,
 		Summary: "CI workflows scan the image, and block on HIGH/CRITICAL, before they sign or attest it",
-		Rules:   rules(),
+		Rules:   book.Rules(),
 		New:     fromSpec,
 		Command: command(),
 	}
 }
 
 // Rules returns the gate's rules.
-func Rules() []checks.Rule { return rules() }
-
-func ruleByID(id string) checks.Rule {
-	for _, r := range rules() {
-		if r.ID == id {
-			return r
-		}
-	}
-	panic("workflow: undocumented rule " + id) // tests prove every emitted rule is documented
-}
+func Rules() []checks.Rule { return book.Rules() }
 
 // Options is the gate's `with:` block.
 type Options struct {

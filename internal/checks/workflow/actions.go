@@ -1,0 +1,186 @@
+package workflow
+
+import (
+	"strings"
+
+	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
+)
+
+// The catalog of known actions: what the gate knows of an action it cannot
+// read (a remote uses: step) is listed here, by name — uses: without its
+// @ref, lower-cased. An action in none of these tables is not analysed.
+
+// actionReader reads one uses: step of a known action into events.
+type actionReader func(a *analysis, w *jobWalk, s *stepInst, sc scope)
+
+// knownActions are the actions that scan, sign or attest, build or push,
+// or upload results, each with the reader of its inputs.
+var knownActions = map[string]actionReader{
+	"aquasecurity/trivy-action":          (*analysis).trivyAction,
+	"anchore/scan-action":                (*analysis).scanAction,
+	"readiness-dev/readiness":            (*analysis).readinessAction,
+	"actions/attest-build-provenance":    (*analysis).attestAction,
+	"actions/attest":                     (*analysis).attestAction,
+	"actions/attest-sbom":                (*analysis).attestAction,
+	"sigstore/gh-action-sigstore-python": (*analysis).sigstorePythonAction,
+	"goreleaser/goreleaser-action":       (*analysis).goreleaserAction,
+	"docker/build-push-action":           (*analysis).buildPush,
+	"docker/metadata-action":             (*analysis).metadataAction,
+	"github/codeql-action/upload-sarif":  uploadAction("sarif_file"),
+	"actions/upload-artifact":            uploadAction("path"),
+	"actions/github-script":              (*analysis).githubScript,
+}
+
+// wrapperActions are actions that run one of their inputs as a shell
+// command (retry and output-capturing wrappers): the inputs named here are
+// read as a run: script would be. Adding a wrapper is one line.
+var wrapperActions = map[string][]string{
+	"nick-fields/retry":        {"command"},
+	"nick-invision/retry":      {"command"},
+	"wandalen/wretry.action":   {"command"},
+	"mathiasvr/command-output": {"run"},
+	"jcatana/retry-action":     {"command"},
+}
+
+// cosignInstaller is the name prefix of the action that installs cosign:
+// a hint that the job signs somewhere.
+const cosignInstaller = "sigstore/cosign-installer"
+
+// toolImages are the scanner and signer container images recognised when
+// run with docker run or a docker:// step, by base name.
+var toolImages = set("trivy", "grype", "cosign", "readiness")
+
+// actionStep classifies a uses: step by the catalog.
+func (a *analysis) actionStep(w *jobWalk, s *stepInst, sc scope) {
+	name := actionName(s.Def.Uses)
+	switch {
+	case knownActions[name] != nil:
+		knownActions[name](a, w, s, sc)
+	case wrapperActions[name] != nil:
+		// A wrapper's command input is a shell script.
+		for _, in := range wrapperActions[name] {
+			if cmd, ok := a.with(s, sc, in); ok && cmd != "" {
+				a.inlineScript(w, s, sc, cmd)
+			}
+		}
+	case strings.HasPrefix(name, cosignInstaller):
+		w.emit(w.newEvent(evHint, name, s, s.Def.Line))
+	case strings.HasPrefix(name, "docker://"):
+		a.dockerAction(w, s, sc, strings.TrimPrefix(name, "docker://"))
+	}
+}
+
+// toolImage recognises scanner and signer container images run with
+// docker run or docker:// actions.
+func toolImage(img string) string {
+	base := img
+	if i := strings.LastIndexByte(base, '/'); i >= 0 {
+		base = base[i+1:]
+	}
+	base, _, _ = strings.Cut(base, ":")
+	base, _, _ = strings.Cut(base, "@")
+	if toolImages[base] {
+		return base
+	}
+	return ""
+}
+
+// inlineScript reads a step input that is a shell script.
+func (a *analysis) inlineScript(w *jobWalk, s *stepInst, sc scope, text string) {
+	sh := shell.Parse(text, true, false)
+	sc.local = map[string]string{}
+	for ci := range sh.Cmds {
+		a.command(w, s, sc, &sh, ci, s.Def.Line, "", nil, 0)
+	}
+}
+
+// readinessAction is this project's own action: it runs the gates, which
+// block, for every platform of the images given (or the configured gates).
+func (a *analysis) readinessAction(w *jobWalk, s *stepInst, sc scope) {
+	e := w.newEvent(evScan, "readiness-dev/readiness", s, s.Def.Line)
+	e.ToolBlocking, e.AllPlatforms = true, true
+	e.TKind = "gates"
+	if v, ok := a.with(s, sc, "images"); ok && v != "" {
+		e.Written, e.Target, e.TKind = s.Def.With["images"].V, v, "image"
+	}
+	w.emit(e)
+}
+
+// attestAction reads actions/attest*: an image by subject-name (and
+// digest), else a blob by subject-path or subject-checksums.
+func (a *analysis) attestAction(w *jobWalk, s *stepInst, sc scope) {
+	e := w.newEvent(evSign, actionName(s.Def.Uses), s, s.Def.Line)
+	subj, _ := a.with(s, sc, "subject-name")
+	dig, _ := a.with(s, sc, "subject-digest")
+	if subj != "" {
+		e.Written = s.Def.With["subject-name"].V
+		e.Target, e.TKind = subj, "image"
+		if dig != "" {
+			e.Target += "@" + dig
+			e.Written += "@" + s.Def.With["subject-digest"].V
+		}
+	} else {
+		p, _ := a.with(s, sc, "subject-path")
+		if p == "" {
+			p, _ = a.with(s, sc, "subject-checksums")
+		}
+		e.Target, e.Written, e.TKind, e.Blob = p, p, "blob", true
+	}
+	w.emit(e)
+}
+
+// sigstorePythonAction signs the files named by its inputs.
+func (a *analysis) sigstorePythonAction(w *jobWalk, s *stepInst, sc scope) {
+	e := w.newEvent(evSign, actionName(s.Def.Uses), s, s.Def.Line)
+	e.Target, _ = a.with(s, sc, "inputs")
+	e.Written, e.TKind, e.Blob = e.Target, "blob", true
+	w.emit(e)
+}
+
+// goreleaserAction runs goreleaser with its args input.
+func (a *analysis) goreleaserAction(w *jobWalk, s *stepInst, sc scope) {
+	args, _ := a.with(s, sc, "args")
+	a.goreleaser(w, s, s.Def.Line, strings.Fields(args), "")
+}
+
+// metadataAction records docker/metadata-action, whose tags a later build
+// may push (see releaseTags).
+func (a *analysis) metadataAction(w *jobWalk, s *stepInst, _ scope) {
+	w.metas["jobs."+w.job.Key+".steps."+s.Prefix+s.Def.ID] = s
+}
+
+// uploadAction reads an action that uploads the file named by input.
+func uploadAction(input string) actionReader {
+	return func(a *analysis, w *jobWalk, s *stepInst, sc scope) {
+		e := w.newEvent(evUpload, actionName(s.Def.Uses), s, s.Def.Line)
+		e.Target, _ = a.with(s, sc, input)
+		w.emit(e)
+	}
+}
+
+// githubScript reads actions/github-script's JavaScript.
+func (a *analysis) githubScript(w *jobWalk, s *stepInst, sc scope) {
+	script, _ := a.with(s, sc, "script")
+	a.foreignScript(w, s, sc, script, "JavaScript")
+}
+
+// dockerAction reads a docker:// step: a known tool image runs its args,
+// any other image its entrypoint or args as a host command would.
+func (a *analysis) dockerAction(w *jobWalk, s *stepInst, sc scope, img string) {
+	args, _ := a.with(s, sc, "args")
+	entry, _ := a.with(s, sc, "entrypoint")
+	text := ""
+	switch tool := toolImage(img); {
+	case entry != "":
+		text = entry + " " + args
+	case tool != "":
+		text = tool + " " + args
+	default:
+		// Another image's command (args: sh -c '… cosign sign …') runs
+		// like a host command.
+		text = args
+	}
+	if strings.TrimSpace(text) != "" {
+		a.inlineScript(w, s, sc, text)
+	}
+}
