@@ -210,16 +210,7 @@ func (r *Release) Run(ctx context.Context, image string) (*ReleaseResult, error)
 	}
 
 	err = phase(&res.Phases.Verify, func() error {
-		vo := VerifyOptions{
-			Registry: r.Signer.Registry(), IgnoreTlog: !r.Signer.TlogUpload(), RekorURL: r.Signer.opts.RekorURL,
-			RequireVuln: true, Now: now, trusted: r.Signer.key.trusted,
-		}
-		if id := r.Signer.Identity(); id.Mode == ModeKeyless {
-			vo.CertIdentity, vo.CertOIDCIssuer = id.CertificateIdentity, id.CertificateIssuer
-		} else {
-			vo.verifier = r.Signer.key.sv
-		}
-		v, err := Verify(pctx, t, vo)
+		v, err := r.Signer.SelfVerifier(VerifyOptions{RequireVuln: true, Now: now}).Verify(pctx, t)
 		res.Verification = v
 		if err != nil {
 			return err

@@ -187,17 +187,26 @@ func (s *Signer) hasSignature(ctx context.Context, t *Target) (bool, error) {
 	return false, err
 }
 
-// selfCheckOpts verifies with this signer's own key or certificate
-// identity. The transparency log is checked when signatures go there.
-func (s *Signer) selfCheckOpts(ctx context.Context) (*cosign.CheckOpts, error) {
-	v := VerifyOptions{Registry: s.opts.Registry, IgnoreTlog: !s.opts.TlogUpload, RekorURL: s.opts.RekorURL, trusted: s.key.trusted}
+// SelfVerifier verifies what this signer signs: with its own key, or its
+// certificate identity and trust root when keyless; the transparency log
+// is checked when signatures go there. o gives the rest (RequireVuln, the
+// clock); its own key and identity fields are replaced.
+func (s *Signer) SelfVerifier(o VerifyOptions) *Verifier {
+	o.Registry, o.IgnoreTlog, o.RekorURL = s.opts.Registry, !s.opts.TlogUpload, s.opts.RekorURL
+	o.Key, o.CertIdentityRegexp, o.CertOIDCIssuerRegexp, o.TrustedRoot = "", "", "", ""
+	v := &Verifier{opts: o, trusted: s.key.trusted}
 	if s.key.keyless != nil {
-		v.CertIdentity = s.key.identity.CertificateIdentity
-		v.CertOIDCIssuer = s.key.identity.CertificateIssuer
+		v.opts.CertIdentity, v.opts.CertOIDCIssuer = s.key.identity.CertificateIdentity, s.key.identity.CertificateIssuer
 	} else {
-		v.verifier = s.key.sv
+		v.opts.CertIdentity, v.opts.CertOIDCIssuer = "", ""
+		v.key = s.key.sv
 	}
-	return v.checkOpts(ctx)
+	return v
+}
+
+// selfCheckOpts are cosign's options for SelfVerifier.
+func (s *Signer) selfCheckOpts(ctx context.Context) (*cosign.CheckOpts, error) {
+	return s.SelfVerifier(VerifyOptions{}).checkOpts(ctx)
 }
 
 func (s *Signer) rekor() (*client.Rekor, error) {

@@ -52,11 +52,37 @@ type VerifyOptions struct {
 	// Now is the clock MaxAge is judged by.
 	Now      func() time.Time
 	Registry RegistryOptions
+}
 
-	// verifier replaces Key with an already loaded key (self-checks).
-	verifier signature.Verifier
-	// trusted is TrustedRoot loaded (LoadVerifier, or the signer's own).
+// Verifier is VerifyOptions loaded: the public key and the trust root read
+// once, so that a bad key is reported before anything about the image is
+// asked, and a signer can check its own work with the key it holds.
+type Verifier struct {
+	opts VerifyOptions
+	// key is the loaded public key; nil verifies keyless signatures.
+	key signature.Verifier
+	// trusted is the loaded TrustedRoot; nil is the public Sigstore root.
 	trusted root.TrustedMaterial
+}
+
+// NewVerifier validates o and loads its key and trust root. Its errors are
+// about the verifier's own inputs (a *KeyError, a *TrustRootError, a bad
+// combination of options): nothing about an image was asked.
+func NewVerifier(ctx context.Context, o VerifyOptions) (*Verifier, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	tm, err := loadTrustedRoot(o.TrustedRoot)
+	if err != nil {
+		return nil, err
+	}
+	v := &Verifier{opts: o, trusted: tm}
+	if o.Key != "" {
+		if v.key, err = verifierFromRef(ctx, o.Key); err != nil {
+			return nil, &KeyError{Ref: o.Key, Err: explainKeyErr(err), Public: true}
+		}
+	}
+	return v, nil
 }
 
 // Validate rejects option combinations that cannot verify anything.
@@ -65,9 +91,9 @@ func (o VerifyOptions) Validate() error {
 	switch {
 	case o.Key != "" && keyless:
 		return errors.New("use --key or the --certificate-identity/--certificate-oidc-issuer flags, not both")
-	case o.Key == "" && o.verifier == nil && !keyless:
+	case o.Key == "" && !keyless:
 		return errors.New("say whom to trust: --key cosign.pub, or --certificate-identity and --certificate-oidc-issuer for keyless signatures")
-	case o.Key == "" && o.verifier == nil && ((o.CertIdentity == "" && o.CertIdentityRegexp == "") || (o.CertOIDCIssuer == "" && o.CertOIDCIssuerRegexp == "")):
+	case o.Key == "" && ((o.CertIdentity == "" && o.CertIdentityRegexp == "") || (o.CertOIDCIssuer == "" && o.CertOIDCIssuerRegexp == "")):
 		return errors.New("keyless verification needs both a certificate identity and an OIDC issuer (exact or regexp)")
 	case o.MaxAge < 0:
 		return errors.New("--max-age must not be negative")
@@ -77,20 +103,15 @@ func (o VerifyOptions) Validate() error {
 
 // checkOpts builds cosign's verification options. Errors here are about
 // the verifier's own inputs (key, trust roots), not about the image.
-func (o VerifyOptions) checkOpts(ctx context.Context) (*cosign.CheckOpts, error) {
+func (v *Verifier) checkOpts(ctx context.Context) (*cosign.CheckOpts, error) {
+	o := v.opts
 	co := &cosign.CheckOpts{
 		RegistryClientOpts: o.Registry.ociOptions(ctx),
 		IgnoreTlog:         o.IgnoreTlog,
 	}
 	switch {
-	case o.verifier != nil:
-		co.SigVerifier = o.verifier
-	case o.Key != "":
-		v, err := verifierFromRef(ctx, o.Key)
-		if err != nil {
-			return nil, &KeyError{Ref: o.Key, Err: explainKeyErr(err), Public: true}
-		}
-		co.SigVerifier = v
+	case v.key != nil:
+		co.SigVerifier = v.key
 	default:
 		co.Identities = []cosign.Identity{{
 			Subject: o.CertIdentity, SubjectRegExp: o.CertIdentityRegexp,
@@ -98,12 +119,9 @@ func (o VerifyOptions) checkOpts(ctx context.Context) (*cosign.CheckOpts, error)
 		}}
 	}
 	keyless := co.SigVerifier == nil
-	if err := o.loadTrusted(); err != nil {
-		return nil, err
-	}
-	if o.trusted != nil {
+	if v.trusted != nil {
 		// A private Sigstore: its root only, never the public one.
-		co.TrustedMaterial = o.trusted
+		co.TrustedMaterial = v.trusted
 	}
 	if co.TrustedMaterial == nil && (keyless || !o.IgnoreTlog) {
 		// The public Sigstore trust root (TUF): Fulcio CAs, CT log and
@@ -129,24 +147,6 @@ func (o VerifyOptions) checkOpts(ctx context.Context) (*cosign.CheckOpts, error)
 	return co, nil
 }
 
-// LoadVerifier loads o.Key (a public key) into o, so that a bad key is
-// reported before anything about the image is asked. Keyless options
-// have nothing to load.
-func LoadVerifier(ctx context.Context, o *VerifyOptions) error {
-	if err := o.loadTrusted(); err != nil {
-		return err
-	}
-	if o.Key == "" || o.verifier != nil {
-		return nil
-	}
-	v, err := verifierFromRef(ctx, o.Key)
-	if err != nil {
-		return &KeyError{Ref: o.Key, Err: explainKeyErr(err), Public: true}
-	}
-	o.verifier = v
-	return nil
-}
-
 // TrustRootError is a --trusted-root file that cannot be used: nothing
 // was judged; a usage error.
 type TrustRootError struct {
@@ -156,19 +156,6 @@ type TrustRootError struct {
 
 func (e *TrustRootError) Error() string { return fmt.Sprintf("trusted root %s: %v", e.Path, e.Err) }
 func (e *TrustRootError) Unwrap() error { return e.Err }
-
-// loadTrusted loads TrustedRoot into trusted, unless it is loaded already.
-func (o *VerifyOptions) loadTrusted() error {
-	if o.trusted != nil || o.TrustedRoot == "" {
-		return nil
-	}
-	tm, err := loadTrustedRoot(o.TrustedRoot)
-	if err != nil {
-		return err
-	}
-	o.trusted = tm
-	return nil
-}
 
 // loadTrustedRoot reads a trusted_root.json; "" is no file (nil).
 func loadTrustedRoot(path string) (root.TrustedMaterial, error) {
@@ -258,13 +245,20 @@ func (v *Verification) fail(format string, args ...any) {
 // attestation. Everything that fails is listed; the error is only for
 // inputs that prevent verifying at all (an unreadable key, no trust root).
 func Verify(ctx context.Context, t *Target, o VerifyOptions) (*Verification, error) {
-	if err := o.Validate(); err != nil {
+	ver, err := NewVerifier(ctx, o)
+	if err != nil {
 		return nil, err
 	}
+	return ver.Verify(ctx, t)
+}
+
+// Verify is the package's Verify with the loaded key and trust root.
+func (ver *Verifier) Verify(ctx context.Context, t *Target) (*Verification, error) {
+	o := ver.opts
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	co, err := o.checkOpts(ctx)
+	co, err := ver.checkOpts(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -1,14 +1,11 @@
 package image
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -16,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/readiness-dev/readiness/internal/cli"
-	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/pipeline"
 	"github.com/readiness-dev/readiness/internal/release"
 	"github.com/readiness-dev/readiness/internal/report"
@@ -333,9 +329,9 @@ func (o *imageReleaseOptions) evidenceTrust() *sign.EvidenceTrust {
 }
 
 // imageReleaseRun is `image release`, and `image sign` (with --evidence
-// the gates are replaced by the carried bundle, re-judged here). Every
-// input is read and checked before the key is loaded or the registry
-// contacted.
+// the gates are replaced by the carried bundle, re-judged by the release
+// package). Every input is read and checked before the key is loaded or
+// the registry contacted.
 func (a *app) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) error {
 	if _, err := sign.ParseRef(opts.Image, opts.Registry.Options()); err != nil {
 		return cli.AsUsage(err)
@@ -345,12 +341,18 @@ func (a *app) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 			return err
 		}
 	}
-	gates, scanner, err := a.releaseGates(ctx, opts)
+	ev, err := a.evidence(ctx, opts)
 	if err != nil {
 		var refused *sign.RefusedError
 		if errors.As(err, &refused) {
 			return &cli.ExitError{Code: cli.ExitNOGO, Err: fmt.Errorf("not released: %w", err)}
 		}
+		return err
+	}
+	for _, n := range ev.Notes {
+		fmt.Fprintf(a.IO.ErrOut, "readiness: note: --evidence: %s\n", n)
+	}
+	if err := opts.Render.RefuseInputs(ev.Inputs); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -359,7 +361,7 @@ func (a *app) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 		return err
 	}
 	keyTime := time.Since(start)
-	rel := &sign.Release{Signer: signer, Gates: gates, Invocation: a.Invocation(), Timeout: opts.Registry.NetworkTimeout, Now: a.Now, Scanner: scanner}
+	rel := &sign.Release{Signer: signer, Gates: ev.Gates, Invocation: a.Invocation(), Timeout: opts.Registry.NetworkTimeout, Now: a.Now, Scanner: ev.Scanner}
 	res, err := rel.Run(ctx, opts.Image)
 	if res != nil {
 		res.Phases.Key = keyTime
@@ -367,89 +369,23 @@ func (a *app) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 	return a.reportRelease(res, err, opts)
 }
 
-// releaseGates is where the evidence comes from: the gates run on the spot
-// (release.Live), or the signed bundle of --evidence (release.Carried),
-// verified with --evidence-key and checked now; then scanner is who signed
-// it.
-func (a *app) releaseGates(ctx context.Context, opts *imageReleaseOptions) (gates sign.GatesFunc, scanner *sign.Identity, err error) {
-	if opts.Evidence != "" {
-		opened, b, err := readSignedBundle(ctx, opts.Evidence, opts.evidenceTrust())
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, n := range opened.Notes {
-			fmt.Fprintf(a.IO.ErrOut, "readiness: note: --evidence: %s\n", n)
-		}
-		cfg, err := a.imageScanConfig(opts.ConfigPath)
-		if err != nil {
-			return nil, nil, err
-		}
-		c, err := release.NewCarried(a.Pipeline(), cfg, opts.ScanCheck, release.Carried{
-			Source: opts.Evidence, Bundle: b, Policy: opts.Policy.Options(), MaxAge: opts.MaxAge.D(), Signed: opened.Subjects,
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		return c.Gates, &opened.SignedBy, nil
-	}
+// evidence prepares where the evidence comes from: the gates run on the
+// spot, or the signed bundle of --evidence.
+func (a *app) evidence(ctx context.Context, opts *imageReleaseOptions) (*release.Evidence, error) {
 	cfg, err := a.imageScanConfig(opts.ConfigPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	live := &release.Live{
-		Pipeline: a.Pipeline(), Config: cfg, ScanCheck: opts.ScanCheck, Policy: opts.Policy.Options(), Timeout: opts.Timeout,
-		Insecure: opts.Registry.AllowHTTP || opts.Registry.AllowInsecure, Judge: a.Judge,
+	src := release.Source{
+		Pipeline: a.Pipeline(), Config: cfg, ScanCheck: opts.ScanCheck, Policy: opts.Policy.Options(),
+		Timeout: opts.Timeout, Insecure: opts.Registry.AllowHTTP || opts.Registry.AllowInsecure, Judge: a.Judge,
 	}
-	// Build every check now, against a placeholder digest, so that a typo
-	// is a usage error before a password is asked or anything runs.
-	in, err := live.Inputs()
-	if err != nil {
-		return nil, nil, err
+	if opts.Evidence != "" {
+		src.Evidence, src.Trust, src.MaxAge = opts.Evidence, opts.evidenceTrust(), opts.MaxAge.D()
 	}
-	if err := opts.Render.RefuseInputs(in); err != nil {
-		return nil, nil, err
-	}
-	return live.Gates, nil, nil
+	return src.Prepare(ctx)
 }
 
-// readSignedBundle reads --evidence, verifies its envelope with the
-// scanner's key or keyless identity before reading anything in it, and
-// decodes the bundle. A bad key or trust root, or a file that cannot be
-// read, is a usage error; an unsigned envelope, one another key or
-// identity signed, or a bundle whose reports are missing or altered is
-// refused.
-func readSignedBundle(ctx context.Context, path string, trust *sign.EvidenceTrust) (*sign.Opened, *evidence.Bundle, error) {
-	if err := trust.Load(ctx); err != nil {
-		flag := "--evidence-key"
-		if trust.Key == "" {
-			flag = "--evidence-certificate-identity"
-		}
-		return nil, nil, cli.Usagef("%s: %v", flag, err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, cli.Usagef("--evidence: %v", unwrapPathErr(err))
-	}
-	opened, err := trust.Open(ctx, data, sign.BundlePredicateType)
-	if err != nil {
-		return nil, nil, &sign.RefusedError{Reason: fmt.Sprintf("--evidence %s: %v", path, err)}
-	}
-	b, err := evidence.ReadBundle(bytes.NewReader(opened.Body))
-	if err != nil {
-		return nil, nil, &sign.RefusedError{Reason: fmt.Sprintf("--evidence %s: %v", path, err)}
-	}
-	return opened, b, nil
-}
-
-func unwrapPathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
-	}
-	return err
-}
-
-// reportRelease prints what happened and maps it to an exit code.
 func (a *app) reportRelease(res *sign.ReleaseResult, runErr error, opts *imageReleaseOptions) error {
 	var refErr *sign.RefError
 	var exitErr *cli.ExitError
@@ -581,22 +517,13 @@ func uniq(in []string) []string {
 
 func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
 
-// imageVerifyOptions are the flags of `image verify`.
+// imageVerifyOptions are the flags of `image verify`: sign's own options,
+// plus the image, the output format and the registry flags.
 type imageVerifyOptions struct {
-	Image                string
-	Key                  string
-	CertIdentity         string
-	CertIdentityRegexp   string
-	CertOIDCIssuer       string
-	CertOIDCIssuerRegexp string
-	IgnoreTlog           bool
-	RekorURL             string
-	TrustedRoot          string
-	RequireVuln          bool
-	MaxAge               cli.DurationFlag
-	DenyWaived           bool
-	Format               string
-	Registry             registryFlags
+	Image string
+	sign.VerifyOptions
+	Format string
+	Net    registryFlags
 }
 
 // AddFlags registers the flags.
@@ -611,24 +538,22 @@ func (o *imageVerifyOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.RekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log")
 	f.StringVar(&o.TrustedRoot, "trusted-root", "", "trust a private Sigstore: its trusted_root.json `FILE` (Fulcio CAs, CT logs, Rekor keys), as cosign's --trusted-root; default: the public Sigstore root via TUF")
 	f.BoolVar(&o.RequireVuln, "require-vuln-attestation", false, "also require the cosign vulnerability attestation")
-	f.Var(&o.MaxAge, "max-age", "reject evidence older than `D` (e.g. 12h, 7d); 0 disables the limit")
+	f.Var((*cli.DurationFlag)(&o.MaxAge), "max-age", "reject evidence older than `D` (e.g. 12h, 7d); 0 disables the limit")
 	f.BoolVar(&o.DenyWaived, "deny-waived", false, "reject a GO that relied on a waiver (readiness.yaml's or policy code's) or on a block_on without critical and high")
 	f.StringVarP(&o.Format, "format", "f", "text", "output format: text or json")
-	o.Registry.AddFlags(cmd)
+	o.Net.AddFlags(cmd)
 }
 
+// verifyOptions are sign's options with the registry flags applied.
 func (o *imageVerifyOptions) verifyOptions() sign.VerifyOptions {
-	return sign.VerifyOptions{
-		Key: o.Key, CertIdentity: o.CertIdentity, CertIdentityRegexp: o.CertIdentityRegexp,
-		CertOIDCIssuer: o.CertOIDCIssuer, CertOIDCIssuerRegexp: o.CertOIDCIssuerRegexp,
-		IgnoreTlog: o.IgnoreTlog, RekorURL: o.RekorURL, TrustedRoot: o.TrustedRoot, RequireVuln: o.RequireVuln, MaxAge: o.MaxAge.D(), DenyWaived: o.DenyWaived,
-		Registry: o.Registry.Options(),
-	}
+	vo := o.VerifyOptions
+	vo.Registry = o.Net.Options()
+	return vo
 }
 
 // newImageVerifyCmd builds `readiness image verify`.
 func newImageVerifyCmd(app *app, runF func(context.Context, *imageVerifyOptions) error) *cobra.Command {
-	opts := &imageVerifyOptions{MaxAge: cli.DurationFlag(sign.DefaultVerifyMaxAge)}
+	opts := &imageVerifyOptions{VerifyOptions: sign.VerifyOptions{MaxAge: sign.DefaultVerifyMaxAge}}
 	cmd := &cobra.Command{
 		Use:   "verify IMAGE",
 		Short: "Verify IMAGE's signature and that its attested verdict is a fresh GO for its exact digest",
@@ -654,7 +579,7 @@ Exit codes: 0 verified, 1 not verified, 2 usage error.`,
 			if opts.Format != "text" && opts.Format != "json" {
 				return cli.Usagef("unknown --format %q; use text or json", opts.Format)
 			}
-			if err := opts.Registry.validate(); err != nil {
+			if err := opts.Net.validate(); err != nil {
 				return err
 			}
 			if err := opts.verifyOptions().Validate(); err != nil {
@@ -676,11 +601,12 @@ Exit codes: 0 verified, 1 not verified, 2 usage error.`,
 func (a *app) imageVerifyRun(ctx context.Context, opts *imageVerifyOptions) error {
 	vo := opts.verifyOptions()
 	vo.Now = a.Now
-	rctx, cancel := context.WithTimeout(ctx, opts.Registry.NetworkTimeout)
+	rctx, cancel := context.WithTimeout(ctx, opts.Net.NetworkTimeout)
 	defer cancel()
 	// The key first: a bad key is a usage error (exit 2) whatever the
 	// image reference, and costs no registry round trip.
-	if err := sign.LoadVerifier(rctx, &vo); err != nil {
+	verifier, err := sign.NewVerifier(rctx, vo)
+	if err != nil {
 		return cli.AsUsage(err)
 	}
 	t, err := sign.Resolve(rctx, opts.Image, vo.Registry)
@@ -691,7 +617,7 @@ func (a *app) imageVerifyRun(ctx context.Context, opts *imageVerifyOptions) erro
 		}
 		return &cli.ExitError{Code: cli.ExitNOGO, Err: fmt.Errorf("not verified: %w", err)}
 	}
-	v, err := sign.Verify(rctx, t, vo)
+	v, err := verifier.Verify(rctx, t)
 	if err != nil {
 		var ke *sign.KeyError
 		if errors.As(err, &ke) {

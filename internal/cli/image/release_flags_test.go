@@ -47,10 +47,13 @@ func TestNewImageVerifyCmdFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &imageVerifyOptions{
-		Image:              "ghcr.io/acme/api@sha256:0123456789012345678901234567890123456789012345678901234567890123",
-		CertIdentityRegexp: "^https://github.com/acme/", CertOIDCIssuer: "https://token.actions.githubusercontent.com",
-		RekorURL: sign.DefaultRekorURL, RequireVuln: true, MaxAge: cli.DurationFlag(7 * 24 * time.Hour), Format: "json",
-		Registry: registryFlags{NetworkTimeout: 5 * time.Minute},
+		Image: "ghcr.io/acme/api@sha256:0123456789012345678901234567890123456789012345678901234567890123",
+		VerifyOptions: sign.VerifyOptions{
+			CertIdentityRegexp: "^https://github.com/acme/", CertOIDCIssuer: "https://token.actions.githubusercontent.com",
+			RekorURL: sign.DefaultRekorURL, RequireVuln: true, MaxAge: 7 * 24 * time.Hour,
+		},
+		Format: "json",
+		Net:    registryFlags{NetworkTimeout: 5 * time.Minute},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(signingFlags{})); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)

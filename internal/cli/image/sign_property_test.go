@@ -102,11 +102,11 @@ func TestSignNeverTrustsAnEditedBundle(t *testing.T) {
 		opts.Evidence = p
 		// The bundle is read and checked before the signer is built: a
 		// refusal there is a refusal too.
-		gates, _, err := a.releaseGates(ctx, opts)
+		ev, err := a.evidence(ctx, opts)
 		if err != nil {
 			return nil, err.Error()
 		}
-		b, err := gates(ctx, tg)
+		b, err := ev.Gates(ctx, tg)
 		switch {
 		case err != nil:
 			return nil, err.Error()
