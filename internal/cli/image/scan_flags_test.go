@@ -120,7 +120,7 @@ checks:
 			Inputs: []string{"a.tar"}, Trivy: "trivy", Scanners: []string{"vuln"}, IgnoreUnfixed: false,
 			SkipDBUpdate: false, CacheDir: "c", Platforms: []string{"linux/amd64"}, ReportDir: "r",
 		}, []string{"trivy", "scanners", "ignore-unfixed", "skip-db-update", "cache-dir", "platform", "report-dir"}, imagescan.Options{
-			Inputs: []string{filepath.Join(cwd, "a.tar")}, OCILayouts: []string{}, Trivy: "trivy",
+			Images: []string{}, Inputs: []string{filepath.Join(cwd, "a.tar")}, OCILayouts: []string{}, Trivy: "trivy",
 			Scanners: []string{"vuln"}, CacheDir: filepath.Join(cwd, "c"), Platforms: []string{"linux/amd64"},
 			DBMaxAge: config.Duration(time.Hour), ReportDir: filepath.Join(cwd, "r"),
 		}},
