@@ -25,6 +25,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/disclosure"
 	repository "github.com/readiness-dev/readiness/internal/repo"
 )
 
@@ -221,8 +222,8 @@ type Facts struct {
 	SecurityMD      string      `json:"security_md,omitempty"`
 	SecurityTxt     string      `json:"security_txt,omitempty"`
 	// Contacts are the addresses the key was matched against.
-	Contacts []string `json:"contacts"`
-	Claims   Claims   `json:"claims"`
+	Contacts []string          `json:"contacts"`
+	Claims   disclosure.Claims `json:"claims"`
 	Options  struct {
 		ExpiryFail        string `json:"expiry_fail"`
 		ExpiryWarn        string `json:"expiry_warn"`
@@ -264,7 +265,7 @@ type run struct {
 	ikf            *keyFile // the key block pasted into SECURITY.md (inlineKeyFile)
 	notPromised    bool     // no key file, and the documents promise none
 	reports        []certReport
-	claims         Claims
+	claims         disclosure.Claims
 	mdRel, txtRel  string
 	mdAbs          string
 	mdFound        bool
@@ -272,7 +273,7 @@ type run struct {
 	mdData []byte
 	// keyInMD: the key judged is the block in SECURITY.md.
 	keyInMD  bool
-	contacts []Claim
+	contacts []disclosure.Claim
 	findings []checks.Finding
 	facts    Facts
 }
@@ -321,13 +322,6 @@ func (r *run) contactAddress() string {
 	return "<the security contact address>"
 }
 
-// PromisesKey reports whether SECURITY.md or security.txt promises an
-// OpenPGP key: names a key file or URL, a fingerprint or key ID, pastes a
-// key, or mentions encryption, PGP or GPG.
-func (c Claims) PromisesKey() bool {
-	return len(c.KeyRefs)+len(c.Fingerprints)+len(c.KeyIDs)+len(c.ShortKeyIDs) > 0 || c.InlineKey != nil || c.PromisesEncryption != nil
-}
-
 func (r *run) gather() {
 	o := r.c.opts
 	r.keyAbs = r.resolve(o.Key)
@@ -341,7 +335,7 @@ func (r *run) gather() {
 // readDocs reads SECURITY.md and security.txt.
 func (r *run) readDocs() {
 	o := r.c.opts
-	r.claims = Claims{Emails: []Claim{}, KeyRefs: []Claim{}, Fingerprints: []Claim{}, KeyIDs: []Claim{}, ShortKeyIDs: []Claim{}}
+	r.claims = disclosure.Claims{Emails: []disclosure.Claim{}, KeyRefs: []disclosure.Claim{}, Fingerprints: []disclosure.Claim{}, KeyIDs: []disclosure.Claim{}, ShortKeyIDs: []disclosure.Claim{}}
 	mdCandidates := []string{o.SecurityMD}
 	if o.SecurityMD == "" {
 		mdCandidates = securityMDCandidates
@@ -360,7 +354,7 @@ func (r *run) readDocs() {
 		}
 		r.mdFound = true
 		r.mdAbs = abs
-		r.claims.merge(ParseSecurityMD(r.mdRel, data))
+		r.claims.Merge(disclosure.ParseSecurityMD(r.mdRel, data))
 		if r.claims.InlineKey != nil {
 			r.mdData = data
 		}
@@ -380,7 +374,7 @@ func (r *run) readDocs() {
 	if o.SecurityTxt == "" {
 		txtCandidates = securityTxtCandidates
 		// A site's web root in the repository (docs/.well-known/ …).
-		if f := FindWebrootFile(os.DirFS(r.c.root), ".well-known/security.txt"); f != "" && !slices.Contains(txtCandidates, f) {
+		if f := disclosure.FindWebrootFile(os.DirFS(r.c.root), ".well-known/security.txt"); f != "" && !slices.Contains(txtCandidates, f) {
 			txtCandidates = append(slices.Clone(txtCandidates), f)
 		}
 	}
@@ -401,8 +395,8 @@ func (r *run) readDocs() {
 				Message: fmt.Sprintf("%s cannot be read (%s)", r.txtRel, ioReason(err)), Location: &checks.Location{Path: r.txtRel}})
 			break
 		}
-		st := ParseSecurityTxt(r.txtRel, data)
-		r.claims.merge(st)
+		st := disclosure.ParseSecurityTxt(r.txtRel, data)
+		r.claims.Merge(st)
 		r.claims.Expires = st.Expires
 		r.checkTxtExpiry(st.Expires)
 		break
@@ -417,7 +411,7 @@ func (r *run) readKey() {
 		r.keyAbs, r.keyRel, r.keyInMD = r.mdAbs, r.mdRel, true
 		data, err = r.mdData, nil
 	}
-	var unmapped []Claim // security.txt Encryption: URLs that are no file here
+	var unmapped []disclosure.Claim // security.txt Encryption: URLs that are no file here
 	if errors.Is(err, fs.ErrNotExist) && r.c.defaultKey {
 		// security.txt names the key by its URL on the project's site:
 		// follow it to the file in the repository's web root.
@@ -425,7 +419,7 @@ func (r *run) readKey() {
 			if ref.Path != r.txtRel {
 				continue
 			}
-			if f := FileForURL(os.DirFS(r.c.root), ref.Value); f != "" {
+			if f := disclosure.FileForURL(os.DirFS(r.c.root), ref.Value); f != "" {
 				r.keyAbs = r.resolve(f)
 				r.keyRel = r.rel(r.keyAbs)
 				data, err = readLimited(r.keyAbs)
@@ -613,7 +607,7 @@ func (r *run) crossCheck() {
 	// Contacts.
 	if len(o.Contacts) > 0 {
 		for _, e := range o.Contacts {
-			r.contacts = append(r.contacts, Claim{Value: strings.ToLower(strings.TrimSpace(e)), Path: "with.contacts"})
+			r.contacts = append(r.contacts, disclosure.Claim{Value: strings.ToLower(strings.TrimSpace(e)), Path: "with.contacts"})
 		}
 	} else {
 		seen := map[string]bool{}
@@ -659,14 +653,14 @@ func (r *run) crossCheck() {
 	// Fingerprints and key IDs.
 	stated := slices.Clone(r.claims.Fingerprints)
 	if o.Fingerprint != "" {
-		stated = append(stated, Claim{Value: normalizeHex(o.Fingerprint), Path: "with.fingerprint"})
+		stated = append(stated, disclosure.Claim{Value: normalizeHex(o.Fingerprint), Path: "with.fingerprint"})
 	}
 	if len(r.reports) > 0 {
 		var all []string
 		for _, rep := range r.reports {
 			all = append(all, rep.Fingerprints...)
 		}
-		check := func(list []Claim, match func(fpr, v string) bool, kind string) {
+		check := func(list []disclosure.Claim, match func(fpr, v string) bool, kind string) {
 			for _, cl := range list {
 				if slices.ContainsFunc(all, func(f string) bool { return match(f, cl.Value) }) {
 					continue
@@ -709,7 +703,7 @@ func (r *run) crossCheck() {
 			}
 			r.add(checks.Finding{Rule: "KEY-NOT-NAMED", ID: "KEY-NOT-NAMED/" + r.mdRel, Severity: sev, Message: msg, Location: mdLoc})
 		}
-		var local []Claim
+		var local []disclosure.Claim
 		matched := false
 		for _, ref := range r.claims.KeyRefs {
 			p, ok := r.localRef(ref)
@@ -734,7 +728,7 @@ func (r *run) crossCheck() {
 // localRef reports whether ref names a file in this repository (a relative
 // path or a GitHub/GitLab/Codeberg file URL) and, if so, whether it is the
 // checked key file.
-func (r *run) localRef(ref Claim) (matches, local bool) {
+func (r *run) localRef(ref disclosure.Claim) (matches, local bool) {
 	v := ref.Value
 	if strings.Contains(v, "://") {
 		u := strings.ToLower(v)
@@ -805,14 +799,14 @@ func (r *run) certList() string {
 	return strings.Join(f, ", ")
 }
 
-func claimWhere(c Claim) string {
+func claimWhere(c disclosure.Claim) string {
 	if c.Line > 0 {
 		return fmt.Sprintf("%s:%d", c.Path, c.Line)
 	}
 	return c.Path
 }
 
-func claimLoc(c Claim) *checks.Location {
+func claimLoc(c disclosure.Claim) *checks.Location {
 	if strings.HasPrefix(c.Path, "with.") {
 		return nil
 	}
@@ -948,7 +942,7 @@ func algoShort(k KeyFacts) string {
 // checkTxtExpiry judges security.txt's own Expires: field (RFC 9116
 // §2.5.5: required; a file past it is stale). A missing or unreadable date
 // is stale too: a reader cannot tell the file is current.
-func (r *run) checkTxtExpiry(exp *Claim) {
+func (r *run) checkTxtExpiry(exp *disclosure.Claim) {
 	loc := &checks.Location{Path: r.txtRel}
 	id := func(rule string) string { return rule + "/" + r.txtRel }
 	if exp == nil {
