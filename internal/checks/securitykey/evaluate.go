@@ -125,8 +125,8 @@ func (ev *evaluator) evaluate(c *cert) (rep certReport) {
 		// in the library becomes a finding, never a crash of the gate.
 		if r := recover(); r != nil {
 			fpr := fingerprintHex(c.Entity.PrimaryKey.Fingerprint)
-			rep.Findings = append(rep.Findings, ev.finding("KEY-MALFORMED", fpr+"/library", checks.SeverityCritical, c,
-				fmt.Sprintf("certificate %s could not be evaluated: the OpenPGP library failed on it (%v)", (fpr), r), nil))
+			rep.Findings = append(rep.Findings, book.Finding("KEY-MALFORMED", fpr+"/library",
+				fmt.Sprintf("certificate %s could not be evaluated: the OpenPGP library failed on it (%v)", (fpr), r), ev.loc(c)))
 		}
 	}()
 	e := c.Entity
@@ -139,9 +139,7 @@ func (ev *evaluator) evaluate(c *cert) (rep certReport) {
 	}
 	rep.Emails = map[string]bool{}
 	rep.Fingerprints = []string{fpr}
-	add := func(rule, idSuffix string, sev checks.Severity, msg string, props map[string]any) {
-		rep.Findings = append(rep.Findings, ev.finding(rule, idSuffix, sev, c, msg, props))
-	}
+	add := func(f checks.Finding) { rep.Findings = append(rep.Findings, f) }
 	var weakHashes []string
 	hashes := map[string]bool{}
 	noteHash := func(what string, h crypto.Hash) string {
@@ -215,21 +213,21 @@ func (ev *evaluator) evaluate(c *cert) (rep certReport) {
 		if reason != "" {
 			msg += " (" + reason + ")"
 		}
-		add("KEY-REVOKED", fpr, checks.SeverityCritical, msg+": nobody can encrypt a report to it", map[string]any{"fingerprint": fpr, "reason": reason})
+		add(book.Finding("KEY-REVOKED", fpr, msg+": nobody can encrypt a report to it", ev.loc(c)).With(map[string]any{"fingerprint": fpr, "reason": reason}))
 	case !anyUIDVerifies && pk.Version < 6:
 		f.Status = "invalid"
-		add("KEY-BAD-SELF-SIG", fpr, checks.SeverityCritical,
+		add(book.Finding("KEY-BAD-SELF-SIG", fpr,
 			fmt.Sprintf("certificate %s has no user ID with a self-signature that verifies: OpenPGP tools will reject it", (fpr)),
-			map[string]any{"fingerprint": fpr})
+			ev.loc(c)).With(map[string]any{"fingerprint": fpr}))
 	case errors.Is(perr, pgperrors.ErrKeyExpired):
 		f.Status = "expired"
 		when := "its self-signature expired"
 		if !primaryEnd.IsZero() {
 			when = "on " + day(primaryEnd)
 		}
-		add("KEY-EXPIRED", fpr, checks.SeverityCritical,
+		add(book.Finding("KEY-EXPIRED", fpr,
 			fmt.Sprintf("certificate %s expired %s: nobody can encrypt a report to it", (fpr), when),
-			map[string]any{"fingerprint": fpr, "expires": formatTime(primaryEnd)})
+			ev.loc(c)).With(map[string]any{"fingerprint": fpr, "expires": formatTime(primaryEnd)}))
 	case perr != nil:
 		f.Status = "invalid"
 		why := "no user ID self-signature is valid on " + day(ev.now)
@@ -238,15 +236,15 @@ func (ev *evaluator) evaluate(c *cert) (rep certReport) {
 		} else if pk.CreationTime.After(ev.now) {
 			why = "the key is dated " + day(pk.CreationTime) + ", after " + day(ev.now)
 		}
-		add("KEY-BAD-SELF-SIG", fpr, checks.SeverityCritical,
-			fmt.Sprintf("certificate %s is not valid: %s", (fpr), why), map[string]any{"fingerprint": fpr})
+		add(book.Finding("KEY-BAD-SELF-SIG", fpr,
+			fmt.Sprintf("certificate %s is not valid: %s", (fpr), why), ev.loc(c)).With(map[string]any{"fingerprint": fpr}))
 	default:
 		f.Status = "valid"
 	}
 	if len(badUIDs) > 0 && anyUIDVerifies {
-		add("KEY-BAD-SELF-SIG", fpr+"/uid", checks.SeverityHigh,
+		add(book.Case("KEY-BAD-SELF-SIG", "some-parts", fpr+"/uid",
 			fmt.Sprintf("certificate %s carries user IDs whose self-signature does not verify (%s): they were altered or forged and are ignored",
-				(fpr), strings.Join(badUIDs, ", ")), map[string]any{"fingerprint": fpr, "user_ids": badUIDs})
+				(fpr), strings.Join(badUIDs, ", ")), ev.loc(c)).With(map[string]any{"fingerprint": fpr, "user_ids": badUIDs}))
 	}
 	ev.judgeAlgorithm(pk, fpr, "primary key", c, add)
 
@@ -284,9 +282,9 @@ func (ev *evaluator) evaluate(c *cert) (rep certReport) {
 		f.Subkeys = append(f.Subkeys, s.SubFacts)
 	}
 	if len(badSubs) > 0 {
-		add("KEY-BAD-SELF-SIG", fpr+"/subkeys", checks.SeverityHigh,
+		add(book.Case("KEY-BAD-SELF-SIG", "some-parts", fpr+"/subkeys",
 			fmt.Sprintf("certificate %s has subkeys whose binding signature does not verify, so they cannot be used: %s",
-				(fpr), strings.Join(badSubs, "; ")), map[string]any{"fingerprint": fpr})
+				(fpr), strings.Join(badSubs, "; ")), ev.loc(c)).With(map[string]any{"fingerprint": fpr}))
 	}
 	primaryCanEncrypt := primaryOK && primarySig != nil && primarySig.FlagsValid &&
 		(primarySig.FlagEncryptCommunications || primarySig.FlagEncryptStorage) && pk.PubKeyAlgo.CanEncrypt()
@@ -303,18 +301,18 @@ func (ev *evaluator) evaluate(c *cert) (rep certReport) {
 		f.CanEncrypt, f.EncryptionKey = true, keyID
 	} else {
 		f.EncryptionError = oneLine(encErr.Error())
-		add("KEY-NO-ENCRYPTION", fpr, checks.SeverityCritical,
+		add(book.Finding("KEY-NO-ENCRYPTION", fpr,
 			fmt.Sprintf("no report can be encrypted to certificate %s: %s", (fpr), noEncryptionReason(f.Status, encCapable, primaryCanEncrypt)),
-			map[string]any{"fingerprint": fpr, "error": f.EncryptionError})
+			ev.loc(c)).With(map[string]any{"fingerprint": fpr, "error": f.EncryptionError}))
 	}
 
 	// Expiry: the promise lasts while the primary key and at least one
 	// encryption key are valid.
 	if primaryOK {
 		if primaryEnd.IsZero() {
-			add("KEY-NO-EXPIRY", fpr, checks.SeverityMedium,
+			add(book.Finding("KEY-NO-EXPIRY", fpr,
 				fmt.Sprintf("certificate %s never expires: if its secret key is lost, the published key stays \"valid\" forever and reports go to a key nobody can read", (fpr)),
-				map[string]any{"fingerprint": fpr})
+				ev.loc(c)).With(map[string]any{"fingerprint": fpr}))
 		}
 		end := primaryEnd
 		what := "certificate " + (fpr)
@@ -328,19 +326,19 @@ func (ev *evaluator) evaluate(c *cert) (rep certReport) {
 			props := map[string]any{"fingerprint": fpr, "expires": formatTime(end), "days_left": days}
 			switch {
 			case left < ev.opts.ExpiryFail.D():
-				add("KEY-EXPIRING-SOON", fpr, checks.SeverityHigh,
-					fmt.Sprintf("%s expires on %s, in %d days (the gate fails under %s)", what, day(end), days, humanDays(ev.opts.ExpiryFail.D())), props)
+				add(book.Finding("KEY-EXPIRING-SOON", fpr,
+					fmt.Sprintf("%s expires on %s, in %d days (the gate fails under %s)", what, day(end), days, humanDays(ev.opts.ExpiryFail.D())), ev.loc(c)).With(props))
 			case left < ev.opts.ExpiryWarn.D():
-				add("KEY-EXPIRING-SOON", fpr, checks.SeverityMedium,
-					fmt.Sprintf("%s expires on %s, in %d days (the gate warns under %s)", what, day(end), days, humanDays(ev.opts.ExpiryWarn.D())), props)
+				add(book.Case("KEY-EXPIRING-SOON", "within-warn", fpr,
+					fmt.Sprintf("%s expires on %s, in %d days (the gate warns under %s)", what, day(end), days, humanDays(ev.opts.ExpiryWarn.D())), ev.loc(c)).With(props))
 			}
 		}
 	}
 
 	if len(weakHashes) > 0 {
-		add("KEY-WEAK-HASH", fpr, checks.SeverityHigh,
+		add(book.Finding("KEY-WEAK-HASH", fpr,
 			fmt.Sprintf("certificate %s is bound by signatures over broken hash algorithms: %s", (fpr), strings.Join(weakHashes, ", ")),
-			map[string]any{"fingerprint": fpr, "signatures": weakHashes})
+			ev.loc(c)).With(map[string]any{"fingerprint": fpr, "signatures": weakHashes}))
 	}
 	for h := range hashes {
 		f.SelfSignatureHashes = append(f.SelfSignatureHashes, h)
@@ -407,7 +405,7 @@ func (ev *evaluator) subkey(e *openpgp.Entity, sk *openpgp.Subkey) subkeyEval {
 }
 
 // judgeAlgorithm reports weak public-key algorithms and sizes.
-func (ev *evaluator) judgeAlgorithm(pk *packet.PublicKey, keyFpr, role string, c *cert, add func(string, string, checks.Severity, string, map[string]any)) {
+func (ev *evaluator) judgeAlgorithm(pk *packet.PublicKey, keyFpr, role string, c *cert, add func(checks.Finding)) {
 	label := keyLabel(pk)
 	switch pk.PubKeyAlgo {
 	case packet.PubKeyAlgoRSA, packet.PubKeyAlgoRSAEncryptOnly, packet.PubKeyAlgoRSASignOnly:
@@ -415,21 +413,21 @@ func (ev *evaluator) judgeAlgorithm(pk *packet.PublicKey, keyFpr, role string, c
 		props := map[string]any{"fingerprint": keyFpr, "bits": int(bits)}
 		switch {
 		case int(bits) < criticalRSABits:
-			add("KEY-WEAK-RSA", keyFpr, checks.SeverityCritical,
-				fmt.Sprintf("the %s %s is %s: RSA under %d bits can be factored by a well-funded attacker", role, (keyFpr), label, criticalRSABits), props)
+			add(book.Case("KEY-WEAK-RSA", "factorable", keyFpr,
+				fmt.Sprintf("the %s %s is %s: RSA under %d bits can be factored by a well-funded attacker", role, (keyFpr), label, criticalRSABits), ev.loc(c)).With(props))
 		case int(bits) < ev.opts.MinRSABits:
-			add("KEY-WEAK-RSA", keyFpr, checks.SeverityHigh,
-				fmt.Sprintf("the %s %s is %s, under the %d bits required for keys that must protect reports for years", role, (keyFpr), label, ev.opts.MinRSABits), props)
+			add(book.Finding("KEY-WEAK-RSA", keyFpr,
+				fmt.Sprintf("the %s %s is %s, under the %d bits required for keys that must protect reports for years", role, (keyFpr), label, ev.opts.MinRSABits), ev.loc(c)).With(props))
 		}
 	case packet.PubKeyAlgoDSA, packet.PubKeyAlgoElGamal:
-		add("KEY-WEAK-ALGO", keyFpr, checks.SeverityHigh,
+		add(book.Finding("KEY-WEAK-ALGO", keyFpr,
 			fmt.Sprintf("the %s %s is %s: DSA and ElGamal are deprecated (RFC 9580) and many OpenPGP tools refuse them", role, (keyFpr), label),
-			map[string]any{"fingerprint": keyFpr, "algorithm": algoName(pk.PubKeyAlgo)})
+			ev.loc(c)).With(map[string]any{"fingerprint": keyFpr, "algorithm": algoName(pk.PubKeyAlgo)}))
 	case packet.PubKeyAlgoECDSA, packet.PubKeyAlgoECDH, packet.PubKeyAlgoEdDSA:
 		if curve, err := pk.Curve(); err == nil && curve == packet.CurveSecP256k1 {
-			add("KEY-WEAK-ALGO", keyFpr, checks.SeverityHigh,
+			add(book.Finding("KEY-WEAK-ALGO", keyFpr,
 				fmt.Sprintf("the %s %s uses the curve secp256k1, which OpenPGP does not standardise and most tools refuse", role, (keyFpr)),
-				map[string]any{"fingerprint": keyFpr, "algorithm": algoName(pk.PubKeyAlgo), "curve": string(curve)})
+				ev.loc(c)).With(map[string]any{"fingerprint": keyFpr, "algorithm": algoName(pk.PubKeyAlgo), "curve": string(curve)}))
 		}
 	}
 }
@@ -741,9 +739,4 @@ func humanDays(d time.Duration) string {
 		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
 	}
 	return d.String()
-}
-
-// finding builds a finding about certificate c; its ID is RULE/idSuffix.
-func (ev *evaluator) finding(rule, idSuffix string, sev checks.Severity, c *cert, msg string, props map[string]any) checks.Finding {
-	return checks.Finding{Rule: rule, ID: rule + "/" + idSuffix, Severity: sev, Message: msg, Location: ev.loc(c), Properties: props}
 }

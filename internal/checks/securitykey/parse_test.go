@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/checkstest"
 )
 
 func TestCRC24(t *testing.T) {
@@ -168,5 +171,38 @@ func TestRulesDocumented(t *testing.T) {
 		if !used[id] {
 			t.Errorf("%s is in rules.yaml but never emitted", id)
 		}
+	}
+}
+
+// TestRulesNamed: every rule and case the gate's source names is in
+// rules.yaml, so no finding reaches a user as the book's defect.
+func TestRulesNamed(t *testing.T) {
+	checkstest.RulesNamed(t, ".", book)
+}
+
+// TestGradedRules: a graded rule's grades are the table's, as documented
+// in each rule's description.
+func TestGradedRules(t *testing.T) {
+	tests := []struct {
+		rule, cas string
+		want      checks.Severity
+	}{
+		{"KEY-BAD-SELF-SIG", "", checks.SeverityCritical},
+		{"KEY-BAD-SELF-SIG", "some-parts", checks.SeverityHigh},
+		{"KEY-EXPIRING-SOON", "", checks.SeverityHigh},
+		{"KEY-EXPIRING-SOON", "within-warn", checks.SeverityMedium},
+		{"KEY-WEAK-RSA", "", checks.SeverityHigh},
+		{"KEY-WEAK-RSA", "factorable", checks.SeverityCritical},
+		{"KEY-NOT-NAMED", "", checks.SeverityHigh},
+		{"KEY-NOT-NAMED", "no-promise", checks.SeverityMedium},
+	}
+	for _, tc := range tests {
+		t.Run(tc.rule+"/"+tc.cas, func(t *testing.T) {
+			f := book.Case(tc.rule, tc.cas, "s", "m", nil)
+			if f.Severity != tc.want || f.Remediation == "" || f.ID != tc.rule+"/s" {
+				t.Errorf("Case(%s, %q) = severity %s, ID %s, remediation %q; want %s, %s/s and a remediation",
+					tc.rule, tc.cas, f.Severity, f.ID, f.Remediation, tc.want, tc.rule)
+			}
+		})
 	}
 }
