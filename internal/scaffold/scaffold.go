@@ -17,7 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/readiness-dev/readiness/internal/checks/securitykey"
+	"github.com/readiness-dev/readiness/internal/disclosure"
 )
 
 // Plan is what Inspect found and Render writes.
@@ -70,7 +70,7 @@ func Inspect(fsys fs.FS) (Plan, error) {
 	p.SecurityTxt = firstFile(fsys, ".well-known/security.txt", "security.txt")
 	if p.SecurityTxt == "" {
 		// A site's web root in the repository (docs/.well-known/ …).
-		p.SecurityTxt = securitykey.FindWebrootFile(fsys, ".well-known/security.txt")
+		p.SecurityTxt = disclosure.FindWebrootFile(fsys, ".well-known/security.txt")
 	}
 	p.Keys = findKeys(fsys, p.SecurityMD)
 	if k := txtKey(fsys, p.SecurityTxt); k != "" && !slices.Contains(p.Keys, k) {
@@ -89,8 +89,8 @@ func txtKey(fsys fs.FS, securityTxt string) string {
 	if securityTxt == "" {
 		return ""
 	}
-	for _, ref := range securitykey.ParseSecurityTxt(securityTxt, readSmall(fsys, securityTxt)).KeyRefs {
-		if f := securitykey.FileForURL(fsys, ref.Value); f != "" {
+	for _, ref := range disclosure.ParseSecurityTxt(securityTxt, readSmall(fsys, securityTxt)).KeyRefs {
+		if f := disclosure.FileForURL(fsys, ref.Value); f != "" {
 			return f
 		}
 	}
@@ -100,12 +100,12 @@ func txtKey(fsys fs.FS, securityTxt string) string {
 // keyPromised reads the disclosure policy and security.txt as the
 // security-key gate reads them.
 func keyPromised(fsys fs.FS, securityMD, securityTxt string) bool {
-	var c securitykey.Claims
+	var c disclosure.Claims
 	if securityMD != "" {
-		c = securitykey.ParseSecurityMD(securityMD, readSmall(fsys, securityMD))
+		c = disclosure.ParseSecurityMD(securityMD, readSmall(fsys, securityMD))
 	}
 	if securityTxt != "" && !c.PromisesKey() {
-		c = securitykey.ParseSecurityTxt(securityTxt, readSmall(fsys, securityTxt))
+		c = disclosure.ParseSecurityTxt(securityTxt, readSmall(fsys, securityTxt))
 	}
 	return c.PromisesKey()
 }

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
-	"strings"
+
+	"github.com/readiness-dev/readiness/internal/disclosure"
 )
 
 // armorBlock is one ASCII-armored block (RFC 9580 §6) found in a file.
@@ -37,10 +38,11 @@ const (
 	armorEnd       armorProblem = "armor-end"
 )
 
+// A key file's armor lines are read by the rule that finds a key block
+// pasted into SECURITY.md, so that the two never disagree.
 const (
-	armorBeginPrefix = "-----BEGIN "
-	armorEndPrefix   = "-----END "
-	armorDashes      = "-----"
+	armorBeginPrefix = disclosure.ArmorBegin
+	armorEndPrefix   = disclosure.ArmorEnd
 )
 
 // parseArmor finds every armored block in data. Text outside blocks is
@@ -62,13 +64,7 @@ func parseArmor(data []byte) []armorBlock {
 }
 
 // armorType returns the label of a "-----BEGIN X-----" / "-----END X-----" line.
-func armorType(line []byte, prefix string) (string, bool) {
-	s := string(bytes.TrimSpace(line))
-	if !strings.HasPrefix(s, prefix) || !strings.HasSuffix(s, armorDashes) || len(s) <= len(prefix)+len(armorDashes) {
-		return "", false
-	}
-	return s[len(prefix) : len(s)-len(armorDashes)], true
-}
+func armorType(line []byte, prefix string) (string, bool) { return disclosure.ArmorLabel(line, prefix) }
 
 // parseBlock decodes the block whose BEGIN line is lines[start]; it returns
 // the block and the index of its last line.

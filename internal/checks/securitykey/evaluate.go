@@ -119,48 +119,107 @@ func (ev *evaluator) loc(c *cert) *checks.Location {
 	return &checks.Location{Path: ev.keyPath, Line: c.Line}
 }
 
+// evaluate judges one certificate as of ev.now, phase by phase (see
+// certEval): user IDs, the primary key, subkeys, the encryption proof,
+// expiry, then the hashes the phases saw.
 func (ev *evaluator) evaluate(c *cert) (rep certReport) {
 	defer func() {
 		// go-crypto is fuzzed, but a certificate is outside input: a panic
 		// in the library becomes a finding, never a crash of the gate.
 		if r := recover(); r != nil {
 			fpr := fingerprintHex(c.Entity.PrimaryKey.Fingerprint)
-			rep.Findings = append(rep.Findings, ev.finding("KEY-MALFORMED", fpr+"/library", checks.SeverityCritical, c,
-				fmt.Sprintf("certificate %s could not be evaluated: the OpenPGP library failed on it (%v)", (fpr), r), nil))
+			rep.Findings = append(rep.Findings, book.Finding("KEY-MALFORMED", fpr+"/library",
+				fmt.Sprintf("certificate %s could not be evaluated: the OpenPGP library failed on it (%v)", fpr, r), ev.loc(c)))
 		}
 	}()
+	x := ev.newCertEval(c, &rep)
+	x.userIDs()
+	x.primaryKey()
+	x.subkeys()
+	x.encryption()
+	x.expiry()
+	x.selfSignatureHashes()
+	// Facts are recorded only for a certificate evaluated to the end.
+	rep.Facts = x.f
+	return rep
+}
+
+// certEval is the evaluation of one certificate. Each phase records facts
+// and findings, and leaves what the later phases need; findings keep the
+// order of the phases.
+type certEval struct {
+	ev  *evaluator
+	c   *cert
+	e   *openpgp.Entity
+	pk  *packet.PublicKey
+	fpr string
+	// rep is the report being built (the evaluate's result, so that a
+	// panic keeps what was found before it); f its facts.
+	rep *certReport
+	f   CertFacts
+
+	// Self-signature hashes seen, and the broken ones, by every phase.
+	hashes     map[string]bool
+	weakHashes []string
+
+	// From the user IDs.
+	anyUIDVerifies bool
+	badUIDs        []string
+	// From the primary key.
+	primarySig *packet.Signature
+	primaryOK  bool
+	primaryEnd time.Time
+	// From the subkeys and the primary key: which keys can encrypt, and
+	// until when.
+	encCapable        []string
+	encEnd            time.Time
+	encNever          bool
+	primaryCanEncrypt bool
+}
+
+func (ev *evaluator) newCertEval(c *cert, rep *certReport) *certEval {
 	e := c.Entity
 	pk := e.PrimaryKey
 	fpr := fingerprintHex(pk.Fingerprint)
-	f := CertFacts{
-		Fingerprint: fpr, KeyID: keyIDHex(pk.KeyId), Version: pk.Version,
-		KeyFacts: keyFacts(pk), UserIDs: []UIDFacts{}, Subkeys: []SubFacts{}, SelfSignatureHashes: []string{},
-		SecretKeyMaterial: e.PrivateKey != nil,
+	x := &certEval{
+		ev: ev, c: c, e: e, pk: pk, fpr: fpr, rep: rep,
+		f: CertFacts{
+			Fingerprint: fpr, KeyID: keyIDHex(pk.KeyId), Version: pk.Version,
+			KeyFacts: keyFacts(pk), UserIDs: []UIDFacts{}, Subkeys: []SubFacts{}, SelfSignatureHashes: []string{},
+			SecretKeyMaterial: e.PrivateKey != nil,
+		},
+		hashes: map[string]bool{},
 	}
 	rep.Emails = map[string]bool{}
 	rep.Fingerprints = []string{fpr}
-	add := func(rule, idSuffix string, sev checks.Severity, msg string, props map[string]any) {
-		rep.Findings = append(rep.Findings, ev.finding(rule, idSuffix, sev, c, msg, props))
-	}
-	var weakHashes []string
-	hashes := map[string]bool{}
-	noteHash := func(what string, h crypto.Hash) string {
-		name := cryptoHashName(h)
-		hashes[name] = true
-		if h == crypto.SHA1 || h == crypto.MD5 || h == crypto.RIPEMD160 {
-			weakHashes = append(weakHashes, fmt.Sprintf("%s (%s)", what, name))
-		}
-		return name
-	}
+	return x
+}
 
-	// User IDs, sorted for stable output.
+func (x *certEval) add(f checks.Finding) { x.rep.Findings = append(x.rep.Findings, f) }
+
+// loc is where the certificate is: each finding gets its own.
+func (x *certEval) loc() *checks.Location { return x.ev.loc(x.c) }
+
+// noteHash records the hash of a self-signature in effect, and what it
+// signs when the hash is broken; it returns the hash's name.
+func (x *certEval) noteHash(what string, h crypto.Hash) string {
+	name := cryptoHashName(h)
+	x.hashes[name] = true
+	if h == crypto.SHA1 || h == crypto.MD5 || h == crypto.RIPEMD160 {
+		x.weakHashes = append(x.weakHashes, fmt.Sprintf("%s (%s)", what, name))
+	}
+	return name
+}
+
+// userIDs records each user ID, sorted for stable output, and which carry
+// a self-signature that verifies.
+func (x *certEval) userIDs() {
+	ev, e, pk := x.ev, x.e, x.pk
 	names := make([]string, 0, len(e.Identities))
 	for n := range e.Identities {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	anyUIDVerifies := false
-	var badUIDs []string
 	for _, n := range names {
 		id := e.Identities[n]
 		u := UIDFacts{UserID: truncate(oneLine(n), 200), Email: identityEmail(id)}
@@ -175,179 +234,195 @@ func (ev *evaluator) evaluate(c *cert) (rep certReport) {
 		u.Valid = err == nil
 		u.Revoked = id.Revoked(sig, ev.now, ev.cfg)
 		if sig != nil {
-			u.SelfSignatureHash = noteHash(fmt.Sprintf("self-signature on user ID %q", uidLabel(n)), sig.Hash)
+			u.SelfSignatureHash = x.noteHash(fmt.Sprintf("self-signature on user ID %q", uidLabel(n)), sig.Hash)
 		}
 		if verifies {
-			anyUIDVerifies = true
+			x.anyUIDVerifies = true
 		} else {
-			badUIDs = append(badUIDs, uidLabel(n))
+			x.badUIDs = append(x.badUIDs, uidLabel(n))
 		}
 		if u.Email != "" {
 			// A user ID counts for the contact when its self-signature
 			// verifies and it is not revoked; whether the certificate is
 			// valid now is judged (and reported) on its own.
-			rep.Emails[u.Email] = rep.Emails[u.Email] || (verifies && !u.Revoked)
+			x.rep.Emails[u.Email] = x.rep.Emails[u.Email] || (verifies && !u.Revoked)
 		}
-		f.UserIDs = append(f.UserIDs, u)
+		x.f.UserIDs = append(x.f.UserIDs, u)
 	}
+}
 
-	// The primary key.
+// primaryKey judges the certificate as a whole: revoked, without a
+// verifying user ID, expired, otherwise invalid, or valid; then the user
+// IDs that fail where another verifies, and the primary key's algorithm.
+func (x *certEval) primaryKey() {
+	ev, e, pk, fpr := x.ev, x.e, x.pk, x.fpr
 	revoked := e.Revoked(ev.now)
 	primarySig, perr := e.VerifyPrimaryKey(ev.now, ev.cfg)
-	primaryOK := perr == nil
-	var primaryEnd time.Time
+	x.primarySig, x.primaryOK = primarySig, perr == nil
 	if primarySig != nil {
-		primaryEnd = expiry(pk, primarySig)
+		x.primaryEnd = expiry(pk, primarySig)
 		if d, _ := e.LatestValidDirectSignature(ev.now, ev.cfg); d != nil {
-			if t := expiry(pk, d); !t.IsZero() && (primaryEnd.IsZero() || t.Before(primaryEnd)) {
-				primaryEnd = t
+			if t := expiry(pk, d); !t.IsZero() && (x.primaryEnd.IsZero() || t.Before(x.primaryEnd)) {
+				x.primaryEnd = t
 			}
-			noteHash("direct-key self-signature", d.Hash)
+			x.noteHash("direct-key self-signature", d.Hash)
 		}
-		f.Expires = formatTime(primaryEnd)
+		x.f.Expires = formatTime(x.primaryEnd)
 	}
 	switch {
 	case revoked:
-		f.Status = "revoked"
+		x.f.Status = "revoked"
 		reason := revocationReason(e)
-		f.RevocationReason = reason
-		msg := fmt.Sprintf("certificate %s is revoked", (fpr))
+		x.f.RevocationReason = reason
+		msg := fmt.Sprintf("certificate %s is revoked", fpr)
 		if reason != "" {
 			msg += " (" + reason + ")"
 		}
-		add("KEY-REVOKED", fpr, checks.SeverityCritical, msg+": nobody can encrypt a report to it", map[string]any{"fingerprint": fpr, "reason": reason})
-	case !anyUIDVerifies && pk.Version < 6:
-		f.Status = "invalid"
-		add("KEY-BAD-SELF-SIG", fpr, checks.SeverityCritical,
-			fmt.Sprintf("certificate %s has no user ID with a self-signature that verifies: OpenPGP tools will reject it", (fpr)),
-			map[string]any{"fingerprint": fpr})
+		x.add(book.Finding("KEY-REVOKED", fpr, msg+": nobody can encrypt a report to it", x.loc()).With(map[string]any{"fingerprint": fpr, "reason": reason}))
+	case !x.anyUIDVerifies && pk.Version < 6:
+		x.f.Status = "invalid"
+		x.add(book.Finding("KEY-BAD-SELF-SIG", fpr,
+			fmt.Sprintf("certificate %s has no user ID with a self-signature that verifies: OpenPGP tools will reject it", fpr),
+			x.loc()).With(map[string]any{"fingerprint": fpr}))
 	case errors.Is(perr, pgperrors.ErrKeyExpired):
-		f.Status = "expired"
+		x.f.Status = "expired"
 		when := "its self-signature expired"
-		if !primaryEnd.IsZero() {
-			when = "on " + day(primaryEnd)
+		if !x.primaryEnd.IsZero() {
+			when = "on " + day(x.primaryEnd)
 		}
-		add("KEY-EXPIRED", fpr, checks.SeverityCritical,
-			fmt.Sprintf("certificate %s expired %s: nobody can encrypt a report to it", (fpr), when),
-			map[string]any{"fingerprint": fpr, "expires": formatTime(primaryEnd)})
+		x.add(book.Finding("KEY-EXPIRED", fpr,
+			fmt.Sprintf("certificate %s expired %s: nobody can encrypt a report to it", fpr, when),
+			x.loc()).With(map[string]any{"fingerprint": fpr, "expires": formatTime(x.primaryEnd)}))
 	case perr != nil:
-		f.Status = "invalid"
+		x.f.Status = "invalid"
 		why := "no user ID self-signature is valid on " + day(ev.now)
-		if allRevoked(f.UserIDs) {
+		if allRevoked(x.f.UserIDs) {
 			why = "every user ID is revoked"
 		} else if pk.CreationTime.After(ev.now) {
 			why = "the key is dated " + day(pk.CreationTime) + ", after " + day(ev.now)
 		}
-		add("KEY-BAD-SELF-SIG", fpr, checks.SeverityCritical,
-			fmt.Sprintf("certificate %s is not valid: %s", (fpr), why), map[string]any{"fingerprint": fpr})
+		x.add(book.Finding("KEY-BAD-SELF-SIG", fpr,
+			fmt.Sprintf("certificate %s is not valid: %s", fpr, why), x.loc()).With(map[string]any{"fingerprint": fpr}))
 	default:
-		f.Status = "valid"
+		x.f.Status = "valid"
 	}
-	if len(badUIDs) > 0 && anyUIDVerifies {
-		add("KEY-BAD-SELF-SIG", fpr+"/uid", checks.SeverityHigh,
+	if len(x.badUIDs) > 0 && x.anyUIDVerifies {
+		x.add(book.Case("KEY-BAD-SELF-SIG", "some-parts", fpr+"/uid",
 			fmt.Sprintf("certificate %s carries user IDs whose self-signature does not verify (%s): they were altered or forged and are ignored",
-				(fpr), strings.Join(badUIDs, ", ")), map[string]any{"fingerprint": fpr, "user_ids": badUIDs})
+				fpr, strings.Join(x.badUIDs, ", ")), x.loc()).With(map[string]any{"fingerprint": fpr, "user_ids": x.badUIDs}))
 	}
-	ev.judgeAlgorithm(pk, fpr, "primary key", c, add)
+	x.judgeAlgorithm(pk, fpr, "primary key")
+}
 
-	// Subkeys.
-	var encCapable, badSubs []string
-	var encEnd time.Time
-	encNever := false
-	for _, sk := range e.Subkeys {
-		s := ev.subkey(e, &sk)
-		rep.Fingerprints = append(rep.Fingerprints, s.Fingerprint)
+// subkeys records each subkey, which can encrypt and until when, judges
+// the usable ones' algorithms, and reports bindings that do not verify.
+func (x *certEval) subkeys() {
+	var badSubs []string
+	for _, sk := range x.e.Subkeys {
+		s := x.ev.subkey(x.e, &sk)
+		x.rep.Fingerprints = append(x.rep.Fingerprints, s.Fingerprint)
 		if !s.verifies {
-			badSubs = append(badSubs, fmt.Sprintf("%s (%s)", (s.Fingerprint), s.verifyErr))
+			badSubs = append(badSubs, fmt.Sprintf("%s (%s)", s.Fingerprint, s.verifyErr))
 		}
-		s.Usable = s.Status == "valid" && primaryOK
+		s.Usable = s.Status == "valid" && x.primaryOK
 		if s.sig != nil {
-			s.BindingHash = noteHash("binding signature of subkey "+s.KeyID, s.sig.Hash)
+			s.BindingHash = x.noteHash("binding signature of subkey "+s.KeyID, s.sig.Hash)
 			if s.sig.FlagSign && s.sig.EmbeddedSignature != nil {
-				s.BacksigHash = noteHash("back-signature of subkey "+s.KeyID, s.sig.EmbeddedSignature.Hash)
+				s.BacksigHash = x.noteHash("back-signature of subkey "+s.KeyID, s.sig.EmbeddedSignature.Hash)
 			}
 		}
 		if s.encFlag && sk.PublicKey.PubKeyAlgo.CanEncrypt() {
-			encCapable = append(encCapable, subkeyState(s))
+			x.encCapable = append(x.encCapable, subkeyState(s))
 			if s.Usable {
 				s.CanEncrypt = true
 				if s.end.IsZero() {
-					encNever = true
-				} else if s.end.After(encEnd) {
-					encEnd = s.end
+					x.encNever = true
+				} else if s.end.After(x.encEnd) {
+					x.encEnd = s.end
 				}
 			}
 		}
 		if s.Usable {
-			ev.judgeAlgorithm(sk.PublicKey, s.Fingerprint, "subkey", c, add)
+			x.judgeAlgorithm(sk.PublicKey, s.Fingerprint, "subkey")
 		}
-		f.Subkeys = append(f.Subkeys, s.SubFacts)
+		x.f.Subkeys = append(x.f.Subkeys, s.SubFacts)
 	}
 	if len(badSubs) > 0 {
-		add("KEY-BAD-SELF-SIG", fpr+"/subkeys", checks.SeverityHigh,
+		x.add(book.Case("KEY-BAD-SELF-SIG", "some-parts", x.fpr+"/subkeys",
 			fmt.Sprintf("certificate %s has subkeys whose binding signature does not verify, so they cannot be used: %s",
-				(fpr), strings.Join(badSubs, "; ")), map[string]any{"fingerprint": fpr})
+				x.fpr, strings.Join(badSubs, "; ")), x.loc()).With(map[string]any{"fingerprint": x.fpr}))
 	}
-	primaryCanEncrypt := primaryOK && primarySig != nil && primarySig.FlagsValid &&
-		(primarySig.FlagEncryptCommunications || primarySig.FlagEncryptStorage) && pk.PubKeyAlgo.CanEncrypt()
-	if primaryCanEncrypt {
-		encNever = encNever || primaryEnd.IsZero()
-		if primaryEnd.After(encEnd) {
-			encEnd = primaryEnd
+	primarySig := x.primarySig
+	x.primaryCanEncrypt = x.primaryOK && primarySig != nil && primarySig.FlagsValid &&
+		(primarySig.FlagEncryptCommunications || primarySig.FlagEncryptStorage) && x.pk.PubKeyAlgo.CanEncrypt()
+	if x.primaryCanEncrypt {
+		x.encNever = x.encNever || x.primaryEnd.IsZero()
+		if x.primaryEnd.After(x.encEnd) {
+			x.encEnd = x.primaryEnd
 		}
 	}
+}
 
-	// Prove the promise: encrypt a message to the certificate, in memory.
-	keyID, encErr := ev.proveEncryption(e)
+// encryption proves the promise: it encrypts a message to the
+// certificate, in memory.
+func (x *certEval) encryption() {
+	keyID, encErr := x.ev.proveEncryption(x.e)
 	if encErr == nil {
-		f.CanEncrypt, f.EncryptionKey = true, keyID
-	} else {
-		f.EncryptionError = oneLine(encErr.Error())
-		add("KEY-NO-ENCRYPTION", fpr, checks.SeverityCritical,
-			fmt.Sprintf("no report can be encrypted to certificate %s: %s", (fpr), noEncryptionReason(f.Status, encCapable, primaryCanEncrypt)),
-			map[string]any{"fingerprint": fpr, "error": f.EncryptionError})
+		x.f.CanEncrypt, x.f.EncryptionKey = true, keyID
+		return
 	}
+	x.f.EncryptionError = oneLine(encErr.Error())
+	x.add(book.Finding("KEY-NO-ENCRYPTION", x.fpr,
+		fmt.Sprintf("no report can be encrypted to certificate %s: %s", x.fpr, noEncryptionReason(x.f.Status, x.encCapable, x.primaryCanEncrypt)),
+		x.loc()).With(map[string]any{"fingerprint": x.fpr, "error": x.f.EncryptionError}))
+}
 
-	// Expiry: the promise lasts while the primary key and at least one
-	// encryption key are valid.
-	if primaryOK {
-		if primaryEnd.IsZero() {
-			add("KEY-NO-EXPIRY", fpr, checks.SeverityMedium,
-				fmt.Sprintf("certificate %s never expires: if its secret key is lost, the published key stays \"valid\" forever and reports go to a key nobody can read", (fpr)),
-				map[string]any{"fingerprint": fpr})
-		}
-		end := primaryEnd
-		what := "certificate " + (fpr)
-		if f.CanEncrypt && !encNever && (end.IsZero() || encEnd.Before(end)) {
-			end, what = encEnd, "the last encryption subkey of certificate "+(fpr)
-		}
-		rep.PromiseEnd = end
-		if !end.IsZero() && f.CanEncrypt {
-			left := end.Sub(ev.now)
-			days := int(left.Hours() / 24)
-			props := map[string]any{"fingerprint": fpr, "expires": formatTime(end), "days_left": days}
-			switch {
-			case left < ev.opts.ExpiryFail.D():
-				add("KEY-EXPIRING-SOON", fpr, checks.SeverityHigh,
-					fmt.Sprintf("%s expires on %s, in %d days (the gate fails under %s)", what, day(end), days, humanDays(ev.opts.ExpiryFail.D())), props)
-			case left < ev.opts.ExpiryWarn.D():
-				add("KEY-EXPIRING-SOON", fpr, checks.SeverityMedium,
-					fmt.Sprintf("%s expires on %s, in %d days (the gate warns under %s)", what, day(end), days, humanDays(ev.opts.ExpiryWarn.D())), props)
-			}
-		}
+// expiry judges how long the promise lasts: while the primary key and at
+// least one encryption key are valid.
+func (x *certEval) expiry() {
+	if !x.primaryOK {
+		return
 	}
+	ev, fpr := x.ev, x.fpr
+	if x.primaryEnd.IsZero() {
+		x.add(book.Finding("KEY-NO-EXPIRY", fpr,
+			fmt.Sprintf("certificate %s never expires: if its secret key is lost, the published key stays \"valid\" forever and reports go to a key nobody can read", fpr),
+			x.loc()).With(map[string]any{"fingerprint": fpr}))
+	}
+	end := x.primaryEnd
+	what := "certificate " + fpr
+	if x.f.CanEncrypt && !x.encNever && (end.IsZero() || x.encEnd.Before(end)) {
+		end, what = x.encEnd, "the last encryption subkey of certificate "+fpr
+	}
+	x.rep.PromiseEnd = end
+	if end.IsZero() || !x.f.CanEncrypt {
+		return
+	}
+	left := end.Sub(ev.now)
+	days := int(left.Hours() / 24)
+	props := map[string]any{"fingerprint": fpr, "expires": formatTime(end), "days_left": days}
+	switch {
+	case left < ev.opts.ExpiryFail.D():
+		x.add(book.Finding("KEY-EXPIRING-SOON", fpr,
+			fmt.Sprintf("%s expires on %s, in %d days (the gate fails under %s)", what, day(end), days, humanDays(ev.opts.ExpiryFail.D())), x.loc()).With(props))
+	case left < ev.opts.ExpiryWarn.D():
+		x.add(book.Case("KEY-EXPIRING-SOON", "within-warn", fpr,
+			fmt.Sprintf("%s expires on %s, in %d days (the gate warns under %s)", what, day(end), days, humanDays(ev.opts.ExpiryWarn.D())), x.loc()).With(props))
+	}
+}
 
-	if len(weakHashes) > 0 {
-		add("KEY-WEAK-HASH", fpr, checks.SeverityHigh,
-			fmt.Sprintf("certificate %s is bound by signatures over broken hash algorithms: %s", (fpr), strings.Join(weakHashes, ", ")),
-			map[string]any{"fingerprint": fpr, "signatures": weakHashes})
+// selfSignatureHashes reports the broken hashes the phases saw and
+// records every hash.
+func (x *certEval) selfSignatureHashes() {
+	if len(x.weakHashes) > 0 {
+		x.add(book.Finding("KEY-WEAK-HASH", x.fpr,
+			fmt.Sprintf("certificate %s is bound by signatures over broken hash algorithms: %s", x.fpr, strings.Join(x.weakHashes, ", ")),
+			x.loc()).With(map[string]any{"fingerprint": x.fpr, "signatures": x.weakHashes}))
 	}
-	for h := range hashes {
-		f.SelfSignatureHashes = append(f.SelfSignatureHashes, h)
+	for h := range x.hashes {
+		x.f.SelfSignatureHashes = append(x.f.SelfSignatureHashes, h)
 	}
-	sort.Strings(f.SelfSignatureHashes)
-	rep.Facts = f
-	return rep
+	sort.Strings(x.f.SelfSignatureHashes)
 }
 
 // subkeyEval is SubFacts plus what the evaluation needs.
@@ -407,7 +482,7 @@ func (ev *evaluator) subkey(e *openpgp.Entity, sk *openpgp.Subkey) subkeyEval {
 }
 
 // judgeAlgorithm reports weak public-key algorithms and sizes.
-func (ev *evaluator) judgeAlgorithm(pk *packet.PublicKey, keyFpr, role string, c *cert, add func(string, string, checks.Severity, string, map[string]any)) {
+func (x *certEval) judgeAlgorithm(pk *packet.PublicKey, keyFpr, role string) {
 	label := keyLabel(pk)
 	switch pk.PubKeyAlgo {
 	case packet.PubKeyAlgoRSA, packet.PubKeyAlgoRSAEncryptOnly, packet.PubKeyAlgoRSASignOnly:
@@ -415,21 +490,21 @@ func (ev *evaluator) judgeAlgorithm(pk *packet.PublicKey, keyFpr, role string, c
 		props := map[string]any{"fingerprint": keyFpr, "bits": int(bits)}
 		switch {
 		case int(bits) < criticalRSABits:
-			add("KEY-WEAK-RSA", keyFpr, checks.SeverityCritical,
-				fmt.Sprintf("the %s %s is %s: RSA under %d bits can be factored by a well-funded attacker", role, (keyFpr), label, criticalRSABits), props)
-		case int(bits) < ev.opts.MinRSABits:
-			add("KEY-WEAK-RSA", keyFpr, checks.SeverityHigh,
-				fmt.Sprintf("the %s %s is %s, under the %d bits required for keys that must protect reports for years", role, (keyFpr), label, ev.opts.MinRSABits), props)
+			x.add(book.Case("KEY-WEAK-RSA", "factorable", keyFpr,
+				fmt.Sprintf("the %s %s is %s: RSA under %d bits can be factored by a well-funded attacker", role, keyFpr, label, criticalRSABits), x.loc()).With(props))
+		case int(bits) < x.ev.opts.MinRSABits:
+			x.add(book.Finding("KEY-WEAK-RSA", keyFpr,
+				fmt.Sprintf("the %s %s is %s, under the %d bits required for keys that must protect reports for years", role, keyFpr, label, x.ev.opts.MinRSABits), x.loc()).With(props))
 		}
 	case packet.PubKeyAlgoDSA, packet.PubKeyAlgoElGamal:
-		add("KEY-WEAK-ALGO", keyFpr, checks.SeverityHigh,
-			fmt.Sprintf("the %s %s is %s: DSA and ElGamal are deprecated (RFC 9580) and many OpenPGP tools refuse them", role, (keyFpr), label),
-			map[string]any{"fingerprint": keyFpr, "algorithm": algoName(pk.PubKeyAlgo)})
+		x.add(book.Finding("KEY-WEAK-ALGO", keyFpr,
+			fmt.Sprintf("the %s %s is %s: DSA and ElGamal are deprecated (RFC 9580) and many OpenPGP tools refuse them", role, keyFpr, label),
+			x.loc()).With(map[string]any{"fingerprint": keyFpr, "algorithm": algoName(pk.PubKeyAlgo)}))
 	case packet.PubKeyAlgoECDSA, packet.PubKeyAlgoECDH, packet.PubKeyAlgoEdDSA:
 		if curve, err := pk.Curve(); err == nil && curve == packet.CurveSecP256k1 {
-			add("KEY-WEAK-ALGO", keyFpr, checks.SeverityHigh,
-				fmt.Sprintf("the %s %s uses the curve secp256k1, which OpenPGP does not standardise and most tools refuse", role, (keyFpr)),
-				map[string]any{"fingerprint": keyFpr, "algorithm": algoName(pk.PubKeyAlgo), "curve": string(curve)})
+			x.add(book.Finding("KEY-WEAK-ALGO", keyFpr,
+				fmt.Sprintf("the %s %s uses the curve secp256k1, which OpenPGP does not standardise and most tools refuse", role, keyFpr),
+				x.loc()).With(map[string]any{"fingerprint": keyFpr, "algorithm": algoName(pk.PubKeyAlgo), "curve": string(curve)}))
 		}
 	}
 }
@@ -741,9 +816,4 @@ func humanDays(d time.Duration) string {
 		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
 	}
 	return d.String()
-}
-
-// finding builds a finding about certificate c; its ID is RULE/idSuffix.
-func (ev *evaluator) finding(rule, idSuffix string, sev checks.Severity, c *cert, msg string, props map[string]any) checks.Finding {
-	return checks.Finding{Rule: rule, ID: rule + "/" + idSuffix, Severity: sev, Message: msg, Location: ev.loc(c), Properties: props}
 }

@@ -13,12 +13,14 @@ import (
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
+
+	"github.com/readiness-dev/readiness/internal/disclosure"
 )
 
-// Armor block labels.
+// Armor block labels, the same disclosure looks for in SECURITY.md.
 const (
-	publicKeyBlock  = "PGP PUBLIC KEY BLOCK"
-	privateKeyBlock = "PGP PRIVATE KEY BLOCK"
+	publicKeyBlock  = disclosure.PublicKeyBlock
+	privateKeyBlock = disclosure.PrivateKeyBlock
 )
 
 // keyFile is what parseKeyFile makes of the bytes of a published key file.

@@ -25,6 +25,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/config"
+	"github.com/readiness-dev/readiness/internal/disclosure"
 	repository "github.com/readiness-dev/readiness/internal/repo"
 )
 
@@ -34,12 +35,16 @@ const Type = "security-key"
 //go:embed rules.yaml
 var rulesYAML []byte
 
+// book is the gate's rules table, immutable once parsed: every finding's
+// severity and remediation come from it.
+var book = checks.NewRuleBook(rulesYAML)
+
 // Gate describes the security-key gate for the catalog.
 func Gate() checks.Gate {
 	return checks.Gate{
 		Type:    Type,
 		Summary: "the published OpenPGP security contact key exists, is sound, can receive encrypted reports, and matches SECURITY.md",
-		Rules:   checks.MustRules(rulesYAML),
+		Rules:   book.Rules(),
 		New:     fromSpec,
 		Command: command(),
 	}
@@ -185,7 +190,6 @@ type Check struct {
 	// key pasted in then stands in for a missing key file.
 	defaultKey bool
 	now        func() time.Time
-	rules      map[string]checks.Rule
 }
 
 // New builds the check. Relative paths in o resolve against the repository
@@ -197,11 +201,7 @@ func New(o Options, env checks.Env) *Check {
 	if now == nil {
 		now = time.Now
 	}
-	rules := map[string]checks.Rule{}
-	for _, r := range checks.MustRules(rulesYAML) {
-		rules[r.ID] = r
-	}
-	return &Check{opts: o, root: env.RepoRoot(), defaultKey: defaultKey, now: now, rules: rules}
+	return &Check{opts: o, root: env.RepoRoot(), defaultKey: defaultKey, now: now}
 }
 
 // Facts is what the check records in Result.Facts.
@@ -221,8 +221,8 @@ type Facts struct {
 	SecurityMD      string      `json:"security_md,omitempty"`
 	SecurityTxt     string      `json:"security_txt,omitempty"`
 	// Contacts are the addresses the key was matched against.
-	Contacts []string `json:"contacts"`
-	Claims   Claims   `json:"claims"`
+	Contacts []string          `json:"contacts"`
+	Claims   disclosure.Claims `json:"claims"`
 	Options  struct {
 		ExpiryFail        string `json:"expiry_fail"`
 		ExpiryWarn        string `json:"expiry_warn"`
@@ -264,7 +264,7 @@ type run struct {
 	ikf            *keyFile // the key block pasted into SECURITY.md (inlineKeyFile)
 	notPromised    bool     // no key file, and the documents promise none
 	reports        []certReport
-	claims         Claims
+	claims         disclosure.Claims
 	mdRel, txtRel  string
 	mdAbs          string
 	mdFound        bool
@@ -272,7 +272,7 @@ type run struct {
 	mdData []byte
 	// keyInMD: the key judged is the block in SECURITY.md.
 	keyInMD  bool
-	contacts []Claim
+	contacts []disclosure.Claim
 	findings []checks.Finding
 	facts    Facts
 }
@@ -292,9 +292,6 @@ func (r *run) rel(abs string) string {
 }
 
 func (r *run) add(f checks.Finding) {
-	if f.Remediation == "" {
-		f.Remediation = strings.TrimSpace(r.c.rules[f.Rule].Remediation)
-	}
 	// The rules' commands are written for security@example.org: a remedy
 	// names this repository's own address (the finding's, else the first
 	// SECURITY.md or security.txt gives), never the placeholder.
@@ -321,13 +318,6 @@ func (r *run) contactAddress() string {
 	return "<the security contact address>"
 }
 
-// PromisesKey reports whether SECURITY.md or security.txt promises an
-// OpenPGP key: names a key file or URL, a fingerprint or key ID, pastes a
-// key, or mentions encryption, PGP or GPG.
-func (c Claims) PromisesKey() bool {
-	return len(c.KeyRefs)+len(c.Fingerprints)+len(c.KeyIDs)+len(c.ShortKeyIDs) > 0 || c.InlineKey != nil || c.PromisesEncryption != nil
-}
-
 func (r *run) gather() {
 	o := r.c.opts
 	r.keyAbs = r.resolve(o.Key)
@@ -341,7 +331,7 @@ func (r *run) gather() {
 // readDocs reads SECURITY.md and security.txt.
 func (r *run) readDocs() {
 	o := r.c.opts
-	r.claims = Claims{Emails: []Claim{}, KeyRefs: []Claim{}, Fingerprints: []Claim{}, KeyIDs: []Claim{}, ShortKeyIDs: []Claim{}}
+	r.claims = disclosure.Claims{Emails: []disclosure.Claim{}, KeyRefs: []disclosure.Claim{}, Fingerprints: []disclosure.Claim{}, KeyIDs: []disclosure.Claim{}, ShortKeyIDs: []disclosure.Claim{}}
 	mdCandidates := []string{o.SecurityMD}
 	if o.SecurityMD == "" {
 		mdCandidates = securityMDCandidates
@@ -354,13 +344,13 @@ func (r *run) readDocs() {
 		}
 		r.mdRel = r.rel(abs)
 		if err != nil {
-			r.add(checks.Finding{Rule: "KEY-SECURITY-MD-MISSING", ID: "KEY-SECURITY-MD-MISSING/" + r.mdRel, Severity: checks.SeverityHigh,
-				Message: fmt.Sprintf("%s cannot be read (%s), so nothing can be checked against what it promises", r.mdRel, ioReason(err)), Location: &checks.Location{Path: r.mdRel}})
+			r.add(book.Finding("KEY-SECURITY-MD-MISSING", r.mdRel,
+				fmt.Sprintf("%s cannot be read (%s), so nothing can be checked against what it promises", r.mdRel, ioReason(err)), &checks.Location{Path: r.mdRel}))
 			break
 		}
 		r.mdFound = true
 		r.mdAbs = abs
-		r.claims.merge(ParseSecurityMD(r.mdRel, data))
+		r.claims.Merge(disclosure.ParseSecurityMD(r.mdRel, data))
 		if r.claims.InlineKey != nil {
 			r.mdData = data
 		}
@@ -368,9 +358,9 @@ func (r *run) readDocs() {
 	}
 	if r.mdRel == "" {
 		r.mdRel = r.rel(r.resolve(mdCandidates[0]))
-		r.add(checks.Finding{Rule: "KEY-SECURITY-MD-MISSING", ID: "KEY-SECURITY-MD-MISSING/" + r.mdRel, Severity: checks.SeverityHigh,
-			Message:  fmt.Sprintf("%s does not exist: the project publishes no disclosure policy that names the key and the address to send reports to", strings.Join(mdCandidates, ", ")),
-			Location: &checks.Location{Path: r.mdRel}})
+		r.add(book.Finding("KEY-SECURITY-MD-MISSING", r.mdRel,
+			fmt.Sprintf("%s does not exist: the project publishes no disclosure policy that names the key and the address to send reports to", strings.Join(mdCandidates, ", ")),
+			&checks.Location{Path: r.mdRel}))
 	}
 
 	if o.SecurityTxt == "none" {
@@ -380,7 +370,7 @@ func (r *run) readDocs() {
 	if o.SecurityTxt == "" {
 		txtCandidates = securityTxtCandidates
 		// A site's web root in the repository (docs/.well-known/ …).
-		if f := FindWebrootFile(os.DirFS(r.c.root), ".well-known/security.txt"); f != "" && !slices.Contains(txtCandidates, f) {
+		if f := disclosure.FindWebrootFile(os.DirFS(r.c.root), ".well-known/security.txt"); f != "" && !slices.Contains(txtCandidates, f) {
 			txtCandidates = append(slices.Clone(txtCandidates), f)
 		}
 	}
@@ -390,19 +380,19 @@ func (r *run) readDocs() {
 		if errors.Is(err, fs.ErrNotExist) {
 			if o.SecurityTxt != "" {
 				rel := r.rel(abs)
-				r.add(checks.Finding{Rule: "KEY-SECURITY-TXT-MISSING", ID: "KEY-SECURITY-TXT-MISSING/" + rel, Severity: checks.SeverityHigh,
-					Message: fmt.Sprintf("%s, configured as the security.txt to check, does not exist", rel), Location: &checks.Location{Path: rel}})
+				r.add(book.Finding("KEY-SECURITY-TXT-MISSING", rel,
+					fmt.Sprintf("%s, configured as the security.txt to check, does not exist", rel), &checks.Location{Path: rel}))
 			}
 			continue
 		}
 		r.txtRel = r.rel(abs)
 		if err != nil {
-			r.add(checks.Finding{Rule: "KEY-SECURITY-TXT-MISSING", ID: "KEY-SECURITY-TXT-MISSING/" + r.txtRel, Severity: checks.SeverityHigh,
-				Message: fmt.Sprintf("%s cannot be read (%s)", r.txtRel, ioReason(err)), Location: &checks.Location{Path: r.txtRel}})
+			r.add(book.Finding("KEY-SECURITY-TXT-MISSING", r.txtRel,
+				fmt.Sprintf("%s cannot be read (%s)", r.txtRel, ioReason(err)), &checks.Location{Path: r.txtRel}))
 			break
 		}
-		st := ParseSecurityTxt(r.txtRel, data)
-		r.claims.merge(st)
+		st := disclosure.ParseSecurityTxt(r.txtRel, data)
+		r.claims.Merge(st)
 		r.claims.Expires = st.Expires
 		r.checkTxtExpiry(st.Expires)
 		break
@@ -417,7 +407,7 @@ func (r *run) readKey() {
 		r.keyAbs, r.keyRel, r.keyInMD = r.mdAbs, r.mdRel, true
 		data, err = r.mdData, nil
 	}
-	var unmapped []Claim // security.txt Encryption: URLs that are no file here
+	var unmapped []disclosure.Claim // security.txt Encryption: URLs that are no file here
 	if errors.Is(err, fs.ErrNotExist) && r.c.defaultKey {
 		// security.txt names the key by its URL on the project's site:
 		// follow it to the file in the repository's web root.
@@ -425,7 +415,7 @@ func (r *run) readKey() {
 			if ref.Path != r.txtRel {
 				continue
 			}
-			if f := FileForURL(os.DirFS(r.c.root), ref.Value); f != "" {
+			if f := disclosure.FileForURL(os.DirFS(r.c.root), ref.Value); f != "" {
 				r.keyAbs = r.resolve(f)
 				r.keyRel = r.rel(r.keyAbs)
 				data, err = readLimited(r.keyAbs)
@@ -436,14 +426,13 @@ func (r *run) readKey() {
 		}
 	}
 	loc := &checks.Location{Path: r.keyRel}
-	id := func(rule string) string { return rule + "/" + r.keyRel }
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && r.mdFound && !r.claims.PromisesKey():
 		// Nothing promised, nothing to keep: a project whose disclosure
 		// policy offers no encrypted channel is not missing a key.
-		r.add(checks.Finding{Rule: "KEY-NOT-PROMISED", ID: id("KEY-NOT-PROMISED"), Severity: checks.SeverityInfo,
-			Message:  fmt.Sprintf("no key promised: %s names no OpenPGP key, fingerprint or encrypted channel, and %s does not exist; nothing to verify", r.mdRel, r.keyRel),
-			Location: &checks.Location{Path: r.mdRel}})
+		r.add(book.Finding("KEY-NOT-PROMISED", r.keyRel,
+			fmt.Sprintf("no key promised: %s names no OpenPGP key, fingerprint or encrypted channel, and %s does not exist; nothing to verify", r.mdRel, r.keyRel),
+			&checks.Location{Path: r.mdRel}))
 		r.notPromised = true
 		return
 	case errors.Is(err, fs.ErrNotExist):
@@ -454,11 +443,11 @@ func (r *run) readKey() {
 		for _, u := range unmapped {
 			msg += fmt.Sprintf("; %s names the key at %s, which is no file in this repository: verify that URL's key by hand, or commit a copy and set the check's key:", claimWhere(u), u.Value)
 		}
-		r.add(checks.Finding{Rule: "KEY-MISSING", ID: id("KEY-MISSING"), Severity: checks.SeverityCritical, Message: msg, Location: loc})
+		r.add(book.Finding("KEY-MISSING", r.keyRel, msg, loc))
 		return
 	case err != nil:
-		r.add(checks.Finding{Rule: "KEY-UNREADABLE", ID: id("KEY-UNREADABLE"), Severity: checks.SeverityCritical,
-			Message: fmt.Sprintf("the security contact key %s cannot be read: %s", r.keyRel, ioReason(err)), Location: loc})
+		r.add(book.Finding("KEY-UNREADABLE", r.keyRel,
+			fmt.Sprintf("the security contact key %s cannot be read: %s", r.keyRel, ioReason(err)), loc))
 		return
 	}
 	sum := sha256.Sum256(data)
@@ -481,10 +470,10 @@ func (r *run) readKey() {
 		for _, w := range weak[fpr] {
 			parts = append(parts, fmt.Sprintf("%s (%s)", w.Component, hashName(w.Hash)))
 		}
-		r.add(checks.Finding{Rule: "KEY-WEAK-HASH", ID: "KEY-WEAK-HASH/" + fpr + "/unparseable", Severity: checks.SeverityHigh,
-			Message: fmt.Sprintf("certificate %s is bound by self-signatures over hashes that OpenPGP implementations no longer accept, and go-crypto cannot even parse: %s",
+		r.add(book.Finding("KEY-WEAK-HASH", fpr+"/unparseable",
+			fmt.Sprintf("certificate %s is bound by self-signatures over hashes that OpenPGP implementations no longer accept, and go-crypto cannot even parse: %s",
 				fpr, strings.Join(parts, ", ")),
-			Location: &checks.Location{Path: r.keyRel, Line: weak[fpr][0].Line}, Properties: map[string]any{"fingerprint": fpr, "signatures": parts}})
+			&checks.Location{Path: r.keyRel, Line: weak[fpr][0].Line}).With(map[string]any{"fingerprint": fpr, "signatures": parts}))
 	}
 	// The same key twice (a public and a private block of it, one pasted
 	// twice, or pasted into SECURITY.md beside the file) is one
@@ -495,9 +484,9 @@ func (r *run) readKey() {
 		for _, c := range certs {
 			fprs = append(fprs, fingerprintHex(c.Entity.PrimaryKey.Fingerprint))
 		}
-		r.add(checks.Finding{Rule: "KEY-MULTIPLE-CERTS", ID: id("KEY-MULTIPLE-CERTS"), Severity: checks.SeverityHigh,
-			Message:  fmt.Sprintf("%s holds %d certificates (%s) where one is expected: a reporter cannot tell which key to encrypt to", r.keyRel, len(certs), strings.Join(fprs, ", ")),
-			Location: loc, Properties: map[string]any{"fingerprints": fprs}})
+		r.add(book.Finding("KEY-MULTIPLE-CERTS", r.keyRel,
+			fmt.Sprintf("%s holds %d certificates (%s) where one is expected: a reporter cannot tell which key to encrypt to", r.keyRel, len(certs), strings.Join(fprs, ", ")),
+			loc).With(map[string]any{"fingerprints": fprs}))
 	}
 	ev := newEvaluator(r.now, r.c.opts, r.keyRel)
 	for _, c := range certs {
@@ -533,21 +522,16 @@ func (r *run) fileFaults(kf *keyFile, rel string) {
 		default:
 			msg += " UNPROTECTED: anyone who can read the repository can decrypt every report sent to this key and sign as the project; the key is compromised"
 		}
-		r.add(checks.Finding{Rule: "KEY-PRIVATE-PUBLISHED", ID: "KEY-PRIVATE-PUBLISHED/" + rel, Severity: checks.SeverityCritical, Message: msg, Location: l,
-			Properties: map[string]any{"fingerprints": s.Fingerprints, "passphrase_protected": s.Protected}})
+		r.add(book.Finding("KEY-PRIVATE-PUBLISHED", rel, msg, l).
+			With(map[string]any{"fingerprints": s.Fingerprints, "passphrase_protected": s.Protected}))
 	}
 	for _, p := range kf.Problems {
-		sev := checks.SeverityCritical
-		if p.Rule == "KEY-NOT-ARMORED" {
-			sev = checks.SeverityHigh
-		}
-		msg := fmt.Sprintf("%s: %s", rel, p.Msg)
-		l := &checks.Location{Path: rel, Line: p.Line}
-		fid := p.Rule + "/" + rel
+		// KEY-MALFORMED's ID also names the kind of damage.
+		subject := rel
 		if p.Rule == "KEY-MALFORMED" {
-			fid += "/" + p.Kind
+			subject += "/" + p.Kind
 		}
-		r.add(checks.Finding{Rule: p.Rule, ID: fid, Severity: sev, Message: msg, Location: l})
+		r.add(book.Finding(p.Rule, subject, fmt.Sprintf("%s: %s", rel, p.Msg), &checks.Location{Path: rel, Line: p.Line}))
 	}
 }
 
@@ -595,10 +579,10 @@ func (r *run) inlineKey() {
 		return
 	}
 	at := r.claims.InlineKey
-	r.add(checks.Finding{Rule: "KEY-INLINE-MISMATCH", ID: "KEY-INLINE-MISMATCH/" + r.mdRel, Severity: checks.SeverityCritical,
-		Message: fmt.Sprintf("%s shows the key %s, but %s is %s: reporters who copy one encrypt to a key the project may not hold; publish one certificate in both places",
+	r.add(book.Finding("KEY-INLINE-MISMATCH", r.mdRel,
+		fmt.Sprintf("%s shows the key %s, but %s is %s: reporters who copy one encrypt to a key the project may not hold; publish one certificate in both places",
 			claimWhere(*at), strings.Join(inline, ", "), r.keyRel, strings.Join(file, ", ")),
-		Location: claimLoc(*at), Properties: map[string]any{"inline": inline, "key_file": file}})
+		claimLoc(*at)).With(map[string]any{"inline": inline, "key_file": file}))
 }
 
 // crossCheck compares what the documents claim with the key.
@@ -613,7 +597,7 @@ func (r *run) crossCheck() {
 	// Contacts.
 	if len(o.Contacts) > 0 {
 		for _, e := range o.Contacts {
-			r.contacts = append(r.contacts, Claim{Value: strings.ToLower(strings.TrimSpace(e)), Path: "with.contacts"})
+			r.contacts = append(r.contacts, disclosure.Claim{Value: strings.ToLower(strings.TrimSpace(e)), Path: "with.contacts"})
 		}
 	} else {
 		seen := map[string]bool{}
@@ -629,9 +613,8 @@ func (r *run) crossCheck() {
 		if !r.mdFound {
 			where = r.txtRel
 		}
-		r.add(checks.Finding{Rule: "KEY-NO-CONTACT", ID: "KEY-NO-CONTACT/" + where, Severity: checks.SeverityHigh,
-			Message:  fmt.Sprintf("%s names no e-mail address to send encrypted reports to", where),
-			Location: &checks.Location{Path: where}})
+		r.add(book.Finding("KEY-NO-CONTACT", where,
+			fmt.Sprintf("%s names no e-mail address to send encrypted reports to", where), &checks.Location{Path: where}))
 	}
 	if len(r.reports) > 0 {
 		for _, ct := range r.contacts {
@@ -651,30 +634,29 @@ func (r *run) crossCheck() {
 			if ids := r.validEmails(); len(ids) > 0 {
 				msg += " (the key's addresses: " + strings.Join(ids, ", ") + ")"
 			}
-			r.add(checks.Finding{Rule: "KEY-UID-MISMATCH", ID: "KEY-UID-MISMATCH/" + ct.Value, Severity: checks.SeverityHigh, Message: msg,
-				Location: claimLoc(ct), Properties: map[string]any{"email": ct.Value}})
+			r.add(book.Finding("KEY-UID-MISMATCH", ct.Value, msg, claimLoc(ct)).With(map[string]any{"email": ct.Value}))
 		}
 	}
 
 	// Fingerprints and key IDs.
 	stated := slices.Clone(r.claims.Fingerprints)
 	if o.Fingerprint != "" {
-		stated = append(stated, Claim{Value: normalizeHex(o.Fingerprint), Path: "with.fingerprint"})
+		stated = append(stated, disclosure.Claim{Value: normalizeHex(o.Fingerprint), Path: "with.fingerprint"})
 	}
 	if len(r.reports) > 0 {
 		var all []string
 		for _, rep := range r.reports {
 			all = append(all, rep.Fingerprints...)
 		}
-		check := func(list []Claim, match func(fpr, v string) bool, kind string) {
+		check := func(list []disclosure.Claim, match func(fpr, v string) bool, kind string) {
 			for _, cl := range list {
 				if slices.ContainsFunc(all, func(f string) bool { return match(f, cl.Value) }) {
 					continue
 				}
-				r.add(checks.Finding{Rule: "KEY-FINGERPRINT-MISMATCH", ID: "KEY-FINGERPRINT-MISMATCH/" + cl.Value, Severity: checks.SeverityCritical,
-					Message: fmt.Sprintf("%s states the %s %s, but %s is %s: reporters who check the %s will refuse the published key, or trust the wrong one",
+				r.add(book.Finding("KEY-FINGERPRINT-MISMATCH", cl.Value,
+					fmt.Sprintf("%s states the %s %s, but %s is %s: reporters who check the %s will refuse the published key, or trust the wrong one",
 						claimWhere(cl), kind, cl.Value, r.keyRel, r.certList(), kind),
-					Location: claimLoc(cl), Properties: map[string]any{"stated": cl.Value, "actual": r.primaryFprs()}})
+					claimLoc(cl)).With(map[string]any{"stated": cl.Value, "actual": r.primaryFprs()}))
 			}
 		}
 		check(stated, func(f, v string) bool { return f == v }, "fingerprint")
@@ -684,15 +666,15 @@ func (r *run) crossCheck() {
 	if len(r.claims.Fingerprints) == 0 {
 		if len(r.claims.KeyIDs) == 0 {
 			for _, cl := range r.claims.ShortKeyIDs {
-				r.add(checks.Finding{Rule: "KEY-SHORT-ID", ID: "KEY-SHORT-ID/" + cl.Value, Severity: checks.SeverityHigh,
-					Message:  fmt.Sprintf("%s identifies the key only by the 32-bit short key ID %s: short IDs collide and can be forged in seconds", claimWhere(cl), cl.Value),
-					Location: claimLoc(cl), Properties: map[string]any{"key_id": cl.Value}})
+				r.add(book.Finding("KEY-SHORT-ID", cl.Value,
+					fmt.Sprintf("%s identifies the key only by the 32-bit short key ID %s: short IDs collide and can be forged in seconds", claimWhere(cl), cl.Value),
+					claimLoc(cl)).With(map[string]any{"key_id": cl.Value}))
 			}
 		}
 		for _, cl := range r.claims.KeyIDs {
-			r.add(checks.Finding{Rule: "KEY-LONG-ID", ID: "KEY-LONG-ID/" + cl.Value, Severity: checks.SeverityMedium,
-				Message:  fmt.Sprintf("%s identifies the key only by the 64-bit key ID %s, not by its full fingerprint", claimWhere(cl), cl.Value),
-				Location: claimLoc(cl), Properties: map[string]any{"key_id": cl.Value}})
+			r.add(book.Finding("KEY-LONG-ID", cl.Value,
+				fmt.Sprintf("%s identifies the key only by the 64-bit key ID %s, not by its full fingerprint", claimWhere(cl), cl.Value),
+				claimLoc(cl)).With(map[string]any{"key_id": cl.Value}))
 		}
 	}
 
@@ -701,15 +683,15 @@ func (r *run) crossCheck() {
 		// A key pasted into SECURITY.md is the strongest way to name it.
 		named := len(r.claims.KeyRefs)+len(r.claims.Fingerprints)+len(r.claims.KeyIDs)+len(r.claims.ShortKeyIDs) > 0 || r.claims.InlineKey != nil
 		if !named {
-			sev := checks.SeverityMedium
-			msg := fmt.Sprintf("%s names no key file, key URL or fingerprint, so reporters cannot find or verify the key", r.mdRel)
 			if p := r.claims.PromisesEncryption; p != nil {
-				sev = checks.SeverityHigh
-				msg = fmt.Sprintf("%s:%d promises encrypted reports but names no key file, key URL or fingerprint, so reporters cannot find or verify the key", p.Path, p.Line)
+				r.add(book.Finding("KEY-NOT-NAMED", r.mdRel,
+					fmt.Sprintf("%s:%d promises encrypted reports but names no key file, key URL or fingerprint, so reporters cannot find or verify the key", p.Path, p.Line), mdLoc))
+			} else {
+				r.add(book.Case("KEY-NOT-NAMED", "no-promise", r.mdRel,
+					fmt.Sprintf("%s names no key file, key URL or fingerprint, so reporters cannot find or verify the key", r.mdRel), mdLoc))
 			}
-			r.add(checks.Finding{Rule: "KEY-NOT-NAMED", ID: "KEY-NOT-NAMED/" + r.mdRel, Severity: sev, Message: msg, Location: mdLoc})
 		}
-		var local []Claim
+		var local []disclosure.Claim
 		matched := false
 		for _, ref := range r.claims.KeyRefs {
 			p, ok := r.localRef(ref)
@@ -723,9 +705,9 @@ func (r *run) crossCheck() {
 		}
 		if len(local) > 0 && !matched {
 			for _, ref := range local {
-				r.add(checks.Finding{Rule: "KEY-PATH-MISMATCH", ID: "KEY-PATH-MISMATCH/" + ref.Value, Severity: checks.SeverityHigh,
-					Message:  fmt.Sprintf("%s points reporters to %s, but the key this check verifies is %s: one of them is wrong", claimWhere(ref), ref.Value, r.keyRel),
-					Location: claimLoc(ref), Properties: map[string]any{"named": ref.Value, "checked": r.keyRel}})
+				r.add(book.Finding("KEY-PATH-MISMATCH", ref.Value,
+					fmt.Sprintf("%s points reporters to %s, but the key this check verifies is %s: one of them is wrong", claimWhere(ref), ref.Value, r.keyRel),
+					claimLoc(ref)).With(map[string]any{"named": ref.Value, "checked": r.keyRel}))
 			}
 		}
 	}
@@ -734,7 +716,7 @@ func (r *run) crossCheck() {
 // localRef reports whether ref names a file in this repository (a relative
 // path or a GitHub/GitLab/Codeberg file URL) and, if so, whether it is the
 // checked key file.
-func (r *run) localRef(ref Claim) (matches, local bool) {
+func (r *run) localRef(ref disclosure.Claim) (matches, local bool) {
 	v := ref.Value
 	if strings.Contains(v, "://") {
 		u := strings.ToLower(v)
@@ -805,14 +787,14 @@ func (r *run) certList() string {
 	return strings.Join(f, ", ")
 }
 
-func claimWhere(c Claim) string {
+func claimWhere(c disclosure.Claim) string {
 	if c.Line > 0 {
 		return fmt.Sprintf("%s:%d", c.Path, c.Line)
 	}
 	return c.Path
 }
 
-func claimLoc(c Claim) *checks.Location {
+func claimLoc(c disclosure.Claim) *checks.Location {
 	if strings.HasPrefix(c.Path, "with.") {
 		return nil
 	}
@@ -948,12 +930,11 @@ func algoShort(k KeyFacts) string {
 // checkTxtExpiry judges security.txt's own Expires: field (RFC 9116
 // §2.5.5: required; a file past it is stale). A missing or unreadable date
 // is stale too: a reader cannot tell the file is current.
-func (r *run) checkTxtExpiry(exp *Claim) {
+func (r *run) checkTxtExpiry(exp *disclosure.Claim) {
 	loc := &checks.Location{Path: r.txtRel}
-	id := func(rule string) string { return rule + "/" + r.txtRel }
 	if exp == nil {
-		r.add(checks.Finding{Rule: "KEY-SECURITY-TXT-STALE", ID: id("KEY-SECURITY-TXT-STALE"), Severity: checks.SeverityHigh,
-			Message: fmt.Sprintf("%s has no Expires: field, which RFC 9116 requires: readers cannot tell whether its contact and key are current", r.txtRel), Location: loc})
+		r.add(book.Finding("KEY-SECURITY-TXT-STALE", r.txtRel,
+			fmt.Sprintf("%s has no Expires: field, which RFC 9116 requires: readers cannot tell whether its contact and key are current", r.txtRel), loc))
 		return
 	}
 	loc.Line = exp.Line
@@ -964,23 +945,23 @@ func (r *run) checkTxtExpiry(exp *Claim) {
 		}
 	}
 	if err != nil {
-		r.add(checks.Finding{Rule: "KEY-SECURITY-TXT-STALE", ID: id("KEY-SECURITY-TXT-STALE"), Severity: checks.SeverityHigh,
-			Message:  fmt.Sprintf("%s:%d: Expires: %q is not an RFC 3339 date-time (e.g. 2027-01-31T23:00:00.000Z), so readers cannot tell whether the file is current", r.txtRel, exp.Line, exp.Value),
-			Location: loc, Properties: map[string]any{"expires": exp.Value}})
+		r.add(book.Finding("KEY-SECURITY-TXT-STALE", r.txtRel,
+			fmt.Sprintf("%s:%d: Expires: %q is not an RFC 3339 date-time (e.g. 2027-01-31T23:00:00.000Z), so readers cannot tell whether the file is current", r.txtRel, exp.Line, exp.Value),
+			loc).With(map[string]any{"expires": exp.Value}))
 		return
 	}
 	left := t.Sub(r.now)
 	switch {
 	case left <= 0:
-		r.add(checks.Finding{Rule: "KEY-SECURITY-TXT-STALE", ID: id("KEY-SECURITY-TXT-STALE"), Severity: checks.SeverityHigh,
-			Message: fmt.Sprintf("%s:%d expired on %s (%s ago): RFC 9116 readers treat it as stale and its contact and key as unreliable",
+		r.add(book.Finding("KEY-SECURITY-TXT-STALE", r.txtRel,
+			fmt.Sprintf("%s:%d expired on %s (%s ago): RFC 9116 readers treat it as stale and its contact and key as unreliable",
 				r.txtRel, exp.Line, day(t), humanDays(-left.Truncate(24*time.Hour))),
-			Location: loc, Properties: map[string]any{"expires": formatTime(t)}})
+			loc).With(map[string]any{"expires": formatTime(t)}))
 	case left < r.c.opts.ExpiryWarn.D():
-		r.add(checks.Finding{Rule: "KEY-SECURITY-TXT-EXPIRING", ID: id("KEY-SECURITY-TXT-EXPIRING"), Severity: checks.SeverityMedium,
-			Message: fmt.Sprintf("%s:%d expires on %s, in %s (within the %s warning window): renew it before readers treat it as stale",
+		r.add(book.Finding("KEY-SECURITY-TXT-EXPIRING", r.txtRel,
+			fmt.Sprintf("%s:%d expires on %s, in %s (within the %s warning window): renew it before readers treat it as stale",
 				r.txtRel, exp.Line, day(t), humanDays(left.Truncate(24*time.Hour)), humanDays(r.c.opts.ExpiryWarn.D())),
-			Location: loc, Properties: map[string]any{"expires": formatTime(t)}})
+			loc).With(map[string]any{"expires": formatTime(t)}))
 	}
 }
 

@@ -1,4 +1,4 @@
-package securitykey
+package disclosure
 
 import (
 	"io/fs"

@@ -1,4 +1,10 @@
-package securitykey
+// Package disclosure reads what a repository's disclosure policy promises:
+// the contact addresses, key files, fingerprints and key IDs that
+// SECURITY.md and an RFC 9116 security.txt state, and where in the
+// repository a web URL they name is served from. It only reads and never
+// judges: the security-key gate compares these claims with the key, and
+// scaffold proposes that gate where they promise one.
+package disclosure
 
 import (
 	"bytes"
@@ -40,7 +46,9 @@ type Claims struct {
 	InlineKey *Claim `json:"inline_key,omitempty"`
 }
 
-func (c *Claims) merge(o Claims) {
+// Merge appends o's claims to c's; where both name a first line that
+// promises encryption or pastes a key, c's is kept.
+func (c *Claims) Merge(o Claims) {
 	c.Emails = append(c.Emails, o.Emails...)
 	c.KeyRefs = append(c.KeyRefs, o.KeyRefs...)
 	c.Fingerprints = append(c.Fingerprints, o.Fingerprints...)
@@ -53,6 +61,13 @@ func (c *Claims) merge(o Claims) {
 	if c.InlineKey == nil {
 		c.InlineKey = o.InlineKey
 	}
+}
+
+// PromisesKey reports whether SECURITY.md or security.txt promises an
+// OpenPGP key: names a key file or URL, a fingerprint or key ID, pastes a
+// key, or mentions encryption, PGP or GPG.
+func (c Claims) PromisesKey() bool {
+	return len(c.KeyRefs)+len(c.Fingerprints)+len(c.KeyIDs)+len(c.ShortKeyIDs) > 0 || c.InlineKey != nil || c.PromisesEncryption != nil
 }
 
 var (
@@ -115,15 +130,15 @@ func ParseSecurityMD(path string, data []byte) Claims {
 		line := strings.TrimSuffix(raw, "\r")
 		// An armored key pasted in names the key; its base64 says nothing
 		// else (and could look like a key ID).
-		if typ, ok := armorType([]byte(line), armorBeginPrefix); ok && inArmor == "" {
-			if (typ == publicKeyBlock || typ == privateKeyBlock) && c.InlineKey == nil {
+		if typ, ok := ArmorLabel([]byte(line), ArmorBegin); ok && inArmor == "" {
+			if (typ == PublicKeyBlock || typ == PrivateKeyBlock) && c.InlineKey == nil {
 				c.InlineKey = &Claim{Value: typ, Path: path, Line: n}
 			}
 			inArmor = typ
 			continue
 		}
 		if inArmor != "" {
-			if typ, ok := armorType([]byte(line), armorEndPrefix); ok && typ == inArmor {
+			if typ, ok := ArmorLabel([]byte(line), ArmorEnd); ok && typ == inArmor {
 				inArmor = ""
 			}
 			continue
