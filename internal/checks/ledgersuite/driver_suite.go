@@ -185,7 +185,7 @@ func judgeDriver(rep *Report, res *checks.Result, passed int) {
 	var faults []string
 	for _, s := range rep.Scenarios {
 		id := s.Scenario + "/" + string(s.Mode)
-		if s.Skipped > 0 && strings.HasPrefix(s.Reason, "not applicable") {
+		if s.NotApplicable > 0 {
 			required := slices.Contains(requiredScenarios, s.Scenario)
 			msg := fmt.Sprintf("scenario %s [%s] (%s) did not run against driver %q: %s", s.Scenario, s.Mode, s.Rule, strings.Join(rep.LedgerDriver.Command, " "), s.Reason)
 			f := book.Finding(RuleNotApplicable, id, msg, nil)

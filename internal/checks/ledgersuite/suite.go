@@ -95,7 +95,10 @@ type Outcome struct {
 	Run      int    `json:"run"`
 	Passed   bool   `json:"passed"`
 	Skipped  string `json:"skipped,omitempty"`
-	Error    string `json:"error,omitempty"`
+	// NotApplicable: skipped because the driver cannot run the scenario
+	// (Skipped says why), which is a finding where another skip is not.
+	NotApplicable bool   `json:"-"`
+	Error         string `json:"error,omitempty"`
 	// DriverFault: the driver misbehaved (exited, broke the protocol,
 	// did not answer); the run failed for that, not for its invariant.
 	DriverFault string `json:"driver_fault,omitempty"`
@@ -111,15 +114,17 @@ type Outcome struct {
 
 // ScenarioReport sums up the runs of one scenario in one mode.
 type ScenarioReport struct {
-	Scenario string   `json:"scenario"`
-	Rule     string   `json:"rule"`
-	Mode     Mode     `json:"mode"`
-	Runs     int      `json:"runs"`
-	Passed   int      `json:"passed"`
-	Failed   int      `json:"failed"`
-	Skipped  int      `json:"skipped"`
-	Reason   string   `json:"skip_reason,omitempty"`
-	Failures []string `json:"failures,omitempty"`
+	Scenario string `json:"scenario"`
+	Rule     string `json:"rule"`
+	Mode     Mode   `json:"mode"`
+	Runs     int    `json:"runs"`
+	Passed   int    `json:"passed"`
+	Failed   int    `json:"failed"`
+	Skipped  int    `json:"skipped"`
+	Reason   string `json:"skip_reason,omitempty"`
+	// NotApplicable counts the skipped runs the driver could not run.
+	NotApplicable int      `json:"-"`
+	Failures      []string `json:"failures,omitempty"`
 	// DriverFaults counts runs that failed because the driver misbehaved.
 	DriverFaults int `json:"driver_faults,omitempty"`
 	// StoreFaults counts runs in which the store failed an operation.
@@ -344,6 +349,9 @@ func (t *tally) add(sc Scenario, mode Mode, rep int, o Outcome) {
 	case o.Skipped != "":
 		r.Skipped++
 		r.Reason = o.Skipped
+		if o.NotApplicable {
+			r.NotApplicable++
+		}
 	case o.Passed:
 		r.Passed++
 	default:
@@ -448,7 +456,7 @@ func (s *suite) runOne(ctx context.Context, sc Scenario, mode Mode, rep int) (o 
 	start := time.Now()
 	if s.driver != nil {
 		if why := notApplicable(sc, mode, s.driver.hello); why != "" {
-			o.Skipped = why
+			o.Skipped, o.NotApplicable = why, true
 			return o
 		}
 	} else if sc.Skip != nil {
