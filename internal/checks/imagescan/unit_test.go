@@ -123,12 +123,12 @@ func TestGrades(t *testing.T) {
 				if tt.isRating {
 					want = rated[tt.norm]
 				}
-				rep := &trivyReport{Results: []trivyResult{{
-					Target:            "app",
-					Vulnerabilities:   []trivyVuln{{VulnerabilityID: "CVE-2099-1", PkgName: "lib", InstalledVersion: "1", Severity: tt.in}},
-					Secrets:           []trivySecret{{RuleID: "aws-key", Title: "AWS key", StartLine: 3, Severity: tt.in}},
-					Misconfigurations: []trivyMisconf{{ID: "DS002", Title: "root user", Status: "FAIL", Severity: tt.in}},
-				}}}
+				// trivy's rating of each, as its report gives it.
+				v := trivyVuln{VulnerabilityID: "CVE-2099-1", PkgName: "lib", InstalledVersion: "1"}
+				sec := trivySecret{RuleID: "aws-key", Title: "AWS key", StartLine: 3}
+				mc := trivyMisconf{ID: "DS002", Title: "root user", Status: "FAIL"}
+				v.Severity, sec.Severity, mc.Severity = tt.in, tt.in, tt.in
+				rep := &trivyReport{Results: []trivyResult{{Target: "app", Vulnerabilities: []trivyVuln{v}, Secrets: []trivySecret{sec}, Misconfigurations: []trivyMisconf{mc}}}}
 				fs, _, _ := findingsOf(rep, fixtureTarget, unknownAs)
 				got := map[string]checks.Severity{}
 				for _, f := range fs {
