@@ -33,22 +33,32 @@ func normSeverity(sev string) string {
 	}
 }
 
-// severityOf maps trivy's severity onto ours. UNKNOWN (not rated by any
-// source yet) becomes unknownAs, medium by default: visible as a warning,
-// blocking only when the check's block_on or unknown_severity says so.
-func severityOf(sev string, unknownAs checks.Severity) checks.Severity {
-	switch normSeverity(sev) {
-	case "CRITICAL":
-		return checks.SeverityCritical
-	case "HIGH":
-		return checks.SeverityHigh
-	case "MEDIUM":
-		return checks.SeverityMedium
-	case "LOW":
-		return checks.SeverityLow
-	default:
-		return unknownAs
+// book is the gate's rules table, the source of every finding's severity.
+var book = checks.NewRuleBook(rulesYAML)
+
+// vulnCase is the case of a vulnerability's rule: none where trivy rated
+// it (its rule, SCAN-HIGH-VULN…, is the rating); for one rated UNKNOWN (by
+// no source yet), the check's unknown_severity, medium by default: visible
+// as a warning, blocking only when block_on or unknown_severity says so.
+func vulnCase(sev string, unknownAs checks.Severity) string {
+	if normSeverity(sev) != "UNKNOWN" {
+		return ""
 	}
+	return unknownCase(unknownAs)
+}
+
+// ratedCase is the case of a secret or misconfiguration, whose rule is
+// graded by the severity trivy gives it ("trivy-high"), or for UNKNOWN by
+// the check's unknown_severity.
+func ratedCase(sev string, unknownAs checks.Severity) string {
+	if s := normSeverity(sev); s != "UNKNOWN" {
+		return "trivy-" + strings.ToLower(s)
+	}
+	return unknownCase(unknownAs)
+}
+
+func unknownCase(unknownAs checks.Severity) string {
+	return "unknown-severity-" + string(unknownAs)
 }
 
 // findingsOf turns one trivy report of target t into findings, and lists
@@ -97,45 +107,53 @@ type findingBuilder struct {
 	out       []checks.Finding
 }
 
-// unique makes id unique within the scan: a second package of the same
-// name (two copies of a library at different paths) gets its path or
-// version appended, so that each finding stays separately waivable.
-func (b *findingBuilder) unique(id string, qualifiers ...string) (string, bool) {
-	if !b.seen[id] {
+// unique makes the finding of rule about subject unique within the scan:
+// a second package of the same name (two copies of a library at different
+// paths) gets its path or version appended, so that each finding stays
+// separately waivable. It returns the subject to use.
+func (b *findingBuilder) unique(rule, subject string, qualifiers ...string) (string, bool) {
+	if id := rule + "/" + subject; !b.seen[id] {
 		b.seen[id] = true
-		return id, true
+		return subject, true
 	}
 	for _, q := range qualifiers {
 		if q == "" {
 			continue
 		}
-		if alt := id + "/" + q; !b.seen[alt] {
-			b.seen[alt] = true
+		if alt := subject + "/" + q; !b.seen[rule+"/"+alt] {
+			b.seen[rule+"/"+alt] = true
 			return alt, true
 		}
 	}
 	return "", false // an exact duplicate of a finding already reported
 }
 
+// vulnSubject is what a vulnerability's finding is about: the CVE, the
+// package and the image.
+func vulnSubject(v trivyVuln, t target) string {
+	return fmt.Sprintf("%s/%s/%s", v.VulnerabilityID, v.PkgName, shortDigest(t.Digest))
+}
+
 func vulnID(v trivyVuln, t target) string {
-	return fmt.Sprintf("%s/%s/%s/%s", VulnRule(v.Severity), v.VulnerabilityID, v.PkgName, shortDigest(t.Digest))
+	return VulnRule(v.Severity) + "/" + vulnSubject(v, t)
 }
 
 func (b *findingBuilder) vuln(v trivyVuln) bool {
-	base := vulnID(v, b.t)
-	if key := base + "\x00" + v.PkgPath + "\x00" + v.InstalledVersion; b.exact[key] {
+	sev := normSeverity(v.Severity)
+	rule, base := VulnRule(sev), vulnSubject(v, b.t)
+	if key := rule + "/" + base + "\x00" + v.PkgPath + "\x00" + v.InstalledVersion; b.exact[key] {
 		return false // trivy reported the same package twice
 	} else {
 		b.exact[key] = true
 	}
-	id, ok := b.unique(base, v.PkgPath, v.InstalledVersion)
+	subject, ok := b.unique(rule, base, v.PkgPath, v.InstalledVersion)
 	for n := 2; !ok; n++ {
 		// A distinct package instance whose path and version alone are
 		// both taken (a/v1, a/v2, b/v2, a/v3, b/v3): number it rather
 		// than drop a vulnerability.
-		id, ok = b.unique(fmt.Sprintf("%s/%s@%s#%d", base, v.PkgPath, v.InstalledVersion, n))
+		subject, ok = b.unique(rule, fmt.Sprintf("%s/%s@%s#%d", base, v.PkgPath, v.InstalledVersion, n))
 	}
-	sev := normSeverity(v.Severity)
+	id := rule + "/" + subject
 	where := b.t.where()
 	msg := fmt.Sprintf("%s %s has %s (%s)", v.PkgName, v.InstalledVersion, v.VulnerabilityID, sev)
 	if v.FixedVersion != "" {
@@ -178,10 +196,9 @@ func (b *findingBuilder) vuln(v trivyVuln) bool {
 	if v.SeveritySource != "" {
 		props["severity_source"] = v.SeveritySource
 	}
-	b.out = append(b.out, checks.Finding{
-		Rule: VulnRule(sev), ID: id, Severity: severityOf(sev, b.unknownAs),
-		Message: msg, Remediation: rem, Properties: props,
-	})
+	f := book.Case(rule, vulnCase(sev, b.unknownAs), subject, msg, nil)
+	f.Remediation = rem // the table's advice, made specific to this package
+	b.out = append(b.out, f.With(props))
 	return true
 }
 
@@ -192,13 +209,13 @@ func secretLoc(file string, s trivySecret) string {
 	return file
 }
 
-func secretID(file string, s trivySecret, t target) string {
-	return fmt.Sprintf("%s/%s/%s/%s", RuleSecret, s.RuleID, strings.TrimPrefix(secretLoc(file, s), "/"), shortDigest(t.Digest))
+func secretSubject(file string, s trivySecret, t target) string {
+	return fmt.Sprintf("%s/%s/%s", s.RuleID, strings.TrimPrefix(secretLoc(file, s), "/"), shortDigest(t.Digest))
 }
 
 func (b *findingBuilder) secret(file string, s trivySecret) {
 	loc := secretLoc(file, s)
-	id, ok := b.unique(secretID(file, s, b.t))
+	subject, ok := b.unique(RuleSecret, secretSubject(file, s, b.t))
 	if !ok {
 		return
 	}
@@ -206,16 +223,14 @@ func (b *findingBuilder) secret(file string, s trivySecret) {
 	if title == "" {
 		title = s.RuleID
 	}
-	b.out = append(b.out, checks.Finding{
-		Rule: RuleSecret, ID: id, Severity: severityOf(s.Severity, b.unknownAs),
-		Message:     fmt.Sprintf("%s in %s [%s]", title, loc, b.t.where()),
-		Remediation: "Remove the secret from the image and its build context, rotate it, and rebuild; pass secrets at build or run time instead.",
-		Properties: map[string]any{
-			"secret_rule": s.RuleID, "category": s.Category, "title": title,
-			"file": file, "line": s.StartLine, "trivy_severity": normSeverity(s.Severity),
-			"image": b.t.Name, "digest": b.t.Digest, "platform": b.t.Platform,
-		},
-	})
+	f := book.Case(RuleSecret, ratedCase(s.Severity, b.unknownAs), subject, fmt.Sprintf("%s in %s [%s]", title, loc, b.t.where()), nil)
+	// The finding has always carried this shorter advice than the table's.
+	f.Remediation = "Remove the secret from the image and its build context, rotate it, and rebuild; pass secrets at build or run time instead."
+	b.out = append(b.out, f.With(map[string]any{
+		"secret_rule": s.RuleID, "category": s.Category, "title": title,
+		"file": file, "line": s.StartLine, "trivy_severity": normSeverity(s.Severity),
+		"image": b.t.Name, "digest": b.t.Digest, "platform": b.t.Platform,
+	}))
 }
 
 func (b *findingBuilder) misconf(m trivyMisconf) {
@@ -226,7 +241,7 @@ func (b *findingBuilder) misconf(m trivyMisconf) {
 	if check == "" {
 		check = m.AVDID
 	}
-	id, ok := b.unique(fmt.Sprintf("%s/%s/%s", RuleMisconfig, check, shortDigest(b.t.Digest)), m.Message)
+	subject, ok := b.unique(RuleMisconfig, fmt.Sprintf("%s/%s", check, shortDigest(b.t.Digest)), m.Message)
 	if !ok {
 		return
 	}
@@ -238,16 +253,13 @@ func (b *findingBuilder) misconf(m trivyMisconf) {
 	if rem == "" {
 		rem = "Fix the image configuration and rebuild."
 	}
-	b.out = append(b.out, checks.Finding{
-		Rule: RuleMisconfig, ID: id, Severity: severityOf(m.Severity, b.unknownAs),
-		Message:     fmt.Sprintf("%s (%s) [%s]", shorten(msg, 200), check, b.t.where()),
-		Remediation: rem,
-		Properties: map[string]any{
-			"check_id": check, "title": m.Title, "primary_url": m.PrimaryURL,
-			"trivy_severity": normSeverity(m.Severity),
-			"image":          b.t.Name, "digest": b.t.Digest, "platform": b.t.Platform,
-		},
-	})
+	f := book.Case(RuleMisconfig, ratedCase(m.Severity, b.unknownAs), subject, fmt.Sprintf("%s (%s) [%s]", shorten(msg, 200), check, b.t.where()), nil)
+	f.Remediation = rem // trivy's resolution for this check
+	b.out = append(b.out, f.With(map[string]any{
+		"check_id": check, "title": m.Title, "primary_url": m.PrimaryURL,
+		"trivy_severity": normSeverity(m.Severity),
+		"image":          b.t.Name, "digest": b.t.Digest, "platform": b.t.Platform,
+	}))
 }
 
 // where names the image in a message by digest and platform only (the
@@ -274,7 +286,7 @@ func suppressedID(m trivyModified, file string, t target) string {
 		if json.Unmarshal(m.Finding, &s) != nil {
 			return ""
 		}
-		return secretID(file, s, t)
+		return RuleSecret + "/" + secretSubject(file, s, t)
 	case "misconfiguration":
 		var mc trivyMisconf
 		if json.Unmarshal(m.Finding, &mc) != nil {

@@ -41,7 +41,7 @@ func Gate() checks.Gate {
 	return checks.Gate{
 		Type:    Type,
 		Summary: "trivy scans every platform digest of the release images; critical and high vulnerabilities block",
-		Rules:   checks.MustRules(rulesYAML),
+		Rules:   book.Rules(),
 		New:     fromSpec,
 	}
 }
@@ -606,15 +606,13 @@ func (c *Check) judgeDB(m dbMetadata, set Settings) (DBFact, *checks.Finding) {
 	if o.SkipDBUpdate {
 		how = fmt.Sprintf("refresh the offline cache (trivy image --download-db-only --cache-dir %s)", set.CacheDir)
 	}
-	return db, &checks.Finding{
-		Rule: RuleDBStale, ID: RuleDBStale, Severity: checks.SeverityHigh,
-		Message: fmt.Sprintf("trivy's vulnerability DB was last updated %s ago (%s), more than the %s db_max_age allows; CVEs published since are invisible to this scan",
-			humanAge(age), m.UpdatedAt.UTC().Format(time.RFC3339), humanAge(o.DBMaxAge.D())),
-		Remediation: "Scan with a fresh DB: " + how + ", then run the check again.",
-		Properties: map[string]any{
-			"updated_at": m.UpdatedAt.UTC().Format(time.RFC3339), "age_hours": db.AgeHours, "max_age_hours": db.MaxAgeHours,
-		},
-	}
+	f := book.Finding(RuleDBStale, "", fmt.Sprintf("trivy's vulnerability DB was last updated %s ago (%s), more than the %s db_max_age allows; CVEs published since are invisible to this scan",
+		humanAge(age), m.UpdatedAt.UTC().Format(time.RFC3339), humanAge(o.DBMaxAge.D())), nil)
+	f.Remediation = "Scan with a fresh DB: " + how + ", then run the check again." // the table's advice, for this check's settings
+	f = f.With(map[string]any{
+		"updated_at": m.UpdatedAt.UTC().Format(time.RFC3339), "age_hours": db.AgeHours, "max_age_hours": db.MaxAgeHours,
+	})
+	return db, &f
 }
 
 func roundTenth(f float64) float64 {

@@ -121,7 +121,7 @@ var allSeverities = []string{"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
 // outside readiness.yaml: trivy sees no TRIVY_* variable and no config file.
 type Settings struct {
 	Scanners           []string `json:"scanners"`
-	Severity           []string `json:"severity"`
+	Severities         []string `json:"severity"`
 	PkgTypes           []string `json:"pkg_types"`
 	IgnoreUnfixed      bool     `json:"ignore_unfixed"`
 	IgnoreStatus       []string `json:"ignore_status"`
@@ -193,7 +193,7 @@ func (c *Check) newInvocation(bin, work string) (*invocation, error) {
 	env := trivyEnviron(os.Environ())
 	return &invocation{bin: bin, work: work, env: env, set: Settings{
 		Scanners:           slices.Clone(o.Scanners),
-		Severity:           allSeverities,
+		Severities:         allSeverities,
 		PkgTypes:           []string{"os", "library"},
 		IgnoreUnfixed:      o.IgnoreUnfixed,
 		IgnoreStatus:       []string{},
@@ -260,7 +260,7 @@ func (v *invocation) scanArgs(ctx context.Context, t target) []string {
 		"--format", "json",
 		"--exit-code", "0",
 		"--scanners", strings.Join(s.Scanners, ","),
-		"--severity", strings.Join(s.Severity, ","),
+		"--severity", strings.Join(s.Severities, ","),
 		"--pkg-types", strings.Join(s.PkgTypes, ","),
 		"--ignore-unfixed="+fmt.Sprint(s.IgnoreUnfixed),
 		"--ignorefile", s.IgnoreFile,

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/checkstest"
 	"github.com/readiness-dev/readiness/internal/config"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/report"
@@ -93,28 +94,61 @@ func TestVulnFindingShape(t *testing.T) {
 	}
 }
 
-func TestSeverityOf(t *testing.T) {
-	tests := []struct {
-		in   string
-		want checks.Severity
-		rule string
+// Every finding's severity is graded by the rules table: a vulnerability
+// by the rule of trivy's rating, a secret or misconfiguration by the case
+// of trivy's rating, and anything trivy rates UNKNOWN (or oddly) by the
+// check's unknown_severity. Every grade resolves to a listed rule and case.
+func TestGrades(t *testing.T) {
+	rated := map[string]checks.Severity{"CRITICAL": checks.SeverityCritical, "HIGH": checks.SeverityHigh, "MEDIUM": checks.SeverityMedium, "LOW": checks.SeverityLow}
+	for _, tt := range []struct {
+		in       string
+		rule     string
+		norm     string
+		isRating bool
 	}{
-		{"CRITICAL", checks.SeverityCritical, "SCAN-CRITICAL-VULN"},
-		{"high", checks.SeverityHigh, "SCAN-HIGH-VULN"},
-		{"MEDIUM", checks.SeverityMedium, "SCAN-MEDIUM-VULN"},
-		{"LOW", checks.SeverityLow, "SCAN-LOW-VULN"},
-		{"UNKNOWN", checks.SeverityInfo, "SCAN-UNKNOWN-VULN"},
-		{"", checks.SeverityInfo, "SCAN-UNKNOWN-VULN"},
-		{"NEGLIGIBLE", checks.SeverityInfo, "SCAN-UNKNOWN-VULN"},
-	}
-	for _, tt := range tests {
-		if got := severityOf(tt.in, checks.SeverityInfo); got != tt.want {
-			t.Errorf("severityOf(%q) = %s, want %s", tt.in, got, tt.want)
-		}
+		{"CRITICAL", "SCAN-CRITICAL-VULN", "CRITICAL", true},
+		{"high", "SCAN-HIGH-VULN", "HIGH", true},
+		{"MEDIUM", "SCAN-MEDIUM-VULN", "MEDIUM", true},
+		{"LOW", "SCAN-LOW-VULN", "LOW", true},
+		{"UNKNOWN", "SCAN-UNKNOWN-VULN", "UNKNOWN", false},
+		{"", "SCAN-UNKNOWN-VULN", "UNKNOWN", false},
+		{"NEGLIGIBLE", "SCAN-UNKNOWN-VULN", "UNKNOWN", false},
+	} {
 		if got := VulnRule(tt.in); got != tt.rule {
 			t.Errorf("VulnRule(%q) = %s, want %s", tt.in, got, tt.rule)
 		}
+		for _, unknownAs := range []checks.Severity{checks.SeverityCritical, checks.SeverityHigh, checks.SeverityMedium, checks.SeverityLow, checks.SeverityInfo} {
+			t.Run(tt.in+"/"+string(unknownAs), func(t *testing.T) {
+				want := unknownAs
+				if tt.isRating {
+					want = rated[tt.norm]
+				}
+				// trivy's rating of each, as its report gives it.
+				v := trivyVuln{VulnerabilityID: "CVE-2099-1", PkgName: "lib", InstalledVersion: "1"}
+				sec := trivySecret{RuleID: "aws-key", Title: "AWS key", StartLine: 3}
+				mc := trivyMisconf{ID: "DS002", Title: "root user", Status: "FAIL"}
+				v.Severity, sec.Severity, mc.Severity = tt.in, tt.in, tt.in
+				rep := &trivyReport{Results: []trivyResult{{Target: "app", Vulnerabilities: []trivyVuln{v}, Secrets: []trivySecret{sec}, Misconfigurations: []trivyMisconf{mc}}}}
+				fs, _, _ := findingsOf(rep, fixtureTarget, unknownAs)
+				got := map[string]checks.Severity{}
+				for _, f := range fs {
+					got[f.Rule] = f.Severity
+					if strings.Contains(f.Message, "readiness defect") {
+						t.Errorf("%s: %s", f.ID, f.Message)
+					}
+				}
+				if diff := cmp.Diff(map[string]checks.Severity{tt.rule: want, RuleSecret: want, RuleMisconfig: want}, got); diff != "" {
+					t.Errorf("severities (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
+}
+
+// TestRulesNamed: every rule the source names is in rules.yaml (the cases
+// chosen from trivy's rating are proved by TestGrades).
+func TestRulesNamed(t *testing.T) {
+	checkstest.RulesNamed(t, ".", book)
 }
 
 // Every rule a finding can carry is documented in rules.yaml.

@@ -171,6 +171,11 @@ func fromReply(op, key string, r ledgerproto.Reply) Response {
 		if out.Kind == kindTimeout && (e.Key != "" || e.State != "" || e.WaitedMS != 0) {
 			out.Timeout = &TimeoutFacts{Key: e.Key, State: e.State, WaitedMS: e.WaitedMS}
 		}
+		if out.Kind == kindFailed {
+			// The protocol's failed error has no field of its own for the
+			// owner's message: its message carries it, in the driver's words.
+			out.Failure = e.Message
+		}
 		return out
 	}
 	st := toState(key, r)

@@ -182,22 +182,19 @@ func judgeDriver(rep *Report, res *checks.Result, passed int) {
 		return
 	}
 	res.Facts["ledger_driver"] = rep.LedgerDriver
-	rule := rulesByID()[RuleNotApplicable]
 	var faults []string
 	for _, s := range rep.Scenarios {
 		id := s.Scenario + "/" + string(s.Mode)
-		if s.Skipped > 0 && strings.HasPrefix(s.Reason, "not applicable") {
-			ruleID, rule := RuleNotApplicable, rule
-			if slices.Contains(requiredScenarios, s.Scenario) {
-				ruleID = RuleRequiredNotApplicable
-				rule = rulesByID()[ruleID]
+		if s.NotApplicable > 0 {
+			required := slices.Contains(requiredScenarios, s.Scenario)
+			msg := fmt.Sprintf("scenario %s [%s] (%s) did not run against driver %q: %s", s.Scenario, s.Mode, s.Rule, strings.Join(rep.LedgerDriver.Command, " "), s.Reason)
+			f := book.Finding(RuleNotApplicable, id, msg, nil)
+			if required {
+				// A required scenario that cannot run leaves a blocker
+				// unguarded: it has its own rule, graded above this one.
+				f = book.Finding(RuleRequiredNotApplicable, id, msg, nil)
 			}
-			res.Findings = append(res.Findings, checks.Finding{
-				Rule: ruleID, ID: ruleID + "/" + id, Severity: rule.Severity,
-				Message:     fmt.Sprintf("scenario %s [%s] (%s) did not run against driver %q: %s", s.Scenario, s.Mode, s.Rule, strings.Join(rep.LedgerDriver.Command, " "), s.Reason),
-				Remediation: strings.TrimSpace(rule.Remediation),
-				Properties:  map[string]any{"scenario": s.Scenario, "mode": string(s.Mode), "rule": s.Rule, "reason": s.Reason, "required": ruleID == RuleRequiredNotApplicable},
-			})
+			res.Findings = append(res.Findings, f.With(map[string]any{"scenario": s.Scenario, "mode": string(s.Mode), "rule": s.Rule, "reason": s.Reason, "required": required}))
 		}
 		if s.DriverFaults > 0 {
 			faults = append(faults, fmt.Sprintf("%s: %s", id, strings.Join(s.Failures, " | ")))

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/readiness-dev/readiness/internal/checks"
@@ -25,7 +24,7 @@ func Gate() checks.Gate {
 	return checks.Gate{
 		Type:    "ledger",
 		Summary: "Run the inflight deduplication ledger's concurrency regression suite (in-process and across killed processes)",
-		Rules:   checks.MustRules(rulesYAML),
+		Rules:   book.Rules(),
 		New:     fromSpec,
 	}
 }
@@ -241,15 +240,9 @@ func containsMode(ms []Mode, m Mode) bool {
 	return false
 }
 
-// rulesByID parses rules.yaml on first use, not at start-up: most
-// commands never judge a ledger suite.
-var rulesByID = sync.OnceValue(func() map[string]checks.Rule {
-	m := map[string]checks.Rule{}
-	for _, r := range checks.MustRules(rulesYAML) {
-		m[r.ID] = r
-	}
-	return m
-})
+// book is the gate's rules table, the source of every finding's severity
+// and remediation.
+var book = checks.NewRuleBook(rulesYAML)
 
 // Evaluate turns a suite report into the gate's result: one critical
 // finding per failing scenario and mode, and the raw figures as facts.
@@ -285,17 +278,11 @@ func Evaluate(rep *Report) checks.Result {
 		// A run the store or driver broke judged nothing: a fault, never
 		// an accusation (a run that failed on its own still accuses).
 		ruleID = s.FindingRule()
-		rule := rulesByID()[ruleID]
-		res.Findings = append(res.Findings, checks.Finding{
-			Rule:     ruleID,
-			ID:       ruleID + "/" + id,
-			Severity: checks.SeverityCritical,
-			Message: fmt.Sprintf("scenario %s [%s] failed %d of %d runs on %s: %s", s.Scenario, s.Mode, s.Failed, s.Runs, rep.Target(),
-				strings.Join(s.Failures, " | ")),
-			Remediation: strings.TrimSpace(rule.Remediation),
-			Properties: map[string]any{"scenario": s.Scenario, "mode": string(s.Mode), "runs": s.Runs, "failed": s.Failed,
-				"failures": s.Failures, "driver": string(rep.Driver)},
-		})
+		msg := fmt.Sprintf("scenario %s [%s] failed %d of %d runs on %s: %s", s.Scenario, s.Mode, s.Failed, s.Runs, rep.Target(),
+			strings.Join(s.Failures, " | "))
+		res.Findings = append(res.Findings, book.Finding(ruleID, id, msg, nil).With(map[string]any{
+			"scenario": s.Scenario, "mode": string(s.Mode), "runs": s.Runs, "failed": s.Failed,
+			"failures": s.Failures, "driver": string(rep.Driver)}))
 	}
 	sort.Slice(res.Findings, func(i, j int) bool { return res.Findings[i].ID < res.Findings[j].ID })
 	res.Facts["driver"] = string(rep.Driver)

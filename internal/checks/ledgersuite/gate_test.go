@@ -13,8 +13,16 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/checkstest"
 	"github.com/readiness-dev/readiness/internal/config"
 )
+
+// TestRulesNamed: every rule the source builds a finding of is in
+// rules.yaml (a scenario's rule, chosen at run time, is checked by
+// TestRulesCoverScenarios).
+func TestRulesNamed(t *testing.T) {
+	checkstest.RulesNamed(t, ".", book)
+}
 
 func TestRulesCoverScenarios(t *testing.T) {
 	rules := map[string]bool{}
@@ -31,6 +39,11 @@ func TestRulesCoverScenarios(t *testing.T) {
 	for _, s := range Scenarios() {
 		if !rules[s.Rule] {
 			t.Errorf("scenario %s has rule %s that rules.yaml does not document", s.Name, s.Rule)
+		}
+		// A failing scenario is a broken invariant of the ledger: its
+		// finding is critical, whatever the scenario.
+		if r, _ := book.Rule(s.Rule); r.Severity != checks.SeverityCritical {
+			t.Errorf("scenario %s: rule %s is %s in rules.yaml, want critical", s.Name, s.Rule, r.Severity)
 		}
 		covered[s.Rule] = true
 	}

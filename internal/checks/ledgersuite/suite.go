@@ -95,7 +95,10 @@ type Outcome struct {
 	Run      int    `json:"run"`
 	Passed   bool   `json:"passed"`
 	Skipped  string `json:"skipped,omitempty"`
-	Error    string `json:"error,omitempty"`
+	// NotApplicable: skipped because the driver cannot run the scenario
+	// (Skipped says why), which is a finding where another skip is not.
+	NotApplicable bool   `json:"-"`
+	Error         string `json:"error,omitempty"`
 	// DriverFault: the driver misbehaved (exited, broke the protocol,
 	// did not answer); the run failed for that, not for its invariant.
 	DriverFault string `json:"driver_fault,omitempty"`
@@ -111,15 +114,17 @@ type Outcome struct {
 
 // ScenarioReport sums up the runs of one scenario in one mode.
 type ScenarioReport struct {
-	Scenario string   `json:"scenario"`
-	Rule     string   `json:"rule"`
-	Mode     Mode     `json:"mode"`
-	Runs     int      `json:"runs"`
-	Passed   int      `json:"passed"`
-	Failed   int      `json:"failed"`
-	Skipped  int      `json:"skipped"`
-	Reason   string   `json:"skip_reason,omitempty"`
-	Failures []string `json:"failures,omitempty"`
+	Scenario string `json:"scenario"`
+	Rule     string `json:"rule"`
+	Mode     Mode   `json:"mode"`
+	Runs     int    `json:"runs"`
+	Passed   int    `json:"passed"`
+	Failed   int    `json:"failed"`
+	Skipped  int    `json:"skipped"`
+	Reason   string `json:"skip_reason,omitempty"`
+	// NotApplicable counts the skipped runs the driver could not run.
+	NotApplicable int      `json:"-"`
+	Failures      []string `json:"failures,omitempty"`
 	// DriverFaults counts runs that failed because the driver misbehaved.
 	DriverFaults int `json:"driver_faults,omitempty"`
 	// StoreFaults counts runs in which the store failed an operation.
@@ -201,15 +206,9 @@ func (r *Report) Failed() int {
 // Scenarios lists every scenario in order.
 func Scenarios() []Scenario { return scenarios() }
 
-// Run runs the suite.
-func Run(ctx context.Context, cfg Config) (*Report, error) {
-	var d ledger.DSN
-	var err error
-	if cfg.Driver == nil {
-		if d, err = ledger.ParseDSN(cfg.DSN); err != nil {
-			return nil, err
-		}
-	}
+// fill sets the defaults of what cfg leaves unset, and widens the waits a
+// slow router needs.
+func (cfg *Config) fill() {
 	if cfg.Repeat <= 0 {
 		cfg.Repeat = 1
 	}
@@ -237,6 +236,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Tag == "" {
 		cfg.Tag = "s" + nonce()
 	}
+}
+
+// Run runs the suite.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	var d ledger.DSN
+	var err error
+	if cfg.Driver == nil {
+		if d, err = ledger.ParseDSN(cfg.DSN); err != nil {
+			return nil, err
+		}
+	}
+	cfg.fill()
 	start := time.Now()
 	s := &suite{cfg: cfg, dsn: d, runID: "run-" + time.Now().UTC().Format("150405.000000")}
 	if cfg.Driver == nil && d.Driver == ledger.DriverPostgres {
@@ -264,6 +275,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		_ = l.Close()
 	}
 	defer s.closePools()
+	selected := selectScenarios(cfg)
+	if len(selected) == 0 {
+		return nil, fmt.Errorf("no scenario matches %q", cfg.Run)
+	}
+	t, err := s.runAll(ctx, selected)
+	if err != nil {
+		return nil, err
+	}
+	rep := s.report(t)
+	rep.Duration = time.Since(start)
+	return rep, nil
+}
+
+// selectScenarios lists the scenarios cfg selects that can apply to its
+// ledger.
+func selectScenarios(cfg Config) []Scenario {
 	var selected []Scenario
 	for _, sc := range scenarios() {
 		if sc.OwnLedgerOnly && cfg.Driver != nil || sc.NeedsFailover && cfg.Failover == nil {
@@ -273,62 +300,84 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			selected = append(selected, sc)
 		}
 	}
-	if len(selected) == 0 {
-		return nil, fmt.Errorf("no scenario matches %q", cfg.Run)
-	}
-	reports := map[string]*ScenarioReport{}
-	metrics := map[string][]time.Duration{}
-	var order []string
-	runDurations := map[string][]time.Duration{}
-	scenarioMetrics := map[string]map[string][]time.Duration{}
-	for rep := 1; rep <= cfg.Repeat; rep++ {
+	return selected
+}
+
+// tally is what the runs of a suite add up to, per scenario and mode (in
+// the order first run) and per metric.
+type tally struct {
+	reports         map[string]*ScenarioReport
+	order           []string
+	runDurations    map[string][]time.Duration
+	scenarioMetrics map[string]map[string][]time.Duration
+	metrics         map[string][]time.Duration // by mode/metric
+}
+
+// runAll runs every selected scenario in every mode, cfg.Repeat times.
+func (s *suite) runAll(ctx context.Context, selected []Scenario) (*tally, error) {
+	t := &tally{reports: map[string]*ScenarioReport{}, runDurations: map[string][]time.Duration{},
+		scenarioMetrics: map[string]map[string][]time.Duration{}, metrics: map[string][]time.Duration{}}
+	for rep := 1; rep <= s.cfg.Repeat; rep++ {
 		for _, sc := range selected {
-			for _, mode := range cfg.Modes {
+			for _, mode := range s.cfg.Modes {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
-				id := sc.Name + "/" + string(mode)
-				r := reports[id]
-				if r == nil {
-					r = &ScenarioReport{Scenario: sc.Name, Rule: sc.Rule, Mode: mode}
-					reports[id] = r
-					order = append(order, id)
-					scenarioMetrics[id] = map[string][]time.Duration{}
-				}
 				o := s.runOne(ctx, sc, mode, rep)
-				r.Runs++
-				switch {
-				case o.Skipped != "":
-					r.Skipped++
-					r.Reason = o.Skipped
-				case o.Passed:
-					r.Passed++
-				default:
-					r.Failed++
-					if o.DriverFault != "" {
-						r.DriverFaults++
-					}
-					if o.StoreFault != "" {
-						r.StoreFaults++
-					}
-					if len(r.Failures) < 3 {
-						r.Failures = append(r.Failures, fmt.Sprintf("run %d: %s", rep, o.Error))
-					}
-				}
-				if o.Skipped == "" {
-					runDurations[id] = append(runDurations[id], o.Duration)
-				}
-				for k, v := range o.Metrics {
-					scenarioMetrics[id][k] = append(scenarioMetrics[id][k], v...)
-					metrics[string(mode)+"/"+k] = append(metrics[string(mode)+"/"+k], v...)
-				}
-				if cfg.Progress != nil {
-					cfg.Progress(o)
+				t.add(sc, mode, rep, o)
+				if s.cfg.Progress != nil {
+					s.cfg.Progress(o)
 				}
 			}
 		}
 	}
-	rep := &Report{DSN: d.String(), Driver: d.Driver, Repeat: cfg.Repeat, Processes: cfg.Processes, Metrics: map[string]Percentiles{}}
+	return t, nil
+}
+
+// add counts outcome o of run rep of scenario sc in mode.
+func (t *tally) add(sc Scenario, mode Mode, rep int, o Outcome) {
+	id := sc.Name + "/" + string(mode)
+	r := t.reports[id]
+	if r == nil {
+		r = &ScenarioReport{Scenario: sc.Name, Rule: sc.Rule, Mode: mode}
+		t.reports[id] = r
+		t.order = append(t.order, id)
+		t.scenarioMetrics[id] = map[string][]time.Duration{}
+	}
+	r.Runs++
+	switch {
+	case o.Skipped != "":
+		r.Skipped++
+		r.Reason = o.Skipped
+		if o.NotApplicable {
+			r.NotApplicable++
+		}
+	case o.Passed:
+		r.Passed++
+	default:
+		r.Failed++
+		if o.DriverFault != "" {
+			r.DriverFaults++
+		}
+		if o.StoreFault != "" {
+			r.StoreFaults++
+		}
+		if len(r.Failures) < 3 {
+			r.Failures = append(r.Failures, fmt.Sprintf("run %d: %s", rep, o.Error))
+		}
+	}
+	if o.Skipped == "" {
+		t.runDurations[id] = append(t.runDurations[id], o.Duration)
+	}
+	for k, v := range o.Metrics {
+		t.scenarioMetrics[id][k] = append(t.scenarioMetrics[id][k], v...)
+		t.metrics[string(mode)+"/"+k] = append(t.metrics[string(mode)+"/"+k], v...)
+	}
+}
+
+// report is the suite's report of what the runs added up to.
+func (s *suite) report(t *tally) *Report {
+	rep := &Report{DSN: s.dsn.String(), Driver: s.dsn.Driver, Repeat: s.cfg.Repeat, Processes: s.cfg.Processes, Metrics: map[string]Percentiles{}}
 	if s.pgPool != nil {
 		rep.Connections = &s.plan
 	}
@@ -336,11 +385,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.DSN, rep.Driver = "", "driver"
 		rep.LedgerDriver = &DriverInfo{Command: s.driver.cmd.Argv, Protocol: s.driver.hello.Protocol, Handshake: s.driver.hello}
 	}
-	for _, id := range order {
-		r := reports[id]
-		p := percentiles(runDurations[id])
+	for _, id := range t.order {
+		r := t.reports[id]
+		p := percentiles(t.runDurations[id])
 		r.P50, r.Max = p.P50, p.Max
-		for k, v := range scenarioMetrics[id] {
+		for k, v := range t.scenarioMetrics[id] {
 			if r.Metrics == nil {
 				r.Metrics = map[string]Percentiles{}
 			}
@@ -348,11 +397,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		rep.Scenarios = append(rep.Scenarios, *r)
 	}
-	for k, v := range metrics {
+	for k, v := range t.metrics {
 		rep.Metrics[k] = percentiles(v)
 	}
-	rep.Duration = time.Since(start)
-	return rep, nil
+	return rep
 }
 
 func percentiles(v []time.Duration) Percentiles {
@@ -408,7 +456,7 @@ func (s *suite) runOne(ctx context.Context, sc Scenario, mode Mode, rep int) (o 
 	start := time.Now()
 	if s.driver != nil {
 		if why := notApplicable(sc, mode, s.driver.hello); why != "" {
-			o.Skipped = why
+			o.Skipped, o.NotApplicable = why, true
 			return o
 		}
 	} else if sc.Skip != nil {

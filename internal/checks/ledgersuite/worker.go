@@ -65,6 +65,9 @@ type Response struct {
 	// Timeout is what a timeout reports beside its message (kind
 	// timeout): the scenarios judge these fields, not wording.
 	Timeout *TimeoutFacts `json:"timeout,omitempty"`
+	// Failure is the owner's failure message a failed wait delivered
+	// (kind failed): what failure/delivered judges, not Err's wording.
+	Failure string `json:"failure,omitempty"`
 	// Desc, when set, describes the state instead of State.Describe (a
 	// driver's state has no lease readiness may describe).
 	Desc string `json:"desc,omitempty"`
@@ -184,7 +187,7 @@ func (h *handler) serve(ctx context.Context, req Request, emit func(Response)) {
 			var fe *ledger.FailedError
 			var te *ledger.TimeoutError
 			if errors.As(err, &fe) {
-				r.Token = fe.Token
+				r.Token, r.Failure = fe.Token, fe.Message
 			}
 			if errors.As(err, &te) {
 				r.Timeout = &TimeoutFacts{Key: te.Key, State: string(te.Last.Phase()), WaitedMS: te.Elapsed.Milliseconds()}

@@ -107,31 +107,71 @@ func runList(ns []int) string {
 	return "runs " + strings.Join(s, ", ")
 }
 
-// analyze turns a suite's runs into findings.
-func analyze(sr *suiteRun, configFile string) []checks.Finding {
-	var out []checks.Finding
-	total := len(sr.runs)
-	cmd := strings.Join(sr.Command, " ")
-	add := func(rule, idSuffix, msg string, props map[string]any) *checks.Finding {
-		id := rule + "/" + sr.Name
-		if idSuffix != "" {
-			id += "/" + idSuffix
-		}
-		if props == nil {
-			props = map[string]any{}
-		}
-		props["suite"] = sr.Name
-		out = append(out, checks.Finding{Rule: rule, ID: id, Severity: severityOf(rule), Message: msg, Properties: props})
-		return &out[len(out)-1]
-	}
-	of := fmt.Sprintf(" of %d", total)
+// book is the gate's rules table, the source of every finding's severity.
+var book = checks.NewRuleBook(rulesYAML)
 
-	// Suite-level findings, one per rule, listing the runs concerned.
-	type hit struct {
-		runs  []int
-		first *runRecord
-		extra string
+// Suite-level rules, in the order their findings are reported.
+var suiteRules = []string{"TESTS-TIMEOUT", "TESTS-COMMAND-FAILED", "TESTS-REPORT-MISSING", "TESTS-REPORT-INVALID", "TESTS-NONE-RAN", "TESTS-EXIT-MISMATCH", "TESTS-CACHED"}
+
+// analysis collects one suite's findings.
+type analysis struct {
+	sr    *suiteRun
+	total int
+	of    string // " of N", N the number of runs
+	cmd   string
+	out   []checks.Finding
+}
+
+// analyze turns a suite's runs into findings: the suite-level ones first
+// (one per rule, listing the runs concerned), then the required patterns
+// that matched nothing, then one per failing, flaky, skipped or missing test.
+func analyze(sr *suiteRun, configFile string) []checks.Finding {
+	a := &analysis{sr: sr, total: len(sr.runs), of: fmt.Sprintf(" of %d", len(sr.runs)), cmd: strings.Join(sr.Command, " ")}
+	hits := suiteHits(sr)
+	for _, rule := range suiteRules {
+		if h, ok := hits[rule]; ok {
+			msg, props := a.suiteFinding(rule, h)
+			a.add(book.Finding(rule, a.subject(""), msg, nil).With(props))
+		}
 	}
+	hs, _ := histories(sr)
+	a.requiredUnmatched(hs, configFile)
+	a.testFindings(hs, a.verdicts(hs))
+	return a.out
+}
+
+// subject is what a finding is about: the suite, and with idSuffix one
+// test or pattern of it (finding IDs are RULE/<suite>[/<test>]).
+func (a *analysis) subject(idSuffix string) string {
+	if idSuffix == "" {
+		return a.sr.Name
+	}
+	return a.sr.Name + "/" + idSuffix
+}
+
+// add appends f, built by the book, naming the suite in its properties.
+func (a *analysis) add(f checks.Finding) *checks.Finding {
+	if f.Properties == nil {
+		f.Properties = map[string]any{}
+	}
+	f.Properties["suite"] = a.sr.Name
+	// This gate's findings have never carried the remediation: renderers
+	// take it from the rules table by rule, and the evidence stays as it was.
+	f.Remediation = ""
+	a.out = append(a.out, f)
+	return &a.out[len(a.out)-1]
+}
+
+// hit is one suite-level rule's occurrences: the runs it fired in, the
+// first of them (whose details the finding reports) and what kind.
+type hit struct {
+	runs  []int
+	first *runRecord
+	extra string
+}
+
+// suiteHits groups the suite-level problems of every run by rule.
+func suiteHits(sr *suiteRun) map[string]*hit {
 	hits := map[string]*hit{}
 	mark := func(rule string, r *runRecord, extra string) {
 		h, ok := hits[rule]
@@ -167,92 +207,99 @@ func analyze(sr *suiteRun, configFile string) []checks.Finding {
 			mark("TESTS-CACHED", r, "")
 		}
 	}
-	suiteProps := func(r *runRecord, h *hit) map[string]any {
-		p := map[string]any{"runs": h.runs, "log": r.Log, "exit_code": r.ExitCode}
-		if r.Tail != "" {
-			p["output_tail"] = r.Tail
-		}
-		return p
-	}
-	for _, rule := range []string{"TESTS-TIMEOUT", "TESTS-COMMAND-FAILED", "TESTS-REPORT-MISSING", "TESTS-REPORT-INVALID", "TESTS-NONE-RAN", "TESTS-EXIT-MISMATCH", "TESTS-CACHED"} {
-		h, ok := hits[rule]
-		if !ok {
-			continue
-		}
-		r := h.first
-		where := runList(h.runs) + of
-		var msg string
-		props := suiteProps(r, h)
-		switch rule {
-		case "TESTS-TIMEOUT":
-			var unfinished []string
-			for _, t := range r.Report.Tests {
-				if t.Outcome == Unfinished {
-					unfinished = append(unfinished, t.ID)
-				}
-			}
-			switch {
-			case r.Cause != "":
-				msg = fmt.Sprintf("suite %s: `%s` was killed in %s: %s", sr.Name, cmd, where, r.Cause)
-				props["deadline"] = r.Cause
-			case sr.Timeout == 0:
-				msg = fmt.Sprintf("suite %s: `%s` was killed when the check ran out of time in %s", sr.Name, cmd, where)
-			default:
-				msg = fmt.Sprintf("suite %s: `%s` was killed after its %s timeout in %s", sr.Name, cmd, sr.Timeout.D(), where)
-			}
+	return hits
+}
 
-			if len(unfinished) > 0 {
-				msg += "; still running: " + strings.Join(firstN(unfinished, 5), ", ")
-				props["unfinished"] = unfinished
-			}
-			if sr.notRun > 0 {
-				msg += fmt.Sprintf("; %d further run(s) were not started", sr.notRun)
-			}
-			if r.Report.Count().Total == 0 {
-				msg += "; no test had started: the time went to building, downloading or setting up (warm the build and module caches, or allow longer)"
-			}
-		case "TESTS-COMMAND-FAILED":
-			how := fmt.Sprintf("exited %d", r.ExitCode)
-			if r.Died != "" {
-				how = "died (" + r.Died + ")"
-			}
-			msg = fmt.Sprintf("suite %s: `%s` %s in %s", sr.Name, cmd, how, where)
-			switch {
-			case r.Missing:
-				msg += " and wrote no report"
-			case r.ReportErr != nil:
-				msg += "; its report could not be read: " + firstLine(r.ReportErr.Error())
-			}
-			msg += "; output: " + causeLine(r.Tail)
-		case "TESTS-REPORT-MISSING":
-			msg = fmt.Sprintf("suite %s: `%s` exited 0 but wrote no report at %s in %s", sr.Name, cmd, sr.Report.Path, where)
-			if len(r.Stale) > 0 {
-				msg += fmt.Sprintf(" (%d file(s) there are left over from an earlier run and were ignored)", len(r.Stale))
-				props["stale_reports"] = r.Stale
-			}
-		case "TESTS-REPORT-INVALID":
-			msg = fmt.Sprintf("suite %s: the %s report of %s could not be read: %s", sr.Name, sr.Report.Format, where, firstLine(r.ReportErr.Error()))
-			props["error"] = r.ReportErr.Error()
-		case "TESTS-NONE-RAN":
-			c := r.Report.Count()
-			msg = fmt.Sprintf("suite %s: no test ran in %s (the report lists %d test(s), %d skipped); nothing was tested", sr.Name, where, c.Total, c.Skipped)
-		case "TESTS-EXIT-MISMATCH":
-			c := r.Report.Count()
-			if h.extra == "exit0" {
-				msg = fmt.Sprintf("suite %s: `%s` exited 0 in %s but its report lists %d failing test(s): the runner is ignoring failures", sr.Name, cmd, where, c.Failed+c.Errors)
-			} else {
-				msg = fmt.Sprintf("suite %s: `%s` exited %d in %s but its report lists no failing test: something outside the tests failed; output: %s", sr.Name, cmd, r.ExitCode, where, lastLine(r.Tail))
-			}
-			props["direction"] = map[string]string{"exit0": "exit 0, report has failures", "nonzero": "exit non-zero, report has no failures"}[h.extra]
-		case "TESTS-CACHED":
-			msg = fmt.Sprintf("suite %s: go test replayed cached results in %s (%s) instead of running the tests again; the repeat proves nothing: add -count=1", sr.Name, where, strings.Join(firstN(r.Report.Cached, 3), ", "))
-			props["packages"] = r.Report.Cached
-		}
-		add(rule, "", msg, props)
+// suiteFinding is the message and properties of a suite-level rule's
+// finding, told from the first run it fired in.
+func (a *analysis) suiteFinding(rule string, h *hit) (string, map[string]any) {
+	sr, r, cmd := a.sr, h.first, a.cmd
+	where := runList(h.runs) + a.of
+	props := map[string]any{"runs": h.runs, "log": r.Log, "exit_code": r.ExitCode}
+	if r.Tail != "" {
+		props["output_tail"] = r.Tail
 	}
+	var msg string
+	switch rule {
+	case "TESTS-TIMEOUT":
+		msg = a.timeoutMessage(r, where, props)
+	case "TESTS-COMMAND-FAILED":
+		how := fmt.Sprintf("exited %d", r.ExitCode)
+		if r.Died != "" {
+			how = "died (" + r.Died + ")"
+		}
+		msg = fmt.Sprintf("suite %s: `%s` %s in %s", sr.Name, cmd, how, where)
+		switch {
+		case r.Missing:
+			msg += " and wrote no report"
+		case r.ReportErr != nil:
+			msg += "; its report could not be read: " + firstLine(r.ReportErr.Error())
+		}
+		msg += "; output: " + causeLine(r.Tail)
+	case "TESTS-REPORT-MISSING":
+		msg = fmt.Sprintf("suite %s: `%s` exited 0 but wrote no report at %s in %s", sr.Name, cmd, sr.Report.Path, where)
+		if len(r.Stale) > 0 {
+			msg += fmt.Sprintf(" (%d file(s) there are left over from an earlier run and were ignored)", len(r.Stale))
+			props["stale_reports"] = r.Stale
+		}
+	case "TESTS-REPORT-INVALID":
+		msg = fmt.Sprintf("suite %s: the %s report of %s could not be read: %s", sr.Name, sr.Report.Format, where, firstLine(r.ReportErr.Error()))
+		props["error"] = r.ReportErr.Error()
+	case "TESTS-NONE-RAN":
+		c := r.Report.Count()
+		msg = fmt.Sprintf("suite %s: no test ran in %s (the report lists %d test(s), %d skipped); nothing was tested", sr.Name, where, c.Total, c.Skipped)
+	case "TESTS-EXIT-MISMATCH":
+		c := r.Report.Count()
+		if h.extra == "exit0" {
+			msg = fmt.Sprintf("suite %s: `%s` exited 0 in %s but its report lists %d failing test(s): the runner is ignoring failures", sr.Name, cmd, where, c.Failed+c.Errors)
+		} else {
+			msg = fmt.Sprintf("suite %s: `%s` exited %d in %s but its report lists no failing test: something outside the tests failed; output: %s", sr.Name, cmd, r.ExitCode, where, lastLine(r.Tail))
+		}
+		props["direction"] = map[string]string{"exit0": "exit 0, report has failures", "nonzero": "exit non-zero, report has no failures"}[h.extra]
+	case "TESTS-CACHED":
+		msg = fmt.Sprintf("suite %s: go test replayed cached results in %s (%s) instead of running the tests again; the repeat proves nothing: add -count=1", sr.Name, where, strings.Join(firstN(r.Report.Cached, 3), ", "))
+		props["packages"] = r.Report.Cached
+	}
+	return msg, props
+}
 
-	// Per-test findings.
-	hs, _ := histories(sr)
+// timeoutMessage says why and when run r was killed, and what it had not
+// finished.
+func (a *analysis) timeoutMessage(r *runRecord, where string, props map[string]any) string {
+	sr := a.sr
+	var unfinished []string
+	for _, t := range r.Report.Tests {
+		if t.Outcome == Unfinished {
+			unfinished = append(unfinished, t.ID)
+		}
+	}
+	var msg string
+	switch {
+	case r.Cause != "":
+		msg = fmt.Sprintf("suite %s: `%s` was killed in %s: %s", sr.Name, a.cmd, where, r.Cause)
+		props["deadline"] = r.Cause
+	case sr.Timeout == 0:
+		msg = fmt.Sprintf("suite %s: `%s` was killed when the check ran out of time in %s", sr.Name, a.cmd, where)
+	default:
+		msg = fmt.Sprintf("suite %s: `%s` was killed after its %s timeout in %s", sr.Name, a.cmd, sr.Timeout.D(), where)
+	}
+	if len(unfinished) > 0 {
+		msg += "; still running: " + strings.Join(firstN(unfinished, 5), ", ")
+		props["unfinished"] = unfinished
+	}
+	if sr.notRun > 0 {
+		msg += fmt.Sprintf("; %d further run(s) were not started", sr.notRun)
+	}
+	if r.Report.Count().Total == 0 {
+		msg += "; no test had started: the time went to building, downloading or setting up (warm the build and module caches, or allow longer)"
+	}
+	return msg
+}
+
+// requiredUnmatched ties each required pattern to the tests it matches
+// (setting their pattern) and reports each pattern that matched none.
+func (a *analysis) requiredUnmatched(hs []*testHistory, configFile string) {
+	sr := a.sr
 	anyObserved := false
 	for i := range sr.runs {
 		if sr.runs[i].observed() {
@@ -282,68 +329,98 @@ func analyze(sr *suiteRun, configFile string) []checks.Finding {
 			props["available"] = sim
 			msg += "; the report's closest names: " + strings.Join(sim, ", ")
 		}
-		f := add("TESTS-REQUIRED-MISSING", p.Value, msg, props)
+		f := a.add(book.Finding("TESTS-REQUIRED-MISSING", a.subject(p.Value), msg, nil).With(props))
 		if configFile != "" && p.Line > 0 {
 			f.Location = &checks.Location{Path: configFile, Line: p.Line}
 		}
 	}
+}
 
-	type verdict struct {
-		h    *testHistory
-		rule string
-		msg  string
-	}
-	var verdicts []verdict
-	failingClass := map[string]bool{}
+// verdict is what went wrong with one test across the runs.
+type verdict struct {
+	h    *testHistory
+	rule string
+	msg  string
+}
+
+// verdicts judges each test's outcomes across the runs, in test order.
+func (a *analysis) verdicts(hs []*testHistory) []verdict {
+	var out []verdict
 	for _, h := range hs {
-		pass, fail, skip, absent, retried := h.tally()
-		runsWith := func(pred func(Outcome) bool) []int {
-			var ns []int
-			for i, o := range h.outcomes {
-				if pred(o) {
-					ns = append(ns, sr.runs[i].N)
-				}
-			}
-			return ns
+		if v, ok := a.judge(h); ok {
+			out = append(out, v)
 		}
-		passNote := fmt.Sprintf("passed %d%s", pass, of)
-		if retried > 0 {
-			passNote += fmt.Sprintf(", and needed a retry to pass in %d run(s)", retried)
-		}
-		var v verdict
-		switch {
-		case h.pattern != nil && fail > 0:
-			v = verdict{h, "TESTS-REQUIRED-FAILED", fmt.Sprintf("required test %s failed in %s%s (%s)", h.id, runList(runsWith(Outcome.failing)), of, passNote)}
-			if pass > 0 {
-				v.msg += ": flaky"
-			}
-		case h.pattern != nil && skip > 0:
-			what := "skipped"
-			if len(runsWith(func(o Outcome) bool { return o == XFailed })) > 0 {
-				what = "marked as an expected failure (xfail/TODO)"
-			}
-			v = verdict{h, "TESTS-REQUIRED-SKIPPED", fmt.Sprintf("required test %s was %s in %s%s", h.id, what, runList(runsWith(Outcome.skipping)), of)}
-		case h.pattern != nil && absent > 0:
-			v = verdict{h, "TESTS-REQUIRED-MISSING", fmt.Sprintf("required test %s is missing from %s%s (present in the others)", h.id, runList(runsWith(func(o Outcome) bool { return o == Absent })), of)}
-		case h.pattern != nil && retried > 0:
-			v = verdict{h, "TESTS-REQUIRED-FAILED", fmt.Sprintf("required test %s passed only after the runner retried it (%s): flaky", h.id, passNote)}
-		case h.pattern != nil:
-			continue
-		case fail > 0 && (pass > 0 || retried > 0):
-			v = verdict{h, "TESTS-FLAKY", fmt.Sprintf("test %s is flaky: %s, failed in %s", h.id, passNote, runList(runsWith(Outcome.failing)))}
-		case fail > 0:
-			v = verdict{h, "TESTS-FAILED", fmt.Sprintf("test %s failed in %s%s", h.id, runList(runsWith(Outcome.failing)), of)}
-		case retried > 0:
-			v = verdict{h, "TESTS-FLAKY", fmt.Sprintf("test %s is flaky: %s", h.id, passNote)}
-		default:
-			continue
-		}
-		if v.rule != "TESTS-REQUIRED-SKIPPED" && v.rule != "TESTS-REQUIRED-MISSING" {
-			failingClass[h.id] = true
-		}
-		verdicts = append(verdicts, v)
 	}
+	return out
+}
+
+// judge is the verdict on one test, if any: a required test is judged
+// more strictly (a skip or an absence is a finding) than any other.
+func (a *analysis) judge(h *testHistory) (verdict, bool) {
+	sr, of := a.sr, a.of
+	pass, fail, skip, absent, retried := h.tally()
+	runsWith := func(pred func(Outcome) bool) []int {
+		var ns []int
+		for i, o := range h.outcomes {
+			if pred(o) {
+				ns = append(ns, sr.runs[i].N)
+			}
+		}
+		return ns
+	}
+	passNote := fmt.Sprintf("passed %d%s", pass, of)
+	if retried > 0 {
+		passNote += fmt.Sprintf(", and needed a retry to pass in %d run(s)", retried)
+	}
+	var v verdict
+	switch {
+	case h.pattern != nil && fail > 0:
+		v = verdict{h, "TESTS-REQUIRED-FAILED", fmt.Sprintf("required test %s failed in %s%s (%s)", h.id, runList(runsWith(Outcome.failing)), of, passNote)}
+		if pass > 0 {
+			v.msg += ": flaky"
+		}
+	case h.pattern != nil && skip > 0:
+		what := "skipped"
+		if len(runsWith(func(o Outcome) bool { return o == XFailed })) > 0 {
+			what = "marked as an expected failure (xfail/TODO)"
+		}
+		v = verdict{h, "TESTS-REQUIRED-SKIPPED", fmt.Sprintf("required test %s was %s in %s%s", h.id, what, runList(runsWith(Outcome.skipping)), of)}
+	case h.pattern != nil && absent > 0:
+		v = verdict{h, "TESTS-REQUIRED-MISSING", fmt.Sprintf("required test %s is missing from %s%s (present in the others)", h.id, runList(runsWith(func(o Outcome) bool { return o == Absent })), of)}
+	case h.pattern != nil && retried > 0:
+		v = verdict{h, "TESTS-REQUIRED-FAILED", fmt.Sprintf("required test %s passed only after the runner retried it (%s): flaky", h.id, passNote)}
+	case h.pattern != nil:
+		return verdict{}, false
+	case fail > 0 && (pass > 0 || retried > 0):
+		v = verdict{h, "TESTS-FLAKY", fmt.Sprintf("test %s is flaky: %s, failed in %s", h.id, passNote, runList(runsWith(Outcome.failing)))}
+	case fail > 0:
+		v = verdict{h, "TESTS-FAILED", fmt.Sprintf("test %s failed in %s%s", h.id, runList(runsWith(Outcome.failing)), of)}
+	case retried > 0:
+		v = verdict{h, "TESTS-FLAKY", fmt.Sprintf("test %s is flaky: %s", h.id, passNote)}
+	default:
+		return verdict{}, false
+	}
+	return v, true
+}
+
+// failing tells whether a verdict says the test failed (or flaked), as
+// opposed to not running.
+func (v verdict) failing() bool {
+	return v.rule != "TESTS-REQUIRED-SKIPPED" && v.rule != "TESTS-REQUIRED-MISSING"
+}
+
+// testFindings reports the verdicts: a parent failing only because a
+// subtest did is left out, and tests that are not required are capped at
+// maxTestFindings, the rest summed up in one more finding.
+func (a *analysis) testFindings(hs []*testHistory, verdicts []verdict) {
+	sr := a.sr
 	// A parent test fails because its subtest did: report the subtest only.
+	failingClass := map[string]bool{}
+	for _, v := range verdicts {
+		if v.failing() {
+			failingClass[v.h.id] = true
+		}
+	}
 	hasFailingChild := map[string]bool{}
 	for _, h := range hs {
 		if failingClass[h.id] && h.tc.Parent != "" {
@@ -364,38 +441,44 @@ func analyze(sr *suiteRun, configFile string) []checks.Finding {
 			}
 			capped++
 		}
-		props := map[string]any{"test": h.id, "outcomes": h.outcomes}
-		pass, _, _, _, _ := h.tally()
-		props["passed"], props["runs"] = pass, total
-		if h.pattern != nil {
-			props["required"] = h.pattern.Value
-		}
-		msg := "suite " + sr.Name + ": " + v.msg
-		// Detail from the first run where it went wrong.
-		for i, c := range h.cases {
-			if c == nil || (c.Outcome == Passed && c.Retries == 0) {
-				continue
-			}
-			if c.Message != "" {
-				props["message"] = c.Message
-				msg += ": " + c.Message
-			}
-			if c.Output != "" {
-				props["output_tail"] = c.Output
-			}
-			props["log"] = sr.runs[i].Log
-			break
-		}
-		f := add(v.rule, h.id, msg, props)
+		msg, props := a.testDetail(v)
+		f := a.add(book.Finding(v.rule, a.subject(h.id), msg, nil).With(props))
 		if loc := sr.location(&h.tc); loc != nil {
 			f.Location = loc
 		}
 	}
 	if len(cappedIDs) > 0 {
-		add("TESTS-FAILED", "(more)", fmt.Sprintf("suite %s: %d more failing or flaky tests are not listed one by one: %s …", sr.Name, len(cappedIDs), strings.Join(firstN(cappedIDs, 5), ", ")),
-			map[string]any{"tests": firstN(cappedIDs, 1000), "count": len(cappedIDs)})
+		msg := fmt.Sprintf("suite %s: %d more failing or flaky tests are not listed one by one: %s …", sr.Name, len(cappedIDs), strings.Join(firstN(cappedIDs, 5), ", "))
+		a.add(book.Finding("TESTS-FAILED", a.subject("(more)"), msg, nil).With(map[string]any{"tests": firstN(cappedIDs, 1000), "count": len(cappedIDs)}))
 	}
-	return out
+}
+
+// testDetail is a test finding's message and properties, with the detail
+// of the first run where the test went wrong.
+func (a *analysis) testDetail(v verdict) (string, map[string]any) {
+	h := v.h
+	props := map[string]any{"test": h.id, "outcomes": h.outcomes}
+	pass, _, _, _, _ := h.tally()
+	props["passed"], props["runs"] = pass, a.total
+	if h.pattern != nil {
+		props["required"] = h.pattern.Value
+	}
+	msg := "suite " + a.sr.Name + ": " + v.msg
+	for i, c := range h.cases {
+		if c == nil || (c.Outcome == Passed && c.Retries == 0) {
+			continue
+		}
+		if c.Message != "" {
+			props["message"] = c.Message
+			msg += ": " + c.Message
+		}
+		if c.Output != "" {
+			props["output_tail"] = c.Output
+		}
+		props["log"] = a.sr.runs[i].Log
+		break
+	}
+	return msg, props
 }
 
 // location is where a test's finding points: the file the report names,
@@ -582,22 +665,6 @@ func lastLine(s string) string {
 		}
 	}
 	return "(none)"
-}
-
-// severities are read from the rules on first use, not at start-up.
-var severities = sync.OnceValue(func() map[string]checks.Severity {
-	m := map[string]checks.Severity{}
-	for _, r := range checks.MustRules(rulesYAML) {
-		m[r.ID] = r.Severity
-	}
-	return m
-})
-
-func severityOf(rule string) checks.Severity {
-	if s, ok := severities()[rule]; ok {
-		return s
-	}
-	return checks.SeverityCritical
 }
 
 // Facts.

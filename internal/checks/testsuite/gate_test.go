@@ -9,7 +9,15 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/readiness-dev/readiness/internal/checks/checkstest"
 )
+
+// TestRulesNamed: every rule the source builds a finding of is in
+// rules.yaml, so that none reaches a user as the book's defect finding.
+func TestRulesNamed(t *testing.T) {
+	checkstest.RulesNamed(t, ".", book)
+}
 
 // TestRulesDocumented: every rule the gate emits is in rules.yaml with a
 // remediation, and in the user documentation.

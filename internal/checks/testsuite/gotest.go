@@ -51,6 +51,19 @@ type goPkg struct {
 	order          int
 }
 
+// goParse is the state of reading one `go test -json` output.
+type goParse struct {
+	rep     Report
+	tests   map[[2]string]*goTest
+	order   []*goTest
+	pkgs    map[string]*goPkg
+	build   map[string][]string // ImportPath → build output
+	text    strings.Builder
+	events  int
+	nonJSON int
+	cutOff  bool
+}
+
 // parseGoTest reads the stdout of `go test -json` (cmd/test2json).
 //
 // Each test is identified as package/TestName (subtests
@@ -60,33 +73,29 @@ type goPkg struct {
 // lost. A test that started and never ended (the run was killed) is
 // Unfinished. Lines that are not JSON are noted and kept in Text.
 func parseGoTest(data []byte) (Report, error) {
-	var rep Report
 	if len(bytes.TrimSpace(data)) == 0 {
-		return rep, errors.New("the output is empty: no test2json events (is the command `go test -json …`?)")
+		return Report{}, errors.New("the output is empty: no test2json events (is the command `go test -json …`?)")
 	}
-	tests := map[[2]string]*goTest{}
-	var order []*goTest
-	pkgs := map[string]*goPkg{}
-	build := map[string][]string{} // ImportPath → build output
-	pkg := func(name string) *goPkg {
-		p, ok := pkgs[name]
-		if !ok {
-			p = &goPkg{order: len(pkgs)}
-			pkgs[name] = p
-		}
-		return p
+	p := &goParse{tests: map[[2]string]*goTest{}, pkgs: map[string]*goPkg{}, build: map[string][]string{}}
+	p.read(data)
+	p.rep.Text = p.text.String()
+	if p.nonJSON > 0 {
+		p.rep.note("%d line(s) of the output were not test2json events", p.nonJSON)
 	}
-	var text strings.Builder
-	keepText := func(s string) {
-		text.WriteString(s)
-		if text.Len() > 4*maxOutputBytes {
-			t := tail(text.String(), maxOutputLines*4)
-			text.Reset()
-			text.WriteString(t)
-			text.WriteByte('\n')
-		}
+	if p.events == 0 {
+		return p.rep, errors.New("no test2json events in the output (is the command `go test -json …`?)")
 	}
-	events, nonJSON, cutOff := 0, 0, false
+	failedIn := p.testCases()
+	p.packageFailures(failedIn)
+	if p.cutOff {
+		p.rep.note("the last line is an incomplete JSON event: the output was cut off")
+	}
+	return p.rep, nil
+}
+
+// read takes in every line of the output: events, and the text of lines
+// that are not.
+func (p *goParse) read(data []byte) {
 	rest := data
 	for len(rest) > 0 {
 		line, last := rest, true
@@ -100,82 +109,109 @@ func parseGoTest(data []byte) (Report, error) {
 			continue
 		}
 		if len(line) > maxLineBytes {
-			rep.note("a %d-byte line was skipped", len(line))
+			p.rep.note("a %d-byte line was skipped", len(line))
 			continue
 		}
 		var ev goEvent
 		if line[0] != '{' || json.Unmarshal(line, &ev) != nil || ev.Action == "" {
 			if last && line[0] == '{' {
-				cutOff = true
+				p.cutOff = true
 			}
-			nonJSON++
-			keepText(strings.ToValidUTF8(string(line), "\uFFFD") + "\n")
+			p.nonJSON++
+			p.keepText(strings.ToValidUTF8(string(line), "\uFFFD") + "\n")
 			continue
 		}
-		events++
-		switch ev.Action {
-		case "build-output":
-			if len(build[ev.ImportPath]) < maxOutputLines*2 {
-				build[ev.ImportPath] = append(build[ev.ImportPath], ev.Output)
-			}
-			keepText(ev.Output)
-			continue
-		case "build-fail":
-			continue
-		}
-		if ev.Test == "" {
-			p := pkg(ev.Package)
-			switch ev.Action {
-			case "start":
-				p.started = true
-			case "output":
-				keepText(ev.Output)
-				if cachedRE().MatchString(ev.Output) {
-					rep.Cached = append(rep.Cached, ev.Package)
-				}
-				p.output = append(p.output, ev.Output)
-				if len(p.output) > maxOutputLines*2 {
-					p.output = p.output[len(p.output)-maxOutputLines:]
-				}
-			case "pass", "fail", "skip":
-				p.ended = true
-				p.outcome = map[string]Outcome{"pass": Passed, "fail": Failed, "skip": Skipped}[ev.Action]
-				p.failedBuild = ev.FailedBuild
-			}
-			continue
-		}
-		pkg(ev.Package).started = true
-		key := [2]string{ev.Package, ev.Test}
-		t, ok := tests[key]
-		if !ok {
-			t = &goTest{pkg: ev.Package, name: ev.Test}
-			tests[key] = t
-			order = append(order, t)
-		}
-		switch ev.Action {
-		case "run", "cont", "pause":
-			t.started = true
-		case "output":
-			keepText(ev.Output)
-			t.addOutput(ev.Output)
-		case "pass":
-			t.outcome, t.elapsed = Passed, ev.Elapsed
-		case "fail":
-			t.outcome, t.elapsed = Failed, ev.Elapsed
-		case "skip":
-			t.outcome, t.elapsed = Skipped, ev.Elapsed
-		}
+		p.events++
+		p.event(ev)
 	}
-	rep.Text = text.String()
-	if nonJSON > 0 {
-		rep.note("%d line(s) of the output were not test2json events", nonJSON)
-	}
-	if events == 0 {
-		return rep, errors.New("no test2json events in the output (is the command `go test -json …`?)")
-	}
+}
 
+// keepText keeps the output's text, its tail only once it grows long.
+func (p *goParse) keepText(s string) {
+	p.text.WriteString(s)
+	if p.text.Len() > 4*maxOutputBytes {
+		t := tail(p.text.String(), maxOutputLines*4)
+		p.text.Reset()
+		p.text.WriteString(t)
+		p.text.WriteByte('\n')
+	}
+}
+
+func (p *goParse) pkg(name string) *goPkg {
+	g, ok := p.pkgs[name]
+	if !ok {
+		g = &goPkg{order: len(p.pkgs)}
+		p.pkgs[name] = g
+	}
+	return g
+}
+
+// event records one test2json event: a build's, a package's or a test's.
+func (p *goParse) event(ev goEvent) {
+	switch ev.Action {
+	case "build-output":
+		if len(p.build[ev.ImportPath]) < maxOutputLines*2 {
+			p.build[ev.ImportPath] = append(p.build[ev.ImportPath], ev.Output)
+		}
+		p.keepText(ev.Output)
+		return
+	case "build-fail":
+		return
+	}
+	if ev.Test == "" {
+		p.packageEvent(ev)
+		return
+	}
+	p.pkg(ev.Package).started = true
+	key := [2]string{ev.Package, ev.Test}
+	t, ok := p.tests[key]
+	if !ok {
+		t = &goTest{pkg: ev.Package, name: ev.Test}
+		p.tests[key] = t
+		p.order = append(p.order, t)
+	}
+	switch ev.Action {
+	case "run", "cont", "pause":
+		t.started = true
+	case "output":
+		p.keepText(ev.Output)
+		t.addOutput(ev.Output)
+	case "pass":
+		t.outcome, t.elapsed = Passed, ev.Elapsed
+	case "fail":
+		t.outcome, t.elapsed = Failed, ev.Elapsed
+	case "skip":
+		t.outcome, t.elapsed = Skipped, ev.Elapsed
+	}
+}
+
+// packageEvent records an event of a package outside any test.
+func (p *goParse) packageEvent(ev goEvent) {
+	g := p.pkg(ev.Package)
+	switch ev.Action {
+	case "start":
+		g.started = true
+	case "output":
+		p.keepText(ev.Output)
+		if cachedRE().MatchString(ev.Output) {
+			p.rep.Cached = append(p.rep.Cached, ev.Package)
+		}
+		g.output = append(g.output, ev.Output)
+		if len(g.output) > maxOutputLines*2 {
+			g.output = g.output[len(g.output)-maxOutputLines:]
+		}
+	case "pass", "fail", "skip":
+		g.ended = true
+		g.outcome = map[string]Outcome{"pass": Passed, "fail": Failed, "skip": Skipped}[ev.Action]
+		g.failedBuild = ev.FailedBuild
+	}
+}
+
+// testCases adds a test case per test seen, in order, and returns the
+// packages a test failed (or did not finish) in.
+func (p *goParse) testCases() map[string]bool {
 	failedIn := map[string]bool{}
-	for _, t := range order {
+	for _, t := range p.order {
 		tc := TestCase{
 			ID:      goID(t.pkg, t.name),
 			Aliases: []string{t.name},
@@ -202,48 +238,48 @@ func parseGoTest(data []byte) (Report, error) {
 		case Skipped:
 			tc.Message = goFailureLine(t.output)
 		}
-		rep.Tests = append(rep.Tests, tc)
+		p.rep.Tests = append(p.rep.Tests, tc)
 	}
+	return failedIn
+}
 
-	// Packages that failed with no failing test in them.
-	names := make([]string, 0, len(pkgs))
-	for n := range pkgs {
+// packageFailures adds a test case named after each package that failed,
+// or did not finish, with no failing test in it.
+func (p *goParse) packageFailures(failedIn map[string]bool) {
+	names := make([]string, 0, len(p.pkgs))
+	for n := range p.pkgs {
 		names = append(names, n)
 	}
-	sort.Slice(names, func(i, j int) bool { return pkgs[names[i]].order < pkgs[names[j]].order })
+	sort.Slice(names, func(i, j int) bool { return p.pkgs[names[i]].order < p.pkgs[names[j]].order })
 	for _, n := range names {
-		p := pkgs[n]
+		g := p.pkgs[n]
 		if failedIn[n] {
 			continue
 		}
 		switch {
-		case p.ended && p.outcome == Failed:
+		case g.ended && g.outcome == Failed:
 			tc := TestCase{ID: goID(n, ""), Outcome: Failed, Message: "the package failed outside any test"}
-			out := strings.Join(p.output, "")
-			if p.failedBuild != "" {
+			out := strings.Join(g.output, "")
+			if g.failedBuild != "" {
 				tc.Message = "the package did not build"
-				if l := compilerError(build[p.failedBuild]); l != "" {
+				if l := compilerError(p.build[g.failedBuild]); l != "" {
 					tc.Message += ": " + l
 				}
-				out = strings.Join(build[p.failedBuild], "") + out
+				out = strings.Join(p.build[g.failedBuild], "") + out
 			}
 			tc.Output = tail(out, maxOutputLines)
-			if l := goPanicLine(p.output); l != "" && p.failedBuild == "" {
+			if l := goPanicLine(g.output); l != "" && g.failedBuild == "" {
 				tc.Message += ": " + l
 			}
-			rep.Tests = append(rep.Tests, tc)
-		case p.started && !p.ended:
-			rep.Tests = append(rep.Tests, TestCase{
+			p.rep.Tests = append(p.rep.Tests, tc)
+		case g.started && !g.ended:
+			p.rep.Tests = append(p.rep.Tests, TestCase{
 				ID: goID(n, ""), Outcome: Unfinished,
 				Message: "the package started and never finished (the run was killed, timed out or crashed)",
-				Output:  tail(strings.Join(p.output, ""), maxOutputLines),
+				Output:  tail(strings.Join(g.output, ""), maxOutputLines),
 			})
 		}
 	}
-	if cutOff {
-		rep.note("the last line is an incomplete JSON event: the output was cut off")
-	}
-	return rep, nil
 }
 
 func goID(pkg, test string) string {
