@@ -2,7 +2,6 @@ package image
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,127 +17,6 @@ import (
 	"github.com/readiness-dev/readiness/internal/report"
 	"github.com/readiness-dev/readiness/internal/sign"
 )
-
-// registryFlags are the registry flag group of the image release commands.
-type registryFlags struct {
-	AllowHTTP      bool
-	AllowInsecure  bool
-	NetworkTimeout time.Duration
-}
-
-// AddFlags registers the registry flags.
-func (o *registryFlags) AddFlags(cmd *cobra.Command) {
-	f := cmd.Flags()
-	f.BoolVar(&o.AllowHTTP, "allow-http-registry", false, "allow plain HTTP to a registry that is not on loopback")
-	f.BoolVar(&o.AllowInsecure, "allow-insecure-registry", false, "accept a registry's TLS certificate without verifying it (implies --allow-http-registry)")
-	f.DurationVar(&o.NetworkTimeout, "network-timeout", 5*time.Minute, "deadline for resolving the digest, and separately for signing, attesting and verifying (registry, Fulcio, Rekor; each request is retried with bounded backoff)")
-}
-
-func (o *registryFlags) Options() sign.RegistryOptions {
-	return sign.RegistryOptions{AllowHTTP: o.AllowHTTP, AllowInsecure: o.AllowInsecure}
-}
-
-func (o *registryFlags) validate() error {
-	if o.NetworkTimeout <= 0 {
-		return cli.Usagef("--network-timeout must be positive")
-	}
-	return nil
-}
-
-// signingFlags choose the key, or keyless signing, and the transparency
-// log. There is deliberately no password flag: the password comes from
-// COSIGN_PASSWORD or a prompt.
-type signingFlags struct {
-	Key string
-	keylessFlags
-	RekorURL string
-}
-
-// keylessFlags are keyless signing's: image release and sign, and image
-// scan's signed --bundle take the same.
-type keylessFlags struct {
-	Keyless      bool
-	IDToken      string
-	FulcioURL    string
-	OIDCIssuer   string
-	OIDCClientID string
-	OIDCProvider string
-	TlogUpload   bool
-	TrustedRoot  string
-}
-
-// AddFlags registers the signing flags.
-func (o *signingFlags) AddFlags(cmd *cobra.Command) {
-	f := cmd.Flags()
-	f.StringVar(&o.Key, "key", "", "sign with this private key: cosign.key, env://VAR, an https:// URL; with readiness-kms also a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://), k8s://ns/secret or gitlab://project")
-	o.keylessFlags.AddFlags(cmd)
-	f.StringVar(&o.RekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log")
-}
-
-// AddFlags registers the keyless flags.
-func (o *keylessFlags) AddFlags(cmd *cobra.Command) {
-	f := cmd.Flags()
-	f.BoolVar(&o.Keyless, "keyless", false, "sign keylessly: an ephemeral key certified by Fulcio for the CI's OIDC identity, logged in Rekor (the identity becomes public)")
-	f.StringVar(&o.IDToken, "identity-token", "", "keyless: an OIDC `TOKEN` or a file holding one (default: the CI's ambient token, e.g. GitHub Actions with id-token: write)")
-	f.StringVar(&o.FulcioURL, "fulcio-url", sign.DefaultFulcioURL, "keyless: Fulcio certificate authority")
-	f.StringVar(&o.OIDCIssuer, "oidc-issuer", sign.DefaultOIDCIssuer, "keyless: OIDC issuer")
-	f.StringVar(&o.OIDCClientID, "oidc-client-id", "sigstore", "keyless: OIDC client ID")
-	f.StringVar(&o.OIDCProvider, "oidc-provider", "", "keyless: use only this ambient token provider (github-actions, buildkite-agent, envvar, filesystem, google-workload-identity, spiffe)")
-	f.BoolVar(&o.TlogUpload, "tlog-upload", true, "record signatures and attestations in Rekor; --tlog-upload=false only for private, offline setups (verify then needs --insecure-ignore-tlog)")
-	f.StringVar(&o.TrustedRoot, "trusted-root", "", "keyless with a private Sigstore: its trusted_root.json `FILE` (Fulcio CA, CT logs, Rekor keys), as cosign's --trusted-root; default: the public Sigstore root via TUF")
-}
-
-// options are the keyless options for sign.KeyOptions.
-func (o *keylessFlags) Options() sign.KeylessOptions {
-	return sign.KeylessOptions{FulcioURL: o.FulcioURL, IDToken: o.IDToken, OIDCIssuer: o.OIDCIssuer, OIDCClientID: o.OIDCClientID, OIDCProvider: o.OIDCProvider}
-}
-
-func (o *signingFlags) validate() error {
-	switch {
-	case o.Key == "" && !o.Keyless:
-		return cli.Usagef("choose how to sign: --key cosign.key (or env://VAR, a KMS URI), or --keyless (Fulcio + Rekor, for CI)")
-	case o.Key != "" && o.Keyless:
-		return cli.Usagef("--key and --keyless exclude each other")
-	}
-	if o.Key == "" && !o.TlogUpload && o.TrustedRoot == "" {
-		// Without a Rekor entry (or a timestamp) nothing proves when a
-		// 10-minute Fulcio certificate signed; against the public
-		// Sigstore that is never what anyone wants.
-		return cli.Usagef("keyless signing without the transparency log is for a private Sigstore only: --tlog-upload=false with --keyless needs --trusted-root (and its signatures verify only while the Fulcio certificate is valid)")
-	}
-	if o.Key != "" && o.IDToken != "" {
-		return cli.Usagef("--identity-token is for keyless signing; drop it or drop --key")
-	}
-	return nil
-}
-
-// signer loads the key (asking for its password) before any gate runs, so
-// that a wrong password costs nothing.
-func (a *app) Signer(ctx context.Context, s signingFlags, r registryFlags) (*sign.Signer, error) {
-	ko := sign.KeyOptions{KeyRef: s.Key, PassFunc: a.PassFunc(s.Key)}
-	if s.Key == "" {
-		ko.Keyless = s.Options()
-	}
-	sg, err := sign.New(ctx, sign.Options{Key: ko, Registry: r.Options(), TlogUpload: s.TlogUpload, RekorURL: s.RekorURL, TrustedRoot: s.TrustedRoot})
-	if err != nil {
-		return nil, cli.AsUsage(err)
-	}
-	return sg, nil
-}
-
-// invocation describes the CI run for the vulnerability attestation.
-func (a *app) Invocation() sign.Invocation {
-	server, repo, run := a.IO.Getenv("GITHUB_SERVER_URL"), a.IO.Getenv("GITHUB_REPOSITORY"), a.IO.Getenv("GITHUB_RUN_ID")
-	if server == "" || repo == "" || run == "" {
-		return sign.Invocation{}
-	}
-	inv := sign.Invocation{URI: server + "/" + repo + "/actions/runs/" + run, EventID: run}
-	if at := a.IO.Getenv("GITHUB_RUN_ATTEMPT"); at != "" {
-		inv.URI += "/attempts/" + at
-		inv.EventID += "-" + at
-	}
-	return inv
-}
 
 // imageReleaseOptions are the flags of `image release` and `image sign`.
 type imageReleaseOptions struct {
@@ -356,12 +234,12 @@ func (a *app) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 		return err
 	}
 	start := time.Now()
-	signer, err := a.Signer(ctx, opts.Signing, opts.Registry)
+	signer, err := a.signer(ctx, opts.Signing, opts.Registry)
 	if err != nil {
 		return err
 	}
 	keyTime := time.Since(start)
-	rel := &sign.Release{Signer: signer, Gates: ev.Gates, Invocation: a.Invocation(), Timeout: opts.Registry.NetworkTimeout, Now: a.Now, Scanner: ev.Scanner}
+	rel := &sign.Release{Signer: signer, Gates: ev.Gates, Invocation: a.invocation(), Timeout: opts.Registry.NetworkTimeout, Now: a.Now, Scanner: ev.Scanner}
 	res, err := rel.Run(ctx, opts.Image)
 	if res != nil {
 		res.Phases.Key = keyTime
@@ -516,157 +394,3 @@ func uniq(in []string) []string {
 }
 
 func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
-
-// imageVerifyOptions are the flags of `image verify`: sign's own options,
-// plus the image, the output format and the registry flags.
-type imageVerifyOptions struct {
-	Image string
-	sign.VerifyOptions
-	Format string
-	Net    registryFlags
-}
-
-// AddFlags registers the flags.
-func (o *imageVerifyOptions) AddFlags(cmd *cobra.Command) {
-	f := cmd.Flags()
-	f.StringVar(&o.Key, "key", "", "public key to trust: cosign.pub, env://VAR, an https:// URL; with readiness-kms also a KMS URI, k8s:// or gitlab://")
-	f.StringVar(&o.CertIdentity, "certificate-identity", "", "keyless: the signer's certificate identity (an email, or a workflow URI)")
-	f.StringVar(&o.CertIdentityRegexp, "certificate-identity-regexp", "", "keyless: a regexp the certificate identity must match")
-	f.StringVar(&o.CertOIDCIssuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer (https://token.actions.githubusercontent.com for GitHub Actions)")
-	f.StringVar(&o.CertOIDCIssuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: a regexp the OIDC issuer must match")
-	f.BoolVar(&o.IgnoreTlog, "insecure-ignore-tlog", false, "do not require a Rekor entry (for images signed with --tlog-upload=false)")
-	f.StringVar(&o.RekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log")
-	f.StringVar(&o.TrustedRoot, "trusted-root", "", "trust a private Sigstore: its trusted_root.json `FILE` (Fulcio CAs, CT logs, Rekor keys), as cosign's --trusted-root; default: the public Sigstore root via TUF")
-	f.BoolVar(&o.RequireVuln, "require-vuln-attestation", false, "also require the cosign vulnerability attestation")
-	f.Var((*cli.DurationFlag)(&o.MaxAge), "max-age", "reject evidence older than `D` (e.g. 12h, 7d); 0 disables the limit")
-	f.BoolVar(&o.DenyWaived, "deny-waived", false, "reject a GO that relied on a waiver (readiness.yaml's or policy code's) or on a block_on without critical and high")
-	f.StringVarP(&o.Format, "format", "f", "text", "output format: text or json")
-	o.Net.AddFlags(cmd)
-}
-
-// verifyOptions are sign's options with the registry flags applied.
-func (o *imageVerifyOptions) verifyOptions() sign.VerifyOptions {
-	vo := o.VerifyOptions
-	vo.Registry = o.Net.Options()
-	return vo
-}
-
-// newImageVerifyCmd builds `readiness image verify`.
-func newImageVerifyCmd(app *app, runF func(context.Context, *imageVerifyOptions) error) *cobra.Command {
-	opts := &imageVerifyOptions{VerifyOptions: sign.VerifyOptions{MaxAge: sign.DefaultVerifyMaxAge}}
-	cmd := &cobra.Command{
-		Use:   "verify IMAGE",
-		Short: "Verify IMAGE's signature and that its attested verdict is a fresh GO for its exact digest",
-		Long: `Verify, for IMAGE's digest: a valid signature by the trusted key (or keyless
-identity); a valid evidence attestation whose verdict is GO, whose scanned
-subjects include the digest, whose generated_at agrees with the scans and
-DB it records, and that is younger than --max-age (30d by default; a NO-GO
-writes nothing, so only an age limit retires an old GO; --max-age 0
-disables it); with --deny-waived, that the GO relied on no waiver and no
-block_on without critical and high; and with --require-vuln-attestation
-the cosign vulnerability attestation.
-
-This is what a deploy step or an admission controller runs before letting
-an image in.
-
-Exit codes: 0 verified, 1 not verified, 2 usage error.`,
-		Example: `  readiness image verify --key cosign.pub --max-age 7d ghcr.io/acme/api:1.4.2
-  readiness image verify --certificate-identity-regexp '^https://github.com/acme/api/' \
-      --certificate-oidc-issuer https://token.actions.githubusercontent.com ghcr.io/acme/api@sha256:…`,
-		Args: cli.ExactArgs(1, "name one image to verify: readiness image verify IMAGE"),
-		PreRunE: func(_ *cobra.Command, args []string) error {
-			opts.Image = args[0]
-			if opts.Format != "text" && opts.Format != "json" {
-				return cli.Usagef("unknown --format %q; use text or json", opts.Format)
-			}
-			if err := opts.Net.validate(); err != nil {
-				return err
-			}
-			if err := opts.verifyOptions().Validate(); err != nil {
-				return cli.Usagef("%v", err)
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return app.imageVerifyRun(cmd.Context(), opts)
-		},
-	}
-	opts.AddFlags(cmd)
-	return cmd
-}
-
-func (a *app) imageVerifyRun(ctx context.Context, opts *imageVerifyOptions) error {
-	vo := opts.verifyOptions()
-	vo.Now = a.Now
-	rctx, cancel := context.WithTimeout(ctx, opts.Net.NetworkTimeout)
-	defer cancel()
-	// The key first: a bad key is a usage error (exit 2) whatever the
-	// image reference, and costs no registry round trip.
-	verifier, err := sign.NewVerifier(rctx, vo)
-	if err != nil {
-		return cli.AsUsage(err)
-	}
-	t, err := sign.Resolve(rctx, opts.Image, vo.Registry)
-	if err != nil {
-		var re *sign.RefError
-		if errors.As(err, &re) {
-			return cli.AsUsage(err)
-		}
-		return &cli.ExitError{Code: cli.ExitNOGO, Err: fmt.Errorf("not verified: %w", err)}
-	}
-	v, err := verifier.Verify(rctx, t)
-	if err != nil {
-		var ke *sign.KeyError
-		if errors.As(err, &ke) {
-			return cli.AsUsage(err)
-		}
-		return &cli.ExitError{Code: cli.ExitNOGO, Err: fmt.Errorf("not verified: %w", err)}
-	}
-	if opts.Format == "json" {
-		enc := json.NewEncoder(a.IO.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(v); err != nil {
-			return err
-		}
-	} else {
-		printVerification(a.IO.Out, v, a.Now())
-	}
-	if !v.OK() {
-		return cli.ErrNOGO
-	}
-	return nil
-}
-
-func printVerification(w io.Writer, v *sign.Verification, now time.Time) {
-	if v.OK() {
-		fmt.Fprintf(w, "readiness: verified %s\n", v.Image)
-	} else {
-		fmt.Fprintf(w, "readiness: NOT verified %s\n", v.Image)
-	}
-	line := func(k, val string) { fmt.Fprintf(w, "  %-10s %s\n", k, val) }
-	line("signature", fmt.Sprintf("%d valid", v.Signatures))
-	if e := v.Evidence; e != nil {
-		line("evidence", fmt.Sprintf("%s, generated %s (%s ago) by %s, signed by %s", e.Verdict, e.GeneratedAt.Format(time.RFC3339), e.Age, e.Tool, e.Signer.String()))
-		if e.Scanner != nil {
-			how := " (the signed bundle's key)"
-			if e.Scanner.Mode == sign.ModeKeyless {
-				how = " (the signed bundle's certificate)"
-			}
-			line("scanned by", e.Scanner.String()+how)
-		}
-	}
-	if v.MaxAge == "none" {
-		line("max age", "none (--max-age 0)")
-	} else if v.MaxAge != "" {
-		line("max age", v.MaxAge+" (--max-age; 0 disables it)")
-	}
-	if vu := v.Vuln; vu != nil {
-		line("vuln", fmt.Sprintf("%d attestation(s), %s, DB schema %s, scan finished %s", vu.Count, vu.Scanner, vu.DBVersion, vu.ScanFinishedOn.Format(time.RFC3339)))
-	}
-	for _, f := range v.Failures {
-		line("✗", f)
-	}
-}
