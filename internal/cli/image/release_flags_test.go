@@ -86,7 +86,7 @@ func TestInvocationFromGitHubActions(t *testing.T) {
 	streams.Getenv = func(k string) string { return env[k] }
 	app := &app{&cli.App{IO: streams, Now: time.Now}}
 	want := sign.Invocation{URI: "https://github.com/acme/api/actions/runs/42/attempts/2", EventID: "42-2"}
-	if diff := cmp.Diff(want, app.Invocation()); diff != "" {
+	if diff := cmp.Diff(want, app.invocation()); diff != "" {
 		t.Errorf("invocation (-want +got):\n%s", diff)
 	}
 }
