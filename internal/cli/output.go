@@ -134,7 +134,7 @@ func writable(path string) error {
 	return nil
 }
 
-// refuseInputs refuses to write a report over a file the run reads (the
+// RefuseInputs refuses to write a report over a file the run reads (the
 // configuration, a policy, the evidence being re-judged): the report would
 // destroy its own input.
 func (o *RenderOptions) RefuseInputs(inputs []string) error {
@@ -161,7 +161,7 @@ func (o *RenderOptions) RefuseInputs(inputs []string) error {
 	return nil
 }
 
-// stdoutFormat is the format written to stdout, "" when none is.
+// StdoutFormat is the format written to stdout, "" when none is.
 func (o *RenderOptions) StdoutFormat() string {
 	outs, _ := o.outputs()
 	for _, out := range outs {
@@ -172,13 +172,13 @@ func (o *RenderOptions) StdoutFormat() string {
 	return ""
 }
 
-// render writes every requested report of doc, and the markdown job
+// Render writes every requested report of doc, and the markdown job
 // summary under GitHub Actions.
 func (a *App) Render(doc *evidence.Document, ro RenderOptions) error {
 	return a.RenderReleased(doc, ro, nil)
 }
 
-// renderReleased is render for `image release`, which also knows what it
+// RenderReleased is render for `image release`, which also knows what it
 // signed and attested (shown in the HTML report's chain).
 func (a *App) RenderReleased(doc *evidence.Document, ro RenderOptions, releases map[string]report.Release) error {
 	outs, err := ro.outputs()

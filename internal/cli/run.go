@@ -17,7 +17,7 @@ import (
 	"github.com/readiness-dev/readiness/internal/report"
 )
 
-// policyOptions is the policy flag group.
+// PolicyOptions is the policy flag group.
 type PolicyOptions struct {
 	Dirs          []string
 	Namespaces    []string
@@ -35,12 +35,12 @@ func (o *PolicyOptions) Options() pipeline.PolicyOptions {
 	return pipeline.PolicyOptions{Dirs: o.Dirs, Namespaces: o.Namespaces, AllNamespaces: o.AllNamespaces}
 }
 
-// pipeline is the run pipeline with this App's gates and clock.
+// Pipeline is the run pipeline with this App's gates and clock.
 func (a *App) Pipeline() *pipeline.Pipeline {
 	return &pipeline.Pipeline{Gates: a.Gates(), Now: a.Now}
 }
 
-// loadConfig reads readiness.yaml strictly; with no path it discovers one
+// LoadConfig reads readiness.yaml strictly; with no path it discovers one
 // (config.Discover) and says on stderr which file it took unless it is
 // ./readiness.yaml.
 func (a *App) LoadConfig(path string) (*config.Config, error) {
@@ -58,7 +58,7 @@ func (a *App) LoadConfig(path string) (*config.Config, error) {
 	return a.Pipeline().LoadConfig(path)
 }
 
-// optionalConfig loads path when the user named it (then a missing file is
+// OptionalConfig loads path when the user named it (then a missing file is
 // an error); otherwise the discovered config, or nil when there is none.
 func (a *App) OptionalConfig(path string, named bool) (*config.Config, error) {
 	if !named {
@@ -74,7 +74,7 @@ func (a *App) OptionalConfig(path string, named bool) (*config.Config, error) {
 	return a.LoadConfig(path)
 }
 
-// judge runs the selection through the pipeline with live progress on
+// Judge runs the selection through the pipeline with live progress on
 // stderr, and returns the judged document.
 func (a *App) Judge(ctx context.Context, sel pipeline.Selection) (*evidence.Document, error) {
 	progress := report.NewProgress(a.IO.ErrOut, report.ProgressOptions{Live: a.IO.Live(), Color: a.IO.ColorErr(), Now: a.Now})
@@ -84,7 +84,7 @@ func (a *App) Judge(ctx context.Context, sel pipeline.Selection) (*evidence.Docu
 	return doc, err
 }
 
-// execute judges the selection, renders the document, and returns errNOGO
+// Execute judges the selection, renders the document, and returns errNOGO
 // unless the verdict is GO.
 func (a *App) Execute(ctx context.Context, sel pipeline.Selection, ro RenderOptions) error {
 	if err := ro.RefuseInputs(sel.Inputs()); err != nil {
@@ -97,7 +97,7 @@ func (a *App) Execute(ctx context.Context, sel pipeline.Selection, ro RenderOpti
 	return a.Publish(doc, ro)
 }
 
-// publish renders doc and maps the verdict to an exit code.
+// Publish renders doc and maps the verdict to an exit code.
 func (a *App) Publish(doc *evidence.Document, ro RenderOptions) error {
 	if err := a.Render(doc, ro); err != nil {
 		return err

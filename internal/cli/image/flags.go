@@ -79,7 +79,7 @@ func (o *keylessFlags) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.TrustedRoot, "trusted-root", "", "keyless with a private Sigstore: its trusted_root.json `FILE` (Fulcio CA, CT logs, Rekor keys), as cosign's --trusted-root; default: the public Sigstore root via TUF")
 }
 
-// options are the keyless options for sign.KeyOptions.
+// Options are the keyless options for sign.KeyOptions.
 func (o *keylessFlags) Options() sign.KeylessOptions {
 	return sign.KeylessOptions{FulcioURL: o.FulcioURL, IDToken: o.IDToken, OIDCIssuer: o.OIDCIssuer, OIDCClientID: o.OIDCClientID, OIDCProvider: o.OIDCProvider}
 }
