@@ -237,30 +237,6 @@ func withNode(spec config.CheckSpec) *yaml.Node {
 	return &spec.With
 }
 
-// WithImages builds the image-scan check from spec (which may be empty:
-// Name and Type "image-scan" and no `with:`), with its images replaced by
-// refs, normally digest-pinned: the release flow scans exactly the digests
-// it is about to sign. Tarballs and layouts in spec are dropped. Read what
-// was scanned back with Scans(result).
-//
-// insecure lets trivy read a registry over plain HTTP or unverified TLS, as
-// the signer was allowed to: otherwise it could not read what is signed.
-func WithImages(env checks.Env, spec config.CheckSpec, refs []string, insecure bool) (checks.Check, error) {
-	o, err := OptionsFromSpec(env, spec)
-	if err != nil {
-		return nil, err
-	}
-	o.Images, o.Inputs, o.OCILayouts = slices.Clone(refs), nil, nil
-	o.Insecure = o.Insecure || insecure
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
-	if err := o.ValidReferences(); err != nil {
-		return nil, err
-	}
-	return New(o, Deps{Now: env.Now}), nil
-}
-
 // Deps are what the check needs from outside.
 type Deps struct {
 	// Exec runs a process; procexec.Run when nil.

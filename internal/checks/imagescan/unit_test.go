@@ -334,32 +334,6 @@ insecure: true
 	}
 }
 
-func TestWithImagesReplacesImages(t *testing.T) {
-	env := checks.Env{Dir: "/repo", ConfigFile: "readiness.yaml"}
-	spec := decodeSpec(t, "images: [old:1]\ninputs: [x.tar]\nskip_db_update: true\ncache_dir: c\n")
-	chk, err := WithImages(env, spec, []string{"ghcr.io/acme/api@sha256:0123456789012345678901234567890123456789012345678901234567890123"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := chk.(*Check).Options()
-	if diff := cmp.Diff([]string{"ghcr.io/acme/api@sha256:0123456789012345678901234567890123456789012345678901234567890123"}, o.Images); diff != "" {
-		t.Errorf("images (-want +got):\n%s", diff)
-	}
-	if len(o.Inputs) != 0 || !o.SkipDBUpdate || o.CacheDir != "/repo/c" {
-		t.Errorf("options = %+v; want inputs dropped, offline settings kept", o)
-	}
-	// An empty spec works too.
-	if _, err := WithImages(env, config.CheckSpec{Name: Type, Type: Type}, []string{"alpine:3"}, false); err != nil {
-		t.Errorf("WithImages(empty spec) = %v", err)
-	}
-	if _, err := WithImages(env, config.CheckSpec{Name: Type, Type: Type}, nil, false); err == nil {
-		t.Error("WithImages(no images) succeeded")
-	}
-	if _, err := WithImages(env, config.CheckSpec{Name: Type, Type: Type}, []string{"::"}, false); err == nil {
-		t.Error("WithImages(malformed) succeeded")
-	}
-}
-
 // Scans reads the facts back both from a fresh Result and from one that
 // went through the evidence document's JSON.
 func TestScansRoundTrip(t *testing.T) {
