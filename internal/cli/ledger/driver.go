@@ -1,9 +1,9 @@
 package ledger
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,6 +18,8 @@ import (
 type driverFlags struct {
 	On  bool
 	Env []string
+	// Argv is the driver command, the positional arguments.
+	Argv []string
 }
 
 func (d *driverFlags) AddFlags(cmd *cobra.Command) {
@@ -44,11 +46,11 @@ func (d *driverFlags) args(_ *cobra.Command, args []string) error {
 }
 
 // command is the driver command, or nil without --driver.
-func (d *driverFlags) command(args []string) *ledgerproto.Command {
+func (d *driverFlags) command() *ledgerproto.Command {
 	if !d.On {
 		return nil
 	}
-	return &ledgerproto.Command{Argv: args, Env: d.Env}
+	return &ledgerproto.Command{Argv: d.Argv, Env: d.Env}
 }
 
 // driverStartErr makes a driver that failed its handshake a usage error
@@ -61,10 +63,22 @@ func driverStartErr(err error) error {
 	return err
 }
 
+// ledgerDriverOptions are the arguments of `readiness ledger driver`,
+// whose flags the protocol's own DriverMain parses.
+type ledgerDriverOptions struct {
+	Args []string
+}
+
+// AddFlags registers the flags: none through cobra (DisableFlagParsing),
+// the help text lists those DriverMain parses.
+func (o *ledgerDriverOptions) AddFlags(*cobra.Command) {}
+
 // newLedgerDriverCmd is readiness's own ledger as a ledger driver, the
-// reference implementation of docs/gates/ledger-driver.md.
-func newLedgerDriverCmd(app *app) *cobra.Command {
-	return &cobra.Command{
+// reference implementation of docs/gates/ledger-driver.md. runF replaces
+// the behaviour in tests of flag parsing.
+func newLedgerDriverCmd(app *app, runF func(context.Context, *ledgerDriverOptions) error) *cobra.Command {
+	o := &ledgerDriverOptions{}
+	cmd := &cobra.Command{
 		Use:   "driver --db DSN [--name NAME]",
 		Short: "Serve readiness's own ledger over the ledger driver protocol (the reference driver)",
 		Long: `driver serves readiness's own ledger over the ledger driver protocol
@@ -79,47 +93,28 @@ Flags:
 		Hidden:             true,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Flag parsing is DriverMain's, whose Go flag usage would
+			// exit 2: help is cobra's.
 			for _, a := range args {
 				if a == "-h" || a == "--help" || a == "-help" {
 					return cmd.Help()
 				}
 			}
-			if err := ledgersuite.DriverMain(cmd.Context(), args, app.IO.In, app.IO.Out); err != nil {
-				return fmt.Errorf("ledger driver: %w", err)
+			o.Args = args
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			return nil
+			return app.driverRun(cmd.Context(), o)
 		},
 	}
+	o.AddFlags(cmd)
+	return cmd
 }
 
-// nothingPassed: a run in which no scenario passed proved nothing (one
-// in which some failed already exits 1).
-func nothingPassed(rep *ledgersuite.Report) bool {
-	for _, s := range rep.Scenarios {
-		if s.Passed > 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// writeDriverNotes adds, for a driver run, the driver's identity, the
-// scenarios it could not run and the runs it broke.
-func writeDriverNotes(w io.Writer, rep *ledgersuite.Report) error {
-	d := rep.LedgerDriver
-	if d == nil {
-		return nil
-	}
-	h := d.Handshake
-	fmt.Fprintf(w, "driver: %s\n  protocol %d, %s %s, ops %s, features %s, durable %v\n", strings.Join(d.Command, " "), d.Protocol,
-		h.Name, h.Version, strings.Join(h.Ops, ","), strings.Join(h.Features, ","), h.Durable)
-	for _, s := range rep.Scenarios {
-		if s.Skipped > 0 && strings.HasPrefix(s.Reason, "not applicable") {
-			fmt.Fprintf(w, "NOT APPLICABLE %s %s [%s]: %s\n", ledgersuite.RuleNotApplicable, s.Scenario, s.Mode, s.Reason)
-		}
-		if s.DriverFaults > 0 {
-			fmt.Fprintf(w, "DRIVER FAULT %s %s [%s]: %d runs broken by the driver (see FAIL above)\n", ledgersuite.RuleStoreFault, s.Scenario, s.Mode, s.DriverFaults)
-		}
+// driverRun serves the ledger driver protocol on stdin/stdout.
+func (a *app) driverRun(ctx context.Context, o *ledgerDriverOptions) error {
+	if err := ledgersuite.DriverMain(ctx, o.Args, a.IO.In, a.IO.Out); err != nil {
+		return fmt.Errorf("ledger driver: %w", err)
 	}
 	return nil
 }

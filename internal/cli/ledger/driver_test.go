@@ -1,4 +1,4 @@
-package cli_test
+package ledger_test
 
 import (
 	"strings"
@@ -9,7 +9,7 @@ import (
 // and exits 0 (it printed Go flag usage and exited 2).
 func TestLedgerDriverHelp(t *testing.T) {
 	for _, arg := range []string{"--help", "-h"} {
-		r := run(t, "", nil, "ledger", "driver", arg)
+		r := run(t, nil, "ledger", "driver", arg)
 		if r.code != 0 || !strings.Contains(r.stdout, "--db DSN") || strings.Contains(r.stderr, "Usage of") {
 			t.Errorf("ledger driver %s: exit %d\nstdout: %s\nstderr: %s", arg, r.code, r.stdout, r.stderr)
 		}
@@ -35,7 +35,7 @@ func TestLedgerTestDriverBadInput(t *testing.T) {
 			[]string{"protocol version 9"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := run(t, "", nil, tc.args...)
+			r := run(t, nil, tc.args...)
 			if r.code != 2 {
 				t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 			}
@@ -60,7 +60,7 @@ func TestLedgerTestMaxConns(t *testing.T) {
 		{"not positive", []string{"ledger", "test", "--max-conns", "0"}, "--max-conns must be positive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := run(t, "", nil, tc.args...)
+			r := run(t, nil, tc.args...)
 			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, tc.want)
 			}

@@ -1,4 +1,4 @@
-package cli_test
+package ledger_test
 
 import (
 	"encoding/json"

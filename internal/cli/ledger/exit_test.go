@@ -1,4 +1,4 @@
-package cli_test
+package ledger_test
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,31 +17,6 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/testutil/need"
 )
-
-// runBinary runs this test binary as the readiness CLI (TestMain), so that
-// exit codes are those of a real process.
-func runBinary(t *testing.T, args ...string) runResult {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), "READINESS_CLI_TEST_MAIN=1", "READINESS_LEDGER_DSN=")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	watchdog := time.AfterFunc(60*time.Second, func() { _ = cmd.Process.Kill() })
-	defer watchdog.Stop()
-	err = cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return runResult{code, stdout.String(), stderr.String()}
-}
 
 // TestLedgerExitCodes: store and usage errors exit 2 with one sentence;
 // they must never share exit 1 with ledger outcomes (not owner, failed).

@@ -1,4 +1,4 @@
-package cli_test
+package ledger_test
 
 import (
 	"encoding/json"
@@ -35,7 +35,7 @@ func TestLedgerReviewBugByHand(t *testing.T) {
 		{args: []string{"ledger", "inspect", "prompt-42"}, stdout: "state:    completed"},
 	}
 	for _, s := range steps {
-		r := run(t, "", env, s.args...)
+		r := run(t, env, s.args...)
 		what := strings.Join(s.args, " ")
 		if r.code != s.code {
 			t.Fatalf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", what, r.code, s.code, r.stdout, r.stderr)
@@ -55,20 +55,20 @@ func TestLedgerReviewBugByHand(t *testing.T) {
 
 func TestLedgerFailAndWait(t *testing.T) {
 	env := ledgerEnv(t)
-	if r := run(t, "", env, "ledger", "claim", "k", "--owner", "a"); r.code != 0 {
+	if r := run(t, env, "ledger", "claim", "k", "--owner", "a"); r.code != 0 {
 		t.Fatalf("claim: %+v", r)
 	}
-	if r := run(t, "", env, "ledger", "fail", "k", "--owner", "b", "--error", "x"); r.code != 1 || !strings.Contains(r.stderr, "does not hold the running attempt") {
+	if r := run(t, env, "ledger", "fail", "k", "--owner", "b", "--error", "x"); r.code != 1 || !strings.Contains(r.stderr, "does not hold the running attempt") {
 		t.Fatalf("fail by a non-owner: %+v", r)
 	}
-	if r := run(t, "", env, "ledger", "fail", "k", "--owner", "a", "--error", "upstream 503"); r.code != 0 {
+	if r := run(t, env, "ledger", "fail", "k", "--owner", "a", "--error", "upstream 503"); r.code != 0 {
 		t.Fatalf("fail: %+v", r)
 	}
-	r := run(t, "", env, "ledger", "wait", "k", "--timeout", "5s")
+	r := run(t, env, "ledger", "wait", "k", "--timeout", "5s")
 	if r.code != 1 || !strings.Contains(r.stderr, "generation by a failed: upstream 503") {
 		t.Fatalf("wait on a failed key: %+v", r)
 	}
-	r = run(t, "", env, "ledger", "wait", "other", "--timeout", "200ms", "--json")
+	r = run(t, env, "ledger", "wait", "other", "--timeout", "200ms", "--json")
 	if r.code != 1 || !strings.Contains(r.stderr, `wait for key "other" timed out after `) || !strings.Contains(r.stderr, "last state: absent") {
 		t.Fatalf("wait timeout: %+v", r)
 	}
@@ -85,16 +85,16 @@ func TestLedgerOutputFileAndJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	// complete never creates a ledger (issue 15): a claim makes it.
-	if r := run(t, "", env, "ledger", "claim", "k", "--owner", "a"); r.code != 0 {
+	if r := run(t, env, "ledger", "claim", "k", "--owner", "a"); r.code != 0 {
 		t.Fatalf("claim: %+v", r)
 	}
-	if r := run(t, "", env, "ledger", "complete", "k", "--owner", "a", "--output-file", f, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"stored": true`) {
+	if r := run(t, env, "ledger", "complete", "k", "--owner", "a", "--output-file", f, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"stored": true`) {
 		t.Fatalf("complete --output-file: %+v", r)
 	}
-	if r := run(t, "", env, "ledger", "wait", "k"); r.stdout != "line 1\nline 2\n" {
+	if r := run(t, env, "ledger", "wait", "k"); r.stdout != "line 1\nline 2\n" {
 		t.Fatalf("wait printed %q", r.stdout)
 	}
-	r := run(t, "", env, "ledger", "wait", "k", "--json")
+	r := run(t, env, "ledger", "wait", "k", "--json")
 	var res struct {
 		Output []byte `json:"output"`
 		Source string `json:"source"`
@@ -102,10 +102,10 @@ func TestLedgerOutputFileAndJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || string(res.Output) != "line 1\nline 2\n" {
 		t.Fatalf("wait --json: %v %s", err, r.stdout)
 	}
-	if r := run(t, "", env, "ledger", "complete", "e", "--owner", "a", "--output", ""); r.code != 0 {
+	if r := run(t, env, "ledger", "complete", "e", "--owner", "a", "--output", ""); r.code != 0 {
 		t.Fatalf("an empty --output is an output: %+v", r)
 	}
-	if r := run(t, "", env, "ledger", "wait", "e", "--timeout", "1s"); r.code != 0 || r.stdout != "" {
+	if r := run(t, env, "ledger", "wait", "e", "--timeout", "1s"); r.code != 0 || r.stdout != "" {
 		t.Fatalf("wait for an empty output: %+v", r)
 	}
 }
@@ -125,7 +125,7 @@ func TestLedgerUsageErrors(t *testing.T) {
 		{nil, []string{"ledger", "test", "--modes", "threads"}, `--modes: "threads" is not inproc or procs`},
 	}
 	for _, tt := range tests {
-		r := run(t, "", tt.env, tt.args...)
+		r := run(t, tt.env, tt.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, tt.want) {
 			t.Errorf("%s: exit %d, stderr %q; want exit 2 and %q", strings.Join(tt.args, " "), r.code, r.stderr, tt.want)
 		}
@@ -137,7 +137,7 @@ func TestLedgerUsageErrors(t *testing.T) {
 func TestLedgerTestCommand(t *testing.T) {
 	t.Setenv("READINESS_CLI_TEST_MAIN", "1") // inherited by the worker processes
 	start := time.Now()
-	r := run(t, "", nil, "ledger", "test", "--run", "review-restart|owner-killed-after", "--repeat", "2", "--processes", "2")
+	r := run(t, nil, "ledger", "test", "--run", "review-restart|owner-killed-after", "--repeat", "2", "--processes", "2")
 	if r.code != 0 {
 		t.Fatalf("ledger test: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
