@@ -205,7 +205,7 @@ func writeDriverNotes(w io.Writer, rep *ledgersuite.Report) error {
 	fmt.Fprintf(w, "driver: %s\n  protocol %d, %s %s, ops %s, features %s, durable %v\n", strings.Join(d.Command, " "), d.Protocol,
 		h.Name, h.Version, strings.Join(h.Ops, ","), strings.Join(h.Features, ","), h.Durable)
 	for _, s := range rep.Scenarios {
-		if s.Skipped > 0 && strings.HasPrefix(s.Reason, "not applicable") {
+		if s.NotApplicable > 0 {
 			fmt.Fprintf(w, "NOT APPLICABLE %s %s [%s]: %s\n", ledgersuite.RuleNotApplicable, s.Scenario, s.Mode, s.Reason)
 		}
 		if s.DriverFaults > 0 {
