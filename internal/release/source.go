@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/readiness-dev/readiness/internal/config"
 	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/pipeline"
 	"github.com/readiness-dev/readiness/internal/sign"
@@ -20,17 +19,9 @@ import (
 // carried from the machine that scanned (Carried). Everything a command
 // line says about it, in one place.
 type Source struct {
-	Pipeline *pipeline.Pipeline
-	Config   *config.Config
-	// ScanCheck names the image-scan check (--scan-check).
-	ScanCheck string
-	Policy    pipeline.PolicyOptions
-
-	// Live: the run's deadline, a plain-HTTP or unverified-TLS registry,
-	// and the run's judge (the command's, with its progress display).
-	Timeout  time.Duration
-	Insecure bool
-	Judge    func(context.Context, pipeline.Selection) (*evidence.Document, error)
+	// Live is the configuration, the policy set and the image-scan check
+	// both ways share, and the live run's own settings.
+	Live
 
 	// Carried: the signed bundle's file, whom to trust as its scanner, and
 	// the oldest evidence that may be signed.
@@ -56,10 +47,7 @@ type Evidence struct {
 // read. A bundle that cannot be trusted is a *sign.RefusedError.
 func (s Source) Prepare(ctx context.Context) (*Evidence, error) {
 	if s.Evidence == "" {
-		live := &Live{
-			Pipeline: s.Pipeline, Config: s.Config, ScanCheck: s.ScanCheck, Policy: s.Policy,
-			Timeout: s.Timeout, Insecure: s.Insecure, Judge: s.Judge,
-		}
+		live := s.Live
 		in, err := live.Inputs()
 		if err != nil {
 			return nil, err

@@ -254,10 +254,10 @@ func (a *app) evidence(ctx context.Context, opts *imageReleaseOptions) (*release
 	if err != nil {
 		return nil, err
 	}
-	src := release.Source{
+	src := release.Source{Live: release.Live{
 		Pipeline: a.Pipeline(), Config: cfg, ScanCheck: opts.ScanCheck, Policy: opts.Policy.Options(),
 		Timeout: opts.Timeout, Insecure: opts.Registry.AllowHTTP || opts.Registry.AllowInsecure, Judge: a.Judge,
-	}
+	}}
 	if opts.Evidence != "" {
 		src.Evidence, src.Trust, src.MaxAge = opts.Evidence, opts.evidenceTrust(), opts.MaxAge.D()
 	}
