@@ -71,12 +71,22 @@ func MainApp(app *App, args []string) int {
 	case <-sigs:
 		cancel()
 	}
-	select {
-	case code := <-done:
-		return code
-	case <-sigs:
+	again := func() int {
 		fmt.Fprintln(app.IO.ErrOut, "readiness: interrupted again: stopping now, nothing more is judged; NO-GO")
 		return ExitNOGO
+	}
+	select {
+	case code := <-done:
+		// A second signal that came while the run was finishing still
+		// counts: select picks at random among ready cases.
+		select {
+		case <-sigs:
+			return again()
+		default:
+			return code
+		}
+	case <-sigs:
+		return again()
 	}
 }
 
