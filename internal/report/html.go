@@ -124,17 +124,16 @@ func buildPage(doc *evidence.Document, opts Options) htmlPage {
 		p.Config = relPath(doc, doc.Config.Path)
 	}
 	p.Policies = count(len(doc.Verdict.Policies), "policy module", "policy modules")
-	counts := blockingCount(doc)
-	for _, r := range doc.Checks {
-		c := htmlCheck{Name: r.Check, Type: r.Type, Status: string(r.Status), Duration: duration(r.DurationMS), Summary: r.Summary, Required: r.Required, Log: shareable(doc, logDir(r))}
-		if r.Status == checks.StatusError {
-			c.Summary = r.Error
-		}
-		if n := counts[r.Check]; n > 0 {
+	for _, g := range gateRows(doc) {
+		c := htmlCheck{Name: g.Name, Type: g.Type, Status: g.Status, Duration: g.duration(), Summary: g.summary(), Required: true}
+		if n := g.Blocking; n > 0 {
 			c.Blocking = count(n, "blocker", "blockers")
 		}
+		if r := g.Result; r != nil {
+			c.Required, c.Log = r.Required, shareable(doc, logDir(*r))
+			p.Suites = append(p.Suites, testSuites(doc, *r)...)
+		}
 		p.Checks = append(p.Checks, c)
-		p.Suites = append(p.Suites, testSuites(doc, r)...)
 	}
 	loc := newLocator(doc)
 	for _, b := range blockers(doc) {

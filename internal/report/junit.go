@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
 )
 
@@ -55,7 +54,9 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 	var totalMS int64
 	byCheck := map[string][]blocker{}
 	var global []blocker
+	blocks := map[string]bool{}
 	for _, b := range blockers(doc) {
+		blocks[b.Check+"\x00"+b.Message.Finding] = true
 		if b.Check == "" {
 			global = append(global, b)
 			continue
@@ -65,11 +66,13 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 	for _, r := range doc.Checks {
 		c := junitCase{Name: r.Check, Classname: "readiness." + r.Type, Time: seconds(r.DurationMS)}
 		totalMS += r.DurationMS
-		switch {
-		case r.Status == checks.StatusError:
+		// The case's outcome is the gate's judged status: a check whose
+		// findings do not block passes (warn), as it does in the verdict.
+		switch doc.Gate(r.Check).Status {
+		case evidence.GateError:
 			c.Error = &junitProblem{Message: r.Error, Type: "CHECK-ERROR", Body: r.Error}
 			suite.Errors++
-		case len(byCheck[r.Check]) > 0:
+		case evidence.GateFail:
 			bs := byCheck[r.Check]
 			var body strings.Builder
 			for _, b := range bs {
@@ -80,7 +83,7 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 			}
 			c.Failure = &junitProblem{Message: fmt.Sprintf("%d blocking %s", len(bs), plural(len(bs), "finding", "findings")), Type: "NO-GO", Body: body.String()}
 			suite.Failures++
-		case r.Status == checks.StatusSkipped:
+		case evidence.GateSkipped:
 			c.Skipped = &junitProblem{Message: r.Summary}
 			suite.Skipped++
 		}
@@ -91,8 +94,12 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 			out = append(out, r.Summary)
 		}
 		for _, f := range r.Findings {
-			if f.WaivedBy != "" {
+			switch {
+			case f.WaivedBy != "":
 				out = append(out, fmt.Sprintf("waived [%s] %s: %s; %s", f.Severity, f.ID, f.Message, waiverNote(doc, f.WaivedBy)))
+			case !blocks[r.Check+"\x00"+f.ID]:
+				// warn: found, and the policy does not block on it.
+				out = append(out, fmt.Sprintf("not blocking [%s] %s: %s", f.Severity, f.ID, f.Message))
 			}
 		}
 		c.SystemOut = strings.Join(out, "\n")

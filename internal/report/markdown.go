@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
 )
 
@@ -23,18 +22,10 @@ func writeMarkdown(w io.Writer, doc *evidence.Document, opts Options) error {
 		}
 		fmt.Fprintf(ew, " · readiness %s\n\n", doc.Tool.Version)
 	}
-	counts := blockingCount(doc)
 	fmt.Fprintln(ew, "| Check | Status | Blocking | Duration | Summary |")
 	fmt.Fprintln(ew, "| --- | --- | ---: | ---: | --- |")
-	for _, r := range doc.Checks {
-		summary := r.Summary
-		if r.Status == checks.StatusError {
-			summary = r.Error
-		}
-		fmt.Fprintf(ew, "| %s | %s %s | %d | %s | %s |\n", mdEscape(r.Check), statusIcon(r.Status), r.Status, counts[r.Check], duration(r.DurationMS), mdEscape(truncate(oneLine(summary), 120)))
-	}
-	if len(doc.NotRun) > 0 {
-		fmt.Fprintf(ew, "\nNot run (partial run): %s\n", mdEscape(notRunList(doc)))
+	for _, g := range gateRows(doc) {
+		fmt.Fprintf(ew, "| %s | %s %s | %d | %s | %s |\n", mdEscape(g.Name), statusIcon(g.Status), g.Status, g.Blocking, g.duration(), mdEscape(truncate(oneLine(g.summary()), 120)))
 	}
 	if bl := blockers(doc); len(bl) > 0 {
 		fmt.Fprintf(ew, "\n### Blocking\n\n")
@@ -78,13 +69,16 @@ func writeMarkdown(w io.Writer, doc *evidence.Document, opts Options) error {
 	return ew.err
 }
 
-func statusIcon(s checks.Status) string {
+// statusIcon marks a gate status; only fail and error are red.
+func statusIcon(s string) string {
 	switch s {
-	case checks.StatusPass:
+	case evidence.GatePass:
 		return "✅"
-	case checks.StatusFail:
+	case evidence.GateWarn:
+		return "⚠️"
+	case evidence.GateFail:
 		return "❌"
-	case checks.StatusError:
+	case evidence.GateError:
 		return "💥"
 	default:
 		return "⏭️"

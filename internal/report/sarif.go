@@ -90,9 +90,15 @@ func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 		}
 	}
 	addVerdictResults(run, doc, opts, rules)
+	// Each gate's judged status, so that a tool reading the run sees the
+	// same pass/warn/fail as every other format.
+	gates := map[string]string{}
+	for _, g := range doc.Gates() {
+		gates[g.Name] = g.Status
+	}
 	run.AddInvocation(sarif.NewInvocation().
 		WithExecutionSuccessful(doc.Verdict.PolicyError == "").
-		WithProperties(sarif.NewPropertyBag().Add("verdict", doc.Verdict.Decision).Add("summary", VerdictLine(doc))))
+		WithProperties(sarif.NewPropertyBag().Add("verdict", doc.Verdict.Decision).Add("summary", VerdictLine(doc)).Add("gates", gates)))
 	rep.AddRun(run)
 	return rep.PrettyWrite(w)
 }

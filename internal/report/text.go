@@ -6,7 +6,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
 )
 
@@ -28,33 +27,30 @@ func (p painter) paint(code, s string) string {
 	return code + s + ansiReset
 }
 
-func (p painter) status(s checks.Status) string {
+func (p painter) status(s string) string {
 	switch s {
-	case checks.StatusPass:
-		return p.paint(ansiGreen, string(s))
-	case checks.StatusFail, checks.StatusError:
-		return p.paint(ansiRed, string(s))
+	case evidence.GatePass:
+		return p.paint(ansiGreen, s)
+	case evidence.GateFail, evidence.GateError:
+		return p.paint(ansiRed, s)
+	case evidence.GateWarn:
+		return p.paint(ansiYellow, s)
 	default:
-		return p.paint(ansiYellow, string(s))
+		return p.paint(ansiDim, s)
 	}
 }
 
 func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
 	p := painter(opts.Color)
 	ew := &errWriter{w: w}
-	counts := blockingCount(doc)
 
 	var table strings.Builder
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tSTATUS\tBLOCKING\tDURATION\tSUMMARY")
-	for _, r := range doc.Checks {
-		summary := r.Summary
-		if r.Status == checks.StatusError {
-			summary = r.Error
-		}
+	for _, g := range gateRows(doc) {
 		// Pad before colouring so that escape codes do not skew columns.
-		status := p.status(r.Status) + strings.Repeat(" ", max(0, 7-len(r.Status)))
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Check, status, counts[r.Check], duration(r.DurationMS), truncate(oneLine(summary), 80))
+		status := p.status(g.Status) + strings.Repeat(" ", max(0, 7-len(g.Status)))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", g.Name, status, g.Blocking, g.duration(), truncate(oneLine(g.summary()), 80))
 	}
 	tw.Flush()
 	for _, l := range strings.SplitAfter(table.String(), "\n") {
@@ -120,9 +116,6 @@ func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
 		if d := logDir(r); d != "" {
 			fmt.Fprintf(ew, "\n%s logs: %s\n", r.Check, d)
 		}
-	}
-	if len(doc.NotRun) > 0 {
-		fmt.Fprintf(ew, "\n%s %s\n", p.paint(ansiBold, "Not run (partial run):"), notRunList(doc))
 	}
 	fmt.Fprintln(ew)
 	line := VerdictLine(doc)
