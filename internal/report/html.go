@@ -63,10 +63,14 @@ type htmlCheck struct {
 
 type htmlMessage struct {
 	Severity, Msg, Rule, Where string
+	// Places are every occurrence of a cause found in more than one.
+	Places []htmlPlace
 	// Fix is the remedy as HTML: `code` spans as <code>, command lines as
 	// a <pre> block a reader can copy (fixHTML).
 	Fix template.HTML
 }
+
+type htmlPlace struct{ Where, Note string }
 
 type htmlWaiver struct {
 	evidence.WaiverStatus
@@ -135,11 +139,14 @@ func buildPage(doc *evidence.Document, opts Options) htmlPage {
 		}
 		p.Checks = append(p.Checks, c)
 	}
-	loc := newLocator(doc)
-	for _, b := range blockers(doc) {
-		m := htmlMessage{Severity: orDefault(b.Severity, "blocking"), Msg: b.Msg, Rule: b.Rule, Fix: fixHTML(remediation(b, opts.Rules))}
-		if pl := loc.of(b); pl.Line > 0 {
-			m.Where = fmt.Sprintf("%s:%d", pl.Path, pl.Line)
+	for _, c := range causes(doc, opts.Rules) {
+		m := htmlMessage{Severity: orDefault(c.Severity, "blocking"), Msg: c.Title, Rule: c.Rule, Fix: fixHTML(c.Fix)}
+		if len(c.Members) > 1 {
+			for _, o := range c.Places {
+				m.Places = append(m.Places, htmlPlace{Where: o.place.String(), Note: o.Note})
+			}
+		} else if pl := firstPlace(c); pl.Line > 0 {
+			m.Where = pl.String()
 		}
 		p.Blockers = append(p.Blockers, m)
 	}

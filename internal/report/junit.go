@@ -55,6 +55,7 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 	byCheck := map[string][]blocker{}
 	var global []blocker
 	blocks := map[string]bool{}
+	all := causes(doc, opts.Rules)
 	for _, b := range blockers(doc) {
 		blocks[b.Check+"\x00"+b.Message.Finding] = true
 		if b.Check == "" {
@@ -75,13 +76,19 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 		case evidence.GateFail:
 			bs := byCheck[r.Check]
 			var body strings.Builder
-			for _, b := range bs {
-				fmt.Fprintf(&body, "[%s] %s\n", orDefault(b.Severity, "blocking"), b.Msg)
-				if rem := remediation(b, opts.Rules); rem != "" {
-					fmt.Fprintf(&body, "  fix: %s\n", oneLine(rem))
+			n := 0
+			for _, cs := range all {
+				if !contains(cs.Checks, r.Check) {
+					continue
 				}
+				n++
+				writeCauseLines(&body, cs)
 			}
-			c.Failure = &junitProblem{Message: fmt.Sprintf("%d blocking %s", len(bs), plural(len(bs), "finding", "findings")), Type: "NO-GO", Body: body.String()}
+			msg := fmt.Sprintf("%d blocking %s", len(bs), plural(len(bs), "finding", "findings"))
+			if n != len(bs) {
+				msg += fmt.Sprintf(" (%d %s)", n, plural(n, "cause", "causes"))
+			}
+			c.Failure = &junitProblem{Message: msg, Type: "NO-GO", Body: body.String()}
 			suite.Failures++
 		case evidence.GateSkipped:
 			c.Skipped = &junitProblem{Message: r.Summary}
@@ -114,8 +121,10 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 	}
 	if len(global) > 0 {
 		var body strings.Builder
-		for _, b := range global {
-			fmt.Fprintf(&body, "[%s] %s\n", orDefault(b.Severity, "blocking"), b.Msg)
+		for _, cs := range all {
+			if len(cs.Checks) == 0 {
+				writeCauseLines(&body, cs)
+			}
 		}
 		suite.Cases = append(suite.Cases, junitCase{Name: "policy", Classname: "readiness.policy", Time: "0.000",
 			Failure: &junitProblem{Message: fmt.Sprintf("%d blocking", len(global)), Type: "NO-GO", Body: body.String()}})
@@ -134,6 +143,20 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// writeCauseLines writes one cause: what, each place when there are
+// several, and the fix.
+func writeCauseLines(body *strings.Builder, c cause) {
+	fmt.Fprintf(body, "[%s] %s\n", orDefault(c.Severity, "blocking"), c.Title)
+	if len(c.Members) > 1 {
+		for _, o := range c.Places {
+			fmt.Fprintf(body, "  at %s\n", o)
+		}
+	}
+	if c.Fix != "" {
+		fmt.Fprintf(body, "  fix: %s\n", oneLine(c.Fix))
+	}
 }
 
 func seconds(ms int64) string { return fmt.Sprintf("%.3f", float64(ms)/1000) }

@@ -58,24 +58,25 @@ func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
 		fmt.Fprint(ew, strings.TrimRight(l, " \n"), strings.Repeat("\n", strings.Count(l, "\n")))
 	}
 
-	bl := blockers(doc)
-	if len(bl) > 0 {
+	if cs := causes(doc, opts.Rules); len(cs) > 0 {
 		fmt.Fprintf(ew, "\n%s\n", p.paint(ansiBold, "Blocking:"))
-		for i, b := range bl {
-			sev := b.Severity
-			if sev == "" {
-				sev = "blocking"
-			}
-			fmt.Fprintf(ew, "\n%d. %s %s\n", i+1, p.paint(ansiRed, "["+sev+"]"), b.Msg)
-			if b.Check != "" {
-				fmt.Fprintf(ew, "   check: %s", b.Check)
-				if b.Finding != nil && b.Finding.ID != b.Finding.Rule {
+		for i, c := range cs {
+			fmt.Fprintf(ew, "\n%d. %s %s\n", i+1, p.paint(ansiRed, "["+orDefault(c.Severity, "blocking")+"]"), c.Title)
+			if len(c.Checks) > 0 {
+				fmt.Fprintf(ew, "   check: %s", strings.Join(c.Checks, ", "))
+				if b := c.Members[0]; len(c.Members) == 1 && b.Finding != nil && b.Finding.ID != b.Finding.Rule {
 					fmt.Fprintf(ew, "   finding: %s", b.Finding.ID)
 				}
 				fmt.Fprintln(ew)
 			}
-			if rem := remediation(b, opts.Rules); rem != "" {
-				fmt.Fprintf(ew, "   fix: %s\n", indentRest(strings.TrimSpace(rem), "        "))
+			if len(c.Members) > 1 {
+				fmt.Fprintf(ew, "   %s:\n", count(len(c.Places), "place", "places"))
+				for _, o := range c.Places {
+					fmt.Fprintf(ew, "     - %s\n", o)
+				}
+			}
+			if c.Fix != "" {
+				fmt.Fprintf(ew, "   fix: %s\n", indentRest(strings.TrimSpace(c.Fix), "        "))
 			}
 		}
 	}
