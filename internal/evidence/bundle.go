@@ -128,7 +128,7 @@ func ReadBundle(r io.Reader) (*Bundle, error) {
 	switch {
 	case probe.Schema == nil:
 		return nil, fmt.Errorf("not a bundle: no \"schema\" field (want %q)", BundleSchema)
-	case *probe.Schema == Schema:
+	case *probe.Schema == Schema || *probe.Schema == SchemaV1:
 		return nil, fmt.Errorf("this is an evidence document, not a bundle: signing needs the raw scanner reports too; write the bundle with `readiness image scan --bundle FILE`")
 	case *probe.Schema != BundleSchema:
 		return nil, fmt.Errorf("bundle schema %q is not supported; this build reads %q", *probe.Schema, BundleSchema)

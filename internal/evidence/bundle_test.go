@@ -144,3 +144,26 @@ func FuzzReadBundle(f *testing.F) {
 		}
 	})
 }
+
+// A bundle written by a scanner of the previous release carries a v1
+// document; `image sign --evidence` reads it through ReadBundle.
+func TestReadBundleV1Evidence(t *testing.T) {
+	var f map[string]any
+	if err := json.Unmarshal(encode(t, sampleBundle(t)), &f); err != nil {
+		t.Fatal(err)
+	}
+	doc := f["evidence"].(map[string]any)
+	doc["schema"] = evidence.SchemaV1
+	delete(doc["verdict"].(map[string]any), "checks") // v1 had none
+	data, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := evidence.ReadBundle(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("a v1 bundle is refused: %v", err)
+	}
+	if b.Doc.Schema != evidence.Schema || b.Doc.Gate("image-scan").Status != evidence.GatePass || len(b.Reports) != 1 {
+		t.Errorf("schema %s, gate %+v, %d reports", b.Doc.Schema, b.Doc.Gate("image-scan"), len(b.Reports))
+	}
+}

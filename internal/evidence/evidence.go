@@ -17,8 +17,13 @@ import (
 	"github.com/readiness-dev/readiness/internal/checks"
 )
 
-// Schema identifies this version of the document.
-const Schema = "readiness.dev/evidence/v1"
+// Schema identifies this version of the document. v2 added the verdict's
+// per-gate status (Verdict.Checks).
+const Schema = "readiness.dev/evidence/v2"
+
+// SchemaV1 is the previous version, still read: signed attestations in
+// registries carry it. Decode upgrades it in memory (see upgradeV1).
+const SchemaV1 = "readiness.dev/evidence/v1"
 
 // Decisions.
 const (
@@ -105,6 +110,89 @@ type Verdict struct {
 	// PolicySet is the policy the verdict was judged with; re-judging
 	// must load at least this set.
 	PolicySet *PolicySet `json:"policy_set,omitempty"`
+	// Checks is every configured check's status under this verdict, in
+	// document order, then the checks left out; see Document.Gates.
+	Checks []GateStatus `json:"checks"`
+}
+
+// GateStatus is one check as the verdict judged it: what its badge says in
+// every report. Status is one of the Gate* constants.
+type GateStatus struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Status string `json:"status"`
+	// Blocking and Warnings count the deny and warn messages naming it.
+	Blocking int `json:"blocking"`
+	Warnings int `json:"warnings"`
+}
+
+// Gate statuses. A check reports what it found (checks.Status: pass, fail
+// meaning "produced findings", error, skipped); only the policy knows which
+// findings block, so a gate's status is derived from the verdict and can
+// never be red under GO or green beside a blocker.
+const (
+	// GatePass: ran, found nothing.
+	GatePass = "pass"
+	// GateWarn: findings, none blocking (below block_on, or waived).
+	GateWarn = "warn"
+	// GateFail: at least one deny message names the check.
+	GateFail = "fail"
+	// GateError: the check could not establish anything.
+	GateError = "error"
+	// GateSkipped: the check ran and decided it did not apply.
+	GateSkipped = "skipped"
+	// GateNotRun: configured, but left out of this run (--only).
+	GateNotRun = "not-run"
+)
+
+// Gates derives every check's status from the checks' results and the
+// verdict's deny and warn messages. Reports call this rather than trust a
+// recorded Verdict.Checks, so that a badge cannot disagree with the
+// messages beside it.
+func (d *Document) Gates() []GateStatus {
+	deny, warn := map[string]int{}, map[string]int{}
+	for _, m := range d.Verdict.Deny {
+		deny[m.Check]++
+	}
+	for _, m := range d.Verdict.Warn {
+		warn[m.Check]++
+	}
+	out := make([]GateStatus, 0, len(d.Checks)+len(d.NotRun))
+	for _, r := range d.Checks {
+		g := GateStatus{Name: r.Check, Type: r.Type, Blocking: deny[r.Check], Warnings: warn[r.Check]}
+		switch {
+		case r.Status == checks.StatusError:
+			g.Status = GateError
+		case g.Blocking > 0:
+			// A required check that skipped blocks: red, not grey.
+			g.Status = GateFail
+		case r.Status == checks.StatusSkipped:
+			g.Status = GateSkipped
+		case len(r.Findings) > 0 || g.Warnings > 0:
+			g.Status = GateWarn
+		default:
+			g.Status = GatePass
+		}
+		out = append(out, g)
+	}
+	for _, c := range d.NotRun {
+		g := GateStatus{Name: c.Name, Type: c.Type, Status: GateNotRun, Blocking: deny[c.Name], Warnings: warn[c.Name]}
+		if g.Blocking > 0 {
+			g.Status = GateFail // a custom rule blocks on it
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// Gate is the judged status of the named check.
+func (d *Document) Gate(name string) GateStatus {
+	for _, g := range d.Gates() {
+		if g.Name == name {
+			return g
+		}
+	}
+	return GateStatus{Name: name, Status: GateNotRun}
 }
 
 // CheckRef names a configured check.
@@ -230,7 +318,8 @@ func (d *Document) Encode(w io.Writer) error {
 	return enc.Encode(d)
 }
 
-// Decode reads a document and insists on this schema version.
+// Decode reads a document of this schema version or the previous one,
+// which it upgrades in memory: the result is always a v2 document.
 func Decode(r io.Reader) (*Document, error) {
 	data, err := io.ReadAll(io.LimitReader(r, 256<<20))
 	if err != nil {
@@ -245,15 +334,24 @@ func Decode(r io.Reader) (*Document, error) {
 	if probe.Schema == nil {
 		return nil, fmt.Errorf("not an evidence document: no \"schema\" field (want %q)", Schema)
 	}
-	if *probe.Schema != Schema {
-		return nil, fmt.Errorf("evidence schema %q is not supported; this build reads %q", *probe.Schema, Schema)
+	if *probe.Schema != Schema && *probe.Schema != SchemaV1 {
+		return nil, fmt.Errorf("evidence schema %q is not supported; this build reads %q and %q", *probe.Schema, Schema, SchemaV1)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var d Document
 	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("evidence document does not match %s: %s", Schema, jsonErr(data, err))
+		return nil, fmt.Errorf("evidence document does not match %s: %s", *probe.Schema, jsonErr(data, err))
 	}
+	if d.Schema == SchemaV1 {
+		if d.Verdict.Checks != nil {
+			return nil, fmt.Errorf("evidence document does not match %s: verdict.checks is a %s field", SchemaV1, Schema)
+		}
+		d.Schema = Schema
+	}
+	// The gate statuses are a view of the deny and warn messages; a
+	// document read from disk is not trusted to have derived them.
+	d.Verdict.Checks = d.Gates()
 	return &d, nil
 }
 

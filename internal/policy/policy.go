@@ -288,6 +288,7 @@ func (e *Engine) Judge(ctx context.Context, doc *evidence.Document) {
 		v.Deny = append(v.Deny, evidence.Message{Msg: "the policy could not be evaluated: " + err.Error(), Rule: "POLICY-ERROR", Severity: "critical"})
 		v.Summary = "NO-GO: the policy could not be evaluated" + doc.PartialNote()
 		doc.Verdict = v
+		doc.Verdict.Checks = doc.Gates()
 		return
 	}
 	v.Deny, v.Warn = deny, warn
@@ -303,6 +304,7 @@ func (e *Engine) Judge(ctx context.Context, doc *evidence.Document) {
 		v.Summary = summarize(deny) + doc.PartialNote() + doc.CoverageNote()
 	}
 	doc.Verdict = v
+	doc.Verdict.Checks = doc.Gates()
 }
 
 func summarize(deny []evidence.Message) string {
@@ -373,16 +375,20 @@ func (e *Engine) eval(ctx context.Context, doc *evidence.Document) (deny, warn [
 	return deny, warn, waived, nil
 }
 
-// toInput turns the document into the plain JSON value Rego sees.
+// toInput turns the document into the plain JSON value Rego sees: the
+// evidence without any earlier verdict. The verdict (and the gate statuses
+// derived from it) is what the policy decides; a re-judged document's old
+// one must not be an input to the new.
 func toInput(doc *evidence.Document) (any, error) {
 	data, err := json.Marshal(doc)
 	if err != nil {
 		return nil, fmt.Errorf("encode evidence for policy: %w", err)
 	}
-	var v any
+	var v map[string]any
 	if err := json.Unmarshal(data, &v); err != nil {
 		return nil, fmt.Errorf("encode evidence for policy: %w", err)
 	}
+	delete(v, "verdict")
 	return v, nil
 }
 

@@ -16,12 +16,20 @@ import (
 func writeGitHub(w io.Writer, doc *evidence.Document, opts Options) error {
 	ew := &errWriter{w: w}
 	loc := newLocator(doc)
-	for _, b := range blockers(doc) {
-		msg := b.Msg
-		if rem := remediation(b, opts.Rules); rem != "" {
-			msg += "\nFix: " + strings.TrimSpace(rem)
+	for _, c := range causes(doc, opts.Rules) {
+		// One annotation per cause, at its first place, naming the others:
+		// twelve identical annotations would bury the other causes.
+		msg := c.Title
+		if len(c.Members) > 1 {
+			msg += "\n" + count(len(c.Places), "place", "places") + ":"
+			for _, o := range c.Places {
+				msg += "\n- " + o.String()
+			}
 		}
-		writeCommand(ew, "error", loc.of(b), orDefault(b.Rule, "readiness"), msg)
+		if c.Fix != "" {
+			msg += "\nFix: " + strings.TrimSpace(c.Fix)
+		}
+		writeCommand(ew, "error", firstPlace(c), orDefault(c.Rule, "readiness"), msg)
 	}
 	for _, m := range doc.Verdict.Warn {
 		b := blocker{Message: m, Finding: findingOf(doc, m)}

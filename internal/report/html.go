@@ -63,10 +63,14 @@ type htmlCheck struct {
 
 type htmlMessage struct {
 	Severity, Msg, Rule, Where string
+	// Places are every occurrence of a cause found in more than one.
+	Places []htmlPlace
 	// Fix is the remedy as HTML: `code` spans as <code>, command lines as
 	// a <pre> block a reader can copy (fixHTML).
 	Fix template.HTML
 }
+
+type htmlPlace struct{ Where, Note string }
 
 type htmlWaiver struct {
 	evidence.WaiverStatus
@@ -124,23 +128,25 @@ func buildPage(doc *evidence.Document, opts Options) htmlPage {
 		p.Config = relPath(doc, doc.Config.Path)
 	}
 	p.Policies = count(len(doc.Verdict.Policies), "policy module", "policy modules")
-	counts := blockingCount(doc)
-	for _, r := range doc.Checks {
-		c := htmlCheck{Name: r.Check, Type: r.Type, Status: string(r.Status), Duration: duration(r.DurationMS), Summary: r.Summary, Required: r.Required, Log: shareable(doc, logDir(r))}
-		if r.Status == checks.StatusError {
-			c.Summary = r.Error
-		}
-		if n := counts[r.Check]; n > 0 {
+	for _, g := range gateRows(doc) {
+		c := htmlCheck{Name: g.Name, Type: g.Type, Status: g.Status, Duration: g.duration(), Summary: g.summary(), Required: true}
+		if n := g.Blocking; n > 0 {
 			c.Blocking = count(n, "blocker", "blockers")
 		}
+		if r := g.Result; r != nil {
+			c.Required, c.Log = r.Required, shareable(doc, logDir(*r))
+			p.Suites = append(p.Suites, testSuites(doc, *r)...)
+		}
 		p.Checks = append(p.Checks, c)
-		p.Suites = append(p.Suites, testSuites(doc, r)...)
 	}
-	loc := newLocator(doc)
-	for _, b := range blockers(doc) {
-		m := htmlMessage{Severity: orDefault(b.Severity, "blocking"), Msg: b.Msg, Rule: b.Rule, Fix: fixHTML(remediation(b, opts.Rules))}
-		if pl := loc.of(b); pl.Line > 0 {
-			m.Where = fmt.Sprintf("%s:%d", pl.Path, pl.Line)
+	for _, c := range causes(doc, opts.Rules) {
+		m := htmlMessage{Severity: orDefault(c.Severity, "blocking"), Msg: c.Title, Rule: c.Rule, Fix: fixHTML(c.Fix)}
+		if len(c.Members) > 1 {
+			for _, o := range c.Places {
+				m.Places = append(m.Places, htmlPlace{Where: o.place.String(), Note: o.Note})
+			}
+		} else if pl := firstPlace(c); pl.Line > 0 {
+			m.Where = pl.String()
 		}
 		p.Blockers = append(p.Blockers, m)
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
 )
 
@@ -55,7 +54,10 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 	var totalMS int64
 	byCheck := map[string][]blocker{}
 	var global []blocker
+	blocks := map[string]bool{}
+	all := causes(doc, opts.Rules)
 	for _, b := range blockers(doc) {
+		blocks[b.Check+"\x00"+b.Message.Finding] = true
 		if b.Check == "" {
 			global = append(global, b)
 			continue
@@ -65,22 +67,30 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 	for _, r := range doc.Checks {
 		c := junitCase{Name: r.Check, Classname: "readiness." + r.Type, Time: seconds(r.DurationMS)}
 		totalMS += r.DurationMS
-		switch {
-		case r.Status == checks.StatusError:
+		// The case's outcome is the gate's judged status: a check whose
+		// findings do not block passes (warn), as it does in the verdict.
+		switch doc.Gate(r.Check).Status {
+		case evidence.GateError:
 			c.Error = &junitProblem{Message: r.Error, Type: "CHECK-ERROR", Body: r.Error}
 			suite.Errors++
-		case len(byCheck[r.Check]) > 0:
+		case evidence.GateFail:
 			bs := byCheck[r.Check]
 			var body strings.Builder
-			for _, b := range bs {
-				fmt.Fprintf(&body, "[%s] %s\n", orDefault(b.Severity, "blocking"), b.Msg)
-				if rem := remediation(b, opts.Rules); rem != "" {
-					fmt.Fprintf(&body, "  fix: %s\n", oneLine(rem))
+			n := 0
+			for _, cs := range all {
+				if !contains(cs.Checks, r.Check) {
+					continue
 				}
+				n++
+				writeCauseLines(&body, cs)
 			}
-			c.Failure = &junitProblem{Message: fmt.Sprintf("%d blocking %s", len(bs), plural(len(bs), "finding", "findings")), Type: "NO-GO", Body: body.String()}
+			msg := fmt.Sprintf("%d blocking %s", len(bs), plural(len(bs), "finding", "findings"))
+			if n != len(bs) {
+				msg += fmt.Sprintf(" (%d %s)", n, plural(n, "cause", "causes"))
+			}
+			c.Failure = &junitProblem{Message: msg, Type: "NO-GO", Body: body.String()}
 			suite.Failures++
-		case r.Status == checks.StatusSkipped:
+		case evidence.GateSkipped:
 			c.Skipped = &junitProblem{Message: r.Summary}
 			suite.Skipped++
 		}
@@ -91,8 +101,12 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 			out = append(out, r.Summary)
 		}
 		for _, f := range r.Findings {
-			if f.WaivedBy != "" {
+			switch {
+			case f.WaivedBy != "":
 				out = append(out, fmt.Sprintf("waived [%s] %s: %s; %s", f.Severity, f.ID, f.Message, waiverNote(doc, f.WaivedBy)))
+			case !blocks[r.Check+"\x00"+f.ID]:
+				// warn: found, and the policy does not block on it.
+				out = append(out, fmt.Sprintf("not blocking [%s] %s: %s", f.Severity, f.ID, f.Message))
 			}
 		}
 		c.SystemOut = strings.Join(out, "\n")
@@ -107,8 +121,10 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 	}
 	if len(global) > 0 {
 		var body strings.Builder
-		for _, b := range global {
-			fmt.Fprintf(&body, "[%s] %s\n", orDefault(b.Severity, "blocking"), b.Msg)
+		for _, cs := range all {
+			if len(cs.Checks) == 0 {
+				writeCauseLines(&body, cs)
+			}
 		}
 		suite.Cases = append(suite.Cases, junitCase{Name: "policy", Classname: "readiness.policy", Time: "0.000",
 			Failure: &junitProblem{Message: fmt.Sprintf("%d blocking", len(global)), Type: "NO-GO", Body: body.String()}})
@@ -127,6 +143,20 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// writeCauseLines writes one cause: what, each place when there are
+// several, and the fix.
+func writeCauseLines(body *strings.Builder, c cause) {
+	fmt.Fprintf(body, "[%s] %s\n", orDefault(c.Severity, "blocking"), c.Title)
+	if len(c.Members) > 1 {
+		for _, o := range c.Places {
+			fmt.Fprintf(body, "  at %s\n", o)
+		}
+	}
+	if c.Fix != "" {
+		fmt.Fprintf(body, "  fix: %s\n", oneLine(c.Fix))
+	}
 }
 
 func seconds(ms int64) string { return fmt.Sprintf("%.3f", float64(ms)/1000) }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
 )
 
@@ -23,25 +22,25 @@ func writeMarkdown(w io.Writer, doc *evidence.Document, opts Options) error {
 		}
 		fmt.Fprintf(ew, " · readiness %s\n\n", doc.Tool.Version)
 	}
-	counts := blockingCount(doc)
 	fmt.Fprintln(ew, "| Check | Status | Blocking | Duration | Summary |")
 	fmt.Fprintln(ew, "| --- | --- | ---: | ---: | --- |")
-	for _, r := range doc.Checks {
-		summary := r.Summary
-		if r.Status == checks.StatusError {
-			summary = r.Error
-		}
-		fmt.Fprintf(ew, "| %s | %s %s | %d | %s | %s |\n", mdEscape(r.Check), statusIcon(r.Status), r.Status, counts[r.Check], duration(r.DurationMS), mdEscape(truncate(oneLine(summary), 120)))
+	for _, g := range gateRows(doc) {
+		fmt.Fprintf(ew, "| %s | %s %s | %d | %s | %s |\n", mdEscape(g.Name), statusIcon(g.Status), g.Status, g.Blocking, g.duration(), mdEscape(truncate(oneLine(g.summary()), 120)))
 	}
-	if len(doc.NotRun) > 0 {
-		fmt.Fprintf(ew, "\nNot run (partial run): %s\n", mdEscape(notRunList(doc)))
-	}
-	if bl := blockers(doc); len(bl) > 0 {
+	if cs := causes(doc, opts.Rules); len(cs) > 0 {
 		fmt.Fprintf(ew, "\n### Blocking\n\n")
-		for _, b := range bl {
-			fmt.Fprintf(ew, "- **%s** %s", mdEscape(orDefault(b.Severity, "blocking")), mdEscape(b.Msg))
-			if rem := remediation(b, opts.Rules); rem != "" {
-				fmt.Fprintf(ew, "  \n  _Fix:_ %s", mdEscape(oneLine(rem)))
+		for _, c := range cs {
+			fmt.Fprintf(ew, "- **%s** %s", mdEscape(orDefault(c.Severity, "blocking")), mdEscape(c.Title))
+			fixSep := "  \n  "
+			if len(c.Members) > 1 {
+				fmt.Fprintf(ew, "  \n  %s:\n", count(len(c.Places), "place", "places"))
+				for _, o := range c.Places {
+					fmt.Fprintf(ew, "  - %s\n", mdCode(o.place.String())+mdNote(o.Note))
+				}
+				fixSep = "\n  "
+			}
+			if c.Fix != "" {
+				fmt.Fprintf(ew, "%s_Fix:_ %s", fixSep, mdFix(c.Fix))
 			}
 			fmt.Fprintln(ew)
 		}
@@ -78,13 +77,16 @@ func writeMarkdown(w io.Writer, doc *evidence.Document, opts Options) error {
 	return ew.err
 }
 
-func statusIcon(s checks.Status) string {
+// statusIcon marks a gate status; only fail and error are red.
+func statusIcon(s string) string {
 	switch s {
-	case checks.StatusPass:
+	case evidence.GatePass:
 		return "✅"
-	case checks.StatusFail:
+	case evidence.GateWarn:
+		return "⚠️"
+	case evidence.GateFail:
 		return "❌"
-	case checks.StatusError:
+	case evidence.GateError:
 		return "💥"
 	default:
 		return "⏭️"
@@ -101,3 +103,66 @@ func short(commit string) string {
 var mdReplacer = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "\n", " ")
 
 func mdEscape(s string) string { return mdReplacer.Replace(s) }
+
+// mdCode is s as inline code, fenced with more backticks than it holds.
+func mdCode(s string) string {
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
+
+func mdNote(note string) string {
+	if note == "" {
+		return ""
+	}
+	return " (" + mdEscape(note) + ")"
+}
+
+// mdFix is a remedy inside a list item: prose on one line (its `code`
+// spans kept), and each run of command lines as a fenced block a reader
+// can copy whole (GitHub gives it a copy button), as the HTML page does.
+func mdFix(text string) string {
+	var b strings.Builder
+	var prose, cmds []string
+	flush := func() {
+		if len(prose) > 0 {
+			b.WriteString(mdEscape(strings.Join(prose, " ")))
+			prose = nil
+		}
+		if len(cmds) > 0 {
+			fence := "```"
+			for strings.Contains(strings.Join(cmds, "\n"), fence) {
+				fence += "`"
+			}
+			b.WriteString("\n\n  " + fence + "sh\n")
+			for _, c := range cmds {
+				b.WriteString("  " + c + "\n")
+			}
+			b.WriteString("  " + fence + "\n\n ")
+			cmds = nil
+		}
+	}
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "":
+		case commandLine(l):
+			if len(prose) > 0 {
+				flush()
+			}
+			cmds = append(cmds, l)
+		default:
+			if len(cmds) > 0 {
+				flush()
+			}
+			prose = append(prose, l)
+		}
+	}
+	flush()
+	return strings.TrimRight(b.String(), " \n")
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/evidence"
 )
 
 // ProgressOptions configure progress output.
@@ -127,11 +128,18 @@ func (p *Progress) draw(frame int) {
 		if row.result == nil {
 			line = fmt.Sprintf("%s %s  %s", spinner[frame%len(spinner)], name, pt.paint(ansiDim, now.Sub(row.start).Truncate(100*time.Millisecond).String()))
 		} else {
-			mark := pt.paint(ansiGreen, "✓")
-			if row.result.Status != checks.StatusPass {
-				mark = pt.paint(ansiRed, "✗")
+			// The policy has not judged yet: findings are not "fail"
+			// until it says they block, so they show as found, in yellow.
+			mark, word := pt.paint(ansiGreen, "✓"), pt.status(evidence.GatePass)
+			switch row.result.Status {
+			case checks.StatusFail:
+				mark, word = pt.paint(ansiYellow, "•"), pt.paint(ansiYellow, count(len(row.result.Findings), "finding", "findings"))
+			case checks.StatusError:
+				mark, word = pt.paint(ansiRed, "✗"), pt.status(evidence.GateError)
+			case checks.StatusSkipped:
+				mark, word = pt.paint(ansiDim, "-"), pt.status(evidence.GateSkipped)
 			}
-			line = fmt.Sprintf("%s %s  %s %s", mark, name, pt.status(row.result.Status), pt.paint(ansiDim, duration(row.result.DurationMS)))
+			line = fmt.Sprintf("%s %s  %s %s", mark, name, word, pt.paint(ansiDim, duration(row.result.DurationMS)))
 		}
 		fmt.Fprintf(p.w, "\x1b[2K%s\n", line)
 	}

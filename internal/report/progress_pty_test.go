@@ -67,7 +67,7 @@ func TestProgressLiveOnPTY(t *testing.T) {
 	plain = strings.ReplaceAll(plain, "\r", "")
 	want := map[string]string{
 		"image-scan": "✗ image-scan  error", "security-key": "✓ security-key  pass",
-		"tests": "✓ tests  pass", "workflow": "✗ workflow  fail",
+		"tests": "✓ tests  pass", "workflow": "• workflow  1 finding",
 	}
 	lines := strings.Split(strings.TrimSpace(plain), "\n")
 	if len(lines) != 4 {

@@ -167,13 +167,45 @@ func remediation(b blocker, rules map[string]checks.Rule) string {
 	return ""
 }
 
-// blockingCount counts deny messages per check.
-func blockingCount(doc *evidence.Document) map[string]int {
-	m := map[string]int{}
-	for _, d := range doc.Verdict.Deny {
-		m[d.Check]++
+// gateRow is one configured check as every format's status table shows
+// it: the status the verdict gives it (evidence.Document.Gates), never the
+// check's own "fail", which only says it found something.
+type gateRow struct {
+	evidence.GateStatus
+	// Result is nil for a check left out of the run.
+	Result *checks.Result
+}
+
+// gateRows lists the checks that ran, then those left out.
+func gateRows(doc *evidence.Document) []gateRow {
+	var out []gateRow
+	for _, g := range doc.Gates() {
+		row := gateRow{GateStatus: g}
+		if r, ok := doc.Result(g.Name); ok && g.Status != evidence.GateNotRun {
+			row.Result = r
+		}
+		out = append(out, row)
 	}
-	return m
+	return out
+}
+
+// summary is the check's summary, its error when it errored, or why it
+// did not run.
+func (g gateRow) summary() string {
+	switch {
+	case g.Result == nil:
+		return "not run: left out of this partial run"
+	case g.Result.Status == checks.StatusError:
+		return g.Result.Error
+	}
+	return g.Result.Summary
+}
+
+func (g gateRow) duration() string {
+	if g.Result == nil {
+		return "-"
+	}
+	return duration(g.Result.DurationMS)
 }
 
 func duration(ms int64) string {

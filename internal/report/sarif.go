@@ -53,6 +53,18 @@ func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 	}
 	rules := map[string]bool{}
 	loc := newLocator(doc)
+	// A finding that is one place of a cause found in several stays its
+	// own result (code scanning wants one location per result), linked to
+	// the others: the same cause fingerprint, the other places as related
+	// locations.
+	causeOf := map[string]cause{}
+	for _, c := range causes(doc, opts.Rules) {
+		for _, m := range c.Members {
+			if m.Finding != nil && len(c.Places) > 1 {
+				causeOf[m.Check+"\x00"+m.Finding.ID] = c
+			}
+		}
+	}
 	for _, r := range doc.Checks {
 		for i := range r.Findings {
 			f := &r.Findings[i]
@@ -78,7 +90,21 @@ func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 			}
 			res.AddLocation(sarif.NewLocationWithPhysicalLocation(
 				sarif.NewPhysicalLocation().WithArtifactLocation(sarif.NewSimpleArtifactLocation(filepath.ToSlash(path))).WithRegion(region)))
-			res.WithPartialFingerprints(map[string]string{"readinessFindingId/v1": r.Check + ":" + f.ID})
+			prints := map[string]string{"readinessFindingId/v1": r.Check + ":" + f.ID}
+			if c, ok := causeOf[r.Check+"\x00"+f.ID]; ok {
+				prints["readinessCauseId/v1"] = c.Rule + ":" + c.Places[0].place.String()
+				for i, o := range c.Places {
+					if o.place == p {
+						continue
+					}
+					res.AddRelatedLocation(sarif.NewLocation().WithID(i + 1).
+						WithPhysicalLocation(sarif.NewPhysicalLocation().
+							WithArtifactLocation(sarif.NewSimpleArtifactLocation(filepath.ToSlash(o.Path))).
+							WithRegion(sarif.NewRegion().WithStartLine(max(1, o.Line)))).
+						WithMessage(sarif.NewTextMessage("same cause: " + o.String())))
+				}
+			}
+			res.WithPartialFingerprints(prints)
 			res.WithProperties(sarif.NewPropertyBag().
 				Add("check", r.Check).
 				Add("rule", f.Rule).
@@ -90,9 +116,15 @@ func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 		}
 	}
 	addVerdictResults(run, doc, opts, rules)
+	// Each gate's judged status, so that a tool reading the run sees the
+	// same pass/warn/fail as every other format.
+	gates := map[string]string{}
+	for _, g := range doc.Gates() {
+		gates[g.Name] = g.Status
+	}
 	run.AddInvocation(sarif.NewInvocation().
 		WithExecutionSuccessful(doc.Verdict.PolicyError == "").
-		WithProperties(sarif.NewPropertyBag().Add("verdict", doc.Verdict.Decision).Add("summary", VerdictLine(doc))))
+		WithProperties(sarif.NewPropertyBag().Add("verdict", doc.Verdict.Decision).Add("summary", VerdictLine(doc)).Add("gates", gates)))
 	rep.AddRun(run)
 	return rep.PrettyWrite(w)
 }

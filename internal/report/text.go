@@ -6,7 +6,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
 )
 
@@ -28,33 +27,30 @@ func (p painter) paint(code, s string) string {
 	return code + s + ansiReset
 }
 
-func (p painter) status(s checks.Status) string {
+func (p painter) status(s string) string {
 	switch s {
-	case checks.StatusPass:
-		return p.paint(ansiGreen, string(s))
-	case checks.StatusFail, checks.StatusError:
-		return p.paint(ansiRed, string(s))
+	case evidence.GatePass:
+		return p.paint(ansiGreen, s)
+	case evidence.GateFail, evidence.GateError:
+		return p.paint(ansiRed, s)
+	case evidence.GateWarn:
+		return p.paint(ansiYellow, s)
 	default:
-		return p.paint(ansiYellow, string(s))
+		return p.paint(ansiDim, s)
 	}
 }
 
 func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
 	p := painter(opts.Color)
 	ew := &errWriter{w: w}
-	counts := blockingCount(doc)
 
 	var table strings.Builder
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tSTATUS\tBLOCKING\tDURATION\tSUMMARY")
-	for _, r := range doc.Checks {
-		summary := r.Summary
-		if r.Status == checks.StatusError {
-			summary = r.Error
-		}
+	for _, g := range gateRows(doc) {
 		// Pad before colouring so that escape codes do not skew columns.
-		status := p.status(r.Status) + strings.Repeat(" ", max(0, 7-len(r.Status)))
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Check, status, counts[r.Check], duration(r.DurationMS), truncate(oneLine(summary), 80))
+		status := p.status(g.Status) + strings.Repeat(" ", max(0, 7-len(g.Status)))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", g.Name, status, g.Blocking, g.duration(), truncate(oneLine(g.summary()), 80))
 	}
 	tw.Flush()
 	for _, l := range strings.SplitAfter(table.String(), "\n") {
@@ -62,24 +58,25 @@ func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
 		fmt.Fprint(ew, strings.TrimRight(l, " \n"), strings.Repeat("\n", strings.Count(l, "\n")))
 	}
 
-	bl := blockers(doc)
-	if len(bl) > 0 {
+	if cs := causes(doc, opts.Rules); len(cs) > 0 {
 		fmt.Fprintf(ew, "\n%s\n", p.paint(ansiBold, "Blocking:"))
-		for i, b := range bl {
-			sev := b.Severity
-			if sev == "" {
-				sev = "blocking"
-			}
-			fmt.Fprintf(ew, "\n%d. %s %s\n", i+1, p.paint(ansiRed, "["+sev+"]"), b.Msg)
-			if b.Check != "" {
-				fmt.Fprintf(ew, "   check: %s", b.Check)
-				if b.Finding != nil && b.Finding.ID != b.Finding.Rule {
+		for i, c := range cs {
+			fmt.Fprintf(ew, "\n%d. %s %s\n", i+1, p.paint(ansiRed, "["+orDefault(c.Severity, "blocking")+"]"), c.Title)
+			if len(c.Checks) > 0 {
+				fmt.Fprintf(ew, "   check: %s", strings.Join(c.Checks, ", "))
+				if b := c.Members[0]; len(c.Members) == 1 && b.Finding != nil && b.Finding.ID != b.Finding.Rule {
 					fmt.Fprintf(ew, "   finding: %s", b.Finding.ID)
 				}
 				fmt.Fprintln(ew)
 			}
-			if rem := remediation(b, opts.Rules); rem != "" {
-				fmt.Fprintf(ew, "   fix: %s\n", indentRest(strings.TrimSpace(rem), "        "))
+			if len(c.Members) > 1 {
+				fmt.Fprintf(ew, "   %s:\n", count(len(c.Places), "place", "places"))
+				for _, o := range c.Places {
+					fmt.Fprintf(ew, "     - %s\n", o)
+				}
+			}
+			if c.Fix != "" {
+				fmt.Fprintf(ew, "   fix: %s\n", indentRest(strings.TrimSpace(c.Fix), "        "))
 			}
 		}
 	}
@@ -120,9 +117,6 @@ func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
 		if d := logDir(r); d != "" {
 			fmt.Fprintf(ew, "\n%s logs: %s\n", r.Check, d)
 		}
-	}
-	if len(doc.NotRun) > 0 {
-		fmt.Fprintf(ew, "\n%s %s\n", p.paint(ansiBold, "Not run (partial run):"), notRunList(doc))
 	}
 	fmt.Fprintln(ew)
 	line := VerdictLine(doc)
