@@ -445,9 +445,11 @@ func (r *run) readKey() {
 	}
 	loc := &checks.Location{Path: r.keyRel}
 	switch {
-	case errors.Is(err, fs.ErrNotExist) && r.mdFound && !r.claims.PromisesKey():
+	case errors.Is(err, fs.ErrNotExist) && r.mdFound && !r.claims.PromisesKey() && r.c.defaultKey:
 		// Nothing promised, nothing to keep: a project whose disclosure
-		// policy offers no encrypted channel is not missing a key.
+		// policy offers no encrypted channel is not missing a key. A key
+		// path the team configured is a promise of its own: missing, it
+		// is KEY-MISSING.
 		r.add(book.Finding("KEY-NOT-PROMISED", r.keyRel,
 			fmt.Sprintf("no key promised: %s names no OpenPGP key, fingerprint or encrypted channel, and %s does not exist; nothing to verify", r.mdRel, r.keyRel),
 			&checks.Location{Path: r.mdRel}))
