@@ -412,19 +412,22 @@ func nodeSuite(fsys fs.FS) (Suite, bool) {
 	}
 	dep := func(n string) bool { _, a := pkg.DevDependencies[n]; _, b := pkg.Dependencies[n]; return a || b }
 	s := Suite{Name: "node", Why: "package.json (test: " + script + ")"}
+	// npx --no-install runs the runner the project installed (npm ci) or
+	// fails naming it; plain npx would fetch whatever version the registry
+	// serves today, run it, and judge the release by it.
 	switch {
 	case strings.Contains(script, "jest") || dep("jest"):
-		s.Command = []string{"npx", "jest", "--ci", "--reporters=default", "--reporters=jest-junit"}
+		s.Command = []string{"npx", "--no-install", "jest", "--ci", "--reporters=default", "--reporters=jest-junit"}
 		s.Env = map[string]string{"JEST_JUNIT_OUTPUT_FILE": "build/readiness/jest.xml", "JEST_JUNIT_REPORT_TEST_SUITE_ERRORS": "true"}
 		s.Format, s.Path = "junit", "build/readiness/jest.xml"
 		if !dep("jest-junit") {
 			s.Note = "jest writes JUnit through jest-junit: npm install --save-dev jest-junit"
 		}
 	case strings.Contains(script, "vitest") || dep("vitest"):
-		s.Command = []string{"npx", "vitest", "run", "--reporter=junit", "--outputFile=build/readiness/vitest.xml"}
+		s.Command = []string{"npx", "--no-install", "vitest", "run", "--reporter=junit", "--outputFile=build/readiness/vitest.xml"}
 		s.Format, s.Path = "junit", "build/readiness/vitest.xml"
 	case strings.Contains(script, "mocha") || dep("mocha"):
-		s.Command = []string{"npx", "mocha", "--reporter", "tap"}
+		s.Command = []string{"npx", "--no-install", "mocha", "--reporter", "tap"}
 		s.Format = "tap"
 	case strings.Contains(script, "node --test") || strings.Contains(script, "node:test"):
 		s.Command = []string{"node", "--test", "--test-reporter=tap"}

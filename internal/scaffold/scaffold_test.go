@@ -1,6 +1,7 @@
 package scaffold_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -216,5 +217,29 @@ func TestGuessReleaseImage(t *testing.T) {
 				t.Errorf("the proposal calls the image guessed:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestNodeRunnersNeverFetched: the proposed Node suite runs the runner the
+// project installed, never one npx fetches from the registry at check time
+// (whatever version it serves that day would judge the release).
+func TestNodeRunnersNeverFetched(t *testing.T) {
+	for _, pkg := range []string{
+		`{"scripts":{"test":"vitest run"}}`,
+		`{"scripts":{"test":"jest"},"devDependencies":{"jest-junit":"^16"}}`,
+		`{"scripts":{"test":"mocha"}}`,
+		`{"scripts":{"test":"x"},"devDependencies":{"vitest":"^3"}}`,
+	} {
+		p, err := scaffold.Inspect(fstest.MapFS{"package.json": {Data: []byte(pkg)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Suites) != 1 {
+			t.Fatalf("%s: suites %+v, want one", pkg, p.Suites)
+		}
+		cmd := p.Suites[0].Command
+		if cmd[0] == "npx" && !slices.Contains(cmd, "--no-install") {
+			t.Errorf("%s: %v may fetch its runner from the registry", pkg, cmd)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package scaffold_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,5 +87,48 @@ func TestRepositoryShapes(t *testing.T) {
 				t.Errorf("no suite found, and the proposal does not say so:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestREADMENamesEverySuite keeps README's `init` section true: every test
+// runner init proposes is named there.
+func TestREADMENamesEverySuite(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(readme), "`init` inspects the repository's root")
+	end := strings.Index(string(readme), "`--dir DIR` inspects another repository")
+	if start < 0 || end < start {
+		t.Fatal("README's init section not found")
+	}
+	section := strings.Join(strings.Fields(string(readme[start:end])), " ")
+	// The words README uses for each suite init can propose.
+	named := map[string]string{"go": "go test -json", "pytest": "pytest config", "node": "package.json's test script",
+		"meson": "meson test", "ctest": "ctest --output-junit", "maven": "Maven", "gradle": "Gradle",
+		"cargo": "cargo", "unittest": "python -m unittest", "make": "make test"}
+	wf := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+	for _, files := range []fstest.MapFS{
+		{"go.mod": {}, "pytest.ini": {}, "package.json": wf(`{"scripts":{"test":"vitest"}}`), "pom.xml": {}, "build.gradle": {}, "Cargo.toml": {},
+			"CMakeLists.txt": wf("enable_testing()\n"), "meson.build": wf("test('t', exe)\n")},
+		{"tests/test_a.py": wf("import unittest\n")},
+		{"Makefile": wf("test:\n\t./t.sh\n")},
+	} {
+		p, err := scaffold.Inspect(files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range p.Suites {
+			words, ok := named[s.Name]
+			if !ok {
+				t.Errorf("init proposes suite %q, which this test (and README's init section) does not know", s.Name)
+			} else if !strings.Contains(section, words) {
+				t.Errorf("README's init section does not name %s (%q)", s.Name, words)
+			}
+			delete(named, s.Name)
+		}
+	}
+	for name := range named {
+		t.Errorf("no fixture here proposes suite %q any more", name)
 	}
 }

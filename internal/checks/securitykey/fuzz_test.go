@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 )
 
 // Fuzz targets for every parser of outside input. Run one for a while with
@@ -86,6 +89,61 @@ func FuzzMergeCopies(f *testing.F) {
 			}
 			if rep := ev.evaluate(m); rep.Facts.Fingerprint != fpr {
 				t.Fatalf("merged certificate judged as %q, want %s", rep.Facts.Fingerprint, fpr)
+			}
+		}
+	})
+}
+
+// FuzzMergeNeverForgets: whatever two files hold, read together (as a key
+// file holding two blocks is), the merged certificate keeps every
+// revocation a copy of it carries: when any copy alone is judged revoked,
+// or judges one of its subkeys revoked, so is the merged certificate. A
+// merge that dropped a copy's revocation would turn a revoked key into GO.
+// Seeds pair a clean copy with its revoked (and subkey-revoked) later copy.
+func FuzzMergeNeverForgets(f *testing.F) {
+	for _, revoke := range []func(e *openpgp.Entity) error{
+		func(e *openpgp.Entity) error { return e.Revoke(packet.KeyCompromised, "lost", genConfig(0)) },
+		func(e *openpgp.Entity) error { return e.Subkeys[0].Revoke(packet.KeySuperseded, "new", genConfig(0)) },
+	} {
+		e := genEntity(f, "security@example.org", genConfig(2*365*oneDay))
+		clean := rawPublic(f, e)
+		if err := revoke(e); err != nil {
+			f.Fatal(err)
+		}
+		later := rawPublic(f, e)
+		f.Add(armorRaw(f, clean), armorRaw(f, later))
+		f.Add(later, clean)
+	}
+	ev := newEvaluator(judgedAt, Options{}.WithDefaults(), "k.asc")
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		kf := parseKeyFile(append(append([]byte{}, a...), b...))
+		revoked := map[string]bool{}    // certificate fingerprints some copy revokes
+		subRevoked := map[string]bool{} // subkey fingerprints some copy revokes
+		for _, c := range kf.Certs {
+			rep := ev.evaluate(c)
+			if rep.Facts.Status == "revoked" {
+				revoked[rep.Facts.Fingerprint] = true
+			}
+			for _, s := range rep.Facts.Subkeys {
+				if s.Status == "revoked" {
+					subRevoked[rep.Facts.Fingerprint+"/"+s.Fingerprint] = true
+				}
+			}
+		}
+		for _, m := range kf.distinctCerts() {
+			rep := ev.evaluate(m)
+			fpr := rep.Facts.Fingerprint
+			if revoked[fpr] && rep.Facts.Status != "revoked" {
+				t.Fatalf("a copy of %s is revoked, the merged certificate is %s", fpr, rep.Facts.Status)
+			}
+			got := map[string]string{}
+			for _, s := range rep.Facts.Subkeys {
+				got[s.Fingerprint] = s.Status
+			}
+			for k := range subRevoked {
+				if sub, ok := strings.CutPrefix(k, fpr+"/"); ok && got[sub] != "revoked" {
+					t.Fatalf("a copy of %s revokes subkey %s, the merged certificate says %q", fpr, sub, got[sub])
+				}
 			}
 		}
 	})

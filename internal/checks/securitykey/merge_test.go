@@ -191,9 +191,12 @@ func TestMergeLeavesCopiesAlone(t *testing.T) {
 func TestNoPromiseNoKeyFinding(t *testing.T) {
 	tests := []struct {
 		name, md  string
+		key       string // the gate's key option
 		rules     []string
 		remedyHas string
 	}{
+		{name: "no promise, but the team configured a key path", md: "# Security\n\nReport vulnerabilities to security@acme.io.\n",
+			key: "keys/team.asc", rules: []string{"KEY-MISSING", "KEY-NOT-NAMED"}, remedyHas: "security@acme.io"},
 		{name: "plain e-mail policy", md: "# Security\n\nReport vulnerabilities to security@acme.io. We answer within 3 days.\n",
 			rules: []string{"KEY-NOT-PROMISED"}},
 		{name: "GitHub advisories only", md: "# Security Policy\n\nUse GitHub's private vulnerability reporting.\n",
@@ -205,7 +208,7 @@ func TestNoPromiseNoKeyFinding(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := runCheck(t, repo(t, map[string]string{"SECURITY.md": tc.md}), Options{}, judgedAt)
+			res := runCheck(t, repo(t, map[string]string{"SECURITY.md": tc.md}), Options{Key: tc.key}, judgedAt)
 			got := rulesOf(res)
 			if diff := cmp.Diff(tc.rules, got); diff != "" {
 				t.Fatalf("rules (-want +got):\n%s\n%s", diff, describe(res))

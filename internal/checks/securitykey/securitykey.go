@@ -356,15 +356,32 @@ func (r *run) readDocs() {
 		}
 		break
 	}
-	if r.mdRel == "" {
+	mdMissing := r.mdRel == ""
+	if mdMissing {
 		r.mdRel = r.rel(r.resolve(mdCandidates[0]))
-		r.add(book.Finding("KEY-SECURITY-MD-MISSING", r.mdRel,
-			fmt.Sprintf("%s does not exist: the project publishes no disclosure policy that names the key and the address to send reports to", strings.Join(mdCandidates, ", ")),
+	}
+	txtContact := r.readSecurityTxt()
+	if mdMissing {
+		// A security.txt that names the contact address tells reporters
+		// where to write (and its Encryption: which key): RFC 9116 is a
+		// disclosure policy of its own, so the missing SECURITY.md is a
+		// note, not a blocker. Without that contact nothing does.
+		cas, msg := "", "the project publishes no disclosure policy that names the key and the address to send reports to"
+		if txtContact {
+			cas, msg = "security-txt-contact", "only "+r.txtRel+" names the contact address and key; GitHub and most reporters look for SECURITY.md first"
+		}
+		r.add(book.Case("KEY-SECURITY-MD-MISSING", cas, r.mdRel,
+			fmt.Sprintf("%s does not exist: %s", strings.Join(mdCandidates, ", "), msg),
 			&checks.Location{Path: r.mdRel}))
 	}
+}
 
+// readSecurityTxt reads security.txt into the claims and reports whether
+// it names a contact address.
+func (r *run) readSecurityTxt() bool {
+	o := r.c.opts
 	if o.SecurityTxt == "none" {
-		return
+		return false
 	}
 	txtCandidates := []string{o.SecurityTxt}
 	if o.SecurityTxt == "" {
@@ -395,8 +412,9 @@ func (r *run) readDocs() {
 		r.claims.Merge(st)
 		r.claims.Expires = st.Expires
 		r.checkTxtExpiry(st.Expires)
-		break
+		return len(st.Emails) > 0
 	}
+	return false
 }
 
 // readKey reads and evaluates the key file, or the key pasted into
@@ -427,9 +445,11 @@ func (r *run) readKey() {
 	}
 	loc := &checks.Location{Path: r.keyRel}
 	switch {
-	case errors.Is(err, fs.ErrNotExist) && r.mdFound && !r.claims.PromisesKey():
+	case errors.Is(err, fs.ErrNotExist) && r.mdFound && !r.claims.PromisesKey() && r.c.defaultKey:
 		// Nothing promised, nothing to keep: a project whose disclosure
-		// policy offers no encrypted channel is not missing a key.
+		// policy offers no encrypted channel is not missing a key. A key
+		// path the team configured is a promise of its own: missing, it
+		// is KEY-MISSING.
 		r.add(book.Finding("KEY-NOT-PROMISED", r.keyRel,
 			fmt.Sprintf("no key promised: %s names no OpenPGP key, fingerprint or encrypted channel, and %s does not exist; nothing to verify", r.mdRel, r.keyRel),
 			&checks.Location{Path: r.mdRel}))

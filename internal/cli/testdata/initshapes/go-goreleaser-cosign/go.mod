@@ -1,0 +1,3 @@
+module example.com/acme/cli
+
+go 1.22

@@ -1,0 +1,3 @@
+module example.com/acme/svc
+
+go 1.22
