@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
@@ -177,22 +176,36 @@ func newCause(ms []blocker, loc *locator, rules map[string]checks.Rule) cause {
 		}
 	}
 	// One occurrence per place; the callers that reach one place through
-	// different workflows are named on it.
+	// different workflows are named on it, and distinct findings at one
+	// place (a step that signs two things) each keep what they say.
 	byPlace := map[place]int{}
+	callers := map[place][]string{}
+	notes := map[place][]string{}
 	for _, m := range ms {
 		p := loc.of(m)
 		note := ""
 		if !same && m.Finding != nil {
 			note = occurrenceNote(m)
 		}
+		wf := property(m, "workflow")
 		if i, ok := byPlace[p]; ok {
 			o := &c.Places[i]
-			if wf := property(m, "workflow"); wf != "" && !strings.Contains(o.Note, wf) {
+			if wf != "" && !contains(callers[p], wf) {
+				callers[p] = append(callers[p], wf)
 				o.Note = joinNote(o.Note, "also from "+wf)
+			} else if note != "" && !contains(notes[p], note) {
+				notes[p] = append(notes[p], note)
+				o.Note = joinNote(o.Note, note)
 			}
 			continue
 		}
-		if wf := property(m, "workflow"); wf != "" && wf != p.Path && len(ms) > 1 {
+		if wf != "" {
+			callers[p] = append(callers[p], wf)
+		}
+		if note != "" {
+			notes[p] = append(notes[p], note)
+		}
+		if wf != "" && wf != p.Path && len(ms) > 1 {
 			note = joinNote(note, "from "+wf)
 		}
 		byPlace[p] = len(c.Places)
