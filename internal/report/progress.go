@@ -79,9 +79,20 @@ func (p *Progress) Event(e checks.Event) {
 		}
 		row.result = e.Result
 		if !p.opts.Live {
-			fmt.Fprintf(p.w, "readiness: %s %s (%s)%s\n", e.Name, e.Result.Status, duration(e.Result.DurationMS), findingsNote(e.Result))
+			fmt.Fprintf(p.w, "readiness: %s %s (%s)%s\n", e.Name, progressStatus(e.Result), duration(e.Result.DurationMS), findingsNote(e.Result))
 		}
 	}
+}
+
+// progressStatus is a finished check's word before the policy has judged:
+// findings are not yet "fail" (the verdict decides which block), so a check
+// that found something has "finished"; the table after the verdict says
+// warn or fail.
+func progressStatus(r *checks.Result) checks.Status {
+	if r.Status == checks.StatusFail {
+		return "finished"
+	}
+	return r.Status
 }
 
 func findingsNote(r *checks.Result) string {

@@ -243,8 +243,11 @@ func TestProgressPlain(t *testing.T) {
 	p := report.NewProgress(&buf, report.ProgressOptions{})
 	p.Event(checks.Event{Kind: checks.EventStarted, Name: "scan", Time: t0})
 	p.Event(checks.Event{Kind: checks.EventFinished, Name: "scan", Time: t0, Result: &checks.Result{Status: checks.StatusError, Error: "trivy\nnot found", DurationMS: 1500}})
+	// Before the policy has judged, findings are not "fail": the table
+	// after the verdict may well say warn.
+	p.Event(checks.Event{Kind: checks.EventFinished, Name: "workflow", Time: t0, Result: &checks.Result{Status: checks.StatusFail, Findings: []checks.Finding{{Rule: "R"}}, DurationMS: 109}})
 	p.Stop()
-	want := "readiness: scan started\nreadiness: scan error (1.5s): trivy not found\n"
+	want := "readiness: scan started\nreadiness: scan error (1.5s): trivy not found\nreadiness: workflow finished (109ms), 1 finding\n"
 	if buf.String() != want {
 		t.Errorf("got %q, want %q", buf.String(), want)
 	}
