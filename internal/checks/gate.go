@@ -69,7 +69,9 @@ func (e Env) ConfigDir() string {
 type Gate struct {
 	Type    string
 	Summary string
-	Rules   []Rule
+	// Rules is the gate's rules table, parsed on first use: building the
+	// command tree names every gate, and most commands never read a rule.
+	Rules *RuleBook
 	// New builds the check from its config; a bad `with:` block is a
 	// *config.Error naming the file and line.
 	New func(env Env, spec config.CheckSpec) (Check, error)

@@ -124,7 +124,7 @@ func (a *App) rules() map[string]checks.Rule {
 		m[r.ID] = r
 	}
 	for _, g := range a.Gates() {
-		for _, r := range g.Rules {
+		for _, r := range g.Rules.Rules() {
 			m[r.ID] = r
 		}
 	}

@@ -33,13 +33,20 @@ type FindingSpec struct {
 	Line     int    `yaml:"line"`
 }
 
+const testRules = `
+- id: TEST-FINDING
+  title: A test finding
+  severity: high
+  description: Raised by the test gate.
+  remediation: Change the test gate's configuration.
+`
+
 // Gate returns the test gate.
 func Gate() checks.Gate {
 	return checks.Gate{
 		Type:    "test",
 		Summary: "test-only gate with configurable behaviour",
-		Rules: []checks.Rule{{ID: "TEST-FINDING", Title: "A test finding", Severity: checks.SeverityHigh,
-			Description: "Raised by the test gate.", Remediation: "Change the test gate's configuration."}},
+		Rules: checks.NewRuleBook([]byte(testRules)),
 		New: func(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
 			var o Options
 			if err := config.DecodeStrict(env.ConfigFile, &spec.With, &o); err != nil {

@@ -41,7 +41,7 @@ func Gate() checks.Gate {
 	return checks.Gate{
 		Type:    Type,
 		Summary: "trivy scans every platform digest of the release images; critical and high vulnerabilities block",
-		Rules:   book.Rules(),
+		Rules:   book,
 		New:     fromSpec,
 	}
 }

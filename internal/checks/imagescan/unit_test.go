@@ -154,7 +154,7 @@ func TestRulesNamed(t *testing.T) {
 // Every rule a finding can carry is documented in rules.yaml.
 func TestRulesDocumented(t *testing.T) {
 	rules := map[string]bool{}
-	for _, r := range Gate().Rules {
+	for _, r := range Gate().Rules.Rules() {
 		rules[r.ID] = true
 	}
 	for _, id := range []string{VulnRule("CRITICAL"), VulnRule("HIGH"), VulnRule("MEDIUM"), VulnRule("LOW"), VulnRule("UNKNOWN"), RuleSecret, RuleMisconfig, RuleDBStale} {
@@ -390,7 +390,7 @@ func TestSARIFRulePerCVE(t *testing.T) {
 		Waivers: []evidence.WaiverStatus{}, Verdict: evidence.Verdict{Decision: evidence.NOGO},
 	}
 	rules := map[string]checks.Rule{}
-	for _, r := range Gate().Rules {
+	for _, r := range Gate().Rules.Rules() {
 		rules[r.ID] = r
 	}
 	var buf bytes.Buffer

@@ -24,7 +24,7 @@ func Gate() checks.Gate {
 	return checks.Gate{
 		Type:    "ledger",
 		Summary: "Run the inflight deduplication ledger's concurrency regression suite (in-process and across killed processes)",
-		Rules:   book.Rules(),
+		Rules:   book,
 		New:     fromSpec,
 	}
 }

@@ -26,7 +26,7 @@ func TestRulesNamed(t *testing.T) {
 
 func TestRulesCoverScenarios(t *testing.T) {
 	rules := map[string]bool{}
-	for _, r := range Gate().Rules {
+	for _, r := range Gate().Rules.Rules() {
 		if r.ID != RuleNotApplicable && r.ID != RuleRequiredNotApplicable { // about a driver, not an invariant
 			rules[r.ID] = true
 		}

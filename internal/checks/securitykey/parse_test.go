@@ -144,7 +144,7 @@ func TestOptionsValidate(t *testing.T) {
 
 func TestRulesDocumented(t *testing.T) {
 	rules := map[string]bool{}
-	for _, r := range Gate().Rules {
+	for _, r := range Gate().Rules.Rules() {
 		rules[r.ID] = true
 	}
 	used := map[string]bool{}

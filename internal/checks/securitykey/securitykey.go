@@ -44,7 +44,7 @@ func Gate() checks.Gate {
 	return checks.Gate{
 		Type:    Type,
 		Summary: "the published OpenPGP security contact key exists, is sound, can receive encrypted reports, and matches SECURITY.md",
-		Rules:   book.Rules(),
+		Rules:   book,
 		New:     fromSpec,
 		Command: command(),
 	}

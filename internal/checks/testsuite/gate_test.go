@@ -24,7 +24,7 @@ func TestRulesNamed(t *testing.T) {
 func TestRulesDocumented(t *testing.T) {
 	g := Gate()
 	var ids []string
-	for _, r := range g.Rules {
+	for _, r := range g.Rules.Rules() {
 		ids = append(ids, r.ID)
 	}
 	// The rule IDs the code emits, read from the source so that a new one

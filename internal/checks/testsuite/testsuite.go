@@ -50,7 +50,7 @@ func Gate() checks.Gate {
 	return checks.Gate{
 		Type:    Type,
 		Summary: "run the project's test suites, repeatedly, and require the regression tests that guard its blockers",
-		Rules:   book.Rules(),
+		Rules:   book,
 		New: func(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
 			return FromSpec(env, spec)
 		},

@@ -214,8 +214,8 @@ func TestRulesDocumented(t *testing.T) {
 			t.Errorf("rule %s is raised but not in rules.yaml", r)
 		}
 	}
-	if g := Gate(); g.Type != "workflow" || len(g.Rules) != len(ids) {
-		t.Errorf("Gate() = %s with %d rules", g.Type, len(g.Rules))
+	if g := Gate(); g.Type != "workflow" || len(g.Rules.Rules()) != len(ids) {
+		t.Errorf("Gate() = %s with %d rules", g.Type, len(g.Rules.Rules()))
 	}
 }
 

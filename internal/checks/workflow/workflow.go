@@ -33,7 +33,7 @@ func Gate() checks.Gate {
 	return checks.Gate{
 		Type:    Type,
 		Summary: "CI workflows scan the image, and block on HIGH/CRITICAL, before they sign or attest it",
-		Rules:   book.Rules(),
+		Rules:   book,
 		New:     fromSpec,
 		Command: command(),
 	}

@@ -18,8 +18,8 @@ import (
 // NewApp returns the App of the real tool on the given streams: the real
 // clock, the catalog's gates and every command group.
 func NewApp(io *cli.IOStreams) *cli.App {
-	// Building the gates parses their rules: only commands that need them
-	// (not `version`) pay for it.
+	// The command tree names every gate (their own commands); their rules
+	// tables are parsed only by commands that read them (not `version`).
 	return cli.NewApp(io, sync.OnceValue(catalog.Gates), commands)
 }
 
