@@ -29,6 +29,7 @@ var knownActions = map[string]actionReader{
 	"github/codeql-action/upload-sarif":  uploadAction("sarif_file"),
 	"actions/upload-artifact":            uploadAction("path"),
 	"actions/github-script":              (*analysis).githubScript,
+	"notaryproject/notation-action/sign": signInput("target_artifact_reference"),
 }
 
 // wrapperActions are actions that run one of their inputs as a shell
@@ -154,6 +155,19 @@ func uploadAction(input string) actionReader {
 	return func(a *analysis, w *jobWalk, s *stepInst, sc scope) {
 		e := w.newEvent(evUpload, actionName(s.Def.Uses), s, s.Def.Line)
 		e.Target, _ = a.with(s, sc, input)
+		w.emit(e)
+	}
+}
+
+// signInput reads an action that signs the image its input names.
+func signInput(input string) actionReader {
+	return func(a *analysis, w *jobWalk, s *stepInst, sc scope) {
+		e := w.newEvent(evSign, actionName(s.Def.Uses), s, s.Def.Line)
+		e.Target, _ = a.with(s, sc, input)
+		e.Written, e.TKind = s.Def.With[input].V, "image"
+		if e.Target == "" {
+			e.TKind = "unknown"
+		}
 		w.emit(e)
 	}
 }

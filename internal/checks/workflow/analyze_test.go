@@ -80,6 +80,9 @@ var wantRules = map[string]struct {
 	"cloud-login-tests":    {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
 	"sign-two-images":      {[]string{"WF-SCAN-REF-MISMATCH", "WF-SCAN-RESULTS-NOT-UPLOADED"}, []string{"gated", "not-gated"}},
 	"hidden-signers-gated": {[]string{"WF-SCAN-RESULTS-NOT-UPLOADED"}, repeat("gated", 6)},
+	// Issue 26, 1 (rest): PowerShell steps and notation-action/sign.
+	"pwsh-notation-signers": {repeat("WF-SIGN-BEFORE-SCAN", 3), repeat("not-gated", 3)},
+	"pwsh-notation-gated":   {nil, repeat("gated", 2)},
 }
 
 func repeat(s string, n int) []string {

@@ -37,10 +37,18 @@ func (a *analysis) runStep(w *jobWalk, s *stepInst, sc scope) {
 		a.foreignScript(w, s, sc, s.Def.Run, strings.Fields(name + " script")[0])
 		return
 	}
-	sh := shell.Parse(s.Def.Run, errexit, pipefail)
+	text, pwsh := s.Def.Run, name == "pwsh" || name == "powershell"
+	if pwsh {
+		text = pwshToShell(text)
+	}
+	from := len(w.job.events)
+	sh := shell.Parse(text, errexit, pipefail)
 	sc.local = map[string]string{}
 	for ci := range sh.Cmds {
 		a.command(w, s, sc, &sh, ci, runLine(s.Def, sh.Cmds[ci].Line), "", nil, 0)
+	}
+	if pwsh {
+		a.pwshUnread(w, s, s.Def.Run, from)
 	}
 }
 
