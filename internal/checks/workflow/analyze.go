@@ -353,6 +353,11 @@ type stepInst struct {
 	// comp is set for a step that calls a composite action, to resolve its outputs.
 	comp      *composite
 	compScope *stepInst
+	// written are the outputs a run: step writes to $GITHUB_OUTPUT, the
+	// last write of each; writtenAll is set after a write whose names are
+	// not visible.
+	written    map[string]string
+	writtenAll bool
 }
 
 func (a *analysis) buildGraph(f *wfFile) *graph {
@@ -617,6 +622,11 @@ func (a *analysis) resolveExpr(e string, sc scope, depth int) string {
 			prefix = sc.step.Prefix
 		}
 		target := sc.job.stepsByID[prefix+m[1]]
+		if name, ok := strings.CutPrefix(m[2], "outputs."); ok && target != nil {
+			if v, ok := target.written[name]; ok && readable(v) {
+				return v // its last write, as far as it can be read
+			}
+		}
 		if target != nil && target.comp != nil && strings.HasPrefix(m[2], "outputs.") {
 			if v, ok := target.comp.Outputs[strings.TrimPrefix(m[2], "outputs.")]; ok {
 				inner := scope{g: sc.g, job: sc.job, step: target.compScope}

@@ -83,6 +83,11 @@ var wantRules = map[string]struct {
 	// Issue 26, 1 (rest): PowerShell steps and notation-action/sign.
 	"pwsh-notation-signers": {repeat("WF-SIGN-BEFORE-SCAN", 3), repeat("not-gated", 3)},
 	"pwsh-notation-gated":   {nil, repeat("gated", 2)},
+	// Issue 26, 5: a value written to $GITHUB_ENV / $GITHUB_OUTPUT more
+	// than once is read as its last write, from the step after it.
+	"env-last-write": {[]string{"WF-PUSH-BEFORE-SCAN", "WF-SCAN-REF-MISMATCH", "WF-SCAN-REF-MISMATCH", "WF-SCAN-REF-MISMATCH", "WF-SCAN-RESULTS-NOT-UPLOADED"},
+		repeat("not-gated", 3)},
+	"env-last-write-gated": {nil, repeat("gated", 2)},
 }
 
 func repeat(s string, n int) []string {

@@ -901,14 +901,12 @@ func (a *analysis) shellState(w *jobWalk, sc scope, c *shell.Cmd, res func(strin
 			}
 		}
 		return cmdEnv, true
-	case "echo", "printf":
-		for _, r := range c.Redirs {
-			if strings.Contains(r.Target, "GITHUB_ENV") && len(ws) > 1 {
-				if n, v, ok := shell.SplitAssign(ws[len(ws)-1]); ok {
-					w.dyn[n] = res(v)
-				}
-			}
-		}
+	}
+	if x, ok := githubFileWrite(c, res); ok {
+		w.recordWrite(sc.step, x)
+		return cmdEnv, true
+	}
+	if ws[0] == "echo" || ws[0] == "printf" {
 		return cmdEnv, true
 	}
 	return cmdEnv, false

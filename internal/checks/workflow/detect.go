@@ -105,6 +105,10 @@ type jobWalk struct {
 	// the scripts, recipes and eval strings a step leads to.
 	sub int
 	dyn envMap
+	// pending are the $GITHUB_ENV writes of the step being walked; they
+	// reach dyn when it ends. pendingAll: a write whose names are not visible.
+	pending    envMap
+	pendingAll bool
 	// metas are docker/metadata-action steps by qualified id.
 	metas map[string]*stepInst
 }
@@ -155,6 +159,7 @@ func (a *analysis) walkStep(w *jobWalk, s *stepInst, depth int) {
 	case s.Def.Run != "":
 		a.runStep(w, s, sc)
 	}
+	w.flushEnv()
 }
 
 // composite inlines a local composite action's steps.
