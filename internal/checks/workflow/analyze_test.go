@@ -88,6 +88,11 @@ var wantRules = map[string]struct {
 	"env-last-write": {[]string{"WF-PUSH-BEFORE-SCAN", "WF-SCAN-REF-MISMATCH", "WF-SCAN-REF-MISMATCH", "WF-SCAN-REF-MISMATCH", "WF-SCAN-RESULTS-NOT-UPLOADED"},
 		repeat("not-gated", 3)},
 	"env-last-write-gated": {nil, repeat("gated", 2)},
+	// Issue 26, 5: a mutable tag scanned while a fresh digest is signed.
+	"mutable-tag-scan": {[]string{"WF-PUSH-BEFORE-SCAN", "WF-PUSH-BEFORE-SCAN", "WF-SCAN-REF-MISMATCH", "WF-SCAN-REF-MISMATCH"}, repeat("not-gated", 2)},
+	// The scanned tag is the job's own push (release tags pushed before
+	// the scan stay a medium finding).
+	"mutable-tag-scan-gated": {[]string{"WF-PUSH-BEFORE-SCAN", "WF-PUSH-BEFORE-SCAN"}, repeat("gated", 2)},
 }
 
 func repeat(s string, n int) []string {

@@ -586,6 +586,9 @@ func (a *analysis) compareRefsAsWritten(g *graph, scan, sign *event) refCmp {
 		so = a.origin(g, scan, st, sr)
 	}
 	gorig := a.origin(g, sign, gt, gr)
+	if c, ok := a.mutableTagScan(g, scan, sign, sr, gr, so, gorig, compared); ok {
+		return c
+	}
 	if so != nil && gorig != nil && so != gorig {
 		switch {
 		case so.Platforms != gorig.Platforms:
@@ -604,6 +607,55 @@ func (a *analysis) compareRefsAsWritten(g *graph, scan, sign *event) refCmp {
 		return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the tags differ (%s and %s)", sr.Tag, gr.Tag)}
 	}
 	return refCmp{}
+}
+
+// mutableTagScan recognises a scan of a mutable tag (:latest, the
+// previous release's tag) of the repository whose freshly built digest is
+// signed, where no build before the scan produced that tag: the tag names
+// whatever was pushed last, not the digest signed.
+func (a *analysis) mutableTagScan(g *graph, scan, sign *event, sr, gr imageref.Ref, so, gorig *event, compared string) (refCmp, bool) {
+	if so != nil || gorig == nil || gorig.DigestOf == "" || !strings.Contains(gr.Digest, gorig.DigestOf) ||
+		scan.TKind != "image" || sr.Digest != "" || !known(sr.Repo) || opaque(sr.Tag) || sr.Repo != gr.Repo {
+		return refCmp{}, false
+	}
+	tag := sr.Tag
+	if tag == "" {
+		tag = "latest"
+	}
+	if g2 := scan.g; g2 != nil {
+		g = g2
+	}
+	for _, e := range g.events {
+		if e.Kind != evBuild && e.Kind != evPush || !(e.Job == scan.Job && e.before(scan) || g.before(e.Job, scan.Job)) {
+			continue
+		}
+		for _, t := range append(slices.Clone(e.Tags), e.Written) {
+			tr := imageref.Parse(t)
+			if strings.Contains(t, ".outputs.tags") || wholeExpr(t) || tr.Repo == sr.Repo && (tr.Tag == tag || mayBeTag(tr.Tag)) {
+				return refCmp{}, false // this build may have pushed the tag scanned
+			}
+		}
+	}
+	return refCmp{Mismatch: true, Compared: compared,
+		Why: fmt.Sprintf("it scans the mutable tag %s, which no build before the scan produced, so it names whatever was pushed last (an earlier release), while the digest signed is the one built at %s",
+			quote(sr.Repo+":"+tag), gorig.ref(g).Location())}, true
+}
+
+// mayBeTag reports whether a pushed tag that is not literal could be a
+// fixed tag such as latest: a value from env, inputs, vars or a list of
+// tags could; github.sha, github.ref_name or a step's version output is
+// this run's own.
+func mayBeTag(tag string) bool {
+	if !strings.Contains(tag, "${{") {
+		return strings.ContainsAny(tag, "$`")
+	}
+	for _, sp := range exprSpans(tag) {
+		e := normExpr(tag[sp.start+3 : sp.end-2])
+		if !strings.HasPrefix(e, "github.") && !strings.HasPrefix(e, "steps.") && !strings.HasPrefix(e, "jobs.") && !strings.HasPrefix(e, "needs.") {
+			return true
+		}
+	}
+	return false
 }
 
 func known(repo string) bool { return repo != "" && !wholeExpr(repo) && !opaque(repo) }
