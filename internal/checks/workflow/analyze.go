@@ -74,6 +74,9 @@ type analysis struct {
 	actions map[string]*actionLoad
 	scripts map[string]*scriptLoad
 	configs map[string]map[string]any
+	// ignores caches the judgement of ignore policies, files and VEX
+	// documents by kind and path ("" when they ignore nothing wholesale).
+	ignores map[string]string
 	report  *Report
 	seen    map[string]bool
 	graphs  []*graph
@@ -110,7 +113,7 @@ func AnalyzeWith(ctx context.Context, cfg Config) (Report, error) {
 	a := &analysis{
 		ctx: ctx, cfg: cfg, root: root, fsys: fsys,
 		files: map[string]*wfFile{}, actions: map[string]*actionLoad{}, scripts: map[string]*scriptLoad{},
-		configs: map[string]map[string]any{}, seen: map[string]bool{},
+		configs: map[string]map[string]any{}, seen: map[string]bool{}, ignores: map[string]string{},
 		report: &Report{Root: root, Dir: filepath.ToSlash(filepath.Clean(cfg.Dir)), Workflows: []WorkflowInfo{},
 			Signings: []Signing{}, Scans: []ScanStep{}, Findings: []checks.Finding{}},
 	}

@@ -93,6 +93,10 @@ var wantRules = map[string]struct {
 	// The scanned tag is the job's own push (release tags pushed before
 	// the scan stay a medium finding).
 	"mutable-tag-scan-gated": {[]string{"WF-PUSH-BEFORE-SCAN", "WF-PUSH-BEFORE-SCAN"}, repeat("gated", 2)},
+	// Issue 26, 6: ignore policies, ignore files, VEX and grype ignore
+	// rules that drop everything, and one that cannot be read.
+	"scan-ignores-all":    {repeat("WF-SCAN-NOT-BLOCKING", 5), repeat("not-gated", 5)},
+	"scan-ignores-scoped": {nil, repeat("gated", 4)},
 }
 
 func repeat(s string, n int) []string {

@@ -530,6 +530,11 @@ func (a *analysis) trivyCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk
 		exit, hasExit, src = fmt.Sprint(v), true, "exit-code in "+a.configName(cfgPath, def)
 	}
 	e.ToolBlocking, e.ToolReasons = exitCodeBlocking(exit, hasExit, src, "the trivy command")
+	flagVal := func(f string) (string, bool) {
+		v, ok := flags[f]
+		return res(v), ok
+	}
+	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(workDir(s), trivyIgnoreInputs(flagVal, envOf, cfg))...)
 	sev, hasSev := flagOf(flags, "-s", "--severity")
 	sevSrc := "--severity"
 	if hasSev {
@@ -602,6 +607,7 @@ func (a *analysis) grypeCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk
 		e.ToolBlocking = true
 		e.Severities, e.SevGap = grypeThreshold(failOn, src)
 	}
+	e.ToolReasons = append(e.ToolReasons, a.grypeIgnores(s, cfgPath, cfg, flags["--vex"], res)...)
 	if p, ok := flags["--platform"]; ok {
 		e.ScanPlatforms = a.platformValues(w.job, res(p))
 	}

@@ -380,6 +380,20 @@ func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
 		}
 	}
 	e.ToolBlocking, e.ToolReasons = exitCodeBlocking(exit, hasExit, src, "trivy-action")
+	input := func(f string) (string, bool) {
+		switch f {
+		case "--ignorefile":
+			return a.with(s, sc, "trivyignores")
+		case "--ignore-policy":
+			return a.with(s, sc, "ignore-policy")
+		}
+		return "", false
+	}
+	env := func(k string) (string, bool) {
+		v, ok := sc.envLookup(k, false)
+		return a.resolveExprs(v, sc, 0), ok
+	}
+	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(".", trivyIgnoreInputs(input, env, cfg))...)
 	sev, hasSev := a.with(s, sc, "severity")
 	sevSrc := "severity"
 	if !hasSev || sev == "" {
@@ -445,6 +459,7 @@ func (a *analysis) scanAction(w *jobWalk, s *stepInst, sc scope) {
 		cut = "medium"
 	}
 	e.Severities, e.SevGap = grypeThreshold(cut, "severity-cutoff")
+	e.ToolReasons = append(e.ToolReasons, a.grypeIgnores(s, "", a.toolConfig("", ".grype.yaml"), "", func(x string) string { return x })...)
 	e.Output, _ = a.with(s, sc, "output-file")
 	if e.Output == "" && (s.Def.With["output-format"].V == "" || strings.EqualFold(s.Def.With["output-format"].V, "sarif")) {
 		e.Output = "(steps." + s.Def.ID + ".outputs.sarif)"
