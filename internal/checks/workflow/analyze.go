@@ -52,6 +52,10 @@ type Config struct {
 	Actionlint bool
 	// MaxFileBytes bounds each file read (DefaultMaxFileBytes when 0).
 	MaxFileBytes int64
+	// Reusable reads reusable workflows of other repositories (uses:
+	// owner/repo/PATH@ref), pinned to the ref; nil: they are not read, and
+	// one handed signing capability counts as signing (fail closed).
+	Reusable WorkflowSource
 
 	// fsys replaces the repository on disk (tests and fuzzing).
 	fsys fs.FS
@@ -328,10 +332,11 @@ type jobInst struct {
 	// Called is the local reusable workflow this job calls; Children its jobs.
 	Called   *wfFile
 	Children []*jobInst
-	// Remote is a reusable workflow in another repository.
-	Remote string
-	Needs  []string // direct needs, as leaf keys
-	Steps  []*stepInst
+	// Remote is a reusable workflow in another repository that was not
+	// read; RemoteWhy says why, when a source was asked.
+	Remote, RemoteWhy string
+	Needs             []string // direct needs, as leaf keys
+	Steps             []*stepInst
 	// stepsByID indexes steps by prefix+id for steps.* expressions.
 	stepsByID map[string]*stepInst
 	events    []*event
@@ -394,9 +399,26 @@ func (a *analysis) instantiate(g *graph, f *wfFile, prefix string, parent *jobIn
 			continue
 		}
 		lp, local := localWorkflowPath(d.Uses)
+		rr, remote := parseRemoteWorkflow(d.Uses)
+		if local && f.remote != nil {
+			// ./ in a remote workflow is its own repository, at the same ref.
+			rr, remote, local = RemoteWorkflow{Owner: f.remote.Owner, Repo: f.remote.Repo, Path: lp, Ref: f.remote.Ref}, true, false
+		}
+		if remote {
+			lp = rr.String()
+		}
 		switch {
-		case !local:
+		case !local && !remote:
 			j.Remote = d.Uses
+		case remote && (slices.Contains(stack, lp) || depth >= maxCallDepth):
+			j.Remote = d.Uses
+		case remote:
+			called, why := a.loadRemote(rr)
+			if called == nil {
+				j.Remote, j.RemoteWhy = d.Uses, why
+				continue
+			}
+			a.callInto(g, j, called, depth, append(slices.Clone(stack), lp))
 		case slices.Contains(stack, lp) || depth >= maxCallDepth:
 			a.add(book.Finding("WF-UNRESOLVED-REUSABLE", stepSubject(g.file.Path, j.Key, "call"),
 				fmt.Sprintf("Job %q calls %s, which is already being expanded (a cycle) or nested deeper than %d; it was not followed.", d.ID, d.Uses, maxCallDepth),
@@ -414,14 +436,19 @@ func (a *analysis) instantiate(g *graph, f *wfFile, prefix string, parent *jobIn
 				j.Remote = d.Uses
 				continue
 			}
-			j.Called = called
-			before := len(g.jobs)
-			a.instantiate(g, called, j.Key+"/", j, depth+1, append(slices.Clone(stack), lp))
-			for _, c := range g.jobs[before:] {
-				if c.Parent == j {
-					j.Children = append(j.Children, c)
-				}
-			}
+			a.callInto(g, j, called, depth, append(slices.Clone(stack), lp))
+		}
+	}
+}
+
+// callInto expands the jobs of the reusable workflow that job j calls.
+func (a *analysis) callInto(g *graph, j *jobInst, called *wfFile, depth int, stack []string) {
+	j.Called = called
+	before := len(g.jobs)
+	a.instantiate(g, called, j.Key+"/", j, depth+1, stack)
+	for _, c := range g.jobs[before:] {
+		if c.Parent == j {
+			j.Children = append(j.Children, c)
 		}
 	}
 }

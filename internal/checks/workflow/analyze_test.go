@@ -97,6 +97,15 @@ var wantRules = map[string]struct {
 	// rules that drop everything, and one that cannot be read.
 	"scan-ignores-all":    {repeat("WF-SCAN-NOT-BLOCKING", 5), repeat("not-gated", 5)},
 	"scan-ignores-scoped": {nil, repeat("gated", 4)},
+	// Issue 26, 4: remote reusable workflows read from a cache, pinned to
+	// the ref; one not in the cache and handed secrets fails closed.
+	"remote-reusable-cache":       {[]string{"WF-SIGN-BEFORE-SCAN", "WF-SIGN-BEFORE-SCAN", "WF-SIGNING-NOT-VISIBLE", "WF-UNRESOLVED-REUSABLE"}, repeat("not-gated", 2)},
+	"remote-reusable-cache-gated": {nil, []string{"gated"}},
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 func repeat(s string, n int) []string {
@@ -124,7 +133,11 @@ func TestCases(t *testing.T) {
 			if !ok {
 				t.Fatalf("testdata/cases/%s has no entry in wantRules", name)
 			}
-			rep, err := Analyze(context.Background(), filepath.Join("testdata/cases", name), DefaultDir)
+			cfg := Config{Root: filepath.Join("testdata/cases", name), Dir: DefaultDir, Actionlint: true}
+			if cache := filepath.Join(cfg.Root, "reusable-cache"); dirExists(cache) {
+				cfg.Reusable = DirSource{Dir: cache}
+			}
+			rep, err := AnalyzeWith(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -300,17 +300,19 @@ func (a *analysis) remoteJob(g *graph, j *jobInst) {
 		g.events = append(g.events, e)
 	}
 	if subject := j.File.Path + "/" + j.Def.ID; !a.reported("WF-UNRESOLVED-REUSABLE/" + subject) {
-		f := book.Finding("WF-UNRESOLVED-REUSABLE", subject,
-			fmt.Sprintf("Job %s calls %s, a reusable workflow in another repository; whether it signs or scans is not visible here and was not assumed.",
-				j.display(), j.Remote),
-			&checks.Location{Path: j.File.Path, Line: j.Def.UsesLine}).With(map[string]any{"uses": j.Remote, "workflow": g.file.Path, "job": j.Key})
-		// This finding has always gone out without the rule's remediation,
-		// unlike every other WF-UNRESOLVED-REUSABLE; kept so that the
-		// evidence is unchanged by the rules-as-data refactor. Delete the
-		// line to fix it.
-		f.Remediation = ""
-		a.add(f)
+		a.add(book.Finding("WF-UNRESOLVED-REUSABLE", subject,
+			fmt.Sprintf("Job %s calls %s, a reusable workflow in another repository%s; whether it signs or scans is not visible here and was not assumed.",
+				j.display(), j.Remote, because(j.RemoteWhy)),
+			&checks.Location{Path: j.File.Path, Line: j.Def.UsesLine}).With(map[string]any{"uses": j.Remote, "workflow": g.file.Path, "job": j.Key}))
 	}
+}
+
+// because renders why a remote workflow was not read, when known.
+func because(why string) string {
+	if why == "" {
+		return ""
+	}
+	return " that could not be read (" + why + ")"
 }
 
 // remoteSigningCapability says what a call to a remote reusable workflow

@@ -40,6 +40,9 @@ type wfFile struct {
 	InvalidLine int
 	// ParseErrors are actionlint's structural complaints (the file was still analysed).
 	ParseErrors []*actionlint.Error
+	// remote is set for a reusable workflow of another repository, read
+	// through Config.Reusable: its ./ calls are to that repository.
+	remote *RemoteWorkflow
 }
 
 // jobDef is one job as written.
