@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
@@ -74,22 +75,25 @@ type analysis struct {
 	cfg     Config
 	root    string // absolute
 	fsys    fs.FS  // the repository
-	files   map[string]*wfFile
+	files   map[string]*model.Workflow
 	actions map[string]*actionLoad
 	scripts map[string]*scriptLoad
 	configs map[string]map[string]any
 	// ignores caches the judgement of ignore policies, files and VEX
 	// documents by kind and path ("" when they ignore nothing wholesale).
 	ignores map[string]string
-	report  *Report
-	seen    map[string]bool
-	graphs  []*graph
+	// remoteOf is where a workflow read through Config.Reusable comes
+	// from: its ./ calls are to that repository.
+	remoteOf map[*model.Workflow]*RemoteWorkflow
+	report   *Report
+	seen     map[string]bool
+	graphs   []*graph
 	// events of every graph, for scans in other workflows.
 	all []*event
 }
 
 type actionLoad struct {
-	c   *composite
+	c   *model.Action
 	err error
 }
 
@@ -116,8 +120,9 @@ func AnalyzeWith(ctx context.Context, cfg Config) (Report, error) {
 	}
 	a := &analysis{
 		ctx: ctx, cfg: cfg, root: root, fsys: fsys,
-		files: map[string]*wfFile{}, actions: map[string]*actionLoad{}, scripts: map[string]*scriptLoad{},
+		files: map[string]*model.Workflow{}, actions: map[string]*actionLoad{}, scripts: map[string]*scriptLoad{},
 		configs: map[string]map[string]any{}, seen: map[string]bool{}, ignores: map[string]string{},
+		remoteOf: map[*model.Workflow]*RemoteWorkflow{},
 		report: &Report{Root: root, Dir: filepath.ToSlash(filepath.Clean(cfg.Dir)), Workflows: []WorkflowInfo{},
 			Signings: []Signing{}, Scans: []ScanStep{}, Findings: []checks.Finding{}},
 	}
@@ -125,7 +130,7 @@ func AnalyzeWith(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	var units []*wfFile
+	var units []*model.Workflow
 	called := map[string][]string{}
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
@@ -264,7 +269,7 @@ func (e *tooLargeError) Error() string {
 
 // loadWorkflow reads and parses one workflow file, once. A file that
 // cannot be analysed is reported as WF-INVALID-WORKFLOW.
-func (a *analysis) loadWorkflow(rel string) *wfFile {
+func (a *analysis) loadWorkflow(rel string) *model.Workflow {
 	if f, ok := a.files[rel]; ok {
 		return f
 	}
@@ -278,12 +283,12 @@ func (a *analysis) loadWorkflow(rel string) *wfFile {
 		} else if errors.Is(err, fs.ErrNotExist) {
 			msg = "does not exist"
 		}
-		f := &wfFile{Path: rel, Invalid: msg}
+		f := &model.Workflow{Path: rel, Invalid: msg}
 		a.files[rel] = f
 		a.add(invalidFinding(f))
 		return f
 	}
-	f := parseWorkflow(rel, src)
+	f := model.ParseWorkflow(rel, src)
 	a.files[rel] = f
 	if f.Invalid != "" {
 		a.add(invalidFinding(f))
@@ -314,7 +319,7 @@ func localWorkflowPath(uses string) (string, bool) {
 // graph is one top-level workflow with its local reusable workflows
 // expanded into the job graph.
 type graph struct {
-	file    *wfFile
+	file    *model.Workflow
 	jobs    []*jobInst // every job instance, callers included, in order
 	byKey   map[string]*jobInst
 	closure map[string]map[string]bool
@@ -325,12 +330,12 @@ type graph struct {
 // caller/inner and inherit the caller's needs and if:.
 type jobInst struct {
 	Key    string
-	Def    *jobDef
-	File   *wfFile
+	Def    *model.Job
+	File   *model.Workflow
 	Parent *jobInst // the calling job, inside a reusable workflow
 	Prefix string   // key prefix of its sibling jobs
 	// Called is the local reusable workflow this job calls; Children its jobs.
-	Called   *wfFile
+	Called   *model.Workflow
 	Children []*jobInst
 	// Remote is a reusable workflow in another repository that was not
 	// read; RemoteWhy says why, when a source was asked.
@@ -346,20 +351,20 @@ func (j *jobInst) leaf() bool { return j.Called == nil }
 
 // stepInst is one step as it runs, composite actions inlined.
 type stepInst struct {
-	Def *stepDef
+	Def *model.Step
 	Job *jobInst
 	Seq int
 	Key string
 	// Ifs and COEs are the step's own if:/continue-on-error and those of
 	// the composite-action steps it is inside.
 	Ifs, COEs []string
-	Envs      []envMap // innermost first
+	Envs      []model.Env // innermost first
 	// Inputs are a composite action's inputs, resolved in the caller.
 	Inputs map[string]string
 	Prefix string // namespace of steps.* ids inside a composite action
 	Via    []string
 	// comp is set for a step that calls a composite action, to resolve its outputs.
-	comp      *composite
+	comp      *model.Action
 	compScope *stepInst
 	// written are the outputs a run: step writes to $GITHUB_OUTPUT, the
 	// last write of each; writtenAll is set after a write whose names are
@@ -368,7 +373,7 @@ type stepInst struct {
 	writtenAll bool
 }
 
-func (a *analysis) buildGraph(f *wfFile) *graph {
+func (a *analysis) buildGraph(f *model.Workflow) *graph {
 	g := &graph{file: f, byKey: map[string]*jobInst{}, closure: map[string]map[string]bool{}}
 	a.instantiate(g, f, "", nil, 0, []string{f.Path})
 	for _, j := range g.jobs {
@@ -390,7 +395,7 @@ func (a *analysis) buildGraph(f *wfFile) *graph {
 	return g
 }
 
-func (a *analysis) instantiate(g *graph, f *wfFile, prefix string, parent *jobInst, depth int, stack []string) {
+func (a *analysis) instantiate(g *graph, f *model.Workflow, prefix string, parent *jobInst, depth int, stack []string) {
 	for _, d := range f.Jobs {
 		j := &jobInst{Key: prefix + d.ID, Def: d, File: f, Parent: parent, Prefix: prefix, stepsByID: map[string]*stepInst{}}
 		g.jobs = append(g.jobs, j)
@@ -400,9 +405,9 @@ func (a *analysis) instantiate(g *graph, f *wfFile, prefix string, parent *jobIn
 		}
 		lp, local := localWorkflowPath(d.Uses)
 		rr, remote := parseRemoteWorkflow(d.Uses)
-		if local && f.remote != nil {
+		if from := a.remoteOf[f]; local && from != nil {
 			// ./ in a remote workflow is its own repository, at the same ref.
-			rr, remote, local = RemoteWorkflow{Owner: f.remote.Owner, Repo: f.remote.Repo, Path: lp, Ref: f.remote.Ref}, true, false
+			rr, remote, local = RemoteWorkflow{Owner: from.Owner, Repo: from.Repo, Path: lp, Ref: from.Ref}, true, false
 		}
 		if remote {
 			lp = rr.String()
@@ -442,7 +447,7 @@ func (a *analysis) instantiate(g *graph, f *wfFile, prefix string, parent *jobIn
 }
 
 // callInto expands the jobs of the reusable workflow that job j calls.
-func (a *analysis) callInto(g *graph, j *jobInst, called *wfFile, depth int, stack []string) {
+func (a *analysis) callInto(g *graph, j *jobInst, called *model.Workflow, depth int, stack []string) {
 	j.Called = called
 	before := len(g.jobs)
 	a.instantiate(g, called, j.Key+"/", j, depth+1, stack)
@@ -511,7 +516,7 @@ type scope struct {
 	g     *graph
 	job   *jobInst
 	step  *stepInst
-	dyn   envMap            // GITHUB_ENV written by earlier steps of the job
+	dyn   model.Env         // GITHUB_ENV written by earlier steps of the job
 	local map[string]string // shell variables assigned earlier in the script
 }
 
@@ -528,19 +533,19 @@ var githubEnvVars = map[string]string{
 func (sc scope) envLookup(name string, fold bool) (string, bool) {
 	if sc.step != nil {
 		for _, e := range sc.step.Envs {
-			if v, ok := e.lookup(name, fold); ok {
+			if v, ok := e.Lookup(name, fold); ok {
 				return v, true
 			}
 		}
 	}
-	if v, ok := sc.dyn.lookup(name, fold); ok {
+	if v, ok := sc.dyn.Lookup(name, fold); ok {
 		return v, true
 	}
 	if sc.job != nil {
-		if v, ok := sc.job.Def.Env.lookup(name, fold); ok {
+		if v, ok := sc.job.Def.Env.Lookup(name, fold); ok {
 			return v, true
 		}
-		if v, ok := sc.job.File.Env.lookup(name, fold); ok {
+		if v, ok := sc.job.File.Env.Lookup(name, fold); ok {
 			return v, true
 		}
 	}
@@ -598,16 +603,16 @@ func (a *analysis) resolveShell(s string, sc scope) string {
 // resolveExprs replaces each ${{ … }} with what it stands for as far as
 // the repository shows, or its normalised text.
 func (a *analysis) resolveExprs(s string, sc scope, depth int) string {
-	spans := exprSpans(s)
+	spans := model.ExprSpans(s)
 	if len(spans) == 0 {
 		return s
 	}
 	var b strings.Builder
 	prev := 0
 	for _, sp := range spans {
-		b.WriteString(s[prev:sp.start])
-		b.WriteString(a.resolveExpr(normExpr(s[sp.start+3:sp.end-2]), sc, depth))
-		prev = sp.end
+		b.WriteString(s[prev:sp.Start])
+		b.WriteString(a.resolveExpr(model.NormExpr(s[sp.Start+3:sp.End-2]), sc, depth))
+		prev = sp.End
 	}
 	b.WriteString(s[prev:])
 	return b.String()
@@ -707,9 +712,9 @@ func (a *analysis) jobOutput(g *graph, j *jobInst, name string, depth int) strin
 			return keep
 		}
 		// jobs.K.outputs.P inside the called workflow.
-		spans := exprSpans(v)
+		spans := model.ExprSpans(v)
 		if len(spans) == 1 {
-			if m := jobsOutRE().FindStringSubmatch(normExpr(v[spans[0].start+3 : spans[0].end-2])); m != nil {
+			if m := jobsOutRE().FindStringSubmatch(model.NormExpr(v[spans[0].Start+3 : spans[0].End-2])); m != nil {
 				if c := g.byKey[j.Key+"/"+m[1]]; c != nil {
 					return a.jobOutput(g, c, m[2], depth+1)
 				}

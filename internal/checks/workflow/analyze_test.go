@@ -12,6 +12,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/testutil/golden"
 
 	"github.com/google/go-cmp/cmp"
@@ -186,7 +187,7 @@ func render(rep Report) string {
 			fmt.Fprintf(&b, " error=%q", w.Error)
 		}
 		b.WriteString("\n")
-		for _, k := range sortedKeys(w.Jobs) {
+		for _, k := range model.SortedKeys(w.Jobs) {
 			fmt.Fprintf(&b, "  job %s needs [%s]\n", k, strings.Join(w.Jobs[k], " "))
 		}
 	}

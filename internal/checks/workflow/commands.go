@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/toolflags"
 )
@@ -53,7 +54,7 @@ func (a *analysis) runStep(w *jobWalk, s *stepInst, sc scope) {
 }
 
 // runLine maps a script line to a file line.
-func runLine(d *stepDef, scriptLine int) int {
+func runLine(d *model.Step, scriptLine int) int {
 	switch {
 	case d.RunLiteral:
 		return d.RunLine + 1 + scriptLine

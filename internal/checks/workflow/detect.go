@@ -14,6 +14,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
@@ -104,10 +105,10 @@ type jobWalk struct {
 	// sub numbers the events of the job in the order they happen, across
 	// the scripts, recipes and eval strings a step leads to.
 	sub int
-	dyn envMap
+	dyn model.Env
 	// pending are the $GITHUB_ENV writes of the step being walked; they
 	// reach dyn when it ends. pendingAll: a write whose names are not visible.
-	pending    envMap
+	pending    model.Env
 	pendingAll bool
 	// metas are docker/metadata-action steps by qualified id.
 	metas map[string]*stepInst
@@ -123,9 +124,9 @@ func (a *analysis) detect(g *graph) {
 			a.remoteJob(g, j)
 			continue
 		}
-		w := &jobWalk{g: g, job: j, dyn: envMap{}, metas: map[string]*stepInst{}}
+		w := &jobWalk{g: g, job: j, dyn: model.Env{}, metas: map[string]*stepInst{}}
 		for i, d := range j.Def.Steps {
-			s := &stepInst{Def: d, Job: j, Key: stepKey(d, i), Envs: []envMap{d.Env}}
+			s := &stepInst{Def: d, Job: j, Key: model.StepKey(d, i), Envs: []model.Env{d.Env}}
 			if d.If != "" {
 				s.Ifs = []string{d.If}
 			}
@@ -165,7 +166,7 @@ func (a *analysis) walkStep(w *jobWalk, s *stepInst, depth int) {
 // composite inlines a local composite action's steps.
 func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
 	dir := path.Clean(strings.TrimPrefix(s.Def.Uses, "./"))
-	var c *composite
+	var c *model.Action
 	var err error
 	if depth >= maxCompDepth || slices.Contains(s.Via, dir) {
 		err = fmt.Errorf("it is nested deeper than %d or includes itself", maxCompDepth)
@@ -174,7 +175,7 @@ func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
 	}
 	if err != nil {
 		a.add(book.Finding("WF-UNRESOLVED-ACTION", stepSubject(w.g.file.Path, w.job.Key, s.Key),
-			fmt.Sprintf("Step %s uses the local action %s, but %v; what it does is not visible.", displayStep(s.Def), s.Def.Uses, err),
+			fmt.Sprintf("Step %s uses the local action %s, but %v; what it does is not visible.", model.DisplayStep(s.Def), s.Def.Uses, err),
 			&checks.Location{Path: s.Def.Path, Line: s.Def.Line}).With(map[string]any{"uses": s.Def.Uses}))
 		w.emit(w.newEvent(evOpaque, s.Def.Uses, s, s.Def.Line))
 		return
@@ -193,8 +194,8 @@ func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
 	s.comp = c
 	s.compScope = &stepInst{Job: w.job, Inputs: inputs, Prefix: prefix, Envs: s.Envs}
 	for i, d := range c.Steps {
-		in := &stepInst{Def: d, Job: w.job, Key: prefix + stepKey(d, i), Inputs: inputs, Prefix: prefix,
-			Via: append(slices.Clone(s.Via), dir), Envs: append([]envMap{d.Env}, s.Envs...),
+		in := &stepInst{Def: d, Job: w.job, Key: prefix + model.StepKey(d, i), Inputs: inputs, Prefix: prefix,
+			Via: append(slices.Clone(s.Via), dir), Envs: append([]model.Env{d.Env}, s.Envs...),
 			Ifs: slices.Clone(s.Ifs), COEs: slices.Clone(s.COEs)}
 		if d.If != "" {
 			in.Ifs = append(in.Ifs, d.If)
@@ -206,7 +207,7 @@ func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
 	}
 }
 
-func (a *analysis) loadAction(dir string) (*composite, error) {
+func (a *analysis) loadAction(dir string) (*model.Action, error) {
 	if l, ok := a.actions[dir]; ok {
 		return l.c, l.err
 	}
@@ -225,7 +226,7 @@ func (a *analysis) loadAction(dir string) (*composite, error) {
 			}
 			continue
 		}
-		l.c, l.err = parseAction(p, src)
+		l.c, l.err = model.ParseAction(p, src)
 		break
 	}
 	if l.c == nil && l.err == nil {
@@ -233,12 +234,6 @@ func (a *analysis) loadAction(dir string) (*composite, error) {
 	}
 	a.actions[dir] = &l
 	return l.c, l.err
-}
-
-// actionName is uses: without its @ref, lower-cased.
-func actionName(uses string) string {
-	n, _, _ := strings.Cut(uses, "@")
-	return strings.ToLower(strings.TrimSpace(n))
 }
 
 func (w *jobWalk) newEvent(kind evKind, tool string, s *stepInst, line int) *event {
@@ -261,12 +256,12 @@ func (a *analysis) with(s *stepInst, sc scope, key string) (string, bool) {
 // repository: the SLSA container generator attests; anything else is
 // reported as not visible.
 func (a *analysis) remoteJob(g *graph, j *jobInst) {
-	name := actionName(j.Remote)
+	name := model.ActionName(j.Remote)
 	short := path.Base(name)
 	if _, ref, ok := strings.Cut(j.Remote, "@"); ok {
 		short += "@" + ref
 	}
-	s := &stepInst{Def: &stepDef{Path: j.File.Path, Line: j.Def.UsesLine, Uses: j.Remote, Name: "uses " + short}, Job: j, Key: "call", Seq: 1}
+	s := &stepInst{Def: &model.Step{Path: j.File.Path, Line: j.Def.UsesLine, Uses: j.Remote, Name: "uses " + short}, Job: j, Key: "call", Seq: 1}
 	if strings.HasPrefix(name, "slsa-framework/slsa-github-generator/.github/workflows/") {
 		e := &event{Kind: evSign, Tool: path.Base(name), Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine}
 		sc := scope{g: g, job: j}
@@ -480,7 +475,7 @@ func (a *analysis) buildPush(w *jobWalk, s *stepInst, sc scope) {
 	}
 	e := w.newEvent(kind, "docker/build-push-action", s, s.Def.Line)
 	tags, _ := a.with(s, sc, "tags")
-	e.Tags = splitList(tags)
+	e.Tags = model.SplitList(tags)
 	e.Release = a.releaseTags(w, e.Tags, outputs)
 	e.Platforms, _ = a.with(s, sc, "platforms")
 	var inputs []string
@@ -653,7 +648,7 @@ func (a *analysis) goreleaser(w *jobWalk, s *stepInst, line int, args []string, 
 	}
 	a.add(book.Finding("WF-UNRESOLVED-ACTION", stepSubject(w.g.file.Path, w.job.Key, s.Key),
 		fmt.Sprintf("Step %s runs goreleaser, but its configuration (%s) is not in the repository; whether it signs is not visible.",
-			displayStep(s.Def), strings.Join(candidates, ", ")),
+			model.DisplayStep(s.Def), strings.Join(candidates, ", ")),
 		&checks.Location{Path: s.Def.Path, Line: line}))
 }
 
@@ -739,7 +734,7 @@ func trivySeverities(v string, set bool, src string) ([]string, string) {
 	if strings.Contains(v, "$") {
 		return nil, fmt.Sprintf("%s is %q, which cannot be evaluated before the run", src, v)
 	}
-	sev := severityList(v)
+	sev := model.SeverityList(v)
 	var missing []string
 	for _, want := range []string{"CRITICAL", "HIGH"} {
 		if !slices.Contains(sev, want) {
@@ -778,8 +773,8 @@ func grypeThreshold(v, src string) ([]string, string) {
 // expression standing for the job's matrix values.
 func (a *analysis) platformValues(j *jobInst, v string) []string {
 	var out []string
-	for _, p := range splitList(v) {
-		if m := matrixRefRE().FindStringSubmatch(p); m != nil && wholeExpr(p) {
+	for _, p := range model.SplitList(v) {
+		if m := matrixRefRE().FindStringSubmatch(p); m != nil && model.WholeExpr(p) {
 			out = append(out, j.Def.Matrix[m[1]]...)
 			continue
 		}
@@ -795,16 +790,16 @@ var qualifiedRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompi
 // → outputs.version), never for the names of the jobs and steps it passes
 // through, which say nothing about the tag.
 func tagValue(tag string) string {
-	spans := exprSpans(tag)
+	spans := model.ExprSpans(tag)
 	if len(spans) == 0 {
 		return tag
 	}
 	var b strings.Builder
 	prev := 0
 	for _, sp := range spans {
-		b.WriteString(tag[prev:sp.start])
-		b.WriteString(qualifiedRE().ReplaceAllString(normExpr(tag[sp.start+3:sp.end-2]), ""))
-		prev = sp.end
+		b.WriteString(tag[prev:sp.Start])
+		b.WriteString(qualifiedRE().ReplaceAllString(model.NormExpr(tag[sp.Start+3:sp.End-2]), ""))
+		prev = sp.End
 	}
 	b.WriteString(tag[prev:])
 	return b.String()

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
@@ -169,7 +170,7 @@ func (w *jobWalk) recordWrite(s *stepInst, x ghWrite) {
 		return
 	}
 	if w.pending == nil {
-		w.pending = envMap{}
+		w.pending = model.Env{}
 	}
 	if x.all {
 		w.pendingAll = true
@@ -200,9 +201,9 @@ func (w *jobWalk) flushEnv() {
 // readable reports whether a written value can stand in for the output
 // that names it: no shell expansion is left in it outside ${{ }}.
 func readable(v string) bool {
-	spans := exprSpans(v)
+	spans := model.ExprSpans(v)
 	for i := len(spans) - 1; i >= 0; i-- {
-		v = v[:spans[i].start] + v[spans[i].end:]
+		v = v[:spans[i].Start] + v[spans[i].End:]
 	}
 	return !strings.ContainsAny(v, "$`")
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 )
 
 // What a scanner is told to ignore can drop every finding while its exit
@@ -50,7 +52,7 @@ var probeIDs = []string{"CVE-2099-0001", "CVE-1999-99999"}
 func (a *analysis) ignoreReasons(dir string, ins []ignoreInput) []string {
 	var out []string
 	for _, in := range ins {
-		for _, p := range splitList(in.path) {
+		for _, p := range model.SplitList(in.path) {
 			if r := a.ignoreReason(dir, in, p); r != "" {
 				out = append(out, r)
 			}

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 )
 
 // RemoteWorkflow names a reusable workflow in another repository, pinned
@@ -98,7 +100,7 @@ func parseRemoteWorkflow(uses string) (RemoteWorkflow, bool) {
 
 // loadRemote reads and parses a remote reusable workflow once. It returns
 // nil and why when there is no source or the source cannot give it.
-func (a *analysis) loadRemote(r RemoteWorkflow) (*wfFile, string) {
+func (a *analysis) loadRemote(r RemoteWorkflow) (*model.Workflow, string) {
 	key := "remote:" + r.String()
 	if f, ok := a.files[key]; ok {
 		if f.Invalid != "" {
@@ -110,13 +112,13 @@ func (a *analysis) loadRemote(r RemoteWorkflow) (*wfFile, string) {
 		return nil, "" // not asked: the finding says what it always said
 	}
 	src, err := a.cfg.Reusable.ReadWorkflow(a.ctx, r)
-	var f *wfFile
+	var f *model.Workflow
 	if err != nil {
-		f = &wfFile{Path: r.String(), Invalid: err.Error()}
-	} else if f = parseWorkflow(r.String(), src); f.Invalid != "" {
+		f = &model.Workflow{Path: r.String(), Invalid: err.Error()}
+	} else if f = model.ParseWorkflow(r.String(), src); f.Invalid != "" {
 		f.Invalid = "cannot be analysed: " + f.Invalid
 	}
-	f.remote = &r
+	a.remoteOf[f] = &r
 	a.files[key] = f
 	if f.Invalid != "" {
 		return nil, f.Invalid
