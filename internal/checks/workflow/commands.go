@@ -535,7 +535,7 @@ func (a *analysis) trivyCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk
 		v, ok := flags[f]
 		return res(v), ok
 	}
-	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(workDir(s), trivyIgnoreInputs(flagVal, envOf, cfg))...)
+	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(workDir(s), trivyIgnoreInputs(flagVal, envOf, cfg, nil))...)
 	sev, hasSev := flagOf(flags, "-s", "--severity")
 	sevSrc := "--severity"
 	if hasSev {

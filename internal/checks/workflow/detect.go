@@ -377,12 +377,10 @@ func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
 		}
 	}
 	e.ToolBlocking, e.ToolReasons = exitCodeBlocking(exit, hasExit, src, "trivy-action")
+	inputs := map[string]string{"--ignorefile": "trivyignores", "--ignore-policy": "ignore-policy"}
 	input := func(f string) (string, bool) {
-		switch f {
-		case "--ignorefile":
-			return a.with(s, sc, "trivyignores")
-		case "--ignore-policy":
-			return a.with(s, sc, "ignore-policy")
+		if in, ok := inputs[f]; ok {
+			return a.with(s, sc, in)
 		}
 		return "", false
 	}
@@ -390,7 +388,7 @@ func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
 		v, ok := sc.envLookup(k, false)
 		return a.resolveExprs(v, sc, 0), ok
 	}
-	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(".", trivyIgnoreInputs(input, env, cfg))...)
+	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(".", trivyIgnoreInputs(input, env, cfg, inputs))...)
 	sev, hasSev := a.with(s, sc, "severity")
 	sevSrc := "severity"
 	if !hasSev || sev == "" {

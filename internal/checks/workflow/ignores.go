@@ -317,7 +317,8 @@ func packageCoversAll(pk map[string]any) bool {
 // trivyIgnoreInputs collects what a trivy scan is told to ignore: from
 // its flags (or the action's inputs), TRIVY_* variables, or trivy.yaml;
 // with no ignore file named, the default .trivyignore if there is one.
-func trivyIgnoreInputs(flag, env func(string) (string, bool), cfg map[string]any) []ignoreInput {
+// inputs names, for the action, the input that stands for each flag.
+func trivyIgnoreInputs(flag, env func(string) (string, bool), cfg map[string]any, inputs map[string]string) []ignoreInput {
 	var out []ignoreInput
 	for _, x := range []struct {
 		kind      ignoreKind
@@ -329,7 +330,11 @@ func trivyIgnoreInputs(flag, env func(string) (string, bool), cfg map[string]any
 		{ignoreVEX, "--vex", "TRIVY_VEX", []string{"vex"}},
 	} {
 		if v, ok := flag(x.flag); ok && v != "" {
-			out = append(out, ignoreInput{kind: x.kind, path: v, src: x.flag})
+			src := x.flag
+			if in, isInput := inputs[x.flag]; isInput {
+				src = in
+			}
+			out = append(out, ignoreInput{kind: x.kind, path: v, src: src})
 			continue
 		}
 		if v, ok := env(x.env); ok && v != "" {
