@@ -711,6 +711,20 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 			e.Tags = append(e.Tags, res(p))
 		}
 		w.emit(e)
+	case sub[0] == "tag" && len(sub) == 3:
+		// docker tag SRC DST names an image the job built by another tag:
+		// DST then comes from SRC's build (a scan of DST is a scan of it).
+		src := res(sub[1])
+		for i := len(w.job.events) - 1; i >= 0; i-- {
+			b := w.job.events[i]
+			if (b.Kind == evBuild || b.Kind == evPush) && slices.Contains(b.Tags, src) {
+				e := mk(evBuild, name+" tag")
+				e.Tags, e.Written = []string{res(sub[2])}, sub[2]
+				e.Platforms, e.Inputs, e.Target, e.TKind = b.Platforms, b.Inputs, b.Target, b.TKind
+				w.emit(e)
+				break
+			}
+		}
 	case sub[0] == "trust" && len(sub) > 2 && sub[1] == "sign":
 		e := mk(evSign, name+" trust sign")
 		e.Written, e.Target, e.TKind = sub[len(sub)-1], res(sub[len(sub)-1]), "image"
