@@ -23,6 +23,9 @@ func TestGithubFileWrite(t *testing.T) {
 		{`echo "B<<EOF" >> $GITHUB_ENV`, ghWrite{env: true, unknown: []string{"B"}}, true},
 		{`echo "$x" | tee -a "$GITHUB_ENV"`, ghWrite{env: true, all: true}, true},
 		{`echo "A=1" >> out.txt`, ghWrite{}, false},
+		{"{\n  echo \"A=1\"\n  echo \"B=2\"\n} >> \"$GITHUB_ENV\"", ghWrite{env: true, vals: [][2]string{{"B", "2"}}}, true},
+		{`for n in a b; do echo "X_$n=1"; done >> $GITHUB_OUTPUT`, ghWrite{all: true}, true}, // which names: not visible
+		{`{ echo "A=1" > /tmp/log; } >> $GITHUB_ENV`, ghWrite{}, false},
 	} {
 		sh := shell.Parse(tc.script, true, false)
 		var got ghWrite
