@@ -3,6 +3,7 @@ package workflow
 import (
 	"strings"
 
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
@@ -29,6 +30,7 @@ var knownActions = map[string]actionReader{
 	"github/codeql-action/upload-sarif":  uploadAction("sarif_file"),
 	"actions/upload-artifact":            uploadAction("path"),
 	"actions/github-script":              (*analysis).githubScript,
+	"notaryproject/notation-action/sign": signInput("target_artifact_reference"),
 }
 
 // wrapperActions are actions that run one of their inputs as a shell
@@ -52,7 +54,7 @@ var toolImages = set("trivy", "grype", "cosign", "readiness")
 
 // actionStep classifies a uses: step by the catalog.
 func (a *analysis) actionStep(w *jobWalk, s *stepInst, sc scope) {
-	name := actionName(s.Def.Uses)
+	name := model.ActionName(s.Def.Uses)
 	switch {
 	case knownActions[name] != nil:
 		knownActions[name](a, w, s, sc)
@@ -109,7 +111,7 @@ func (a *analysis) readinessAction(w *jobWalk, s *stepInst, sc scope) {
 // attestAction reads actions/attest*: an image by subject-name (and
 // digest), else a blob by subject-path or subject-checksums.
 func (a *analysis) attestAction(w *jobWalk, s *stepInst, sc scope) {
-	e := w.newEvent(evSign, actionName(s.Def.Uses), s, s.Def.Line)
+	e := w.newEvent(evSign, model.ActionName(s.Def.Uses), s, s.Def.Line)
 	subj, _ := a.with(s, sc, "subject-name")
 	dig, _ := a.with(s, sc, "subject-digest")
 	if subj != "" {
@@ -131,7 +133,7 @@ func (a *analysis) attestAction(w *jobWalk, s *stepInst, sc scope) {
 
 // sigstorePythonAction signs the files named by its inputs.
 func (a *analysis) sigstorePythonAction(w *jobWalk, s *stepInst, sc scope) {
-	e := w.newEvent(evSign, actionName(s.Def.Uses), s, s.Def.Line)
+	e := w.newEvent(evSign, model.ActionName(s.Def.Uses), s, s.Def.Line)
 	e.Target, _ = a.with(s, sc, "inputs")
 	e.Written, e.TKind, e.Blob = e.Target, "blob", true
 	w.emit(e)
@@ -152,8 +154,21 @@ func (a *analysis) metadataAction(w *jobWalk, s *stepInst, _ scope) {
 // uploadAction reads an action that uploads the file named by input.
 func uploadAction(input string) actionReader {
 	return func(a *analysis, w *jobWalk, s *stepInst, sc scope) {
-		e := w.newEvent(evUpload, actionName(s.Def.Uses), s, s.Def.Line)
+		e := w.newEvent(evUpload, model.ActionName(s.Def.Uses), s, s.Def.Line)
 		e.Target, _ = a.with(s, sc, input)
+		w.emit(e)
+	}
+}
+
+// signInput reads an action that signs the image its input names.
+func signInput(input string) actionReader {
+	return func(a *analysis, w *jobWalk, s *stepInst, sc scope) {
+		e := w.newEvent(evSign, model.ActionName(s.Def.Uses), s, s.Def.Line)
+		e.Target, _ = a.with(s, sc, input)
+		e.Written, e.TKind = s.Def.With[input].V, "image"
+		if e.Target == "" {
+			e.TKind = "unknown"
+		}
 		w.emit(e)
 	}
 }

@@ -1,9 +1,13 @@
 package workflow
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
+)
 
 // TestCatalogNames checks that every name in the catalog of known actions
-// is what actionName yields for some uses: (lower-cased, no @ref), else
+// is what model.ActionName yields for some uses: (lower-cased, no @ref), else
 // the entry could never match a step.
 func TestCatalogNames(t *testing.T) {
 	var names []string
@@ -17,7 +21,7 @@ func TestCatalogNames(t *testing.T) {
 		t.Fatal("the catalog is empty")
 	}
 	for _, n := range names {
-		if got := actionName(n + "@v1"); got != n {
+		if got := model.ActionName(n + "@v1"); got != n {
 			t.Errorf("catalog entry %q can never match: uses: %s@v1 is read as %q", n, n, got)
 		}
 		if _, dup := knownActions[n]; dup && wrapperActions[n] != nil {

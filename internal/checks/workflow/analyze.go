@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
@@ -52,6 +53,10 @@ type Config struct {
 	Actionlint bool
 	// MaxFileBytes bounds each file read (DefaultMaxFileBytes when 0).
 	MaxFileBytes int64
+	// Reusable reads reusable workflows of other repositories (uses:
+	// owner/repo/PATH@ref), pinned to the ref; nil: they are not read, and
+	// one handed signing capability counts as signing (fail closed).
+	Reusable WorkflowSource
 
 	// fsys replaces the repository on disk (tests and fuzzing).
 	fsys fs.FS
@@ -70,19 +75,25 @@ type analysis struct {
 	cfg     Config
 	root    string // absolute
 	fsys    fs.FS  // the repository
-	files   map[string]*wfFile
+	files   map[string]*model.Workflow
 	actions map[string]*actionLoad
 	scripts map[string]*scriptLoad
 	configs map[string]map[string]any
-	report  *Report
-	seen    map[string]bool
-	graphs  []*graph
+	// ignores caches the judgement of ignore policies, files and VEX
+	// documents by kind and path ("" when they ignore nothing wholesale).
+	ignores map[string]string
+	// remoteOf is where a workflow read through Config.Reusable comes
+	// from: its ./ calls are to that repository.
+	remoteOf map[*model.Workflow]*RemoteWorkflow
+	report   *Report
+	seen     map[string]bool
+	graphs   []*graph
 	// events of every graph, for scans in other workflows.
 	all []*event
 }
 
 type actionLoad struct {
-	c   *composite
+	c   *model.Action
 	err error
 }
 
@@ -109,8 +120,9 @@ func AnalyzeWith(ctx context.Context, cfg Config) (Report, error) {
 	}
 	a := &analysis{
 		ctx: ctx, cfg: cfg, root: root, fsys: fsys,
-		files: map[string]*wfFile{}, actions: map[string]*actionLoad{}, scripts: map[string]*scriptLoad{},
-		configs: map[string]map[string]any{}, seen: map[string]bool{},
+		files: map[string]*model.Workflow{}, actions: map[string]*actionLoad{}, scripts: map[string]*scriptLoad{},
+		configs: map[string]map[string]any{}, seen: map[string]bool{}, ignores: map[string]string{},
+		remoteOf: map[*model.Workflow]*RemoteWorkflow{},
 		report: &Report{Root: root, Dir: filepath.ToSlash(filepath.Clean(cfg.Dir)), Workflows: []WorkflowInfo{},
 			Signings: []Signing{}, Scans: []ScanStep{}, Findings: []checks.Finding{}},
 	}
@@ -118,7 +130,7 @@ func AnalyzeWith(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	var units []*wfFile
+	var units []*model.Workflow
 	called := map[string][]string{}
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
@@ -257,7 +269,7 @@ func (e *tooLargeError) Error() string {
 
 // loadWorkflow reads and parses one workflow file, once. A file that
 // cannot be analysed is reported as WF-INVALID-WORKFLOW.
-func (a *analysis) loadWorkflow(rel string) *wfFile {
+func (a *analysis) loadWorkflow(rel string) *model.Workflow {
 	if f, ok := a.files[rel]; ok {
 		return f
 	}
@@ -271,12 +283,12 @@ func (a *analysis) loadWorkflow(rel string) *wfFile {
 		} else if errors.Is(err, fs.ErrNotExist) {
 			msg = "does not exist"
 		}
-		f := &wfFile{Path: rel, Invalid: msg}
+		f := &model.Workflow{Path: rel, Invalid: msg}
 		a.files[rel] = f
 		a.add(invalidFinding(f))
 		return f
 	}
-	f := parseWorkflow(rel, src)
+	f := model.ParseWorkflow(rel, src)
 	a.files[rel] = f
 	if f.Invalid != "" {
 		a.add(invalidFinding(f))
@@ -307,7 +319,7 @@ func localWorkflowPath(uses string) (string, bool) {
 // graph is one top-level workflow with its local reusable workflows
 // expanded into the job graph.
 type graph struct {
-	file    *wfFile
+	file    *model.Workflow
 	jobs    []*jobInst // every job instance, callers included, in order
 	byKey   map[string]*jobInst
 	closure map[string]map[string]bool
@@ -318,17 +330,18 @@ type graph struct {
 // caller/inner and inherit the caller's needs and if:.
 type jobInst struct {
 	Key    string
-	Def    *jobDef
-	File   *wfFile
+	Def    *model.Job
+	File   *model.Workflow
 	Parent *jobInst // the calling job, inside a reusable workflow
 	Prefix string   // key prefix of its sibling jobs
 	// Called is the local reusable workflow this job calls; Children its jobs.
-	Called   *wfFile
+	Called   *model.Workflow
 	Children []*jobInst
-	// Remote is a reusable workflow in another repository.
-	Remote string
-	Needs  []string // direct needs, as leaf keys
-	Steps  []*stepInst
+	// Remote is a reusable workflow in another repository that was not
+	// read; RemoteWhy says why, when a source was asked.
+	Remote, RemoteWhy string
+	Needs             []string // direct needs, as leaf keys
+	Steps             []*stepInst
 	// stepsByID indexes steps by prefix+id for steps.* expressions.
 	stepsByID map[string]*stepInst
 	events    []*event
@@ -338,24 +351,29 @@ func (j *jobInst) leaf() bool { return j.Called == nil }
 
 // stepInst is one step as it runs, composite actions inlined.
 type stepInst struct {
-	Def *stepDef
+	Def *model.Step
 	Job *jobInst
 	Seq int
 	Key string
 	// Ifs and COEs are the step's own if:/continue-on-error and those of
 	// the composite-action steps it is inside.
 	Ifs, COEs []string
-	Envs      []envMap // innermost first
+	Envs      []model.Env // innermost first
 	// Inputs are a composite action's inputs, resolved in the caller.
 	Inputs map[string]string
 	Prefix string // namespace of steps.* ids inside a composite action
 	Via    []string
 	// comp is set for a step that calls a composite action, to resolve its outputs.
-	comp      *composite
+	comp      *model.Action
 	compScope *stepInst
+	// written are the outputs a run: step writes to $GITHUB_OUTPUT, the
+	// last write of each; writtenAll is set after a write whose names are
+	// not visible.
+	written    map[string]string
+	writtenAll bool
 }
 
-func (a *analysis) buildGraph(f *wfFile) *graph {
+func (a *analysis) buildGraph(f *model.Workflow) *graph {
 	g := &graph{file: f, byKey: map[string]*jobInst{}, closure: map[string]map[string]bool{}}
 	a.instantiate(g, f, "", nil, 0, []string{f.Path})
 	for _, j := range g.jobs {
@@ -377,7 +395,7 @@ func (a *analysis) buildGraph(f *wfFile) *graph {
 	return g
 }
 
-func (a *analysis) instantiate(g *graph, f *wfFile, prefix string, parent *jobInst, depth int, stack []string) {
+func (a *analysis) instantiate(g *graph, f *model.Workflow, prefix string, parent *jobInst, depth int, stack []string) {
 	for _, d := range f.Jobs {
 		j := &jobInst{Key: prefix + d.ID, Def: d, File: f, Parent: parent, Prefix: prefix, stepsByID: map[string]*stepInst{}}
 		g.jobs = append(g.jobs, j)
@@ -386,9 +404,26 @@ func (a *analysis) instantiate(g *graph, f *wfFile, prefix string, parent *jobIn
 			continue
 		}
 		lp, local := localWorkflowPath(d.Uses)
+		rr, remote := parseRemoteWorkflow(d.Uses)
+		if from := a.remoteOf[f]; local && from != nil {
+			// ./ in a remote workflow is its own repository, at the same ref.
+			rr, remote, local = RemoteWorkflow{Owner: from.Owner, Repo: from.Repo, Path: lp, Ref: from.Ref}, true, false
+		}
+		if remote {
+			lp = rr.String()
+		}
 		switch {
-		case !local:
+		case !local && !remote:
 			j.Remote = d.Uses
+		case remote && (slices.Contains(stack, lp) || depth >= maxCallDepth):
+			j.Remote = d.Uses
+		case remote:
+			called, why := a.loadRemote(rr)
+			if called == nil {
+				j.Remote, j.RemoteWhy = d.Uses, why
+				continue
+			}
+			a.callInto(g, j, called, depth, append(slices.Clone(stack), lp))
 		case slices.Contains(stack, lp) || depth >= maxCallDepth:
 			a.add(book.Finding("WF-UNRESOLVED-REUSABLE", stepSubject(g.file.Path, j.Key, "call"),
 				fmt.Sprintf("Job %q calls %s, which is already being expanded (a cycle) or nested deeper than %d; it was not followed.", d.ID, d.Uses, maxCallDepth),
@@ -406,14 +441,19 @@ func (a *analysis) instantiate(g *graph, f *wfFile, prefix string, parent *jobIn
 				j.Remote = d.Uses
 				continue
 			}
-			j.Called = called
-			before := len(g.jobs)
-			a.instantiate(g, called, j.Key+"/", j, depth+1, append(slices.Clone(stack), lp))
-			for _, c := range g.jobs[before:] {
-				if c.Parent == j {
-					j.Children = append(j.Children, c)
-				}
-			}
+			a.callInto(g, j, called, depth, append(slices.Clone(stack), lp))
+		}
+	}
+}
+
+// callInto expands the jobs of the reusable workflow that job j calls.
+func (a *analysis) callInto(g *graph, j *jobInst, called *model.Workflow, depth int, stack []string) {
+	j.Called = called
+	before := len(g.jobs)
+	a.instantiate(g, called, j.Key+"/", j, depth+1, stack)
+	for _, c := range g.jobs[before:] {
+		if c.Parent == j {
+			j.Children = append(j.Children, c)
 		}
 	}
 }
@@ -476,7 +516,7 @@ type scope struct {
 	g     *graph
 	job   *jobInst
 	step  *stepInst
-	dyn   envMap            // GITHUB_ENV written by earlier steps of the job
+	dyn   model.Env         // GITHUB_ENV written by earlier steps of the job
 	local map[string]string // shell variables assigned earlier in the script
 }
 
@@ -493,19 +533,19 @@ var githubEnvVars = map[string]string{
 func (sc scope) envLookup(name string, fold bool) (string, bool) {
 	if sc.step != nil {
 		for _, e := range sc.step.Envs {
-			if v, ok := e.lookup(name, fold); ok {
+			if v, ok := e.Lookup(name, fold); ok {
 				return v, true
 			}
 		}
 	}
-	if v, ok := sc.dyn.lookup(name, fold); ok {
+	if v, ok := sc.dyn.Lookup(name, fold); ok {
 		return v, true
 	}
 	if sc.job != nil {
-		if v, ok := sc.job.Def.Env.lookup(name, fold); ok {
+		if v, ok := sc.job.Def.Env.Lookup(name, fold); ok {
 			return v, true
 		}
-		if v, ok := sc.job.File.Env.lookup(name, fold); ok {
+		if v, ok := sc.job.File.Env.Lookup(name, fold); ok {
 			return v, true
 		}
 	}
@@ -563,16 +603,16 @@ func (a *analysis) resolveShell(s string, sc scope) string {
 // resolveExprs replaces each ${{ … }} with what it stands for as far as
 // the repository shows, or its normalised text.
 func (a *analysis) resolveExprs(s string, sc scope, depth int) string {
-	spans := exprSpans(s)
+	spans := model.ExprSpans(s)
 	if len(spans) == 0 {
 		return s
 	}
 	var b strings.Builder
 	prev := 0
 	for _, sp := range spans {
-		b.WriteString(s[prev:sp.start])
-		b.WriteString(a.resolveExpr(normExpr(s[sp.start+3:sp.end-2]), sc, depth))
-		prev = sp.end
+		b.WriteString(s[prev:sp.Start])
+		b.WriteString(a.resolveExpr(model.NormExpr(s[sp.Start+3:sp.End-2]), sc, depth))
+		prev = sp.End
 	}
 	b.WriteString(s[prev:])
 	return b.String()
@@ -617,6 +657,11 @@ func (a *analysis) resolveExpr(e string, sc scope, depth int) string {
 			prefix = sc.step.Prefix
 		}
 		target := sc.job.stepsByID[prefix+m[1]]
+		if name, ok := strings.CutPrefix(m[2], "outputs."); ok && target != nil {
+			if v, ok := target.written[name]; ok && readable(v) {
+				return v // its last write, as far as it can be read
+			}
+		}
 		if target != nil && target.comp != nil && strings.HasPrefix(m[2], "outputs.") {
 			if v, ok := target.comp.Outputs[strings.TrimPrefix(m[2], "outputs.")]; ok {
 				inner := scope{g: sc.g, job: sc.job, step: target.compScope}
@@ -667,9 +712,9 @@ func (a *analysis) jobOutput(g *graph, j *jobInst, name string, depth int) strin
 			return keep
 		}
 		// jobs.K.outputs.P inside the called workflow.
-		spans := exprSpans(v)
+		spans := model.ExprSpans(v)
 		if len(spans) == 1 {
-			if m := jobsOutRE().FindStringSubmatch(normExpr(v[spans[0].start+3 : spans[0].end-2])); m != nil {
+			if m := jobsOutRE().FindStringSubmatch(model.NormExpr(v[spans[0].Start+3 : spans[0].End-2])); m != nil {
 				if c := g.byKey[j.Key+"/"+m[1]]; c != nil {
 					return a.jobOutput(g, c, m[2], depth+1)
 				}

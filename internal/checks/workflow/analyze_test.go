@@ -12,6 +12,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/testutil/golden"
 
 	"github.com/google/go-cmp/cmp"
@@ -80,6 +81,32 @@ var wantRules = map[string]struct {
 	"cloud-login-tests":    {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
 	"sign-two-images":      {[]string{"WF-SCAN-REF-MISMATCH", "WF-SCAN-RESULTS-NOT-UPLOADED"}, []string{"gated", "not-gated"}},
 	"hidden-signers-gated": {[]string{"WF-SCAN-RESULTS-NOT-UPLOADED"}, repeat("gated", 6)},
+	// Issue 26, 1 (rest): PowerShell steps and notation-action/sign.
+	"pwsh-notation-signers": {repeat("WF-SIGN-BEFORE-SCAN", 3), repeat("not-gated", 3)},
+	"pwsh-notation-gated":   {nil, repeat("gated", 2)},
+	// Issue 26, 5: a value written to $GITHUB_ENV / $GITHUB_OUTPUT more
+	// than once is read as its last write, from the step after it.
+	"env-last-write": {[]string{"WF-PUSH-BEFORE-SCAN", "WF-SCAN-REF-MISMATCH", "WF-SCAN-REF-MISMATCH", "WF-SCAN-REF-MISMATCH", "WF-SCAN-REF-MISMATCH", "WF-SCAN-RESULTS-NOT-UPLOADED"},
+		repeat("not-gated", 4)},
+	"env-last-write-gated": {nil, repeat("gated", 2)},
+	// Issue 26, 5: a mutable tag scanned while a fresh digest is signed.
+	"mutable-tag-scan": {[]string{"WF-PUSH-BEFORE-SCAN", "WF-PUSH-BEFORE-SCAN", "WF-SCAN-REF-MISMATCH", "WF-SCAN-REF-MISMATCH", "WF-SCAN-REF-MISMATCH"}, repeat("not-gated", 3)},
+	// The scanned tag is the job's own push, or its build retagged with
+	// docker tag (release tags pushed before the scan stay medium).
+	"mutable-tag-scan-gated": {[]string{"WF-PUSH-BEFORE-SCAN", "WF-PUSH-BEFORE-SCAN"}, repeat("gated", 3)},
+	// Issue 26, 6: ignore policies, ignore files, VEX and grype ignore
+	// rules that drop everything, and one that cannot be read.
+	"scan-ignores-all":    {repeat("WF-SCAN-NOT-BLOCKING", 5), repeat("not-gated", 5)},
+	"scan-ignores-scoped": {nil, repeat("gated", 4)},
+	// Issue 26, 4: remote reusable workflows read from a cache, pinned to
+	// the ref; one not in the cache and handed secrets fails closed.
+	"remote-reusable-cache":       {[]string{"WF-SIGN-BEFORE-SCAN", "WF-SIGN-BEFORE-SCAN", "WF-SIGNING-NOT-VISIBLE", "WF-UNRESOLVED-REUSABLE"}, repeat("not-gated", 2)},
+	"remote-reusable-cache-gated": {nil, []string{"gated"}},
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 func repeat(s string, n int) []string {
@@ -107,7 +134,11 @@ func TestCases(t *testing.T) {
 			if !ok {
 				t.Fatalf("testdata/cases/%s has no entry in wantRules", name)
 			}
-			rep, err := Analyze(context.Background(), filepath.Join("testdata/cases", name), DefaultDir)
+			cfg := Config{Root: filepath.Join("testdata/cases", name), Dir: DefaultDir, Actionlint: true}
+			if cache := filepath.Join(cfg.Root, "reusable-cache"); dirExists(cache) {
+				cfg.Reusable = DirSource{Dir: cache}
+			}
+			rep, err := AnalyzeWith(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +187,7 @@ func render(rep Report) string {
 			fmt.Fprintf(&b, " error=%q", w.Error)
 		}
 		b.WriteString("\n")
-		for _, k := range sortedKeys(w.Jobs) {
+		for _, k := range model.SortedKeys(w.Jobs) {
 			fmt.Fprintf(&b, "  job %s needs [%s]\n", k, strings.Join(w.Jobs[k], " "))
 		}
 	}

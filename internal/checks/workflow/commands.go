@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/toolflags"
 )
@@ -37,15 +38,23 @@ func (a *analysis) runStep(w *jobWalk, s *stepInst, sc scope) {
 		a.foreignScript(w, s, sc, s.Def.Run, strings.Fields(name + " script")[0])
 		return
 	}
-	sh := shell.Parse(s.Def.Run, errexit, pipefail)
+	text, pwsh := s.Def.Run, name == "pwsh" || name == "powershell"
+	if pwsh {
+		text = pwshToShell(text)
+	}
+	from := len(w.job.events)
+	sh := shell.Parse(text, errexit, pipefail)
 	sc.local = map[string]string{}
 	for ci := range sh.Cmds {
 		a.command(w, s, sc, &sh, ci, runLine(s.Def, sh.Cmds[ci].Line), "", nil, 0)
 	}
+	if pwsh {
+		a.pwshUnread(w, s, s.Def.Run, from)
+	}
 }
 
 // runLine maps a script line to a file line.
-func runLine(d *stepDef, scriptLine int) int {
+func runLine(d *model.Step, scriptLine int) int {
 	switch {
 	case d.RunLiteral:
 		return d.RunLine + 1 + scriptLine
@@ -522,6 +531,11 @@ func (a *analysis) trivyCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk
 		exit, hasExit, src = fmt.Sprint(v), true, "exit-code in "+a.configName(cfgPath, def)
 	}
 	e.ToolBlocking, e.ToolReasons = exitCodeBlocking(exit, hasExit, src, "the trivy command")
+	flagVal := func(f string) (string, bool) {
+		v, ok := flags[f]
+		return res(v), ok
+	}
+	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(workDir(s), trivyIgnoreInputs(flagVal, envOf, cfg, nil))...)
 	sev, hasSev := flagOf(flags, "-s", "--severity")
 	sevSrc := "--severity"
 	if hasSev {
@@ -594,6 +608,7 @@ func (a *analysis) grypeCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk
 		e.ToolBlocking = true
 		e.Severities, e.SevGap = grypeThreshold(failOn, src)
 	}
+	e.ToolReasons = append(e.ToolReasons, a.grypeIgnores(s, cfgPath, cfg, flags["--vex"], res)...)
 	if p, ok := flags["--platform"]; ok {
 		e.ScanPlatforms = a.platformValues(w.job, res(p))
 	}
@@ -696,6 +711,20 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 			e.Tags = append(e.Tags, res(p))
 		}
 		w.emit(e)
+	case sub[0] == "tag" && len(sub) == 3:
+		// docker tag SRC DST names an image the job built by another tag:
+		// DST then comes from SRC's build (a scan of DST is a scan of it).
+		src := res(sub[1])
+		for i := len(w.job.events) - 1; i >= 0; i-- {
+			b := w.job.events[i]
+			if (b.Kind == evBuild || b.Kind == evPush) && slices.Contains(b.Tags, src) {
+				e := mk(evBuild, name+" tag")
+				e.Tags, e.Written = []string{res(sub[2])}, sub[2]
+				e.Platforms, e.Inputs, e.Target, e.TKind = b.Platforms, b.Inputs, b.Target, b.TKind
+				w.emit(e)
+				break
+			}
+		}
 	case sub[0] == "trust" && len(sub) > 2 && sub[1] == "sign":
 		e := mk(evSign, name+" trust sign")
 		e.Written, e.Target, e.TKind = sub[len(sub)-1], res(sub[len(sub)-1]), "image"
@@ -893,14 +922,12 @@ func (a *analysis) shellState(w *jobWalk, sc scope, c *shell.Cmd, res func(strin
 			}
 		}
 		return cmdEnv, true
-	case "echo", "printf":
-		for _, r := range c.Redirs {
-			if strings.Contains(r.Target, "GITHUB_ENV") && len(ws) > 1 {
-				if n, v, ok := shell.SplitAssign(ws[len(ws)-1]); ok {
-					w.dyn[n] = res(v)
-				}
-			}
-		}
+	}
+	if x, ok := githubFileWrite(c, res); ok {
+		w.recordWrite(sc.step, x)
+		return cmdEnv, true
+	}
+	if ws[0] == "echo" || ws[0] == "printf" {
 		return cmdEnv, true
 	}
 	return cmdEnv, false

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
@@ -56,8 +57,8 @@ func TestRunsAfterFailure(t *testing.T) {
 		{"always() && steps.trivy.outcome == 'success'", []string{"steps.trivy.outcome"}, false},
 	}
 	for _, tt := range tests {
-		if got := runsAfterFailure(tt.cond, tt.gates...); got != tt.want {
-			t.Errorf("runsAfterFailure(%q, %v) = %v, want %v", tt.cond, tt.gates, got, tt.want)
+		if got := model.RunsAfterFailure(tt.cond, tt.gates...); got != tt.want {
+			t.Errorf("model.RunsAfterFailure(%q, %v) = %v, want %v", tt.cond, tt.gates, got, tt.want)
 		}
 	}
 }
@@ -171,7 +172,7 @@ func TestShellStateAppend(t *testing.T) {
 	sc := scope{local: map[string]string{}}
 	sh := shell.Parse("IMG=ghcr.io/a/\nIMG+=b\nexport TAG=1", true, false)
 	for i := range sh.Cmds {
-		a.shellState(&jobWalk{dyn: envMap{}}, sc, &sh.Cmds[i], func(x string) string { return a.resolveShell(x, sc) })
+		a.shellState(&jobWalk{dyn: model.Env{}}, sc, &sh.Cmds[i], func(x string) string { return a.resolveShell(x, sc) })
 	}
 	if sc.local["IMG"] != "ghcr.io/a/b" || sc.local["TAG"] != "1" {
 		t.Errorf("variables: %v", sc.local)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
@@ -104,7 +105,11 @@ type jobWalk struct {
 	// sub numbers the events of the job in the order they happen, across
 	// the scripts, recipes and eval strings a step leads to.
 	sub int
-	dyn envMap
+	dyn model.Env
+	// pending are the $GITHUB_ENV writes of the step being walked; they
+	// reach dyn when it ends. pendingAll: a write whose names are not visible.
+	pending    model.Env
+	pendingAll bool
 	// metas are docker/metadata-action steps by qualified id.
 	metas map[string]*stepInst
 }
@@ -119,9 +124,9 @@ func (a *analysis) detect(g *graph) {
 			a.remoteJob(g, j)
 			continue
 		}
-		w := &jobWalk{g: g, job: j, dyn: envMap{}, metas: map[string]*stepInst{}}
+		w := &jobWalk{g: g, job: j, dyn: model.Env{}, metas: map[string]*stepInst{}}
 		for i, d := range j.Def.Steps {
-			s := &stepInst{Def: d, Job: j, Key: stepKey(d, i), Envs: []envMap{d.Env}}
+			s := &stepInst{Def: d, Job: j, Key: model.StepKey(d, i), Envs: []model.Env{d.Env}}
 			if d.If != "" {
 				s.Ifs = []string{d.If}
 			}
@@ -155,12 +160,13 @@ func (a *analysis) walkStep(w *jobWalk, s *stepInst, depth int) {
 	case s.Def.Run != "":
 		a.runStep(w, s, sc)
 	}
+	w.flushEnv()
 }
 
 // composite inlines a local composite action's steps.
 func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
 	dir := path.Clean(strings.TrimPrefix(s.Def.Uses, "./"))
-	var c *composite
+	var c *model.Action
 	var err error
 	if depth >= maxCompDepth || slices.Contains(s.Via, dir) {
 		err = fmt.Errorf("it is nested deeper than %d or includes itself", maxCompDepth)
@@ -169,7 +175,7 @@ func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
 	}
 	if err != nil {
 		a.add(book.Finding("WF-UNRESOLVED-ACTION", stepSubject(w.g.file.Path, w.job.Key, s.Key),
-			fmt.Sprintf("Step %s uses the local action %s, but %v; what it does is not visible.", displayStep(s.Def), s.Def.Uses, err),
+			fmt.Sprintf("Step %s uses the local action %s, but %v; what it does is not visible.", model.DisplayStep(s.Def), s.Def.Uses, err),
 			&checks.Location{Path: s.Def.Path, Line: s.Def.Line}).With(map[string]any{"uses": s.Def.Uses}))
 		w.emit(w.newEvent(evOpaque, s.Def.Uses, s, s.Def.Line))
 		return
@@ -188,8 +194,8 @@ func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
 	s.comp = c
 	s.compScope = &stepInst{Job: w.job, Inputs: inputs, Prefix: prefix, Envs: s.Envs}
 	for i, d := range c.Steps {
-		in := &stepInst{Def: d, Job: w.job, Key: prefix + stepKey(d, i), Inputs: inputs, Prefix: prefix,
-			Via: append(slices.Clone(s.Via), dir), Envs: append([]envMap{d.Env}, s.Envs...),
+		in := &stepInst{Def: d, Job: w.job, Key: prefix + model.StepKey(d, i), Inputs: inputs, Prefix: prefix,
+			Via: append(slices.Clone(s.Via), dir), Envs: append([]model.Env{d.Env}, s.Envs...),
 			Ifs: slices.Clone(s.Ifs), COEs: slices.Clone(s.COEs)}
 		if d.If != "" {
 			in.Ifs = append(in.Ifs, d.If)
@@ -201,7 +207,7 @@ func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
 	}
 }
 
-func (a *analysis) loadAction(dir string) (*composite, error) {
+func (a *analysis) loadAction(dir string) (*model.Action, error) {
 	if l, ok := a.actions[dir]; ok {
 		return l.c, l.err
 	}
@@ -220,7 +226,7 @@ func (a *analysis) loadAction(dir string) (*composite, error) {
 			}
 			continue
 		}
-		l.c, l.err = parseAction(p, src)
+		l.c, l.err = model.ParseAction(p, src)
 		break
 	}
 	if l.c == nil && l.err == nil {
@@ -228,12 +234,6 @@ func (a *analysis) loadAction(dir string) (*composite, error) {
 	}
 	a.actions[dir] = &l
 	return l.c, l.err
-}
-
-// actionName is uses: without its @ref, lower-cased.
-func actionName(uses string) string {
-	n, _, _ := strings.Cut(uses, "@")
-	return strings.ToLower(strings.TrimSpace(n))
 }
 
 func (w *jobWalk) newEvent(kind evKind, tool string, s *stepInst, line int) *event {
@@ -256,12 +256,12 @@ func (a *analysis) with(s *stepInst, sc scope, key string) (string, bool) {
 // repository: the SLSA container generator attests; anything else is
 // reported as not visible.
 func (a *analysis) remoteJob(g *graph, j *jobInst) {
-	name := actionName(j.Remote)
+	name := model.ActionName(j.Remote)
 	short := path.Base(name)
 	if _, ref, ok := strings.Cut(j.Remote, "@"); ok {
 		short += "@" + ref
 	}
-	s := &stepInst{Def: &stepDef{Path: j.File.Path, Line: j.Def.UsesLine, Uses: j.Remote, Name: "uses " + short}, Job: j, Key: "call", Seq: 1}
+	s := &stepInst{Def: &model.Step{Path: j.File.Path, Line: j.Def.UsesLine, Uses: j.Remote, Name: "uses " + short}, Job: j, Key: "call", Seq: 1}
 	if strings.HasPrefix(name, "slsa-framework/slsa-github-generator/.github/workflows/") {
 		e := &event{Kind: evSign, Tool: path.Base(name), Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine}
 		sc := scope{g: g, job: j}
@@ -295,17 +295,19 @@ func (a *analysis) remoteJob(g *graph, j *jobInst) {
 		g.events = append(g.events, e)
 	}
 	if subject := j.File.Path + "/" + j.Def.ID; !a.reported("WF-UNRESOLVED-REUSABLE/" + subject) {
-		f := book.Finding("WF-UNRESOLVED-REUSABLE", subject,
-			fmt.Sprintf("Job %s calls %s, a reusable workflow in another repository; whether it signs or scans is not visible here and was not assumed.",
-				j.display(), j.Remote),
-			&checks.Location{Path: j.File.Path, Line: j.Def.UsesLine}).With(map[string]any{"uses": j.Remote, "workflow": g.file.Path, "job": j.Key})
-		// This finding has always gone out without the rule's remediation,
-		// unlike every other WF-UNRESOLVED-REUSABLE; kept so that the
-		// evidence is unchanged by the rules-as-data refactor. Delete the
-		// line to fix it.
-		f.Remediation = ""
-		a.add(f)
+		a.add(book.Finding("WF-UNRESOLVED-REUSABLE", subject,
+			fmt.Sprintf("Job %s calls %s, a reusable workflow in another repository%s; whether it signs or scans is not visible here and was not assumed.",
+				j.display(), j.Remote, because(j.RemoteWhy)),
+			&checks.Location{Path: j.File.Path, Line: j.Def.UsesLine}).With(map[string]any{"uses": j.Remote, "workflow": g.file.Path, "job": j.Key}))
 	}
+}
+
+// because renders why a remote workflow was not read, when known.
+func because(why string) string {
+	if why == "" {
+		return ""
+	}
+	return " that could not be read (" + why + ")"
 }
 
 // remoteSigningCapability says what a call to a remote reusable workflow
@@ -375,6 +377,18 @@ func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
 		}
 	}
 	e.ToolBlocking, e.ToolReasons = exitCodeBlocking(exit, hasExit, src, "trivy-action")
+	inputs := map[string]string{"--ignorefile": "trivyignores", "--ignore-policy": "ignore-policy"}
+	input := func(f string) (string, bool) {
+		if in, ok := inputs[f]; ok {
+			return a.with(s, sc, in)
+		}
+		return "", false
+	}
+	env := func(k string) (string, bool) {
+		v, ok := sc.envLookup(k, false)
+		return a.resolveExprs(v, sc, 0), ok
+	}
+	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(".", trivyIgnoreInputs(input, env, cfg, inputs))...)
 	sev, hasSev := a.with(s, sc, "severity")
 	sevSrc := "severity"
 	if !hasSev || sev == "" {
@@ -440,6 +454,7 @@ func (a *analysis) scanAction(w *jobWalk, s *stepInst, sc scope) {
 		cut = "medium"
 	}
 	e.Severities, e.SevGap = grypeThreshold(cut, "severity-cutoff")
+	e.ToolReasons = append(e.ToolReasons, a.grypeIgnores(s, "", a.toolConfig("", ".grype.yaml"), "", func(x string) string { return x })...)
 	e.Output, _ = a.with(s, sc, "output-file")
 	if e.Output == "" && (s.Def.With["output-format"].V == "" || strings.EqualFold(s.Def.With["output-format"].V, "sarif")) {
 		e.Output = "(steps." + s.Def.ID + ".outputs.sarif)"
@@ -458,7 +473,7 @@ func (a *analysis) buildPush(w *jobWalk, s *stepInst, sc scope) {
 	}
 	e := w.newEvent(kind, "docker/build-push-action", s, s.Def.Line)
 	tags, _ := a.with(s, sc, "tags")
-	e.Tags = splitList(tags)
+	e.Tags = model.SplitList(tags)
 	e.Release = a.releaseTags(w, e.Tags, outputs)
 	e.Platforms, _ = a.with(s, sc, "platforms")
 	var inputs []string
@@ -631,7 +646,7 @@ func (a *analysis) goreleaser(w *jobWalk, s *stepInst, line int, args []string, 
 	}
 	a.add(book.Finding("WF-UNRESOLVED-ACTION", stepSubject(w.g.file.Path, w.job.Key, s.Key),
 		fmt.Sprintf("Step %s runs goreleaser, but its configuration (%s) is not in the repository; whether it signs is not visible.",
-			displayStep(s.Def), strings.Join(candidates, ", ")),
+			model.DisplayStep(s.Def), strings.Join(candidates, ", ")),
 		&checks.Location{Path: s.Def.Path, Line: line}))
 }
 
@@ -717,7 +732,7 @@ func trivySeverities(v string, set bool, src string) ([]string, string) {
 	if strings.Contains(v, "$") {
 		return nil, fmt.Sprintf("%s is %q, which cannot be evaluated before the run", src, v)
 	}
-	sev := severityList(v)
+	sev := model.SeverityList(v)
 	var missing []string
 	for _, want := range []string{"CRITICAL", "HIGH"} {
 		if !slices.Contains(sev, want) {
@@ -756,8 +771,8 @@ func grypeThreshold(v, src string) ([]string, string) {
 // expression standing for the job's matrix values.
 func (a *analysis) platformValues(j *jobInst, v string) []string {
 	var out []string
-	for _, p := range splitList(v) {
-		if m := matrixRefRE().FindStringSubmatch(p); m != nil && wholeExpr(p) {
+	for _, p := range model.SplitList(v) {
+		if m := matrixRefRE().FindStringSubmatch(p); m != nil && model.WholeExpr(p) {
 			out = append(out, j.Def.Matrix[m[1]]...)
 			continue
 		}
@@ -773,16 +788,16 @@ var qualifiedRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompi
 // → outputs.version), never for the names of the jobs and steps it passes
 // through, which say nothing about the tag.
 func tagValue(tag string) string {
-	spans := exprSpans(tag)
+	spans := model.ExprSpans(tag)
 	if len(spans) == 0 {
 		return tag
 	}
 	var b strings.Builder
 	prev := 0
 	for _, sp := range spans {
-		b.WriteString(tag[prev:sp.start])
-		b.WriteString(qualifiedRE().ReplaceAllString(normExpr(tag[sp.start+3:sp.end-2]), ""))
-		prev = sp.end
+		b.WriteString(tag[prev:sp.Start])
+		b.WriteString(qualifiedRE().ReplaceAllString(model.NormExpr(tag[sp.Start+3:sp.End-2]), ""))
+		prev = sp.End
 	}
 	b.WriteString(tag[prev:])
 	return b.String()

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/readiness-dev/readiness/internal/checks/workflow/buildtool"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
@@ -172,7 +173,7 @@ func (a *analysis) signCapable(w *jobWalk, s *stepInst) string {
 			}
 		}
 	}
-	envs := append([]envMap{}, s.Envs...)
+	envs := append([]model.Env{}, s.Envs...)
 	envs = append(envs, w.dyn, w.job.Def.Env, w.job.File.Env)
 	for _, e := range envs {
 		for _, k := range slices.Sorted(maps.Keys(e)) {
@@ -217,8 +218,8 @@ func jobPublishes(j *jobInst) string {
 		return "the workflow runs on release"
 	}
 	for _, st := range j.Def.Steps {
-		if st.Uses != "" && publishUsesRE().MatchString(actionName(st.Uses)) {
-			return "it uses " + actionName(st.Uses)
+		if st.Uses != "" && publishUsesRE().MatchString(model.ActionName(st.Uses)) {
+			return "it uses " + model.ActionName(st.Uses)
 		}
 		if m := publishRunRE().FindString(st.Run); m != "" {
 			return "it runs " + m

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"path"
 	"regexp"
 	"strings"
 	"sync"
@@ -104,4 +105,89 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+var (
+	// $name = value: a PowerShell assignment, not a command.
+	pwshAssignRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(\s*)\$([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$`)
+	})
+	// $env:NAME and ${env:NAME}: the environment, as $NAME is in a shell.
+	pwshEnvRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}|\$env:([A-Za-z_][A-Za-z0-9_]*)`)
+	})
+	// & cosign …, . ./sign.ps1: the call and dot-source operators.
+	pwshCallRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\s*)[&.]\s+`) })
+	// Invoke-Expression "…" / iex "…" runs a string, as eval does.
+	pwshIEXRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^(\s*)(?:invoke-expression|iex)\s+`) })
+	// Write-Output and Write-Host print, as echo does.
+	pwshEchoRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^(\s*)(?:write-output|write-host)\s+`) })
+	// A value that is a plain string or word (anything else is computed).
+	pwshLiteralRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:"[^"]*"|'[^']*'|[^\s"'();|&]+)$`)
+	})
+)
+
+// pwshToShell rewrites the PowerShell a run: step holds into the shell it
+// amounts to for this gate: assignments ($ref = "…") become shell
+// assignments, $env:NAME becomes $NAME, the call operator (& cosign …)
+// and Invoke-Expression are dropped or become eval, and a backtick line
+// continuation becomes a backslash. What is not understood stays a
+// command of its own, and pwshSigners fails closed on it.
+func pwshToShell(text string) string {
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		l = strings.TrimRight(l, " \t\r")
+		if strings.HasSuffix(l, "`") {
+			l = strings.TrimSuffix(l, "`") + `\`
+		}
+		l = pwshEnvRE().ReplaceAllStringFunc(l, func(m string) string {
+			sub := pwshEnvRE().FindStringSubmatch(m)
+			return "${" + sub[1] + sub[2] + "}"
+		})
+		if m := pwshAssignRE().FindStringSubmatch(l); m != nil && !strings.HasPrefix(strings.TrimSpace(m[3]), "=") {
+			val := strings.TrimSuffix(strings.TrimSpace(m[3]), ";")
+			if !pwshLiteralRE().MatchString(val) {
+				// (Get-Content digest.txt), a pipeline, a method call: computed.
+				val = "${VALUE_COMPUTED_BY_THE_SCRIPT}"
+			}
+			l = m[1] + m[2] + "=" + val
+		}
+		if t := strings.TrimSpace(l); strings.HasPrefix(t, `"`) || strings.HasPrefix(t, "'") {
+			// A bare string is written to the output: "digest=$d" >> $env:GITHUB_OUTPUT.
+			l = "echo " + t
+		} else if m := pwshEchoRE().FindStringSubmatch(l); m != nil {
+			l = m[1] + "echo " + l[len(m[0]):]
+		}
+		if m := pwshIEXRE().FindStringSubmatch(l); m != nil {
+			l = m[1] + "eval " + l[len(m[0]):]
+		}
+		if m := pwshCallRE().FindStringSubmatch(l); m != nil {
+			l = m[1] + l[len(m[0]):]
+		}
+		lines[i] = l
+	}
+	return strings.Join(lines, "\n")
+}
+
+// pwshUnread fails closed on a PowerShell step that names a signer which
+// none of its commands, as read, runs (Start-Process cosign, a
+// [Diagnostics.Process] call, a string built and run): it may sign.
+func (a *analysis) pwshUnread(w *jobWalk, s *stepInst, text string, from int) {
+	m := foreignSigners().FindString(text)
+	if m == "" {
+		return
+	}
+	for _, e := range w.job.events[from:] {
+		if e.Step == s && e.Kind == evSign {
+			return // a signer seen as a command
+		}
+	}
+	for _, l := range strings.Split(text, "\n") {
+		if f := strings.Fields(pwshToShell(l)); len(f) > 0 && path.Base(f[0]) == m {
+			return // run as a command, and not signing (cosign verify)
+		}
+	}
+	mk := func(kind evKind, tool string) *event { return w.newEvent(kind, tool, s, s.Def.Line) }
+	a.mayBeSigning(w, s, mk, m+" (PowerShell)", "a PowerShell script that names "+m+" in a way that cannot be read as a command")
 }

@@ -41,3 +41,21 @@ func FuzzForeignCalls(f *testing.F) {
 		}
 	})
 }
+
+func TestPwshToShell(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`$ref = "ghcr.io/a/b@sha256:0"`, `ref="ghcr.io/a/b@sha256:0"`},
+		{`$d = (Get-Content digest.txt)`, `d=${VALUE_COMPUTED_BY_THE_SCRIPT}`},
+		{`& cosign sign --yes $ref`, `cosign sign --yes $ref`},
+		{`cosign sign "$env:IMAGE@${env:DIGEST}"`, `cosign sign "${IMAGE}@${DIGEST}"`},
+		{"cosign sign `\n  $ref", "cosign sign \\\n  $ref"},
+		{`Invoke-Expression "cosign sign $ref"`, `eval "cosign sign $ref"`},
+		{`"digest=$d" >> $env:GITHUB_OUTPUT`, `echo "digest=$d" >> ${GITHUB_OUTPUT}`},
+		{`Write-Output "IMAGE=x" >> $env:GITHUB_ENV`, `echo "IMAGE=x" >> ${GITHUB_ENV}`},
+		{`if ($a -eq $b) { exit 1 }`, `if ($a -eq $b) { exit 1 }`},
+	} {
+		if got := pwshToShell(tc.in); got != tc.want {
+			t.Errorf("pwshToShell(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 )
 
 // judge decides, for every signing step of a graph, whether a blocking
@@ -133,7 +134,7 @@ func (a *analysis) judgeSign(g *graph, s *event, key string, scans []*event) {
 			what2 := fmt.Sprintf("job %s calls %s, a reusable workflow in another repository", e.Job.display(), e.Tool)
 			if e.Job == s.Job || !strings.Contains(e.Tool, ".github/workflows/") {
 				rule = "WF-UNRESOLVED-ACTION"
-				what2 = fmt.Sprintf("step %s uses %s, which is not in the repository", displayStep(e.Step.Def), e.Tool)
+				what2 = fmt.Sprintf("step %s uses %s, which is not in the repository", model.DisplayStep(e.Step.Def), e.Tool)
 			}
 			raise(rule, fmt.Sprintf("%s; no visible scan runs before it, and %s (%s): whether that scans the image, and blocks, cannot be established.",
 				what, what2, e.ref(g).Location()), map[string]any{"not_visible": e.ref(g).Location()})
@@ -227,7 +228,7 @@ func outcomeGated(p, s *event) bool {
 	}
 	want := regexp.MustCompile(`steps\.` + regexp.QuoteMeta(strings.ToLower(p.Step.Def.ID)) + `\.outcome\s*==\s*'success'`)
 	for _, c := range s.Step.Ifs {
-		c = condText(c)
+		c = model.CondText(c)
 		if want.MatchString(strings.ToLower(c)) && !strings.Contains(c, "||") {
 			return true
 		}
@@ -267,13 +268,13 @@ func (a *analysis) signWhat(s *event) string {
 		where = " (in " + s.Script + ")"
 	}
 	if s.MaySign != "" {
-		return fmt.Sprintf("Step %s in job %s may sign: it runs %s%s", displayStep(s.Step.Def), s.Job.display(), s.MaySign, where)
+		return fmt.Sprintf("Step %s in job %s may sign: it runs %s%s", model.DisplayStep(s.Step.Def), s.Job.display(), s.MaySign, where)
 	}
 	verb := "signs"
 	if strings.Contains(s.Tool, "attest") || strings.Contains(s.Tool, "provenance") || strings.Contains(s.Tool, "slsa") {
 		verb = "attests"
 	}
-	return fmt.Sprintf("Step %s in job %s %s %s with %s%s", displayStep(s.Step.Def), s.Job.display(), verb, target, s.Tool, where)
+	return fmt.Sprintf("Step %s in job %s %s %s with %s%s", model.DisplayStep(s.Step.Def), s.Job.display(), verb, target, s.Tool, where)
 }
 
 func (a *analysis) signProps(g *graph, s *event) map[string]any {
@@ -320,7 +321,7 @@ func (a *analysis) upstreamScans(g *graph, s *event) ([]*event, string) {
 	}
 	for _, j := range jobs {
 		for _, c := range j.ifs() {
-			if conclusionRE().MatchString(condText(c)) {
+			if conclusionRE().MatchString(model.CondText(c)) {
 				checked = true
 			}
 		}
@@ -397,7 +398,7 @@ func (a *analysis) blockingReasons(g *graph, p, s *event) []string {
 			gates = append(gates, "steps."+strings.ToLower(p.Step.Def.ID)+".outcome")
 		}
 		for _, c := range s.Step.Ifs {
-			if runsAfterFailure(c, gates...) {
+			if model.RunsAfterFailure(c, gates...) {
 				reasons = append(reasons, fmt.Sprintf("the signing step has if: %s, so it runs after a failed scan", strings.TrimSpace(c)))
 			}
 		}
@@ -447,7 +448,7 @@ func (g *graph) overrides(scan, sign *jobInst) []*jobInst {
 		}
 		if res {
 			for _, c := range k.ifs() {
-				if runsAfterFailure(c, via...) {
+				if model.RunsAfterFailure(c, via...) {
 					res = false
 					if !slices.Contains(over, k) {
 						over = append(over, k)
@@ -480,11 +481,11 @@ func needID(k *jobInst, n string) string {
 func skippable(scanIfs, signIfs []string) string {
 	var have []string
 	for _, c := range signIfs {
-		have = append(have, splitAnd(condText(c))...)
+		have = append(have, model.SplitAnd(model.CondText(c))...)
 	}
 	for _, c := range scanIfs {
-		for _, part := range splitAnd(condText(c)) {
-			if !isUnconditional(part) && !slices.Contains(have, part) {
+		for _, part := range model.SplitAnd(model.CondText(c)) {
+			if !model.IsUnconditional(part) && !slices.Contains(have, part) {
 				return part
 			}
 		}
@@ -521,7 +522,7 @@ func (a *analysis) compareRefs(g *graph, scan, sign *event) refCmp {
 	if orig == nil {
 		return c
 	}
-	built := splitList(orig.Platforms)
+	built := model.SplitList(orig.Platforms)
 	if len(built) < 2 {
 		return c
 	}
@@ -578,7 +579,7 @@ func (a *analysis) compareRefsAsWritten(g *graph, scan, sign *event) refCmp {
 			return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the repositories differ (%s and %s)", sr.Repo, gr.Repo)}
 		}
 		if sr.Digest != "" && gr.Digest != "" {
-			if sr.Digest != gr.Digest && !opaque(sr.Digest) && !opaque(gr.Digest) {
+			if sr.Digest != gr.Digest && !model.Opaque(sr.Digest) && !model.Opaque(gr.Digest) {
 				return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the digests differ (%s and %s)", sr.Digest, gr.Digest)}
 			}
 			return refCmp{}
@@ -586,6 +587,9 @@ func (a *analysis) compareRefsAsWritten(g *graph, scan, sign *event) refCmp {
 		so = a.origin(g, scan, st, sr)
 	}
 	gorig := a.origin(g, sign, gt, gr)
+	if c, ok := a.mutableTagScan(g, scan, sign, sr, gr, so, gorig, compared); ok {
+		return c
+	}
 	if so != nil && gorig != nil && so != gorig {
 		switch {
 		case so.Platforms != gorig.Platforms:
@@ -600,13 +604,62 @@ func (a *analysis) compareRefsAsWritten(g *graph, scan, sign *event) refCmp {
 		return refCmp{} // rebuilt from the same inputs (cache): not visibly different
 	}
 	if so == nil && gorig == nil && sr.Digest == "" && gr.Digest == "" && sr.Tag != "" && gr.Tag != "" &&
-		sr.Tag != gr.Tag && !opaque(sr.Tag) && !opaque(gr.Tag) {
+		sr.Tag != gr.Tag && !model.Opaque(sr.Tag) && !model.Opaque(gr.Tag) {
 		return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the tags differ (%s and %s)", sr.Tag, gr.Tag)}
 	}
 	return refCmp{}
 }
 
-func known(repo string) bool { return repo != "" && !wholeExpr(repo) && !opaque(repo) }
+// mutableTagScan recognises a scan of a mutable tag (:latest, the
+// previous release's tag) of the repository whose freshly built digest is
+// signed, where no build before the scan produced that tag: the tag names
+// whatever was pushed last, not the digest signed.
+func (a *analysis) mutableTagScan(g *graph, scan, sign *event, sr, gr imageref.Ref, so, gorig *event, compared string) (refCmp, bool) {
+	if so != nil || gorig == nil || gorig.DigestOf == "" || !strings.Contains(gr.Digest, gorig.DigestOf) ||
+		scan.TKind != "image" || sr.Digest != "" || !known(sr.Repo) || model.Opaque(sr.Tag) || sr.Repo != gr.Repo {
+		return refCmp{}, false
+	}
+	tag := sr.Tag
+	if tag == "" {
+		tag = "latest"
+	}
+	if g2 := scan.g; g2 != nil {
+		g = g2
+	}
+	for _, e := range g.events {
+		if e.Kind != evBuild && e.Kind != evPush || !(e.Job == scan.Job && e.before(scan) || g.before(e.Job, scan.Job)) {
+			continue
+		}
+		for _, t := range append(slices.Clone(e.Tags), e.Written) {
+			tr := imageref.Parse(t)
+			if strings.Contains(t, ".outputs.tags") || model.WholeExpr(t) || tr.Repo == sr.Repo && (tr.Tag == tag || mayBeTag(tr.Tag)) {
+				return refCmp{}, false // this build may have pushed the tag scanned
+			}
+		}
+	}
+	return refCmp{Mismatch: true, Compared: compared,
+		Why: fmt.Sprintf("it scans the mutable tag %s, which no build before the scan produced, so it names whatever was pushed last (an earlier release), while the digest signed is the one built at %s",
+			quote(sr.Repo+":"+tag), gorig.ref(g).Location())}, true
+}
+
+// mayBeTag reports whether a pushed tag that is not literal could be a
+// fixed tag such as latest: a value from env, inputs, vars or a list of
+// tags could; github.sha, github.ref_name or a step's version output is
+// this run's own.
+func mayBeTag(tag string) bool {
+	if !strings.Contains(tag, "${{") {
+		return strings.ContainsAny(tag, "$`")
+	}
+	for _, sp := range model.ExprSpans(tag) {
+		e := model.NormExpr(tag[sp.Start+3 : sp.End-2])
+		if !strings.HasPrefix(e, "github.") && !strings.HasPrefix(e, "steps.") && !strings.HasPrefix(e, "jobs.") && !strings.HasPrefix(e, "needs.") {
+			return true
+		}
+	}
+	return false
+}
+
+func known(repo string) bool { return repo != "" && !model.WholeExpr(repo) && !model.Opaque(repo) }
 
 func show(e *event) string {
 	if e.Written != "" && e.Written != e.Target {
@@ -755,7 +808,7 @@ func (a *analysis) uploads(g *graph, gate *event) {
 	for _, u := range after {
 		ok := false
 		for _, c := range u.Step.Ifs {
-			if statusFnRE().MatchString(condText(c)) {
+			if model.CallsStatusFunction(model.CondText(c)) {
 				ok = true
 			}
 		}
@@ -768,11 +821,11 @@ func (a *analysis) uploads(g *graph, gate *event) {
 	case len(after) > 0:
 		u := after[0]
 		msg = fmt.Sprintf("The scan gate %s in job %s (%s) is uploaded by %s at %s only when the scan passes (no if: always()), so a failing scan's results are lost.",
-			displayStep(gate.Step.Def), gate.Job.display(), gate.Tool, u.Tool, u.ref(g).Location())
+			model.DisplayStep(gate.Step.Def), gate.Job.display(), gate.Tool, u.Tool, u.ref(g).Location())
 		props["upload"] = u.ref(g).Location()
 	default:
 		msg = fmt.Sprintf("The results of the scan gate %s in job %s (%s) are not uploaded to code scanning or as an artifact; when it fails, they are only in the job log.",
-			displayStep(gate.Step.Def), gate.Job.display(), gate.Tool)
+			model.DisplayStep(gate.Step.Def), gate.Job.display(), gate.Tool)
 	}
 	a.add(book.Finding("WF-SCAN-RESULTS-NOT-UPLOADED", stepSubject(g.file.Path, gate.Job.Key, gate.Step.Key), msg, loc).With(props))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rhysd/actionlint"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 )
 
 // lint runs actionlint's own rules on every workflow that could be read,
@@ -87,7 +88,7 @@ func (a *analysis) lint(paths []string) error {
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // invalidFinding reports a workflow file that cannot be analysed.
-func invalidFinding(f *wfFile) checks.Finding {
+func invalidFinding(f *model.Workflow) checks.Finding {
 	return book.Finding("WF-INVALID-WORKFLOW", f.Path, fmt.Sprintf("%s %s.", f.Path, f.Invalid),
 		&checks.Location{Path: f.Path, Line: f.InvalidLine})
 }

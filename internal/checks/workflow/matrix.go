@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 )
 
 // Matrix coverage: a signing job over a matrix signs one image per
@@ -33,21 +34,21 @@ func instances(target string, j *jobInst) ([]string, []map[string]string, bool) 
 
 // substMatrix replaces ${{ matrix.K }} with the combination's value.
 func substMatrix(s string, combo map[string]string) string {
-	spans := exprSpans(s)
+	spans := model.ExprSpans(s)
 	var b strings.Builder
 	prev := 0
 	for _, sp := range spans {
-		b.WriteString(s[prev:sp.start])
-		e := normExpr(s[sp.start+3 : sp.end-2])
+		b.WriteString(s[prev:sp.Start])
+		e := model.NormExpr(s[sp.Start+3 : sp.End-2])
 		if k, ok := strings.CutPrefix(e, "matrix."); ok {
 			if v, found := combo[k]; found {
 				b.WriteString(v)
-				prev = sp.end
+				prev = sp.End
 				continue
 			}
 		}
-		b.WriteString(s[sp.start:sp.end])
-		prev = sp.end
+		b.WriteString(s[sp.Start:sp.End])
+		prev = sp.End
 	}
 	b.WriteString(s[prev:])
 	return b.String()

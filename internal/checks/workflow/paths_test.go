@@ -82,3 +82,56 @@ func TestConfigPathsAreRepositoryRelative(t *testing.T) {
 		}
 	})
 }
+
+// TestReusableCacheOption: reusable_cache, relative to readiness.yaml,
+// makes a remote reusable workflow readable at the ref its call pins;
+// without it the call stays unresolved (and fails closed).
+func TestReusableCacheOption(t *testing.T) {
+	repoDir := t.TempDir()
+	if err := os.CopyFS(repoDir, os.DirFS(filepath.Join("testdata", "cases", "remote-reusable-cache"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(repoDir, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(repoDir, "ci"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, with string
+		read       bool
+	}{
+		{"no cache", "{}", false},
+		{"cache relative to the config", "reusable_cache: ../reusable-cache", true},
+		{"cache absolute", "reusable_cache: " + filepath.Join(repoDir, "reusable-cache"), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var n yaml.Node
+			if err := yaml.Unmarshal([]byte(tc.with), &n); err != nil {
+				t.Fatal(err)
+			}
+			spec := config.CheckSpec{Name: "workflow", Type: Type, Line: 4, With: *n.Content[0]}
+			env := checks.Env{Dir: filepath.Join(repoDir, "ci"), ConfigFile: filepath.Join("ci", "readiness.yaml")}
+			chk, err := fromSpec(env, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := chk.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			read, unresolved := false, false
+			for _, f := range res.Findings {
+				if f.Location != nil && strings.HasPrefix(f.Location.Path, "acme/release-workflows/.github/workflows/sign-image.yml@v2") {
+					read = true
+				}
+				if f.ID == "WF-UNRESOLVED-REUSABLE/.github/workflows/release.yml/sign" {
+					unresolved = true
+				}
+			}
+			if read != tc.read || unresolved == tc.read {
+				t.Errorf("sign-image.yml@v2 read = %v, unresolved = %v; want read = %v", read, unresolved, tc.read)
+			}
+		})
+	}
+}

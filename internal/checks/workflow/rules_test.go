@@ -47,7 +47,7 @@ func TestFindingsFromTable(t *testing.T) {
 					t.Errorf("%s: severity %s, rules.yaml says %s", f.ID, f.Severity, r.Severity)
 				}
 				want := strings.TrimSpace(r.Remediation)
-				if f.Remediation != want && !remoteReusableWithoutRemediation(f) {
+				if f.Remediation != want {
 					t.Errorf("%s: remediation %q, rules.yaml says %q", f.ID, f.Remediation, want)
 				}
 				if !strings.HasPrefix(f.ID, f.Rule+"/") {
@@ -59,13 +59,6 @@ func TestFindingsFromTable(t *testing.T) {
 	if checked == 0 {
 		t.Error("no fixture raised a finding")
 	}
-}
-
-// remoteReusableWithoutRemediation is the one finding that has always gone
-// out without its rule's remediation (see detect.go).
-func remoteReusableWithoutRemediation(f checks.Finding) bool {
-	return f.Rule == "WF-UNRESOLVED-REUSABLE" && f.Remediation == "" &&
-		strings.Contains(f.Message, "a reusable workflow in another repository; whether it signs")
 }
 
 // TestActionlintFindings covers the WF-ACTIONLINT findings no fixture

@@ -60,6 +60,10 @@ type Options struct {
 	Actionlint *bool `yaml:"actionlint"`
 	// MaxFileBytes bounds each file read (default 1 MiB).
 	MaxFileBytes int64 `yaml:"max_file_bytes"`
+	// ReusableCache is a directory holding reusable workflows of other
+	// repositories as owner/repo/REF/.github/workflows/x.yml, relative to
+	// readiness.yaml: a call to one is read from there, pinned to its ref.
+	ReusableCache string `yaml:"reusable_cache"`
 }
 
 func fromSpec(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
@@ -84,6 +88,10 @@ func OptionsFromSpec(env checks.Env, spec config.CheckSpec) (Options, error) {
 		if _, err := filepath.Match(p, "x"); err != nil {
 			return Options{}, config.Errorf(env.ConfigFile, &spec.With, "ignore: %q is not a valid glob", p)
 		}
+	}
+	if o.ReusableCache != "" && !filepath.IsAbs(o.ReusableCache) {
+		// A cache is outside the analysed tree as often as in it.
+		o.ReusableCache = filepath.Join(env.ConfigDir(), o.ReusableCache)
 	}
 	if o.Root != "" {
 		// An explicit root is the tree to analyse; dir and files stay
@@ -135,6 +143,9 @@ func ConfigFromOptions(root string, o Options) Config {
 	cfg := Config{Root: root, Dir: o.Dir, Files: o.Files, Ignore: o.Ignore, Actionlint: true, MaxFileBytes: o.MaxFileBytes}
 	if o.Actionlint != nil {
 		cfg.Actionlint = *o.Actionlint
+	}
+	if o.ReusableCache != "" {
+		cfg.Reusable = DirSource{Dir: o.ReusableCache, MaxBytes: o.MaxFileBytes}
 	}
 	return cfg
 }

@@ -237,3 +237,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestGroupRedirs: a compound command's output redirection is each inner
+// command's, unless that command redirects its own output.
+func TestGroupRedirs(t *testing.T) {
+	sh := Parse("{ echo A=1; echo B=2 > /tmp/x; } >> \"$GITHUB_ENV\"\nfor v in a; do echo \"$v\"; done > out\necho $(echo inner) >> log", true, false)
+	want := map[string]string{"A=1": "$GITHUB_ENV", "B=2": "/tmp/x", "$v": "out", "inner": "", "$(echo inner)": "log"}
+	for _, c := range sh.Cmds {
+		if len(c.Words) < 2 || c.Words[0] != "echo" {
+			continue
+		}
+		got := ""
+		if len(c.Redirs) > 0 {
+			got = c.Redirs[len(c.Redirs)-1].Target
+		}
+		if w, ok := want[c.Words[1]]; ok && got != w {
+			t.Errorf("echo %s writes to %q, want %q", c.Words[1], got, w)
+		}
+	}
+}

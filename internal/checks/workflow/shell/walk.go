@@ -59,6 +59,8 @@ func (w *walker) stmt(st *syntax.Stmt, newList bool) {
 	if st.Background || st.Coprocess || st.Disown {
 		w.bg = true
 	}
+	start := len(w.sc.Cmds)
+	defer w.inheritRedirs(st, start)
 	switch c := st.Cmd.(type) {
 	case nil:
 		// Redirections alone.
@@ -113,6 +115,44 @@ func (w *walker) stmt(st *syntax.Stmt, newList bool) {
 	// Only the context is scoped; counters and shell options carry on.
 	w.cond, w.negated, w.bg, w.inList, w.subst = saved.cond, saved.negated, saved.bg, saved.inList, saved.subst
 	w.pipe, w.pipeLen, w.block, w.group = saved.pipe, saved.pipeLen, saved.block, saved.group
+}
+
+// inheritRedirs gives the commands of a compound command ({ …; },
+// ( … ), a loop, an if) its output redirections, where they do not
+// redirect their own output: in { echo A=1; echo B=2; } >> "$GITHUB_ENV"
+// each echo writes to the file.
+func (w *walker) inheritRedirs(st *syntax.Stmt, start int) {
+	switch st.Cmd.(type) {
+	case nil, *syntax.CallExpr, *syntax.DeclClause, *syntax.TestClause, *syntax.ArithmCmd, *syntax.LetClause:
+		return // their own redirections are already theirs
+	}
+	var outs []Redir
+	for _, r := range st.Redirs {
+		switch r.Op {
+		case syntax.RdrOut, syntax.AppOut, syntax.RdrAll, syntax.AppAll, syntax.RdrClob:
+			if r.Word != nil {
+				outs = append(outs, Redir{Op: r.Op.String(), Target: w.word(r.Word)})
+			}
+		}
+	}
+	if len(outs) == 0 {
+		return
+	}
+	for i := start; i < len(w.sc.Cmds); i++ {
+		c := &w.sc.Cmds[i]
+		if c.Subst {
+			continue // inside $(…): its output is the substitution's
+		}
+		own := false
+		for _, r := range c.Redirs {
+			if strings.Contains(r.Op, ">") && !strings.HasPrefix(r.Op, "<") {
+				own = true
+			}
+		}
+		if !own {
+			c.Redirs = append(c.Redirs, outs...)
+		}
+	}
 }
 
 func (w *walker) grouped(sts []*syntax.Stmt) {

@@ -1,4 +1,4 @@
-package workflow
+package model
 
 import (
 	"regexp"
@@ -8,11 +8,11 @@ import (
 
 // Expressions (${{ … }}) and image references as written in workflows.
 
-// exprSpan is the byte range of one ${{ … }} in a string.
-type exprSpan struct{ start, end int } // s[start:end] == "${{ … }}"
+// Span is the byte range of one ${{ … }} in a string.
+type Span struct{ Start, End int } // s[start:end] == "${{ … }}"
 
-func exprSpans(s string) []exprSpan {
-	var out []exprSpan
+func ExprSpans(s string) []Span {
+	var out []Span
 	for i := 0; i < len(s); {
 		j := strings.Index(s[i:], "${{")
 		if j < 0 {
@@ -24,16 +24,16 @@ func exprSpans(s string) []exprSpan {
 			break
 		}
 		end := j + 3 + k + 2
-		out = append(out, exprSpan{j, end})
+		out = append(out, Span{j, end})
 		i = end
 	}
 	return out
 }
 
-// normExpr normalises the inside of an expression: surrounding space
+// NormExpr normalises the inside of an expression: surrounding space
 // trimmed, runs of space collapsed, and everything outside string literals
 // lower-cased (context and property names are case-insensitive).
-func normExpr(e string) string {
+func NormExpr(e string) string {
 	var b strings.Builder
 	inStr := false
 	space := false
@@ -61,18 +61,18 @@ func normExpr(e string) string {
 	return b.String()
 }
 
-// condText returns an if: condition without its optional ${{ }} wrapper,
+// CondText returns an if: condition without its optional ${{ }} wrapper,
 // normalised.
-func condText(s string) string {
+func CondText(s string) string {
 	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "${{") && strings.HasSuffix(s, "}}") && len(exprSpans(s)) == 1 {
+	if strings.HasPrefix(s, "${{") && strings.HasSuffix(s, "}}") && len(ExprSpans(s)) == 1 {
 		s = s[3 : len(s)-2]
 	}
-	return normExpr(s)
+	return NormExpr(s)
 }
 
-// splitAnd splits a normalised condition on top-level &&.
-func splitAnd(c string) []string {
+// SplitAnd splits a normalised condition on top-level &&.
+func SplitAnd(c string) []string {
 	var parts []string
 	depth, start := 0, 0
 	inStr := false
@@ -101,7 +101,7 @@ func splitAnd(c string) []string {
 	for _, p := range parts {
 		p = strings.TrimSpace(p)
 		// Strip redundant outer parentheses.
-		for strings.HasPrefix(p, "(") && strings.HasSuffix(p, ")") && matchClose(p, 0, '(', ')') == len(p) {
+		for strings.HasPrefix(p, "(") && strings.HasSuffix(p, ")") && MatchClose(p, 0, '(', ')') == len(p) {
 			p = strings.TrimSpace(p[1 : len(p)-1])
 		}
 		if p != "" {
@@ -123,14 +123,14 @@ var (
 	})
 )
 
-// runsAfterFailure reports whether a condition lets its step or job run
+// RunsAfterFailure reports whether a condition lets its step or job run
 // after an earlier failure: it calls always(), failure() or cancelled()
 // (GitHub then drops the implicit success()), and does not re-require the
 // success of what failed — success(), !contains(needs.*.result,
 // 'failure'), or needs.X.result / steps.X.outcome == 'success' for one of
 // gates ("needs.scan.result", "steps.trivy.outcome").
-func runsAfterFailure(cond string, gates ...string) bool {
-	c := condText(cond)
+func RunsAfterFailure(cond string, gates ...string) bool {
+	c := CondText(cond)
 	if !statusFnRE().MatchString(c) {
 		return false
 	}
@@ -153,9 +153,9 @@ func runsAfterFailure(cond string, gates ...string) bool {
 	return true
 }
 
-// isUnconditional reports whether a condition part never skips: success(),
+// IsUnconditional reports whether a condition part never skips: success(),
 // always(), !cancelled(), true.
-func isUnconditional(part string) bool {
+func IsUnconditional(part string) bool {
 	switch part {
 	case "", "success()", "always()", "!cancelled()", "! cancelled()", "true":
 		return true
@@ -163,32 +163,32 @@ func isUnconditional(part string) bool {
 	return false
 }
 
-// maskExprs replaces the inside of every ${{ … }} with 'x' so that ':' and
+// MaskExprs replaces the inside of every ${{ … }} with 'x' so that ':' and
 // '@' inside expressions are not taken for separators.
-func maskExprs(s string) string {
-	spans := exprSpans(s)
+func MaskExprs(s string) string {
+	spans := ExprSpans(s)
 	if len(spans) == 0 {
 		return s
 	}
 	b := []byte(s)
 	for _, sp := range spans {
-		for i := sp.start + 3; i < sp.end-2; i++ {
+		for i := sp.Start + 3; i < sp.End-2; i++ {
 			b[i] = 'x'
 		}
 	}
 	return string(b)
 }
 
-// opaque reports whether a resolved string still holds something that
+// Opaque reports whether a resolved string still holds something that
 // could not be followed: a shell expansion, a command substitution, or an
 // env. expression without a visible value.
-func opaque(s string) bool {
-	masked := maskExprs(s)
+func Opaque(s string) bool {
+	masked := MaskExprs(s)
 	if strings.ContainsAny(masked, "$`") {
 		return true
 	}
-	for _, sp := range exprSpans(s) {
-		e := normExpr(s[sp.start+3 : sp.end-2])
+	for _, sp := range ExprSpans(s) {
+		e := NormExpr(s[sp.Start+3 : sp.End-2])
 		if strings.HasPrefix(e, "env.") || strings.HasPrefix(e, "inputs.") || strings.HasPrefix(e, "fromjson(") ||
 			strings.HasPrefix(e, "format(") || strings.HasPrefix(e, "vars.") || strings.HasPrefix(e, "secrets.") {
 			return true
@@ -197,15 +197,15 @@ func opaque(s string) bool {
 	return false
 }
 
-// wholeExpr reports whether s is exactly one expression (a list such as
+// WholeExpr reports whether s is exactly one expression (a list such as
 // steps.meta.outputs.tags cannot be split into repository and tag).
-func wholeExpr(s string) bool {
-	sp := exprSpans(s)
-	return len(sp) == 1 && sp[0].start == 0 && sp[0].end == len(s)
+func WholeExpr(s string) bool {
+	sp := ExprSpans(s)
+	return len(sp) == 1 && sp[0].Start == 0 && sp[0].End == len(s)
 }
 
-// splitList splits a tags:/subject input on newlines and commas.
-func splitList(s string) []string {
+// SplitList splits a tags:/subject input on newlines and commas.
+func SplitList(s string) []string {
 	var out []string
 	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == ',' }) {
 		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
@@ -215,9 +215,9 @@ func splitList(s string) []string {
 	return out
 }
 
-// severityList parses a severities value (CRITICAL,HIGH or a YAML list
+// SeverityList parses a severities value (CRITICAL,HIGH or a YAML list
 // rendered as words).
-func severityList(s string) []string {
+func SeverityList(s string) []string {
 	var out []string
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool {
 		return r == ',' || r == ' ' || r == '\n' || r == '[' || r == ']' || r == '"' || r == '\''
@@ -229,9 +229,9 @@ func severityList(s string) []string {
 	return out
 }
 
-// matchClose returns the index just past the bracket that closes the one
+// MatchClose returns the index just past the bracket that closes the one
 // at s[open], skipping quoted text.
-func matchClose(s string, open int, o, c byte) int {
+func MatchClose(s string, open int, o, c byte) int {
 	depth := 0
 	for i := open; i < len(s); i++ {
 		switch s[i] {
@@ -252,3 +252,7 @@ func matchClose(s string, open int, o, c byte) int {
 	}
 	return len(s)
 }
+
+// CallsStatusFunction reports whether a condition calls always(),
+// failure() or cancelled(), so that its step runs whatever came before.
+func CallsStatusFunction(cond string) bool { return statusFnRE().MatchString(cond) }

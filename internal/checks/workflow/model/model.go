@@ -1,4 +1,9 @@
-package workflow
+// Package model is the workflow gate's model of GitHub Actions: workflow
+// files, jobs, steps and composite actions as written (with their lines),
+// matrices expanded, and the ${{ }} expression text helpers. It parses; it
+// does not judge. The gate (package workflow) builds the job graph over it,
+// reads the steps through its catalog, and judges.
+package model
 
 import (
 	"fmt"
@@ -15,15 +20,15 @@ import (
 // directly, because composite actions (action.yml) are read here too and
 // their steps must look like workflow steps.
 
-// wfFile is one workflow file.
-type wfFile struct {
+// Workflow is one workflow file.
+type Workflow struct {
 	Path     string // slash path relative to the repository root
 	Src      []byte
 	Name     string
 	Triggers []string
 	// CallOnly is set when workflow_call is the only trigger.
 	CallOnly bool
-	Env      envMap
+	Env      Env
 	Shell    string
 	// IDToken is set when the workflow grants id-token: write (keyless
 	// signing credentials) to its jobs.
@@ -34,7 +39,7 @@ type wfFile struct {
 	Outputs map[string]string
 	// RunAfter names the workflows a workflow_run trigger waits for.
 	RunAfter []string
-	Jobs     []*jobDef
+	Jobs     []*Job
 	// Invalid says why the file could not be analysed; InvalidLine where.
 	Invalid     string
 	InvalidLine int
@@ -42,14 +47,14 @@ type wfFile struct {
 	ParseErrors []*actionlint.Error
 }
 
-// jobDef is one job as written.
-type jobDef struct {
+// Job is one job as written.
+type Job struct {
 	ID, Name        string
 	Line            int
 	Needs           []string
 	If              string
 	ContinueOnError string
-	Env             envMap
+	Env             Env
 	Shell, WorkDir  string
 	// IDToken is true or false when the job sets id-token permission
 	// itself, nil when it inherits the workflow's.
@@ -69,21 +74,21 @@ type jobDef struct {
 	With           map[string]string
 	Secrets        []string
 	InheritSecrets bool
-	Steps          []*stepDef
+	Steps          []*Step
 }
 
-// stepDef is one step as written, in a workflow or a composite action.
-type stepDef struct {
+// Step is one step as written, in a workflow or a composite action.
+type Step struct {
 	Path            string // file holding the step
 	Line            int
 	Index           int // 0-based position in its job or action
 	ID, Name        string
 	If              string
 	ContinueOnError string
-	Env             envMap
+	Env             Env
 	Uses            string
 	UsesLine        int
-	With            map[string]valLine // lower-case keys
+	With            map[string]Value // lower-case keys
 	Run             string
 	RunLine         int
 	// RunLiteral is set when the script is a literal block (run: |), so
@@ -92,16 +97,16 @@ type stepDef struct {
 	Shell, WorkDir string
 }
 
-type valLine struct {
+type Value struct {
 	V    string
 	Line int
 }
 
-// envMap is an env: block, keys as written.
-type envMap map[string]string
+// Env is an env: block, keys as written.
+type Env map[string]string
 
 // lookup finds a variable; expressions' env.NAME is case-insensitive.
-func (e envMap) lookup(name string, fold bool) (string, bool) {
+func (e Env) Lookup(name string, fold bool) (string, bool) {
 	if v, ok := e[name]; ok {
 		return v, true
 	}
@@ -142,11 +147,11 @@ func boolStr(b *actionlint.Bool) string {
 	return "false"
 }
 
-func convEnv(e *actionlint.Env) envMap {
+func convEnv(e *actionlint.Env) Env {
 	if e == nil || e.Vars == nil {
 		return nil
 	}
-	m := envMap{}
+	m := Env{}
 	for _, v := range e.Vars {
 		if v == nil || v.Name == nil {
 			continue
@@ -156,10 +161,10 @@ func convEnv(e *actionlint.Env) envMap {
 	return m
 }
 
-// parseWorkflow parses src with actionlint's parser into the model. A file
+// ParseWorkflow parses src with actionlint's parser into the model. A file
 // that is not YAML, empty, or not a workflow comes back with Invalid set.
-func parseWorkflow(path string, src []byte) *wfFile {
-	f := &wfFile{Path: path, Src: src}
+func ParseWorkflow(path string, src []byte) *Workflow {
+	f := &Workflow{Path: path, Src: src}
 	w, errs := actionlint.Parse(src)
 	if w == nil {
 		f.Invalid, f.InvalidLine = "is not valid YAML", 1
@@ -247,8 +252,8 @@ func parseWorkflow(path string, src []byte) *wfFile {
 
 // needsCycle finds a cycle in the jobs' needs: and returns it (the first
 // job repeated at the end) with the line of its first job.
-func needsCycle(jobs []*jobDef) ([]string, int) {
-	byID := map[string]*jobDef{}
+func needsCycle(jobs []*Job) ([]string, int) {
+	byID := map[string]*Job{}
 	for _, j := range jobs {
 		byID[strings.ToLower(j.ID)] = j
 	}
@@ -292,8 +297,8 @@ func needsCycle(jobs []*jobDef) ([]string, int) {
 	return nil, 0
 }
 
-func convJob(path string, lines []string, j *actionlint.Job) *jobDef {
-	d := &jobDef{ID: j.ID.Value, Name: str(j.Name), Line: line(j.Pos), If: str(j.If),
+func convJob(path string, lines []string, j *actionlint.Job) *Job {
+	d := &Job{ID: j.ID.Value, Name: str(j.Name), Line: line(j.Pos), If: str(j.If),
 		ContinueOnError: boolStr(j.ContinueOnError), Env: convEnv(j.Env), Outputs: map[string]string{}}
 	d.IDToken = idToken(j.Permissions)
 	for _, n := range j.Needs {
@@ -344,25 +349,25 @@ func convJob(path string, lines []string, j *actionlint.Job) *jobDef {
 	return d
 }
 
-func convStep(path string, lines []string, s *actionlint.Step) *stepDef {
-	d := &stepDef{Path: path, Line: line(s.Pos), ID: str(s.ID), Name: str(s.Name), If: str(s.If),
+func convStep(path string, lines []string, s *actionlint.Step) *Step {
+	d := &Step{Path: path, Line: line(s.Pos), ID: str(s.ID), Name: str(s.Name), If: str(s.If),
 		ContinueOnError: boolStr(s.ContinueOnError), Env: convEnv(s.Env)}
 	switch e := s.Exec.(type) {
 	case *actionlint.ExecAction:
 		if e.Uses != nil {
 			d.Uses, d.UsesLine = e.Uses.Value, line(e.Uses.Pos)
 		}
-		d.With = map[string]valLine{}
+		d.With = map[string]Value{}
 		for k, in := range e.Inputs {
 			if in != nil && in.Value != nil {
-				d.With[strings.ToLower(k)] = valLine{in.Value.Value, line(in.Value.Pos)}
+				d.With[strings.ToLower(k)] = Value{in.Value.Value, line(in.Value.Pos)}
 			}
 		}
 		if e.Args != nil {
-			d.With["args"] = valLine{e.Args.Value, line(e.Args.Pos)}
+			d.With["args"] = Value{e.Args.Value, line(e.Args.Pos)}
 		}
 		if e.Entrypoint != nil {
-			d.With["entrypoint"] = valLine{e.Entrypoint.Value, line(e.Entrypoint.Pos)}
+			d.With["entrypoint"] = Value{e.Entrypoint.Value, line(e.Entrypoint.Pos)}
 		}
 	case *actionlint.ExecRun:
 		if e.Run != nil {
@@ -387,17 +392,17 @@ func isBlockLiteral(lines []string, s *actionlint.String) bool {
 }
 
 // composite is a local composite action (action.yml with runs.using: composite).
-type composite struct {
+type Action struct {
 	Path    string
 	Inputs  map[string]string // lower-case id → default
 	Outputs map[string]string // lower-case name → value expression
-	Steps   []*stepDef
+	Steps   []*Step
 	// Kind is "composite", or the `using:` of another kind of action.
 	Kind string
 }
 
-// parseAction reads a local action's metadata, keeping line numbers.
-func parseAction(path string, src []byte) (*composite, error) {
+// ParseAction reads a local action's metadata, keeping line numbers.
+func ParseAction(path string, src []byte) (*Action, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(src, &root); err != nil {
 		return nil, fmt.Errorf("%s is not valid YAML: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
@@ -405,7 +410,7 @@ func parseAction(path string, src []byte) (*composite, error) {
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s is not an action: expected a mapping", path)
 	}
-	c := &composite{Path: path, Inputs: map[string]string{}, Outputs: map[string]string{}}
+	c := &Action{Path: path, Inputs: map[string]string{}, Outputs: map[string]string{}}
 	top := root.Content[0]
 	if in := mapGet(top, "inputs"); in != nil && in.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(in.Content); i += 2 {
@@ -446,8 +451,8 @@ func parseAction(path string, src []byte) (*composite, error) {
 	return c, nil
 }
 
-func nodeStep(path string, n *yaml.Node) *stepDef {
-	d := &stepDef{Path: path, Line: n.Line}
+func nodeStep(path string, n *yaml.Node) *Step {
+	d := &Step{Path: path, Line: n.Line}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		switch k.Value {
@@ -470,16 +475,16 @@ func nodeStep(path string, n *yaml.Node) *stepDef {
 			d.WorkDir = v.Value
 		case "env":
 			if v.Kind == yaml.MappingNode {
-				d.Env = envMap{}
+				d.Env = Env{}
 				for j := 0; j+1 < len(v.Content); j += 2 {
 					d.Env[v.Content[j].Value] = v.Content[j+1].Value
 				}
 			}
 		case "with":
 			if v.Kind == yaml.MappingNode {
-				d.With = map[string]valLine{}
+				d.With = map[string]Value{}
 				for j := 0; j+1 < len(v.Content); j += 2 {
-					d.With[strings.ToLower(v.Content[j].Value)] = valLine{v.Content[j+1].Value, v.Content[j+1].Line}
+					d.With[strings.ToLower(v.Content[j].Value)] = Value{v.Content[j+1].Value, v.Content[j+1].Line}
 				}
 			}
 		}
@@ -499,9 +504,9 @@ func mapGet(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-// stepKey names a step for finding IDs: its id, else its name, else its
+// StepKey names a step for finding IDs: its id, else its name, else its
 // 1-based position.
-func stepKey(d *stepDef, index int) string {
+func StepKey(d *Step, index int) string {
 	switch {
 	case d.ID != "":
 		return d.ID
@@ -531,20 +536,20 @@ func slug(s string) string {
 	return out
 }
 
-// displayStep names a step for messages.
-func displayStep(d *stepDef) string {
+// DisplayStep names a step for messages.
+func DisplayStep(d *Step) string {
 	switch {
 	case d.Name != "":
 		return fmt.Sprintf("%q", d.Name)
 	case d.ID != "":
 		return fmt.Sprintf("%q", d.ID)
 	case d.Uses != "":
-		return fmt.Sprintf("%d (%s)", d.Index+1, actionName(d.Uses))
+		return fmt.Sprintf("%d (%s)", d.Index+1, ActionName(d.Uses))
 	}
 	return fmt.Sprintf("%d", d.Index+1)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
+func SortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -578,14 +583,14 @@ const maxCombos = 256
 // of the rows, minus exclude, then include (extending the combinations it
 // does not contradict, or added as its own).
 func expandMatrix(m *actionlint.Matrix) ([]map[string]string, bool) {
-	opaque := m.Expression != nil
+	Opaque := m.Expression != nil
 	keys := make([]string, 0, len(m.Rows))
 	for k, r := range m.Rows {
 		if r == nil {
 			continue
 		}
 		if r.Expression != nil {
-			opaque = true
+			Opaque = true
 			continue
 		}
 		keys = append(keys, strings.ToLower(k))
@@ -614,7 +619,7 @@ func expandMatrix(m *actionlint.Matrix) ([]map[string]string, bool) {
 			return nil
 		}
 		if cs.ContainsExpression() {
-			opaque = true
+			Opaque = true
 		}
 		var out []map[string]string
 		for _, c := range cs.Combinations {
@@ -662,7 +667,7 @@ func expandMatrix(m *actionlint.Matrix) ([]map[string]string, bool) {
 			combos = append(combos, maps.Clone(in))
 		}
 	}
-	return combos, opaque
+	return combos, Opaque
 }
 
 func rawValue(v actionlint.RawYAMLValue) string {
@@ -673,4 +678,10 @@ func rawValue(v actionlint.RawYAMLValue) string {
 		return ""
 	}
 	return v.String()
+}
+
+// ActionName is uses: without its @ref, lower-cased.
+func ActionName(uses string) string {
+	n, _, _ := strings.Cut(uses, "@")
+	return strings.ToLower(strings.TrimSpace(n))
 }
