@@ -46,7 +46,7 @@ func Gate() checks.Gate {
 	return checks.Gate{
 		Type:    "test",
 		Summary: "test-only gate with configurable behaviour",
-		Rules: checks.NewRuleBook([]byte(testRules)),
+		Rules:   checks.NewRuleBook([]byte(testRules)),
 		New: func(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
 			var o Options
 			if err := config.DecodeStrict(env.ConfigFile, &spec.With, &o); err != nil {
