@@ -69,6 +69,10 @@ func MainApp(app *App, args []string) int {
 	case code := <-done:
 		return code
 	case <-sigs:
+		// Said at once, so that whoever pressed Ctrl-C knows it was heard
+		// (and a second one is not lost: the kernel merges a signal that
+		// arrives while the same one is still pending).
+		fmt.Fprintln(app.IO.ErrOut, "readiness: interrupted: stopping the checks and judging what finished (NO-GO); interrupt again to stop now")
 		cancel()
 	}
 	again := func() int {

@@ -284,9 +284,20 @@ func TestInterruptReachesPolicy(t *testing.T) {
 				}
 			}
 			time.Sleep(200 * time.Millisecond) // into the policy
-			for range signals {
+			// Each SIGINT is sent once the previous one was heard: the
+			// kernel merges a signal sent while the same one is pending, so
+			// two sent 50 ms apart were one on a loaded machine.
+			for i := range signals {
 				cmd.Process.Signal(syscall.SIGINT)
-				time.Sleep(50 * time.Millisecond)
+				if i == signals-1 {
+					break
+				}
+				for sc.Scan() {
+					seen = append(seen, sc.Text())
+					if strings.Contains(sc.Text(), "readiness: interrupted:") {
+						break
+					}
+				}
 			}
 			for sc.Scan() {
 				seen = append(seen, sc.Text())
@@ -297,6 +308,9 @@ func TestInterruptReachesPolicy(t *testing.T) {
 			}
 			if code := cmd.ProcessState.ExitCode(); code != 1 {
 				t.Errorf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), strings.Join(seen, "\n"))
+			}
+			if !strings.Contains(strings.Join(seen, "\n"), "readiness: interrupted: stopping the checks") {
+				t.Errorf("the first SIGINT was not acknowledged:\n%s", strings.Join(seen, "\n"))
 			}
 			if signals == 2 && !strings.Contains(strings.Join(seen, "\n"), "interrupted again") {
 				t.Errorf("second SIGINT not reported:\n%s", strings.Join(seen, "\n"))
