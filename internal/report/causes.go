@@ -69,8 +69,13 @@ func (p place) String() string {
 // Grouping is transitive. Causes are ordered by severity, then the path
 // and line of their first place.
 func causes(doc *evidence.Document, rules map[string]checks.Rule) []cause {
+	return groupCauses(doc, rules, newLocator(doc))
+}
+
+// groupCauses is causes with the locator given: an earlier run's document
+// (--compare) is grouped with one that reads no file it names.
+func groupCauses(doc *evidence.Document, rules map[string]checks.Rule, loc *locator) []cause {
 	bl := blockers(doc)
-	loc := newLocator(doc)
 	parent := make([]int, len(bl))
 	for i := range parent {
 		parent[i] = i
