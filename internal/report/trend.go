@@ -80,11 +80,24 @@ func newTrend(cs []cause, opts Options) *trend {
 			gone = gone && !now[k]
 		}
 		if gone {
-			t.Fixed = append(t.Fixed, fixedCause{Rule: printable(p.Rule), Severity: printable(orDefault(p.Severity, "blocking")),
-				Title: printable(truncate(oneLine(p.Title), 200)), Where: printable(p.Where()), Places: len(p.Places)})
+			t.Fixed = append(t.Fixed, fixedOf(p))
 		}
 	}
 	return t
+}
+
+// fixedOf is an earlier cause as the fixed list shows it: what it was and,
+// when a finding located it, where it was (the earlier run's line).
+func fixedOf(p cause) fixedCause {
+	title, where := p.Title, ""
+	if m := p.Members[0]; len(p.Members) == 1 && m.Finding != nil {
+		title = bareMessage(m) // the policy's message repeats the location
+	}
+	if f := p.Members[0].Finding; f != nil && f.Location != nil && f.Location.Path != "" {
+		where = p.Where()
+	}
+	return fixedCause{Rule: printable(p.Rule), Severity: printable(orDefault(p.Severity, "blocking")),
+		Title: printable(truncate(oneLine(title), 200)), Where: printable(where), Places: len(p.Places)}
 }
 
 // of is the state of the i-th cause, "" without a comparison.
