@@ -49,14 +49,14 @@ type htmlPage struct {
 	Checks                  []htmlCheck
 	// Since is the comparison with an earlier run (check --compare),
 	// shown first; nil without one.
-	Since                   *htmlSince
-	Blockers                []htmlMessage
-	Warnings                []htmlMessage
-	Waivers                 []htmlWaiver
-	Timeline                template.HTML
-	Waived                  []htmlWaived
-	Suites                  []htmlSuite
-	Chains                  []htmlChain
+	Since    *htmlSince
+	Blockers []htmlMessage
+	Warnings []htmlMessage
+	Waivers  []htmlWaiver
+	Timeline template.HTML
+	Waived   []htmlWaived
+	Suites   []htmlSuite
+	Chains   []htmlChain
 }
 
 type htmlCheck struct {
