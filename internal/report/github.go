@@ -17,7 +17,7 @@ func writeGitHub(w io.Writer, doc *evidence.Document, opts Options) error {
 	ew := &errWriter{w: w}
 	loc := newLocator(doc)
 	cs := causes(doc, opts.Rules)
-	tr := newTrend(cs, opts)
+	tr := newTrend(doc, cs, opts)
 	for i, c := range cs {
 		// One annotation per cause, at its first place, naming the others:
 		// twelve identical annotations would bury the other causes.

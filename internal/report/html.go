@@ -153,7 +153,7 @@ func buildPage(doc *evidence.Document, opts Options) htmlPage {
 		p.Checks = append(p.Checks, c)
 	}
 	cs := causes(doc, opts.Rules)
-	tr := newTrend(cs, opts)
+	tr := newTrend(doc, cs, opts)
 	if tr != nil {
 		p.Since = &htmlSince{Run: tr.Since, Summary: tr.Summary(), Fixed: tr.Fixed}
 	}

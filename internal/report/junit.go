@@ -67,7 +67,7 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 	var global []blocker
 	blocks := map[string]bool{}
 	all := causes(doc, opts.Rules)
-	tr := newTrend(all, opts)
+	tr := newTrend(doc, all, opts)
 	if tr != nil {
 		props := []junitProperty{{"readiness.since", tr.Since}, {"readiness.trend", tr.Summary()}}
 		for i, c := range all {

@@ -28,7 +28,7 @@ func writeMarkdown(w io.Writer, doc *evidence.Document, opts Options) error {
 		fmt.Fprintf(ew, "| %s | %s %s | %d | %s | %s |\n", mdEscape(g.Name), statusIcon(g.Status), g.Status, g.Blocking, g.duration(), mdEscape(truncate(oneLine(g.summary()), 120)))
 	}
 	cs := causes(doc, opts.Rules)
-	tr := newTrend(cs, opts)
+	tr := newTrend(doc, cs, opts)
 	if tr != nil {
 		fmt.Fprintf(ew, "\n### Since the last run\n\nCompared with %s: %s.\n", mdEscape(tr.Since), mdEscape(tr.Summary()))
 		if len(tr.Fixed) > 0 {

@@ -59,7 +59,7 @@ func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 	// locations.
 	causeOf := map[string]cause{}
 	all := causes(doc, opts.Rules)
-	tr := newTrend(all, opts)
+	tr := newTrend(doc, all, opts)
 	for _, c := range all {
 		for _, m := range c.Members {
 			if m.Finding != nil && len(c.Places) > 1 {

@@ -59,7 +59,7 @@ func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
 	}
 
 	cs := causes(doc, opts.Rules)
-	tr := newTrend(cs, opts)
+	tr := newTrend(doc, cs, opts)
 	if tr != nil {
 		// What changed comes first: it is what a release manager's
 		// checklist asks since the last run.

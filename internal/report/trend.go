@@ -1,10 +1,12 @@
 package report
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"unicode"
 
+	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
 )
 
@@ -29,6 +31,9 @@ type trend struct {
 	// Fixed are the earlier run's causes that no current blocker shares.
 	Fixed     []fixedCause
 	New, Open int
+	// Unchecked counts earlier blockers whose checks gave no result this
+	// run: not fixed, only not looked at.
+	Unchecked int
 	byKey     map[string]string
 }
 
@@ -41,7 +46,7 @@ type fixedCause struct {
 
 // newTrend compares the current causes with opts.Previous; nil when there
 // is no earlier run to compare with.
-func newTrend(cs []cause, opts Options) *trend {
+func newTrend(doc *evidence.Document, cs []cause, opts Options) *trend {
 	prev := opts.Previous
 	if prev == nil {
 		return nil
@@ -79,7 +84,13 @@ func newTrend(cs []cause, opts Options) *trend {
 		for _, k := range trendKeys(p) {
 			gone = gone && !now[k]
 		}
-		if gone {
+		switch {
+		case !gone:
+		case !rechecked(doc, p):
+			// Its check did not run to a result this time (left out,
+			// errored, skipped): gone from the blockers, not fixed.
+			t.Unchecked++
+		default:
 			t.Fixed = append(t.Fixed, fixedOf(p))
 		}
 	}
@@ -116,9 +127,26 @@ func (t *trend) member(b blocker) string {
 	return t.byKey[trendKey(b)]
 }
 
-// Summary is "1 new, 2 still open, 1 fixed".
+// Summary is "1 new, 2 still open, 1 fixed", and how many earlier
+// blockers this run did not look at again.
 func (t *trend) Summary() string {
-	return count(t.New, "new", "new") + ", " + count(t.Open, "still open", "still open") + ", " + count(len(t.Fixed), "fixed", "fixed")
+	s := count(t.New, "new", "new") + ", " + count(t.Open, "still open", "still open") + ", " + count(len(t.Fixed), "fixed", "fixed")
+	if t.Unchecked > 0 {
+		s += fmt.Sprintf(" (%s not checked again: %s left out, errored or skipped this run)", count(t.Unchecked, "earlier blocker", "earlier blockers"), plural(t.Unchecked, "its check was", "their checks were"))
+	}
+	return s
+}
+
+// rechecked reports whether every check an earlier cause belongs to ran
+// to a result this run, so that its absence means it is fixed.
+func rechecked(doc *evidence.Document, c cause) bool {
+	for _, name := range c.Checks {
+		r, ok := doc.Result(name)
+		if !ok || r.Status == checks.StatusError || r.Status == checks.StatusSkipped {
+			return false
+		}
+	}
+	return true
 }
 
 // machine is a state as a property value: "still-open".

@@ -261,3 +261,37 @@ func TestCompareMatchesByCause(t *testing.T) {
 		})
 	}
 }
+
+// An earlier blocker whose check gave no result this run (left out by
+// --only, errored, skipped) is not "fixed": a partial run must not read as
+// progress.
+func TestCompareUncheckedIsNotFixed(t *testing.T) {
+	errored := groupedDoc(t)
+	errored.Checks[3] = checks.Result{Check: "workflow", Type: "workflow", Status: checks.StatusError, Error: "boom", Findings: []checks.Finding{}, StartedAt: t0}
+	errored = rejudge(t, errored)
+	for _, tc := range []struct {
+		name             string
+		doc              *evidence.Document
+		fixed, unchecked string
+	}{
+		{"a partial run", partialDoc(t), "0 fixed", "4 earlier blockers not checked again"},
+		{"the workflow check errored", errored, "0 fixed", "2 earlier blockers not checked again"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, format := range []string{"text", "markdown", "html"} {
+				var buf bytes.Buffer
+				if err := report.Write(&buf, format, tc.doc, report.Options{Rules: groupedRules(), Previous: groupedDoc(t)}); err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range []string{tc.fixed, tc.unchecked} {
+					if !strings.Contains(buf.String(), s) {
+						t.Errorf("%s lacks %q", format, s)
+					}
+				}
+				if strings.Contains(buf.String(), "fixed:") || strings.Contains(buf.String(), "t-fixed\">") {
+					t.Errorf("%s lists an unchecked blocker as fixed", format)
+				}
+			}
+		})
+	}
+}
