@@ -30,8 +30,8 @@ type checkOptions struct {
 	// Compare is an earlier run's evidence (json, or a --sign-evidence
 	// envelope) that the reports mark each blocker against.
 	Compare string
-	Policy       PolicyOptions
-	Render       RenderOptions
+	Policy  PolicyOptions
+	Render  RenderOptions
 }
 
 // AddFlags registers the flags.
