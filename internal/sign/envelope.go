@@ -310,5 +310,8 @@ func PeekDocument(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(st.Body) == 0 {
+		return nil, errors.New("the signed statement carries no predicate")
+	}
 	return st.Body, nil
 }
