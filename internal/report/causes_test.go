@@ -132,13 +132,17 @@ func TestGroupedHTMLInChromium(t *testing.T) {
 		doc      *evidence.Document
 		verdict  string
 		blockers int
+		// prev, when set, is compared with (--compare): the page shows
+		// what changed first, and nothing else about it moves.
+		prev *evidence.Document
 	}{
-		{"grouped NO-GO", groupedDoc(t), "NO-GO", 4},
-		{"GO with findings", goWithFindingsDoc(t), "GO", 0},
+		{"grouped NO-GO", groupedDoc(t), "NO-GO", 4, nil},
+		{"GO with findings", goWithFindingsDoc(t), "GO", 0, nil},
+		{"grouped NO-GO since an earlier run", groupedDoc(t), "NO-GO", 4, previousDoc(t)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := report.Write(&buf, "html", tc.doc, report.Options{Rules: groupedRules()}); err != nil {
+			if err := report.Write(&buf, "html", tc.doc, report.Options{Rules: groupedRules(), Previous: tc.prev}); err != nil {
 				t.Fatal(err)
 			}
 			page := filepath.Join(t.TempDir(), "page.html")
@@ -157,6 +161,15 @@ func TestGroupedHTMLInChromium(t *testing.T) {
 			}
 			if strings.Contains(dom, "/tmp/") {
 				t.Error("the page names a /tmp/ path")
+			}
+			if tc.prev != nil {
+				since, gates := strings.Index(dom, `id="since"`), strings.Index(dom, `id="gates"`)
+				if since < 0 || since > gates {
+					t.Error("the page does not show what changed since the last run first")
+				}
+				if n := strings.Count(dom, `data-trend="`); n != tc.blockers {
+					t.Errorf("%d of %d blockers marked new or still open", n, tc.blockers)
+				}
 			}
 			for _, g := range tc.doc.Gates() {
 				m := regexp.MustCompile(`data-check="` + regexp.QuoteMeta(g.Name) + `" data-status="([a-z-]+)"`).FindStringSubmatch(dom)
