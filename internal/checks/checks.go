@@ -130,6 +130,10 @@ type Rule struct {
 	// severity (KEY-EXPIRING-SOON within the blocking window is high where
 	// the rule is medium). The gate names the case; the table grades it.
 	Cases map[string]Severity `yaml:"cases,omitempty" json:"cases,omitempty"`
+	// CaseRemediation is a case's own remedy where the rule's does not fit
+	// it (WF-SIGN-BEFORE-SCAN's "scan the image" for a signed checksum
+	// file); a case without one takes the rule's.
+	CaseRemediation map[string]string `yaml:"case_remediation,omitempty" json:"case_remediation,omitempty"`
 }
 
 // Subject is an artifact identified by digest, as in-toto names them.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -114,6 +115,11 @@ func ParseRules(data []byte) ([]Rule, error) {
 		for c, sev := range r.Cases {
 			if c == "" || !sev.Valid() {
 				return nil, fmt.Errorf("rule %q: case %q needs a name and a valid severity", r.ID, c)
+			}
+		}
+		for c, rem := range r.CaseRemediation {
+			if _, ok := r.Cases[c]; !ok || strings.TrimSpace(rem) == "" {
+				return nil, fmt.Errorf("rule %q: case_remediation %q names no case, or is empty", r.ID, c)
 			}
 		}
 	}

@@ -93,6 +93,9 @@ func (b *RuleBook) Case(rule, cas, subject, message string, loc *Location) Findi
 	}
 	f.Severity = sev
 	f.Remediation = strings.TrimSpace(r.Remediation)
+	if rem, ok := r.CaseRemediation[cas]; ok && cas != "" {
+		f.Remediation = strings.TrimSpace(rem)
+	}
 	return f
 }
 

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,8 +27,11 @@ type checkOptions struct {
 	// SignEvidence signs the json evidence with Key as a DSSE envelope.
 	SignEvidence bool
 	Key          string
-	Policy       PolicyOptions
-	Render       RenderOptions
+	// Compare is an earlier run's evidence (json, or a --sign-evidence
+	// envelope) that the reports mark each blocker against.
+	Compare string
+	Policy  PolicyOptions
+	Render  RenderOptions
 }
 
 // AddFlags registers the flags.
@@ -36,6 +42,7 @@ func (o *checkOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&o.ExitZero, "exit-zero", false, "report only: exit 0 on NO-GO (still 2 on configuration errors); never for release gating")
 	cmd.Flags().BoolVar(&o.ExitZero, "no-fail", false, "same as --exit-zero (conftest's name)")
 	cmd.Flags().BoolVar(&o.SignEvidence, "sign-evidence", false, "write the json evidence as a DSSE envelope signed with --key, so that 'policy eval --evidence-key' can tell an edited document")
+	cmd.Flags().StringVar(&o.Compare, "compare", "", "mark each blocker new or still open, and list the fixed ones, against an earlier run's evidence `PREVIOUS.json` (-o json, or a --sign-evidence envelope) of this repository; never changes the verdict")
 	cmd.Flags().StringVar(&o.Key, "key", "", "with --sign-evidence: the private `KEY` (cosign.key, env://VAR, a KMS URI); its password comes from COSIGN_PASSWORD or a prompt")
 	o.Policy.AddFlags(cmd)
 	o.Render.AddFlags(cmd)
@@ -66,7 +73,8 @@ func newCheckCmd(app *App, runF func(context.Context, *checkOptions) error) *cob
 		Short: "Run the configured release gates and print GO or NO-GO",
 		Example: `  readiness check
   readiness check --only security-key --format json --output evidence.json
-  readiness check --policy ./policy --format sarif --output readiness.sarif`,
+  readiness check --policy ./policy --format sarif --output readiness.sarif
+  readiness check --compare last.json -o text -o json=last.json`,
 		Args: cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			if opts.Timeout < 0 {
@@ -105,6 +113,15 @@ func (a *App) checkRun(ctx context.Context, opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Compare != "" {
+		// Read before the run: a wrong file costs no run. It may be the
+		// very file -o json= rewrites: it is read whole first.
+		prev, err := readPrevious(opts.Compare, evidence.LocateRepository(cfg.Dir))
+		if err != nil {
+			return err
+		}
+		opts.Render.Previous = prev
+	}
 	if opts.SignEvidence {
 		// The key first: a wrong password costs no run.
 		signer, err := sign.New(ctx, sign.Options{Key: sign.KeyOptions{KeyRef: opts.Key, PassFunc: a.PassFunc(opts.Key)}})
@@ -122,4 +139,47 @@ func (a *App) checkRun(ctx context.Context, opts *checkOptions) error {
 		return nil
 	}
 	return err
+}
+
+// maxPrevious bounds what --compare reads.
+const maxPrevious = 256 << 20
+
+// readPrevious reads an earlier run's evidence for --compare: a document
+// of either schema, plain or in a --sign-evidence envelope (read, not
+// verified: the comparison labels blockers and judges nothing), from the
+// repository here. Anything else is a usage error in one sentence.
+func readPrevious(path string, here *evidence.Repository) (*evidence.Document, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, Usagef("--compare %s cannot be read: %v", path, UnwrapFSError(err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxPrevious+1))
+	switch {
+	case err != nil:
+		return nil, Usagef("--compare %s cannot be read: %v", path, UnwrapFSError(err))
+	case len(data) > maxPrevious:
+		return nil, Usagef("--compare %s is larger than %d MiB: not an evidence document", path, maxPrevious>>20)
+	}
+	body, err := sign.PeekDocument(data)
+	if err != nil {
+		return nil, Usagef("--compare %s is not an evidence document: %v", path, err)
+	}
+	prev, err := evidence.Decode(bytes.NewReader(body))
+	if err != nil {
+		return nil, Usagef("--compare %s is not an earlier run's evidence: %v", path, err)
+	}
+	if was, is := prev.Repository.Identity(), here.Identity(); was != is {
+		return nil, Usagef("--compare %s is the evidence of another repository (%s), not of this one (%s)", path, orNone(was), orNone(is))
+	}
+	return prev, nil
+}
+
+// orNone quotes a repository identity read from a file, or says there is
+// none.
+func orNone(id string) string {
+	if id == "" {
+		return "no git repository"
+	}
+	return strconv.Quote(id)
 }

@@ -26,6 +26,9 @@ type RenderOptions struct {
 	// Seal (set by the command, not a flag), when set, signs every json output (the evidence document) as
 	// a DSSE envelope (check --sign-evidence).
 	Seal func(doc *evidence.Document, data []byte) ([]byte, error)
+	// Previous (set by the command: check --compare) is an earlier run's
+	// evidence the human formats compare blockers with.
+	Previous *evidence.Document
 }
 
 // output is one rendering of the judged document; Path "" is stdout.
@@ -187,7 +190,7 @@ func (a *App) RenderReleased(doc *evidence.Document, ro RenderOptions, releases 
 	}
 	rules := a.rules()
 	for _, out := range outs {
-		opts := report.Options{Color: out.Path == "" && out.Format == "text" && a.IO.ColorOut(), Rules: rules, Releases: releases}
+		opts := report.Options{Color: out.Path == "" && out.Format == "text" && a.IO.ColorOut(), Rules: rules, Releases: releases, Previous: ro.Previous}
 		if err := writeReport(a.IO.Out, out, doc, opts, ro.Seal); err != nil {
 			return err
 		}
@@ -199,7 +202,7 @@ func (a *App) RenderReleased(doc *evidence.Document, ro RenderOptions, releases 
 		fmt.Fprintln(a.IO.ErrOut, report.VerdictLine(doc))
 	}
 	if p := a.IO.Getenv("GITHUB_STEP_SUMMARY"); p != "" {
-		opts := report.Options{Rules: rules}
+		opts := report.Options{Rules: rules, Previous: ro.Previous}
 		if err := appendFile(p, func(w io.Writer) error { return report.Write(w, "markdown", doc, opts) }); err != nil {
 			fmt.Fprintf(a.IO.ErrOut, "readiness: warning: could not append to GITHUB_STEP_SUMMARY: %v\n", err)
 		}

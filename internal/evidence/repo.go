@@ -58,6 +58,47 @@ func DetectRepository(ctx context.Context, dir string) *Repository {
 	return r
 }
 
+// LocateRepository is the part of DetectRepository that names the
+// checkout (its root and origin remote), without the commit or the working
+// tree's state: enough for Identity, cheap enough to read before a run.
+func LocateRepository(dir string) *Repository {
+	root, found := repo.FindRoot(dir)
+	if !found {
+		return nil
+	}
+	r := &Repository{Root: root}
+	if g, err := git.PlainOpenWithOptions(root, &git.PlainOpenOptions{EnableDotGitCommonDir: true}); err == nil {
+		if rem, err := g.Remote("origin"); err == nil && len(rem.Config().URLs) > 0 {
+			r.Remote = redactURL(rem.Config().URLs[0])
+		}
+	}
+	return r
+}
+
+// Identity names the repository across runs and machines: its origin
+// remote without scheme, user, ".git" or the host's case (the https and
+// ssh clones of one repository are one), else its root directory; "" for
+// a run outside git.
+func (r *Repository) Identity() string {
+	if r == nil {
+		return ""
+	}
+	if u := r.Remote; u != "" {
+		if _, rest, ok := strings.Cut(u, "://"); ok {
+			u = rest
+		} else if host, path, ok := strings.Cut(u, ":"); ok && !strings.Contains(host, "/") {
+			u = host + "/" + path // scp-like git@host:owner/name
+		}
+		if at := strings.LastIndex(u, "@"); at >= 0 && at < strings.IndexByte(u+"/", '/') {
+			u = u[at+1:]
+		}
+		u = strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
+		host, path, _ := strings.Cut(u, "/")
+		return strings.ToLower(host) + "/" + path
+	}
+	return r.Root
+}
+
 // redactURL drops credentials embedded in a remote URL.
 func redactURL(u string) string {
 	scheme, rest, ok := strings.Cut(u, "://")

@@ -173,3 +173,25 @@ func TestDetectRepositoryLinkedWorktree(t *testing.T) {
 		t.Errorf("got %+v, want %s at %s on feature", r, wt, commit)
 	}
 }
+
+// Identity names one repository however it was cloned, and tells two
+// repositories apart (check --compare refuses another's evidence).
+func TestRepositoryIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		repo *Repository
+		want string
+	}{
+		{nil, ""},
+		{&Repository{Root: "/src/app"}, "/src/app"},
+		{&Repository{Root: "/src/app", Remote: "https://github.com/acme/app.git"}, "github.com/acme/app"},
+		{&Repository{Remote: "git@github.com:acme/app.git"}, "github.com/acme/app"},
+		{&Repository{Remote: "ssh://git@GitHub.com/acme/app/"}, "github.com/acme/app"},
+		{&Repository{Remote: "https://token@github.com/acme/app"}, "github.com/acme/app"},
+		{&Repository{Remote: "https://github.com/acme/App"}, "github.com/acme/App"},
+		{&Repository{Remote: "https://github.com/acme/app-fork"}, "github.com/acme/app-fork"},
+	} {
+		if got := tc.repo.Identity(); got != tc.want {
+			t.Errorf("%+v: identity %q, want %q", tc.repo, got, tc.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
@@ -19,7 +20,7 @@ type cause struct {
 	Checks                []string
 	Members               []blocker
 	Places                []occurrence
-	// Fix is the first member's remediation.
+	// Fix is the members' remediation: each distinct one, in order.
 	Fix string
 }
 
@@ -69,8 +70,13 @@ func (p place) String() string {
 // Grouping is transitive. Causes are ordered by severity, then the path
 // and line of their first place.
 func causes(doc *evidence.Document, rules map[string]checks.Rule) []cause {
+	return groupCauses(doc, rules, newLocator(doc))
+}
+
+// groupCauses is causes with the locator given: an earlier run's document
+// (--compare) is grouped with one that reads no file it names.
+func groupCauses(doc *evidence.Document, rules map[string]checks.Rule, loc *locator) []cause {
 	bl := blockers(doc)
-	loc := newLocator(doc)
 	parent := make([]int, len(bl))
 	for i := range parent {
 		parent[i] = i
@@ -156,6 +162,14 @@ func bareMessage(b blocker) string {
 
 func newCause(ms []blocker, loc *locator, rules map[string]checks.Rule) cause {
 	c := cause{Rule: ms[0].Rule, Severity: ms[0].Severity, Members: ms, Fix: remediation(ms[0], rules)}
+	// Members of one cause usually share a fix; where a case of the rule
+	// has its own (a signed checksum file beside signed images at one
+	// step), each distinct fix is given, so that none is wrong for a place.
+	for _, m := range ms[1:] {
+		if r := remediation(m, rules); r != "" && !strings.Contains(c.Fix, r) {
+			c.Fix = strings.TrimSpace(c.Fix + "\n" + r)
+		}
+	}
 	same := true
 	for _, m := range ms {
 		if checks.Severity(m.Severity).Rank() < checks.Severity(c.Severity).Rank() {

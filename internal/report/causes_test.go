@@ -132,13 +132,17 @@ func TestGroupedHTMLInChromium(t *testing.T) {
 		doc      *evidence.Document
 		verdict  string
 		blockers int
+		// prev, when set, is compared with (--compare): the page shows
+		// what changed first, and nothing else about it moves.
+		prev *evidence.Document
 	}{
-		{"grouped NO-GO", groupedDoc(t), "NO-GO", 4},
-		{"GO with findings", goWithFindingsDoc(t), "GO", 0},
+		{"grouped NO-GO", groupedDoc(t), "NO-GO", 4, nil},
+		{"GO with findings", goWithFindingsDoc(t), "GO", 0, nil},
+		{"grouped NO-GO since an earlier run", groupedDoc(t), "NO-GO", 4, previousDoc(t)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := report.Write(&buf, "html", tc.doc, report.Options{Rules: groupedRules()}); err != nil {
+			if err := report.Write(&buf, "html", tc.doc, report.Options{Rules: groupedRules(), Previous: tc.prev}); err != nil {
 				t.Fatal(err)
 			}
 			page := filepath.Join(t.TempDir(), "page.html")
@@ -158,6 +162,15 @@ func TestGroupedHTMLInChromium(t *testing.T) {
 			if strings.Contains(dom, "/tmp/") {
 				t.Error("the page names a /tmp/ path")
 			}
+			if tc.prev != nil {
+				since, gates := strings.Index(dom, `id="since"`), strings.Index(dom, `id="gates"`)
+				if since < 0 || since > gates {
+					t.Error("the page does not show what changed since the last run first")
+				}
+				if n := strings.Count(dom, `data-trend="`); n != tc.blockers {
+					t.Errorf("%d of %d blockers marked new or still open", n, tc.blockers)
+				}
+			}
 			for _, g := range tc.doc.Gates() {
 				m := regexp.MustCompile(`data-check="` + regexp.QuoteMeta(g.Name) + `" data-status="([a-z-]+)"`).FindStringSubmatch(dom)
 				if m == nil {
@@ -169,5 +182,37 @@ func TestGroupedHTMLInChromium(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// One step that signs a checksum file and images is one cause with two
+// fixes: each member's own remedy is given, so none is wrong for it
+// (issue 28, 6).
+func TestCauseGivesEveryDistinctFix(t *testing.T) {
+	doc := sampleDoc(t)
+	loc := &checks.Location{Path: "/src/app/.github/workflows/release.yml", Line: 28}
+	props := func(target string) map[string]any {
+		return map[string]any{"workflow": ".github/workflows/release.yml", "job": "release", "step": "step-5", "target": target}
+	}
+	doc.Checks[3].Findings = append(doc.Checks[3].Findings,
+		checks.Finding{Rule: "WF-SIGN-BEFORE-SCAN", ID: "WF-SIGN-BEFORE-SCAN/a", Severity: checks.SeverityHigh, Message: "signs checksums.txt", Location: loc,
+			Remediation: "Scan what the signed file lists.", Properties: props("checksums.txt")},
+		checks.Finding{Rule: "WF-SIGN-BEFORE-SCAN", ID: "WF-SIGN-BEFORE-SCAN/b", Severity: checks.SeverityHigh, Message: "signs the images", Location: loc,
+			Remediation: "Scan the image.", Properties: props("ghcr.io/acme/app")},
+		checks.Finding{Rule: "WF-SIGN-BEFORE-SCAN", ID: "WF-SIGN-BEFORE-SCAN/c", Severity: checks.SeverityHigh, Message: "signs more images", Location: loc,
+			Remediation: "Scan the image.", Properties: props("ghcr.io/acme/web")})
+	doc = rejudge(t, doc)
+	var buf bytes.Buffer
+	if err := report.Write(&buf, "text", doc, report.Options{Rules: groupedRules()}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if n := strings.Count(out, "WF-SIGN-BEFORE-SCAN"); n != 1 {
+		t.Errorf("%d blockers for one step, want 1:\n%s", n, out)
+	}
+	for s, n := range map[string]int{"Scan what the signed file lists.": 1, "Scan the image.": 1} {
+		if got := strings.Count(out, s); got != n {
+			t.Errorf("%q given %d times, want %d:\n%s", s, got, n, out)
+		}
 	}
 }

@@ -16,7 +16,9 @@ import (
 func writeGitHub(w io.Writer, doc *evidence.Document, opts Options) error {
 	ew := &errWriter{w: w}
 	loc := newLocator(doc)
-	for _, c := range causes(doc, opts.Rules) {
+	cs := causes(doc, opts.Rules)
+	tr := newTrend(doc, cs, opts)
+	for i, c := range cs {
 		// One annotation per cause, at its first place, naming the others:
 		// twelve identical annotations would bury the other causes.
 		msg := c.Title
@@ -29,7 +31,23 @@ func writeGitHub(w io.Writer, doc *evidence.Document, opts Options) error {
 		if c.Fix != "" {
 			msg += "\nFix: " + strings.TrimSpace(c.Fix)
 		}
-		writeCommand(ew, "error", firstPlace(c), orDefault(c.Rule, "readiness"), msg)
+		title := orDefault(c.Rule, "readiness")
+		if st := tr.of(i); st != "" {
+			title += " (" + st + ")"
+		}
+		writeCommand(ew, "error", firstPlace(c), title, msg)
+	}
+	if tr != nil {
+		// The earlier run's blockers that no longer block: notices at no
+		// place (their lines are the earlier run's).
+		for _, f := range tr.Fixed {
+			msg := "[" + f.Severity + "] " + f.Title
+			if f.Where != "" {
+				msg += " (was at " + f.Where + ")"
+			}
+			writeCommand(ew, "notice", place{}, orDefault(f.Rule, "readiness")+" (fixed since the last run)", msg)
+		}
+		writeCommand(ew, "notice", place{}, "readiness: since the last run", "Compared with "+tr.Since+": "+tr.Summary()+".")
 	}
 	for _, m := range doc.Verdict.Warn {
 		b := blocker{Message: m, Finding: findingOf(doc, m)}

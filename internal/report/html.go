@@ -47,13 +47,16 @@ type htmlPage struct {
 	Config, Policies        string
 	PolicyError             string
 	Checks                  []htmlCheck
-	Blockers                []htmlMessage
-	Warnings                []htmlMessage
-	Waivers                 []htmlWaiver
-	Timeline                template.HTML
-	Waived                  []htmlWaived
-	Suites                  []htmlSuite
-	Chains                  []htmlChain
+	// Since is the comparison with an earlier run (check --compare),
+	// shown first; nil without one.
+	Since    *htmlSince
+	Blockers []htmlMessage
+	Warnings []htmlMessage
+	Waivers  []htmlWaiver
+	Timeline template.HTML
+	Waived   []htmlWaived
+	Suites   []htmlSuite
+	Chains   []htmlChain
 }
 
 type htmlCheck struct {
@@ -61,8 +64,18 @@ type htmlCheck struct {
 	Required                                             bool
 }
 
+// htmlSince is what changed since an earlier run.
+type htmlSince struct {
+	Run, Summary string
+	// New are the titles of the blockers the earlier run did not have.
+	New   []string
+	Fixed []fixedCause
+}
+
 type htmlMessage struct {
 	Severity, Msg, Rule, Where string
+	// Trend is "new" or "still open" against an earlier run, else "".
+	Trend string
 	// Places are every occurrence of a cause found in more than one.
 	Places []htmlPlace
 	// Fix is the remedy as HTML: `code` spans as <code>, command lines as
@@ -139,8 +152,16 @@ func buildPage(doc *evidence.Document, opts Options) htmlPage {
 		}
 		p.Checks = append(p.Checks, c)
 	}
-	for _, c := range causes(doc, opts.Rules) {
-		m := htmlMessage{Severity: orDefault(c.Severity, "blocking"), Msg: c.Title, Rule: c.Rule, Fix: fixHTML(c.Fix)}
+	cs := causes(doc, opts.Rules)
+	tr := newTrend(doc, cs, opts)
+	if tr != nil {
+		p.Since = &htmlSince{Run: tr.Since, Summary: tr.Summary(), Fixed: tr.Fixed}
+	}
+	for i, c := range cs {
+		m := htmlMessage{Severity: orDefault(c.Severity, "blocking"), Msg: c.Title, Rule: c.Rule, Fix: fixHTML(c.Fix), Trend: tr.of(i)}
+		if m.Trend == trendNew {
+			p.Since.New = append(p.Since.New, c.Title)
+		}
 		if len(c.Members) > 1 {
 			for _, o := range c.Places {
 				m.Places = append(m.Places, htmlPlace{Where: o.place.String(), Note: o.Note})

@@ -21,14 +21,25 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name      string      `xml:"name,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Errors    int         `xml:"errors,attr"`
-	Skipped   int         `xml:"skipped,attr"`
-	Time      string      `xml:"time,attr"`
-	Timestamp string      `xml:"timestamp,attr"`
-	Cases     []junitCase `xml:"testcase"`
+	Name      string `xml:"name,attr"`
+	Tests     int    `xml:"tests,attr"`
+	Failures  int    `xml:"failures,attr"`
+	Errors    int    `xml:"errors,attr"`
+	Skipped   int    `xml:"skipped,attr"`
+	Time      string `xml:"time,attr"`
+	Timestamp string `xml:"timestamp,attr"`
+	// Properties carry the comparison with an earlier run (--compare).
+	Properties *junitProperties `xml:"properties,omitempty"`
+	Cases      []junitCase      `xml:"testcase"`
+}
+
+type junitProperties struct {
+	Property []junitProperty `xml:"property"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitCase struct {
@@ -56,6 +67,17 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 	var global []blocker
 	blocks := map[string]bool{}
 	all := causes(doc, opts.Rules)
+	tr := newTrend(doc, all, opts)
+	if tr != nil {
+		props := []junitProperty{{"readiness.since", tr.Since}, {"readiness.trend", tr.Summary()}}
+		for i, c := range all {
+			props = append(props, junitProperty{"readiness." + machine(tr.of(i)), c.Title})
+		}
+		for _, f := range tr.Fixed {
+			props = append(props, junitProperty{"readiness.fixed", "[" + f.Severity + "] " + f.Title})
+		}
+		suite.Properties = &junitProperties{Property: props}
+	}
 	for _, b := range blockers(doc) {
 		blocks[b.Check+"\x00"+b.Message.Finding] = true
 		if b.Check == "" {
@@ -77,12 +99,12 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 			bs := byCheck[r.Check]
 			var body strings.Builder
 			n := 0
-			for _, cs := range all {
+			for i, cs := range all {
 				if !contains(cs.Checks, r.Check) {
 					continue
 				}
 				n++
-				writeCauseLines(&body, cs)
+				writeCauseLines(&body, cs, tr.of(i))
 			}
 			msg := fmt.Sprintf("%d blocking %s", len(bs), plural(len(bs), "finding", "findings"))
 			if n != len(bs) {
@@ -121,9 +143,9 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 	}
 	if len(global) > 0 {
 		var body strings.Builder
-		for _, cs := range all {
+		for i, cs := range all {
 			if len(cs.Checks) == 0 {
-				writeCauseLines(&body, cs)
+				writeCauseLines(&body, cs, tr.of(i))
 			}
 		}
 		suite.Cases = append(suite.Cases, junitCase{Name: "policy", Classname: "readiness.policy", Time: "0.000",
@@ -146,9 +168,12 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 }
 
 // writeCauseLines writes one cause: what, each place when there are
-// several, and the fix.
-func writeCauseLines(body *strings.Builder, c cause) {
-	fmt.Fprintf(body, "[%s] %s\n", orDefault(c.Severity, "blocking"), c.Title)
+// several, and the fix; with its state against an earlier run, if any.
+func writeCauseLines(body *strings.Builder, c cause, trend string) {
+	if trend != "" {
+		trend = "(" + trend + ") "
+	}
+	fmt.Fprintf(body, "[%s] %s%s\n", orDefault(c.Severity, "blocking"), trend, c.Title)
 	if len(c.Members) > 1 {
 		for _, o := range c.Places {
 			fmt.Fprintf(body, "  at %s\n", o)

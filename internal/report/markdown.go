@@ -27,10 +27,32 @@ func writeMarkdown(w io.Writer, doc *evidence.Document, opts Options) error {
 	for _, g := range gateRows(doc) {
 		fmt.Fprintf(ew, "| %s | %s %s | %d | %s | %s |\n", mdEscape(g.Name), statusIcon(g.Status), g.Status, g.Blocking, g.duration(), mdEscape(truncate(oneLine(g.summary()), 120)))
 	}
-	if cs := causes(doc, opts.Rules); len(cs) > 0 {
+	cs := causes(doc, opts.Rules)
+	tr := newTrend(doc, cs, opts)
+	if tr != nil {
+		fmt.Fprintf(ew, "\n### Since the last run\n\nCompared with %s: %s.\n", mdEscape(tr.Since), mdEscape(tr.Summary()))
+		if len(tr.Fixed) > 0 {
+			fmt.Fprintln(ew)
+		}
+		for _, f := range tr.Fixed {
+			fmt.Fprintf(ew, "- ✔️ _fixed:_ **%s** %s", mdEscape(f.Severity), mdEscape(f.Title))
+			if f.Where != "" {
+				fmt.Fprintf(ew, " (%s)", mdCode(f.Where))
+			}
+			fmt.Fprintln(ew)
+		}
+	}
+	if len(cs) > 0 {
 		fmt.Fprintf(ew, "\n### Blocking\n\n")
-		for _, c := range cs {
-			fmt.Fprintf(ew, "- **%s** %s", mdEscape(orDefault(c.Severity, "blocking")), mdEscape(c.Title))
+		for i, c := range cs {
+			fmt.Fprintf(ew, "- **%s** ", mdEscape(orDefault(c.Severity, "blocking")))
+			switch tr.of(i) {
+			case trendNew:
+				fmt.Fprint(ew, "🆕 _new_ · ")
+			case trendOpen:
+				fmt.Fprint(ew, "_still open_ · ")
+			}
+			fmt.Fprint(ew, mdEscape(c.Title))
 			fixSep := "  \n  "
 			if len(c.Members) > 1 {
 				fmt.Fprintf(ew, "  \n  %s:\n", count(len(c.Places), "place", "places"))

@@ -51,6 +51,10 @@ type Options struct {
 	// Releases, keyed by image digest, say what `image release` signed
 	// and attested (HTML only); the evidence itself cannot record it.
 	Releases map[string]Release
+	// Previous is an earlier run's evidence (check --compare): every human
+	// format marks each blocker new or still open and lists the earlier
+	// blockers now fixed. It never changes the verdict.
+	Previous *evidence.Document
 }
 
 // Write renders doc in format.

@@ -58,7 +58,9 @@ func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 	// the others: the same cause fingerprint, the other places as related
 	// locations.
 	causeOf := map[string]cause{}
-	for _, c := range causes(doc, opts.Rules) {
+	all := causes(doc, opts.Rules)
+	tr := newTrend(doc, all, opts)
+	for _, c := range all {
 		for _, m := range c.Members {
 			if m.Finding != nil && len(c.Places) > 1 {
 				causeOf[m.Check+"\x00"+m.Finding.ID] = c
@@ -105,26 +107,40 @@ func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 				}
 			}
 			res.WithPartialFingerprints(prints)
-			res.WithProperties(sarif.NewPropertyBag().
+			props := sarif.NewPropertyBag().
 				Add("check", r.Check).
 				Add("rule", f.Rule).
 				Add("severity", string(f.Severity)).
-				Add("blocking", blocking[r.Check+"\x00"+f.ID]))
+				Add("blocking", blocking[r.Check+"\x00"+f.ID])
+			if st := tr.member(blocker{Message: evidence.Message{Check: r.Check, Rule: f.Rule, Finding: f.ID}, Finding: f}); st != "" && blocking[r.Check+"\x00"+f.ID] {
+				props.Add("trend", machine(st))
+			}
+			res.WithProperties(props)
 			if f.WaivedBy != "" {
 				res.WithSuppressions([]*sarif.Suppression{sarif.NewSuppression().WithKind("external").WithStatus("accepted").WithJustification(waiverNote(doc, f.WaivedBy))})
 			}
 		}
 	}
-	addVerdictResults(run, doc, opts, rules)
+	addVerdictResults(run, doc, opts, rules, tr)
 	// Each gate's judged status, so that a tool reading the run sees the
 	// same pass/warn/fail as every other format.
 	gates := map[string]string{}
 	for _, g := range doc.Gates() {
 		gates[g.Name] = g.Status
 	}
+	inv := sarif.NewPropertyBag().Add("verdict", doc.Verdict.Decision).Add("summary", VerdictLine(doc)).Add("gates", gates)
+	if tr != nil {
+		// The earlier run's blockers now fixed have no result to carry
+		// them (nothing is wrong any more): the run says what they were.
+		fixed := []string{}
+		for _, f := range tr.Fixed {
+			fixed = append(fixed, "["+f.Severity+"] "+f.Title)
+		}
+		inv.Add("since", map[string]any{"run": tr.Since, "new": tr.New, "still_open": tr.Open, "fixed": fixed})
+	}
 	run.AddInvocation(sarif.NewInvocation().
 		WithExecutionSuccessful(doc.Verdict.PolicyError == "").
-		WithProperties(sarif.NewPropertyBag().Add("verdict", doc.Verdict.Decision).Add("summary", VerdictLine(doc)).Add("gates", gates)))
+		WithProperties(inv))
 	rep.AddRun(run)
 	return rep.PrettyWrite(w)
 }
@@ -133,7 +149,7 @@ func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 // finding its own result (an expired waiver, a check that errored or did
 // not run, a custom policy rule), located at the config or policy line that
 // caused it, so that code scanning shows why the run is NO-GO.
-func addVerdictResults(run *sarif.Run, doc *evidence.Document, opts Options, rules map[string]bool) {
+func addVerdictResults(run *sarif.Run, doc *evidence.Document, opts Options, rules map[string]bool, tr *trend) {
 	loc := newLocator(doc)
 	for _, b := range blockers(doc) {
 		if b.Finding != nil {
@@ -160,6 +176,9 @@ func addVerdictResults(run *sarif.Run, doc *evidence.Document, opts Options, rul
 		props := sarif.NewPropertyBag().Add("rule", id).Add("severity", orDefault(b.Severity, "critical")).Add("blocking", true)
 		if b.Check != "" {
 			props.Add("check", b.Check)
+		}
+		if st := tr.member(b); st != "" {
+			props.Add("trend", machine(st))
 		}
 		res.WithProperties(props)
 	}

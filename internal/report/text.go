@@ -58,10 +58,28 @@ func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
 		fmt.Fprint(ew, strings.TrimRight(l, " \n"), strings.Repeat("\n", strings.Count(l, "\n")))
 	}
 
-	if cs := causes(doc, opts.Rules); len(cs) > 0 {
+	cs := causes(doc, opts.Rules)
+	tr := newTrend(doc, cs, opts)
+	if tr != nil {
+		// What changed comes first: it is what a release manager's
+		// checklist asks since the last run.
+		fmt.Fprintf(ew, "\n%s %s: %s\n", p.paint(ansiBold, "Since the last run"), "("+tr.Since+")", tr.Summary())
+		for _, f := range tr.Fixed {
+			fmt.Fprintf(ew, "  - %s [%s] %s", p.paint(ansiGreen, "fixed:"), f.Severity, f.Title)
+			if f.Where != "" {
+				fmt.Fprintf(ew, " (%s)", f.Where)
+			}
+			fmt.Fprintln(ew)
+		}
+	}
+	if len(cs) > 0 {
 		fmt.Fprintf(ew, "\n%s\n", p.paint(ansiBold, "Blocking:"))
 		for i, c := range cs {
-			fmt.Fprintf(ew, "\n%d. %s %s\n", i+1, p.paint(ansiRed, "["+orDefault(c.Severity, "blocking")+"]"), c.Title)
+			mark := ""
+			if st := tr.of(i); st != "" {
+				mark = " " + p.paint(ansiBold, "("+st+")")
+			}
+			fmt.Fprintf(ew, "\n%d. %s%s %s\n", i+1, p.paint(ansiRed, "["+orDefault(c.Severity, "blocking")+"]"), mark, c.Title)
 			if len(c.Checks) > 0 {
 				fmt.Fprintf(ew, "   check: %s", strings.Join(c.Checks, ", "))
 				if b := c.Members[0]; len(c.Members) == 1 && b.Finding != nil && b.Finding.ID != b.Finding.Rule {

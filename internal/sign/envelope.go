@@ -276,3 +276,42 @@ func readStatement(payload []byte, predicateType string) (*Opened, error) {
 	}
 	return out, nil
 }
+
+// PeekDocument returns the evidence document inside a DSSE envelope as
+// check --sign-evidence writes it (or inside a Sigstore bundle's
+// envelope) without verifying the signature, for a use that judges
+// nothing: check --compare labels blockers against an earlier run and
+// never changes a verdict. Data that is no envelope is returned as it is.
+func PeekDocument(data []byte) ([]byte, error) {
+	var head struct {
+		PayloadType  *string          `json:"payloadType"`
+		Payload      string           `json:"payload"`
+		DSSEEnvelope *json.RawMessage `json:"dsseEnvelope"`
+	}
+	if json.Unmarshal(data, &head) != nil {
+		return data, nil
+	}
+	if head.DSSEEnvelope != nil {
+		if err := json.Unmarshal(*head.DSSEEnvelope, &head); err != nil {
+			return nil, fmt.Errorf("the Sigstore bundle's envelope is not JSON: %v", err)
+		}
+	}
+	if head.PayloadType == nil {
+		return data, nil
+	}
+	if *head.PayloadType != InTotoPayloadType {
+		return nil, fmt.Errorf("the envelope's payload type is %q, not %s", *head.PayloadType, InTotoPayloadType)
+	}
+	payload, err := base64.StdEncoding.DecodeString(head.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("the envelope's payload is not base64: %v", err)
+	}
+	st, err := readStatement(payload, DocumentPredicateType)
+	if err != nil {
+		return nil, err
+	}
+	if len(st.Body) == 0 {
+		return nil, errors.New("the signed statement carries no predicate")
+	}
+	return st.Body, nil
+}

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
@@ -122,11 +123,14 @@ func (a *analysis) attestAction(w *jobWalk, s *stepInst, sc scope) {
 			e.Written += "@" + s.Def.With["subject-digest"].V
 		}
 	} else {
-		p, _ := a.with(s, sc, "subject-path")
+		in := "subject-path"
+		p, _ := a.with(s, sc, in)
 		if p == "" {
-			p, _ = a.with(s, sc, "subject-checksums")
+			in = "subject-checksums"
+			p, _ = a.with(s, sc, in)
 		}
-		e.Target, e.Written, e.TKind, e.Blob = p, p, "blob", true
+		// Messages quote the input as the file writes it.
+		e.Target, e.Written, e.TKind, e.Blob = p, cmp.Or(s.Def.With[in].V, p), "blob", true
 	}
 	w.emit(e)
 }
@@ -135,7 +139,7 @@ func (a *analysis) attestAction(w *jobWalk, s *stepInst, sc scope) {
 func (a *analysis) sigstorePythonAction(w *jobWalk, s *stepInst, sc scope) {
 	e := w.newEvent(evSign, model.ActionName(s.Def.Uses), s, s.Def.Line)
 	e.Target, _ = a.with(s, sc, "inputs")
-	e.Written, e.TKind, e.Blob = e.Target, "blob", true
+	e.Written, e.TKind, e.Blob = cmp.Or(s.Def.With["inputs"].V, e.Target), "blob", true
 	w.emit(e)
 }
 

@@ -113,7 +113,11 @@ func (a *analysis) judgeSign(g *graph, s *event, key string, scans []*event) {
 		for k, v := range extra {
 			p[k] = v
 		}
-		a.add(book.Finding(rule, stepSubject(g.file.Path, s.Job.Key, key), msg, loc).With(p))
+		cas := ""
+		if s.Blob && rule == "WF-SIGN-BEFORE-SCAN" {
+			cas = "file" // the rule's remedy scans an image
+		}
+		a.add(book.Case(rule, cas, stepSubject(g.file.Path, s.Job.Key, key), msg, loc).With(p))
 		sig.Rules = append(sig.Rules, rule)
 	}
 	defer func() { a.report.Signings = append(a.report.Signings, sig) }()
@@ -576,11 +580,11 @@ func (a *analysis) compareRefsAsWritten(g *graph, scan, sign *event) refCmp {
 	sr, gr := imageref.Parse(st), imageref.Parse(gt)
 	if so == nil {
 		if known(sr.Repo) && known(gr.Repo) && sr.Repo != gr.Repo {
-			return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the repositories differ (%s and %s)", sr.Repo, gr.Repo)}
+			return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the repositories differ (%s and %s)", unqualify(sr.Repo), unqualify(gr.Repo))}
 		}
 		if sr.Digest != "" && gr.Digest != "" {
 			if sr.Digest != gr.Digest && !model.Opaque(sr.Digest) && !model.Opaque(gr.Digest) {
-				return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the digests differ (%s and %s)", sr.Digest, gr.Digest)}
+				return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the digests differ (%s and %s)", unqualify(sr.Digest), unqualify(gr.Digest))}
 			}
 			return refCmp{}
 		}
@@ -605,7 +609,7 @@ func (a *analysis) compareRefsAsWritten(g *graph, scan, sign *event) refCmp {
 	}
 	if so == nil && gorig == nil && sr.Digest == "" && gr.Digest == "" && sr.Tag != "" && gr.Tag != "" &&
 		sr.Tag != gr.Tag && !model.Opaque(sr.Tag) && !model.Opaque(gr.Tag) {
-		return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the tags differ (%s and %s)", sr.Tag, gr.Tag)}
+		return refCmp{Mismatch: true, Compared: compared, Why: fmt.Sprintf("the tags differ (%s and %s)", unqualify(sr.Tag), unqualify(gr.Tag))}
 	}
 	return refCmp{}
 }
@@ -661,11 +665,31 @@ func mayBeTag(tag string) bool {
 
 func known(repo string) bool { return repo != "" && !model.WholeExpr(repo) && !model.Opaque(repo) }
 
+// show quotes a reference as the file writes it, and what it resolves to
+// only when that says more than the same expression spelled out in full.
 func show(e *event) string {
-	if e.Written != "" && e.Written != e.Target {
-		return fmt.Sprintf("%s (%s)", quote(e.Written), e.Target)
+	if e.Written == "" {
+		return quote(unqualify(e.Target))
 	}
-	return quote(e.Target)
+	if r := unqualify(e.Target); e.Target != "" && !sameText(r, e.Written) {
+		return fmt.Sprintf("%s (resolved: %s)", quote(e.Written), quote(r))
+	}
+	return quote(e.Written)
+}
+
+// qualifiedStepRE matches the job-qualified step references the resolver
+// writes (${{ jobs.JOB.steps.ID… }}) for the ${{ steps.ID… }} a file says.
+var qualifiedStepRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{\{ jobs\.[a-z0-9_/-]+\.steps\.`) })
+
+// unqualify spells a resolved reference's step expressions as a workflow
+// would write them.
+func unqualify(s string) string { return qualifiedStepRE().ReplaceAllString(s, "${{ steps.") }
+
+// sameText: a and b differ at most in spacing and letter case (expressions
+// are case-insensitive, and the resolver normalises both).
+func sameText(a, b string) bool {
+	strip := func(s string) string { return strings.Join(strings.Fields(s), "") }
+	return strings.EqualFold(strip(a), strip(b))
 }
 
 func quote(s string) string { return "`" + s + "`" }

@@ -47,6 +47,11 @@ func TestFindingsFromTable(t *testing.T) {
 					t.Errorf("%s: severity %s, rules.yaml says %s", f.ID, f.Severity, r.Severity)
 				}
 				want := strings.TrimSpace(r.Remediation)
+				for _, rem := range r.CaseRemediation {
+					if f.Remediation == strings.TrimSpace(rem) {
+						want = f.Remediation // a case's own remedy, from the table too
+					}
+				}
 				if f.Remediation != want {
 					t.Errorf("%s: remediation %q, rules.yaml says %q", f.ID, f.Remediation, want)
 				}
@@ -130,5 +135,36 @@ jobs:
 				t.Errorf("findings (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// Issue 28, 6: a step that signs a file (goreleaser's signs: of the
+// checksums and archives) is told to scan what the file lists, not "the
+// image"; a step that signs images is told to scan the image.
+func TestFileSigningRemedy(t *testing.T) {
+	rep, err := Analyze(context.Background(), filepath.Join("testdata/cases", "goreleaser-no-scan"), DefaultDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := book.Rule("WF-SIGN-BEFORE-SCAN")
+	want := map[string]string{
+		"WF-SIGN-BEFORE-SCAN/.github/workflows/release.yml/goreleaser/step-5":   strings.TrimSpace(r.CaseRemediation["file"]),
+		"WF-SIGN-BEFORE-SCAN/.github/workflows/release.yml/goreleaser/step-5#2": strings.TrimSpace(r.Remediation),
+	}
+	for _, f := range rep.Findings {
+		w, ok := want[f.ID]
+		if !ok {
+			continue
+		}
+		delete(want, f.ID)
+		if f.Remediation != w {
+			t.Errorf("%s: remediation %q, want %q", f.ID, f.Remediation, w)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("findings missing: %v", want)
+	}
+	if strings.Contains(r.CaseRemediation["file"], "the image") {
+		t.Error("the file case's remedy speaks of the image")
 	}
 }
