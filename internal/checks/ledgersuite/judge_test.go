@@ -2,6 +2,7 @@ package ledgersuite
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -66,5 +67,31 @@ func TestJudgeDriverNotApplicable(t *testing.T) {
 				t.Errorf("findings (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestJudgeTimeout: a timeout's structured fields are judged, with a
+// driver's own "waited" allowed to fall short of the deadline by a tenth
+// (its clock starts after the deadline was set), never more.
+func TestJudgeTimeout(t *testing.T) {
+	d := 300 * time.Millisecond
+	for _, tc := range []struct {
+		name   string
+		r      Response
+		wantOK bool
+	}{
+		{"waited the deadline", Response{Timeout: &TimeoutFacts{Key: "k", State: "running", WaitedMS: 301}}, true},
+		{"clock started 6 ms late", Response{Timeout: &TimeoutFacts{Key: "k", State: "running", WaitedMS: 294}}, true},
+		{"a tenth short", Response{Timeout: &TimeoutFacts{Key: "k", State: "running", WaitedMS: 270}}, true},
+		{"more than a tenth short", Response{Timeout: &TimeoutFacts{Key: "k", State: "running", WaitedMS: 269}}, false},
+		{"nonsense", Response{Timeout: &TimeoutFacts{Key: "k", State: "running", WaitedMS: 0}}, false},
+		{"no facts", Response{Err: "timed out"}, false},
+		{"another key", Response{Timeout: &TimeoutFacts{Key: "x", State: "running", WaitedMS: 300}}, false},
+		{"another state", Response{Timeout: &TimeoutFacts{Key: "k", State: "absent", WaitedMS: 300}}, false},
+	} {
+		err := judgeTimeout(tc.r, "k", "running", d)
+		if (err == nil) != tc.wantOK {
+			t.Errorf("%s: judgeTimeout = %v, want ok=%v", tc.name, err, tc.wantOK)
+		}
 	}
 }
