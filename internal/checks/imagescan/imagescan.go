@@ -96,6 +96,10 @@ type Options struct {
 	ReportDir string `yaml:"report_dir"`
 	// Insecure allows plain-HTTP or unverified-TLS registries.
 	Insecure bool `yaml:"insecure"`
+	// SBOM, "cyclonedx", also has trivy write a CycloneDX SBOM of every
+	// scanned image, with the scan's own settings; the release flow
+	// attests it. Empty: none.
+	SBOM string `yaml:"sbom"`
 }
 
 // Validate checks the options and fills defaults.
@@ -119,6 +123,9 @@ func (o *Options) Validate() error {
 	}
 	if o.DBMaxAge < 0 {
 		return errors.New("db_max_age must be positive")
+	}
+	if o.SBOM != "" && o.SBOM != evidence.SBOMFormatCycloneDX {
+		return fmt.Errorf("sbom %q is not a format this gate writes; use %s", o.SBOM, evidence.SBOMFormatCycloneDX)
 	}
 	if o.UnknownSeverity == "" {
 		o.UnknownSeverity = string(DefaultUnknownSeverity)
@@ -547,6 +554,11 @@ func (c *Check) scan(ctx context.Context, inv *invocation, reportDir string, i i
 	sf.ReportPath = filepath.Join(reportDir, fmt.Sprintf("trivy-%02d-%s.json", i+1, strings.ReplaceAll(shortDigest(t.Digest), ":", "-")))
 	if err := os.WriteFile(sf.ReportPath, out.Stdout, 0o644); err != nil {
 		return sf, nil, scanRun{}, fmt.Errorf("save trivy's report for %s: %w", what, err)
+	}
+	if c.opts.SBOM != "" {
+		if sf.SBOM, err = c.sbom(ctx, inv, sf.ReportPath, t); err != nil {
+			return sf, nil, scanRun{}, err
+		}
 	}
 	if rep.Metadata.OS == nil && len(rep.Results) == 0 {
 		// No operating system and no package found: trivy looked at

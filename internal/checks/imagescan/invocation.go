@@ -254,10 +254,21 @@ func (v *invocation) common() []string {
 // trivy's built-in default is none, and with no TRIVY_* variable and an
 // empty config file nothing else can set them.
 func (v *invocation) scanArgs(ctx context.Context, t target) []string {
+	return v.imageArgs(ctx, t, "json")
+}
+
+// sbomArgs is the command line of the SBOM of one target: the scan's own,
+// every setting the same, with only the output format changed, so the SBOM
+// describes what the scan saw.
+func (v *invocation) sbomArgs(ctx context.Context, t target) []string {
+	return v.imageArgs(ctx, t, "cyclonedx")
+}
+
+func (v *invocation) imageArgs(ctx context.Context, t target, format string) []string {
 	s := v.set
 	args := append([]string{"image"}, v.common()...)
 	args = append(args,
-		"--format", "json",
+		"--format", format,
 		"--exit-code", "0",
 		"--scanners", strings.Join(s.Scanners, ","),
 		"--severity", strings.Join(s.Severities, ","),
