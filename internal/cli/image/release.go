@@ -37,11 +37,11 @@ type imageReleaseOptions struct {
 	// SBOM attests a CycloneDX SBOM of every scanned image, produced with
 	// the scan (live: the image-scan check runs with sbom: cyclonedx;
 	// carried: the bundle must hold one), and refuses without it.
-	SBOM bool
-	Signing                signingFlags
-	Registry               registryFlags
-	Policy                 cli.PolicyOptions
-	Render                 cli.RenderOptions
+	SBOM     bool
+	Signing  signingFlags
+	Registry registryFlags
+	Policy   cli.PolicyOptions
+	Render   cli.RenderOptions
 }
 
 // AddFlags registers the flags shared by release and sign.
