@@ -160,6 +160,8 @@ type invocation struct {
 	work string
 	env  []string
 	set  Settings
+	// vex are the configured VEX documents, loaded.
+	vex []vexDoc
 }
 
 // newInvocation prepares work (a fresh directory readiness created) as
@@ -199,7 +201,7 @@ func (c *Check) newInvocation(bin, work string) (*invocation, error) {
 		IgnoreStatus:       []string{},
 		IgnoreFile:         ignore,
 		IgnorePolicy:       "",
-		VEX:                []string{},
+		VEX:                vexSources(o.VEX),
 		SkipFiles:          []string{},
 		SkipDirs:           []string{},
 		Distro:             "",
@@ -288,7 +290,10 @@ func (v *invocation) imageArgs(ctx context.Context, t target, format string) []s
 		"--skip-version-check",
 		"--disable-telemetry",
 	)
-	if s.IgnoreFile != os.DevNull {
+	for _, f := range t.VEX {
+		args = append(args, "--vex", f)
+	}
+	if s.IgnoreFile != os.DevNull || len(t.VEX) > 0 {
 		args = append(args, "--show-suppressed")
 	}
 	if s.SkipDBUpdate {
@@ -307,4 +312,18 @@ func (v *invocation) imageArgs(ctx context.Context, t target, format string) []s
 // versionArgs is `trivy version` against the same cache directory.
 func (v *invocation) versionArgs() []string {
 	return append([]string{"version", "--format", "json"}, v.common()...)
+}
+
+// vexSources are the configured VEX documents as recorded in the settings
+// (a URL with its pinned sha256).
+func vexSources(v []VEXSource) []string {
+	out := []string{}
+	for _, s := range v {
+		if s.SHA256 != "" {
+			out = append(out, s.name()+"#sha256="+s.SHA256)
+		} else {
+			out = append(out, s.name())
+		}
+	}
+	return out
 }
