@@ -115,7 +115,8 @@ var allSeverities = []string{"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
 
 // Settings are every trivy setting that can change what a scan reports,
 // with the value readiness passed. They are recorded as the trivy_settings
-// fact. A setting readiness never uses (a VEX document, an ignore policy,
+// fact. VEX documents are only readiness.yaml's vex: (see vex.go). A
+// setting readiness never uses (an ignore policy,
 // skipped files or directories, a forced distribution, a trivy server, WASM
 // modules) is recorded with its value "none"/empty and cannot be set from
 // outside readiness.yaml: trivy sees no TRIVY_* variable and no config file.
@@ -251,7 +252,7 @@ func (v *invocation) common() []string {
 }
 
 // scanArgs is the trivy command line for one target. Flags whose value is
-// "none" (VEX, ignore policy, ignore status, skip files and dirs, distro,
+// "none" (ignore policy, ignore status, skip files and dirs, distro,
 // image-config scanners, SBOM sources, server) are not passed:
 // trivy's built-in default is none, and with no TRIVY_* variable and an
 // empty config file nothing else can set them.
