@@ -73,8 +73,9 @@ type VEXFact struct {
 	// not be trusted (Problem says why).
 	Used    bool   `json:"used"`
 	Problem string `json:"problem,omitempty"`
-	// Ignored are its statements that name no scanned image as their
-	// product: they were not passed to trivy.
+	// Ignored are the products of its statements that are not a scanned
+	// image by digest: not passed to trivy (a statement left with none
+	// is left out).
 	Ignored []VEXIgnored `json:"ignored,omitempty"`
 	// Suppressed are the findings its statements suppressed, in every
 	// scan (also listed per scan).
@@ -191,11 +192,23 @@ func vexFor(docs []vexDoc, t target, work string, scan int) ([]string, map[strin
 		var keep []any
 		for _, s := range stmts {
 			st, _ := s.(map[string]any)
-			if productIsImage(st, t) {
-				keep = append(keep, st)
+			mine, others := imageProducts(st, t)
+			if len(others) > 0 {
+				d.fact.Ignored = append(d.fact.Ignored, VEXIgnored{Vulnerability: vulnName(st), Products: others, Image: t.display()})
+			}
+			if len(mine) == 0 {
 				continue
 			}
-			d.fact.Ignored = append(d.fact.Ignored, VEXIgnored{Vulnerability: vulnName(st), Products: productIDs(st), Image: t.display()})
+			// The statement whole (status, timestamp, justification), its
+			// products cut to this image: an "affected" that overrides an
+			// earlier "not_affected" stays, so nothing is suppressed that
+			// trivy would not suppress reading the whole document.
+			cut := make(map[string]any, len(st))
+			for k, v := range st {
+				cut[k] = v
+			}
+			cut["products"] = mine
+			keep = append(keep, cut)
 		}
 		if len(keep) == 0 {
 			continue
@@ -219,20 +232,24 @@ func vexFor(docs []vexDoc, t target, work string, scan int) ([]string, map[strin
 	return files, sources, nil
 }
 
-// productIsImage: every product the statement names is t by digest. A
-// statement that also names something else is left out whole rather
-// than split.
-func productIsImage(st map[string]any, t target) bool {
-	ids := productIDs(st)
-	if len(ids) == 0 || t.DigestKind != DigestManifest {
-		return false
+// imageProducts splits a statement's products into those that are t by
+// digest (kept as written, subcomponents and all) and the IDs of the rest.
+// A docker tarball has no manifest digest, so no product is it.
+func imageProducts(st map[string]any, t target) (mine []any, others []string) {
+	ps, _ := st["products"].([]any)
+	if len(ps) == 0 {
+		return nil, []string{"(no product)"}
 	}
-	for _, id := range ids {
-		if !ociPURLOf(id, t.Digest) {
-			return false
+	for _, p := range ps {
+		pm, _ := p.(map[string]any)
+		id, _ := pm["@id"].(string)
+		if t.DigestKind == DigestManifest && ociPURLOf(id, t.Digest) {
+			mine = append(mine, pm)
+			continue
 		}
+		others = append(others, id)
 	}
-	return true
+	return mine, others
 }
 
 // ociPURLOf reports whether purl is pkg:oci/NAME@DIGEST for digest.
@@ -249,17 +266,6 @@ func ociPURLOf(purl, digest string) bool {
 	}
 	v, err := url.PathUnescape(version)
 	return err == nil && v == digest
-}
-
-func productIDs(st map[string]any) []string {
-	var out []string
-	ps, _ := st["products"].([]any)
-	for _, p := range ps {
-		pm, _ := p.(map[string]any)
-		id, _ := pm["@id"].(string)
-		out = append(out, id)
-	}
-	return out
 }
 
 func vulnName(st map[string]any) string {
