@@ -116,7 +116,9 @@ func TestVEXSuppressesOnlyForThisImage(t *testing.T) {
 		{"a later affected statement naming this image among others overrides not_affected", func(t *testing.T) VEXSource {
 			later := strings.Replace(openVEX(trivytest.CVECritical, ociProduct("app", digest, musl), `{"@id":"pkg:oci/other@sha256%3A`+strings.Repeat("2", 64)+`"}`),
 				`"status":"not_affected","justification":"vulnerable_code_not_in_execute_path"`, `"status":"affected","action_statement":"upgrade","timestamp":"2026-02-01T00:00:00Z"`, 1)
-			stmts := func(doc string) string { return doc[strings.Index(doc, `"statements":[`)+len(`"statements":[`) : len(doc)-2] }
+			stmts := func(doc string) string {
+				return doc[strings.Index(doc, `"statements":[`)+len(`"statements":[`) : len(doc)-2]
+			}
 			return VEXSource{Path: write(t, strings.Replace(forImage, stmts(forImage), stmts(forImage)+","+stmts(later), 1))}
 		}, nil, false},
 		{"a tarball of the image has no digest to be the product", nil, nil, false},
