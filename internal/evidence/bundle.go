@@ -20,13 +20,14 @@ const BundleSchema = "readiness.dev/bundle/v1"
 // evidence names: a report missing, altered, or one nothing names.
 var ErrBundleIntegrity = errors.New("the bundle's reports do not match its evidence")
 
-// Bundle is an evidence document with the raw scanner reports its scans
-// name, each addressed by the hex sha256 of its bytes. It is what a CI job
+// Bundle is an evidence document with the raw scanner reports (and SBOMs)
+// its scans name, each addressed by the hex sha256 of its bytes. It is what a CI job
 // hands to the signing step: one file, valid in any directory, and any
 // report missing or altered is detected when it is read.
 type Bundle struct {
 	Doc *Document
-	// Reports maps hex sha256 → raw report bytes.
+	// Reports maps hex sha256 → raw report bytes; a scan's SBOM is one
+	// more report, addressed the same way.
 	Reports map[string][]byte
 }
 
@@ -74,6 +75,17 @@ func CollectReports(doc *Document) (*Bundle, error) {
 				return nil, fmt.Errorf("check %s: the report of %s at %s changed since the scan (sha256 %s, recorded %s): %w", r.Check, s.Digest, s.ReportPath, got, s.ReportSHA256, ErrBundleIntegrity)
 			}
 			b.Reports[s.ReportSHA256] = data
+			if s.SBOM == nil {
+				continue
+			}
+			sbom, err := os.ReadFile(s.SBOM.Path)
+			if err != nil {
+				return nil, fmt.Errorf("check %s: read the SBOM of %s: %w", r.Check, s.Digest, err)
+			}
+			if got := SHA256(sbom); got != s.SBOM.SHA256 {
+				return nil, fmt.Errorf("check %s: the SBOM of %s at %s changed since the scan (sha256 %s, recorded %s): %w", r.Check, s.Digest, s.SBOM.Path, got, s.SBOM.SHA256, ErrBundleIntegrity)
+			}
+			b.Reports[s.SBOM.SHA256] = sbom
 		}
 	}
 	return b, nil
@@ -170,6 +182,12 @@ func ReadBundle(r io.Reader) (*Bundle, error) {
 				return nil, fmt.Errorf("the report of check %s's scan of %s (sha256 %q) is missing from the bundle: %w", r.Check, s.Digest, s.ReportSHA256, ErrBundleIntegrity)
 			}
 			named[s.ReportSHA256] = true
+			if s.SBOM != nil {
+				if _, ok := b.Reports[s.SBOM.SHA256]; !ok {
+					return nil, fmt.Errorf("the SBOM of check %s's scan of %s (sha256 %q) is missing from the bundle: %w", r.Check, s.Digest, s.SBOM.SHA256, ErrBundleIntegrity)
+				}
+				named[s.SBOM.SHA256] = true
+			}
 		}
 	}
 	for sum := range b.Reports {

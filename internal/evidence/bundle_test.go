@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +166,87 @@ func TestReadBundleV1Evidence(t *testing.T) {
 	}
 	if b.Doc.Schema != evidence.Schema || b.Doc.Gate("image-scan").Status != evidence.GatePass || len(b.Reports) != 1 {
 		t.Errorf("schema %s, gate %+v, %d reports", b.Doc.Schema, b.Doc.Gate("image-scan"), len(b.Reports))
+	}
+}
+
+// sbomBundle is sampleBundle whose scan also wrote an SBOM.
+func sbomBundle(t testing.TB) (*evidence.Bundle, string) {
+	t.Helper()
+	b := sampleBundle(t)
+	sbom := []byte(`{"bomFormat":"CycloneDX","specVersion":"1.6"}`)
+	sum := evidence.SHA256(sbom)
+	scans := b.Doc.Checks[0].Facts[evidence.FactScans].([]evidence.ImageScan)
+	scans[0].SBOM = &evidence.SBOMRecord{Format: evidence.SBOMFormatCycloneDX, SHA256: sum}
+	b.Reports[sum] = sbom
+	return b, sum
+}
+
+// TestBundleCarriesTheSBOM: the SBOM travels by sha256 like a report, and
+// a bundle that lost it, or carries another one, is refused: the signer
+// attaches exactly the SBOM the scan produced.
+func TestBundleCarriesTheSBOM(t *testing.T) {
+	b, sum := sbomBundle(t)
+	good := encode(t, b)
+	got, err := evidence.ReadBundle(bytes.NewReader(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, ok := got.Report(sum); !ok || !bytes.Equal(data, b.Reports[sum]) {
+		t.Fatalf("the SBOM did not survive the round trip")
+	}
+	without := func(m map[string]any) []any {
+		var keep []any
+		for _, r := range m["reports"].([]any) {
+			if r.(map[string]any)["sha256"] != sum {
+				keep = append(keep, r)
+			}
+		}
+		return keep
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"the SBOM missing", edit(t, good, func(m map[string]any) { m["reports"] = without(m) }), "SBOM of check image-scan's scan of sha256:aa"},
+		{"another SBOM in its place", edit(t, good, func(m map[string]any) {
+			other := []byte(`{"bomFormat":"CycloneDX","specVersion":"1.6","components":[]}`)
+			m["reports"] = append(without(m), map[string]any{"sha256": sum, "data": other})
+		}), "was altered"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := evidence.ReadBundle(bytes.NewReader(tt.data))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, evidence.ErrBundleIntegrity) {
+				t.Fatalf("err = %v, want an integrity error %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCollectReportsReadsTheSBOM(t *testing.T) {
+	b, sum := sbomBundle(t)
+	dir := t.TempDir()
+	scans := b.Doc.Checks[0].Facts[evidence.FactScans].([]evidence.ImageScan)
+	scans[0].ReportPath = dir + "/report.json"
+	scans[0].SBOM.Path = dir + "/sbom.json"
+	for path, sha := range map[string]string{scans[0].ReportPath: scans[0].ReportSHA256, scans[0].SBOM.Path: sum} {
+		if err := os.WriteFile(path, b.Reports[sha], 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := evidence.CollectReports(b.Doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, ok := got.Report(sum); !ok || !bytes.Equal(data, b.Reports[sum]) {
+		t.Fatal("CollectReports left the SBOM out")
+	}
+	// An SBOM edited on disk after the scan is not collected.
+	if err := os.WriteFile(scans[0].SBOM.Path, []byte(`{"bomFormat":"CycloneDX"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := evidence.CollectReports(b.Doc); !errors.Is(err, evidence.ErrBundleIntegrity) {
+		t.Fatalf("err = %v, want an integrity error for an SBOM changed since the scan", err)
 	}
 }

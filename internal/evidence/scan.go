@@ -56,6 +56,28 @@ type ImageScan struct {
 	// ReportSHA256 is the hex sha256 of the raw report: its address in a
 	// Bundle.
 	ReportSHA256 string `json:"report_sha256"`
+	// SBOM is the SBOM the scanner wrote of the same image with the same
+	// settings, when the check asked for one (sbom: cyclonedx). It travels
+	// in a Bundle beside the report, found by its SHA256.
+	SBOM *SBOMRecord `json:"sbom,omitempty"`
+}
+
+// SBOMFormatCycloneDX is the one SBOM format scans write.
+const SBOMFormatCycloneDX = "cyclonedx"
+
+// SBOMRecord is one SBOM of one scanned image.
+type SBOMRecord struct {
+	// Format is SBOMFormatCycloneDX.
+	Format string `json:"format"`
+	// Command is the scanner's command line that wrote it.
+	Command []string `json:"command"`
+	// Path is where it was saved on the scanning machine (nothing trusts
+	// it).
+	Path string `json:"path"`
+	// SHA256 is the hex sha256 of its bytes: its address in a Bundle, and
+	// the sha256 of the attested predicate (the bytes are compact JSON,
+	// exactly as an in-toto statement embeds them).
+	SHA256 string `json:"sha256"`
 }
 
 // Subject is the artifact a scan covered.

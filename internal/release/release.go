@@ -39,6 +39,9 @@ type Live struct {
 	Timeout   time.Duration
 	// Insecure lets trivy read a plain-HTTP or unverified-TLS registry.
 	Insecure bool
+	// SBOM has the pinned check write a CycloneDX SBOM with each scan
+	// (image release --sbom), as its sbom: cyclonedx would.
+	SBOM bool
 	// Judge runs a selection (the command's, with its progress display);
 	// Pipeline.Run when nil.
 	Judge func(context.Context, pipeline.Selection) (*evidence.Document, error)
@@ -54,6 +57,9 @@ func (l *Live) Selection(ref string) (pipeline.Selection, error) {
 	set := map[string]any{"images": []string{ref}, "inputs": []string{}, "oci_layouts": []string{}}
 	if l.Insecure {
 		set["insecure"] = true
+	}
+	if l.SBOM {
+		set["sbom"] = evidence.SBOMFormatCycloneDX
 	}
 	sel := pipeline.Selection{
 		Config: l.Config, Specs: []config.CheckSpec{pin}, Policy: l.Policy, Timeout: l.Timeout,

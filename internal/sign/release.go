@@ -24,6 +24,10 @@ type Release struct {
 	// Scans picks the vulnerability scans of t out of the bundle; each
 	// becomes a vulnerability attestation. Nil uses ScansFromBundle.
 	Scans func(b *evidence.Bundle, t *Target) ([]Scan, error)
+	// RequireSBOM refuses a release unless every scanned image has its
+	// SBOM in the evidence (image release --sbom). An SBOM the scans
+	// recorded is attested either way.
+	RequireSBOM bool
 	// Invocation describes the CI run, for the vulnerability predicate.
 	Invocation Invocation
 	// Timeout bounds the network work: resolving, and separately the
@@ -173,13 +177,9 @@ func (r *Release) Run(ctx context.Context, image string) (*ReleaseResult, error)
 	if err != nil {
 		return res, &RefusedError{Reason: err.Error()}
 	}
-	stmts := make([]Statement, 0, len(scans)+1)
-	for _, sc := range scans {
-		st, err := VulnStatement(sc, t, r.Invocation, doc.Tool)
-		if err != nil {
-			return res, &RefusedError{Reason: err.Error()}
-		}
-		stmts = append(stmts, st)
+	stmts, withSBOM, err := r.statements(scans, t, doc)
+	if err != nil {
+		return res, &RefusedError{Reason: err.Error()}
 	}
 
 	pctx, cancel := context.WithTimeout(ctx, timeout)
@@ -210,7 +210,7 @@ func (r *Release) Run(ctx context.Context, image string) (*ReleaseResult, error)
 	}
 
 	err = phase(&res.Phases.Verify, func() error {
-		v, err := r.Signer.SelfVerifier(VerifyOptions{RequireVuln: true, Now: now}).Verify(pctx, t)
+		v, err := r.Signer.SelfVerifier(VerifyOptions{RequireVuln: true, RequireSBOM: withSBOM, Now: now}).Verify(pctx, t)
 		res.Verification = v
 		if err != nil {
 			return err
@@ -224,4 +224,38 @@ func (r *Release) Run(ctx context.Context, image string) (*ReleaseResult, error)
 		return res, &IncompleteError{Step: "verify", Result: res, Err: err}
 	}
 	return res, nil
+}
+
+// statements are the vulnerability attestations of the scans and the SBOM
+// attestation of each scan that recorded one; withSBOM says there were
+// SBOMs. With RequireSBOM, a scan without one refuses the release.
+func (r *Release) statements(scans []Scan, t *Target, doc *evidence.Document) (stmts []Statement, withSBOM bool, err error) {
+	for _, sc := range scans {
+		st, err := VulnStatement(sc, t, r.Invocation, doc.Tool)
+		if err != nil {
+			return nil, false, err
+		}
+		stmts = append(stmts, st)
+	}
+	covered := map[string]bool{}
+	for _, sc := range scans {
+		if sc.SBOM == nil {
+			if r.RequireSBOM {
+				return nil, false, fmt.Errorf("--sbom: the scan of %s recorded no SBOM (set sbom: cyclonedx on the image-scan check that scanned it)", sc.Record.Digest)
+			}
+			continue
+		}
+		st, err := SBOMStatement(sc, t)
+		if err != nil {
+			return nil, false, err
+		}
+		stmts = append(stmts, st)
+		covered[sc.Record.Digest] = true
+	}
+	// The self-check demands an SBOM of every image only when each has one.
+	withSBOM = len(covered) > 0
+	for d := range t.images() {
+		withSBOM = withSBOM && covered[d]
+	}
+	return stmts, withSBOM, nil
 }

@@ -43,6 +43,9 @@ type VerifyOptions struct {
 	TrustedRoot string
 	// RequireVuln also demands the cosign vulnerability attestation.
 	RequireVuln bool
+	// RequireSBOM also demands, for every image, a CycloneDX SBOM
+	// attestation holding the SBOM the evidence records for its scan.
+	RequireSBOM bool
 	// MaxAge, when positive, rejects evidence generated longer ago; zero
 	// means no limit (the CLI defaults it to DefaultVerifyMaxAge).
 	MaxAge time.Duration
@@ -200,6 +203,8 @@ type Verification struct {
 	Evidence *VerifiedEvidence `json:"evidence,omitempty"`
 	// Vuln is the newest verified vulnerability attestation.
 	Vuln *VerifiedVuln `json:"vuln,omitempty"`
+	// SBOM is what the SBOM check found, with RequireSBOM.
+	SBOM *VerifiedSBOM `json:"sbom,omitempty"`
 	// MaxAge is the age limit that applied ("none" when disabled).
 	MaxAge   string   `json:"max_age"`
 	Failures []string `json:"failures"`
@@ -301,17 +306,22 @@ func (ver *Verifier) Verify(ctx context.Context, t *Target) (*Verification, erro
 			wantFP, _, _ = fingerprint(pub)
 		}
 	}
-	v.checkEvidence(t, byType[EvidencePredicateType], o, wantFP, signedBy)
+	doc := v.checkEvidence(t, byType[EvidencePredicateType], o, wantFP, signedBy)
 	if o.RequireVuln {
 		v.checkVuln(t, byType[VulnPredicateType], atts)
+	}
+	if o.RequireSBOM {
+		v.checkSBOM(t, byType[SBOMPredicateType], doc)
 	}
 	return v, nil
 }
 
-func (v *Verification) checkEvidence(t *Target, stmts []*rawStatement, o VerifyOptions, wantFP string, signedBy map[*rawStatement]oci.Signature) {
+// checkEvidence checks the newest evidence attestation and returns its
+// document (nil when there is none to read).
+func (v *Verification) checkEvidence(t *Target, stmts []*rawStatement, o VerifyOptions, wantFP string, signedBy map[*rawStatement]oci.Signature) *evidence.Document {
 	if len(stmts) == 0 {
 		v.fail("no verified evidence attestation (%s) for %s", EvidencePredicateType, t.Digest)
-		return
+		return nil
 	}
 	var newest *EvidencePredicate
 	var newestDoc *evidence.Document
@@ -329,7 +339,7 @@ func (v *Verification) checkEvidence(t *Target, stmts []*rawStatement, o VerifyO
 	}
 	if newest == nil {
 		v.fail("evidence attestation unreadable: %s", strings.Join(problems, "; "))
-		return
+		return nil
 	}
 	now := o.Now()
 	age := now.Sub(newest.GeneratedAt)
@@ -369,6 +379,7 @@ func (v *Verification) checkEvidence(t *Target, stmts []*rawStatement, o VerifyO
 	if wantFP == "" {
 		v.checkCertSigner(newest.Signer, newestSig)
 	}
+	return newestDoc
 }
 
 // checkCertSigner holds a keyless evidence attestation to its own

@@ -20,6 +20,9 @@ type Scan struct {
 	DB             evidence.ScanDB
 	ScannerVersion string
 	Report         []byte
+	// SBOM is the CycloneDX SBOM written with the scan, when it recorded
+	// one: the predicate of its SBOM attestation.
+	SBOM []byte
 }
 
 // ScansFromBundle picks from the bundle every scan of t's digest, or for an
@@ -60,8 +63,12 @@ func ScansFromBundle(b *evidence.Bundle, t *Target) ([]Scan, error) {
 			if err != nil {
 				return nil, fmt.Errorf("check %s: the trivy report sha256:%s is not a report of %s: %v", r.Check, s.ReportSHA256, s.Digest, err)
 			}
+			sbom, err := scanSBOM(b, r.Check, s, imageID)
+			if err != nil {
+				return nil, err
+			}
 			seen[s.Digest] = true
-			out = append(out, Scan{Check: r.Check, Record: s, DB: rec.DB, ScannerVersion: rec.Scanner.Version, Report: report})
+			out = append(out, Scan{Check: r.Check, Record: s, DB: rec.DB, ScannerVersion: rec.Scanner.Version, Report: report, SBOM: sbom})
 		}
 	}
 	for d := range want {

@@ -207,6 +207,26 @@ func TestScanConfiguredByReadinessYAMLAlone(t *testing.T) {
 			},
 		},
 		{
+			// VEX only from readiness.yaml's vex:: a document in the working
+			// directory, even one a trivy.yaml there names, suppresses nothing.
+			name: "trivy.yaml in the working directory names a VEX document beside it",
+			attack: func(t *testing.T, o *Options) {
+				dir := t.TempDir()
+				for name, body := range map[string]string{
+					"trivy.yaml":            "vulnerability:\n  vex:\n    - attacker.openvex.json\n",
+					"attacker.openvex.json": vex,
+					"openvex.json":          vex,
+				} {
+					if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				t.Chdir(dir)
+			},
+			wantFindings: true,
+			check:        func(t *testing.T, s, _ map[string]any, _ ScanFact) { wantSetting(t, s, "vex", []any{}) },
+		},
+		{
 			name: "planted version-probe cache makes a 60-day-old DB read as fresh",
 			attack: func(t *testing.T, o *Options) {
 				o.CacheDir = trivytest.CacheDir(t, time.Now().Add(-60*24*time.Hour))

@@ -22,6 +22,8 @@ const (
 	// FactSettings holds Settings: every result-changing trivy setting,
 	// with the value passed.
 	FactSettings = "trivy_settings"
+	// FactVEX lists the configured VEX documents ([]VEXFact).
+	FactVEX = "vex"
 	// FactEnvWithheld names the TRIVY_* variables readiness's environment
 	// had and trivy was not given.
 	FactEnvWithheld = "trivy_env_withheld"
@@ -82,8 +84,12 @@ type Suppressed struct {
 	Finding string `json:"finding"`
 	// Source is the ignorefile that suppressed it.
 	Source string `json:"source"`
-	// Statement is the reason the ignorefile gives, when it gives one.
+	// Statement is the reason the ignorefile gives, when it gives one;
+	// for a VEX statement, its justification.
 	Statement string `json:"statement,omitempty"`
+	// Status is the suppression's status (a VEX statement's not_affected
+	// or fixed; "ignored" for an ignorefile).
+	Status string `json:"status,omitempty"`
 }
 
 // DBFact describes trivy's vulnerability DB as `trivy version --format

@@ -81,7 +81,7 @@ func findingsOf(rep *trivyReport, t target, unknownAs checks.Severity) ([]checks
 		}
 		for _, m := range res.ModifiedFindings {
 			if id := suppressedID(m, res.Target, t); id != "" {
-				suppressed = append(suppressed, Suppressed{Finding: id, Source: m.Source, Statement: m.Statement})
+				suppressed = append(suppressed, Suppressed{Finding: id, Source: m.Source, Statement: m.Statement, Status: m.Status})
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,6 +97,15 @@ type Options struct {
 	ReportDir string `yaml:"report_dir"`
 	// Insecure allows plain-HTTP or unverified-TLS registries.
 	Insecure bool `yaml:"insecure"`
+	// SBOM, "cyclonedx", also has trivy write a CycloneDX SBOM of every
+	// scanned image, with the scan's own settings; the release flow
+	// attests it. Empty: none.
+	SBOM string `yaml:"sbom"`
+	// VEX are OpenVEX documents trivy applies (--vex): repository files,
+	// or URLs pinned by sha256. Only statements whose product is the
+	// scanned image by digest are passed on; the evidence records each
+	// document's sha256 and every finding it suppressed.
+	VEX []VEXSource `yaml:"vex"`
 }
 
 // Validate checks the options and fills defaults.
@@ -119,6 +129,14 @@ func (o *Options) Validate() error {
 	}
 	if o.DBMaxAge < 0 {
 		return errors.New("db_max_age must be positive")
+	}
+	for _, v := range o.VEX {
+		if err := v.validate(); err != nil {
+			return err
+		}
+	}
+	if o.SBOM != "" && o.SBOM != evidence.SBOMFormatCycloneDX {
+		return fmt.Errorf("sbom %q is not a format this gate writes; use %s", o.SBOM, evidence.SBOMFormatCycloneDX)
 	}
 	if o.UnknownSeverity == "" {
 		o.UnknownSeverity = string(DefaultUnknownSeverity)
@@ -168,6 +186,9 @@ func (o *Options) resolvePaths(dir string) {
 		o.OCILayouts[i] = abs(o.OCILayouts[i])
 	}
 	o.IgnoreFile, o.CacheDir, o.ReportDir = abs(o.IgnoreFile), abs(o.CacheDir), abs(o.ReportDir)
+	for i := range o.VEX {
+		o.VEX[i].Path = abs(o.VEX[i].Path)
+	}
 	if strings.ContainsRune(o.Trivy, filepath.Separator) {
 		o.Trivy = abs(o.Trivy)
 	}
@@ -245,6 +266,8 @@ type Deps struct {
 	Now func() time.Time
 	// Remote adds registry options (transport, auth) to digest resolution.
 	Remote []remote.Option
+	// HTTP fetches vex: URLs; http.DefaultClient when nil.
+	HTTP *http.Client
 }
 
 // Check is a configured image-scan check.
@@ -300,6 +323,11 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 	if err != nil {
 		return res, err
 	}
+	vexDocs, vexFindings, err := c.loadVEX(ctx)
+	if err != nil {
+		return res, err
+	}
+	inv.vex = vexDocs
 	reportDir := o.ReportDir
 	if reportDir == "" {
 		// Kept after the run: the release flow attests these reports.
@@ -350,6 +378,21 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 	}
 	if o.IgnoreFile != "" {
 		res.Facts["ignorefile"] = map[string]any{"path": o.IgnoreFile, "suppressed": nonNil(allSupp)}
+	}
+	if len(vexDocs) > 0 {
+		facts := make([]VEXFact, 0, len(vexDocs))
+		for _, d := range vexDocs {
+			d.fact.Suppressed = []Suppressed{}
+			for _, sp := range allSupp {
+				if sp.Source == d.fact.Source {
+					d.fact.Suppressed = append(d.fact.Suppressed, sp)
+				}
+			}
+			facts = append(facts, d.fact)
+		}
+		res.Facts[FactVEX] = facts
+		findings = append(findings, vexFindings...)
+		findings = append(findings, otherProductFindings(vexDocs)...)
 	}
 
 	// The DB the scans used, read from the cache directory after them
@@ -491,6 +534,12 @@ type scanned struct {
 func (c *Check) scanAll(ctx context.Context, inv *invocation, reportDir string, targets []target) scanned {
 	var out scanned
 	for i, t := range targets {
+		vex, sources, err := vexFor(inv.vex, t, inv.work, i)
+		if err != nil {
+			out.err = err
+			return out
+		}
+		t.VEX, t.VEXSource = vex, sources
 		sf, fs, rep, err := c.scan(ctx, inv, reportDir, i, t)
 		if err != nil {
 			out.err = err
@@ -548,6 +597,11 @@ func (c *Check) scan(ctx context.Context, inv *invocation, reportDir string, i i
 	if err := os.WriteFile(sf.ReportPath, out.Stdout, 0o644); err != nil {
 		return sf, nil, scanRun{}, fmt.Errorf("save trivy's report for %s: %w", what, err)
 	}
+	if c.opts.SBOM != "" {
+		if sf.SBOM, err = c.sbom(ctx, inv, sf.ReportPath, t); err != nil {
+			return sf, nil, scanRun{}, err
+		}
+	}
 	if rep.Metadata.OS == nil && len(rep.Results) == 0 {
 		// No operating system and no package found: trivy looked at
 		// nothing, which must not read as "no vulnerabilities".
@@ -558,6 +612,13 @@ func (c *Check) scan(ctx context.Context, inv *invocation, reportDir string, i i
 		sf.OSEndOfLife = osInfo.EOSL
 	}
 	fs, counts, supp := findingsOf(rep, t, checks.Severity(c.opts.UnknownSeverity))
+	for i := range supp {
+		// trivy names the per-image copy it read; record the document
+		// readiness.yaml configures.
+		if src, ok := t.VEXSource[supp[i].Source]; ok {
+			supp[i].Source = src
+		}
+	}
 	sf.Counts, sf.Suppressed = counts, supp
 	return sf, fs, scanRun{version: rep.Trivy.Version, stderr: out.Stderr}, nil
 }
@@ -622,6 +683,21 @@ func summary(scans []ScanFact, c Counts, db DBFact, stale bool) string {
 		len(images), len(scans), c.Critical, c.High, c.Medium, c.Low, c.Unknown, humanAge(time.Duration(db.AgeHours*float64(time.Hour))))
 	if stale {
 		s += " (stale)"
+	}
+	// Suppressed findings are part of the verdict's story: every report
+	// that shows the summary names them.
+	var supp []string
+	for _, sc := range scans {
+		for _, sp := range sc.Suppressed {
+			what := sp.Finding + " (" + firstNonEmpty(sp.Status, "suppressed")
+			if sp.Statement != "" {
+				what += ": " + sp.Statement
+			}
+			supp = append(supp, what+"; by "+orUnnamed(sp.Source)+")")
+		}
+	}
+	if len(supp) > 0 {
+		s += fmt.Sprintf("; %d suppressed: %s", len(supp), shorten(strings.Join(supp, ", "), 800))
 	}
 	return s
 }

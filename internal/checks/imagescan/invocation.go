@@ -115,7 +115,8 @@ var allSeverities = []string{"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
 
 // Settings are every trivy setting that can change what a scan reports,
 // with the value readiness passed. They are recorded as the trivy_settings
-// fact. A setting readiness never uses (a VEX document, an ignore policy,
+// fact. VEX documents are only readiness.yaml's vex: (see vex.go). A
+// setting readiness never uses (an ignore policy,
 // skipped files or directories, a forced distribution, a trivy server, WASM
 // modules) is recorded with its value "none"/empty and cannot be set from
 // outside readiness.yaml: trivy sees no TRIVY_* variable and no config file.
@@ -160,6 +161,8 @@ type invocation struct {
 	work string
 	env  []string
 	set  Settings
+	// vex are the configured VEX documents, loaded.
+	vex []vexDoc
 }
 
 // newInvocation prepares work (a fresh directory readiness created) as
@@ -199,7 +202,7 @@ func (c *Check) newInvocation(bin, work string) (*invocation, error) {
 		IgnoreStatus:       []string{},
 		IgnoreFile:         ignore,
 		IgnorePolicy:       "",
-		VEX:                []string{},
+		VEX:                vexSources(o.VEX),
 		SkipFiles:          []string{},
 		SkipDirs:           []string{},
 		Distro:             "",
@@ -249,15 +252,26 @@ func (v *invocation) common() []string {
 }
 
 // scanArgs is the trivy command line for one target. Flags whose value is
-// "none" (VEX, ignore policy, ignore status, skip files and dirs, distro,
+// "none" (ignore policy, ignore status, skip files and dirs, distro,
 // image-config scanners, SBOM sources, server) are not passed:
 // trivy's built-in default is none, and with no TRIVY_* variable and an
 // empty config file nothing else can set them.
 func (v *invocation) scanArgs(ctx context.Context, t target) []string {
+	return v.imageArgs(ctx, t, "json")
+}
+
+// sbomArgs is the command line of the SBOM of one target: the scan's own,
+// every setting the same, with only the output format changed, so the SBOM
+// describes what the scan saw.
+func (v *invocation) sbomArgs(ctx context.Context, t target) []string {
+	return v.imageArgs(ctx, t, "cyclonedx")
+}
+
+func (v *invocation) imageArgs(ctx context.Context, t target, format string) []string {
 	s := v.set
 	args := append([]string{"image"}, v.common()...)
 	args = append(args,
-		"--format", "json",
+		"--format", format,
 		"--exit-code", "0",
 		"--scanners", strings.Join(s.Scanners, ","),
 		"--severity", strings.Join(s.Severities, ","),
@@ -277,7 +291,10 @@ func (v *invocation) scanArgs(ctx context.Context, t target) []string {
 		"--skip-version-check",
 		"--disable-telemetry",
 	)
-	if s.IgnoreFile != os.DevNull {
+	for _, f := range t.VEX {
+		args = append(args, "--vex", f)
+	}
+	if s.IgnoreFile != os.DevNull || len(t.VEX) > 0 {
 		args = append(args, "--show-suppressed")
 	}
 	if s.SkipDBUpdate {
@@ -296,4 +313,18 @@ func (v *invocation) scanArgs(ctx context.Context, t target) []string {
 // versionArgs is `trivy version` against the same cache directory.
 func (v *invocation) versionArgs() []string {
 	return append([]string{"version", "--format", "json"}, v.common()...)
+}
+
+// vexSources are the configured VEX documents as recorded in the settings
+// (a URL with its pinned sha256).
+func vexSources(v []VEXSource) []string {
+	out := []string{}
+	for _, s := range v {
+		if s.SHA256 != "" {
+			out = append(out, s.name()+"#sha256="+s.SHA256)
+		} else {
+			out = append(out, s.name())
+		}
+	}
+	return out
 }

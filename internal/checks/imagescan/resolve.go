@@ -47,6 +47,10 @@ type target struct {
 	// Args select the image for trivy: ["--image-src", "remote", "repo@sha256:…"]
 	// or ["--input", path].
 	Args []string
+	// VEX are the documents (this target's statements only) trivy applies;
+	// VEXSource names the configured document each was cut from.
+	VEX       []string
+	VEXSource map[string]string
 }
 
 // display names the target in messages: "repo@sha256:0123456789ab (linux/arm64)".

@@ -157,13 +157,13 @@ func TestRulesDocumented(t *testing.T) {
 	for _, r := range Gate().Rules.Rules() {
 		rules[r.ID] = true
 	}
-	for _, id := range []string{VulnRule("CRITICAL"), VulnRule("HIGH"), VulnRule("MEDIUM"), VulnRule("LOW"), VulnRule("UNKNOWN"), RuleSecret, RuleMisconfig, RuleDBStale} {
+	for _, id := range []string{VulnRule("CRITICAL"), VulnRule("HIGH"), VulnRule("MEDIUM"), VulnRule("LOW"), VulnRule("UNKNOWN"), RuleSecret, RuleMisconfig, RuleDBStale, RuleVEXDigest, RuleVEXOtherProduct} {
 		if !rules[id] {
 			t.Errorf("rule %s is not in rules.yaml", id)
 		}
 	}
-	if len(rules) != 8 {
-		t.Errorf("rules.yaml has %d rules, want 8", len(rules))
+	if len(rules) != 10 {
+		t.Errorf("rules.yaml has %d rules, want 10", len(rules))
 	}
 }
 

@@ -34,10 +34,14 @@ type imageReleaseOptions struct {
 	EvidenceIssuer         string
 	MaxAge                 cli.DurationFlag
 	ResultFile             string
-	Signing                signingFlags
-	Registry               registryFlags
-	Policy                 cli.PolicyOptions
-	Render                 cli.RenderOptions
+	// SBOM attests a CycloneDX SBOM of every scanned image, produced with
+	// the scan (live: the image-scan check runs with sbom: cyclonedx;
+	// carried: the bundle must hold one), and refuses without it.
+	SBOM     bool
+	Signing  signingFlags
+	Registry registryFlags
+	Policy   cli.PolicyOptions
+	Render   cli.RenderOptions
 }
 
 // AddFlags registers the flags shared by release and sign.
@@ -47,6 +51,7 @@ func (o *imageReleaseOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.ScanCheck, "scan-check", "", "the image-scan check `NAME` to pin to the digest, when readiness.yaml has several")
 	f.Var((*cli.DurationFlag)(&o.Timeout), "timeout", "deadline for the gates (default: the config's timeout)")
 	f.StringVar(&o.ResultFile, "result", "", "write what the release did (digest, signer, tags, phase timings) as JSON to `FILE`")
+	f.BoolVar(&o.SBOM, "sbom", false, "also attest a CycloneDX SBOM of every scanned image, written by trivy with the scan's own settings (sbom: cyclonedx), as an https://cyclonedx.org/bom attestation; refuse without one")
 	o.Signing.AddFlags(cmd)
 	o.Registry.AddFlags(cmd)
 	o.Policy.AddFlags(cmd)
@@ -79,7 +84,8 @@ func newImageReleaseCmd(app *app, runF func(context.Context, *imageReleaseOption
   3. on NO-GO: print the verdict, exit 1, and write nothing to the registry;
   4. on GO: sign the digest, attach trivy's report as a cosign vulnerability
      attestation and the evidence document as a readiness evidence
-     attestation, then verify all three.
+     attestation (with --sbom also trivy's CycloneDX SBOM of the same
+     digest, written with the scan's settings), then verify them all.
 
 A multi-platform index is signed as a whole, and only when every platform
 image in it was scanned. Signing uses --key (cosign.key, env://, KMS) with
@@ -91,7 +97,8 @@ is reused, never duplicated).
 Exit codes: 0 released, 1 NO-GO or not released, 2 usage or configuration error.`,
 		Example: `  COSIGN_PASSWORD=… readiness image release --key cosign.key ghcr.io/acme/api:1.4.2
   readiness image release --keyless ghcr.io/acme/api:1.4.2   # in GitHub Actions, with id-token: write
-  readiness image release --key cosign.key --tlog-upload=false --format json --output evidence.json registry.local/api:rc1`,
+  readiness image release --key cosign.key --tlog-upload=false --format json --output evidence.json registry.local/api:rc1
+  readiness image release --key cosign.key --sbom ghcr.io/acme/api:1.4.2   # and a CycloneDX SBOM attestation`,
 		Args: cli.ExactArgs(1, "name one image to release: readiness image release IMAGE"),
 		PreRunE: func(_ *cobra.Command, args []string) error {
 			opts.Image = args[0]
@@ -239,7 +246,7 @@ func (a *app) imageReleaseRun(ctx context.Context, opts *imageReleaseOptions) er
 		return err
 	}
 	keyTime := time.Since(start)
-	rel := &sign.Release{Signer: signer, Gates: ev.Gates, Invocation: a.invocation(), Timeout: opts.Registry.NetworkTimeout, Now: a.Now, Scanner: ev.Scanner}
+	rel := &sign.Release{Signer: signer, Gates: ev.Gates, RequireSBOM: opts.SBOM, Invocation: a.invocation(), Timeout: opts.Registry.NetworkTimeout, Now: a.Now, Scanner: ev.Scanner}
 	res, err := rel.Run(ctx, opts.Image)
 	if res != nil {
 		res.Phases.Key = keyTime
@@ -256,7 +263,7 @@ func (a *app) evidence(ctx context.Context, opts *imageReleaseOptions) (*release
 	}
 	src := release.Source{Live: release.Live{
 		Pipeline: a.Pipeline(), Config: cfg, ScanCheck: opts.ScanCheck, Policy: opts.Policy.Options(),
-		Timeout: opts.Timeout, Insecure: opts.Registry.AllowHTTP || opts.Registry.AllowInsecure, Judge: a.Judge,
+		Timeout: opts.Timeout, Insecure: opts.Registry.AllowHTTP || opts.Registry.AllowInsecure, SBOM: opts.SBOM, Judge: a.Judge,
 	}}
 	if opts.Evidence != "" {
 		src.Evidence, src.Trust, src.MaxAge = opts.Evidence, opts.evidenceTrust(), opts.MaxAge.D()
@@ -373,7 +380,11 @@ func printReleaseSteps(w io.Writer, res *sign.ReleaseResult) {
 			if v.Vuln != nil {
 				vuln = v.Vuln.Count
 			}
-			line("verified", fmt.Sprintf("%d signature(s), evidence %s, %d vulnerability attestation(s)", v.Signatures, v.Evidence.Verdict, vuln))
+			sbom := ""
+			if v.SBOM != nil {
+				sbom = fmt.Sprintf(", %d SBOM attestation(s)", len(v.SBOM.Images))
+			}
+			line("verified", fmt.Sprintf("%d signature(s), evidence %s, %d vulnerability attestation(s)%s", v.Signatures, v.Evidence.Verdict, vuln, sbom))
 		} else {
 			line("verify", "FAILED: "+strings.Join(v.Failures, "; "))
 		}

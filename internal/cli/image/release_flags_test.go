@@ -19,12 +19,12 @@ func TestNewImageReleaseCmdFlags(t *testing.T) {
 	cmd := newImageReleaseCmd(app, func(_ context.Context, o *imageReleaseOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"ghcr.io/acme/api:1", "--key", "awskms:///alias/release", "--tlog-upload=false",
 		"--allow-http-registry", "--network-timeout", "90s", "--config", "r.yaml", "--scan-check", "api-scan",
-		"--timeout", "20m", "--result", "out.json", "--format", "json", "--policy", "p"})
+		"--timeout", "20m", "--result", "out.json", "--format", "json", "--policy", "p", "--sbom"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
 	want := &imageReleaseOptions{
-		Image: "ghcr.io/acme/api:1", ConfigPath: "r.yaml", ScanCheck: "api-scan", Timeout: 20 * time.Minute, ResultFile: "out.json",
+		Image: "ghcr.io/acme/api:1", ConfigPath: "r.yaml", ScanCheck: "api-scan", Timeout: 20 * time.Minute, ResultFile: "out.json", SBOM: true,
 		Signing: signingFlags{Key: "awskms:///alias/release", keylessFlags: keylessFlags{FulcioURL: sign.DefaultFulcioURL, OIDCIssuer: sign.DefaultOIDCIssuer,
 			OIDCClientID: "sigstore", TlogUpload: false}, RekorURL: sign.DefaultRekorURL},
 		Registry: registryFlags{AllowHTTP: true, NetworkTimeout: 90 * time.Second},
@@ -42,7 +42,7 @@ func TestNewImageVerifyCmdFlags(t *testing.T) {
 	cmd := newImageVerifyCmd(app, func(_ context.Context, o *imageVerifyOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"ghcr.io/acme/api@sha256:0123456789012345678901234567890123456789012345678901234567890123",
 		"--certificate-identity-regexp", "^https://github.com/acme/", "--certificate-oidc-issuer", "https://token.actions.githubusercontent.com",
-		"--max-age", "7d", "--require-vuln-attestation", "--format", "json"})
+		"--max-age", "7d", "--require-vuln-attestation", "--sbom", "--format", "json"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestNewImageVerifyCmdFlags(t *testing.T) {
 		Image: "ghcr.io/acme/api@sha256:0123456789012345678901234567890123456789012345678901234567890123",
 		VerifyOptions: sign.VerifyOptions{
 			CertIdentityRegexp: "^https://github.com/acme/", CertOIDCIssuer: "https://token.actions.githubusercontent.com",
-			RekorURL: sign.DefaultRekorURL, RequireVuln: true, MaxAge: 7 * 24 * time.Hour,
+			RekorURL: sign.DefaultRekorURL, RequireVuln: true, RequireSBOM: true, MaxAge: 7 * 24 * time.Hour,
 		},
 		Format: "json",
 		Net:    registryFlags{NetworkTimeout: 5 * time.Minute},

@@ -52,6 +52,7 @@ type imageScanOptions struct {
 	CacheDir      string
 	Platforms     []string
 	ReportDir     string
+	SBOM          bool
 	Bundle        string
 	// Key signs the bundle as a DSSE envelope; Signing.Keyless instead
 	// as a Sigstore bundle with a Fulcio certificate.
@@ -80,6 +81,7 @@ func (o *imageScanOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.CacheDir, "cache-dir", "", "trivy cache `DIR` (its vulnerability DB lives there)")
 	f.StringSliceVar(&o.Platforms, "platform", nil, "scan only these platforms of a multi-platform image, e.g. linux/amd64 (repeatable)")
 	f.StringVar(&o.ReportDir, "report-dir", "", "save trivy's raw JSON reports in `DIR` (default: a new temp dir)")
+	f.BoolVar(&o.SBOM, "sbom", false, "also have trivy write a CycloneDX SBOM of every scanned image with the scan's settings (sbom: cyclonedx); --bundle carries it for 'image sign --sbom'")
 	f.StringVar(&o.Bundle, "bundle", "", "also write the evidence with trivy's raw reports (by sha256) as one portable `FILE` for 'image sign --evidence'")
 	f.StringVar(&o.Key, "key", "", "sign the --bundle with this private `KEY` (cosign.key, env://VAR, a KMS URI) as a DSSE envelope, as 'image sign --evidence' requires; its password comes from COSIGN_PASSWORD or a prompt")
 	o.Signing.AddFlags(cmd)
@@ -323,6 +325,9 @@ func (opts *imageScanOptions) overrides() config.Overrides {
 	}
 	if changed("report-dir") {
 		set["report_dir"] = absOne(opts.ReportDir)
+	}
+	if changed("sbom") && opts.SBOM {
+		set["sbom"] = evidence.SBOMFormatCycloneDX
 	}
 	return config.Overrides{Set: set, Flags: scanFlags}
 }

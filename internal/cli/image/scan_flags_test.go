@@ -25,7 +25,7 @@ func TestNewImageScanCmdFlags(t *testing.T) {
 	cmd.SetArgs([]string{"ghcr.io/acme/api:1", "r/b@sha256:0123456789012345678901234567890123456789012345678901234567890123",
 		"--input", "a.tar", "--oci-layout", "oci", "--trivy", "/opt/trivy", "--severity", "CRITICAL,high",
 		"--ignore-unfixed", "--scanners", "vuln,secret", "--skip-db-update", "--cache-dir", "/c",
-		"--platform", "linux/amd64", "--platform", "linux/arm64", "--report-dir", "/r", "--timeout", "3m",
+		"--platform", "linux/amd64", "--platform", "linux/arm64", "--report-dir", "/r", "--sbom", "--timeout", "3m",
 		"--format", "sarif", "--policy", "p", "--config", "x.yaml"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
@@ -35,7 +35,7 @@ func TestNewImageScanCmdFlags(t *testing.T) {
 		Images:     []string{"ghcr.io/acme/api:1", "r/b@sha256:0123456789012345678901234567890123456789012345678901234567890123"},
 		ConfigPath: "x.yaml", Inputs: []string{"a.tar"}, OCILayouts: []string{"oci"}, Trivy: "/opt/trivy",
 		Severity: []string{"CRITICAL", "high"}, IgnoreUnfixed: true, Scanners: []string{"vuln", "secret"},
-		SkipDBUpdate: true, CacheDir: "/c", Platforms: []string{"linux/amd64", "linux/arm64"}, ReportDir: "/r",
+		SkipDBUpdate: true, CacheDir: "/c", Platforms: []string{"linux/amd64", "linux/arm64"}, ReportDir: "/r", SBOM: true,
 		Timeout: 3 * time.Minute, Policy: cli.PolicyOptions{Dirs: []string{"p"}}, Render: cli.RenderOptions{Format: "sarif"},
 		Signing: keylessFlags{FulcioURL: sign.DefaultFulcioURL, OIDCIssuer: sign.DefaultOIDCIssuer, OIDCClientID: "sigstore", TlogUpload: true},
 	}

@@ -35,6 +35,7 @@ func (o *imageVerifyOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.RekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log")
 	f.StringVar(&o.TrustedRoot, "trusted-root", "", "trust a private Sigstore: its trusted_root.json `FILE` (Fulcio CAs, CT logs, Rekor keys), as cosign's --trusted-root; default: the public Sigstore root via TUF")
 	f.BoolVar(&o.RequireVuln, "require-vuln-attestation", false, "also require the cosign vulnerability attestation")
+	f.BoolVar(&o.RequireSBOM, "sbom", false, "also require, for every image (each platform of an index), a CycloneDX SBOM attestation holding exactly the SBOM the GO evidence records (by sha256) for its scan")
 	f.Var((*cli.DurationFlag)(&o.MaxAge), "max-age", "reject evidence older than `D` (e.g. 12h, 7d); 0 disables the limit")
 	f.BoolVar(&o.DenyWaived, "deny-waived", false, "reject a GO that relied on a waiver (readiness.yaml's or policy code's) or on a block_on without critical and high")
 	f.StringVarP(&o.Format, "format", "f", "text", "output format: text or json")
@@ -60,8 +61,10 @@ subjects include the digest, whose generated_at agrees with the scans and
 DB it records, and that is younger than --max-age (30d by default; a NO-GO
 writes nothing, so only an age limit retires an old GO; --max-age 0
 disables it); with --deny-waived, that the GO relied on no waiver and no
-block_on without critical and high; and with --require-vuln-attestation
-the cosign vulnerability attestation.
+block_on without critical and high; with --require-vuln-attestation
+the cosign vulnerability attestation; and with --sbom, for every image, a
+CycloneDX SBOM attestation that is byte for byte the SBOM the evidence
+records for its scan (image release --sbom).
 
 This is what a deploy step or an admission controller runs before letting
 an image in.
@@ -162,6 +165,9 @@ func printVerification(w io.Writer, v *sign.Verification, now time.Time) {
 	}
 	if vu := v.Vuln; vu != nil {
 		line("vuln", fmt.Sprintf("%d attestation(s), %s, DB schema %s, scan finished %s", vu.Count, vu.Scanner, vu.DBVersion, vu.ScanFinishedOn.Format(time.RFC3339)))
+	}
+	if sb := v.SBOM; sb != nil && len(sb.Images) > 0 {
+		line("sbom", fmt.Sprintf("%d CycloneDX attestation(s), each the SBOM the evidence records", len(sb.Images)))
 	}
 	for _, f := range v.Failures {
 		line("✗", f)
