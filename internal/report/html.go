@@ -289,35 +289,14 @@ func readFacts(r checks.Result, v any) bool {
 // prose with literal backticks.
 func fixHTML(text string) template.HTML {
 	var b strings.Builder
-	var prose, cmds []string
-	flush := func() {
-		if len(prose) > 0 {
-			b.WriteString(codeSpans(strings.Join(prose, " ")))
-			b.WriteString(" ")
-			prose = nil
+	for _, part := range remedyParts(text) {
+		if part.Command {
+			b.WriteString("<pre><code>" + template.HTMLEscapeString(strings.Join(part.Lines, "\n")) + "</code></pre>")
+			continue
 		}
-		if len(cmds) > 0 {
-			b.WriteString("<pre><code>" + template.HTMLEscapeString(strings.Join(cmds, "\n")) + "</code></pre>")
-			cmds = nil
-		}
+		b.WriteString(codeSpans(strings.Join(part.Lines, " ")))
+		b.WriteString(" ")
 	}
-	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
-		l = strings.TrimSpace(l)
-		switch {
-		case l == "":
-		case commandLine(l):
-			if len(prose) > 0 {
-				flush()
-			}
-			cmds = append(cmds, l)
-		default:
-			if len(cmds) > 0 {
-				flush()
-			}
-			prose = append(prose, l)
-		}
-	}
-	flush()
 	return template.HTML(strings.TrimSpace(b.String()))
 }
 

@@ -150,41 +150,46 @@ func mdNote(note string) string {
 // can copy whole (GitHub gives it a copy button), as the HTML page does.
 func mdFix(text string) string {
 	var b strings.Builder
-	var prose, cmds []string
-	flush := func() {
-		if len(prose) > 0 {
-			b.WriteString(mdEscape(strings.Join(prose, " ")))
-			prose = nil
+	for _, part := range remedyParts(text) {
+		if !part.Command {
+			b.WriteString(mdEscape(strings.Join(part.Lines, " ")))
+			continue
 		}
-		if len(cmds) > 0 {
-			fence := "```"
-			for strings.Contains(strings.Join(cmds, "\n"), fence) {
-				fence += "`"
-			}
-			b.WriteString("\n\n  " + fence + "sh\n")
-			for _, c := range cmds {
-				b.WriteString("  " + c + "\n")
-			}
-			b.WriteString("  " + fence + "\n\n ")
-			cmds = nil
+		fence := "```"
+		for strings.Contains(strings.Join(part.Lines, "\n"), fence) {
+			fence += "`"
 		}
+		b.WriteString("\n\n  " + fence + "sh\n")
+		for _, c := range part.Lines {
+			b.WriteString("  " + c + "\n")
+		}
+		b.WriteString("  " + fence + "\n\n ")
 	}
+	return strings.TrimRight(b.String(), " \n")
+}
+
+// remedyPart is a run of a remedy's lines: prose, or commands (lines that
+// start with a program a remedy names), which every format shows as
+// commands a reader can copy.
+type remedyPart struct {
+	Command bool
+	Lines   []string
+}
+
+// remedyParts splits a remedy into its runs of prose and of commands.
+func remedyParts(text string) []remedyPart {
+	var parts []remedyPart
 	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
 		l = strings.TrimSpace(l)
-		switch {
-		case l == "":
-		case commandLine(l):
-			if len(prose) > 0 {
-				flush()
-			}
-			cmds = append(cmds, l)
-		default:
-			if len(cmds) > 0 {
-				flush()
-			}
-			prose = append(prose, l)
+		if l == "" {
+			continue
 		}
+		cmd := commandLine(l)
+		if n := len(parts); n > 0 && parts[n-1].Command == cmd {
+			parts[n-1].Lines = append(parts[n-1].Lines, l)
+			continue
+		}
+		parts = append(parts, remedyPart{Command: cmd, Lines: []string{l}})
 	}
-	flush()
-	return strings.TrimRight(b.String(), " \n")
+	return parts
 }
