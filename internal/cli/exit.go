@@ -54,7 +54,8 @@ func AsUsage(err error) error {
 // ErrNOGO is returned after a NO-GO verdict has been rendered.
 var ErrNOGO = &ExitError{Code: ExitNOGO}
 
-// MainApp is Main for a given App (tests supply their own gates). The first
+// MainApp runs the tool for app (root.Main gives the real one; tests supply
+// their own gates) and returns the process exit code. The first
 // SIGINT or SIGTERM cancels the run: checks stop, what finished is judged and
 // printed, the verdict is NO-GO. A second one exits at once, NO-GO.
 func MainApp(app *App, args []string) int {
