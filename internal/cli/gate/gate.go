@@ -203,6 +203,10 @@ func run(ctx context.Context, app *cli.App, g checks.Gate, opts *Options) error 
 			}
 			names = slices.DeleteFunc(names, func(n string) bool { return !slices.Contains(picked, n) })
 		}
+		if len(names) == 0 {
+			// An empty Only runs every configured check: never that here.
+			return cli.Usagef("the command line picks none of the %s checks in %s", g.Type, cfg.Path)
+		}
 		sel.Config, sel.Only = cfg, names
 		for _, n := range names {
 			sel.Overrides[n] = ov

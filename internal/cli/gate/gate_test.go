@@ -204,3 +204,24 @@ func TestTestsRunUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// A gate command whose Select picks no check is a usage error: an empty
+// selection would otherwise run every configured check, of every type.
+func TestSelectPickingNothingRunsNothing(t *testing.T) {
+	ran := false
+	pick := checks.Gate{Type: "picky", New: func(checks.Env, config.CheckSpec) (checks.Check, error) {
+		return checks.CheckFunc(func(context.Context) (checks.Result, error) { ran = true; return checks.Result{}, nil }), nil
+	}, Command: &checks.Command{Group: "picky", Use: "run", AllOfType: true,
+		Select: func(checks.Env, []config.CheckSpec, map[string]any) ([]string, error) { return nil, nil }}}
+	cfg := testsConfig(t, "checks:\n  - name: p\n    type: picky\n")
+	io, _, errOut := cli.Test()
+	app := root.NewApp(io)
+	gates := append(app.Gates(), pick)
+	app.Gates = func() []checks.Gate { return gates }
+	if code := runCLI(t, app, "picky", "run", "--config", cfg); code != cli.ExitUsage {
+		t.Fatalf("exit %d, want 2; stderr: %s", code, errOut)
+	}
+	if ran || !strings.Contains(errOut.String(), "picks none of the picky checks") {
+		t.Errorf("ran=%v, stderr %q", ran, errOut)
+	}
+}
