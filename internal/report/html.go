@@ -233,8 +233,17 @@ func waiverTimeline(doc *evidence.Document) template.HTML {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="timeline" role="img" aria-label="waiver expiry timeline" viewBox="0 0 %d %d" width="100%%" style="max-width:%dpx" font-size="12" font-family="system-ui,sans-serif">`, width, h, width)
 	fmt.Fprintf(&b, `<line x1="%d" y1="20" x2="%d" y2="20" stroke="#8c959f"/>`, left, width-right)
-	fmt.Fprintf(&b, `<line x1="%.1f" y1="12" x2="%.1f" y2="%d" stroke="#1f2328" stroke-dasharray="3 3"/><text x="%.1f" y="10" text-anchor="middle">today %s</text>`,
-		x(0), x(0), h, x(0), doc.GeneratedAt.UTC().Format("2006-01-02"))
+	// The "today" label is about 110 units wide: centred on the day's line
+	// it would be clipped at either edge, so there it hangs inwards.
+	todayAnchor := "middle"
+	switch {
+	case x(0) < left+60:
+		todayAnchor = "start"
+	case x(0) > width-right-60:
+		todayAnchor = "end"
+	}
+	fmt.Fprintf(&b, `<line x1="%.1f" y1="12" x2="%.1f" y2="%d" stroke="#1f2328" stroke-dasharray="3 3"/><text x="%.1f" y="10" text-anchor="%s">today %s</text>`,
+		x(0), x(0), h, x(0), todayAnchor, doc.GeneratedAt.UTC().Format("2006-01-02"))
 	for i, w := range ws {
 		color := "#1a7f37"
 		switch w.State {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/readiness-dev/readiness/internal/evidence"
 	"github.com/readiness-dev/readiness/internal/report"
 	"github.com/readiness-dev/readiness/internal/testutil/need"
 )
@@ -227,5 +228,40 @@ func TestHTMLHasNothingMachineLocal(t *testing.T) {
 				t.Errorf("the page names %q", local)
 			}
 		}
+	}
+}
+
+// TestWaiverTimelineTodayLabelInside: the "today DATE" label hangs inwards
+// when the day sits at either edge of the timeline, instead of being
+// centred on it and clipped ("026-11-24").
+func TestWaiverTimelineTodayLabelInside(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		days   []int
+		anchor string
+	}{
+		{"no waiver expired: today is the left edge", []int{20, 40}, "start"},
+		{"long expired: today is near the right edge", []int{-2000, -20}, "end"},
+		{"recently expired: today has room", []int{-40, -20}, "middle"},
+		{"both sides: today in the middle", []int{-30, 30}, "middle"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := richDoc(t)
+			doc.Waivers = nil
+			for i, d := range tc.days {
+				doc.Waivers = append(doc.Waivers, evidence.WaiverStatus{ID: fmt.Sprintf("W-%d", i), Expires: "2027-01-01", State: evidence.WaiverActive, DaysLeft: d})
+			}
+			var buf bytes.Buffer
+			if err := report.Write(&buf, "html", doc, report.Options{Rules: rules()}); err != nil {
+				t.Fatal(err)
+			}
+			m := regexp.MustCompile(`<text x="[0-9.]+" y="10" text-anchor="([a-z]+)">today `).FindSubmatch(buf.Bytes())
+			if m == nil {
+				t.Fatal("no today label in the timeline")
+			}
+			if got := string(m[1]); got != tc.anchor {
+				t.Errorf("today label anchored %q, want %q", got, tc.anchor)
+			}
+		})
 	}
 }
