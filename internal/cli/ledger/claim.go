@@ -35,7 +35,7 @@ func newLedgerClaimCmd(app *app, lo *ledgerOptions, runF func(context.Context, *
 		Long: `claim makes --owner the generator of KEY for --lease. Exit 0: you own it.
 Exit 1: you do not, because KEY already has a retained output (printed on
 stdout, as wait would) or another owner's lease is live (named on stderr).`,
-		Args: cobra.ExactArgs(1),
+		Args: keyArg,
 		PreRunE: func(*cobra.Command, []string) error {
 			if o.Owner == "" {
 				return cli.Usagef("--owner is required")

@@ -176,6 +176,20 @@ func TestNewLedgerWaitCmdFlags(t *testing.T) {
 	})
 }
 
+// claim checks its KEY as every other key command does: before a store is
+// opened or created.
+func TestNewLedgerClaimCmdFlags(t *testing.T) {
+	testFlags(t, newLedgerClaimCmd, []flagCase[ledgerClaimOptions]{
+		{name: "defaults", args: []string{"claim", "k", "--owner", "r1"},
+			want: &ledgerClaimOptions{Ledger: &ledgerOptions{}, Key: "k", Owner: "r1", Lease: ledger.DefaultLease}},
+		{name: "no owner", args: []string{"claim", "k"}, stderr: "--owner is required"},
+		{name: "zero lease", args: []string{"claim", "k", "--owner", "r1", "--lease", "0s"}, stderr: "--lease must be positive"},
+		{name: "no key", args: []string{"claim", "--owner", "r1"}, stderr: "accepts exactly one KEY, received 0"},
+		{name: "empty key", args: []string{"claim", "", "--owner", "r1"}, stderr: "KEY: invalid argument: the key is empty"},
+		{name: "key too long", args: []string{"claim", strings.Repeat("k", ledger.MaxKeySize+1), "--owner", "r1"}, stderr: "over the 2048-byte limit"},
+	})
+}
+
 // complete takes exactly one output: --output "" is one (empty), so it
 // counts as given.
 func TestNewLedgerCompleteCmdFlags(t *testing.T) {
