@@ -155,9 +155,6 @@ func (a *analysis) add(f checks.Finding) *checks.Finding {
 		f.Properties = map[string]any{}
 	}
 	f.Properties["suite"] = a.sr.Name
-	// This gate's findings have never carried the remediation: renderers
-	// take it from the rules table by rule, and the evidence stays as it was.
-	f.Remediation = ""
 	a.out = append(a.out, f)
 	return &a.out[len(a.out)-1]
 }
