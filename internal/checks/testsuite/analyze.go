@@ -724,19 +724,23 @@ func factsOf(logDir string, runs []*suiteRun) map[string]any {
 			sf.Runs = append(sf.Runs, rf)
 		}
 		hs, _ := histories(sr)
+		required := map[*testHistory]bool{}
 		for pi := range sr.Required {
 			p := &sr.Required[pi]
 			rf := requiredFacts{Pattern: p.Value, Matched: []string{}}
 			for _, h := range hs {
 				if p.Match(&h.tc) || matchAny(p, h.cases) {
 					rf.Matched = append(rf.Matched, h.id)
+					required[h] = true
 				}
 			}
 			sf.Required = append(sf.Required, rf)
 		}
-		// Interesting rows first: required, then anything not all-passed.
+		// Interesting rows first: required (histories are not linked to
+		// their patterns here, so the matches above say which), then
+		// anything not all-passed; the table's cap drops the rest.
 		interesting := func(h *testHistory) bool {
-			if h.pattern != nil {
+			if required[h] {
 				return true
 			}
 			for _, o := range h.outcomes {

@@ -162,3 +162,28 @@ func TestCauseLine(t *testing.T) {
 		}
 	}
 }
+
+// TestFactsKeepRequiredBeyondCap: in a suite with more tests than the
+// facts table holds, a required test that passed is still in the table
+// (required rows first), whatever its place in the report.
+func TestFactsKeepRequiredBeyondCap(t *testing.T) {
+	tests := make([]string, 0, maxFactTests+10)
+	for i := range maxFactTests + 10 {
+		tests = append(tests, fmt.Sprintf("p/TestMany%05d=passed", i))
+	}
+	last := fmt.Sprintf("p/TestMany%05d", maxFactTests+9)
+	sr := suiteWith("go-test-json", []string{last}, run(1, 0, tests...))
+	facts := factsOf("/logs", []*suiteRun{sr})
+	suites, _ := facts["suites"].([]any)
+	if len(suites) != 1 {
+		t.Fatalf("facts hold %d suites, want 1", len(suites))
+	}
+	s := suites[0].(map[string]any)
+	table, _ := s["tests"].(map[string]any)
+	if _, ok := table[last]; !ok {
+		t.Errorf("required test %s is not in the facts table (%d rows, %v omitted)", last, len(table), s["tests_omitted"])
+	}
+	if got := s["tests_omitted"]; got != float64(10) {
+		t.Errorf("tests_omitted = %v, want 10", got)
+	}
+}
