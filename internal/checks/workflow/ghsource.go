@@ -127,9 +127,9 @@ func (s GitHubSource) get(ctx context.Context, u *url.URL, token, env string, r 
 	if timeout <= 0 {
 		timeout = defaultRequestTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	reqCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("build the request for %s: %v", u.Redacted(), err)
 	}
@@ -144,6 +144,9 @@ func (s GitHubSource) get(ctx context.Context, u *url.URL, token, env string, r 
 			return nil, off
 		}
 		if ctx.Err() != nil {
+			return nil, fmt.Errorf("the check ended (%v) before the GitHub API at %s answered; give the check more time, or put the file in reusable_cache", ctx.Err(), u.Host)
+		}
+		if reqCtx.Err() != nil {
 			return nil, fmt.Errorf("the GitHub API at %s did not answer within %s; run again, or put the file in reusable_cache", u.Host, timeout)
 		}
 		return nil, fmt.Errorf("the GitHub API at %s could not be reached (%v); check reusable_api and the network, or put the file in reusable_cache", u.Host, errors.Unwrap(err))

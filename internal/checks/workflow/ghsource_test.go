@@ -578,3 +578,21 @@ func TestReusableSourceOptionStandIn(t *testing.T) {
 		})
 	}
 }
+
+// TestGitHubSourceCheckEndsStandIn: when the check's own context ends
+// while the API has not answered, the reason says the check ended, not
+// that the API was slow.
+func TestGitHubSourceCheckEndsStandIn(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cancel() // the check's deadline passes while the request is in flight
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	src := GitHubSource{API: srv.URL, Getenv: standInGetenv(standInToken), Client: srv.Client()}
+	_, _, err := src.ReadWorkflow(ctx, RemoteWorkflow{Owner: "acme", Repo: "wf", Path: ".github/workflows/s.yml", Ref: "v1"})
+	if err == nil || !strings.Contains(err.Error(), "the check ended (context canceled)") {
+		t.Errorf("error = %v; want the check ended", err)
+	}
+}
