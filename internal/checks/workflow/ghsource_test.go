@@ -392,9 +392,9 @@ func TestGitHubSourceAPIBase(t *testing.T) {
 	}
 }
 
-// TestSourcesCacheFirst: the cache answers before the API; a cache miss
+// TestSourcesCacheFirstStandIn: the cache answers before the API; a cache miss
 // asks the API; a broken cache entry is reported, not replaced.
-func TestSourcesCacheFirst(t *testing.T) {
+func TestSourcesCacheFirstStandIn(t *testing.T) {
 	cache := t.TempDir()
 	write := func(rel, body string) {
 		p := filepath.Join(cache, filepath.FromSlash(rel))
