@@ -2,12 +2,15 @@ package workflow
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -25,13 +28,47 @@ func (r RemoteWorkflow) String() string {
 	return r.Owner + "/" + r.Repo + "/" + r.Path + "@" + r.Ref
 }
 
-// WorkflowSource reads reusable workflows of other repositories. The
-// gate reads them from a local cache (DirSource); a source that asks the
-// GitHub contents API for the file at the ref, with the token CI
-// provides, implements the same interface.
+// WorkflowSource reads reusable workflows of other repositories, pinned
+// to the ref: from a local cache (DirSource), the GitHub contents API
+// (GitHubSource), or the first of several that has it (Sources). It
+// returns the file and where it was read from (for the evidence); an
+// error's text is why it could not be read.
 type WorkflowSource interface {
-	ReadWorkflow(ctx context.Context, r RemoteWorkflow) ([]byte, error)
+	ReadWorkflow(ctx context.Context, r RemoteWorkflow) (data []byte, from string, err error)
 }
+
+// errNotInSource marks a source that does not hold the file (a cache
+// miss), so that Sources asks the next one.
+var errNotInSource = errors.New("not in this source")
+
+// Sources reads from the first source that holds the file: a cache
+// before the API. Any failure other than a miss stops there, so that a
+// broken cache entry is reported, not papered over.
+type Sources []WorkflowSource
+
+// ReadWorkflow implements WorkflowSource.
+func (ss Sources) ReadWorkflow(ctx context.Context, r RemoteWorkflow) ([]byte, string, error) {
+	var misses []string
+	for _, s := range ss {
+		data, from, err := s.ReadWorkflow(ctx, r)
+		if err == nil || !errors.Is(err, errNotInSource) {
+			if err != nil && len(misses) > 0 {
+				err = fmt.Errorf("%s; %w", strings.Join(misses, "; "), err)
+			}
+			return data, from, err
+		}
+		misses = append(misses, err.Error())
+	}
+	if len(misses) == 0 {
+		return nil, "", errors.New("no reusable-workflow source is configured")
+	}
+	return nil, "", errors.New(strings.Join(misses, "; "))
+}
+
+type missError struct{ msg string }
+
+func (e *missError) Error() string        { return e.msg }
+func (e *missError) Is(target error) bool { return target == errNotInSource }
 
 // DirSource reads DIR/owner/repo/ref/PATH, each file bounded by MaxBytes.
 type DirSource struct {
@@ -40,20 +77,21 @@ type DirSource struct {
 }
 
 // ReadWorkflow implements WorkflowSource.
-func (d DirSource) ReadWorkflow(ctx context.Context, r RemoteWorkflow) ([]byte, error) {
+func (d DirSource) ReadWorkflow(ctx context.Context, r RemoteWorkflow) ([]byte, string, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	rel := path.Join(r.Owner, r.Repo, r.Ref, r.Path)
 	if !fs.ValidPath(rel) {
-		return nil, fmt.Errorf("%s is not a path inside the cache", rel)
+		return nil, "", fmt.Errorf("%s is not a path inside the cache", rel)
 	}
+	from := "reusable_cache " + path.Join(filepath.ToSlash(d.Dir), rel)
 	f, err := os.DirFS(d.Dir).Open(rel)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("it is not in the reusable-workflow cache (%s)", path.Join(d.Dir, rel))
+			return nil, from, &missError{fmt.Sprintf("it is not in the reusable-workflow cache (%s)", path.Join(d.Dir, rel))}
 		}
-		return nil, err
+		return nil, from, err
 	}
 	defer f.Close()
 	limit := d.MaxBytes
@@ -62,12 +100,12 @@ func (d DirSource) ReadWorkflow(ctx context.Context, r RemoteWorkflow) ([]byte, 
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, err
+		return nil, from, err
 	}
 	if int64(len(data)) > limit {
-		return nil, &tooLargeError{size: int64(len(data)), limit: limit}
+		return nil, from, &tooLargeError{size: int64(len(data)), limit: limit}
 	}
-	return data, nil
+	return data, from, nil
 }
 
 var (
@@ -111,17 +149,64 @@ func (a *analysis) loadRemote(r RemoteWorkflow) (*model.Workflow, string) {
 	if a.cfg.Reusable == nil {
 		return nil, "" // not asked: the finding says what it always said
 	}
-	src, err := a.cfg.Reusable.ReadWorkflow(a.ctx, r)
+	src, from, err := a.cfg.Reusable.ReadWorkflow(a.ctx, r)
 	var f *model.Workflow
 	if err != nil {
 		f = &model.Workflow{Path: r.String(), Invalid: err.Error()}
 	} else if f = model.ParseWorkflow(r.String(), src); f.Invalid != "" {
 		f.Invalid = "cannot be analysed: " + f.Invalid
 	}
+	a.report.Remote = append(a.report.Remote, remoteRead(r, from, src, f.Invalid))
 	a.remoteOf[f] = &r
 	a.files[key] = f
 	if f.Invalid != "" {
 		return nil, f.Invalid
 	}
 	return f, ""
+}
+
+// RemoteRead is what the gate read (or failed to read) of a remote
+// reusable workflow: the evidence a reviewer needs to see which file, at
+// which ref, was judged — and whether that ref could move.
+type RemoteRead struct {
+	Uses string `json:"uses"`
+	Ref  string `json:"ref"`
+	// Pinned is true for a full commit SHA; a tag or branch is mutable:
+	// what was judged need not be what runs.
+	Pinned bool   `json:"pinned"`
+	From   string `json:"from,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
+	Bytes  int    `json:"bytes,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+var commitSHARE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{40}$`) })
+
+func remoteRead(r RemoteWorkflow, from string, data []byte, invalid string) RemoteRead {
+	rr := RemoteRead{Uses: r.String(), Ref: r.Ref, Pinned: commitSHARE().MatchString(r.Ref), From: from, Error: invalid}
+	if data != nil {
+		sum := sha256.Sum256(data)
+		rr.SHA256, rr.Bytes = hex.EncodeToString(sum[:]), len(data)
+	}
+	return rr
+}
+
+func remoteFacts(reads []RemoteRead) []any {
+	out := make([]any, 0, len(reads))
+	for _, r := range reads {
+		m := map[string]any{"uses": r.Uses, "ref": r.Ref, "pinned": r.Pinned}
+		if !r.Pinned {
+			m["mutable_ref"] = true
+		}
+		for k, v := range map[string]string{"from": r.From, "sha256": r.SHA256, "error": r.Error} {
+			if v != "" {
+				m[k] = v
+			}
+		}
+		if r.Bytes > 0 {
+			m["bytes"] = r.Bytes
+		}
+		out = append(out, m)
+	}
+	return out
 }

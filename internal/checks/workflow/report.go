@@ -17,6 +17,9 @@ type Report struct {
 	Findings []checks.Finding `json:"-"`
 	// ActionlintFindings counts the WF-ACTIONLINT findings.
 	ActionlintFindings int `json:"actionlint_findings"`
+	// Remote are the remote reusable workflows read (or not) through
+	// Config.Reusable, with the ref, whether it is pinned, and a sha256.
+	Remote []RemoteRead `json:"remote_workflows,omitempty"`
 }
 
 // WorkflowInfo summarises one workflow file.

@@ -64,6 +64,15 @@ type Options struct {
 	// repositories as owner/repo/REF/.github/workflows/x.yml, relative to
 	// readiness.yaml: a call to one is read from there, pinned to its ref.
 	ReusableCache string `yaml:"reusable_cache"`
+	// ReusableSource "github" reads a remote reusable workflow that is not
+	// in ReusableCache through the GitHub contents API at its ref.
+	ReusableSource string `yaml:"reusable_source"`
+	// ReusableAPI is the API base for reusable_source: github (default
+	// $GITHUB_API_URL, else https://api.github.com).
+	ReusableAPI string `yaml:"reusable_api"`
+	// ReusableTokenEnv names the variable holding the API token (default
+	// GITHUB_TOKEN).
+	ReusableTokenEnv string `yaml:"reusable_token_env"`
 }
 
 func fromSpec(env checks.Env, spec config.CheckSpec) (checks.Check, error) {
@@ -88,6 +97,9 @@ func OptionsFromSpec(env checks.Env, spec config.CheckSpec) (Options, error) {
 		if _, err := filepath.Match(p, "x"); err != nil {
 			return Options{}, config.Errorf(env.ConfigFile, &spec.With, "ignore: %q is not a valid glob", p)
 		}
+	}
+	if err := checkReusableSource(o); err != nil {
+		return Options{}, config.Errorf(env.ConfigFile, &spec.With, "%v", err)
 	}
 	if o.ReusableCache != "" && !filepath.IsAbs(o.ReusableCache) {
 		// A cache is outside the analysed tree as often as in it.
@@ -144,9 +156,7 @@ func ConfigFromOptions(root string, o Options) Config {
 	if o.Actionlint != nil {
 		cfg.Actionlint = *o.Actionlint
 	}
-	if o.ReusableCache != "" {
-		cfg.Reusable = DirSource{Dir: o.ReusableCache, MaxBytes: o.MaxFileBytes}
-	}
+	cfg.Reusable = reusableSource(o)
 	return cfg
 }
 
@@ -274,7 +284,7 @@ func Facts(rep Report) map[string]any {
 	for _, s := range rep.Scans {
 		scans = append(scans, scanFact(s))
 	}
-	return map[string]any{
+	facts := map[string]any{
 		"dir":                 rep.Dir,
 		"workflows_analysed":  len(rep.Workflows),
 		"workflows":           wfs,
@@ -283,6 +293,11 @@ func Facts(rep Report) map[string]any {
 		"jobs_graph":          graphs,
 		"actionlint_findings": rep.ActionlintFindings,
 	}
+	if len(rep.Remote) > 0 {
+		// What was read of other repositories, at which ref, mutable or not.
+		facts["remote_workflows"] = remoteFacts(rep.Remote)
+	}
+	return facts
 }
 
 func scanFact(s ScanStep) map[string]any {
