@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/steps"
 )
 
 // RemoteWorkflow names a reusable workflow in another repository, pinned
@@ -65,7 +66,7 @@ func (d DirSource) ReadWorkflow(ctx context.Context, r RemoteWorkflow) ([]byte, 
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, &tooLargeError{size: int64(len(data)), limit: limit}
+		return nil, &steps.TooLargeError{Size: int64(len(data)), Limit: limit}
 	}
 	return data, nil
 }

@@ -1,4 +1,4 @@
-package workflow
+package steps
 
 import (
 	"errors"
@@ -13,30 +13,34 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/graph"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
-type evKind int
+// Kind is what an event does.
+type Kind int
 
+// The kinds of event.
 const (
-	evSign   evKind = iota // signs or attests
-	evScan                 // vulnerability scan
-	evPush                 // pushes an image to a registry
-	evBuild                // builds an image locally (load, tarball)
-	evUpload               // uploads SARIF or an artifact
-	evHint                 // installs cosign
-	evOpaque               // a remote reusable workflow or missing local action: may scan, cannot be seen
+	Sign   Kind = iota // signs or attests
+	Scan               // vulnerability scan
+	Push               // pushes an image to a registry
+	Build              // builds an image locally (load, tarball)
+	Upload             // uploads SARIF or an artifact
+	Hint               // installs cosign
+	Opaque             // a remote reusable workflow or missing local action: may scan, cannot be seen
 )
 
-// event is one thing a step does that the judgement cares about.
-type event struct {
-	Kind evKind
+// Event is one thing a step does that the judgement cares about.
+type Event struct {
+	Kind Kind
 	Tool string
-	g    *graph
-	Job  *jobInst
-	Step *stepInst
+	// In are the events of the graph the event is in.
+	In   *Events
+	Job  *graph.Job
+	Step *graph.Step
 	// Seq orders events within a job: the step's sequence, then the
 	// command's index in the script.
 	Seq, Sub int
@@ -84,49 +88,64 @@ type event struct {
 	chain []shPos
 }
 
-func (e *event) before(o *event) bool {
+// Before reports whether e happens before o in the same job.
+func (e *Event) Before(o *Event) bool {
 	if e.Seq != o.Seq {
 		return e.Seq < o.Seq
 	}
 	return e.Sub < o.Sub
 }
 
-// ref returns the StepRef of an event.
-func (e *event) ref(g *graph) StepRef {
-	return StepRef{Workflow: g.file.Path, Job: e.Job.Key, Step: e.Step.Key, Path: e.Path, Line: e.Line,
-		Script: e.Script, Tool: e.Tool, Target: e.Target}
+// Events are what the steps of one graph do, job by job in the graph's
+// order, each job's in the order they happen.
+type Events struct {
+	*graph.Graph
+	All   []*Event
+	byJob map[*graph.Job][]*Event
+}
+
+// Of returns the events of job j, in order.
+func (es *Events) Of(j *graph.Job) []*Event { return es.byJob[j] }
+
+func (es *Events) add(e *Event) {
+	e.In = es
+	es.All = append(es.All, e)
+	es.byJob[e.Job] = append(es.byJob[e.Job], e)
 }
 
 // jobWalk carries the state of walking one job's steps in order.
 type jobWalk struct {
-	g   *graph
-	job *jobInst
+	g   *Events
+	Job *graph.Job
 	seq int
 	// sub numbers the events of the job in the order they happen, across
 	// the scripts, recipes and eval strings a step leads to.
 	sub int
-	dyn model.Env
+	Dyn model.Env
 	// pending are the $GITHUB_ENV writes of the step being walked; they
-	// reach dyn when it ends. pendingAll: a write whose names are not visible.
+	// reach Dyn when it ends. pendingAll: a write whose names are not visible.
 	pending    model.Env
 	pendingAll bool
 	// metas are docker/metadata-action steps by qualified id.
-	metas map[string]*stepInst
+	metas map[string]*graph.Step
+	// events are the job's events so far.
+	events []*Event
 }
 
-// detect walks every job of a graph and records its events.
-func (a *analysis) detect(g *graph) {
-	for _, j := range g.jobs {
-		if !j.leaf() {
+// Walk walks every job of a graph and returns the events of its steps.
+func (a *Interpreter) Walk(g *graph.Graph) *Events {
+	es := &Events{Graph: g, byJob: map[*graph.Job][]*Event{}}
+	for _, j := range g.Jobs {
+		if !j.Leaf() {
 			continue
 		}
 		if j.Remote != "" {
-			a.remoteJob(g, j)
+			a.remoteJob(es, j)
 			continue
 		}
-		w := &jobWalk{g: g, job: j, dyn: model.Env{}, metas: map[string]*stepInst{}}
+		w := &jobWalk{g: es, Job: j, Dyn: model.Env{}, metas: map[string]*graph.Step{}}
 		for i, d := range j.Def.Steps {
-			s := &stepInst{Def: d, Job: j, Key: model.StepKey(d, i), Envs: []model.Env{d.Env}}
+			s := &graph.Step{Def: d, Job: j, Key: model.StepKey(d, i), Envs: []model.Env{d.Env}}
 			if d.If != "" {
 				s.Ifs = []string{d.If}
 			}
@@ -135,21 +154,21 @@ func (a *analysis) detect(g *graph) {
 			}
 			a.walkStep(w, s, 0)
 		}
-		g.events = append(g.events, j.events...)
+		for _, e := range w.events {
+			es.add(e)
+		}
 	}
-	for _, e := range g.events {
-		e.g = g
-	}
+	return es
 }
 
-func (a *analysis) walkStep(w *jobWalk, s *stepInst, depth int) {
+func (a *Interpreter) walkStep(w *jobWalk, s *graph.Step, depth int) {
 	w.seq++
 	s.Seq = w.seq
-	w.job.Steps = append(w.job.Steps, s)
+	w.Job.Steps = append(w.Job.Steps, s)
 	if s.Def.ID != "" {
-		w.job.stepsByID[s.Prefix+s.Def.ID] = s
+		w.Job.StepsByID[s.Prefix+s.Def.ID] = s
 	}
-	sc := scope{g: w.g, job: w.job, step: s, dyn: w.dyn}
+	sc := graph.Scope{Graph: w.g.Graph, Job: w.Job, Step: s, Dyn: w.Dyn}
 	switch {
 	case s.Def.Uses != "":
 		if strings.HasPrefix(s.Def.Uses, "./") && !strings.HasSuffix(s.Def.Uses, ".yml") && !strings.HasSuffix(s.Def.Uses, ".yaml") {
@@ -164,7 +183,7 @@ func (a *analysis) walkStep(w *jobWalk, s *stepInst, depth int) {
 }
 
 // composite inlines a local composite action's steps.
-func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
+func (a *Interpreter) composite(w *jobWalk, s *graph.Step, sc graph.Scope, depth int) {
 	dir := path.Clean(strings.TrimPrefix(s.Def.Uses, "./"))
 	var c *model.Action
 	var err error
@@ -174,10 +193,12 @@ func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
 		c, err = a.loadAction(dir)
 	}
 	if err != nil {
-		a.add(book.Finding("WF-UNRESOLVED-ACTION", stepSubject(w.g.file.Path, w.job.Key, s.Key),
+		a.note(graph.Finding("WF-UNRESOLVED-ACTION", graph.StepSubject(w.g.File.Path, w.Job.Key, s.Key),
 			fmt.Sprintf("Step %s uses the local action %s, but %v; what it does is not visible.", model.DisplayStep(s.Def), s.Def.Uses, err),
-			&checks.Location{Path: s.Def.Path, Line: s.Def.Line}).With(map[string]any{"uses": s.Def.Uses}))
-		w.emit(w.newEvent(evOpaque, s.Def.Uses, s, s.Def.Line))
+			&checks.Location{Path: s.Def.Path, Line: s.Def.Line}).
+			With(map[string]any{"uses": s.Def.Uses}))
+
+		w.emit(w.newEvent(Opaque, s.Def.Uses, s, s.Def.Line))
 		return
 	}
 	if c.Kind != "composite" {
@@ -188,13 +209,13 @@ func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
 		inputs[k] = v
 	}
 	for k, v := range s.Def.With {
-		inputs[k] = a.resolveExprs(v.V, sc, 0)
+		inputs[k] = sc.Resolve(v.V)
 	}
 	prefix := s.Prefix + s.Key + "/"
-	s.comp = c
-	s.compScope = &stepInst{Job: w.job, Inputs: inputs, Prefix: prefix, Envs: s.Envs}
+	s.Comp = c
+	s.CompScope = &graph.Step{Job: w.Job, Inputs: inputs, Prefix: prefix, Envs: s.Envs}
 	for i, d := range c.Steps {
-		in := &stepInst{Def: d, Job: w.job, Key: prefix + model.StepKey(d, i), Inputs: inputs, Prefix: prefix,
+		in := &graph.Step{Def: d, Job: w.Job, Key: prefix + model.StepKey(d, i), Inputs: inputs, Prefix: prefix,
 			Via: append(slices.Clone(s.Via), dir), Envs: append([]model.Env{d.Env}, s.Envs...),
 			Ifs: slices.Clone(s.Ifs), COEs: slices.Clone(s.COEs)}
 		if d.If != "" {
@@ -207,7 +228,7 @@ func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
 	}
 }
 
-func (a *analysis) loadAction(dir string) (*model.Action, error) {
+func (a *Interpreter) loadAction(dir string) (*model.Action, error) {
 	if l, ok := a.actions[dir]; ok {
 		return l.c, l.err
 	}
@@ -219,7 +240,7 @@ func (a *analysis) loadAction(dir string) (*model.Action, error) {
 		}
 		src, err := a.readFile(p)
 		if err != nil {
-			var tl *tooLargeError
+			var tl *TooLargeError
 			if errors.As(err, &tl) {
 				l.err = fmt.Errorf("%s %v", p, err)
 				break
@@ -236,70 +257,66 @@ func (a *analysis) loadAction(dir string) (*model.Action, error) {
 	return l.c, l.err
 }
 
-func (w *jobWalk) newEvent(kind evKind, tool string, s *stepInst, line int) *event {
+func (w *jobWalk) newEvent(kind Kind, tool string, s *graph.Step, line int) *Event {
 	w.sub++
-	return &event{Kind: kind, Tool: tool, Job: w.job, Step: s, Seq: s.Seq, Sub: w.sub, Path: s.Def.Path, Line: line}
+	return &Event{Kind: kind, Tool: tool, Job: w.Job, Step: s, Seq: s.Seq, Sub: w.sub, Path: s.Def.Path, Line: line}
 }
 
-func (w *jobWalk) emit(e *event) { w.job.events = append(w.job.events, e) }
+func (w *jobWalk) emit(e *Event) { w.events = append(w.events, e) }
 
 // with returns a step input resolved in its scope.
-func (a *analysis) with(s *stepInst, sc scope, key string) (string, bool) {
+func (a *Interpreter) with(s *graph.Step, sc graph.Scope, key string) (string, bool) {
 	v, ok := s.Def.With[key]
 	if !ok {
 		return "", false
 	}
-	return strings.TrimSpace(a.resolveExprs(v.V, sc, 0)), true
+	return strings.TrimSpace(sc.Resolve(v.V)), true
 }
 
 // remoteJob handles a job that calls a reusable workflow in another
 // repository: the SLSA container generator attests; anything else is
 // reported as not visible.
-func (a *analysis) remoteJob(g *graph, j *jobInst) {
+func (a *Interpreter) remoteJob(g *Events, j *graph.Job) {
 	name := model.ActionName(j.Remote)
 	short := path.Base(name)
 	if _, ref, ok := strings.Cut(j.Remote, "@"); ok {
 		short += "@" + ref
 	}
-	s := &stepInst{Def: &model.Step{Path: j.File.Path, Line: j.Def.UsesLine, Uses: j.Remote, Name: "uses " + short}, Job: j, Key: "call", Seq: 1}
+	s := &graph.Step{Def: &model.Step{Path: j.File.Path, Line: j.Def.UsesLine, Uses: j.Remote, Name: "uses " + short}, Job: j, Key: "call", Seq: 1}
 	if strings.HasPrefix(name, "slsa-framework/slsa-github-generator/.github/workflows/") {
-		e := &event{Kind: evSign, Tool: path.Base(name), Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine}
-		sc := scope{g: g, job: j}
+		e := &Event{Kind: Sign, Tool: path.Base(name), Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine}
+		sc := graph.Scope{Graph: g.Graph, Job: j}
 		if img, ok := j.Def.With["image"]; ok {
 			e.Written = img
-			e.Target = a.resolveExprs(img, sc, 0)
+			e.Target = sc.Resolve(img)
 			e.TKind = "image"
 			if d, ok := j.Def.With["digest"]; ok {
 				e.Written += "@" + d
-				e.Target += "@" + a.resolveExprs(d, sc, 0)
+				e.Target += "@" + sc.Resolve(d)
 			}
 		} else {
 			e.TKind, e.Blob = "blob", true
 		}
-		j.events = append(j.events, e)
-		g.events = append(g.events, e)
+		g.add(e)
 		return
 	}
-	op := &event{Kind: evOpaque, Tool: j.Remote, Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine}
-	j.events = append(j.events, op)
-	g.events = append(g.events, op)
+	op := &Event{Kind: Opaque, Tool: j.Remote, Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine}
+	g.add(op)
 	if why := remoteSigningCapability(j); why != "" {
 		// It cannot be read, and it is handed what signing needs: it
 		// counts as signing an unknown target (fail closed).
 		// Its own opaque event cannot count as a scan before it: within
 		// one unread workflow nothing says the scan comes first.
 		op.Sub = 1
-		e := &event{Kind: evSign, Tool: j.Remote, Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine, TKind: "unknown",
+		e := &Event{Kind: Sign, Tool: j.Remote, Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine, TKind: "unknown",
 			MaySign: "the reusable workflow " + j.Remote + " from another repository, which cannot be read here and " + why}
-		j.events = append(j.events, e)
-		g.events = append(g.events, e)
+		g.add(e)
 	}
-	if subject := j.File.Path + "/" + j.Def.ID; !a.reported("WF-UNRESOLVED-REUSABLE/" + subject) {
-		a.add(book.Finding("WF-UNRESOLVED-REUSABLE", subject,
-			fmt.Sprintf("Job %s calls %s, a reusable workflow in another repository%s; whether it signs or scans is not visible here and was not assumed.",
-				j.display(), j.Remote, because(j.RemoteWhy)),
-			&checks.Location{Path: j.File.Path, Line: j.Def.UsesLine}).With(map[string]any{"uses": j.Remote, "workflow": g.file.Path, "job": j.Key}))
-	}
+	a.note(graph.Finding("WF-UNRESOLVED-REUSABLE", j.File.Path+"/"+j.Def.ID,
+		fmt.Sprintf("Job %s calls %s, a reusable workflow in another repository%s; whether it signs or scans is not visible here and was not assumed.",
+			j.Display(), j.Remote, because(j.RemoteWhy)),
+		&checks.Location{Path: j.File.Path, Line: j.Def.UsesLine}).
+		With(map[string]any{"uses": j.Remote, "workflow": g.File.Path, "job": j.Key}))
 }
 
 // because renders why a remote workflow was not read, when known.
@@ -313,7 +330,7 @@ func because(why string) string {
 // remoteSigningCapability says what a call to a remote reusable workflow
 // hands it that signing needs: id-token: write (keyless), all of the
 // caller's secrets, or secrets named like signing keys; "" when nothing.
-func remoteSigningCapability(j *jobInst) string {
+func remoteSigningCapability(j *graph.Job) string {
 	if j.Def.IDToken != nil && *j.Def.IDToken || j.Def.IDToken == nil && j.File.IDToken {
 		return "is given id-token: write, so it can sign keyless"
 	}
@@ -328,11 +345,9 @@ func remoteSigningCapability(j *jobInst) string {
 	return ""
 }
 
-func (a *analysis) reported(id string) bool { return a.seen[id] }
-
 // trivyAction reads aquasecurity/trivy-action's inputs. Inputs win over
 // TRIVY_* env, which wins over trivy.yaml, as the action documents.
-func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
+func (a *Interpreter) trivyAction(w *jobWalk, s *graph.Step, sc graph.Scope) {
 	scanType, _ := a.with(s, sc, "scan-type")
 	if scanType == "" {
 		scanType = "image"
@@ -343,7 +358,7 @@ func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
 	if scanType == "config" {
 		return
 	}
-	e := w.newEvent(evScan, "aquasecurity/trivy-action", s, s.Def.Line)
+	e := w.newEvent(Scan, "aquasecurity/trivy-action", s, s.Def.Line)
 	switch scanType {
 	case "image":
 		if in, _ := a.with(s, sc, "input"); in != "" {
@@ -364,14 +379,14 @@ func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
 	}
 	cfgPath, _ := a.with(s, sc, "trivy-config")
 	if cfgPath == "" {
-		cfgPath, _ = sc.envLookup("TRIVY_CONFIG", false)
+		cfgPath, _ = sc.EnvLookup("TRIVY_CONFIG", false)
 	}
 	cfg := a.toolConfig(cfgPath, "trivy.yaml")
 	exit, hasExit := a.with(s, sc, "exit-code")
 	src := "exit-code"
 	if !hasExit || exit == "" {
-		if v, ok := sc.envLookup("TRIVY_EXIT_CODE", false); ok {
-			exit, hasExit, src = a.resolveExprs(v, sc, 0), true, "TRIVY_EXIT_CODE"
+		if v, ok := sc.EnvLookup("TRIVY_EXIT_CODE", false); ok {
+			exit, hasExit, src = sc.Resolve(v), true, "TRIVY_EXIT_CODE"
 		} else if v, ok := cfg["exit-code"]; ok {
 			exit, hasExit, src = fmt.Sprint(v), true, "exit-code in "+a.configName(cfgPath, "trivy.yaml")
 		}
@@ -385,22 +400,22 @@ func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
 		return "", false
 	}
 	env := func(k string) (string, bool) {
-		v, ok := sc.envLookup(k, false)
-		return a.resolveExprs(v, sc, 0), ok
+		v, ok := sc.EnvLookup(k, false)
+		return sc.Resolve(v), ok
 	}
 	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(".", trivyIgnoreInputs(input, env, cfg, inputs))...)
 	sev, hasSev := a.with(s, sc, "severity")
 	sevSrc := "severity"
 	if !hasSev || sev == "" {
-		if v, ok := sc.envLookup("TRIVY_SEVERITY", false); ok {
-			sev, hasSev, sevSrc = a.resolveExprs(v, sc, 0), true, "TRIVY_SEVERITY"
+		if v, ok := sc.EnvLookup("TRIVY_SEVERITY", false); ok {
+			sev, hasSev, sevSrc = sc.Resolve(v), true, "TRIVY_SEVERITY"
 		} else if v, ok := cfg["severity"]; ok {
 			sev, hasSev, sevSrc = yamlWords(v), true, "severity in "+a.configName(cfgPath, "trivy.yaml")
 		}
 	}
 	e.Severities, e.SevGap = trivySeverities(sev, hasSev, sevSrc)
-	if v, ok := sc.envLookup("TRIVY_PLATFORM", false); ok {
-		e.ScanPlatforms = a.platformValues(w.job, a.resolveExprs(v, sc, 0))
+	if v, ok := sc.EnvLookup("TRIVY_PLATFORM", false); ok {
+		e.ScanPlatforms = a.platformValues(w.Job, sc.Resolve(v))
 	}
 	format, _ := a.with(s, sc, "format")
 	if out, _ := a.with(s, sc, "output"); out != "" {
@@ -414,8 +429,8 @@ func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
 // scanAction reads anchore/scan-action's inputs (v3+: fail-build defaults
 // to true and severity-cutoff to medium; v1's image-reference input
 // defaulted fail-build to false).
-func (a *analysis) scanAction(w *jobWalk, s *stepInst, sc scope) {
-	e := w.newEvent(evScan, "anchore/scan-action", s, s.Def.Line)
+func (a *Interpreter) scanAction(w *jobWalk, s *graph.Step, sc graph.Scope) {
+	e := w.newEvent(Scan, "anchore/scan-action", s, s.Def.Line)
 	failDefault := "true"
 	switch {
 	case s.Def.With["image"].V != "":
@@ -463,13 +478,13 @@ func (a *analysis) scanAction(w *jobWalk, s *stepInst, sc scope) {
 }
 
 // buildPush reads docker/build-push-action.
-func (a *analysis) buildPush(w *jobWalk, s *stepInst, sc scope) {
+func (a *Interpreter) buildPush(w *jobWalk, s *graph.Step, sc graph.Scope) {
 	push, _ := a.with(s, sc, "push")
 	outputs, _ := a.with(s, sc, "outputs")
-	kind := evBuild
+	kind := Build
 	lo := strings.ToLower(outputs)
 	if strings.EqualFold(push, "true") || strings.Contains(push, "${{") || strings.Contains(lo, "type=registry") || strings.Contains(lo, "push=true") {
-		kind = evPush
+		kind = Push
 	}
 	e := w.newEvent(kind, "docker/build-push-action", s, s.Def.Line)
 	tags, _ := a.with(s, sc, "tags")
@@ -483,7 +498,7 @@ func (a *analysis) buildPush(w *jobWalk, s *stepInst, sc scope) {
 	}
 	e.Inputs = strings.Join(inputs, ";")
 	if s.Def.ID != "" {
-		e.DigestOf = "jobs." + w.job.Key + ".steps." + s.Prefix + s.Def.ID + ".outputs."
+		e.DigestOf = "jobs." + w.Job.Key + ".steps." + s.Prefix + s.Def.ID + ".outputs."
 	}
 	if strings.Contains(lo, "type=docker") || strings.Contains(lo, "type=oci") || strings.Contains(lo, "type=tar") {
 		e.Target = outputDest(outputs)
@@ -506,7 +521,7 @@ func outputDest(o string) string {
 // releaseTags decides whether pushed tags are release tags (what users
 // pull) rather than staging tags (sha-…, pr-…, a run id) or a push by
 // digest.
-func (a *analysis) releaseTags(w *jobWalk, tags []string, outputs string) bool {
+func (a *Interpreter) releaseTags(w *jobWalk, tags []string, outputs string) bool {
 	if strings.Contains(strings.ToLower(outputs), "push-by-digest=true") {
 		return false
 	}
@@ -527,7 +542,7 @@ func (a *analysis) releaseTags(w *jobWalk, tags []string, outputs string) bool {
 	return false
 }
 
-func (w *jobWalk) metaFor(t string) *stepInst {
+func (w *jobWalk) metaFor(t string) *graph.Step {
 	for k, m := range w.metas {
 		if strings.Contains(t, k+".outputs.") {
 			return m
@@ -539,7 +554,7 @@ func (w *jobWalk) metaFor(t string) *stepInst {
 // metaRelease reads docker/metadata-action's tags: input: sha and pr tags
 // are staging, everything else (semver, ref, raw, edge, schedule, and the
 // default set) is a release tag.
-func metaRelease(m *stepInst) bool {
+func metaRelease(m *graph.Step) bool {
 	spec, ok := m.Def.With["tags"]
 	if !ok || strings.TrimSpace(spec.V) == "" {
 		return true // default: branch, tag and pr names
@@ -600,7 +615,7 @@ func stagingTag(tag string) bool {
 // has signs: or docker_signs:, and the signature is made inside the same
 // step that builds and publishes, so only a scan before goreleaser can
 // gate it.
-func (a *analysis) goreleaser(w *jobWalk, s *stepInst, line int, args []string, script string) {
+func (a *Interpreter) goreleaser(w *jobWalk, s *graph.Step, line int, args []string, script string) {
 	cfgPath := ""
 	for i := 0; i < len(args); i++ {
 		switch {
@@ -630,7 +645,7 @@ func (a *analysis) goreleaser(w *jobWalk, s *stepInst, line int, args []string, 
 		}
 		for _, key := range []string{"signs", "docker_signs", "binary_signs"} {
 			if v, ok := doc[key].([]any); ok && len(v) > 0 {
-				e := w.newEvent(evSign, "goreleaser "+key, s, line)
+				e := w.newEvent(Sign, "goreleaser "+key, s, line)
 				e.Script = script
 				e.TKind, e.Blob = "blob", key != "docker_signs"
 				what := "the artifacts"
@@ -644,14 +659,15 @@ func (a *analysis) goreleaser(w *jobWalk, s *stepInst, line int, args []string, 
 		}
 		return
 	}
-	a.add(book.Finding("WF-UNRESOLVED-ACTION", stepSubject(w.g.file.Path, w.job.Key, s.Key),
+	a.note(graph.Finding("WF-UNRESOLVED-ACTION", graph.StepSubject(w.g.File.Path, w.Job.Key, s.Key),
 		fmt.Sprintf("Step %s runs goreleaser, but its configuration (%s) is not in the repository; whether it signs is not visible.",
 			model.DisplayStep(s.Def), strings.Join(candidates, ", ")),
 		&checks.Location{Path: s.Def.Path, Line: line}))
+
 }
 
 // workDir is the step's working directory relative to the repository.
-func workDir(s *stepInst) string {
+func workDir(s *graph.Step) string {
 	d := s.Def.WorkDir
 	if d == "" && s.Job != nil {
 		d = s.Job.Def.WorkDir
@@ -664,7 +680,7 @@ func workDir(s *stepInst) string {
 
 // toolConfig reads a scanner's YAML config file (trivy.yaml, .grype.yaml)
 // relative to the repository root; missing or unreadable gives nil.
-func (a *analysis) toolConfig(p, def string) map[string]any {
+func (a *Interpreter) toolConfig(p, def string) map[string]any {
 	if p == "" {
 		p = def
 	}
@@ -685,7 +701,7 @@ func (a *analysis) toolConfig(p, def string) map[string]any {
 	return m
 }
 
-func (a *analysis) configName(p, def string) string {
+func (a *Interpreter) configName(p, def string) string {
 	if p == "" {
 		return def
 	}
@@ -769,7 +785,7 @@ func grypeThreshold(v, src string) ([]string, string) {
 
 // platformValues expands a --platform value: a list, or a matrix
 // expression standing for the job's matrix values.
-func (a *analysis) platformValues(j *jobInst, v string) []string {
+func (a *Interpreter) platformValues(j *graph.Job, v string) []string {
 	var out []string
 	for _, p := range model.SplitList(v) {
 		if m := matrixRefRE().FindStringSubmatch(p); m != nil && model.WholeExpr(p) {
@@ -811,3 +827,7 @@ func isHexDigits(s string) bool {
 	}
 	return s != ""
 }
+
+var matrixRefRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`matrix\.([a-z0-9_-]+)`) })
+
+func quote(s string) string { return "`" + s + "`" }
