@@ -401,10 +401,6 @@ var dockerRunValueFlags = map[string]bool{
 	"--cap-drop": true, "--group-add": true,
 }
 
-// goRunTools are the signers and scanners `go run PKG@VERSION` can run
-// straight from the module proxy.
-var goRunTools = map[string]bool{"cosign": true, "notation": true, "trivy": true, "grype": true, "skopeo": true, "crane": true}
-
 // runEntrypoint is the --entrypoint among docker run's flags, if any.
 func runEntrypoint(flags []string) string {
 	for i, f := range flags {
@@ -896,11 +892,6 @@ func (a *Interpreter) pushCmd(w *jobWalk, name string, args []string, mk func(Ki
 		return
 	}
 }
-
-// signByFlags are skopeo's and podman's options that sign what they copy
-// or push (simple signing, sigstore).
-var signByFlags = map[string]bool{"--sign-by": true, "--sign-by-sigstore": true, "--sign-by-sigstore-private-key": true,
-	"--sign-by-sq-fingerprint": true, "--sign-passphrase-file": true, "--sign-identity": true}
 
 // signBy names the signing option among parsed flags, or "".
 func signBy(flags map[string]string) string {
