@@ -309,7 +309,6 @@ func (a *analysis) signProps(g *steps.Events, s *steps.Event) map[string]any {
 	return p
 }
 
-
 var conclusionRE = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`github\.event\.workflow_run\.conclusion\s*==\s*'success'`)
 })

@@ -273,4 +273,3 @@ func (a *analysis) tarOrigin(g *steps.Events, scan *steps.Event) *steps.Event {
 	}
 	return found
 }
-
