@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 	"unicode"
+
+	"github.com/readiness-dev/readiness/internal/checks/workflow/steps"
 )
 
 // DefaultGitHubAPI is the REST API of github.com.
@@ -164,7 +166,7 @@ func (s GitHubSource) get(ctx context.Context, u *url.URL, token, env string, r 
 		return nil, statusError(resp, body, env, r)
 	}
 	if int64(len(body)) > limit {
-		return nil, &tooLargeError{size: int64(len(body)), limit: limit}
+		return nil, &steps.TooLargeError{Size: int64(len(body)), Limit: limit}
 	}
 	if notFile(resp.Header.Get("Content-Type"), body) {
 		return nil, fmt.Errorf("the GitHub API answered with a JSON description (a directory listing or a submodule), not the file's contents; the uses: path must name a workflow file")

@@ -12,6 +12,7 @@ import (
 	"github.com/rhysd/actionlint"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/graph"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 )
 
@@ -108,7 +109,7 @@ func (a *analysis) summarise(paths []string, called map[string][]string) {
 				w.Error = f.Path + " " + f.Invalid
 			}
 			for _, j := range f.Jobs {
-				if lp, ok := localWorkflowPath(j.Uses); ok && !slices.Contains(w.Calls, lp) {
+				if lp, ok := graph.LocalWorkflowPath(j.Uses); ok && !slices.Contains(w.Calls, lp) {
 					w.Calls = append(w.Calls, lp)
 				} else if j.Uses != "" && !ok && !slices.Contains(w.Calls, j.Uses) {
 					w.Calls = append(w.Calls, j.Uses)
@@ -123,11 +124,11 @@ func (a *analysis) summarise(paths []string, called map[string][]string) {
 	for _, p := range paths {
 		info(p)
 	}
-	for _, g := range a.graphs {
-		w := info(g.file.Path)
+	for _, g := range a.units {
+		w := info(g.File.Path)
 		w.Jobs = map[string][]string{}
-		for _, j := range g.jobs {
-			if j.leaf() {
+		for _, j := range g.Jobs {
+			if j.Leaf() {
 				w.Jobs[j.Key] = append([]string{}, j.Needs...)
 			}
 		}

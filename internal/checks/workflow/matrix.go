@@ -5,8 +5,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/readiness-dev/readiness/internal/checks/workflow/graph"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/steps"
 )
 
 // Matrix coverage: a signing job over a matrix signs one image per
@@ -17,7 +19,7 @@ import (
 // instances returns the values a target takes over a job's matrix
 // combinations, each with its combination; nil when the target does not
 // depend on the matrix, ok false when the matrix is not visible.
-func instances(target string, j *jobInst) ([]string, []map[string]string, bool) {
+func instances(target string, j *graph.Job) ([]string, []map[string]string, bool) {
 	if !strings.Contains(strings.ToLower(target), "matrix.") {
 		return nil, nil, true
 	}
@@ -66,7 +68,7 @@ func sameImage(scanned, signed string) bool {
 
 // matrixGap returns the signed values no blocking scan before the
 // signing step covers, and a note when the matrix is not visible.
-func (a *analysis) matrixGap(g *graph, s *event, pre []*event) ([]string, string) {
+func (a *analysis) matrixGap(g *steps.Events, s *steps.Event, pre []*steps.Event) ([]string, string) {
 	if s.Blob || s.TKind == "unknown" || s.Target == "" {
 		return nil, ""
 	}
@@ -74,7 +76,7 @@ func (a *analysis) matrixGap(g *graph, s *event, pre []*event) ([]string, string
 	if signed == nil && ok {
 		return nil, ""
 	}
-	var blocking []*event
+	var blocking []*steps.Event
 	for _, p := range pre {
 		if p.TKind == "gates" || len(a.blockingReasons(g, p, s)) == 0 {
 			blocking = append(blocking, p)

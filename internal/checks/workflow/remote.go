@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/steps"
 )
 
 // RemoteWorkflow names a reusable workflow in another repository, pinned
@@ -103,7 +104,7 @@ func (d DirSource) ReadWorkflow(ctx context.Context, r RemoteWorkflow) ([]byte, 
 		return nil, from, err
 	}
 	if int64(len(data)) > limit {
-		return nil, from, &tooLargeError{size: int64(len(data)), limit: limit}
+		return nil, from, &steps.TooLargeError{Size: int64(len(data)), Limit: limit}
 	}
 	return data, from, nil
 }

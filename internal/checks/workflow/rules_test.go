@@ -13,9 +13,13 @@ import (
 	"github.com/readiness-dev/readiness/internal/checks/checkstest"
 )
 
-// TestRulesNamed proves every rule the gate's source names is in rules.yaml.
+// TestRulesNamed proves every rule the gate's source names is in
+// rules.yaml: the judge's, and the step interpreter's notes
+// (graph.Finding), which the judge grades from the same table.
 func TestRulesNamed(t *testing.T) {
-	checkstest.RulesNamed(t, ".", book)
+	for _, dir := range []string{".", "steps"} {
+		t.Run(dir, func(t *testing.T) { checkstest.RulesNamed(t, dir, book) })
+	}
 }
 
 // TestFindingsFromTable checks, over every fixture, that a finding's

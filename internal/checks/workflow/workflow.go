@@ -4,6 +4,13 @@
 // blocking vulnerability scan of the same image — earlier in the same job,
 // or in a job it needs. It follows local reusable workflows, composite
 // actions and scripts, and reports what it cannot see instead of guessing.
+//
+// The work is in three parts: package graph builds each workflow's job
+// graph (reusable calls expanded, needs closure, expression scopes);
+// package steps interprets the steps of each job into ordered events
+// (sign, scan, push, build, upload …) by its catalog of known actions and
+// programs; this package judges the events (judge.go, matrix.go), grades
+// what the others noted from rules.yaml, and reports.
 package workflow
 
 import (

@@ -1,9 +1,10 @@
-package workflow
+package steps
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/readiness-dev/readiness/internal/checks/workflow/graph"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
@@ -35,49 +36,6 @@ func TestEffective(t *testing.T) {
 		name, args, _ := effective(strings.Fields(tt.in), map[string]string{})
 		if name != tt.name || strings.Join(args, " ") != tt.args {
 			t.Errorf("effective(%q) = %q %q; want %q %q", tt.in, name, strings.Join(args, " "), tt.name, tt.args)
-		}
-	}
-}
-
-func TestRunsAfterFailure(t *testing.T) {
-	tests := []struct {
-		cond  string
-		gates []string
-		want  bool
-	}{
-		{"", nil, false},
-		{"github.event_name == 'push'", nil, false},
-		{"always()", nil, true},
-		{"${{ !cancelled() }}", nil, true},
-		{"failure()", nil, true},
-		{"success()", nil, false},
-		{"always() && needs.scan.result == 'success'", []string{"needs.scan.result"}, false},
-		{"always() && needs.build.result == 'success'", []string{"needs.scan.result"}, true},
-		{"${{ always() && !contains(needs.*.result, 'failure') }}", nil, false},
-		{"always() && steps.trivy.outcome == 'success'", []string{"steps.trivy.outcome"}, false},
-	}
-	for _, tt := range tests {
-		if got := model.RunsAfterFailure(tt.cond, tt.gates...); got != tt.want {
-			t.Errorf("model.RunsAfterFailure(%q, %v) = %v, want %v", tt.cond, tt.gates, got, tt.want)
-		}
-	}
-}
-
-func TestSkippable(t *testing.T) {
-	tests := []struct {
-		scan, sign []string
-		want       string
-	}{
-		{nil, nil, ""},
-		{[]string{"always()"}, nil, ""},
-		{[]string{"github.event_name == 'push'"}, []string{"${{ github.event_name == 'push' && github.ref_type == 'tag' }}"}, ""},
-		{[]string{"${{ !inputs.skip }}"}, nil, "!inputs.skip"},
-		{[]string{"failure()"}, nil, "failure()"},
-		{[]string{"(github.event_name == 'push') && success()"}, []string{"github.event_name == 'push'"}, ""},
-	}
-	for _, tt := range tests {
-		if got := skippable(tt.scan, tt.sign); got != tt.want {
-			t.Errorf("skippable(%v, %v) = %q, want %q", tt.scan, tt.sign, got, tt.want)
 		}
 	}
 }
@@ -168,14 +126,14 @@ func TestCosignFlagValues(t *testing.T) {
 }
 
 func TestShellStateAppend(t *testing.T) {
-	a := &analysis{}
-	sc := scope{local: map[string]string{}}
+	a := &Interpreter{}
+	sc := graph.Scope{Local: map[string]string{}}
 	sh := shell.Parse("IMG=ghcr.io/a/\nIMG+=b\nexport TAG=1", true, false)
 	for i := range sh.Cmds {
-		a.shellState(&jobWalk{dyn: model.Env{}}, sc, &sh.Cmds[i], func(x string) string { return a.resolveShell(x, sc) })
+		a.shellState(&jobWalk{Dyn: model.Env{}}, sc, &sh.Cmds[i], func(x string) string { return sc.ResolveShell(x) })
 	}
-	if sc.local["IMG"] != "ghcr.io/a/b" || sc.local["TAG"] != "1" {
-		t.Errorf("variables: %v", sc.local)
+	if sc.Local["IMG"] != "ghcr.io/a/b" || sc.Local["TAG"] != "1" {
+		t.Errorf("variables: %v", sc.Local)
 	}
 }
 

@@ -1,10 +1,11 @@
-package workflow
+package steps
 
 import (
 	"regexp"
 	"strings"
 	"sync"
 
+	"github.com/readiness-dev/readiness/internal/checks/workflow/graph"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
@@ -149,23 +150,23 @@ func printfText(args []string) (string, bool) {
 // recordWrite applies a write: a step output is set at once (only later
 // steps read it), an environment variable when the step ends (the step's
 // own commands still see the old value); the last write wins.
-func (w *jobWalk) recordWrite(s *stepInst, x ghWrite) {
+func (w *jobWalk) recordWrite(s *graph.Step, x ghWrite) {
 	if !x.env {
-		if s.written == nil {
-			s.written = map[string]string{}
+		if s.Written == nil {
+			s.Written = map[string]string{}
 		}
 		if x.all {
 			// Any output may have been overwritten with something unseen.
-			for k := range s.written {
-				s.written[k] = unknownWrite
+			for k := range s.Written {
+				s.Written[k] = unknownWrite
 			}
-			s.writtenAll = true
+			s.WrittenAll = true
 		}
 		for _, kv := range x.vals {
-			s.written[kv[0]] = kv[1]
+			s.Written[kv[0]] = kv[1]
 		}
 		for _, n := range x.unknown {
-			s.written[n] = unknownWrite
+			s.Written[n] = unknownWrite
 		}
 		return
 	}
@@ -188,22 +189,12 @@ func (w *jobWalk) recordWrite(s *stepInst, x ghWrite) {
 // written so far unknown: any of them may have been overwritten.
 func (w *jobWalk) flushEnv() {
 	if w.pendingAll {
-		for k := range w.dyn {
-			w.dyn[k] = unknownWrite
+		for k := range w.Dyn {
+			w.Dyn[k] = unknownWrite
 		}
 	}
 	for k, v := range w.pending {
-		w.dyn[k] = v
+		w.Dyn[k] = v
 	}
 	w.pending, w.pendingAll = nil, false
-}
-
-// readable reports whether a written value can stand in for the output
-// that names it: no shell expansion is left in it outside ${{ }}.
-func readable(v string) bool {
-	spans := model.ExprSpans(v)
-	for i := len(spans) - 1; i >= 0; i-- {
-		v = v[:spans[i].Start] + v[spans[i].End:]
-	}
-	return !strings.ContainsAny(v, "$`")
 }

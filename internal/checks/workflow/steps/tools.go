@@ -1,7 +1,6 @@
-package workflow
+package steps
 
 import (
-	"errors"
 	"fmt"
 	"path"
 	"regexp"
@@ -13,326 +12,18 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/readiness-dev/readiness/internal/checks"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/graph"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
-	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
-type evKind int
-
-const (
-	evSign   evKind = iota // signs or attests
-	evScan                 // vulnerability scan
-	evPush                 // pushes an image to a registry
-	evBuild                // builds an image locally (load, tarball)
-	evUpload               // uploads SARIF or an artifact
-	evHint                 // installs cosign
-	evOpaque               // a remote reusable workflow or missing local action: may scan, cannot be seen
-)
-
-// event is one thing a step does that the judgement cares about.
-type event struct {
-	Kind evKind
-	Tool string
-	g    *graph
-	Job  *jobInst
-	Step *stepInst
-	// Seq orders events within a job: the step's sequence, then the
-	// command's index in the script.
-	Seq, Sub int
-	Path     string
-	Line     int
-	Script   string
-	// Written is the target as written; Target resolved. TKind is image,
-	// fs, tar, blob, sbom, gates (readiness check) or unknown.
-	Written, Target, TKind string
-
-	// Scans: ToolBlocking and ToolReasons judge the tool's own settings;
-	// Severities are those that fail it (nil: all); SevGap explains a gap.
-	ToolBlocking bool
-	ToolReasons  []string
-	Severities   []string
-	SevGap       string
-	Output       string
-	// ScanPlatforms are the platforms a scan of a multi-platform image
-	// covers; AllPlatforms is set when it covers every one (readiness).
-	// Neither: one platform, the runner's (what trivy and grype do).
-	ScanPlatforms []string
-	AllPlatforms  bool
-
-	// SelfGated is set for readiness image release / sign, which refuse to
-	// sign without a passing scan of the digest.
-	SelfGated bool
-	Blob      bool
-	// MaySign is set for a command whose effect is not visible, counted
-	// as signing because the job can sign (fail closed); it says why.
-	MaySign string
-
-	// Pushes and builds.
-	Tags      []string
-	Release   bool
-	Platforms string
-	Inputs    string // build inputs (context, file, target, build-args) for comparing builds
-	// DigestOf is the qualified steps output expression that names this
-	// build's digest.
-	DigestOf string
-
-	// Shell context of a run: command, and the commands of the scripts
-	// that called it (a step's run: calling ./scripts/scan.sh).
-	sh    *shell.Script
-	ci    int
-	chain []shPos
-}
-
-func (e *event) before(o *event) bool {
-	if e.Seq != o.Seq {
-		return e.Seq < o.Seq
-	}
-	return e.Sub < o.Sub
-}
-
-// ref returns the StepRef of an event.
-func (e *event) ref(g *graph) StepRef {
-	return StepRef{Workflow: g.file.Path, Job: e.Job.Key, Step: e.Step.Key, Path: e.Path, Line: e.Line,
-		Script: e.Script, Tool: e.Tool, Target: e.Target}
-}
-
-// jobWalk carries the state of walking one job's steps in order.
-type jobWalk struct {
-	g   *graph
-	job *jobInst
-	seq int
-	// sub numbers the events of the job in the order they happen, across
-	// the scripts, recipes and eval strings a step leads to.
-	sub int
-	dyn model.Env
-	// pending are the $GITHUB_ENV writes of the step being walked; they
-	// reach dyn when it ends. pendingAll: a write whose names are not visible.
-	pending    model.Env
-	pendingAll bool
-	// metas are docker/metadata-action steps by qualified id.
-	metas map[string]*stepInst
-}
-
-// detect walks every job of a graph and records its events.
-func (a *analysis) detect(g *graph) {
-	for _, j := range g.jobs {
-		if !j.leaf() {
-			continue
-		}
-		if j.Remote != "" {
-			a.remoteJob(g, j)
-			continue
-		}
-		w := &jobWalk{g: g, job: j, dyn: model.Env{}, metas: map[string]*stepInst{}}
-		for i, d := range j.Def.Steps {
-			s := &stepInst{Def: d, Job: j, Key: model.StepKey(d, i), Envs: []model.Env{d.Env}}
-			if d.If != "" {
-				s.Ifs = []string{d.If}
-			}
-			if d.ContinueOnError != "" {
-				s.COEs = []string{d.ContinueOnError}
-			}
-			a.walkStep(w, s, 0)
-		}
-		g.events = append(g.events, j.events...)
-	}
-	for _, e := range g.events {
-		e.g = g
-	}
-}
-
-func (a *analysis) walkStep(w *jobWalk, s *stepInst, depth int) {
-	w.seq++
-	s.Seq = w.seq
-	w.job.Steps = append(w.job.Steps, s)
-	if s.Def.ID != "" {
-		w.job.stepsByID[s.Prefix+s.Def.ID] = s
-	}
-	sc := scope{g: w.g, job: w.job, step: s, dyn: w.dyn}
-	switch {
-	case s.Def.Uses != "":
-		if strings.HasPrefix(s.Def.Uses, "./") && !strings.HasSuffix(s.Def.Uses, ".yml") && !strings.HasSuffix(s.Def.Uses, ".yaml") {
-			a.composite(w, s, sc, depth)
-			return
-		}
-		a.actionStep(w, s, sc)
-	case s.Def.Run != "":
-		a.runStep(w, s, sc)
-	}
-	w.flushEnv()
-}
-
-// composite inlines a local composite action's steps.
-func (a *analysis) composite(w *jobWalk, s *stepInst, sc scope, depth int) {
-	dir := path.Clean(strings.TrimPrefix(s.Def.Uses, "./"))
-	var c *model.Action
-	var err error
-	if depth >= maxCompDepth || slices.Contains(s.Via, dir) {
-		err = fmt.Errorf("it is nested deeper than %d or includes itself", maxCompDepth)
-	} else {
-		c, err = a.loadAction(dir)
-	}
-	if err != nil {
-		a.add(book.Finding("WF-UNRESOLVED-ACTION", stepSubject(w.g.file.Path, w.job.Key, s.Key),
-			fmt.Sprintf("Step %s uses the local action %s, but %v; what it does is not visible.", model.DisplayStep(s.Def), s.Def.Uses, err),
-			&checks.Location{Path: s.Def.Path, Line: s.Def.Line}).With(map[string]any{"uses": s.Def.Uses}))
-		w.emit(w.newEvent(evOpaque, s.Def.Uses, s, s.Def.Line))
-		return
-	}
-	if c.Kind != "composite" {
-		return // a JavaScript or Docker action: its code is not analysed
-	}
-	inputs := map[string]string{}
-	for k, v := range c.Inputs {
-		inputs[k] = v
-	}
-	for k, v := range s.Def.With {
-		inputs[k] = a.resolveExprs(v.V, sc, 0)
-	}
-	prefix := s.Prefix + s.Key + "/"
-	s.comp = c
-	s.compScope = &stepInst{Job: w.job, Inputs: inputs, Prefix: prefix, Envs: s.Envs}
-	for i, d := range c.Steps {
-		in := &stepInst{Def: d, Job: w.job, Key: prefix + model.StepKey(d, i), Inputs: inputs, Prefix: prefix,
-			Via: append(slices.Clone(s.Via), dir), Envs: append([]model.Env{d.Env}, s.Envs...),
-			Ifs: slices.Clone(s.Ifs), COEs: slices.Clone(s.COEs)}
-		if d.If != "" {
-			in.Ifs = append(in.Ifs, d.If)
-		}
-		if d.ContinueOnError != "" {
-			in.COEs = append(in.COEs, d.ContinueOnError)
-		}
-		a.walkStep(w, in, depth+1)
-	}
-}
-
-func (a *analysis) loadAction(dir string) (*model.Action, error) {
-	if l, ok := a.actions[dir]; ok {
-		return l.c, l.err
-	}
-	var l actionLoad
-	for _, name := range []string{"action.yml", "action.yaml"} {
-		p := path.Join(dir, name)
-		if dir == "." {
-			p = name
-		}
-		src, err := a.readFile(p)
-		if err != nil {
-			var tl *tooLargeError
-			if errors.As(err, &tl) {
-				l.err = fmt.Errorf("%s %v", p, err)
-				break
-			}
-			continue
-		}
-		l.c, l.err = model.ParseAction(p, src)
-		break
-	}
-	if l.c == nil && l.err == nil {
-		l.err = fmt.Errorf("%s has no action.yml", dir)
-	}
-	a.actions[dir] = &l
-	return l.c, l.err
-}
-
-func (w *jobWalk) newEvent(kind evKind, tool string, s *stepInst, line int) *event {
-	w.sub++
-	return &event{Kind: kind, Tool: tool, Job: w.job, Step: s, Seq: s.Seq, Sub: w.sub, Path: s.Def.Path, Line: line}
-}
-
-func (w *jobWalk) emit(e *event) { w.job.events = append(w.job.events, e) }
-
-// with returns a step input resolved in its scope.
-func (a *analysis) with(s *stepInst, sc scope, key string) (string, bool) {
-	v, ok := s.Def.With[key]
-	if !ok {
-		return "", false
-	}
-	return strings.TrimSpace(a.resolveExprs(v.V, sc, 0)), true
-}
-
-// remoteJob handles a job that calls a reusable workflow in another
-// repository: the SLSA container generator attests; anything else is
-// reported as not visible.
-func (a *analysis) remoteJob(g *graph, j *jobInst) {
-	name := model.ActionName(j.Remote)
-	short := path.Base(name)
-	if _, ref, ok := strings.Cut(j.Remote, "@"); ok {
-		short += "@" + ref
-	}
-	s := &stepInst{Def: &model.Step{Path: j.File.Path, Line: j.Def.UsesLine, Uses: j.Remote, Name: "uses " + short}, Job: j, Key: "call", Seq: 1}
-	if strings.HasPrefix(name, "slsa-framework/slsa-github-generator/.github/workflows/") {
-		e := &event{Kind: evSign, Tool: path.Base(name), Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine}
-		sc := scope{g: g, job: j}
-		if img, ok := j.Def.With["image"]; ok {
-			e.Written = img
-			e.Target = a.resolveExprs(img, sc, 0)
-			e.TKind = "image"
-			if d, ok := j.Def.With["digest"]; ok {
-				e.Written += "@" + d
-				e.Target += "@" + a.resolveExprs(d, sc, 0)
-			}
-		} else {
-			e.TKind, e.Blob = "blob", true
-		}
-		j.events = append(j.events, e)
-		g.events = append(g.events, e)
-		return
-	}
-	op := &event{Kind: evOpaque, Tool: j.Remote, Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine}
-	j.events = append(j.events, op)
-	g.events = append(g.events, op)
-	if why := remoteSigningCapability(j); why != "" {
-		// It cannot be read, and it is handed what signing needs: it
-		// counts as signing an unknown target (fail closed).
-		// Its own opaque event cannot count as a scan before it: within
-		// one unread workflow nothing says the scan comes first.
-		op.Sub = 1
-		e := &event{Kind: evSign, Tool: j.Remote, Job: j, Step: s, Seq: 1, Path: j.File.Path, Line: j.Def.UsesLine, TKind: "unknown",
-			MaySign: "the reusable workflow " + j.Remote + " from another repository, which cannot be read here and " + why}
-		j.events = append(j.events, e)
-		g.events = append(g.events, e)
-	}
-	if subject := j.File.Path + "/" + j.Def.ID; !a.reported("WF-UNRESOLVED-REUSABLE/" + subject) {
-		a.add(book.Finding("WF-UNRESOLVED-REUSABLE", subject,
-			fmt.Sprintf("Job %s calls %s, a reusable workflow in another repository%s; whether it signs or scans is not visible here and was not assumed.",
-				j.display(), j.Remote, because(j.RemoteWhy)),
-			&checks.Location{Path: j.File.Path, Line: j.Def.UsesLine}).With(map[string]any{"uses": j.Remote, "workflow": g.file.Path, "job": j.Key}))
-	}
-}
-
-// because renders why a remote workflow was not read, when known.
-func because(why string) string {
-	if why == "" {
-		return ""
-	}
-	return " that could not be read (" + why + ")"
-}
-
-// remoteSigningCapability says what a call to a remote reusable workflow
-// hands it that signing needs: id-token: write (keyless), all of the
-// caller's secrets, or secrets named like signing keys; "" when nothing.
-func remoteSigningCapability(j *jobInst) string {
-	if j.Def.IDToken != nil && *j.Def.IDToken || j.Def.IDToken == nil && j.File.IDToken {
-		return "is given id-token: write, so it can sign keyless"
-	}
-	if j.Def.InheritSecrets {
-		return "is given every secret (secrets: inherit), signing keys included"
-	}
-	for _, k := range j.Def.Secrets {
-		if lk := strings.ToLower(k); strings.Contains(lk, "cosign") || strings.Contains(lk, "sign") || strings.Contains(lk, "gpg") || strings.Contains(lk, "notation") {
-			return "is given the secret " + k
-		}
-	}
-	return ""
-}
-
-func (a *analysis) reported(id string) bool { return a.seen[id] }
+// The readers of the known scanners', builders' and goreleaser's own
+// settings: what each is told (inputs, flags, TRIVY_* and GRYPE_* env,
+// config files) and what that makes of a failing scan.
 
 // trivyAction reads aquasecurity/trivy-action's inputs. Inputs win over
 // TRIVY_* env, which wins over trivy.yaml, as the action documents.
-func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
+func (a *Interpreter) trivyAction(w *jobWalk, s *graph.Step, sc graph.Scope) {
 	scanType, _ := a.with(s, sc, "scan-type")
 	if scanType == "" {
 		scanType = "image"
@@ -343,7 +34,7 @@ func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
 	if scanType == "config" {
 		return
 	}
-	e := w.newEvent(evScan, "aquasecurity/trivy-action", s, s.Def.Line)
+	e := w.newEvent(Scan, "aquasecurity/trivy-action", s, s.Def.Line)
 	switch scanType {
 	case "image":
 		if in, _ := a.with(s, sc, "input"); in != "" {
@@ -364,14 +55,14 @@ func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
 	}
 	cfgPath, _ := a.with(s, sc, "trivy-config")
 	if cfgPath == "" {
-		cfgPath, _ = sc.envLookup("TRIVY_CONFIG", false)
+		cfgPath, _ = sc.EnvLookup("TRIVY_CONFIG", false)
 	}
 	cfg := a.toolConfig(cfgPath, "trivy.yaml")
 	exit, hasExit := a.with(s, sc, "exit-code")
 	src := "exit-code"
 	if !hasExit || exit == "" {
-		if v, ok := sc.envLookup("TRIVY_EXIT_CODE", false); ok {
-			exit, hasExit, src = a.resolveExprs(v, sc, 0), true, "TRIVY_EXIT_CODE"
+		if v, ok := sc.EnvLookup("TRIVY_EXIT_CODE", false); ok {
+			exit, hasExit, src = sc.Resolve(v), true, "TRIVY_EXIT_CODE"
 		} else if v, ok := cfg["exit-code"]; ok {
 			exit, hasExit, src = fmt.Sprint(v), true, "exit-code in "+a.configName(cfgPath, "trivy.yaml")
 		}
@@ -385,22 +76,22 @@ func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
 		return "", false
 	}
 	env := func(k string) (string, bool) {
-		v, ok := sc.envLookup(k, false)
-		return a.resolveExprs(v, sc, 0), ok
+		v, ok := sc.EnvLookup(k, false)
+		return sc.Resolve(v), ok
 	}
 	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(".", trivyIgnoreInputs(input, env, cfg, inputs))...)
 	sev, hasSev := a.with(s, sc, "severity")
 	sevSrc := "severity"
 	if !hasSev || sev == "" {
-		if v, ok := sc.envLookup("TRIVY_SEVERITY", false); ok {
-			sev, hasSev, sevSrc = a.resolveExprs(v, sc, 0), true, "TRIVY_SEVERITY"
+		if v, ok := sc.EnvLookup("TRIVY_SEVERITY", false); ok {
+			sev, hasSev, sevSrc = sc.Resolve(v), true, "TRIVY_SEVERITY"
 		} else if v, ok := cfg["severity"]; ok {
 			sev, hasSev, sevSrc = yamlWords(v), true, "severity in "+a.configName(cfgPath, "trivy.yaml")
 		}
 	}
 	e.Severities, e.SevGap = trivySeverities(sev, hasSev, sevSrc)
-	if v, ok := sc.envLookup("TRIVY_PLATFORM", false); ok {
-		e.ScanPlatforms = a.platformValues(w.job, a.resolveExprs(v, sc, 0))
+	if v, ok := sc.EnvLookup("TRIVY_PLATFORM", false); ok {
+		e.ScanPlatforms = a.platformValues(w.Job, sc.Resolve(v))
 	}
 	format, _ := a.with(s, sc, "format")
 	if out, _ := a.with(s, sc, "output"); out != "" {
@@ -414,8 +105,8 @@ func (a *analysis) trivyAction(w *jobWalk, s *stepInst, sc scope) {
 // scanAction reads anchore/scan-action's inputs (v3+: fail-build defaults
 // to true and severity-cutoff to medium; v1's image-reference input
 // defaulted fail-build to false).
-func (a *analysis) scanAction(w *jobWalk, s *stepInst, sc scope) {
-	e := w.newEvent(evScan, "anchore/scan-action", s, s.Def.Line)
+func (a *Interpreter) scanAction(w *jobWalk, s *graph.Step, sc graph.Scope) {
+	e := w.newEvent(Scan, "anchore/scan-action", s, s.Def.Line)
 	failDefault := "true"
 	switch {
 	case s.Def.With["image"].V != "":
@@ -463,13 +154,13 @@ func (a *analysis) scanAction(w *jobWalk, s *stepInst, sc scope) {
 }
 
 // buildPush reads docker/build-push-action.
-func (a *analysis) buildPush(w *jobWalk, s *stepInst, sc scope) {
+func (a *Interpreter) buildPush(w *jobWalk, s *graph.Step, sc graph.Scope) {
 	push, _ := a.with(s, sc, "push")
 	outputs, _ := a.with(s, sc, "outputs")
-	kind := evBuild
+	kind := Build
 	lo := strings.ToLower(outputs)
 	if strings.EqualFold(push, "true") || strings.Contains(push, "${{") || strings.Contains(lo, "type=registry") || strings.Contains(lo, "push=true") {
-		kind = evPush
+		kind = Push
 	}
 	e := w.newEvent(kind, "docker/build-push-action", s, s.Def.Line)
 	tags, _ := a.with(s, sc, "tags")
@@ -483,7 +174,7 @@ func (a *analysis) buildPush(w *jobWalk, s *stepInst, sc scope) {
 	}
 	e.Inputs = strings.Join(inputs, ";")
 	if s.Def.ID != "" {
-		e.DigestOf = "jobs." + w.job.Key + ".steps." + s.Prefix + s.Def.ID + ".outputs."
+		e.DigestOf = "jobs." + w.Job.Key + ".steps." + s.Prefix + s.Def.ID + ".outputs."
 	}
 	if strings.Contains(lo, "type=docker") || strings.Contains(lo, "type=oci") || strings.Contains(lo, "type=tar") {
 		e.Target = outputDest(outputs)
@@ -506,7 +197,7 @@ func outputDest(o string) string {
 // releaseTags decides whether pushed tags are release tags (what users
 // pull) rather than staging tags (sha-…, pr-…, a run id) or a push by
 // digest.
-func (a *analysis) releaseTags(w *jobWalk, tags []string, outputs string) bool {
+func (a *Interpreter) releaseTags(w *jobWalk, tags []string, outputs string) bool {
 	if strings.Contains(strings.ToLower(outputs), "push-by-digest=true") {
 		return false
 	}
@@ -527,7 +218,7 @@ func (a *analysis) releaseTags(w *jobWalk, tags []string, outputs string) bool {
 	return false
 }
 
-func (w *jobWalk) metaFor(t string) *stepInst {
+func (w *jobWalk) metaFor(t string) *graph.Step {
 	for k, m := range w.metas {
 		if strings.Contains(t, k+".outputs.") {
 			return m
@@ -539,7 +230,7 @@ func (w *jobWalk) metaFor(t string) *stepInst {
 // metaRelease reads docker/metadata-action's tags: input: sha and pr tags
 // are staging, everything else (semver, ref, raw, edge, schedule, and the
 // default set) is a release tag.
-func metaRelease(m *stepInst) bool {
+func metaRelease(m *graph.Step) bool {
 	spec, ok := m.Def.With["tags"]
 	if !ok || strings.TrimSpace(spec.V) == "" {
 		return true // default: branch, tag and pr names
@@ -600,7 +291,7 @@ func stagingTag(tag string) bool {
 // has signs: or docker_signs:, and the signature is made inside the same
 // step that builds and publishes, so only a scan before goreleaser can
 // gate it.
-func (a *analysis) goreleaser(w *jobWalk, s *stepInst, line int, args []string, script string) {
+func (a *Interpreter) goreleaser(w *jobWalk, s *graph.Step, line int, args []string, script string) {
 	cfgPath := ""
 	for i := 0; i < len(args); i++ {
 		switch {
@@ -630,7 +321,7 @@ func (a *analysis) goreleaser(w *jobWalk, s *stepInst, line int, args []string, 
 		}
 		for _, key := range []string{"signs", "docker_signs", "binary_signs"} {
 			if v, ok := doc[key].([]any); ok && len(v) > 0 {
-				e := w.newEvent(evSign, "goreleaser "+key, s, line)
+				e := w.newEvent(Sign, "goreleaser "+key, s, line)
 				e.Script = script
 				e.TKind, e.Blob = "blob", key != "docker_signs"
 				what := "the artifacts"
@@ -644,14 +335,15 @@ func (a *analysis) goreleaser(w *jobWalk, s *stepInst, line int, args []string, 
 		}
 		return
 	}
-	a.add(book.Finding("WF-UNRESOLVED-ACTION", stepSubject(w.g.file.Path, w.job.Key, s.Key),
+	a.note(graph.Finding("WF-UNRESOLVED-ACTION", graph.StepSubject(w.g.File.Path, w.Job.Key, s.Key),
 		fmt.Sprintf("Step %s runs goreleaser, but its configuration (%s) is not in the repository; whether it signs is not visible.",
 			model.DisplayStep(s.Def), strings.Join(candidates, ", ")),
 		&checks.Location{Path: s.Def.Path, Line: line}))
+
 }
 
 // workDir is the step's working directory relative to the repository.
-func workDir(s *stepInst) string {
+func workDir(s *graph.Step) string {
 	d := s.Def.WorkDir
 	if d == "" && s.Job != nil {
 		d = s.Job.Def.WorkDir
@@ -664,7 +356,7 @@ func workDir(s *stepInst) string {
 
 // toolConfig reads a scanner's YAML config file (trivy.yaml, .grype.yaml)
 // relative to the repository root; missing or unreadable gives nil.
-func (a *analysis) toolConfig(p, def string) map[string]any {
+func (a *Interpreter) toolConfig(p, def string) map[string]any {
 	if p == "" {
 		p = def
 	}
@@ -685,7 +377,7 @@ func (a *analysis) toolConfig(p, def string) map[string]any {
 	return m
 }
 
-func (a *analysis) configName(p, def string) string {
+func (a *Interpreter) configName(p, def string) string {
 	if p == "" {
 		return def
 	}
@@ -769,7 +461,7 @@ func grypeThreshold(v, src string) ([]string, string) {
 
 // platformValues expands a --platform value: a list, or a matrix
 // expression standing for the job's matrix values.
-func (a *analysis) platformValues(j *jobInst, v string) []string {
+func (a *Interpreter) platformValues(j *graph.Job, v string) []string {
 	var out []string
 	for _, p := range model.SplitList(v) {
 		if m := matrixRefRE().FindStringSubmatch(p); m != nil && model.WholeExpr(p) {
@@ -811,3 +503,7 @@ func isHexDigits(s string) bool {
 	}
 	return s != ""
 }
+
+var matrixRefRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`matrix\.([a-z0-9_-]+)`) })
+
+func quote(s string) string { return "`" + s + "`" }

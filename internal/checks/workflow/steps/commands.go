@@ -1,4 +1,4 @@
-package workflow
+package steps
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/readiness-dev/readiness/internal/checks/workflow/graph"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/imageref"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
@@ -22,14 +23,42 @@ type shPos struct {
 	why string
 }
 
+// ShellReasons says why a failure of e's command would not stop the
+// signing event sign (nil: judge e alone): how the shell runs it, and each
+// script that led to it, when the failure does not stop what follows
+// (no errexit, || true, a Makefile line prefixed with -). A signing
+// command joined to it by && in the same script runs only if it succeeded.
+func (e *Event) ShellReasons(sign *Event) []string {
+	if e.sh == nil || sign != nil && sameChain(e, sign) {
+		return nil
+	}
+	var reasons []string
+	for _, lvl := range append(slices.Clone(e.chain), shPos{sh: e.sh, ci: e.ci}) {
+		if lvl.why != "" {
+			reasons = append(reasons, lvl.why)
+			continue
+		}
+		if ok, why := lvl.sh.Stops(lvl.ci); !ok {
+			reasons = append(reasons, why)
+		}
+	}
+	return reasons
+}
+
+// sameChain reports whether the signing command runs only if the scan
+// succeeded because they are joined by && in one script.
+func sameChain(p, s *Event) bool {
+	return p.sh != nil && p.sh == s.sh && p.sh.AndChain(p.ci, s.ci)
+}
+
 // runStep tokenizes a run: script and classifies its commands.
-func (a *analysis) runStep(w *jobWalk, s *stepInst, sc scope) {
+func (a *Interpreter) runStep(w *jobWalk, s *graph.Step, sc graph.Scope) {
 	name := s.Def.Shell
 	if name == "" {
-		name = w.job.Def.Shell
+		name = w.Job.Def.Shell
 	}
 	if name == "" {
-		name = w.job.File.Shell
+		name = w.Job.File.Shell
 	}
 	errexit, pipefail, posix := shell.Options(name)
 	if !posix && name != "pwsh" && name != "powershell" {
@@ -42,9 +71,9 @@ func (a *analysis) runStep(w *jobWalk, s *stepInst, sc scope) {
 	if pwsh {
 		text = pwshToShell(text)
 	}
-	from := len(w.job.events)
+	from := len(w.events)
 	sh := shell.Parse(text, errexit, pipefail)
-	sc.local = map[string]string{}
+	sc.Local = map[string]string{}
 	for ci := range sh.Cmds {
 		a.command(w, s, sc, &sh, ci, runLine(s.Def, sh.Cmds[ci].Line), "", nil, 0)
 	}
@@ -64,12 +93,10 @@ func runLine(d *model.Step, scriptLine int) int {
 	return d.RunLine
 }
 
-const maxScriptDepth = 4
-
 // command classifies one shell command.
-func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shell.Script, ci, line int, script string, chain []shPos, depth int) {
+func (a *Interpreter) command(w *jobWalk, s *graph.Step, sc graph.Scope, sh *shell.Script, ci, line int, script string, chain []shPos, depth int) {
 	c := &sh.Cmds[ci]
-	res := func(x string) string { return strings.TrimSpace(a.resolveShell(x, sc)) }
+	res := func(x string) string { return strings.TrimSpace(sc.ResolveShell(x)) }
 	cmdEnv, handled := a.shellState(w, sc, c, res)
 	if handled {
 		return
@@ -109,7 +136,7 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shell.Script, 
 		}
 	}
 	here := append(slices.Clone(chain), shPos{sh: sh, ci: ci})
-	mk := func(kind evKind, tool string) *event {
+	mk := func(kind Kind, tool string) *Event {
 		e := w.newEvent(kind, tool, s, line)
 		e.Script = script
 		e.sh, e.ci, e.chain = sh, ci, chain
@@ -119,11 +146,11 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shell.Script, 
 		if v, ok := cmdEnv[k]; ok {
 			return v, true
 		}
-		if v, ok := sc.local[k]; ok {
+		if v, ok := sc.Local[k]; ok {
 			return v, true
 		}
-		if v, ok := sc.envLookup(k, false); ok {
-			return a.resolveExprs(v, sc, 0), true
+		if v, ok := sc.EnvLookup(k, false); ok {
+			return sc.Resolve(v), true
 		}
 		return "", false
 	}
@@ -199,9 +226,9 @@ func (a *analysis) command(w *jobWalk, s *stepInst, sc scope, sh *shell.Script, 
 		a.pushCmd(w, name, args, mk, res)
 		return
 	case "goreleaser":
-		e := len(w.job.events)
+		e := len(w.events)
 		a.goreleaser(w, s, line, args, script)
-		for _, ev := range w.job.events[e:] {
+		for _, ev := range w.events[e:] {
 			ev.sh, ev.ci, ev.chain = sh, ci, chain
 		}
 		return
@@ -374,10 +401,6 @@ var dockerRunValueFlags = map[string]bool{
 	"--cap-drop": true, "--group-add": true,
 }
 
-// goRunTools are the signers and scanners `go run PKG@VERSION` can run
-// straight from the module proxy.
-var goRunTools = map[string]bool{"cosign": true, "notation": true, "trivy": true, "grype": true, "skopeo": true, "crane": true}
-
 // runEntrypoint is the --entrypoint among docker run's flags, if any.
 func runEntrypoint(flags []string) string {
 	for i, f := range flags {
@@ -486,7 +509,7 @@ func flagOf(flags map[string]string, names ...string) (string, bool) {
 }
 
 // trivyCmd classifies `trivy SUBCOMMAND … TARGET`.
-func (a *analysis) trivyCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk func(evKind, string) *event,
+func (a *Interpreter) trivyCmd(w *jobWalk, s *graph.Step, sc graph.Scope, args []string, mk func(Kind, string) *Event,
 	envOf func(string) (string, bool), res func(string) string) {
 	pos, flags := parseArgs(args, trivyValueFlags)
 	if len(pos) == 0 {
@@ -506,7 +529,7 @@ func (a *analysis) trivyCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk
 	if sc, ok := flagOf(flags, "--scanners"); ok && !strings.Contains(sc, "vuln") {
 		return
 	}
-	e := mk(evScan, "trivy "+pos[0])
+	e := mk(Scan, "trivy "+pos[0])
 	switch {
 	case flags["--input"] != "":
 		e.Written, e.Target, e.TKind = flags["--input"], res(flags["--input"]), "tar"
@@ -547,9 +570,9 @@ func (a *analysis) trivyCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk
 	}
 	e.Severities, e.SevGap = trivySeverities(sev, hasSev, sevSrc)
 	if p, ok := flags["--platform"]; ok {
-		e.ScanPlatforms = a.platformValues(w.job, res(p))
+		e.ScanPlatforms = a.platformValues(w.Job, res(p))
 	} else if p, ok := envOf("TRIVY_PLATFORM"); ok {
-		e.ScanPlatforms = a.platformValues(w.job, p)
+		e.ScanPlatforms = a.platformValues(w.Job, p)
 	}
 	out, _ := flagOf(flags, "-o", "--output")
 	format, _ := flagOf(flags, "-f", "--format")
@@ -562,7 +585,7 @@ func (a *analysis) trivyCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk
 }
 
 // grypeCmd classifies `grype TARGET`.
-func (a *analysis) grypeCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk func(evKind, string) *event,
+func (a *Interpreter) grypeCmd(w *jobWalk, s *graph.Step, sc graph.Scope, args []string, mk func(Kind, string) *Event,
 	envOf func(string) (string, bool), res func(string) string) {
 	pos, flags := parseArgs(args, grypeValueFlags)
 	if len(pos) == 0 {
@@ -572,7 +595,7 @@ func (a *analysis) grypeCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk
 	case "db", "version", "explain", "completion", "config", "help":
 		return
 	}
-	e := mk(evScan, "grype")
+	e := mk(Scan, "grype")
 	t := pos[0]
 	e.Written = t
 	switch {
@@ -610,7 +633,7 @@ func (a *analysis) grypeCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk
 	}
 	e.ToolReasons = append(e.ToolReasons, a.grypeIgnores(s, cfgPath, cfg, flags["--vex"], res)...)
 	if p, ok := flags["--platform"]; ok {
-		e.ScanPlatforms = a.platformValues(w.job, res(p))
+		e.ScanPlatforms = a.platformValues(w.Job, res(p))
 	}
 	if f, ok := flags["--file"]; ok {
 		e.Output = res(f)
@@ -625,7 +648,7 @@ func (a *analysis) grypeCmd(w *jobWalk, s *stepInst, sc scope, args []string, mk
 }
 
 // dockerCmd classifies docker/podman/buildah pushes and builds.
-func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, args []string, mk func(evKind, string) *event, res func(string) string) {
+func (a *Interpreter) dockerCmd(w *jobWalk, s *graph.Step, sc graph.Scope, name string, args []string, mk func(Kind, string) *Event, res func(string) string) {
 	if len(args) == 0 {
 		return
 	}
@@ -647,14 +670,14 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 			return
 		}
 		dst := pos[len(pos)-1]
-		e := mk(evPush, name+" push")
+		e := mk(Push, name+" push")
 		e.Written, e.Target, e.TKind = dst, res(dst), "image"
 		e.Tags = []string{e.Target}
 		e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
 		w.emit(e)
 		if f := signBy(flags); f != "" {
 			// podman push --sign-by-sigstore-private-key …: signs as it pushes.
-			s := mk(evSign, name+" push "+f)
+			s := mk(Sign, name+" push "+f)
 			s.Written, s.Target, s.TKind = e.Written, e.Target, "image"
 			w.emit(s)
 		}
@@ -662,10 +685,10 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 		pos, flags := parseArgs(sub[1:], dockerBuildValueFlags)
 		tags, _ := flagOf(flags, "-t", "--tag")
 		out, _ := flagOf(flags, "-o", "--output")
-		kind := evBuild
+		kind := Build
 		lo := strings.ToLower(out)
 		if flags["--push"] == "true" || strings.Contains(lo, "type=registry") || strings.Contains(lo, "push=true") {
-			kind = evPush
+			kind = Push
 		}
 		e := mk(kind, name+" "+strings.Join(args[:len(args)-len(sub)+1], " "))
 		for _, t := range strings.Split(tags, "\n") {
@@ -674,7 +697,7 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 			}
 		}
 		e.Written = tags
-		e.Release = kind == evPush && a.releaseTags(w, e.Tags, out)
+		e.Release = kind == Push && a.releaseTags(w, e.Tags, out)
 		e.Platforms = res(flags["--platform"])
 		ctx := ""
 		if len(pos) > 0 {
@@ -689,7 +712,7 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 	case sub[0] == "imagetools" && len(sub) > 1 && sub[1] == "create":
 		_, flags := parseArgs(sub[2:], set("-t", "--tag", "-f", "--file", "--annotation", "--builder", "--progress"))
 		tags, _ := flagOf(flags, "-t", "--tag")
-		e := mk(evPush, name+" buildx imagetools create")
+		e := mk(Push, name+" buildx imagetools create")
 		for _, t := range strings.Split(tags, "\n") {
 			if t != "" {
 				e.Tags = append(e.Tags, res(t))
@@ -705,7 +728,7 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 		if out == "" || len(pos) == 0 {
 			return
 		}
-		e := mk(evBuild, name+" save")
+		e := mk(Build, name+" save")
 		e.Target, e.TKind = res(out), "tar"
 		for _, p := range pos {
 			e.Tags = append(e.Tags, res(p))
@@ -715,10 +738,10 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 		// docker tag SRC DST names an image the job built by another tag:
 		// DST then comes from SRC's build (a scan of DST is a scan of it).
 		src := res(sub[1])
-		for i := len(w.job.events) - 1; i >= 0; i-- {
-			b := w.job.events[i]
-			if (b.Kind == evBuild || b.Kind == evPush) && slices.Contains(b.Tags, src) {
-				e := mk(evBuild, name+" tag")
+		for i := len(w.events) - 1; i >= 0; i-- {
+			b := w.events[i]
+			if (b.Kind == Build || b.Kind == Push) && slices.Contains(b.Tags, src) {
+				e := mk(Build, name+" tag")
 				e.Tags, e.Written = []string{res(sub[2])}, sub[2]
 				e.Platforms, e.Inputs, e.Target, e.TKind = b.Platforms, b.Inputs, b.Target, b.TKind
 				w.emit(e)
@@ -726,7 +749,7 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 			}
 		}
 	case sub[0] == "trust" && len(sub) > 2 && sub[1] == "sign":
-		e := mk(evSign, name+" trust sign")
+		e := mk(Sign, name+" trust sign")
 		e.Written, e.Target, e.TKind = sub[len(sub)-1], res(sub[len(sub)-1]), "image"
 		w.emit(e)
 	}
@@ -735,9 +758,9 @@ func (a *analysis) dockerCmd(w *jobWalk, s *stepInst, sc scope, name string, arg
 // signCmd classifies cosign's and notation's signing subcommands: every
 // image argument of cosign sign A B is signed; cosign attach
 // signature|attestation IMAGE signs what cosign generate made elsewhere.
-func signCmd(w *jobWalk, name string, args []string, mk func(evKind, string) *event, res func(string) string) {
+func signCmd(w *jobWalk, name string, args []string, mk func(Kind, string) *Event, res func(string) string) {
 	emit := func(tool, written string, blob bool) {
-		e := mk(evSign, tool)
+		e := mk(Sign, tool)
 		e.Written, e.Target, e.TKind = written, res(written), "image"
 		if blob {
 			e.TKind, e.Blob = "blob", true
@@ -770,20 +793,20 @@ func signCmd(w *jobWalk, name string, args []string, mk func(evKind, string) *ev
 }
 
 // readinessCmd classifies readiness image scan / release / sign and check.
-func (a *analysis) readinessCmd(w *jobWalk, args []string, mk func(evKind, string) *event, res func(string) string) {
+func (a *Interpreter) readinessCmd(w *jobWalk, args []string, mk func(Kind, string) *Event, res func(string) string) {
 	pos, flags := parseArgs(args, readinessValueFlags)
 	switch {
 	case len(pos) >= 2 && pos[0] == "image" && pos[1] == "scan":
 		if sc, ok := flags["--scanners"]; ok && !strings.Contains(sc, "vuln") {
 			return
 		}
-		e := mk(evScan, "readiness image scan")
+		e := mk(Scan, "readiness image scan")
 		e.ToolBlocking = true
 		if sev, ok := flags["--severity"]; ok {
 			e.Severities, e.SevGap = trivySeverities(res(sev), true, "--severity")
 		}
 		if p, ok := flags["--platform"]; ok {
-			e.ScanPlatforms = a.platformValues(w.job, res(p))
+			e.ScanPlatforms = a.platformValues(w.Job, res(p))
 		} else {
 			e.AllPlatforms = true
 		}
@@ -800,7 +823,7 @@ func (a *analysis) readinessCmd(w *jobWalk, args []string, mk func(evKind, strin
 		e.Output = readinessOutput(flags)
 		w.emit(e)
 	case len(pos) >= 2 && pos[0] == "image" && (pos[1] == "release" || pos[1] == "sign"):
-		e := mk(evSign, "readiness image "+pos[1])
+		e := mk(Sign, "readiness image "+pos[1])
 		e.SelfGated = true
 		if len(pos) >= 3 {
 			e.Written, e.Target = pos[2], res(pos[2])
@@ -808,7 +831,7 @@ func (a *analysis) readinessCmd(w *jobWalk, args []string, mk func(evKind, strin
 		e.TKind = "image"
 		w.emit(e)
 	case len(pos) >= 1 && pos[0] == "check":
-		e := mk(evScan, "readiness check")
+		e := mk(Scan, "readiness check")
 		e.ToolBlocking, e.AllPlatforms = true, true
 		e.TKind = "gates"
 		e.Output = readinessOutput(flags)
@@ -817,7 +840,7 @@ func (a *analysis) readinessCmd(w *jobWalk, args []string, mk func(evKind, strin
 }
 
 // pushCmd classifies crane, skopeo and ko pushes.
-func (a *analysis) pushCmd(w *jobWalk, name string, args []string, mk func(evKind, string) *event, res func(string) string) {
+func (a *Interpreter) pushCmd(w *jobWalk, name string, args []string, mk func(Kind, string) *Event, res func(string) string) {
 	switch name {
 	case "crane", "gcrane":
 		pos, _ := parseArgs(args, map[string]bool{"--platform": true, "-t": true, "--tag": true})
@@ -832,7 +855,7 @@ func (a *analysis) pushCmd(w *jobWalk, name string, args []string, mk func(evKin
 		default:
 			return
 		}
-		e := mk(evPush, name+" "+pos[0])
+		e := mk(Push, name+" "+pos[0])
 		e.Written, e.Target, e.TKind = dst, res(dst), "image"
 		e.Tags = []string{e.Target}
 		e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
@@ -845,13 +868,13 @@ func (a *analysis) pushCmd(w *jobWalk, name string, args []string, mk func(evKin
 		}
 		pos, flags := parseArgs(args, vf)
 		if len(pos) >= 3 && pos[0] == "copy" && strings.HasPrefix(pos[2], "docker://") {
-			e := mk(evPush, "skopeo copy")
+			e := mk(Push, "skopeo copy")
 			e.Written, e.Target, e.TKind = pos[2], res(strings.TrimPrefix(pos[2], "docker://")), "image"
 			e.Tags = []string{e.Target}
 			e.Release = !stagingTag(imageref.Parse(e.Target).Tag)
 			w.emit(e)
 			if f := signBy(flags); f != "" {
-				s := mk(evSign, "skopeo copy "+f)
+				s := mk(Sign, "skopeo copy "+f)
 				s.Written, s.Target, s.TKind = e.Written, e.Target, "image"
 				w.emit(s)
 			}
@@ -860,7 +883,7 @@ func (a *analysis) pushCmd(w *jobWalk, name string, args []string, mk func(evKin
 	case "ko":
 		pos, flags := parseArgs(args, map[string]bool{"--tags": true, "-t": true, "--platform": true, "--image-refs": true, "--sbom": true})
 		if len(pos) >= 1 && (pos[0] == "build" || pos[0] == "publish") && flags["--push"] != "false" {
-			e := mk(evPush, "ko "+pos[0])
+			e := mk(Push, "ko "+pos[0])
 			tags := flags["--tags"] + flags["-t"]
 			e.TKind = "unknown"
 			e.Release = tags == "" || !stagingTag(tags)
@@ -869,11 +892,6 @@ func (a *analysis) pushCmd(w *jobWalk, name string, args []string, mk func(evKin
 		return
 	}
 }
-
-// signByFlags are skopeo's and podman's options that sign what they copy
-// or push (simple signing, sigstore).
-var signByFlags = map[string]bool{"--sign-by": true, "--sign-by-sigstore": true, "--sign-by-sigstore-private-key": true,
-	"--sign-by-sq-fingerprint": true, "--sign-passphrase-file": true, "--sign-identity": true}
 
 // signBy names the signing option among parsed flags, or "".
 func signBy(flags map[string]string) string {
@@ -889,15 +907,15 @@ func signBy(flags map[string]string) string {
 // assignments, for-loop headers, export/declare, echo >> $GITHUB_ENV —
 // and returns the command's own environment prefix; handled is set when
 // the command does nothing else.
-func (a *analysis) shellState(w *jobWalk, sc scope, c *shell.Cmd, res func(string) string) (map[string]string, bool) {
+func (a *Interpreter) shellState(w *jobWalk, sc graph.Scope, c *shell.Cmd, res func(string) string) (map[string]string, bool) {
 	cmdEnv := map[string]string{}
 	for _, as := range c.Assigns {
 		name, v := as.Name, res(as.Value)
 		if as.Append {
-			v = sc.local[name] + v
+			v = sc.Local[name] + v
 		}
 		if len(c.Words) == 0 {
-			sc.local[name] = v
+			sc.Local[name] = v
 		} else {
 			cmdEnv[name] = v
 		}
@@ -908,7 +926,7 @@ func (a *analysis) shellState(w *jobWalk, sc scope, c *shell.Cmd, res func(strin
 		for _, x := range ws {
 			vals = append(vals, res(x))
 		}
-		sc.local[c.LoopVar] = strings.Join(vals, " ")
+		sc.Local[c.LoopVar] = strings.Join(vals, " ")
 		return cmdEnv, true
 	}
 	if len(ws) == 0 {
@@ -918,13 +936,13 @@ func (a *analysis) shellState(w *jobWalk, sc scope, c *shell.Cmd, res func(strin
 	case "export", "declare", "local", "readonly", "typeset":
 		for _, x := range ws[1:] {
 			if n, v, ok := shell.SplitAssign(x); ok {
-				sc.local[strings.TrimSuffix(n, "+")] = res(v)
+				sc.Local[strings.TrimSuffix(n, "+")] = res(v)
 			}
 		}
 		return cmdEnv, true
 	}
 	if x, ok := githubFileWrite(c, res); ok {
-		w.recordWrite(sc.step, x)
+		w.recordWrite(sc.Step, x)
 		return cmdEnv, true
 	}
 	if ws[0] == "echo" || ws[0] == "printf" {

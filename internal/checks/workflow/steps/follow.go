@@ -1,4 +1,4 @@
-package workflow
+package steps
 
 import (
 	"errors"
@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/readiness-dev/readiness/internal/checks/workflow/buildtool"
+	"github.com/readiness-dev/readiness/internal/checks/workflow/graph"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
@@ -24,7 +25,7 @@ import (
 
 // followScript parses a script in the repository that a step runs; argv
 // become its positional parameters.
-func (a *analysis) followScript(w *jobWalk, s *stepInst, sc scope, p string, argv []string, line int, chain []shPos, depth int, mk func(evKind, string) *event) {
+func (a *Interpreter) followScript(w *jobWalk, s *graph.Step, sc graph.Scope, p string, argv []string, line int, chain []shPos, depth int, mk func(Kind, string) *Event) {
 	why := ""
 	rel := path.Clean(path.Join(workDir(s), p))
 	switch {
@@ -54,16 +55,16 @@ func (a *analysis) followScript(w *jobWalk, s *stepInst, sc scope, p string, arg
 		a.scripts[rel] = l
 	}
 	if l.err != nil {
-		a.mayBeSigning(w, s, mk, p, "the script "+rel+", which cannot be read ("+unwrapPathError(l.err).Error()+")")
+		a.mayBeSigning(w, s, mk, p, "the script "+rel+", which cannot be read ("+UnwrapPathError(l.err).Error()+")")
 		return
 	}
 	if l.sc.Err != nil {
 		a.mayBeSigning(w, s, mk, p, "the script "+rel+", which does not parse as a shell script ("+l.sc.Err.Error()+")")
 	}
 	inner := sc
-	inner.local = map[string]string{}
+	inner.Local = map[string]string{}
 	for i, v := range argv {
-		inner.local[fmt.Sprint(i+1)] = v
+		inner.Local[fmt.Sprint(i+1)] = v
 	}
 	for ci := range l.sc.Cmds {
 		a.command(w, s, inner, &l.sc, ci, line, fmt.Sprintf("%s:%d", rel, l.sc.Cmds[ci].Line+1), chain, depth+1)
@@ -96,12 +97,12 @@ type subCall struct {
 	chain             []shPos
 	depth             int
 	what              string
-	mk                func(evKind, string) *event
+	mk                func(Kind, string) *Event
 }
 
 // subScript parses an eval / bash -c / here-document string and
 // classifies its commands.
-func (a *analysis) subScript(w *jobWalk, s *stepInst, sc scope, x subCall) {
+func (a *Interpreter) subScript(w *jobWalk, s *graph.Step, sc graph.Scope, x subCall) {
 	if x.depth >= maxScriptDepth {
 		a.mayBeSigning(w, s, x.mk, x.what, x.what+" nested deeper than "+fmt.Sprint(maxScriptDepth))
 		return
@@ -117,7 +118,7 @@ func (a *analysis) subScript(w *jobWalk, s *stepInst, sc scope, x subCall) {
 
 // stdinScript reads what a shell without a script argument runs: a
 // here-document, a here-string, or the output of echo/printf piped in.
-func (a *analysis) stdinScript(w *jobWalk, s *stepInst, sh *shell.Script, ci int, sub func(text, what string), mk func(evKind, string) *event) {
+func (a *Interpreter) stdinScript(w *jobWalk, s *graph.Step, sh *shell.Script, ci int, sub func(text, what string), mk func(Kind, string) *Event) {
 	c := sh.Cmds[ci]
 	for _, r := range c.Redirs {
 		switch r.Op {
@@ -151,17 +152,17 @@ func firstN(ws []string, n int) []string { return ws[:min(n, len(ws))] }
 // signCapable says why the job can sign, or "" when nothing shows it
 // can: cosign installed earlier, id-token: write (keyless signing), or
 // signing keys in the step's environment.
-func (a *analysis) signCapable(w *jobWalk, s *stepInst) string {
-	for _, e := range w.job.events {
-		if e.Kind == evHint {
+func (a *Interpreter) signCapable(w *jobWalk, s *graph.Step) string {
+	for _, e := range w.events {
+		if e.Kind == Hint {
 			return fmt.Sprintf("the job installs cosign (%s at %s:%d)", e.Tool, e.Path, e.Line)
 		}
 	}
 	// id-token: write is mostly cloud logins (AWS, GCP, Azure) in test and
 	// deploy jobs: it makes an unseen command count as signing only where
 	// the job builds, pushes or publishes an image or artifact.
-	if pub := jobPublishes(w.job); pub != "" {
-		for j := w.job; j != nil; j = j.Parent {
+	if pub := jobPublishes(w.Job); pub != "" {
+		for j := w.Job; j != nil; j = j.Parent {
 			if j.Def.IDToken != nil {
 				if *j.Def.IDToken {
 					return "the job has id-token: write, so it can sign keyless, and signing is plausible there (" + pub + ")"
@@ -174,7 +175,7 @@ func (a *analysis) signCapable(w *jobWalk, s *stepInst) string {
 		}
 	}
 	envs := append([]model.Env{}, s.Envs...)
-	envs = append(envs, w.dyn, w.job.Def.Env, w.job.File.Env)
+	envs = append(envs, w.Dyn, w.Job.Def.Env, w.Job.File.Env)
 	for _, e := range envs {
 		for _, k := range slices.Sorted(maps.Keys(e)) {
 			lk, lv := strings.ToLower(k), strings.ToLower(e[k])
@@ -210,7 +211,7 @@ func resolvedWords(r string) []string {
 // pushes or publishes something a signature could be for (an action or a
 // command among its steps), it is named for releasing, or its workflow
 // runs on release; "" when nothing does.
-func jobPublishes(j *jobInst) string {
+func jobPublishes(j *graph.Job) string {
 	if releaseNameRE().MatchString(j.Def.ID) || releaseNameRE().MatchString(j.Def.Name) {
 		return "the job is named for releasing"
 	}
@@ -231,12 +232,12 @@ func jobPublishes(j *jobInst) string {
 // mayBeSigning fails closed on a command whose effect is not visible:
 // in a job that can sign, it counts as a signing step of an unknown
 // target.
-func (a *analysis) mayBeSigning(w *jobWalk, s *stepInst, mk func(evKind, string) *event, tool, why string) {
+func (a *Interpreter) mayBeSigning(w *jobWalk, s *graph.Step, mk func(Kind, string) *Event, tool, why string) {
 	capable := a.signCapable(w, s)
 	if capable == "" {
 		return
 	}
-	e := mk(evSign, tool)
+	e := mk(Sign, tool)
 	e.TKind = "unknown"
 	e.MaySign = why + "; it counts as signing because " + capable
 	w.emit(e)
@@ -249,12 +250,12 @@ type toolCall struct {
 	chain   []shPos
 	depth   int
 	errexit bool
-	mk      func(evKind, string) *event
+	mk      func(Kind, string) *Event
 }
 
 // buildTool follows make, task, just and npm/yarn/pnpm run into the
 // repository's build files and classifies the lines the target runs.
-func (a *analysis) buildTool(w *jobWalk, s *stepInst, sc scope, name string, args []string, res func(string) string, x toolCall) {
+func (a *Interpreter) buildTool(w *jobWalk, s *graph.Step, sc graph.Scope, name string, args []string, res func(string) string, x toolCall) {
 	dir := workDir(s)
 	var (
 		lines  []buildtool.Line
@@ -285,7 +286,7 @@ func (a *analysis) buildTool(w *jobWalk, s *stepInst, sc scope, name string, arg
 	what := strings.TrimSpace(name + " " + target)
 	switch {
 	case err != nil:
-		a.mayBeSigning(w, s, x.mk, what, what+", whose build file cannot be read ("+unwrapPathError(err).Error()+")")
+		a.mayBeSigning(w, s, x.mk, what, what+", whose build file cannot be read ("+UnwrapPathError(err).Error()+")")
 		return
 	case !found:
 		a.mayBeSigning(w, s, x.mk, what, what+", a target that is not in the repository's build file")
@@ -341,7 +342,7 @@ func runScriptName(tool string, args []string) (string, bool) {
 }
 
 // makeLines reads `make [-C dir] [-f file] [VAR=x] [targets]`.
-func (a *analysis) makeLines(dir string, args []string, res func(string) string) ([]buildtool.Line, bool, string, bool, error) {
+func (a *Interpreter) makeLines(dir string, args []string, res func(string) string) ([]buildtool.Line, bool, string, bool, error) {
 	file := ""
 	var targets []string
 	vars := map[string]string{}
@@ -418,7 +419,7 @@ func (a *analysis) makeLines(dir string, args []string, res func(string) string)
 	return out, true, strings.Join(targets, " "), ignore, nil
 }
 
-func (a *analysis) taskLines(dir string, args []string, res func(string) string) ([]buildtool.Line, bool, string, error) {
+func (a *Interpreter) taskLines(dir string, args []string, res func(string) string) ([]buildtool.Line, bool, string, error) {
 	var targets []string
 	file := ""
 	for i := 0; i < len(args); i++ {
@@ -476,7 +477,7 @@ func (a *analysis) taskLines(dir string, args []string, res func(string) string)
 	return out, true, strings.Join(targets, " "), nil
 }
 
-func (a *analysis) justLines(dir string, args []string, res func(string) string) ([]buildtool.Line, bool, string, error) {
+func (a *Interpreter) justLines(dir string, args []string, res func(string) string) ([]buildtool.Line, bool, string, error) {
 	var pos []string
 	file := ""
 	for i := 0; i < len(args); i++ {

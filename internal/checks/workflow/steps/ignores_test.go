@@ -1,4 +1,4 @@
-package workflow
+package steps
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 )
 
 func TestIgnoreReaders(t *testing.T) {
-	a := &analysis{ctx: context.Background()}
+	a := &Interpreter{ctx: context.Background()}
 	for _, tc := range []struct {
 		name string
 		kind ignoreKind
@@ -83,7 +83,7 @@ func FuzzIgnoreReaders(f *testing.F) {
 		"package trivy\ndefault ignore := true\n", `{"vulnerabilities":[{"id":"*","analysis":{"state":"resolved"}}]}`} {
 		f.Add(s)
 	}
-	a := &analysis{ctx: context.Background()}
+	a := &Interpreter{ctx: context.Background()}
 	f.Fuzz(func(t *testing.T, src string) {
 		_, _ = ignoreFileAll([]byte(src), false)
 		_, _ = ignoreFileAll([]byte(src), true)

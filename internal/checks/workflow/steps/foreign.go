@@ -1,4 +1,4 @@
-package workflow
+package steps
 
 import (
 	"path"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/readiness-dev/readiness/internal/checks/workflow/graph"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
@@ -37,7 +38,7 @@ var (
 // JavaScript, a shell: python or node step) for the programs it starts,
 // and classifies each as the shell command it amounts to. A signer named
 // where no call can be read counts as possibly signing (fail closed).
-func (a *analysis) foreignScript(w *jobWalk, s *stepInst, sc scope, text, lang string) {
+func (a *Interpreter) foreignScript(w *jobWalk, s *graph.Step, sc graph.Scope, text, lang string) {
 	var cmds []string
 	for _, m := range jsCallRE().FindAllStringSubmatch(text, -1) {
 		cmds = append(cmds, joinCall(m[2], m[3]))
@@ -51,14 +52,14 @@ func (a *analysis) foreignScript(w *jobWalk, s *stepInst, sc scope, text, lang s
 		}
 	}
 	seen := false
-	mk := func(kind evKind, tool string) *event { return w.newEvent(kind, tool, s, s.Def.Line) }
+	mk := func(kind Kind, tool string) *Event { return w.newEvent(kind, tool, s, s.Def.Line) }
 	for _, c := range cmds {
 		if !foreignSigners().MatchString(firstWord(c)) && !strings.Contains(c, "trivy") && !strings.Contains(c, "grype") {
 			continue
 		}
 		seen = true
 		sh := shell.Parse(c, true, false)
-		sc.local = map[string]string{}
+		sc.Local = map[string]string{}
 		for ci := range sh.Cmds {
 			a.command(w, s, sc, &sh, ci, s.Def.Line, "", nil, 0)
 		}
@@ -173,13 +174,13 @@ func pwshToShell(text string) string {
 // pwshUnread fails closed on a PowerShell step that names a signer which
 // none of its commands, as read, runs (Start-Process cosign, a
 // [Diagnostics.Process] call, a string built and run): it may sign.
-func (a *analysis) pwshUnread(w *jobWalk, s *stepInst, text string, from int) {
+func (a *Interpreter) pwshUnread(w *jobWalk, s *graph.Step, text string, from int) {
 	m := foreignSigners().FindString(text)
 	if m == "" {
 		return
 	}
-	for _, e := range w.job.events[from:] {
-		if e.Step == s && e.Kind == evSign {
+	for _, e := range w.events[from:] {
+		if e.Step == s && e.Kind == Sign {
 			return // a signer seen as a command
 		}
 	}
@@ -188,6 +189,6 @@ func (a *analysis) pwshUnread(w *jobWalk, s *stepInst, text string, from int) {
 			return // run as a command, and not signing (cosign verify)
 		}
 	}
-	mk := func(kind evKind, tool string) *event { return w.newEvent(kind, tool, s, s.Def.Line) }
+	mk := func(kind Kind, tool string) *Event { return w.newEvent(kind, tool, s, s.Def.Line) }
 	a.mayBeSigning(w, s, mk, m+" (PowerShell)", "a PowerShell script that names "+m+" in a way that cannot be read as a command")
 }

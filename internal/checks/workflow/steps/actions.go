@@ -1,60 +1,16 @@
-package workflow
+package steps
 
 import (
 	"cmp"
 	"strings"
 
+	"github.com/readiness-dev/readiness/internal/checks/workflow/graph"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/shell"
 )
 
-// The catalog of known actions: what the gate knows of an action it cannot
-// read (a remote uses: step) is listed here, by name — uses: without its
-// @ref, lower-cased. An action in none of these tables is not analysed.
-
-// actionReader reads one uses: step of a known action into events.
-type actionReader func(a *analysis, w *jobWalk, s *stepInst, sc scope)
-
-// knownActions are the actions that scan, sign or attest, build or push,
-// or upload results, each with the reader of its inputs.
-var knownActions = map[string]actionReader{
-	"aquasecurity/trivy-action":          (*analysis).trivyAction,
-	"anchore/scan-action":                (*analysis).scanAction,
-	"readiness-dev/readiness":            (*analysis).readinessAction,
-	"actions/attest-build-provenance":    (*analysis).attestAction,
-	"actions/attest":                     (*analysis).attestAction,
-	"actions/attest-sbom":                (*analysis).attestAction,
-	"sigstore/gh-action-sigstore-python": (*analysis).sigstorePythonAction,
-	"goreleaser/goreleaser-action":       (*analysis).goreleaserAction,
-	"docker/build-push-action":           (*analysis).buildPush,
-	"docker/metadata-action":             (*analysis).metadataAction,
-	"github/codeql-action/upload-sarif":  uploadAction("sarif_file"),
-	"actions/upload-artifact":            uploadAction("path"),
-	"actions/github-script":              (*analysis).githubScript,
-	"notaryproject/notation-action/sign": signInput("target_artifact_reference"),
-}
-
-// wrapperActions are actions that run one of their inputs as a shell
-// command (retry and output-capturing wrappers): the inputs named here are
-// read as a run: script would be. Adding a wrapper is one line.
-var wrapperActions = map[string][]string{
-	"nick-fields/retry":        {"command"},
-	"nick-invision/retry":      {"command"},
-	"wandalen/wretry.action":   {"command"},
-	"mathiasvr/command-output": {"run"},
-	"jcatana/retry-action":     {"command"},
-}
-
-// cosignInstaller is the name prefix of the action that installs cosign:
-// a hint that the job signs somewhere.
-const cosignInstaller = "sigstore/cosign-installer"
-
-// toolImages are the scanner and signer container images recognised when
-// run with docker run or a docker:// step, by base name.
-var toolImages = set("trivy", "grype", "cosign", "readiness")
-
 // actionStep classifies a uses: step by the catalog.
-func (a *analysis) actionStep(w *jobWalk, s *stepInst, sc scope) {
+func (a *Interpreter) actionStep(w *jobWalk, s *graph.Step, sc graph.Scope) {
 	name := model.ActionName(s.Def.Uses)
 	switch {
 	case knownActions[name] != nil:
@@ -67,7 +23,7 @@ func (a *analysis) actionStep(w *jobWalk, s *stepInst, sc scope) {
 			}
 		}
 	case strings.HasPrefix(name, cosignInstaller):
-		w.emit(w.newEvent(evHint, name, s, s.Def.Line))
+		w.emit(w.newEvent(Hint, name, s, s.Def.Line))
 	case strings.HasPrefix(name, "docker://"):
 		a.dockerAction(w, s, sc, strings.TrimPrefix(name, "docker://"))
 	}
@@ -89,9 +45,9 @@ func toolImage(img string) string {
 }
 
 // inlineScript reads a step input that is a shell script.
-func (a *analysis) inlineScript(w *jobWalk, s *stepInst, sc scope, text string) {
+func (a *Interpreter) inlineScript(w *jobWalk, s *graph.Step, sc graph.Scope, text string) {
 	sh := shell.Parse(text, true, false)
-	sc.local = map[string]string{}
+	sc.Local = map[string]string{}
 	for ci := range sh.Cmds {
 		a.command(w, s, sc, &sh, ci, s.Def.Line, "", nil, 0)
 	}
@@ -99,8 +55,8 @@ func (a *analysis) inlineScript(w *jobWalk, s *stepInst, sc scope, text string) 
 
 // readinessAction is this project's own action: it runs the gates, which
 // block, for every platform of the images given (or the configured gates).
-func (a *analysis) readinessAction(w *jobWalk, s *stepInst, sc scope) {
-	e := w.newEvent(evScan, "readiness-dev/readiness", s, s.Def.Line)
+func (a *Interpreter) readinessAction(w *jobWalk, s *graph.Step, sc graph.Scope) {
+	e := w.newEvent(Scan, "readiness-dev/readiness", s, s.Def.Line)
 	e.ToolBlocking, e.AllPlatforms = true, true
 	e.TKind = "gates"
 	if v, ok := a.with(s, sc, "images"); ok && v != "" {
@@ -111,8 +67,8 @@ func (a *analysis) readinessAction(w *jobWalk, s *stepInst, sc scope) {
 
 // attestAction reads actions/attest*: an image by subject-name (and
 // digest), else a blob by subject-path or subject-checksums.
-func (a *analysis) attestAction(w *jobWalk, s *stepInst, sc scope) {
-	e := w.newEvent(evSign, model.ActionName(s.Def.Uses), s, s.Def.Line)
+func (a *Interpreter) attestAction(w *jobWalk, s *graph.Step, sc graph.Scope) {
+	e := w.newEvent(Sign, model.ActionName(s.Def.Uses), s, s.Def.Line)
 	subj, _ := a.with(s, sc, "subject-name")
 	dig, _ := a.with(s, sc, "subject-digest")
 	if subj != "" {
@@ -136,29 +92,29 @@ func (a *analysis) attestAction(w *jobWalk, s *stepInst, sc scope) {
 }
 
 // sigstorePythonAction signs the files named by its inputs.
-func (a *analysis) sigstorePythonAction(w *jobWalk, s *stepInst, sc scope) {
-	e := w.newEvent(evSign, model.ActionName(s.Def.Uses), s, s.Def.Line)
+func (a *Interpreter) sigstorePythonAction(w *jobWalk, s *graph.Step, sc graph.Scope) {
+	e := w.newEvent(Sign, model.ActionName(s.Def.Uses), s, s.Def.Line)
 	e.Target, _ = a.with(s, sc, "inputs")
 	e.Written, e.TKind, e.Blob = cmp.Or(s.Def.With["inputs"].V, e.Target), "blob", true
 	w.emit(e)
 }
 
 // goreleaserAction runs goreleaser with its args input.
-func (a *analysis) goreleaserAction(w *jobWalk, s *stepInst, sc scope) {
+func (a *Interpreter) goreleaserAction(w *jobWalk, s *graph.Step, sc graph.Scope) {
 	args, _ := a.with(s, sc, "args")
 	a.goreleaser(w, s, s.Def.Line, strings.Fields(args), "")
 }
 
 // metadataAction records docker/metadata-action, whose tags a later build
 // may push (see releaseTags).
-func (a *analysis) metadataAction(w *jobWalk, s *stepInst, _ scope) {
-	w.metas["jobs."+w.job.Key+".steps."+s.Prefix+s.Def.ID] = s
+func (a *Interpreter) metadataAction(w *jobWalk, s *graph.Step, _ graph.Scope) {
+	w.metas["jobs."+w.Job.Key+".steps."+s.Prefix+s.Def.ID] = s
 }
 
 // uploadAction reads an action that uploads the file named by input.
 func uploadAction(input string) actionReader {
-	return func(a *analysis, w *jobWalk, s *stepInst, sc scope) {
-		e := w.newEvent(evUpload, model.ActionName(s.Def.Uses), s, s.Def.Line)
+	return func(a *Interpreter, w *jobWalk, s *graph.Step, sc graph.Scope) {
+		e := w.newEvent(Upload, model.ActionName(s.Def.Uses), s, s.Def.Line)
 		e.Target, _ = a.with(s, sc, input)
 		w.emit(e)
 	}
@@ -166,8 +122,8 @@ func uploadAction(input string) actionReader {
 
 // signInput reads an action that signs the image its input names.
 func signInput(input string) actionReader {
-	return func(a *analysis, w *jobWalk, s *stepInst, sc scope) {
-		e := w.newEvent(evSign, model.ActionName(s.Def.Uses), s, s.Def.Line)
+	return func(a *Interpreter, w *jobWalk, s *graph.Step, sc graph.Scope) {
+		e := w.newEvent(Sign, model.ActionName(s.Def.Uses), s, s.Def.Line)
 		e.Target, _ = a.with(s, sc, input)
 		e.Written, e.TKind = s.Def.With[input].V, "image"
 		if e.Target == "" {
@@ -178,14 +134,14 @@ func signInput(input string) actionReader {
 }
 
 // githubScript reads actions/github-script's JavaScript.
-func (a *analysis) githubScript(w *jobWalk, s *stepInst, sc scope) {
+func (a *Interpreter) githubScript(w *jobWalk, s *graph.Step, sc graph.Scope) {
 	script, _ := a.with(s, sc, "script")
 	a.foreignScript(w, s, sc, script, "JavaScript")
 }
 
 // dockerAction reads a docker:// step: a known tool image runs its args,
 // any other image its entrypoint or args as a host command would.
-func (a *analysis) dockerAction(w *jobWalk, s *stepInst, sc scope, img string) {
+func (a *Interpreter) dockerAction(w *jobWalk, s *graph.Step, sc graph.Scope, img string) {
 	args, _ := a.with(s, sc, "args")
 	entry, _ := a.with(s, sc, "entrypoint")
 	text := ""

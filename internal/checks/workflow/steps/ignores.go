@@ -1,4 +1,4 @@
-package workflow
+package steps
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/readiness-dev/readiness/internal/checks/workflow/graph"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
 )
 
@@ -49,7 +50,7 @@ var probeIDs = []string{"CVE-2099-0001", "CVE-1999-99999"}
 
 // ignoreReasons judges every ignore input of a scan, relative to dir;
 // each returned reason makes the scan non-blocking.
-func (a *analysis) ignoreReasons(dir string, ins []ignoreInput) []string {
+func (a *Interpreter) ignoreReasons(dir string, ins []ignoreInput) []string {
 	var out []string
 	for _, in := range ins {
 		for _, p := range model.SplitList(in.path) {
@@ -61,7 +62,7 @@ func (a *analysis) ignoreReasons(dir string, ins []ignoreInput) []string {
 	return out
 }
 
-func (a *analysis) ignoreReason(dir string, in ignoreInput, p string) string {
+func (a *Interpreter) ignoreReason(dir string, in ignoreInput, p string) string {
 	what := fmt.Sprintf("its %s %s (%s)", ignoreKindName[in.kind], quote(p), in.src)
 	if strings.ContainsAny(p, "$`") || strings.Contains(p, "${{") {
 		return what + " is computed at run time and cannot be read here, so what it drops cannot be seen"
@@ -84,7 +85,7 @@ func (a *analysis) ignoreReason(dir string, in ignoreInput, p string) string {
 	case err != nil && path.IsAbs(p):
 		r = " is outside the repository and cannot be read here, so what it drops cannot be seen"
 	case err != nil:
-		r = " cannot be read here (" + unwrapPathError(err).Error() + "; it may be written at run time), so what it drops cannot be seen"
+		r = " cannot be read here (" + UnwrapPathError(err).Error() + "; it may be written at run time), so what it drops cannot be seen"
 	default:
 		var all bool
 		var why string
@@ -112,7 +113,7 @@ func (a *analysis) ignoreReason(dir string, in ignoreInput, p string) string {
 // on: when it ignores them all, it ignores everything. The policy runs
 // with no network or runtime builtins and a short deadline; one that
 // cannot be evaluated is not counted as blocking.
-func (a *analysis) policyIgnoresAll(src []byte) (bool, string) {
+func (a *Interpreter) policyIgnoresAll(src []byte) (bool, string) {
 	mod, err := ast.ParseModuleWithOpts("ignore.rego", string(src), ast.ParserOptions{RegoVersion: ast.RegoV1})
 	if err != nil {
 		mod, err = ast.ParseModuleWithOpts("ignore.rego", string(src), ast.ParserOptions{RegoVersion: ast.RegoV0})
@@ -370,7 +371,7 @@ func configValue(cfg map[string]any, key string) string {
 // grypeIgnores judges grype's ignore rules (its --config, or the default
 // .grype.yaml) and a --vex document. A --config named that cannot be
 // read fails closed.
-func (a *analysis) grypeIgnores(s *stepInst, cfgPath string, cfg map[string]any, vex string, res func(string) string) []string {
+func (a *Interpreter) grypeIgnores(s *graph.Step, cfgPath string, cfg map[string]any, vex string, res func(string) string) []string {
 	var out []string
 	if p := res(cfgPath); p != "" {
 		if strings.ContainsAny(p, "$`") || path.IsAbs(p) || cfg == nil {

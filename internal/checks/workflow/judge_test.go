@@ -1,0 +1,50 @@
+package workflow
+
+import (
+	"testing"
+
+	"github.com/readiness-dev/readiness/internal/checks/workflow/model"
+)
+
+func TestRunsAfterFailure(t *testing.T) {
+	tests := []struct {
+		cond  string
+		gates []string
+		want  bool
+	}{
+		{"", nil, false},
+		{"github.event_name == 'push'", nil, false},
+		{"always()", nil, true},
+		{"${{ !cancelled() }}", nil, true},
+		{"failure()", nil, true},
+		{"success()", nil, false},
+		{"always() && needs.scan.result == 'success'", []string{"needs.scan.result"}, false},
+		{"always() && needs.build.result == 'success'", []string{"needs.scan.result"}, true},
+		{"${{ always() && !contains(needs.*.result, 'failure') }}", nil, false},
+		{"always() && steps.trivy.outcome == 'success'", []string{"steps.trivy.outcome"}, false},
+	}
+	for _, tt := range tests {
+		if got := model.RunsAfterFailure(tt.cond, tt.gates...); got != tt.want {
+			t.Errorf("model.RunsAfterFailure(%q, %v) = %v, want %v", tt.cond, tt.gates, got, tt.want)
+		}
+	}
+}
+
+func TestSkippable(t *testing.T) {
+	tests := []struct {
+		scan, sign []string
+		want       string
+	}{
+		{nil, nil, ""},
+		{[]string{"always()"}, nil, ""},
+		{[]string{"github.event_name == 'push'"}, []string{"${{ github.event_name == 'push' && github.ref_type == 'tag' }}"}, ""},
+		{[]string{"${{ !inputs.skip }}"}, nil, "!inputs.skip"},
+		{[]string{"failure()"}, nil, "failure()"},
+		{[]string{"(github.event_name == 'push') && success()"}, []string{"github.event_name == 'push'"}, ""},
+	}
+	for _, tt := range tests {
+		if got := skippable(tt.scan, tt.sign); got != tt.want {
+			t.Errorf("skippable(%v, %v) = %q, want %q", tt.scan, tt.sign, got, tt.want)
+		}
+	}
+}
