@@ -151,3 +151,52 @@ func TestTaskfileShorthand(t *testing.T) {
 		t.Errorf("task release: %q, want %q", texts(got), want)
 	}
 }
+
+// TestMakeFunctions: make's own functions are evaluated by the make
+// reader, not handed to the shell as $(…) command substitutions (where
+// `$(filter …)` would be a command named filter that "may sign"); what
+// the file does not show is a value (${MAKE_COMPUTED}) that keeps the
+// commands make runs while computing it.
+func TestMakeFunctions(t *testing.T) {
+	const vars = "IMG := ghcr.io/acme/api\nTAGS = v1 latest\nEMPTY =\nSRC = a.go b.go c.txt\n" +
+		"BUILD_WITH ?= ko\nKO_REGISTRY := ko.local\nDOCKER_REGISTRY := docker.local\n" +
+		"SIGN = cosign sign --yes $(1)\nGIT_SHA := $(shell git rev-parse HEAD)\nNOW != date +%s\nLATER := $(GIT_SHA)\n"
+	for _, tc := range []struct{ recipe, want string }{
+		{"echo $(filter %.go,$(SRC))", "echo a.go b.go"},
+		{"echo $(filter-out %.go,$(SRC))", "echo c.txt"},
+		{"echo $(patsubst %.go,%.o,$(SRC))", "echo a.o b.o c.txt"},
+		{"echo $(subst ghcr.io,docker.io,$(IMG))", "echo docker.io/acme/api"},
+		{"docker push $(addprefix $(IMG):,$(TAGS))", "docker push ghcr.io/acme/api:v1 ghcr.io/acme/api:latest"},
+		{"echo $(firstword $(TAGS)) $(lastword $(TAGS)) $(words $(TAGS)) $(word 2,$(TAGS))", "echo v1 latest 2 latest"},
+		{"echo $(sort b a b) $(strip  x   y ) $(notdir cmd/api/main.go) $(dir cmd/api/main.go)", "echo a b x y main.go cmd/api/"},
+		{"$(if $(IMG),cosign sign $(IMG),echo none)", "cosign sign ghcr.io/acme/api"},
+		{"$(if $(EMPTY),cosign sign $(IMG),echo none)", "echo none"},
+		{"echo $(or $(EMPTY),$(IMG)) $(and $(IMG),yes)", "echo ghcr.io/acme/api yes"},
+		{"$(call SIGN,$(IMG))", "cosign sign --yes ghcr.io/acme/api"},
+		{"$(foreach t,$(TAGS),docker push $(IMG):$(t);)", "docker push ghcr.io/acme/api:v1; docker push ghcr.io/acme/api:latest;"},
+		{"$(info building)echo $(warning careful)done", "echo done"},
+		// Computed names: resolved when the file shows them…
+		{"echo $($(shell echo KO)_REGISTRY) $($(BUILD_WITH:ko=KO)_REGISTRY)", "echo ${MAKE_COMPUTED}$(echo KO) ${MAKE_COMPUTED}"},
+		{"echo $($(BUILD_WITH)_X)", "echo ${ko_X}"}, // a known name not set: the environment
+		// …and a value, not a command, when it is not (kyverno's Makefile).
+		{"helm install --set registry=$($(shell echo $(BUILD_WITH) | tr '[:lower:]' '[:upper:]')_REGISTRY)", "helm install --set registry=${MAKE_COMPUTED}$(echo ko | tr '[:lower:]' '[:upper:]')"},
+		{"echo $(wildcard *.go)", "echo ${MAKE_COMPUTED}"},
+		{"echo $(if $(UNSET),a,b)", "echo ${MAKE_COMPUTED}"},
+		{"$(if $(UNSET),$(shell cosign sign x))", "${MAKE_COMPUTED}$(cosign sign x)"},
+		// := values are expanded once: $(shell …) stays the command it was.
+		{"echo $(GIT_SHA) $(LATER) $(NOW)", "echo $(git rev-parse HEAD) $(git rev-parse HEAD) $(date +%s)"},
+		// Not a make function: shown to the shell as written (fail closed).
+		{"echo $(cosign sign x)", "echo $(cosign sign x)"},
+	} {
+		t.Run(tc.recipe, func(t *testing.T) {
+			m, err := ParseMakefile("Makefile", reader(map[string]string{"Makefile": vars + "x:\n\t" + tc.recipe + "\n"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := m.Recipe("x", nil)
+			if len(got) != 1 || got[0].Text != tc.want {
+				t.Errorf("got %q, want %q", texts(got), tc.want)
+			}
+		})
+	}
+}

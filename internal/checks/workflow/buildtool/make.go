@@ -47,7 +47,10 @@ const (
 
 // Makefile is a parsed Makefile: its variables and rules.
 type Makefile struct {
-	vars    map[string]string
+	vars map[string]string
+	// simple marks variables assigned with := (or !=): their value was
+	// expanded once, when assigned, and is not expanded again.
+	simple  map[string]bool
 	rules   map[string]*rule
 	pattern []*rule
 	first   string
@@ -74,7 +77,7 @@ var (
 // ParseMakefile reads a Makefile at file, following include directives
 // through read.
 func ParseMakefile(file string, read ReadFile) (*Makefile, error) {
-	m := &Makefile{vars: map[string]string{}, rules: map[string]*rule{}}
+	m := &Makefile{vars: map[string]string{}, simple: map[string]bool{}, rules: map[string]*rule{}}
 	if err := m.load(file, read, 0); err != nil {
 		return nil, err
 	}
@@ -114,6 +117,7 @@ func (m *Makefile) load(file string, read ReadFile, depth int) error {
 				body = append(body, lines[i].text)
 			}
 			m.vars[name] = strings.Join(body, "\n")
+			delete(m.simple, name)
 			continue
 		case isConditional(trimmed):
 			// Both branches are read: signing in either counts.
@@ -188,21 +192,32 @@ func (m *Makefile) addRule(text, file string, no int) []*rule {
 }
 
 func (m *Makefile) assign(name, op, val string) {
+	simple := false
 	switch op {
 	case "?=":
 		if _, ok := m.vars[name]; ok {
 			return
 		}
 	case "+=":
+		if m.simple[name] {
+			// Appending to a simple variable expands the text now.
+			val, simple = m.expand(val, 0), true
+		}
 		if prev, ok := m.vars[name]; ok && prev != "" {
 			val = prev + " " + val
 		}
 	case ":=", "::=":
-		val = m.expand(val, 0)
+		val, simple = m.expand(val, 0), true
 	case "!=":
-		val = "$(" + val + ")" // the output of a shell command: not visible
+		// The output of a shell command: not visible; the command runs.
+		val, simple = "$("+m.expand(val, 0)+")", true
 	}
 	m.vars[name] = val
+	if simple {
+		m.simple[name] = true
+	} else {
+		delete(m.simple, name)
+	}
 }
 
 // Default is the target `make` builds without arguments.
@@ -224,13 +239,18 @@ func (m *Makefile) Targets() []string {
 // target is not in the Makefile.
 func (m *Makefile) Recipe(target string, overrides map[string]string) ([]Line, bool) {
 	saved := map[string]string{}
+	savedSimple := map[string]bool{}
 	for k, v := range overrides {
-		saved[k] = m.vars[k]
+		saved[k], savedSimple[k] = m.vars[k], m.simple[k]
 		m.vars[k] = v
+		delete(m.simple, k)
 	}
 	defer func() {
 		for k, v := range saved {
 			m.vars[k] = v
+			if savedSimple[k] {
+				m.simple[k] = true
+			}
 		}
 	}()
 	var out []Line
@@ -331,26 +351,28 @@ func (m *Makefile) expand(s string, depth int) string {
 	return b.String()
 }
 
-// ref expands the inside of one $(…).
+// ref expands the inside of one $(…): a make function, or a variable
+// whose name may itself be computed.
 func (m *Makefile) ref(inner string, depth int) string {
 	m.steps++
 	if depth >= maxExpand || m.steps > maxSteps {
 		return "${" + inner + "}"
 	}
-	fn, arg, hasArg := strings.Cut(inner, " ")
-	if hasArg {
-		switch fn {
-		case "shell":
-			return "$(" + m.expand(arg, depth+1) + ")"
-		case "call":
-			name, _, _ := strings.Cut(arg, ",")
-			return m.expand(m.vars[strings.TrimSpace(name)], depth+1)
-		case "strip", "firstword", "lastword", "sort", "notdir", "dir", "abspath", "realpath":
-			return strings.TrimSpace(m.expand(arg, depth+1))
+	if i := strings.IndexAny(inner, " \t"); i > 0 && !strings.Contains(inner[:i], "$") {
+		if v, ok := m.function(inner[:i], strings.TrimLeft(inner[i:], " \t"), depth); ok {
+			return v
 		}
+		// Not one of make's functions: make would read a variable of that
+		// name (empty); the shell is shown the command instead, so that a
+		// signer written this way is not lost.
 		return "$(" + inner + ")"
 	}
 	name := m.expand(inner, depth+1)
+	if strings.ContainsAny(name, "$ \t") {
+		// $($(shell …)_REGISTRY): a name computed from what the file does
+		// not show. Its value is unknown, but it is a value.
+		return opaque(name)
+	}
 	if name == "MAKE" {
 		return "make"
 	}
@@ -358,6 +380,9 @@ func (m *Makefile) ref(inner string, depth int) string {
 		return "."
 	}
 	if v, ok := m.vars[name]; ok {
+		if m.simple[name] {
+			return v
+		}
 		return m.expand(v, depth+1)
 	}
 	// Not set in the Makefile: make reads the environment.
