@@ -62,6 +62,12 @@ var wantRules = map[string]struct {
 	"buildtool-fail-closed":    {repeat("WF-SIGN-BEFORE-SCAN", 4), repeat("not-gated", 4)},
 	"buildtool-matrix-vars":    {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
 	"buildtool-not-signing":    {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
+	// Issue 26, 9: a recipe's variable prefix reaches the script it runs,
+	// and make's functions and computed names are values, not commands
+	// that may sign (external-secrets' and kyverno's Makefiles); a tool
+	// named by nothing the files show still may sign.
+	"make-prefix-env":       {nil, nil},
+	"make-prefix-env-unset": {repeat("WF-SIGN-BEFORE-SCAN", 2), repeat("not-gated", 2)},
 	// Issue 14.3: commands hidden in substitutions, eval, here-documents,
 	// xargs and functions; scanners named through variables.
 	"shell-hidden":         {repeat("WF-SIGN-BEFORE-SCAN", 6), repeat("not-gated", 6)},

@@ -194,14 +194,14 @@ func (a *Interpreter) command(w *jobWalk, s *graph.Step, sc graph.Scope, sh *she
 			rest = rest[1:]
 		}
 		if len(rest) > 0 && !stdin {
-			a.followScript(w, s, sc, res(rest[0]), resAll(rest[1:], res), line, here, depth, mk)
+			a.followScript(w, s, sc, res(rest[0]), resAll(rest[1:], res), cmdEnv, line, here, depth, mk)
 			return
 		}
 		a.stdinScript(w, s, sh, ci, sub, mk)
 		return
 	case "source", ".":
 		if len(args) > 0 {
-			a.followScript(w, s, sc, res(args[0]), resAll(args[1:], res), line, here, depth, mk)
+			a.followScript(w, s, sc, res(args[0]), resAll(args[1:], res), cmdEnv, line, here, depth, mk)
 		}
 		return
 	case "make", "gmake", "task", "go-task", "just", "npm", "yarn", "pnpm", "bun":
@@ -235,7 +235,7 @@ func (a *Interpreter) command(w *jobWalk, s *graph.Step, sc graph.Scope, sh *she
 	}
 	// A script in the repository: ./scripts/release.sh, scripts/sign.sh.
 	if isScriptPath(name) {
-		a.followScript(w, s, sc, res(rws[firstWordIndex(rws, name)]), resAll(args, res), line, here, depth, mk)
+		a.followScript(w, s, sc, res(rws[firstWordIndex(rws, name)]), resAll(args, res), cmdEnv, line, here, depth, mk)
 	}
 }
 

@@ -24,8 +24,9 @@ import (
 // signing.
 
 // followScript parses a script in the repository that a step runs; argv
-// become its positional parameters.
-func (a *Interpreter) followScript(w *jobWalk, s *graph.Step, sc graph.Scope, p string, argv []string, line int, chain []shPos, depth int, mk func(Kind, string) *Event) {
+// become its positional parameters, and env (the command's own prefix,
+// `CONTROLLER_GEN=… ./hack/gen.sh`) its environment beside the job's.
+func (a *Interpreter) followScript(w *jobWalk, s *graph.Step, sc graph.Scope, p string, argv []string, env map[string]string, line int, chain []shPos, depth int, mk func(Kind, string) *Event) {
 	why := ""
 	rel := path.Clean(path.Join(workDir(s), p))
 	switch {
@@ -62,7 +63,10 @@ func (a *Interpreter) followScript(w *jobWalk, s *graph.Step, sc graph.Scope, p 
 		a.mayBeSigning(w, s, mk, p, "the script "+rel+", which does not parse as a shell script ("+l.sc.Err.Error()+")")
 	}
 	inner := sc
-	inner.Local = map[string]string{}
+	inner.Local = maps.Clone(env)
+	if inner.Local == nil {
+		inner.Local = map[string]string{}
+	}
 	for i, v := range argv {
 		inner.Local[fmt.Sprint(i+1)] = v
 	}
