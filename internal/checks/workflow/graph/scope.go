@@ -18,6 +18,10 @@ type Scope struct {
 	Step  *Step
 	Dyn   model.Env         // GITHUB_ENV written by earlier steps of the job
 	Local map[string]string // shell variables assigned earlier in the script
+	// Dir is the shell's working directory, relative to the repository
+	// root, where it differs from the step's (a recipe make runs after
+	// `-C e2e`, a task in its Taskfile's directory); empty is the step's.
+	Dir string
 }
 
 // Resolve replaces each ${{ … }} in s with what it stands for as far as

@@ -28,7 +28,7 @@ import (
 // `CONTROLLER_GEN=… ./hack/gen.sh`) its environment beside the job's.
 func (a *Interpreter) followScript(w *jobWalk, s *graph.Step, sc graph.Scope, p string, argv []string, env map[string]string, line int, chain []shPos, depth int, mk func(Kind, string) *Event) {
 	why := ""
-	rel := path.Clean(path.Join(workDir(s), p))
+	rel := path.Clean(path.Join(cwd(s, sc), p))
 	switch {
 	case depth >= maxScriptDepth:
 		why = fmt.Sprintf("scripts nest deeper than %d", maxScriptDepth)
@@ -260,7 +260,7 @@ type toolCall struct {
 // buildTool follows make, task, just and npm/yarn/pnpm run into the
 // repository's build files and classifies the lines the target runs.
 func (a *Interpreter) buildTool(w *jobWalk, s *graph.Step, sc graph.Scope, name string, args []string, res func(string) string, x toolCall) {
-	dir := workDir(s)
+	dir := cwd(s, sc)
 	var (
 		lines  []buildtool.Line
 		found  bool
@@ -270,9 +270,9 @@ func (a *Interpreter) buildTool(w *jobWalk, s *graph.Step, sc graph.Scope, name 
 	)
 	switch name {
 	case "make", "gmake":
-		lines, found, target, ignore, err = a.makeLines(dir, args, res)
+		lines, found, target, ignore, err = a.makeLines(&dir, args, res)
 	case "task", "go-task":
-		lines, found, target, err = a.taskLines(dir, args, res)
+		lines, found, target, err = a.taskLines(&dir, args, res)
 	case "just":
 		lines, found, target, err = a.justLines(dir, args, res)
 	default:
@@ -299,6 +299,9 @@ func (a *Interpreter) buildTool(w *jobWalk, s *graph.Step, sc graph.Scope, name 
 		a.mayBeSigning(w, s, x.mk, what, what+", nested deeper than "+fmt.Sprint(maxScriptDepth))
 		return
 	}
+	// The lines run where the tool runs them (make -C DIR, task --dir).
+	lineScope := sc
+	lineScope.Dir = dir
 	for _, l := range lines {
 		// Each line is its own shell (sh -c LINE); the tool stops on a
 		// failing line unless told to ignore it.
@@ -311,7 +314,7 @@ func (a *Interpreter) buildTool(w *jobWalk, s *graph.Step, sc graph.Scope, name 
 			chain = append(chain, shPos{why: fmt.Sprintf("%s ignores the failure of %s:%d (- prefix, -i/-k or ignore_error)", name, l.File, l.Line)})
 		}
 		for k := range sub.Cmds {
-			a.command(w, s, sc, &sub, k, x.line, fmt.Sprintf("%s:%d", l.File, l.Line), chain, x.depth+1)
+			a.command(w, s, lineScope, &sub, k, x.line, fmt.Sprintf("%s:%d", l.File, l.Line), chain, x.depth+1)
 		}
 	}
 }
@@ -346,7 +349,9 @@ func runScriptName(tool string, args []string) (string, bool) {
 }
 
 // makeLines reads `make [-C dir] [-f file] [VAR=x] [targets]`.
-func (a *Interpreter) makeLines(dir string, args []string, res func(string) string) ([]buildtool.Line, bool, string, bool, error) {
+func (a *Interpreter) makeLines(dirp *string, args []string, res func(string) string) ([]buildtool.Line, bool, string, bool, error) {
+	dir := *dirp
+	defer func() { *dirp = dir }()
 	file := ""
 	var targets []string
 	vars := map[string]string{}
@@ -423,7 +428,9 @@ func (a *Interpreter) makeLines(dir string, args []string, res func(string) stri
 	return out, true, strings.Join(targets, " "), ignore, nil
 }
 
-func (a *Interpreter) taskLines(dir string, args []string, res func(string) string) ([]buildtool.Line, bool, string, error) {
+func (a *Interpreter) taskLines(dirp *string, args []string, res func(string) string) ([]buildtool.Line, bool, string, error) {
+	dir := *dirp
+	defer func() { *dirp = dir }()
 	var targets []string
 	file := ""
 	for i := 0; i < len(args); i++ {

@@ -343,6 +343,15 @@ func (a *Interpreter) goreleaser(w *jobWalk, s *graph.Step, line int, args []str
 }
 
 // workDir is the step's working directory relative to the repository.
+// cwd is where a command of the step runs: the scope's directory when a
+// build tool or script moved it, else the step's working-directory.
+func cwd(s *graph.Step, sc graph.Scope) string {
+	if sc.Dir != "" {
+		return sc.Dir
+	}
+	return workDir(s)
+}
+
 func workDir(s *graph.Step) string {
 	d := s.Def.WorkDir
 	if d == "" && s.Job != nil {
