@@ -102,6 +102,11 @@ var wantRules = map[string]struct {
 	// the ref; one not in the cache and handed secrets fails closed.
 	"remote-reusable-cache":       {[]string{"WF-SIGN-BEFORE-SCAN", "WF-SIGN-BEFORE-SCAN", "WF-SIGNING-NOT-VISIBLE", "WF-UNRESOLVED-REUSABLE"}, repeat("not-gated", 2)},
 	"remote-reusable-cache-gated": {nil, []string{"gated"}},
+	// Issue 26 attack cases (/work/notes/wf-attacks) and their passing
+	// counterparts.
+	// 10: grype run through anchore/scan-action/download-grype's cmd output.
+	"pass-grype-fail-on":     {nil, []string{"gated"}},
+	"grype-cmd-not-blocking": {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},
 }
 
 func dirExists(p string) bool {
