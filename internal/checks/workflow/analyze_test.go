@@ -104,6 +104,10 @@ var wantRules = map[string]struct {
 	"remote-reusable-cache-gated": {nil, []string{"gated"}},
 	// Issue 26 attack cases (/work/notes/wf-attacks) and their passing
 	// counterparts.
+	// 4: a remote reusable workflow handed a signing key under another
+	// name is judged by the secret passed, not the name it is passed as.
+	"remote-secret-renamed":  {[]string{"WF-SIGN-BEFORE-SCAN", "WF-UNRESOLVED-REUSABLE"}, []string{"not-gated"}},
+	"remote-secret-harmless": {[]string{"WF-UNRESOLVED-REUSABLE"}, nil},
 	// 10: grype run through anchore/scan-action/download-grype's cmd output.
 	"pass-grype-fail-on":     {nil, []string{"gated"}},
 	"grype-cmd-not-blocking": {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},
