@@ -104,6 +104,10 @@ var wantRules = map[string]struct {
 	"remote-reusable-cache-gated": {nil, []string{"gated"}},
 	// Issue 26 attack cases (/work/notes/wf-attacks) and their passing
 	// counterparts.
+	// 8-9: if: success() || failure() is !cancelled(): it runs after a
+	// failed scan; status functions are evaluated, not matched.
+	"sign-if-success-or-failure": {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},
+	"sign-if-status-gated":       {nil, repeat("gated", 3)},
 	// 4: a remote reusable workflow handed a signing key under another
 	// name is judged by the secret passed, not the name it is passed as.
 	"remote-secret-renamed":  {[]string{"WF-SIGN-BEFORE-SCAN", "WF-UNRESOLVED-REUSABLE"}, []string{"not-gated"}},

@@ -22,6 +22,20 @@ func TestRunsAfterFailure(t *testing.T) {
 		{"always() && needs.build.result == 'success'", []string{"needs.scan.result"}, true},
 		{"${{ always() && !contains(needs.*.result, 'failure') }}", nil, false},
 		{"always() && steps.trivy.outcome == 'success'", []string{"steps.trivy.outcome"}, false},
+		// Evaluated, not matched: success() || failure() is !cancelled().
+		{"${{ success() || failure() }}", nil, true},
+		{"(success() || failure()) && steps.scan.outcome == 'success'", []string{"steps.scan.outcome"}, false},
+		{"failure() || success()", nil, true},
+		{"!cancelled() && !failure()", nil, false},
+		{"!failure() || always()", nil, true},
+		{"!(failure() || cancelled())", nil, false},
+		{"success() && startsWith(github.ref, 'refs/tags/') || failure() && false", nil, false},
+		{"success() || github.event_name == 'workflow_dispatch'", nil, true},
+		{"always() && steps.scan.outcome != 'success'", []string{"steps.scan.outcome"}, true},
+		{"always() && needs.scan.result != 'failure'", []string{"needs.scan.result"}, true},
+		{"always() && !contains(needs.*.result, 'cancelled')", nil, true},
+		{"always() && (github.event_name == 'push'", nil, true}, // unreadable: fail closed
+		{"contains(github.ref, 'failure()')", nil, false},
 	}
 	for _, tt := range tests {
 		if got := model.RunsAfterFailure(tt.cond, tt.gates...); got != tt.want {
