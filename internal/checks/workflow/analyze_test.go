@@ -104,6 +104,11 @@ var wantRules = map[string]struct {
 	"remote-reusable-cache-gated": {nil, []string{"gated"}},
 	// Issue 26 attack cases (/work/notes/wf-attacks) and their passing
 	// counterparts.
+	// 6: a run: step writing the default .trivyignore before the scan
+	// computes the ignores at run time.
+	"trivyignore-printf-star":     {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},
+	"trivyignore-echo-append":     {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},
+	"trivyignore-committed-gated": {nil, []string{"gated"}},
 	// 8-9: if: success() || failure() is !cancelled(): it runs after a
 	// failed scan; status functions are evaluated, not matched.
 	"sign-if-success-or-failure": {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},

@@ -98,6 +98,7 @@ func (a *Interpreter) command(w *jobWalk, s *graph.Step, sc graph.Scope, sh *she
 	c := &sh.Cmds[ci]
 	res := func(x string) string { return strings.TrimSpace(sc.ResolveShell(x)) }
 	cmdEnv, handled := a.shellState(w, sc, c, res)
+	w.noteFileWrites(s, c, res, line, script)
 	if handled {
 		return
 	}
@@ -558,7 +559,10 @@ func (a *Interpreter) trivyCmd(w *jobWalk, s *graph.Step, sc graph.Scope, args [
 		v, ok := flags[f]
 		return res(v), ok
 	}
-	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(workDir(s), trivyIgnoreInputs(flagVal, envOf, cfg, nil))...)
+	if r := w.configWritten(res(cfgPath), def); r != "" {
+		e.ToolReasons = append(e.ToolReasons, r)
+	}
+	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(w, workDir(s), trivyIgnoreInputs(flagVal, envOf, cfg, nil))...)
 	sev, hasSev := flagOf(flags, "-s", "--severity")
 	sevSrc := "--severity"
 	if hasSev {
@@ -631,7 +635,10 @@ func (a *Interpreter) grypeCmd(w *jobWalk, s *graph.Step, sc graph.Scope, args [
 		e.ToolBlocking = true
 		e.Severities, e.SevGap = grypeThreshold(failOn, src)
 	}
-	e.ToolReasons = append(e.ToolReasons, a.grypeIgnores(s, cfgPath, cfg, flags["--vex"], res)...)
+	if r := w.configWritten(res(cfgPath), path.Join(workDir(s), ".grype.yaml")); r != "" {
+		e.ToolReasons = append(e.ToolReasons, r)
+	}
+	e.ToolReasons = append(e.ToolReasons, a.grypeIgnores(w, s, cfgPath, cfg, flags["--vex"], res)...)
 	if p, ok := flags["--platform"]; ok {
 		e.ScanPlatforms = a.platformValues(w.Job, res(p))
 	}

@@ -126,6 +126,9 @@ type jobWalk struct {
 	metas map[string]*graph.Step
 	// events are the job's events so far.
 	events []*Event
+	// files are the files the job's commands wrote so far (relative to
+	// the repository), each with where: see writes.go.
+	files map[string]string
 }
 
 // Walk walks every job of a graph and returns the events of its steps.
