@@ -104,6 +104,11 @@ var wantRules = map[string]struct {
 	"remote-reusable-cache-gated": {nil, []string{"gated"}},
 	// Issue 26 attack cases (/work/notes/wf-attacks) and their passing
 	// counterparts.
+	// 5: a scan of a tag that does not resolve (a dispatch input, vars.*)
+	// and that no build pushed is not a scan of the digest signed.
+	"mutable-tag-dispatch-input": {[]string{"WF-SCAN-REF-MISMATCH"}, []string{"not-gated"}},
+	"mutable-tag-env-var":        {[]string{"WF-SCAN-REF-MISMATCH"}, []string{"not-gated"}},
+	"mutable-tag-input-gated":    {[]string{"WF-PUSH-BEFORE-SCAN"}, repeat("gated", 2)},
 	// 6: a run: step writing the default .trivyignore before the scan
 	// computes the ignores at run time.
 	"trivyignore-printf-star":     {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},
