@@ -104,6 +104,9 @@ var wantRules = map[string]struct {
 	"remote-reusable-cache-gated": {nil, []string{"gated"}},
 	// Issue 26 attack cases (/work/notes/wf-attacks) and their passing
 	// counterparts.
+	// 2: a signer downloaded in the job and run under another name.
+	"renamed-cosign-binary": {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
+	"renamed-binary-gated":  {nil, []string{"gated"}},
 	// 5: a scan of a tag that does not resolve (a dispatch input, vars.*)
 	// and that no build pushed is not a scan of the digest signed.
 	"mutable-tag-dispatch-input": {[]string{"WF-SCAN-REF-MISMATCH"}, []string{"not-gated"}},

@@ -99,6 +99,7 @@ func (a *Interpreter) command(w *jobWalk, s *graph.Step, sc graph.Scope, sh *she
 	res := func(x string) string { return strings.TrimSpace(sc.ResolveShell(x)) }
 	cmdEnv, handled := a.shellState(w, sc, c, res)
 	w.noteFileWrites(s, c, res, line, script)
+	w.noteAliases(c, res)
 	if handled {
 		return
 	}
@@ -120,21 +121,7 @@ func (a *Interpreter) command(w *jobWalk, s *graph.Step, sc graph.Scope, sh *she
 	name, rargs, xr := effective(rws, cmdEnv)
 	args := slices.Clone(ws[len(ws)-len(rargs):])
 	if xr.used {
-		// xargs: the input is what the pipeline's previous command prints.
-		input := ""
-		if c.Pipe > 0 && ci > 0 {
-			prev := sh.Cmds[ci-1].Words
-			if len(prev) > 1 && (prev[0] == "echo" || prev[0] == "printf") {
-				input = strings.Join(prev[1:], " ")
-			}
-		}
-		if xr.repl != "" {
-			for i := range args {
-				args[i] = strings.ReplaceAll(args[i], xr.repl, input)
-			}
-		} else if input != "" {
-			args = append(args, input)
-		}
+		args = xargsArgs(sh, ci, xr, args)
 	}
 	here := append(slices.Clone(chain), shPos{sh: sh, ci: ci})
 	mk := func(kind Kind, tool string) *Event {
@@ -211,6 +198,15 @@ func (a *Interpreter) command(w *jobWalk, s *graph.Step, sc graph.Scope, sh *she
 	case "cosign", "notation":
 		signCmd(w, name, args, mk, res)
 		return
+	}
+	if tool := w.signerAlias(name); tool != "" {
+		// cosign fetched or copied under another name (sigtool), or its
+		// release binary run as is (./cosign-linux-amd64).
+		as := func(kind Kind, t string) *Event { return mk(kind, t+" (run as "+name+")") }
+		signCmd(w, tool, args, as, res)
+		return
+	}
+	switch name {
 	case "trivy":
 		a.trivyCmd(w, s, sc, args, mk, envOf, res)
 		return
@@ -238,6 +234,27 @@ func (a *Interpreter) command(w *jobWalk, s *graph.Step, sc graph.Scope, sh *she
 	if isScriptPath(name) {
 		a.followScript(w, s, sc, res(rws[firstWordIndex(rws, name)]), resAll(args, res), line, here, depth, mk)
 	}
+}
+
+// xargsArgs fills in the arguments xargs gives its command: what the
+// pipeline's previous command prints (echo, printf), at the replacement
+// string or at the end.
+func xargsArgs(sh *shell.Script, ci int, xr xargsInfo, args []string) []string {
+	input := ""
+	if sh.Cmds[ci].Pipe > 0 && ci > 0 {
+		prev := sh.Cmds[ci-1].Words
+		if len(prev) > 1 && (prev[0] == "echo" || prev[0] == "printf") {
+			input = strings.Join(prev[1:], " ")
+		}
+	}
+	if xr.repl != "" {
+		for i := range args {
+			args[i] = strings.ReplaceAll(args[i], xr.repl, input)
+		}
+	} else if input != "" {
+		args = append(args, input)
+	}
+	return args
 }
 
 // firstWordIndex finds the word that effective() took as the command.

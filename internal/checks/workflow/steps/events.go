@@ -129,6 +129,8 @@ type jobWalk struct {
 	// files are the files the job's commands wrote so far (relative to
 	// the repository), each with where: see writes.go.
 	files map[string]string
+	// aliases are the names the job installed a signer under (fetched.go).
+	aliases map[string]string
 }
 
 // Walk walks every job of a graph and returns the events of its steps.

@@ -57,3 +57,53 @@ func TestWrittenBefore(t *testing.T) {
 		t.Errorf("nil walk: %q", got)
 	}
 }
+
+func TestSignerAliases(t *testing.T) {
+	id := func(s string) string { return s }
+	for _, tc := range []struct {
+		script string
+		name   string // the command run afterwards
+		want   string
+	}{
+		{"curl -fsSLo /usr/local/bin/sigtool https://github.com/sigstore/cosign/releases/download/v2.4.1/cosign-linux-amd64", "sigtool", "cosign"},
+		{"wget -q -O st https://github.com/notaryproject/notation/releases/download/v1.2.0/notation.exe", "st", "notation"},
+		{"curl -sSL -o x https://github.com/sigstore/cosign/releases/download/v2.4.1/cosign_2.4.1_amd64.deb", "x", ""},
+		{"curl -sSL -o inst.sh https://raw.githubusercontent.com/sigstore/cosign/main/install.sh", "inst.sh", ""},
+		{"curl -o /usr/local/bin/t https://github.com/aquasecurity/trivy/releases/download/v0.50.0/trivy", "t", ""},
+		{"mv cosign-linux-amd64 /usr/local/bin/sigtool", "sigtool", "cosign"},
+		{"install -m 0755 cosign /usr/local/bin/st", "st", "cosign"},
+		{"cp cosign /usr/local/bin/", "cosign", "cosign"},
+		{"gh release download -R sigstore/cosign -p 'cosign-linux-amd64' -O /usr/local/bin/st", "st", "cosign"},
+		{"mv trivy /usr/local/bin/sigtool", "sigtool", ""},
+		{"true", "cosign-linux-amd64", "cosign"},
+		{"true", "cosign-installer", ""},
+		{"true", "notationx", ""},
+	} {
+		w := &jobWalk{}
+		sh := shell.Parse(tc.script, true, false)
+		for i := range sh.Cmds {
+			w.noteAliases(&sh.Cmds[i], id)
+		}
+		if got := w.signerAlias(tc.name); got != tc.want {
+			t.Errorf("%q then %s: signer %q, want %q", tc.script, tc.name, got, tc.want)
+		}
+	}
+}
+
+// FuzzFileWrites runs the readers of what a command writes and installs
+// over arbitrary scripts: they must not panic.
+func FuzzFileWrites(f *testing.F) {
+	for _, s := range []string{"printf '*' > .trivyignore", "curl -fsSLo a https://x/cosign-linux-amd64; mv a b", "cp -t", "sed -i", "gh release download -R", "tee"} {
+		f.Add(s)
+	}
+	id := func(s string) string { return s }
+	f.Fuzz(func(t *testing.T, script string) {
+		w := &jobWalk{}
+		sh := shell.Parse(script, true, false)
+		for i := range sh.Cmds {
+			_ = fileWrites(&sh.Cmds[i], id)
+			w.noteAliases(&sh.Cmds[i], id)
+		}
+		_ = w.writtenBefore(".trivyignore")
+	})
+}
