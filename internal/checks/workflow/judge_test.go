@@ -62,3 +62,23 @@ func TestSkippable(t *testing.T) {
 		}
 	}
 }
+
+func TestChosenOutside(t *testing.T) {
+	for _, tc := range []struct {
+		tag  string
+		want bool
+	}{
+		{"${{ inputs.scan-tag }}", true},
+		{"${{ vars.scan_tag || 'latest' }}", true},
+		{"v-${{ github.event.inputs.version }}", true},
+		{"latest", false},
+		{"${{ format('sha-{0}', github.sha) }}", false},
+		{"${{ env.docker_metadata_output_version }}", false},
+		{"${{ inputs.tag }}-$(date +%s)", false},
+		{"$TAG", false},
+	} {
+		if got := chosenOutside(tc.tag); got != tc.want {
+			t.Errorf("chosenOutside(%q) = %v, want %v", tc.tag, got, tc.want)
+		}
+	}
+}

@@ -132,7 +132,7 @@ func (a *analysis) compareRefsAsWritten(g *steps.Events, scan, sign *steps.Event
 // whatever was pushed last, not the digest signed.
 func (a *analysis) mutableTagScan(g *steps.Events, scan, sign *steps.Event, sr, gr imageref.Ref, so, gorig *steps.Event, compared string) (refCmp, bool) {
 	if so != nil || gorig == nil || gorig.DigestOf == "" || !strings.Contains(gr.Digest, gorig.DigestOf) ||
-		scan.TKind != "image" || sr.Digest != "" || !known(sr.Repo) || shellOpaque(sr.Tag) || sr.Repo != gr.Repo {
+		scan.TKind != "image" || sr.Digest != "" || !known(sr.Repo) || model.Opaque(sr.Tag) && !chosenOutside(sr.Tag) || sr.Repo != gr.Repo {
 		return refCmp{}, false
 	}
 	tag := sr.Tag
@@ -165,16 +165,27 @@ func (a *analysis) mutableTagScan(g *steps.Events, scan, sign *steps.Event, sr, 
 			quote(sr.Repo+":"+tag), ref(g, gorig).Location())}, true
 }
 
-// shellOpaque reports whether a tag holds a shell expansion or command
-// substitution ($TAG, $(cat VERSION)) that could not be followed: it may
-// be anything, this run's own tag included. An unresolved ${{ }} value
-// (inputs., vars., env.) is not: it is chosen outside the run.
-func shellOpaque(tag string) bool {
+// chosenOutside reports whether an unresolved tag is a value chosen
+// outside the run — every expression in it reads inputs., vars. or
+// secrets. (${{ inputs.scan-tag }}, ${{ vars.SCAN_TAG || 'latest' }}) —
+// and it holds no shell expansion ($TAG, $(cat VERSION)), computed
+// expression (format(), fromJSON()) or env. value no step is seen to set
+// (an action may export it), any of which may be this run's own tag.
+func chosenOutside(tag string) bool {
 	spans := model.ExprSpans(tag)
+	rest := tag
 	for i := len(spans) - 1; i >= 0; i-- {
-		tag = tag[:spans[i].Start] + tag[spans[i].End:]
+		e := model.NormExpr(tag[spans[i].Start+3 : spans[i].End-2])
+		ok := false
+		for _, p := range []string{"inputs.", "vars.", "secrets.", "github.event.inputs."} {
+			ok = ok || strings.HasPrefix(e, p)
+		}
+		if !ok {
+			return false
+		}
+		rest = rest[:spans[i].Start] + rest[spans[i].End:]
 	}
-	return strings.ContainsAny(tag, "$`")
+	return len(spans) > 0 && !strings.ContainsAny(rest, "$`")
 }
 
 // mayBeTag reports whether a pushed tag that is not literal could be a
