@@ -108,6 +108,32 @@ var wantRules = map[string]struct {
 	// the ref; one not in the cache and handed secrets fails closed.
 	"remote-reusable-cache":       {[]string{"WF-SIGN-BEFORE-SCAN", "WF-SIGN-BEFORE-SCAN", "WF-SIGNING-NOT-VISIBLE", "WF-UNRESOLVED-REUSABLE"}, repeat("not-gated", 2)},
 	"remote-reusable-cache-gated": {nil, []string{"gated"}},
+	// Issue 26 attack cases (/work/notes/wf-attacks) and their passing
+	// counterparts.
+	// 2: a signer downloaded in the job and run under another name.
+	"renamed-cosign-binary": {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
+	"renamed-binary-gated":  {nil, []string{"gated"}},
+	// 5: a scan of a tag that does not resolve (a dispatch input, vars.*)
+	// and that no build pushed is not a scan of the digest signed.
+	"mutable-tag-dispatch-input": {[]string{"WF-SCAN-REF-MISMATCH"}, []string{"not-gated"}},
+	"mutable-tag-env-var":        {[]string{"WF-SCAN-REF-MISMATCH"}, []string{"not-gated"}},
+	"mutable-tag-input-gated":    {[]string{"WF-PUSH-BEFORE-SCAN"}, repeat("gated", 2)},
+	// 6: a run: step writing the default .trivyignore before the scan
+	// computes the ignores at run time.
+	"trivyignore-printf-star":     {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},
+	"trivyignore-echo-append":     {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},
+	"trivyignore-committed-gated": {nil, []string{"gated"}},
+	// 8-9: if: success() || failure() is !cancelled(): it runs after a
+	// failed scan; status functions are evaluated, not matched.
+	"sign-if-success-or-failure": {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},
+	"sign-if-status-gated":       {nil, repeat("gated", 3)},
+	// 4: a remote reusable workflow handed a signing key under another
+	// name is judged by the secret passed, not the name it is passed as.
+	"remote-secret-renamed":  {[]string{"WF-SIGN-BEFORE-SCAN", "WF-UNRESOLVED-REUSABLE"}, []string{"not-gated"}},
+	"remote-secret-harmless": {[]string{"WF-UNRESOLVED-REUSABLE"}, nil},
+	// 10: grype run through anchore/scan-action/download-grype's cmd output.
+	"pass-grype-fail-on":     {nil, []string{"gated"}},
+	"grype-cmd-not-blocking": {[]string{"WF-SCAN-NOT-BLOCKING"}, []string{"not-gated"}},
 }
 
 func dirExists(p string) bool {

@@ -22,6 +22,20 @@ func TestRunsAfterFailure(t *testing.T) {
 		{"always() && needs.build.result == 'success'", []string{"needs.scan.result"}, true},
 		{"${{ always() && !contains(needs.*.result, 'failure') }}", nil, false},
 		{"always() && steps.trivy.outcome == 'success'", []string{"steps.trivy.outcome"}, false},
+		// Evaluated, not matched: success() || failure() is !cancelled().
+		{"${{ success() || failure() }}", nil, true},
+		{"(success() || failure()) && steps.scan.outcome == 'success'", []string{"steps.scan.outcome"}, false},
+		{"failure() || success()", nil, true},
+		{"!cancelled() && !failure()", nil, false},
+		{"!failure() || always()", nil, true},
+		{"!(failure() || cancelled())", nil, false},
+		{"success() && startsWith(github.ref, 'refs/tags/') || failure() && false", nil, false},
+		{"success() || github.event_name == 'workflow_dispatch'", nil, true},
+		{"always() && steps.scan.outcome != 'success'", []string{"steps.scan.outcome"}, true},
+		{"always() && needs.scan.result != 'failure'", []string{"needs.scan.result"}, true},
+		{"always() && !contains(needs.*.result, 'cancelled')", nil, true},
+		{"always() && (github.event_name == 'push'", nil, true}, // unreadable: fail closed
+		{"contains(github.ref, 'failure()')", nil, false},
 	}
 	for _, tt := range tests {
 		if got := model.RunsAfterFailure(tt.cond, tt.gates...); got != tt.want {
@@ -45,6 +59,26 @@ func TestSkippable(t *testing.T) {
 	for _, tt := range tests {
 		if got := skippable(tt.scan, tt.sign); got != tt.want {
 			t.Errorf("skippable(%v, %v) = %q, want %q", tt.scan, tt.sign, got, tt.want)
+		}
+	}
+}
+
+func TestChosenOutside(t *testing.T) {
+	for _, tc := range []struct {
+		tag  string
+		want bool
+	}{
+		{"${{ inputs.scan-tag }}", true},
+		{"${{ vars.scan_tag || 'latest' }}", true},
+		{"v-${{ github.event.inputs.version }}", true},
+		{"latest", false},
+		{"${{ format('sha-{0}', github.sha) }}", false},
+		{"${{ env.docker_metadata_output_version }}", false},
+		{"${{ inputs.tag }}-$(date +%s)", false},
+		{"$TAG", false},
+	} {
+		if got := chosenOutside(tc.tag); got != tc.want {
+			t.Errorf("chosenOutside(%q) = %v, want %v", tc.tag, got, tc.want)
 		}
 	}
 }

@@ -132,7 +132,7 @@ func (a *analysis) compareRefsAsWritten(g *steps.Events, scan, sign *steps.Event
 // whatever was pushed last, not the digest signed.
 func (a *analysis) mutableTagScan(g *steps.Events, scan, sign *steps.Event, sr, gr imageref.Ref, so, gorig *steps.Event, compared string) (refCmp, bool) {
 	if so != nil || gorig == nil || gorig.DigestOf == "" || !strings.Contains(gr.Digest, gorig.DigestOf) ||
-		scan.TKind != "image" || sr.Digest != "" || !known(sr.Repo) || model.Opaque(sr.Tag) || sr.Repo != gr.Repo {
+		scan.TKind != "image" || sr.Digest != "" || !known(sr.Repo) || model.Opaque(sr.Tag) && !chosenOutside(sr.Tag) || sr.Repo != gr.Repo {
 		return refCmp{}, false
 	}
 	tag := sr.Tag
@@ -153,9 +153,39 @@ func (a *analysis) mutableTagScan(g *steps.Events, scan, sign *steps.Event, sr, 
 			}
 		}
 	}
+	if model.Opaque(tag) {
+		// ${{ inputs.scan-tag }}, ${{ vars.SCAN_TAG || 'latest' }}: chosen
+		// outside the run, and not a tag the run's build pushed.
+		return refCmp{Mismatch: true, Compared: compared,
+			Why: fmt.Sprintf("it scans the tag %s, a value chosen outside this run (an input, vars or env value, such as latest) that no build before the scan pushed, so it names whatever was pushed under it last, while the digest signed is the one built at %s",
+				quote(sr.Repo+":"+tag), ref(g, gorig).Location())}, true
+	}
 	return refCmp{Mismatch: true, Compared: compared,
 		Why: fmt.Sprintf("it scans the mutable tag %s, which no build before the scan produced, so it names whatever was pushed last (an earlier release), while the digest signed is the one built at %s",
 			quote(sr.Repo+":"+tag), ref(g, gorig).Location())}, true
+}
+
+// chosenOutside reports whether an unresolved tag is a value chosen
+// outside the run — every expression in it reads inputs., vars. or
+// secrets. (${{ inputs.scan-tag }}, ${{ vars.SCAN_TAG || 'latest' }}) —
+// and it holds no shell expansion ($TAG, $(cat VERSION)), computed
+// expression (format(), fromJSON()) or env. value no step is seen to set
+// (an action may export it), any of which may be this run's own tag.
+func chosenOutside(tag string) bool {
+	spans := model.ExprSpans(tag)
+	rest := tag
+	for i := len(spans) - 1; i >= 0; i-- {
+		e := model.NormExpr(tag[spans[i].Start+3 : spans[i].End-2])
+		ok := false
+		for _, p := range []string{"inputs.", "vars.", "secrets.", "github.event.inputs."} {
+			ok = ok || strings.HasPrefix(e, p)
+		}
+		if !ok {
+			return false
+		}
+		rest = rest[:spans[i].Start] + rest[spans[i].End:]
+	}
+	return len(spans) > 0 && !strings.ContainsAny(rest, "$`")
 }
 
 // mayBeTag reports whether a pushed tag that is not literal could be a

@@ -111,46 +111,25 @@ func SplitAnd(c string) []string {
 	return out
 }
 
-var (
-	statusFnRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b(always|failure|cancelled)\(\)`) })
-	// Conditions that re-require success of what came before.
-	successRE = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`(needs\.[a-z0-9_-]+\.result|steps\.[a-z0-9_-]+\.(?:outcome|conclusion))\s*==\s*'success'`)
-	})
-	notFailureRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`!\s*failure\(\)`) })
-	allNeedsRE   = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`!\s*contains\(\s*needs\.\*\.result\s*,\s*'(failure|cancelled)'\s*\)|\bsuccess\(\)`)
-	})
-)
+var statusFnRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b(always|failure|cancelled)\(\)`) })
 
 // RunsAfterFailure reports whether a condition lets its step or job run
-// after an earlier failure: it calls always(), failure() or cancelled()
-// (GitHub then drops the implicit success()), and does not re-require the
-// success of what failed — success(), !contains(needs.*.result,
-// 'failure'), or needs.X.result / steps.X.outcome == 'success' for one of
-// gates ("needs.scan.result", "steps.trivy.outcome").
+// after an earlier failure. A condition that calls none of GitHub's status
+// functions gets an implicit success() and does not; otherwise it is
+// evaluated with success() false, failure() and always() true, cancelled()
+// false, and each of gates ("needs.scan.result", "steps.trivy.outcome")
+// not 'success', everything else unknown: it runs after a failure unless
+// it is then false — so success() || failure() runs, and always() &&
+// steps.trivy.outcome == 'success' or !failure() && !cancelled() do not.
+// A condition that cannot be read, with a status function, is taken to
+// run (fail closed).
 func RunsAfterFailure(cond string, gates ...string) bool {
 	c := CondText(cond)
-	if !statusFnRE().MatchString(c) {
+	if !callsStatus(c) {
 		return false
 	}
-	if allNeedsRE().MatchString(c) {
-		return false
-	}
-	if notFailureRE().MatchString(c) && !strings.Contains(c, "||") {
-		// !failure() && !cancelled(): runs only when nothing failed.
-		return false
-	}
-	for _, m := range successRE().FindAllStringSubmatch(c, -1) {
-		ctx := strings.TrimSuffix(strings.TrimSuffix(m[1], ".conclusion"), ".outcome")
-		for _, g := range gates {
-			g = strings.TrimSuffix(strings.TrimSuffix(g, ".conclusion"), ".outcome")
-			if strings.EqualFold(ctx, g) || strings.EqualFold(strings.TrimSuffix(ctx, ".result"), strings.TrimSuffix(g, ".result")) {
-				return false
-			}
-		}
-	}
-	return true
+	v, ok := evalAfterFailure(c, gates)
+	return !ok || v != triFalse
 }
 
 // IsUnconditional reports whether a condition part never skips: success(),

@@ -68,11 +68,14 @@ type Job struct {
 	// Outputs by lower-case name.
 	Outputs map[string]string
 	// Uses and With are set for a reusable-workflow call; Secrets names
-	// the secrets it passes, InheritSecrets is secrets: inherit.
+	// the secrets it passes (as the callee names them) and SecretValues
+	// what each is given (${{ secrets.COSIGN_KEY }}), InheritSecrets is
+	// secrets: inherit.
 	Uses           string
 	UsesLine       int
 	With           map[string]string
 	Secrets        []string
+	SecretValues   map[string]string
 	InheritSecrets bool
 	Steps          []*Step
 }
@@ -334,8 +337,12 @@ func convJob(path string, lines []string, j *actionlint.Job) *Job {
 			}
 		}
 		d.InheritSecrets = j.WorkflowCall.InheritSecrets
-		for k := range j.WorkflowCall.Secrets {
+		d.SecretValues = map[string]string{}
+		for k, sec := range j.WorkflowCall.Secrets {
 			d.Secrets = append(d.Secrets, k)
+			if sec != nil {
+				d.SecretValues[k] = str(sec.Value)
+			}
 		}
 		slices.Sort(d.Secrets)
 	}

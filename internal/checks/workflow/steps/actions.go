@@ -12,6 +12,12 @@ import (
 // actionStep classifies a uses: step by the catalog.
 func (a *Interpreter) actionStep(w *jobWalk, s *graph.Step, sc graph.Scope) {
 	name := model.ActionName(s.Def.Uses)
+	for out, prog := range programOutputs[name] {
+		if s.Written == nil {
+			s.Written = map[string]string{}
+		}
+		s.Written[out] = prog
+	}
 	switch {
 	case knownActions[name] != nil:
 		knownActions[name](a, w, s, sc)

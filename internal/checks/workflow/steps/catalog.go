@@ -45,6 +45,13 @@ var wrapperActions = map[string][]string{
 	"jcatana/retry-action":     {"command"},
 }
 
+// programOutputs are actions that install a tool and name it in an
+// output, for a later run: step to call as ${{ steps.ID.outputs.NAME }}
+// (anchore's documented grype pattern): the output stands for the program.
+var programOutputs = map[string]map[string]string{
+	"anchore/scan-action/download-grype": {"cmd": "grype"},
+}
+
 // cosignInstaller is the name prefix of the action that installs cosign:
 // a hint that the job signs somewhere.
 const cosignInstaller = "sigstore/cosign-installer"

@@ -17,6 +17,9 @@ func TestCatalogNames(t *testing.T) {
 	for n := range wrapperActions {
 		names = append(names, n)
 	}
+	for n := range programOutputs {
+		names = append(names, n)
+	}
 	if len(names) == 0 {
 		t.Fatal("the catalog is empty")
 	}

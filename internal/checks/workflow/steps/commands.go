@@ -98,6 +98,8 @@ func (a *Interpreter) command(w *jobWalk, s *graph.Step, sc graph.Scope, sh *she
 	c := &sh.Cmds[ci]
 	res := func(x string) string { return strings.TrimSpace(sc.ResolveShell(x)) }
 	cmdEnv, handled := a.shellState(w, sc, c, res)
+	w.noteFileWrites(s, c, res, line, script)
+	w.noteAliases(c, res)
 	if handled {
 		return
 	}
@@ -119,21 +121,7 @@ func (a *Interpreter) command(w *jobWalk, s *graph.Step, sc graph.Scope, sh *she
 	name, rargs, xr := effective(rws, cmdEnv)
 	args := slices.Clone(ws[len(ws)-len(rargs):])
 	if xr.used {
-		// xargs: the input is what the pipeline's previous command prints.
-		input := ""
-		if c.Pipe > 0 && ci > 0 {
-			prev := sh.Cmds[ci-1].Words
-			if len(prev) > 1 && (prev[0] == "echo" || prev[0] == "printf") {
-				input = strings.Join(prev[1:], " ")
-			}
-		}
-		if xr.repl != "" {
-			for i := range args {
-				args[i] = strings.ReplaceAll(args[i], xr.repl, input)
-			}
-		} else if input != "" {
-			args = append(args, input)
-		}
+		args = xargsArgs(sh, ci, xr, args)
 	}
 	here := append(slices.Clone(chain), shPos{sh: sh, ci: ci})
 	mk := func(kind Kind, tool string) *Event {
@@ -210,6 +198,15 @@ func (a *Interpreter) command(w *jobWalk, s *graph.Step, sc graph.Scope, sh *she
 	case "cosign", "notation":
 		signCmd(w, name, args, mk, res)
 		return
+	}
+	if tool := w.signerAlias(name); tool != "" {
+		// cosign fetched or copied under another name (sigtool), or its
+		// release binary run as is (./cosign-linux-amd64).
+		as := func(kind Kind, t string) *Event { return mk(kind, t+" (run as "+name+")") }
+		signCmd(w, tool, args, as, res)
+		return
+	}
+	switch name {
 	case "trivy":
 		a.trivyCmd(w, s, sc, args, mk, envOf, res)
 		return
@@ -237,6 +234,27 @@ func (a *Interpreter) command(w *jobWalk, s *graph.Step, sc graph.Scope, sh *she
 	if isScriptPath(name) {
 		a.followScript(w, s, sc, res(rws[firstWordIndex(rws, name)]), resAll(args, res), cmdEnv, line, here, depth, mk)
 	}
+}
+
+// xargsArgs fills in the arguments xargs gives its command: what the
+// pipeline's previous command prints (echo, printf), at the replacement
+// string or at the end.
+func xargsArgs(sh *shell.Script, ci int, xr xargsInfo, args []string) []string {
+	input := ""
+	if sh.Cmds[ci].Pipe > 0 && ci > 0 {
+		prev := sh.Cmds[ci-1].Words
+		if len(prev) > 1 && (prev[0] == "echo" || prev[0] == "printf") {
+			input = strings.Join(prev[1:], " ")
+		}
+	}
+	if xr.repl != "" {
+		for i := range args {
+			args[i] = strings.ReplaceAll(args[i], xr.repl, input)
+		}
+	} else if input != "" {
+		args = append(args, input)
+	}
+	return args
 }
 
 // firstWordIndex finds the word that effective() took as the command.
@@ -558,7 +576,10 @@ func (a *Interpreter) trivyCmd(w *jobWalk, s *graph.Step, sc graph.Scope, args [
 		v, ok := flags[f]
 		return res(v), ok
 	}
-	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(workDir(s), trivyIgnoreInputs(flagVal, envOf, cfg, nil))...)
+	if r := w.configWritten(res(cfgPath), def); r != "" {
+		e.ToolReasons = append(e.ToolReasons, r)
+	}
+	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(w, workDir(s), trivyIgnoreInputs(flagVal, envOf, cfg, nil))...)
 	sev, hasSev := flagOf(flags, "-s", "--severity")
 	sevSrc := "--severity"
 	if hasSev {
@@ -631,7 +652,10 @@ func (a *Interpreter) grypeCmd(w *jobWalk, s *graph.Step, sc graph.Scope, args [
 		e.ToolBlocking = true
 		e.Severities, e.SevGap = grypeThreshold(failOn, src)
 	}
-	e.ToolReasons = append(e.ToolReasons, a.grypeIgnores(s, cfgPath, cfg, flags["--vex"], res)...)
+	if r := w.configWritten(res(cfgPath), path.Join(workDir(s), ".grype.yaml")); r != "" {
+		e.ToolReasons = append(e.ToolReasons, r)
+	}
+	e.ToolReasons = append(e.ToolReasons, a.grypeIgnores(w, s, cfgPath, cfg, flags["--vex"], res)...)
 	if p, ok := flags["--platform"]; ok {
 		e.ScanPlatforms = a.platformValues(w.Job, res(p))
 	}

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/checks/workflow/graph"
@@ -124,6 +126,11 @@ type jobWalk struct {
 	metas map[string]*graph.Step
 	// events are the job's events so far.
 	events []*Event
+	// files are the files the job's commands wrote so far (relative to
+	// the repository), each with where: see writes.go.
+	files map[string]string
+	// aliases are the names the job installed a signer under (fetched.go).
+	aliases map[string]string
 }
 
 // Walk walks every job of a graph and returns the events of its steps.
@@ -332,9 +339,29 @@ func remoteSigningCapability(j *graph.Job) string {
 		return "is given every secret (secrets: inherit), signing keys included"
 	}
 	for _, k := range j.Def.Secrets {
-		if lk := strings.ToLower(k); strings.Contains(lk, "cosign") || strings.Contains(lk, "sign") || strings.Contains(lk, "gpg") || strings.Contains(lk, "notation") {
+		if signingSecret(k) {
 			return "is given the secret " + k
+		}
+		// The callee's name need not say what it is: key: ${{
+		// secrets.COSIGN_PRIVATE_KEY }} hands over a signing key.
+		for _, m := range secretRefRE().FindAllStringSubmatch(j.Def.SecretValues[k], -1) {
+			if name := m[1] + m[2]; signingSecret(name) {
+				return fmt.Sprintf("is given the secret %s as %s", name, k)
+			}
 		}
 	}
 	return ""
+}
+
+// secretRefRE finds the secrets an expression reads (secrets.NAME,
+// secrets['NAME']).
+var secretRefRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\bsecrets\s*(?:\.\s*([a-z0-9_-]+)|\[\s*'([^']+)'\s*\])`)
+})
+
+// signingSecret reports whether a secret's name says it is for signing.
+func signingSecret(name string) bool {
+	lk := strings.ToLower(name)
+	return strings.Contains(lk, "cosign") || strings.Contains(lk, "sign") || strings.Contains(lk, "gpg") || strings.Contains(lk, "pgp") ||
+		strings.Contains(lk, "notation") || strings.Contains(lk, "sigstore")
 }

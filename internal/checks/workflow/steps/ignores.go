@@ -50,11 +50,11 @@ var probeIDs = []string{"CVE-2099-0001", "CVE-1999-99999"}
 
 // ignoreReasons judges every ignore input of a scan, relative to dir;
 // each returned reason makes the scan non-blocking.
-func (a *Interpreter) ignoreReasons(dir string, ins []ignoreInput) []string {
+func (a *Interpreter) ignoreReasons(w *jobWalk, dir string, ins []ignoreInput) []string {
 	var out []string
 	for _, in := range ins {
 		for _, p := range model.SplitList(in.path) {
-			if r := a.ignoreReason(dir, in, p); r != "" {
+			if r := a.ignoreReason(w, dir, in, p); r != "" {
 				out = append(out, r)
 			}
 		}
@@ -62,7 +62,7 @@ func (a *Interpreter) ignoreReasons(dir string, ins []ignoreInput) []string {
 	return out
 }
 
-func (a *Interpreter) ignoreReason(dir string, in ignoreInput, p string) string {
+func (a *Interpreter) ignoreReason(w *jobWalk, dir string, in ignoreInput, p string) string {
 	what := fmt.Sprintf("its %s %s (%s)", ignoreKindName[in.kind], quote(p), in.src)
 	if strings.ContainsAny(p, "$`") || strings.Contains(p, "${{") {
 		return what + " is computed at run time and cannot be read here, so what it drops cannot be seen"
@@ -70,6 +70,10 @@ func (a *Interpreter) ignoreReason(dir string, in ignoreInput, p string) string 
 	rel := p
 	if !path.IsAbs(p) {
 		rel = path.Join(dir, p)
+	}
+	if by := w.writtenBefore(rel); by != "" {
+		// Not the file in the repository: the job writes it first.
+		return what + " is written at run time (" + by + "), so what it drops cannot be seen"
 	}
 	key := fmt.Sprint(in.kind) + ":" + rel
 	if r, ok := a.ignores[key]; ok {
@@ -371,7 +375,7 @@ func configValue(cfg map[string]any, key string) string {
 // grypeIgnores judges grype's ignore rules (its --config, or the default
 // .grype.yaml) and a --vex document. A --config named that cannot be
 // read fails closed.
-func (a *Interpreter) grypeIgnores(s *graph.Step, cfgPath string, cfg map[string]any, vex string, res func(string) string) []string {
+func (a *Interpreter) grypeIgnores(w *jobWalk, s *graph.Step, cfgPath string, cfg map[string]any, vex string, res func(string) string) []string {
 	var out []string
 	if p := res(cfgPath); p != "" {
 		if strings.ContainsAny(p, "$`") || path.IsAbs(p) || cfg == nil {
@@ -386,7 +390,7 @@ func (a *Interpreter) grypeIgnores(s *graph.Step, cfgPath string, cfg map[string
 		out = append(out, fmt.Sprintf("its config %s %s, so the scan passes whatever it finds", quote(name), why))
 	}
 	if vex != "" {
-		out = append(out, a.ignoreReasons(workDir(s), []ignoreInput{{kind: ignoreVEX, path: res(vex), src: "--vex"}})...)
+		out = append(out, a.ignoreReasons(w, workDir(s), []ignoreInput{{kind: ignoreVEX, path: res(vex), src: "--vex"}})...)
 	}
 	return out
 }

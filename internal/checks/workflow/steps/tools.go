@@ -79,7 +79,10 @@ func (a *Interpreter) trivyAction(w *jobWalk, s *graph.Step, sc graph.Scope) {
 		v, ok := sc.EnvLookup(k, false)
 		return sc.Resolve(v), ok
 	}
-	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(".", trivyIgnoreInputs(input, env, cfg, inputs))...)
+	if r := w.configWritten(cfgPath, "trivy.yaml"); r != "" {
+		e.ToolReasons = append(e.ToolReasons, r)
+	}
+	e.ToolReasons = append(e.ToolReasons, a.ignoreReasons(w, ".", trivyIgnoreInputs(input, env, cfg, inputs))...)
 	sev, hasSev := a.with(s, sc, "severity")
 	sevSrc := "severity"
 	if !hasSev || sev == "" {
@@ -145,7 +148,10 @@ func (a *Interpreter) scanAction(w *jobWalk, s *graph.Step, sc graph.Scope) {
 		cut = "medium"
 	}
 	e.Severities, e.SevGap = grypeThreshold(cut, "severity-cutoff")
-	e.ToolReasons = append(e.ToolReasons, a.grypeIgnores(s, "", a.toolConfig("", ".grype.yaml"), "", func(x string) string { return x })...)
+	if r := w.configWritten("", ".grype.yaml"); r != "" {
+		e.ToolReasons = append(e.ToolReasons, r)
+	}
+	e.ToolReasons = append(e.ToolReasons, a.grypeIgnores(w, s, "", a.toolConfig("", ".grype.yaml"), "", func(x string) string { return x })...)
 	e.Output, _ = a.with(s, sc, "output-file")
 	if e.Output == "" && (s.Def.With["output-format"].V == "" || strings.EqualFold(s.Def.With["output-format"].V, "sarif")) {
 		e.Output = "(steps." + s.Def.ID + ".outputs.sarif)"
