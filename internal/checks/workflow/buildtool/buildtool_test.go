@@ -200,3 +200,19 @@ func TestMakeFunctions(t *testing.T) {
 		})
 	}
 }
+
+// TestMakePrerequisiteFunctions: a prerequisite list is split outside
+// $(…), so `$(addprefix build-,$(ARCH))` names build-amd64 build-arm64
+// (external-secrets' docker.build), not "$(addprefix" and "build-,…)".
+func TestMakePrerequisiteFunctions(t *testing.T) {
+	src := "ARCH ?= amd64 arm64\nNONE :=\nimage: $(addprefix build-,$(ARCH)) | $(if $(NONE),x,setup)\n\tdocker build .\nbuild-%:\n\tgo build -o bin/$* .\nsetup:\n\techo setup\n"
+	m, err := ParseMakefile("Makefile", reader(map[string]string{"Makefile": src}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := m.Recipe("image", map[string]string{"ARCH": "amd64"})
+	want := []string{"Makefile:6 go build -o bin/amd64 .", "Makefile:8 echo setup", "Makefile:4 docker build ."}
+	if diff := cmp.Diff(want, texts(got)); diff != "" {
+		t.Errorf("make image (-want +got):\n%s", diff)
+	}
+}

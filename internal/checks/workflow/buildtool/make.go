@@ -165,7 +165,9 @@ func (m *Makefile) addRule(text, file string, no int) []*rule {
 		m.assign(a[1], a[2], a[3])
 		return nil
 	}
-	rest, _, _ = strings.Cut(rest, "|") // order-only prerequisites still run first
+	if i := topIndex(rest, '|'); i >= 0 {
+		rest = rest[:i] + " " + rest[i+1:] // order-only prerequisites still run first
+	}
 	var out []*rule
 	for _, t := range strings.Fields(m.expand(targets, 0)) {
 		r := m.rules[t]
@@ -180,7 +182,8 @@ func (m *Makefile) addRule(text, file string, no int) []*rule {
 				m.first = t
 			}
 		}
-		r.prereqs = append(r.prereqs, strings.Fields(rest)...)
+		// Split outside $(…): `$(addprefix build-,$(ARCH))` is one word.
+		r.prereqs = append(r.prereqs, topFields(rest)...)
 		if strings.TrimSpace(inline) != "" {
 			l := recipeLine(strings.TrimSpace(inline), file, no)
 			l.Target = t
@@ -387,6 +390,50 @@ func (m *Makefile) ref(inner string, depth int) string {
 	}
 	// Not set in the Makefile: make reads the environment.
 	return "${" + name + "}"
+}
+
+// topIndex is the index of c outside any $(…) or ${…}, or -1.
+func topIndex(s string, c byte) int {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(', '{':
+			depth++
+		case ')', '}':
+			depth = max(depth-1, 0)
+		case c:
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// topFields splits s at blanks outside any $(…) or ${…}.
+func topFields(s string) []string {
+	var out []string
+	depth, start := 0, -1
+	for i := 0; i <= len(s); i++ {
+		blank := i == len(s) || s[i] == ' ' || s[i] == '\t'
+		if blank && depth == 0 {
+			if start >= 0 {
+				out = append(out, s[start:i])
+				start = -1
+			}
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+		switch s[i] {
+		case '(', '{':
+			depth++
+		case ')', '}':
+			depth = max(depth-1, 0)
+		}
+	}
+	return out
 }
 
 func matchParen(s string, open int, o, c byte) int {
