@@ -66,7 +66,11 @@ var wantRules = map[string]struct {
 	// and make's functions and computed names are values, not commands
 	// that may sign (external-secrets' and kyverno's Makefiles); a tool
 	// named by nothing the files show still may sign.
-	"make-prefix-env":       {nil, nil},
+	"make-prefix-env": {nil, nil},
+	// A recipe runs where make runs it: `$(MAKE) -C ../ docker.build` from
+	// e2e/Makefile, and ./run.sh beside e2e/Makefile (external-secrets).
+	"make-subdir":           {nil, nil},
+	"make-subdir-signs":     {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
 	"make-prefix-env-unset": {repeat("WF-SIGN-BEFORE-SCAN", 2), repeat("not-gated", 2)},
 	// Issue 14.3: commands hidden in substitutions, eval, here-documents,
 	// xargs and functions; scanners named through variables.
