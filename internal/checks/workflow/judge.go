@@ -29,7 +29,22 @@ func (a *analysis) judge(g *steps.Events) {
 		}
 	}
 	perStep := map[*graph.Step]int{}
+	type guess struct {
+		step      *graph.Step
+		tool, why string
+	}
+	guessed := map[guess]bool{}
 	for _, s := range signs {
+		if s.MaySign != "" {
+			// One cause, one finding: the same unreadable command in the
+			// same step (a script that calls "${TOOL}" twice) is judged
+			// once, at its first, earliest place.
+			g := guess{s.Step, s.Tool, s.MaySign}
+			if guessed[g] {
+				continue
+			}
+			guessed[g] = true
+		}
 		perStep[s.Step]++
 		key := s.Step.Key
 		if n := perStep[s.Step]; n > 1 {
