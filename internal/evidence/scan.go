@@ -18,7 +18,23 @@ const (
 	FactScanDB = "db"
 	// FactScanner holds a Scanner.
 	FactScanner = "trivy"
+	// FactVEX holds []VEXRecord: the VEX documents the scans applied (the
+	// gate adds its own fields).
+	FactVEX = "vex"
 )
+
+// VEXRecord is one VEX document a check applied to its scans: its bytes
+// travel in a Bundle beside the reports, found by SHA256, so that the
+// signer judges the scans' suppressions with the very document.
+type VEXRecord struct {
+	// Source is the document as configured (a path or URL).
+	Source string `json:"source"`
+	// SHA256 is the hex sha256 of its bytes.
+	SHA256 string `json:"sha256"`
+	// Path is where its bytes were saved on the scanning machine (nothing
+	// trusts it); empty when they were not.
+	Path string `json:"path,omitempty"`
+}
 
 // Digest kinds of an ImageScan.
 const (
@@ -123,6 +139,7 @@ type ScanRecord struct {
 	Scans   []ImageScan
 	DB      ScanDB
 	Scanner Scanner
+	VEX     []VEXRecord
 }
 
 // ImageScans reads a result's scan record back, whether the result came
@@ -141,6 +158,11 @@ func ImageScans(r checks.Result) (ScanRecord, error) {
 	}
 	if err := factAs(r, FactScanner, &rec.Scanner); err != nil {
 		return rec, err
+	}
+	if _, ok := r.Facts[FactVEX]; ok {
+		if err := factAs(r, FactVEX, &rec.VEX); err != nil {
+			return rec, err
+		}
 	}
 	return rec, nil
 }

@@ -23,7 +23,7 @@ const (
 	// with the value passed.
 	FactSettings = "trivy_settings"
 	// FactVEX lists the configured VEX documents ([]VEXFact).
-	FactVEX = "vex"
+	FactVEX = evidence.FactVEX
 	// FactEnvWithheld names the TRIVY_* variables readiness's environment
 	// had and trivy was not given.
 	FactEnvWithheld = "trivy_env_withheld"
