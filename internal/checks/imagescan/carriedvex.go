@@ -92,6 +92,17 @@ func (o Options) CarriedVEX(r *checks.Result, blob func(string) ([]byte, bool)) 
 	if len(r.Findings) > 0 {
 		r.Status = checks.StatusFail
 	}
+	// The summary every report shows names the suppressions: this
+	// machine's, not the file's text.
+	db, err := DB(*r)
+	if err != nil {
+		return nil, err
+	}
+	total, err := factAs[Counts](*r, FactCounts)
+	if err != nil {
+		return nil, err
+	}
+	r.Summary = summary(scans, total, db, db.Stale)
 	return nil, nil
 }
 

@@ -224,6 +224,7 @@ func TestCarriedVEXAttacks(t *testing.T) {
 		{"the report's suppression names no vulnerability", func(t *testing.T, c *carried) {
 			c.editReport(t, editSuppressed(func(m map[string]any) { delete(m["Finding"].(map[string]any), "VulnerabilityID") }))
 		}, "names no vulnerability"},
+		{"the summary edited to hide the suppression (rewritten)", func(_ *testing.T, c *carried) { c.res.Summary = "nothing suppressed" }, ""},
 		{"a SCAN-VEX-OTHER-PRODUCT finding forged into the result", func(_ *testing.T, c *carried) {
 			c.res.Findings = append(c.res.Findings, checks.Finding{ID: RuleVEXOtherProduct + "/x", Rule: RuleVEXOtherProduct, Severity: checks.SeverityInfo})
 		}, ""},
@@ -251,6 +252,9 @@ func TestCarriedVEXAttacks(t *testing.T) {
 			facts, err := factAs[[]VEXFact](c.res, FactVEX)
 			if err != nil || len(facts) != 1 || facts[0].Source != src || facts[0].SHA256 != pin || cmp.Diff(want, facts[0].Suppressed) != "" {
 				t.Errorf("facts.vex = %+v (%v)", facts, err)
+			}
+			if !strings.Contains(c.res.Summary, "1 suppressed: "+critical+" (not_affected: vulnerable_code_not_in_execute_path; by "+src+")") {
+				t.Errorf("summary = %q, want this machine's suppression named", c.res.Summary)
 			}
 			for _, f := range c.res.Findings {
 				if isVEXRule(f.Rule) {
