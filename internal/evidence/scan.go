@@ -181,3 +181,61 @@ func factAs(r checks.Result, key string, out any) error {
 	}
 	return nil
 }
+
+// Suppressed is a finding a scan did not report because a declared source
+// answered for it: a VEX statement (status not_affected or fixed) or an
+// ignorefile entry (status ignored).
+type Suppressed struct {
+	// Finding is the finding ID it would have had.
+	Finding string `json:"finding"`
+	// Package is the package it is in, for a vulnerability.
+	Package string `json:"package,omitempty"`
+	// Source is the VEX document or ignorefile, as configured.
+	Source string `json:"source"`
+	// Statement is the reason the source gives: a VEX statement's
+	// justification, an ignorefile entry's statement.
+	Statement string `json:"statement,omitempty"`
+	// Status is the suppression's status (a VEX statement's not_affected
+	// or fixed; "ignored" for an ignorefile).
+	Status string `json:"status,omitempty"`
+}
+
+// StatusIgnored is the status trivy gives what an ignorefile suppressed.
+const StatusIgnored = "ignored"
+
+// ByVEX reports whether a VEX statement made the suppression.
+func (s Suppressed) ByVEX() bool { return s.Status != StatusIgnored && s.Status != "" }
+
+// CheckSuppressed is one suppression of one check's scan.
+type CheckSuppressed struct {
+	Check string
+	// Digest and Platform name the scanned image.
+	Digest   string
+	Platform string
+	Suppressed
+}
+
+// VEXSuppressed lists, check by check in the document's order, every
+// finding a VEX statement suppressed in the checks' scans (read from
+// facts.scans[].suppressed; a fact of another shape lists nothing).
+func VEXSuppressed(doc *Document) []CheckSuppressed {
+	var out []CheckSuppressed
+	for _, r := range doc.Checks {
+		var scans []struct {
+			Digest     string       `json:"digest"`
+			Platform   string       `json:"platform"`
+			Suppressed []Suppressed `json:"suppressed"`
+		}
+		if _, ok := r.Facts[FactScans]; !ok || factAs(r, FactScans, &scans) != nil {
+			continue
+		}
+		for _, s := range scans {
+			for _, sp := range s.Suppressed {
+				if sp.ByVEX() {
+					out = append(out, CheckSuppressed{Check: r.Check, Digest: s.Digest, Platform: s.Platform, Suppressed: sp})
+				}
+			}
+		}
+	}
+	return out
+}

@@ -18,7 +18,7 @@ import (
 // marks what an ignorefile suppressed "ignored", and applies VEX to
 // vulnerabilities only. Whatever else a report claims is judged as VEX.
 func isVEXSuppression(m trivyModified) bool {
-	return m.Type == "vulnerability" && m.Status != "ignored"
+	return m.Type == "vulnerability" && m.Status != evidence.StatusIgnored
 }
 
 // CarriedVEX judges the VEX suppressions of a carried image-scan result,
@@ -233,7 +233,7 @@ func judgeSuppressions(rep *trivyReport, t target, docs []vexDoc, filtered []*op
 			id := suppressedID(m, res.Target, t)
 			if !isVEXSuppression(m) {
 				if id != "" {
-					supp = append(supp, Suppressed{Finding: id, Source: m.Source, Statement: m.Statement, Status: m.Status})
+					supp = append(supp, suppressedOf(m, id, m.Source))
 				}
 				continue
 			}
@@ -255,7 +255,7 @@ func judgeSuppressions(rep *trivyReport, t target, docs []vexDoc, filtered []*op
 				out = append(out, what+", which no VEX document this machine pins makes: "+why+unpinned)
 				continue
 			}
-			supp = append(supp, Suppressed{Finding: id, Source: src, Statement: m.Statement, Status: m.Status})
+			supp = append(supp, suppressedOf(m, id, src))
 		}
 	}
 	sort.Slice(supp, func(i, j int) bool { return supp[i].Finding < supp[j].Finding })

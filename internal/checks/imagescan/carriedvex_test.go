@@ -245,7 +245,7 @@ func TestCarriedVEXAttacks(t *testing.T) {
 				t.Fatal(err)
 			}
 			src := c.signer.VEX[0].name()
-			want := []Suppressed{{Finding: critical, Source: src, Status: "not_affected", Statement: "vulnerable_code_not_in_execute_path"}}
+			want := []Suppressed{{Finding: critical, Package: "musl", Source: src, Status: "not_affected", Statement: "vulnerable_code_not_in_execute_path"}}
 			if diff := cmp.Diff(want, scans[0].Suppressed); diff != "" {
 				t.Errorf("suppressed (-want +got):\n%s", diff)
 			}

@@ -168,7 +168,7 @@ func TestVEXSuppressesOnlyForThisImage(t *testing.T) {
 			}
 			s := mustScans(t, res)[0]
 			if tt.suppressed {
-				want := Suppressed{Finding: critical, Source: src.name(), Status: "not_affected", Statement: "vulnerable_code_not_in_execute_path"}
+				want := Suppressed{Finding: critical, Package: "musl", Source: src.name(), Status: "not_affected", Statement: "vulnerable_code_not_in_execute_path"}
 				if len(s.Suppressed) != 1 || s.Suppressed[0] != want {
 					t.Errorf("suppressed = %+v, want %+v", s.Suppressed, want)
 				}
@@ -272,7 +272,7 @@ func TestCycloneDXVEX(t *testing.T) {
 			if strings.Contains(tt.doc, "code_not_reachable") {
 				just = "code_not_reachable"
 			}
-			want := []Suppressed{{Finding: critical, Source: p, Status: tt.status, Statement: just}}
+			want := []Suppressed{{Finding: critical, Package: "musl", Source: p, Status: tt.status, Statement: just}}
 			if diff := cmp.Diff(want, s.Suppressed); diff != "" {
 				t.Errorf("suppressed (-want +got):\n%s", diff)
 			}
