@@ -80,7 +80,7 @@ func TestImageVEX(t *testing.T) {
 	if err := os.WriteFile(vexPath, []byte(vex), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, stdout, stderr = sign(); code != 0 || !strings.Contains(stdout, "released") {
+	if code, stdout, stderr = sign(); code != 0 || !strings.Contains(stdout, "released") || !strings.Contains(stdout, "Suppressed by VEX:\n  - release-image: SCAN-CRITICAL-VULN/"+trivytest.CVECritical) {
 		t.Fatalf("sign a bundle whose VEX this machine declares: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	if code, stdout, _ := e.verify(t, func() time.Time { return time.Now() }, d.String()); code != 0 {
