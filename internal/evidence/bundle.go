@@ -20,14 +20,14 @@ const BundleSchema = "readiness.dev/bundle/v1"
 // evidence names: a report missing, altered, or one nothing names.
 var ErrBundleIntegrity = errors.New("the bundle's reports do not match its evidence")
 
-// Bundle is an evidence document with the raw scanner reports (and SBOMs)
-// its scans name, each addressed by the hex sha256 of its bytes. It is what a CI job
+// Bundle is an evidence document with the raw scanner reports (and SBOMs,
+// and the VEX documents the scans applied) its scans name, each addressed by the hex sha256 of its bytes. It is what a CI job
 // hands to the signing step: one file, valid in any directory, and any
 // report missing or altered is detected when it is read.
 type Bundle struct {
 	Doc *Document
-	// Reports maps hex sha256 → raw report bytes; a scan's SBOM is one
-	// more report, addressed the same way.
+	// Reports maps hex sha256 → raw report bytes; a scan's SBOM and a
+	// VEX document are more reports, addressed the same way.
 	Reports map[string][]byte
 }
 
@@ -86,6 +86,19 @@ func CollectReports(doc *Document) (*Bundle, error) {
 				return nil, fmt.Errorf("check %s: the SBOM of %s at %s changed since the scan (sha256 %s, recorded %s): %w", r.Check, s.Digest, s.SBOM.Path, got, s.SBOM.SHA256, ErrBundleIntegrity)
 			}
 			b.Reports[s.SBOM.SHA256] = sbom
+		}
+		for _, v := range rec.VEX {
+			if v.Path == "" {
+				continue
+			}
+			data, err := os.ReadFile(v.Path)
+			if err != nil {
+				return nil, fmt.Errorf("check %s: read the VEX document %s: %w", r.Check, v.Source, err)
+			}
+			if got := SHA256(data); got != v.SHA256 {
+				return nil, fmt.Errorf("check %s: the VEX document %s saved at %s changed since the scan (sha256 %s, recorded %s): %w", r.Check, v.Source, v.Path, got, v.SHA256, ErrBundleIntegrity)
+			}
+			b.Reports[v.SHA256] = data
 		}
 	}
 	return b, nil
@@ -188,6 +201,11 @@ func ReadBundle(r io.Reader) (*Bundle, error) {
 				}
 				named[s.SBOM.SHA256] = true
 			}
+		}
+		// A VEX document need not be carried (the signer refuses a
+		// suppression none of its own pinned documents, carried, makes).
+		for _, v := range rec.VEX {
+			named[v.SHA256] = true
 		}
 	}
 	for sum := range b.Reports {

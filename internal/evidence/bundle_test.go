@@ -250,3 +250,78 @@ func TestCollectReportsReadsTheSBOM(t *testing.T) {
 		t.Fatalf("err = %v, want an integrity error for an SBOM changed since the scan", err)
 	}
 }
+
+// TestBundleCarriesVEXDocuments: a VEX document the scan applied is
+// collected from where the scan saved it (and not if it changed since),
+// travels by sha256, and is refused when altered; an unnamed one is
+// refused like any stray report. One named but not carried is left to
+// the signer, which refuses a suppression none of its own documents makes.
+func TestBundleCarriesVEXDocuments(t *testing.T) {
+	b := sampleBundle(t)
+	vex := []byte(`{"@context":"https://openvex.dev/ns/v0.2.0","statements":[]}`)
+	sum := evidence.SHA256(vex)
+	dir := t.TempDir()
+	scans := b.Doc.Checks[0].Facts[evidence.FactScans].([]evidence.ImageScan)
+	scans[0].ReportPath = dir + "/report.json"
+	rec := []evidence.VEXRecord{{Source: "vex.json", SHA256: sum, Path: dir + "/vex.json"}}
+	b.Doc.Checks[0].Facts[evidence.FactVEX] = rec
+	if err := os.WriteFile(scans[0].ReportPath, b.Reports[scans[0].ReportSHA256], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rec[0].Path, vex, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := evidence.CollectReports(b.Doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, ok := got.Report(sum); !ok || !bytes.Equal(data, vex) {
+		t.Fatal("CollectReports left the VEX document out")
+	}
+	good := encode(t, got)
+	back, err := evidence.ReadBundle(bytes.NewReader(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, ok := back.Report(sum); !ok || !bytes.Equal(data, vex) {
+		t.Fatal("the VEX document did not survive the round trip")
+	}
+	without := func(m map[string]any) []any {
+		var keep []any
+		for _, r := range m["reports"].([]any) {
+			if r.(map[string]any)["sha256"] != sum {
+				keep = append(keep, r)
+			}
+		}
+		return keep
+	}
+	if _, err := evidence.ReadBundle(bytes.NewReader(edit(t, good, func(m map[string]any) { m["reports"] = without(m) }))); err != nil {
+		t.Errorf("a bundle naming a VEX document it does not carry: %v, want it read (the signer judges)", err)
+	}
+	for _, tt := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"another document in its place", edit(t, good, func(m map[string]any) {
+			m["reports"] = append(without(m), map[string]any{"sha256": sum, "data": []byte(`{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{}]}`)})
+		}), "was altered"},
+		{"the document no longer named", edit(t, good, func(m map[string]any) {
+			delete(m["evidence"].(map[string]any)["checks"].([]any)[0].(map[string]any)["facts"].(map[string]any), "vex")
+		}), "no scan in its evidence names it"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := evidence.ReadBundle(bytes.NewReader(tt.data))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, evidence.ErrBundleIntegrity) {
+				t.Fatalf("err = %v, want an integrity error %q", err, tt.want)
+			}
+		})
+	}
+	// A document edited on disk after the scan is not collected.
+	if err := os.WriteFile(rec[0].Path, []byte(`{}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := evidence.CollectReports(b.Doc); !errors.Is(err, evidence.ErrBundleIntegrity) {
+		t.Fatalf("err = %v, want an integrity error for a VEX document changed since the scan", err)
+	}
+}

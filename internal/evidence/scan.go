@@ -18,7 +18,23 @@ const (
 	FactScanDB = "db"
 	// FactScanner holds a Scanner.
 	FactScanner = "trivy"
+	// FactVEX holds []VEXRecord: the VEX documents the scans applied (the
+	// gate adds its own fields).
+	FactVEX = "vex"
 )
+
+// VEXRecord is one VEX document a check applied to its scans: its bytes
+// travel in a Bundle beside the reports, found by SHA256, so that the
+// signer judges the scans' suppressions with the very document.
+type VEXRecord struct {
+	// Source is the document as configured (a path or URL).
+	Source string `json:"source"`
+	// SHA256 is the hex sha256 of its bytes.
+	SHA256 string `json:"sha256"`
+	// Path is where its bytes were saved on the scanning machine (nothing
+	// trusts it); empty when they were not.
+	Path string `json:"path,omitempty"`
+}
 
 // Digest kinds of an ImageScan.
 const (
@@ -123,6 +139,7 @@ type ScanRecord struct {
 	Scans   []ImageScan
 	DB      ScanDB
 	Scanner Scanner
+	VEX     []VEXRecord
 }
 
 // ImageScans reads a result's scan record back, whether the result came
@@ -142,6 +159,11 @@ func ImageScans(r checks.Result) (ScanRecord, error) {
 	if err := factAs(r, FactScanner, &rec.Scanner); err != nil {
 		return rec, err
 	}
+	if _, ok := r.Facts[FactVEX]; ok {
+		if err := factAs(r, FactVEX, &rec.VEX); err != nil {
+			return rec, err
+		}
+	}
 	return rec, nil
 }
 
@@ -158,4 +180,62 @@ func factAs(r checks.Result, key string, out any) error {
 		return fmt.Errorf("fact %q of check %s does not have the scan-record shape: %v", key, r.Check, err)
 	}
 	return nil
+}
+
+// Suppressed is a finding a scan did not report because a declared source
+// answered for it: a VEX statement (status not_affected or fixed) or an
+// ignorefile entry (status ignored).
+type Suppressed struct {
+	// Finding is the finding ID it would have had.
+	Finding string `json:"finding"`
+	// Package is the package it is in, for a vulnerability.
+	Package string `json:"package,omitempty"`
+	// Source is the VEX document or ignorefile, as configured.
+	Source string `json:"source"`
+	// Statement is the reason the source gives: a VEX statement's
+	// justification, an ignorefile entry's statement.
+	Statement string `json:"statement,omitempty"`
+	// Status is the suppression's status (a VEX statement's not_affected
+	// or fixed; "ignored" for an ignorefile).
+	Status string `json:"status,omitempty"`
+}
+
+// StatusIgnored is the status trivy gives what an ignorefile suppressed.
+const StatusIgnored = "ignored"
+
+// ByVEX reports whether a VEX statement made the suppression.
+func (s Suppressed) ByVEX() bool { return s.Status != StatusIgnored && s.Status != "" }
+
+// CheckSuppressed is one suppression of one check's scan.
+type CheckSuppressed struct {
+	Check string
+	// Digest and Platform name the scanned image.
+	Digest   string
+	Platform string
+	Suppressed
+}
+
+// VEXSuppressed lists, check by check in the document's order, every
+// finding a VEX statement suppressed in the checks' scans (read from
+// facts.scans[].suppressed; a fact of another shape lists nothing).
+func VEXSuppressed(doc *Document) []CheckSuppressed {
+	var out []CheckSuppressed
+	for _, r := range doc.Checks {
+		var scans []struct {
+			Digest     string       `json:"digest"`
+			Platform   string       `json:"platform"`
+			Suppressed []Suppressed `json:"suppressed"`
+		}
+		if _, ok := r.Facts[FactScans]; !ok || factAs(r, FactScans, &scans) != nil {
+			continue
+		}
+		for _, s := range scans {
+			for _, sp := range s.Suppressed {
+				if sp.ByVEX() {
+					out = append(out, CheckSuppressed{Check: r.Check, Digest: s.Digest, Platform: s.Platform, Suppressed: sp})
+				}
+			}
+		}
+	}
+	return out
 }

@@ -107,7 +107,8 @@ func (l *Live) Gates(ctx context.Context, t *sign.Target) (*evidence.Bundle, err
 // in it is believed: the image-scan results are rebuilt from the raw
 // reports it carries (by sha256) and must agree with them; a scan that ran
 // under looser settings than this machine's image-scan check is refused,
-// naming the difference; the result is then judged by the pipeline with
+// naming the difference; its VEX suppressions must be ones this machine's
+// own vex: documents make, carried byte-identical in the bundle; the result is then judged by the pipeline with
 // this machine's readiness.yaml (block_on, waivers, required checks) and
 // policy set only. Only then is it accepted, and only for the digests its
 // image-scan checks scanned.
@@ -167,6 +168,15 @@ func (c *Carried) Gates(ctx context.Context, t *sign.Target) (*evidence.Bundle, 
 			if len(diffs) > 0 {
 				return nil, c.refuse("the scan in %s (check %s) ran under looser settings than this machine's image-scan check %s, so findings this machine would judge may be missing: %s; scan again with this machine's settings",
 					c.Source, r.Check, c.spec.Name, strings.Join(diffs, "; "))
+			}
+			// VEX: judged with this machine's own documents, carried
+			// byte-identical in the bundle; never fetched.
+			refusals, err := c.opts.CarriedVEX(r, b.Report)
+			if err != nil {
+				return nil, c.refuse("the evidence in %s: checks[%d] (%s): %v", c.Source, i, r.Check, err)
+			}
+			if len(refusals) > 0 {
+				return nil, c.refuse("the VEX suppressions in %s (check %s) are not this machine's: %s", c.Source, r.Check, strings.Join(refusals, "; "))
 			}
 		}
 		// Judged as this machine's image-scan check: its block_on,

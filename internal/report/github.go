@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
 )
 
@@ -58,8 +59,19 @@ func writeGitHub(w io.Writer, doc *evidence.Document, opts Options) error {
 		b := blocker{Message: evidence.Message{Check: x.Check, Rule: f.Rule, Finding: f.ID}, Finding: &f}
 		writeCommand(ew, "notice", loc.of(b), f.Rule+" (waived)", f.Message+"\n"+waiverNote(doc, f.WaivedBy))
 	}
+	for _, x := range evidence.VEXSuppressed(doc) {
+		// Located as a finding without a place: its check's entry.
+		b := blocker{Message: evidence.Message{Check: x.Check}, Finding: &checks.Finding{ID: x.Finding, Rule: ruleOfID(x.Finding)}}
+		writeCommand(ew, "notice", loc.of(b), ruleOfID(x.Finding)+" (suppressed by VEX)", vexWhat(x)+"\n"+vexNote(doc, x))
+	}
 	fmt.Fprintln(ew, VerdictLine(doc))
 	return ew.err
+}
+
+// ruleOfID is the rule of a finding ID (RULE/subject…).
+func ruleOfID(id string) string {
+	rule, _, _ := strings.Cut(id, "/")
+	return rule
 }
 
 // writeCommand writes one workflow command with escaped properties and data.

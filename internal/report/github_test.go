@@ -59,13 +59,14 @@ func TestGitHubAnnotations(t *testing.T) {
 	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "NO-GO") {
 		t.Errorf("last line %q, want the verdict", last)
 	}
-	if kinds["error"] != 5 || kinds["warning"] == 0 || kinds["notice"] != 1 {
-		t.Errorf("commands %v, want 5 errors, warnings, 1 notice", kinds)
+	if kinds["error"] != 5 || kinds["warning"] == 0 || kinds["notice"] != 2 {
+		t.Errorf("commands %v, want 5 errors, warnings, 2 notices (the waived finding, the one VEX suppressed)", kinds)
 	}
 	for title, want := range map[string]string{
-		"ORG-FREEZE":         "testdata/policy/freeze.rego:8",
-		"WAIVER-EXPIRED":     "readiness.yaml:15",
-		"SCAN-CRITICAL-VULN": "readiness.yaml:3",
+		"ORG-FREEZE":                             "testdata/policy/freeze.rego:8",
+		"WAIVER-EXPIRED":                         "readiness.yaml:15",
+		"SCAN-CRITICAL-VULN":                     "readiness.yaml:3",
+		"SCAN-CRITICAL-VULN (suppressed by VEX)": "readiness.yaml:3",
 	} {
 		if got := titles[title]; got != want {
 			t.Errorf("%s located at %q, want %q", title, got, want)
@@ -131,6 +132,7 @@ func TestSARIFVerdictResults(t *testing.T) {
 	for i := range doc.Checks {
 		doc.Checks[i].Findings = []checks.Finding{}
 		doc.Checks[i].Status = "pass"
+		doc.Checks[i].Facts = nil
 	}
 	doc.Waivers[0].State, doc.Waivers[0].Location = "expired", "/src/app/readiness.yaml:9"
 	judge(t, doc)

@@ -55,6 +55,7 @@ type htmlPage struct {
 	Waivers  []htmlWaiver
 	Timeline template.HTML
 	Waived   []htmlWaived
+	VEX      []htmlVEX
 	Suites   []htmlSuite
 	Chains   []htmlChain
 }
@@ -92,6 +93,10 @@ type htmlWaiver struct {
 
 type htmlWaived struct {
 	ID, Check, Msg, Note string
+}
+
+type htmlVEX struct {
+	Check, Finding, Package, Status, Statement, Source string
 }
 
 type htmlSuite struct {
@@ -190,6 +195,9 @@ func buildPage(doc *evidence.Document, opts Options) htmlPage {
 	p.Timeline = waiverTimeline(doc)
 	for _, x := range waivedFindings(doc) {
 		p.Waived = append(p.Waived, htmlWaived{ID: x.Finding.ID, Check: x.Check, Msg: x.Finding.Message, Note: waiverNote(doc, x.Finding.WaivedBy)})
+	}
+	for _, x := range evidence.VEXSuppressed(doc) {
+		p.VEX = append(p.VEX, htmlVEX{Check: x.Check, Finding: x.Finding, Package: x.Package, Status: x.Status, Statement: x.Statement, Source: relPath(doc, x.Source)})
 	}
 	p.Chains = imageChains(doc, opts.Releases)
 	return p

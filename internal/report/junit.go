@@ -86,6 +86,10 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 		}
 		byCheck[b.Check] = append(byCheck[b.Check], b)
 	}
+	vexByCheck := map[string][]evidence.CheckSuppressed{}
+	for _, x := range evidence.VEXSuppressed(doc) {
+		vexByCheck[x.Check] = append(vexByCheck[x.Check], x)
+	}
 	for _, r := range doc.Checks {
 		c := junitCase{Name: r.Check, Classname: "readiness." + r.Type, Time: seconds(r.DurationMS)}
 		totalMS += r.DurationMS
@@ -130,6 +134,9 @@ func writeJUnit(w io.Writer, doc *evidence.Document, opts Options) error {
 				// warn: found, and the policy does not block on it.
 				out = append(out, fmt.Sprintf("not blocking [%s] %s: %s", f.Severity, f.ID, f.Message))
 			}
+		}
+		for _, x := range vexByCheck[r.Check] {
+			out = append(out, fmt.Sprintf("suppressed by VEX %s: %s", vexWhat(x), vexNote(doc, x)))
 		}
 		c.SystemOut = strings.Join(out, "\n")
 		suite.Cases = append(suite.Cases, c)

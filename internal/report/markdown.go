@@ -79,6 +79,12 @@ func writeMarkdown(w io.Writer, doc *evidence.Document, opts Options) error {
 			fmt.Fprintf(ew, "| `%s` | %s | %s | %s | %s | %d |\n", mdEscape(wv.ID), mdEscape(wv.Owner), mdEscape(oneLine(wv.Reason)), mdEscape(wv.Expires), wv.State, len(wv.Matched))
 		}
 	}
+	if vs := evidence.VEXSuppressed(doc); len(vs) > 0 {
+		fmt.Fprintf(ew, "\n### Suppressed by VEX\n\n| Check | Finding | Package | Status | Justification | VEX document |\n| --- | --- | --- | --- | --- | --- |\n")
+		for _, x := range vs {
+			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(x.Check), mdCode(x.Finding), mdEscape(x.Package), mdEscape(x.Status), mdEscape(x.Statement), mdEscape(relPath(doc, x.Source)))
+		}
+	}
 	var all []string
 	for _, r := range doc.Checks {
 		for _, f := range r.Findings {

@@ -246,6 +246,25 @@ func waivedFindings(doc *evidence.Document) []struct {
 	return out
 }
 
+// vexNote says what a VEX statement answered for a finding it suppressed,
+// and which document said so.
+func vexNote(doc *evidence.Document, s evidence.CheckSuppressed) string {
+	note := s.Status
+	if s.Statement != "" {
+		note += ": " + s.Statement
+	}
+	return note + " (VEX document " + relPath(doc, s.Source) + ")"
+}
+
+// vexWhat names a finding a VEX statement suppressed: its ID, and its
+// package when the ID does not show it.
+func vexWhat(s evidence.CheckSuppressed) string {
+	if s.Package == "" || strings.Contains(s.Finding, "/"+s.Package+"/") {
+		return s.Finding
+	}
+	return s.Finding + " in " + s.Package
+}
+
 type checkFinding struct {
 	Check   string
 	Finding checks.Finding

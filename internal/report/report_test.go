@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -43,7 +44,14 @@ func sampleDoc(t testing.TB) *evidence.Document {
 					{Rule: "SCAN-HIGH-VULN", ID: "SCAN-HIGH-VULN/CVE-2024-0002/zlib", Severity: checks.SeverityHigh,
 						Message: "zlib 1.2.11 has CVE-2024-0002", WaivedBy: "SCAN-HIGH-VULN/CVE-2024-0002/zlib",
 						Properties: map[string]any{"cve": "CVE-2024-0002", "title": "zlib: | pipe <and> angle", "package": "zlib"}},
-				}},
+				},
+				// A VEX statement answered for musl's CVE: shown apart from
+				// the blockers in every format.
+				Facts: map[string]any{"scans": []any{map[string]any{"digest": "sha256:" + strings.Repeat("cd", 32), "suppressed": []any{
+					map[string]any{"finding": "SCAN-CRITICAL-VULN/CVE-2024-0003/musl/sha256:cdcdcdcdcdcd", "package": "musl", "source": "/src/app/vex/app.openvex.json",
+						"status": "not_affected", "statement": "vulnerable_code_not_in_execute_path"},
+					map[string]any{"finding": "SCAN-HIGH-VULN/CVE-2024-0004/busybox/sha256:cdcdcdcdcdcd", "package": "busybox", "source": "/src/app/.trivyignore", "status": "ignored"},
+				}}}}},
 			{Check: "security-key", Type: "security-key", Required: true, Status: checks.StatusPass, Summary: "key 0xABCDEF… valid until 2028-11-01", StartedAt: t0, DurationMS: 12, Findings: []checks.Finding{}},
 			{Check: "tests", Type: "tests", Required: true, Status: checks.StatusError, Error: "go: command not found", StartedAt: t0, DurationMS: 3, Findings: []checks.Finding{}},
 			{Check: "workflow", Type: "workflow", Required: false, Status: checks.StatusFail, Summary: "2 workflows", StartedAt: t0, DurationMS: 35,
@@ -162,8 +170,21 @@ func TestSARIFValidAgainstSchema(t *testing.T) {
 		t.Fatalf("SARIF does not validate against the 2.1.0 schema: %v", err)
 	}
 	run := rep.Runs[0]
-	if got := len(run.Results); got != 4 {
-		t.Errorf("results: %d, want one per finding (3) and one for the errored check", got)
+	if got := len(run.Results); got != 5 {
+		t.Errorf("results: %d, want one per finding (3), one for the errored check and one for the finding VEX suppressed", got)
+	}
+	// The finding a VEX statement suppressed is a result with an accepted
+	// external suppression, as a waived one is, justified by the statement.
+	var vex []string
+	for _, r := range run.Results {
+		for _, s := range r.Suppressions {
+			if s.Justification != nil && strings.HasPrefix(*s.Justification, "VEX ") {
+				vex = append(vex, *r.RuleID+" "+*s.Kind+" "+*s.Status+": "+*s.Justification)
+			}
+		}
+	}
+	if want := []string{"CVE-2024-0003 external accepted: VEX not_affected: vulnerable_code_not_in_execute_path (VEX document vex/app.openvex.json)"}; !slices.Equal(vex, want) {
+		t.Errorf("VEX suppressions %q, want %q", vex, want)
 	}
 	ids := map[string]bool{}
 	for _, r := range run.Tool.Driver.Rules {

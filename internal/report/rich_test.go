@@ -31,7 +31,9 @@ func richDoc(t testing.TB) *evidence.Document {
 	doc.Checks[3].Findings[0].Location.Path = filepath.Join(root, ".github/workflows/release.yml")
 	digest := "sha256:" + strings.Repeat("cd", 32)
 	doc.Checks[0].Facts = map[string]any{
-		"scans":  []any{map[string]any{"name": "registry.example/app", "reference": "registry.example/app:1.4.0", "digest": digest, "platform": "linux/amd64"}},
+		"scans": []any{map[string]any{"name": "registry.example/app", "reference": "registry.example/app:1.4.0", "digest": digest, "platform": "linux/amd64",
+			"suppressed": []any{map[string]any{"finding": "SCAN-CRITICAL-VULN/CVE-2024-0003/musl/sha256:cdcdcdcdcdcd", "package": "musl",
+				"source": filepath.Join(root, "vex/app.cdx.json"), "status": "fixed", "statement": "code_not_reachable | <pipe>"}}}},
 		"trivy":  map[string]any{"version": "0.74.0"},
 		"counts": map[string]any{"critical": 1, "high": 1},
 	}

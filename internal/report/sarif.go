@@ -42,7 +42,9 @@ func sarifRuleID(f *checks.Finding) string {
 }
 
 // writeSARIF renders SARIF 2.1.0, one result per finding. Waived findings
-// carry an accepted external suppression with the waiver as justification.
+// carry an accepted external suppression with the waiver as justification;
+// so does each finding a VEX statement suppressed, with the statement's
+// status and justification.
 func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 	rep := sarif.NewReport()
 	run := sarif.NewRunWithInformationURI("readiness", infoURI)
@@ -121,6 +123,7 @@ func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 			}
 		}
 	}
+	addVEXResults(run, doc, opts, rules)
 	addVerdictResults(run, doc, opts, rules, tr)
 	// Each gate's judged status, so that a tool reading the run sees the
 	// same pass/warn/fail as every other format.
@@ -143,6 +146,45 @@ func writeSARIF(w io.Writer, doc *evidence.Document, opts Options) error {
 		WithProperties(inv))
 	rep.AddRun(run)
 	return rep.PrettyWrite(w)
+}
+
+// addVEXResults gives every finding a VEX statement suppressed a result of
+// its own, as a waived finding has: its rule (the CVE, like the finding's),
+// located at its check's entry in the config, with an accepted external
+// suppression whose justification is the statement's status and
+// justification and the document that made it.
+func addVEXResults(run *sarif.Run, doc *evidence.Document, opts Options, rules map[string]bool) {
+	loc := newLocator(doc)
+	for _, x := range evidence.VEXSuppressed(doc) {
+		rule := ruleOfID(x.Finding)
+		id := rule
+		parts := strings.Split(x.Finding, "/")
+		if strings.HasSuffix(rule, "-VULN") && len(parts) > 1 {
+			id = parts[1] // the CVE
+		}
+		// The rule's severity from the table, else from a vulnerability
+		// rule's name (SCAN-CRITICAL-VULN).
+		sev := checks.Severity(strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(rule, "SCAN-"), "-VULN")))
+		if r, ok := opts.Rules[rule]; ok && r.Severity.Valid() {
+			sev = r.Severity
+		} else if !sev.Valid() {
+			sev = checks.SeverityMedium
+		}
+		msg := vexWhat(x) + " suppressed by VEX: " + vexNote(doc, x)
+		if !rules[id] {
+			rules[id] = true
+			addRule(run, id, &checks.Finding{Rule: rule, Severity: sev, Message: msg}, opts.Rules)
+		}
+		p := loc.of(blocker{Message: evidence.Message{Check: x.Check}, Finding: &checks.Finding{ID: x.Finding, Rule: rule}})
+		res := run.CreateResultForRule(id).WithLevel(sarifLevel(sev)).WithMessage(sarif.NewTextMessage(msg))
+		res.AddLocation(sarif.NewLocationWithPhysicalLocation(
+			sarif.NewPhysicalLocation().WithArtifactLocation(sarif.NewSimpleArtifactLocation(filepath.ToSlash(p.Path))).WithRegion(sarif.NewRegion().WithStartLine(max(1, p.Line)))))
+		res.WithPartialFingerprints(map[string]string{"readinessFindingId/v1": x.Check + ":" + x.Finding})
+		res.WithProperties(sarif.NewPropertyBag().Add("check", x.Check).Add("rule", rule).Add("severity", string(sev)).Add("blocking", false).Add("vex", map[string]any{
+			"status": x.Status, "justification": x.Statement, "document": x.Source, "package": x.Package,
+		}))
+		res.WithSuppressions([]*sarif.Suppression{sarif.NewSuppression().WithKind("external").WithStatus("accepted").WithJustification("VEX " + vexNote(doc, x))})
+	}
 }
 
 // addVerdictResults gives every blocking message that is not about a

@@ -131,6 +131,14 @@ func writeText(w io.Writer, doc *evidence.Document, opts Options) error {
 			fmt.Fprintf(ew, "  - %s: %s\n    %s\n", x.Check, x.Finding.ID, waiverNote(doc, x.Finding.WaivedBy))
 		}
 	}
+	if vs := evidence.VEXSuppressed(doc); len(vs) > 0 {
+		// Apart from the blockers: the findings a declared VEX answer
+		// took out of the verdict, each with that answer.
+		fmt.Fprintf(ew, "\n%s\n", p.paint(ansiBold, "Suppressed by VEX:"))
+		for _, x := range vs {
+			fmt.Fprintf(ew, "  - %s: %s\n    %s\n", x.Check, vexWhat(x), vexNote(doc, x))
+		}
+	}
 	for _, r := range doc.Checks {
 		if d := logDir(r); d != "" {
 			fmt.Fprintf(ew, "\n%s logs: %s\n", r.Check, d)

@@ -90,8 +90,8 @@ func (o Options) Looser(r checks.Result, report func(sha256 string) ([]byte, boo
 			db.UpdatedAt.UTC().Format(time.RFC3339), humanAge(age), humanAge(o.DBMaxAge.D())))
 	}
 
-	// Suppressions (an ignore file, a VEX document): each must be one this
-	// machine's own ignorefile makes.
+	// An ignorefile's suppressions: each must be one this machine's own
+	// ignorefile makes (VEX suppressions: CarriedVEX).
 	diffs, err := o.unmatchedSuppressions(scans, report, now)
 	if err != nil {
 		return nil, err
@@ -99,8 +99,8 @@ func (o Options) Looser(r checks.Result, report func(sha256 string) ([]byte, boo
 	return append(out, diffs...), nil
 }
 
-// unmatchedSuppressions lists the findings the scans' reports say were
-// suppressed and that this machine's ignorefile does not suppress.
+// unmatchedSuppressions lists the findings the scans' reports say an
+// ignorefile suppressed and that this machine's ignorefile does not.
 func (o Options) unmatchedSuppressions(scans []ScanFact, report func(string) ([]byte, bool), now time.Time) ([]string, error) {
 	var mine map[string]time.Time
 	if o.IgnoreFile != "" {
@@ -121,6 +121,9 @@ func (o Options) unmatchedSuppressions(scans []ScanFact, report func(string) ([]
 		}
 		for _, res := range rep.Results {
 			for _, m := range res.ModifiedFindings {
+				if isVEXSuppression(m) {
+					continue // judged with this machine's VEX documents (CarriedVEX)
+				}
 				id := suppressedRuleID(m)
 				exp, ok := mine[id]
 				if id != "" && ok && (exp.IsZero() || now.Before(exp)) {

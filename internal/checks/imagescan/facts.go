@@ -23,7 +23,7 @@ const (
 	// with the value passed.
 	FactSettings = "trivy_settings"
 	// FactVEX lists the configured VEX documents ([]VEXFact).
-	FactVEX = "vex"
+	FactVEX = evidence.FactVEX
 	// FactEnvWithheld names the TRIVY_* variables readiness's environment
 	// had and trivy was not given.
 	FactEnvWithheld = "trivy_env_withheld"
@@ -77,20 +77,9 @@ func (c Counts) Plus(o Counts) Counts {
 	return Counts{c.Critical + o.Critical, c.High + o.High, c.Medium + o.Medium, c.Low + o.Low, c.Unknown + o.Unknown}
 }
 
-// Suppressed is a finding that trivy's ignorefile (.trivyignore or
-// .trivyignore.yaml) suppressed.
-type Suppressed struct {
-	// Finding is the finding ID it would have had.
-	Finding string `json:"finding"`
-	// Source is the ignorefile that suppressed it.
-	Source string `json:"source"`
-	// Statement is the reason the ignorefile gives, when it gives one;
-	// for a VEX statement, its justification.
-	Statement string `json:"statement,omitempty"`
-	// Status is the suppression's status (a VEX statement's not_affected
-	// or fixed; "ignored" for an ignorefile).
-	Status string `json:"status,omitempty"`
-}
+// Suppressed is a finding that trivy's ignorefile or a VEX document
+// suppressed (the neutral evidence record).
+type Suppressed = evidence.Suppressed
 
 // DBFact describes trivy's vulnerability DB as `trivy version --format
 // json` reports it (the neutral evidence.ScanDB), and judges its age.

@@ -81,7 +81,7 @@ func findingsOf(rep *trivyReport, t target, unknownAs checks.Severity) ([]checks
 		}
 		for _, m := range res.ModifiedFindings {
 			if id := suppressedID(m, res.Target, t); id != "" {
-				suppressed = append(suppressed, Suppressed{Finding: id, Source: m.Source, Statement: m.Statement, Status: m.Status})
+				suppressed = append(suppressed, suppressedOf(m, id, m.Source))
 			}
 		}
 	}
@@ -295,4 +295,16 @@ func suppressedID(m trivyModified, file string, t target) string {
 		return fmt.Sprintf("%s/%s/%s", RuleMisconfig, mc.ID, shortDigest(t.Digest))
 	}
 	return ""
+}
+
+// suppressedOf records m, suppressed by source, as finding id.
+func suppressedOf(m trivyModified, id, source string) Suppressed {
+	s := Suppressed{Finding: id, Source: source, Statement: m.Statement, Status: m.Status}
+	if m.Type == "vulnerability" {
+		var v trivyVuln
+		if json.Unmarshal(m.Finding, &v) == nil {
+			s.Package = v.PkgName
+		}
+	}
+	return s
 }

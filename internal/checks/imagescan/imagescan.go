@@ -101,10 +101,11 @@ type Options struct {
 	// scanned image, with the scan's own settings; the release flow
 	// attests it. Empty: none.
 	SBOM string `yaml:"sbom"`
-	// VEX are OpenVEX documents trivy applies (--vex): repository files,
-	// or URLs pinned by sha256. Only statements whose product is the
-	// scanned image by digest are passed on; the evidence records each
-	// document's sha256 and every finding it suppressed.
+	// VEX are OpenVEX or CycloneDX VEX documents trivy applies (--vex):
+	// repository files, or URLs pinned by sha256. Only statements whose
+	// product is the scanned image by digest are passed on; the evidence
+	// records each document's sha256 and every finding it suppressed, and
+	// a bundle carries its bytes to the signer.
 	VEX []VEXSource `yaml:"vex"`
 }
 
@@ -336,6 +337,9 @@ func (c *Check) Run(ctx context.Context) (checks.Result, error) {
 		}
 	} else if err := os.MkdirAll(reportDir, 0o755); err != nil {
 		return res, fmt.Errorf("create report_dir %s: %v", reportDir, unwrapPath(err))
+	}
+	if err := saveVEX(vexDocs, reportDir); err != nil {
+		return res, err
 	}
 	out := c.scanAll(ctx, inv, reportDir, targets)
 	scans, findings := out.scans, out.findings

@@ -323,7 +323,7 @@ func TestIgnoreFileSuppressionRecorded(t *testing.T) {
 				t.Fatalf("findings = %v (status %s: %s), want only the critical one", ids, res.Status, res.Error)
 			}
 			s := mustScans(t, res)[0]
-			want := []Suppressed{{Finding: high + shortDigest(s.Digest), Source: path, Statement: tt.statement, Status: "ignored"}}
+			want := []Suppressed{{Finding: high + shortDigest(s.Digest), Package: "zlib", Source: path, Statement: tt.statement, Status: "ignored"}}
 			if diff := cmp.Diff(want, s.Suppressed); diff != "" {
 				t.Errorf("suppressed (-want +got):\n%s", diff)
 			}

@@ -69,6 +69,12 @@ type VEXFact struct {
 	SHA256 string `json:"sha256"`
 	// Pinned is the sha256 readiness.yaml pins, when it pins one.
 	Pinned string `json:"pinned,omitempty"`
+	// Format is openvex or cyclonedx (a CycloneDX VEX, which readiness
+	// translates into OpenVEX for trivy).
+	Format string `json:"format,omitempty"`
+	// Path is where its bytes were saved on the scanning machine, beside
+	// the reports: a bundle carries them (nothing trusts the path).
+	Path string `json:"path,omitempty"`
 	// Used is false when the document suppressed nothing because it could
 	// not be trusted (Problem says why).
 	Used    bool   `json:"used"`
@@ -92,15 +98,26 @@ type VEXIgnored struct {
 // vexDoc is a loaded document.
 type vexDoc struct {
 	fact VEXFact
-	doc  map[string]any
+	// doc is the document as OpenVEX (a CycloneDX VEX translated), nil
+	// when it is not used.
+	doc map[string]any
+	// data are its bytes, as read.
+	data []byte
 }
 
 // maxVEX bounds a VEX document's size.
 const maxVEX = 16 << 20
 
+// VEX document formats (VEXFact.Format).
+const (
+	VEXFormatOpenVEX   = "openvex"
+	VEXFormatCycloneDX = "cyclonedx"
+)
+
 // loadVEX reads every configured document. One that cannot be read is an
 // error; one whose bytes are not the pinned sha256, or that is not an
-// OpenVEX document, is recorded unused and reported by a finding.
+// OpenVEX or CycloneDX VEX document, is recorded unused and reported by a
+// finding.
 func (c *Check) loadVEX(ctx context.Context) ([]vexDoc, []checks.Finding, error) {
 	var docs []vexDoc
 	var fs []checks.Finding
@@ -109,24 +126,55 @@ func (c *Check) loadVEX(ctx context.Context) ([]vexDoc, []checks.Finding, error)
 		if err != nil {
 			return nil, nil, err
 		}
-		d := vexDoc{fact: VEXFact{Source: src.name(), SHA256: evidence.SHA256(data), Pinned: src.SHA256}}
-		switch {
-		case src.SHA256 != "" && d.fact.SHA256 != src.SHA256:
-			d.fact.Problem = fmt.Sprintf("its sha256 is %s, not the pinned %s", d.fact.SHA256, src.SHA256)
-		default:
-			if err := json.Unmarshal(data, &d.doc); err != nil || !isOpenVEX(d.doc) {
-				d.fact.Problem = "it is not an OpenVEX JSON document (@context https://openvex.dev/ns/…, statements)"
-			}
-		}
-		if d.fact.Problem != "" {
-			d.doc = nil
-			fs = append(fs, book.Finding(RuleVEXDigest, src.name(), fmt.Sprintf("VEX document %s suppresses nothing: %s", src.name(), d.fact.Problem), nil))
-		} else {
-			d.fact.Used = true
+		d, f := parseVEX(src, data)
+		if f != nil {
+			fs = append(fs, *f)
 		}
 		docs = append(docs, d)
 	}
 	return docs, fs, nil
+}
+
+// parseVEX judges a document's bytes against its source's pin and reads
+// it as OpenVEX or CycloneDX VEX; the finding reports one it cannot use.
+// The live run and the signer (judging a carried bundle) both call it.
+func parseVEX(src VEXSource, data []byte) (vexDoc, *checks.Finding) {
+	d := vexDoc{fact: VEXFact{Source: src.name(), SHA256: evidence.SHA256(data), Pinned: src.SHA256}, data: data}
+	if src.SHA256 != "" && d.fact.SHA256 != src.SHA256 {
+		d.fact.Problem = fmt.Sprintf("its sha256 is %s, not the pinned %s", d.fact.SHA256, src.SHA256)
+	} else {
+		var doc map[string]any
+		err := json.Unmarshal(data, &doc)
+		switch {
+		case err == nil && isOpenVEX(doc):
+			d.doc, d.fact.Format = doc, VEXFormatOpenVEX
+		case err == nil && isCycloneDXVEX(doc):
+			d.doc, d.fact.Format = cycloneDXToOpenVEX(doc, d.fact.SHA256), VEXFormatCycloneDX
+		default:
+			d.fact.Problem = "it is neither an OpenVEX JSON document (@context https://openvex.dev/ns/…, statements) nor a CycloneDX JSON VEX (bomFormat CycloneDX, vulnerabilities)"
+		}
+	}
+	if d.fact.Problem != "" {
+		d.doc = nil
+		f := book.Finding(RuleVEXDigest, src.name(), fmt.Sprintf("VEX document %s suppresses nothing: %s", src.name(), d.fact.Problem), nil)
+		return d, &f
+	}
+	d.fact.Used = true
+	return d, nil
+}
+
+// saveVEX writes each document's bytes beside the reports, so that a
+// bundle carries them (by sha256) to the signer, which judges the scan's
+// suppressions with them.
+func saveVEX(docs []vexDoc, reportDir string) error {
+	for i := range docs {
+		d := &docs[i]
+		d.fact.Path = filepath.Join(reportDir, fmt.Sprintf("vex-%02d-%s.json", i+1, d.fact.SHA256[:12]))
+		if err := os.WriteFile(d.fact.Path, d.data, 0o644); err != nil {
+			return fmt.Errorf("save VEX document %s: %w", d.fact.Source, err)
+		}
+	}
+	return nil
 }
 
 func isOpenVEX(doc map[string]any) bool {
@@ -185,39 +233,10 @@ func vexFor(docs []vexDoc, t target, work string, scan int) ([]string, map[strin
 	sources := map[string]string{}
 	for i := range docs {
 		d := &docs[i]
-		if d.doc == nil {
+		out := filterFor(d, t)
+		if out == nil {
 			continue
 		}
-		stmts, _ := d.doc["statements"].([]any)
-		var keep []any
-		for _, s := range stmts {
-			st, _ := s.(map[string]any)
-			mine, others := imageProducts(st, t)
-			if len(others) > 0 {
-				d.fact.Ignored = append(d.fact.Ignored, VEXIgnored{Vulnerability: vulnName(st), Products: others, Image: t.display()})
-			}
-			if len(mine) == 0 {
-				continue
-			}
-			// The statement whole (status, timestamp, justification), its
-			// products cut to this image: an "affected" that overrides an
-			// earlier "not_affected" stays, so nothing is suppressed that
-			// trivy would not suppress reading the whole document.
-			cut := make(map[string]any, len(st))
-			for k, v := range st {
-				cut[k] = v
-			}
-			cut["products"] = mine
-			keep = append(keep, cut)
-		}
-		if len(keep) == 0 {
-			continue
-		}
-		out := make(map[string]any, len(d.doc))
-		for k, v := range d.doc {
-			out[k] = v
-		}
-		out["statements"] = keep
 		data, err := json.Marshal(out)
 		if err != nil {
 			return nil, nil, err
@@ -230,6 +249,46 @@ func vexFor(docs []vexDoc, t target, work string, scan int) ([]string, map[strin
 		sources[path] = d.fact.Source
 	}
 	return files, sources, nil
+}
+
+// filterFor is d (as OpenVEX) with only its statements about t, their
+// products cut to t; nil when none is. What was left out is recorded in
+// d.fact.Ignored.
+func filterFor(d *vexDoc, t target) map[string]any {
+	if d.doc == nil {
+		return nil
+	}
+	stmts, _ := d.doc["statements"].([]any)
+	var keep []any
+	for _, s := range stmts {
+		st, _ := s.(map[string]any)
+		mine, others := imageProducts(st, t)
+		if len(others) > 0 {
+			d.fact.Ignored = append(d.fact.Ignored, VEXIgnored{Vulnerability: vulnName(st), Products: others, Image: t.display()})
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		// The statement whole (status, timestamp, justification), its
+		// products cut to this image: an "affected" that overrides an
+		// earlier "not_affected" stays, so nothing is suppressed that
+		// trivy would not suppress reading the whole document.
+		cut := make(map[string]any, len(st))
+		for k, v := range st {
+			cut[k] = v
+		}
+		cut["products"] = mine
+		keep = append(keep, cut)
+	}
+	if len(keep) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(d.doc))
+	for k, v := range d.doc {
+		out[k] = v
+	}
+	out["statements"] = keep
+	return out
 }
 
 // imageProducts splits a statement's products into those that are t by

@@ -1,14 +1,18 @@
 package imagescan
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/readiness-dev/readiness/internal/checks"
 	"github.com/readiness-dev/readiness/internal/evidence"
@@ -164,7 +168,7 @@ func TestVEXSuppressesOnlyForThisImage(t *testing.T) {
 			}
 			s := mustScans(t, res)[0]
 			if tt.suppressed {
-				want := Suppressed{Finding: critical, Source: src.name(), Status: "not_affected", Statement: "vulnerable_code_not_in_execute_path"}
+				want := Suppressed{Finding: critical, Package: "musl", Source: src.name(), Status: "not_affected", Statement: "vulnerable_code_not_in_execute_path"}
 				if len(s.Suppressed) != 1 || s.Suppressed[0] != want {
 					t.Errorf("suppressed = %+v, want %+v", s.Suppressed, want)
 				}
@@ -187,4 +191,139 @@ func TestVEXSuppressesOnlyForThisImage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cdxVEX is a CycloneDX VEX document: its metadata component is the image
+// app (bom-ref "app-image"), and each vulnerability entry is given as
+// [id, state, justification, refs...].
+func cdxVEX(digest string, vulns ...[]string) string {
+	var vs []string
+	for _, v := range vulns {
+		var affects []string
+		for _, r := range v[3:] {
+			affects = append(affects, `{"ref":"`+r+`"}`)
+		}
+		vs = append(vs, `{"id":"`+v[0]+`","analysis":{"state":"`+v[1]+`","justification":"`+v[2]+`"},"affects":[`+strings.Join(affects, ",")+`]}`)
+	}
+	return `{"bomFormat":"CycloneDX","specVersion":"1.6","serialNumber":"urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79","version":1,` +
+		`"metadata":{"component":{"bom-ref":"app-image","type":"container","name":"app","purl":"pkg:oci/app@` + strings.Replace(digest, ":", "%3A", 1) + `"}},` +
+		`"vulnerabilities":[` + strings.Join(vs, ",") + `]}`
+}
+
+// TestCycloneDXVEX runs the real trivy with CycloneDX VEX documents: an
+// affects ref that resolves to the scanned image by digest (a BOM-Link to
+// its purl, or a bom-ref the document defines with that purl) suppresses
+// the finding as trivy reads the analysis (not_affected, resolved → fixed;
+// the last entry for an ID wins); a ref to a package alone or another
+// digest, or a state that is not an answer of "not affected", suppresses
+// nothing. A suppression it made is accepted by the signer judging the
+// carried result with the same document.
+func TestCycloneDXVEX(t *testing.T) {
+	reg := trivytest.StartRegistry(t)
+	ref := reg.Push(t, "team/app:1.0", trivytest.AlpineVulnerable("amd64"))
+	digest := ref.DigestStr()
+	link := "urn:cdx:3e671687-395b-41f5-a30f-a58921a69b79/1#" + url.PathEscape("pkg:oci/app@"+strings.Replace(digest, ":", "%3A", 1))
+	other := "pkg:oci/app@sha256%3A" + strings.Repeat("1", 64)
+	critical := "SCAN-CRITICAL-VULN/" + trivytest.CVECritical + "/musl/" + shortDigest(digest)
+	cve := trivytest.CVECritical
+	tests := []struct {
+		name   string
+		doc    string
+		status string // "" suppresses nothing
+		other  bool   // reported as SCAN-VEX-OTHER-PRODUCT
+	}{
+		{"a BOM-Link to the image's purl", cdxVEX(digest, []string{cve, "not_affected", "code_not_reachable", link}), "not_affected", false},
+		{"a bom-ref the document defines as the image", cdxVEX(digest, []string{cve, "false_positive", "", "app-image"}), "not_affected", false},
+		{"resolved reads as fixed", cdxVEX(digest, []string{cve, "resolved", "", "app-image"}), "fixed", false},
+		{"the package alone", cdxVEX(digest, []string{cve, "not_affected", "code_not_reachable", "pkg:apk/alpine/musl"}), "", true},
+		{"another digest of the image", cdxVEX(digest, []string{cve, "not_affected", "code_not_reachable", other}), "", true},
+		{"exploitable", cdxVEX(digest, []string{cve, "exploitable", "", "app-image"}), "", false},
+		{"in_triage", cdxVEX(digest, []string{cve, "in_triage", "", "app-image"}), "", false},
+		{"the last entry for the CVE wins", cdxVEX(digest, []string{cve, "not_affected", "code_not_reachable", "app-image"}, []string{cve, "in_triage", "", "app-image"}), "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "app.cdx.json")
+			if err := os.WriteFile(p, []byte(tt.doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			src := VEXSource{Path: p, SHA256: evidence.SHA256([]byte(tt.doc))}
+			o := offline(t, Options{Images: []string{reg.Host + "/team/app:1.0"}, VEX: []VEXSource{src}})
+			res := runJob(t, New(o, Deps{}), 2*time.Minute)
+			if res.Status == checks.StatusError {
+				t.Fatalf("error: %s", res.Error)
+			}
+			facts, _ := res.Facts[FactVEX].([]VEXFact)
+			if len(facts) != 1 || facts[0].Format != VEXFormatCycloneDX || !facts[0].Used {
+				t.Fatalf("vex fact = %+v", res.Facts[FactVEX])
+			}
+			ids := findingIDs(res)
+			if got := slices.ContainsFunc(ids, func(id string) bool { return strings.HasPrefix(id, RuleVEXOtherProduct) }); got != tt.other {
+				t.Errorf("SCAN-VEX-OTHER-PRODUCT reported = %v, want %v (findings %v)", got, tt.other, ids)
+			}
+			s := mustScans(t, res)[0]
+			if tt.status == "" {
+				if len(s.Suppressed) != 0 || !slices.Contains(ids, critical) {
+					t.Errorf("suppressed %+v, findings %v; want nothing suppressed", s.Suppressed, ids)
+				}
+				return
+			}
+			var just string
+			if strings.Contains(tt.doc, "code_not_reachable") {
+				just = "code_not_reachable"
+			}
+			want := []Suppressed{{Finding: critical, Package: "musl", Source: p, Status: tt.status, Statement: just}}
+			if diff := cmp.Diff(want, s.Suppressed); diff != "" {
+				t.Errorf("suppressed (-want +got):\n%s", diff)
+			}
+			// The signer, with the same document carried, makes the same
+			// suppression.
+			b, err := evidence.CollectReports(&evidence.Document{Checks: []checks.Result{res}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &carried{blobs: b.Reports, signer: Options{Images: []string{"x"}, VEX: []VEXSource{src}}}
+			if err := c.signer.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			data, err := json.Marshal(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(data, &c.res); err != nil {
+				t.Fatal(err)
+			}
+			if got := judgeCarried(t, c); got != "" {
+				t.Errorf("the signer refused the suppression the document makes: %s", got)
+			}
+		})
+	}
+}
+
+// FuzzParseVEX: a VEX document is outside input; reading it, cutting it
+// to an image and reading the cut as trivy's library does never panics,
+// and only a statement about the image by digest survives the cut.
+func FuzzParseVEX(f *testing.F) {
+	digest := "sha256:" + strings.Repeat("a", 64)
+	f.Add([]byte(openVEX("CVE-1", ociProduct("app", digest, "pkg:apk/alpine/musl"))))
+	f.Add([]byte(cdxVEX(digest, []string{"CVE-1", "not_affected", "code_not_reachable", "app-image"})))
+	f.Add([]byte(`{"bomFormat":"CycloneDX","vulnerabilities":[{"id":"CVE-1","affects":[{"ref":"urn:cdx:x/1#%zz"}]}]}`))
+	f.Add([]byte(`{"@context":"https://openvex.dev/ns/v0.2.0","statements":[1,{"products":"x"}]}`))
+	t := target{Digest: digest, DigestKind: DigestManifest}
+	f.Fuzz(func(tt *testing.T, data []byte) {
+		d, _ := parseVEX(VEXSource{Path: "vex.json"}, data)
+		docs := []vexDoc{d}
+		cut := filterFor(&docs[0], t)
+		if cut != nil {
+			for _, s := range cut["statements"].([]any) {
+				for _, p := range s.(map[string]any)["products"].([]any) {
+					id, _ := p.(map[string]any)["@id"].(string)
+					if !ociPURLOf(id, digest) {
+						tt.Fatalf("the cut kept product %q, not the image", id)
+					}
+				}
+			}
+		}
+		_, _ = filteredVEX(docs, t)
+	})
 }
