@@ -181,7 +181,7 @@ func addVEXResults(run *sarif.Run, doc *evidence.Document, opts Options, rules m
 			sarif.NewPhysicalLocation().WithArtifactLocation(sarif.NewSimpleArtifactLocation(filepath.ToSlash(p.Path))).WithRegion(sarif.NewRegion().WithStartLine(max(1, p.Line)))))
 		res.WithPartialFingerprints(map[string]string{"readinessFindingId/v1": x.Check + ":" + x.Finding})
 		res.WithProperties(sarif.NewPropertyBag().Add("check", x.Check).Add("rule", rule).Add("severity", string(sev)).Add("blocking", false).Add("vex", map[string]any{
-			"status": x.Status, "justification": x.Statement, "document": x.Source, "package": x.Package,
+			"status": x.Status, "justification": x.Statement, "document": relPath(doc, x.Source), "package": x.Package,
 		}))
 		res.WithSuppressions([]*sarif.Suppression{sarif.NewSuppression().WithKind("external").WithStatus("accepted").WithJustification("VEX " + vexNote(doc, x))})
 	}
