@@ -69,9 +69,14 @@ var wantRules = map[string]struct {
 	"make-prefix-env": {nil, nil},
 	// A recipe runs where make runs it: `$(MAKE) -C ../ docker.build` from
 	// e2e/Makefile, and ./run.sh beside e2e/Makefile (external-secrets).
-	"make-subdir":           {nil, nil},
-	"make-subdir-signs":     {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
-	"make-prefix-env-unset": {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}}, // one cause, one finding
+	"make-subdir":       {nil, nil},
+	"make-subdir-signs": {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
+	// goreleaser --snapshot/--skip=publish pushes no image, so docker_signs
+	// signs nothing; its -f=FILE configuration is the one read. Signed
+	// files stay in dist/, where a later step may publish them.
+	"goreleaser-snapshot":             {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
+	"goreleaser-snapshot-signs-files": {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
+	"make-prefix-env-unset":           {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}}, // one cause, one finding
 	// Issue 14.3: commands hidden in substitutions, eval, here-documents,
 	// xargs and functions; scanners named through variables.
 	"shell-hidden":         {repeat("WF-SIGN-BEFORE-SCAN", 6), repeat("not-gated", 6)},

@@ -299,14 +299,28 @@ func stagingTag(tag string) bool {
 // gate it.
 func (a *Interpreter) goreleaser(w *jobWalk, s *graph.Step, line int, args []string, script string) {
 	cfgPath := ""
+	skip := map[string]bool{}
 	for i := 0; i < len(args); i++ {
-		switch {
-		case args[i] == "--config" || args[i] == "-f":
+		switch x := args[i]; {
+		case x == "--config" || x == "-f":
 			if i+1 < len(args) {
 				cfgPath = args[i+1]
 			}
-		case strings.HasPrefix(args[i], "--config="):
-			cfgPath = strings.TrimPrefix(args[i], "--config=")
+		case strings.HasPrefix(x, "--config=") || strings.HasPrefix(x, "-f="):
+			_, cfgPath, _ = strings.Cut(x, "=")
+		case x == "--skip" && i+1 < len(args):
+			i++
+			for _, v := range strings.Split(args[i], ",") {
+				skip[strings.TrimSpace(v)] = true
+			}
+		case strings.HasPrefix(x, "--skip="):
+			for _, v := range strings.Split(strings.TrimPrefix(x, "--skip="), ",") {
+				skip[strings.TrimSpace(v)] = true
+			}
+		case x == "--snapshot" || x == "--skip-publish":
+			skip["publish"] = true // nothing is pushed
+		case x == "--skip-sign":
+			skip["sign"] = true
 		}
 	}
 	if len(args) > 0 && args[0] != "release" && !strings.HasPrefix(args[0], "-") {
@@ -326,6 +340,12 @@ func (a *Interpreter) goreleaser(w *jobWalk, s *graph.Step, line int, args []str
 			break
 		}
 		for _, key := range []string{"signs", "docker_signs", "binary_signs"} {
+			// docker_signs signs what goreleaser pushed: with --snapshot or
+			// --skip=publish it pushes nothing. Signed files stay in dist/,
+			// where a later step may still publish them, unless --skip=sign.
+			if (key == "docker_signs" && (skip["publish"] || skip["docker"])) || (key != "docker_signs" && skip["sign"]) {
+				continue
+			}
 			if v, ok := doc[key].([]any); ok && len(v) > 0 {
 				e := w.newEvent(Sign, "goreleaser "+key, s, line)
 				e.Script = script
