@@ -183,20 +183,7 @@ func TestCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var rules, decisions []string
-			for _, f := range rep.Findings {
-				rules = append(rules, f.Rule)
-			}
-			for _, s := range rep.Signings {
-				decisions = append(decisions, s.Decision)
-			}
-			sort.Strings(rules)
-			if diff := cmp.Diff(want.rules, rules); diff != "" {
-				t.Errorf("rules (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(want.decisions, decisions); diff != "" {
-				t.Errorf("signing decisions (-want +got):\n%s", diff)
-			}
+			checkVerdicts(t, rep, want.rules, want.decisions)
 			goldenText(t, filepath.Join("testdata/cases", name, "findings.golden"), render(rep))
 			// The result is what the runner and the evidence document carry.
 			res := Result(rep)
@@ -354,5 +341,25 @@ func TestIgnoreAndFiles(t *testing.T) {
 	}
 	if len(rep.Signings) != 3 {
 		t.Fatalf("files: %d signing steps", len(rep.Signings))
+	}
+}
+
+// checkVerdicts compares a report's finding rules (sorted) and signing
+// decisions with what a fixture must give.
+func checkVerdicts(t *testing.T, rep Report, rules, decisions []string) {
+	t.Helper()
+	var gotRules, gotDecisions []string
+	for _, f := range rep.Findings {
+		gotRules = append(gotRules, f.Rule)
+	}
+	for _, s := range rep.Signings {
+		gotDecisions = append(gotDecisions, s.Decision)
+	}
+	sort.Strings(gotRules)
+	if diff := cmp.Diff(rules, gotRules); diff != "" {
+		t.Errorf("rules (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(decisions, gotDecisions); diff != "" {
+		t.Errorf("signing decisions (-want +got):\n%s", diff)
 	}
 }

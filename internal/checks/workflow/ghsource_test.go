@@ -111,20 +111,7 @@ func TestGitHubSourceJudgedStandIn(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var rules, decisions []string
-			for _, f := range rep.Findings {
-				rules = append(rules, f.Rule)
-			}
-			for _, s := range rep.Signings {
-				decisions = append(decisions, s.Decision)
-			}
-			sort.Strings(rules)
-			if diff := cmp.Diff(tc.rules, rules); diff != "" {
-				t.Errorf("rules (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.decisions, decisions); diff != "" {
-				t.Errorf("signing decisions (-want +got):\n%s", diff)
-			}
+			checkVerdicts(t, rep, tc.rules, tc.decisions)
 			if hits.Load() == 0 {
 				t.Error("the stand-in API was never asked")
 			}

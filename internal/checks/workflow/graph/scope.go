@@ -115,19 +115,7 @@ func resolveShell(s string, sc Scope) string {
 // resolveExprs replaces each ${{ … }} with what it stands for as far as
 // the repository shows, or its normalised text.
 func resolveExprs(s string, sc Scope, depth int) string {
-	spans := model.ExprSpans(s)
-	if len(spans) == 0 {
-		return s
-	}
-	var b strings.Builder
-	prev := 0
-	for _, sp := range spans {
-		b.WriteString(s[prev:sp.Start])
-		b.WriteString(resolveExpr(model.NormExpr(s[sp.Start+3:sp.End-2]), sc, depth))
-		prev = sp.End
-	}
-	b.WriteString(s[prev:])
-	return b.String()
+	return model.MapExprs(s, func(e string) string { return resolveExpr(e, sc, depth) })
 }
 
 var (

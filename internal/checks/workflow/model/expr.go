@@ -11,6 +11,25 @@ import (
 // Span is the byte range of one ${{ … }} in a string.
 type Span struct{ Start, End int } // s[start:end] == "${{ … }}"
 
+// MapExprs replaces each ${{ … }} in s with f of its normalised
+// expression, keeping the text around it.
+func MapExprs(s string, f func(expr string) string) string {
+	spans := ExprSpans(s)
+	if len(spans) == 0 {
+		return s
+	}
+	var b strings.Builder
+	prev := 0
+	for _, sp := range spans {
+		b.WriteString(s[prev:sp.Start])
+		b.WriteString(f(NormExpr(s[sp.Start+3 : sp.End-2])))
+		prev = sp.End
+	}
+	b.WriteString(s[prev:])
+	return b.String()
+}
+
+// ExprSpans finds every ${{ … }} in s.
 func ExprSpans(s string) []Span {
 	var out []Span
 	for i := 0; i < len(s); {

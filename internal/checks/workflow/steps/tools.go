@@ -515,19 +515,7 @@ var qualifiedRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompi
 // → outputs.version), never for the names of the jobs and steps it passes
 // through, which say nothing about the tag.
 func tagValue(tag string) string {
-	spans := model.ExprSpans(tag)
-	if len(spans) == 0 {
-		return tag
-	}
-	var b strings.Builder
-	prev := 0
-	for _, sp := range spans {
-		b.WriteString(tag[prev:sp.Start])
-		b.WriteString(qualifiedRE().ReplaceAllString(model.NormExpr(tag[sp.Start+3:sp.End-2]), ""))
-		prev = sp.End
-	}
-	b.WriteString(tag[prev:])
-	return b.String()
+	return model.MapExprs(tag, func(e string) string { return qualifiedRE().ReplaceAllString(e, "") })
 }
 
 func isHexDigits(s string) bool {
