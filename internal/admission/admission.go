@@ -18,7 +18,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -142,20 +141,31 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// validateGlob refuses a glob that no image reference can match: empty,
-// with spaces or capitals, malformed, or not a reference once each
-// wildcard stands for a name part.
+// globChars are the characters policy-controller accepts in a glob
+// (pkg/apis/glob); Kyverno's wildcards accept them too.
+var globChars = regexp.MustCompile(`^[a-zA-Z0-9-_:/*.@]+$`)
+
+// validateGlob refuses a glob that no image reference can match (empty,
+// with spaces, capitals or characters the evaluators' globs reject, or not
+// a reference once each wildcard stands for a name part), and the bare
+// "*" and "*/*", which policy-controller reads as Docker Hub only and
+// Kyverno as every image.
 func validateGlob(g string) error {
-	if g == "" {
+	switch {
+	case g == "":
 		return errors.New("an --image glob is empty")
-	}
-	if strings.IndexFunc(g, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+	case strings.IndexFunc(g, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
 		return fmt.Errorf("--image %q holds a space or control character, so it matches no image reference", g)
+	case g == "*" || g == "*/*":
+		return fmt.Errorf("--image %q means Docker Hub's images to policy-controller but every image to Kyverno; write '**' for every image or name the registry ('docker.io/*')", g)
+	case !globChars.MatchString(g):
+		return fmt.Errorf("--image %q holds a character the admission controllers' globs reject; use letters, digits, '-_.:/@', * within a path part and ** across parts", g)
 	}
-	if _, err := filepath.Match(g, ""); err != nil {
-		return fmt.Errorf("--image %q is not a glob: %w", g, err)
+	probe := g
+	if repo, digest, ok := strings.Cut(g, "@"); ok && strings.Contains(digest, "*") {
+		probe = repo // a wildcard digest: judge the repository part
 	}
-	probe := strings.NewReplacer("**", "x/x", "*", "x", "?", "x").Replace(g)
+	probe = strings.NewReplacer("**", "x/x", "*", "x").Replace(probe)
 	_, err := name.ParseReference(probe)
 	if err == nil && slices.Contains(strings.Split(probe, "/"), "") {
 		err = errors.New("it has an empty path component")

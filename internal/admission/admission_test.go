@@ -101,7 +101,12 @@ func TestValidate(t *testing.T) {
 		{"empty glob", func(o *Options) { o.Images = []string{""} }, "glob is empty"},
 		{"glob with space", func(o *Options) { o.Images = []string{"ghcr.io/acme/ api"} }, "space"},
 		{"glob with capitals", func(o *Options) { o.Images = []string{"ghcr.io/Acme/*"} }, "matches no image reference"},
-		{"malformed glob", func(o *Options) { o.Images = []string{"ghcr.io/acme/[api"} }, "not a glob"},
+		{"glob with brackets", func(o *Options) { o.Images = []string{"ghcr.io/acme/[ab]pi"} }, "character the admission controllers' globs reject"},
+		{"glob with question mark", func(o *Options) { o.Images = []string{"ghcr.io/acme/ap?"} }, "character the admission controllers' globs reject"},
+		{"bare star", func(o *Options) { o.Images = []string{"*"} }, "Docker Hub"},
+		{"every image", func(o *Options) { o.Images = []string{"**"} }, ""},
+		{"glob with tag and digest", func(o *Options) { o.Images = []string{"ghcr.io/acme/api:v*", "ghcr.io/acme/api@sha256:*"} }, ""},
+		{"glob with empty part", func(o *Options) { o.Images = []string{"ghcr.io//api"} }, "empty path component"},
 		{"glob of a path", func(o *Options) { o.Images = []string{"/var/lib/*"} }, "matches no image reference"},
 		{"bad name", func(o *Options) { o.Name = "Readiness_GO" }, "not a Kubernetes object name"},
 		{"private key", func(o *Options) {
