@@ -87,3 +87,8 @@ fi
 summary="$(mktemp -d)/testsummary"
 go build -o "$summary" ./internal/tools/testsummary
 go test -race -timeout 30m -json ${count[@]+"${count[@]}"} "$@" ./... 2>&1 | "$summary" "${flags[@]}"
+
+if [ "${READINESS_TEST_ADMISSION:-}" = "1" ]; then
+	echo "==> admission policies against policy-controller and Kyverno (scripts/test-admission.sh)"
+	scripts/test-admission.sh
+fi

@@ -18,15 +18,16 @@ import (
 // ledger commands are documented in pages other helpers own
 // (image-scan.md, image-release.md, ledger*.md) and are not listed yet.
 var documented = map[string]string{
-	"readiness check":         "README.md",
-	"readiness init":          "README.md",
-	"readiness policy eval":   "README.md",
-	"readiness policy test":   "README.md",
-	"readiness explain":       "README.md",
-	"readiness version":       "README.md",
-	"readiness key verify":    "docs/gates/security-key.md",
-	"readiness workflow lint": "docs/gates/workflow.md",
-	"readiness tests run":     "docs/gates/tests.md",
+	"readiness check":            "README.md",
+	"readiness init":             "README.md",
+	"readiness policy eval":      "README.md",
+	"readiness policy test":      "README.md",
+	"readiness explain":          "README.md",
+	"readiness version":          "README.md",
+	"readiness admission policy": "README.md",
+	"readiness key verify":       "docs/gates/security-key.md",
+	"readiness workflow lint":    "docs/gates/workflow.md",
+	"readiness tests run":        "docs/gates/tests.md",
 }
 
 // TestFlagsDocumented: `init --dir`/`-o`, `policy test -v` and

@@ -1,6 +1,7 @@
 // Package root assembles readiness's command tree: the core commands of
-// package cli, every gate's own command (cli/gate), and the image and ledger
-// groups, over the catalog's gates. It is the one place that knows them all.
+// package cli, every gate's own command (cli/gate), and the image, ledger
+// and admission groups, over the catalog's gates. It is the one place that
+// knows them all.
 package root
 
 import (
@@ -10,6 +11,7 @@ import (
 
 	"github.com/readiness-dev/readiness/internal/catalog"
 	"github.com/readiness-dev/readiness/internal/cli"
+	"github.com/readiness-dev/readiness/internal/cli/admission"
 	"github.com/readiness-dev/readiness/internal/cli/gate"
 	"github.com/readiness-dev/readiness/internal/cli/image"
 	"github.com/readiness-dev/readiness/internal/cli/ledger"
@@ -27,6 +29,7 @@ func commands(app *cli.App) []*cobra.Command {
 	return append(gate.Commands(app),
 		image.NewCmd(app),
 		ledger.NewCmd(app),
+		admission.NewCmd(app),
 		// command groups: one line each
 	)
 }
