@@ -419,6 +419,10 @@ func TestSourcesCacheFirstStandIn(t *testing.T) {
 			} else if err != nil || string(data) != tc.want {
 				t.Errorf("ReadWorkflow = %q (from %s), %v; want %q", data, from, err, tc.want)
 			}
+			if tc.file == "cached.yml" && from != "reusable_cache acme/wf/v1/.github/workflows/cached.yml" {
+				// Where in the cache, never the machine's path to it.
+				t.Errorf("from = %q", from)
+			}
 			if hits.Load() != tc.wantHits {
 				t.Errorf("API asked %d times, want %d", hits.Load(), tc.wantHits)
 			}

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -86,7 +85,9 @@ func (d DirSource) ReadWorkflow(ctx context.Context, r RemoteWorkflow) ([]byte, 
 	if !fs.ValidPath(rel) {
 		return nil, "", fmt.Errorf("%s is not a path inside the cache", rel)
 	}
-	from := "reusable_cache " + path.Join(filepath.ToSlash(d.Dir), rel)
+	// Where in the cache, not where the cache is: the evidence stays the
+	// same on every machine.
+	from := "reusable_cache " + rel
 	f, err := os.DirFS(d.Dir).Open(rel)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
