@@ -66,11 +66,16 @@ var wantRules = map[string]struct {
 	// and make's functions and computed names are values, not commands
 	// that may sign (external-secrets' and kyverno's Makefiles); a tool
 	// named by nothing the files show still may sign.
-	"make-prefix-env": {nil, nil},
+	"make-prefix-env": {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
 	// A recipe runs where make runs it: `$(MAKE) -C ../ docker.build` from
 	// e2e/Makefile, and ./run.sh beside e2e/Makefile (external-secrets).
-	"make-subdir":       {nil, nil},
+	"make-subdir":       {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
 	"make-subdir-signs": {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
+	// Issue 26, 7: an alias is expanded (signing behind one is seen), and
+	// a job that can sign keyless where signing is plausible, with no
+	// signer visible, is told once that hidden signing cannot be ruled out.
+	"alias-signer":           {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
+	"capability-not-visible": {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
 	// goreleaser --snapshot/--skip=publish pushes no image, so docker_signs
 	// signs nothing; its -f=FILE configuration is the one read. Signed
 	// files stay in dist/, where a later step may publish them.

@@ -617,9 +617,13 @@ func (a *analysis) hints(g *steps.Events) {
 		if hint == nil || signs {
 			continue
 		}
-		a.add(book.Finding("WF-SIGNING-NOT-VISIBLE", graph.StepSubject(g.File.Path, j.Key, hint.Step.Key),
-			fmt.Sprintf("Job %s installs cosign (%s) but none of its steps signs, as far as they were followed (scripts, build-tool targets, eval strings); signing inside a JavaScript or Docker action, a remote action or a non-shell program cannot be checked for a scan before it.",
-				j.Display(), hint.Tool),
+		msg := fmt.Sprintf("Job %s installs cosign (%s) but none of its steps signs, as far as they were followed (scripts, build-tool targets, eval strings); signing inside a JavaScript or Docker action, a remote action or a non-shell program cannot be checked for a scan before it.",
+			j.Display(), hint.Tool)
+		if hint.Capability != "" {
+			msg = fmt.Sprintf("In job %s %s, but none of its steps signs, as far as they were followed (scripts, build-tool targets, eval strings); signing hidden from this reading (an alias, a binary under another name, a key fetched at run time, a JavaScript or Docker action) cannot be ruled out, nor checked for a scan before it.",
+				j.Display(), hint.Capability)
+		}
+		a.add(book.Finding("WF-SIGNING-NOT-VISIBLE", graph.StepSubject(g.File.Path, j.Key, hint.Step.Key), msg,
 			&checks.Location{Path: hint.Path, Line: hint.Line}).With(map[string]any{"workflow": g.File.Path, "job": j.Key}))
 	}
 }

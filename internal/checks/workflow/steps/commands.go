@@ -103,7 +103,7 @@ func (a *Interpreter) command(w *jobWalk, s *graph.Step, sc graph.Scope, sh *she
 	if handled {
 		return
 	}
-	ws := slices.Clone(c.Words)
+	ws := expandAliases(slices.Clone(c.Words), sc.Local)
 	// The program may be named through a variable: "$GRYPE_CMD",
 	// ${TRIVY:-trivy}. Resolve the words effective() looks at.
 	rws := make([]string, len(ws))
@@ -957,6 +957,15 @@ func (a *Interpreter) shellState(w *jobWalk, sc graph.Scope, c *shell.Cmd, res f
 		return cmdEnv, true
 	}
 	switch ws[0] {
+	case "alias":
+		// alias s=cosign: a later `s sign IMAGE` runs cosign. Kept beside
+		// the shell's variables under a key no variable can have.
+		for _, x := range ws[1:] {
+			if n, v, ok := strings.Cut(x, "="); ok && n != "" {
+				sc.Local[aliasKey(n)] = res(v)
+			}
+		}
+		return cmdEnv, true
 	case "export", "declare", "local", "readonly", "typeset":
 		for _, x := range ws[1:] {
 			if n, v, ok := shell.SplitAssign(x); ok {
@@ -973,4 +982,32 @@ func (a *Interpreter) shellState(w *jobWalk, sc graph.Scope, c *shell.Cmd, res f
 		return cmdEnv, true
 	}
 	return cmdEnv, false
+}
+
+// aliasKey is where an alias is kept among the shell's variables.
+func aliasKey(name string) string { return "\x00alias " + name }
+
+// expandAliases replaces a command word that names an alias with the
+// alias's text, as bash does (a few levels, an alias naming itself
+// once). bash expands aliases in scripts only after `shopt -s
+// expand_aliases`; they are always expanded here, so that signing
+// behind an alias is seen (fail closed).
+func expandAliases(ws []string, local map[string]string) []string {
+	seen := map[string]bool{}
+	for range 4 {
+		if len(ws) == 0 || seen[ws[0]] {
+			return ws
+		}
+		v, ok := local[aliasKey(ws[0])]
+		if !ok {
+			return ws
+		}
+		seen[ws[0]] = true
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			return ws[1:]
+		}
+		ws = append(f, ws[1:]...)
+	}
+	return ws
 }

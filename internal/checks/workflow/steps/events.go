@@ -67,6 +67,9 @@ type Event struct {
 	// MaySign is set for a command whose effect is not visible, counted
 	// as signing because the job can sign (fail closed); it says why.
 	MaySign string
+	// Capability is set on a Hint that a job can sign (id-token: write
+	// where signing is plausible) rather than that it installs cosign.
+	Capability string
 
 	// Pushes and builds.
 	Tags      []string
@@ -155,6 +158,7 @@ func (a *Interpreter) Walk(g *graph.Graph) *Events {
 			}
 			a.walkStep(w, s, 0)
 		}
+		w.capabilityHint()
 		for _, e := range w.events {
 			es.add(e)
 		}
@@ -264,6 +268,29 @@ func (w *jobWalk) newEvent(kind Kind, tool string, s *graph.Step, line int) *Eve
 }
 
 func (w *jobWalk) emit(e *Event) { w.events = append(w.events, e) }
+
+// capabilityHint: a job that can sign keyless where signing is plausible,
+// and where no step was seen to sign, gets a Hint naming that capability,
+// so that the judge says once that signing hidden from the reader (an
+// alias, a renamed or fetched binary, a key from a vault) cannot be ruled
+// out, instead of saying nothing.
+func (w *jobWalk) capabilityHint() {
+	if len(w.Job.Steps) == 0 {
+		return
+	}
+	for _, e := range w.events {
+		if e.Kind == Hint || e.Kind == Sign {
+			return
+		}
+	}
+	c := idTokenCapability(w.Job)
+	if c == "" {
+		return
+	}
+	e := w.newEvent(Hint, "", w.Job.Steps[0], w.Job.Def.Line)
+	e.Path, e.Capability = w.Job.File.Path, c
+	w.emit(e)
+}
 
 // with returns a step input resolved in its scope.
 func (a *Interpreter) with(s *graph.Step, sc graph.Scope, key string) (string, bool) {

@@ -162,21 +162,8 @@ func (a *Interpreter) signCapable(w *jobWalk, s *graph.Step) string {
 			return fmt.Sprintf("the job installs cosign (%s at %s:%d)", e.Tool, e.Path, e.Line)
 		}
 	}
-	// id-token: write is mostly cloud logins (AWS, GCP, Azure) in test and
-	// deploy jobs: it makes an unseen command count as signing only where
-	// the job builds, pushes or publishes an image or artifact.
-	if pub := jobPublishes(w.Job); pub != "" {
-		for j := w.Job; j != nil; j = j.Parent {
-			if j.Def.IDToken != nil {
-				if *j.Def.IDToken {
-					return "the job has id-token: write, so it can sign keyless, and signing is plausible there (" + pub + ")"
-				}
-				break
-			}
-			if j.File.IDToken {
-				return "the workflow grants id-token: write, so the job can sign keyless, and signing is plausible there (" + pub + ")"
-			}
-		}
+	if c := idTokenCapability(w.Job); c != "" {
+		return c
 	}
 	envs := append([]model.Env{}, s.Envs...)
 	envs = append(envs, w.Dyn, w.Job.Def.Env, w.Job.File.Env)
@@ -187,6 +174,29 @@ func (a *Interpreter) signCapable(w *jobWalk, s *graph.Step) string {
 				strings.Contains(lv, "signing_key") || strings.HasPrefix(lk, "sigstore_") {
 				return fmt.Sprintf("the step has signing credentials in its environment (%s)", k)
 			}
+		}
+	}
+	return ""
+}
+
+// idTokenCapability says why a job can sign keyless where signing is
+// plausible. id-token: write is mostly cloud logins (AWS, GCP, Azure) in
+// test and deploy jobs: it counts only where the job builds, pushes or
+// publishes an image or artifact.
+func idTokenCapability(job *graph.Job) string {
+	pub := jobPublishes(job)
+	if pub == "" {
+		return ""
+	}
+	for j := job; j != nil; j = j.Parent {
+		if j.Def.IDToken != nil {
+			if *j.Def.IDToken {
+				return "the job has id-token: write, so it can sign keyless, and signing is plausible there (" + pub + ")"
+			}
+			return ""
+		}
+		if j.File.IDToken {
+			return "the workflow grants id-token: write, so the job can sign keyless, and signing is plausible there (" + pub + ")"
 		}
 	}
 	return ""
