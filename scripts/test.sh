@@ -93,6 +93,7 @@ if [ "${READINESS_TEST_ADMISSION:-}" = "1" ]; then
 	scripts/test-admission.sh
 else
 	# Not silent: the evaluators' own modules build Kubernetes-sized
-	# dependency graphs (tens of minutes cold on 2 cores); .ci/run sets it.
+	# dependency graphs (tens of minutes cold on 2 cores); ci.yml's
+	# admission job runs them.
 	echo "==> NOT RUN: the admission policies against policy-controller and Kyverno; run them with READINESS_TEST_ADMISSION=1 ./scripts/test.sh (or scripts/test-admission.sh)"
 fi
