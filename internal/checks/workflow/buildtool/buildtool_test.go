@@ -175,6 +175,8 @@ func TestMakeFunctions(t *testing.T) {
 		{"$(call SIGN,$(IMG))", "cosign sign --yes ghcr.io/acme/api"},
 		{"$(foreach t,$(TAGS),docker push $(IMG):$(t);)", "docker push ghcr.io/acme/api:v1; docker push ghcr.io/acme/api:latest;"},
 		{"$(info building)echo $(warning careful)done", "echo done"},
+		// Their text is expanded before they print: its commands run.
+		{"$(error $(shell cosign sign x))echo", "$(cosign sign x)echo"},
 		// Computed names: resolved when the file shows them…
 		{"echo $($(shell echo KO)_REGISTRY) $($(BUILD_WITH:ko=KO)_REGISTRY)", "echo ${MAKE_COMPUTED}$(echo KO) ${MAKE_COMPUTED}"},
 		{"echo $($(BUILD_WITH)_X)", "echo ${ko_X}"}, // a known name not set: the environment

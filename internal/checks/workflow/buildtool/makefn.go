@@ -17,9 +17,12 @@ const computed = "${MAKE_COMPUTED}"
 // opaque is the value of a make expression that cannot be evaluated: the
 // unknown value, followed by the command substitutions inside it, because
 // make runs those ($(shell …)) while it computes the value.
-func opaque(text string) string {
+func opaque(text string) string { return computed + substs(text) }
+
+// substs keeps only the command substitutions of text: what make runs
+// while it expands it.
+func substs(text string) string {
 	var b strings.Builder
-	b.WriteString(computed)
 	for i := 0; i+1 < len(text); i++ {
 		if text[i] != '$' || text[i+1] != '(' {
 			continue
@@ -48,8 +51,9 @@ func (m *Makefile) function(fn, arg string, depth int) (string, bool) {
 	case "call":
 		return m.call(arg, depth), true
 	case "info", "warning", "error":
-		// They print (error also stops make) and expand to nothing.
-		return "", true
+		// They print (error also stops make) and expand to nothing, but
+		// make expands their text first: its $(shell …) commands run.
+		return substs(x(arg)), true
 	case "if", "or", "and":
 		return m.conditional(fn, splitArgs(arg, 3), x), true
 	case "foreach":
