@@ -81,7 +81,9 @@ var wantRules = map[string]struct {
 	// files stay in dist/, where a later step may publish them.
 	"goreleaser-snapshot":             {[]string{"WF-SIGNING-NOT-VISIBLE"}, nil},
 	"goreleaser-snapshot-signs-files": {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}},
-	"make-prefix-env-unset":           {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}}, // one cause, one finding
+	// goreleaser (pro) publish finishes a prepared release: it signs.
+	"goreleaser-publish":    {repeat("WF-SIGN-BEFORE-SCAN", 4), repeat("not-gated", 4)},
+	"make-prefix-env-unset": {[]string{"WF-SIGN-BEFORE-SCAN"}, []string{"not-gated"}}, // one cause, one finding
 	// Issue 14.3: commands hidden in substitutions, eval, here-documents,
 	// xargs and functions; scanners named through variables.
 	"shell-hidden":         {repeat("WF-SIGN-BEFORE-SCAN", 6), repeat("not-gated", 6)},

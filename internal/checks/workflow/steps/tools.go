@@ -323,8 +323,10 @@ func (a *Interpreter) goreleaser(w *jobWalk, s *graph.Step, line int, args []str
 			skip["sign"] = true
 		}
 	}
-	if len(args) > 0 && args[0] != "release" && !strings.HasPrefix(args[0], "-") {
-		return // goreleaser check, build, …: nothing is signed
+	// goreleaser check, build, …: nothing is signed. Pro's `publish` and
+	// `continue` finish a prepared release, signatures included.
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && !slices.Contains([]string{"release", "publish", "continue"}, args[0]) {
+		return
 	}
 	candidates := []string{cfgPath}
 	if cfgPath == "" {
