@@ -415,8 +415,10 @@ func topFields(s string) []string {
 	var out []string
 	depth, start := 0, -1
 	for i := 0; i <= len(s); i++ {
-		blank := i == len(s) || s[i] == ' ' || s[i] == '\t'
-		if blank && depth == 0 {
+		end := i == len(s)
+		blank := end || s[i] == ' ' || s[i] == '\t'
+		if end || (blank && depth == 0) {
+			// The end flushes even inside an unclosed $(.
 			if start >= 0 {
 				out = append(out, s[start:i])
 				start = -1
